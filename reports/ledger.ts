@@ -1,0 +1,274 @@
+/**
+ * The delivery ledger: an append-only, columnar history of one run — every
+ * send, server ack, owed delivery, actual delivery, receipt, error, gauge
+ * sample and fault. The run only records; `check()` judges afterwards, so the
+ * same history can be re-checked and re-rendered (Jepsen/Maelstrom style).
+ *
+ * Memory (measured with reports/ledger.test.ts "fits 10 million deliveries",
+ * 10M expect + 10M deliver rows, Node 20): a delivery row is 18 bytes
+ * (msg u32, dev u32, at f64, path u8, flags u8) and its expect row 9 bytes
+ * (msg u32, dev u32, path u8): 27 bytes per owed-and-delivered event, about
+ * 31 bytes/event on average with the 1.5x growth slack (~310 MB for 10M).
+ * Sends are 24 bytes per message, acks 12, receipts 17.
+ *
+ * Workers share one global numbering (msg: driver-assigned, workers use
+ * disjoint ranges; dev: population index), so `merge` is a concatenation and
+ * the checker's join on (msg, dev) works across workers exactly.
+ */
+import { Table, type ColumnsTransfer } from './columns.ts';
+import { readTransferFile, writeTransferFile } from './ledger-file.ts';
+
+export const Paths = ['direct', 'cross-node', 'offline-drain', 'push-wake', 'group-write', 'group-read'] as const;
+export type Path = (typeof Paths)[number];
+
+/** The device saw this mid again (transport duplicate) and dropped it. */
+export const DUP_TRANSPORT = 1;
+/** The message was shown to the user twice: a guarantee violation. */
+export const DUP_VISIBLE = 2;
+/** Shown after a higher seq of the same conversation: a guarantee violation. */
+export const OUT_OF_ORDER = 4;
+
+export type ReceiptKind = 'delivered' | 'read';
+export const RECEIPT_DELIVERED = 0;
+export const RECEIPT_READ = 1;
+
+export interface FaultMark {
+  kind: string;
+  target: string;
+  /** Run clock, like every other ledger time. */
+  startMs: number;
+  endMs: number;
+}
+
+export const SendSchema = { msg: Uint32Array, dev: Uint32Array, intended: Float64Array, sent: Float64Array };
+export const AckSchema = { msg: Uint32Array, at: Float64Array };
+export const ExpectSchema = { msg: Uint32Array, dev: Uint32Array, path: Uint8Array };
+export const DeliverSchema = { msg: Uint32Array, dev: Uint32Array, at: Float64Array, path: Uint8Array, flags: Uint8Array };
+export const ReceiptSchema = { msg: Uint32Array, dev: Uint32Array, at: Float64Array, kind: Uint8Array };
+/** msg1 = msg + 1, so 0 means "no message". */
+export const ErrorSchema = { at: Float64Array, code: Uint16Array, msg1: Uint32Array, retried: Uint8Array };
+export const RetryOkSchema = { msg: Uint32Array };
+/** source = which ledger (worker) took the sample; field indexes `sampleFields`. */
+export const SampleSchema = { at: Float64Array, source: Uint16Array, field: Uint16Array, value: Float64Array };
+
+/** Structured-clone-friendly snapshot of a ledger (typed arrays + small arrays). */
+export interface LedgerTransfer {
+  version: 1;
+  sends: ColumnsTransfer<typeof SendSchema>;
+  acks: ColumnsTransfer<typeof AckSchema>;
+  expects: ColumnsTransfer<typeof ExpectSchema>;
+  deliveries: ColumnsTransfer<typeof DeliverSchema>;
+  receipts: ColumnsTransfer<typeof ReceiptSchema>;
+  errors: ColumnsTransfer<typeof ErrorSchema>;
+  retryOk: ColumnsTransfer<typeof RetryOkSchema>;
+  samples: ColumnsTransfer<typeof SampleSchema>;
+  errorCodes: string[];
+  sampleFields: string[];
+  /** Number of distinct sample sources (workers) in this ledger. */
+  sources: number;
+  faults: FaultMark[];
+}
+
+const PATH_INDEX = new Map<string, number>(Paths.map((p, i) => [p, i]));
+const MAX_U32 = 0xffffffff;
+
+function u32(name: string, n: number): number {
+  if (!(n >= 0 && n <= MAX_U32 && Number.isInteger(n))) throw new RangeError(`ledger: ${name} ${n} is not a u32 integer`);
+  return n;
+}
+
+export function pathIndex(path: Path): number {
+  const i = PATH_INDEX.get(path);
+  if (i === undefined) throw new RangeError(`ledger: unknown path ${String(path)}`);
+  return i;
+}
+
+export class Ledger {
+  readonly sends = new Table(SendSchema);
+  readonly acks = new Table(AckSchema);
+  readonly expects = new Table(ExpectSchema);
+  readonly deliveries = new Table(DeliverSchema);
+  readonly receipts = new Table(ReceiptSchema, 256);
+  readonly errors = new Table(ErrorSchema, 64);
+  readonly retryOk = new Table(RetryOkSchema, 64);
+  readonly samples = new Table(SampleSchema, 256);
+  readonly errorCodes: string[] = [];
+  readonly sampleFields: string[] = [];
+  readonly faults: FaultMark[] = [];
+  /** Sample sources held; a fresh ledger is one source (0). */
+  sources = 1;
+  private readonly codeIndex = new Map<string, number>();
+  private readonly fieldIndex = new Map<string, number>();
+
+  /** intendedMs: the open-model schedule's time (NaN for closed-model sends); sentMs: first write. */
+  send(msg: number, senderDev: number, intendedMs: number, sentMs: number): void {
+    const t = this.sends;
+    const i = t.reserve();
+    t.cols.msg[i] = u32('msg', msg);
+    t.cols.dev[i] = u32('dev', senderDev);
+    t.cols.intended[i] = intendedMs;
+    t.cols.sent[i] = sentMs;
+  }
+
+  /** The server's "sent" tick; only acked messages are owed to recipients. */
+  ack(msg: number, ackMs: number): void {
+    const t = this.acks;
+    const i = t.reserve();
+    t.cols.msg[i] = u32('msg', msg);
+    t.cols.at[i] = ackMs;
+  }
+
+  /** Recipient device `dev` must receive `msg`, predicted to travel by `path`. */
+  expect(msg: number, dev: number, path: Path): void {
+    const t = this.expects;
+    const i = t.reserve();
+    t.cols.msg[i] = u32('msg', msg);
+    t.cols.dev[i] = u32('dev', dev);
+    t.cols.path[i] = pathIndex(path);
+  }
+
+  /** `dev` received `msg` by the actual `path`; flags: DUP_TRANSPORT | DUP_VISIBLE | OUT_OF_ORDER. */
+  deliver(msg: number, dev: number, atMs: number, path: Path, flags = 0): void {
+    const t = this.deliveries;
+    const i = t.reserve();
+    t.cols.msg[i] = u32('msg', msg);
+    t.cols.dev[i] = u32('dev', dev);
+    t.cols.at[i] = atMs;
+    t.cols.path[i] = pathIndex(path);
+    t.cols.flags[i] = flags;
+  }
+
+  /** The sender saw a `kind` receipt for `msg` from `byDev`. */
+  receipt(msg: number, byDev: number, kind: ReceiptKind, atMs: number): void {
+    const t = this.receipts;
+    const i = t.reserve();
+    t.cols.msg[i] = u32('msg', msg);
+    t.cols.dev[i] = u32('dev', byDev);
+    t.cols.at[i] = atMs;
+    t.cols.kind[i] = kind === 'read' ? RECEIPT_READ : RECEIPT_DELIVERED;
+  }
+
+  /** An error seen by the driver; msg = -1 when not about one message. */
+  error(atMs: number, code: string, msg: number, retried: boolean): void {
+    const t = this.errors;
+    const i = t.reserve();
+    t.cols.at[i] = atMs;
+    t.cols.code[i] = this.intern(code, this.errorCodes, this.codeIndex);
+    t.cols.msg1[i] = msg < 0 ? 0 : u32('msg', msg + 1);
+    t.cols.retried[i] = retried ? 1 : 0;
+  }
+
+  /** A message that hit a retried error was eventually acked. */
+  retrySucceeded(msg: number): void {
+    const t = this.retryOk;
+    const i = t.reserve();
+    t.cols.msg[i] = u32('msg', msg);
+  }
+
+  /** Gauges for the timeline; `connected` is summed across workers. Non-finite values are skipped. */
+  sample(atMs: number, values: { connected: number; [field: string]: number | undefined }): void {
+    for (const [field, value] of Object.entries(values)) {
+      if (value === undefined || !Number.isFinite(value)) continue;
+      const t = this.samples;
+      const i = t.reserve();
+      t.cols.at[i] = atMs;
+      t.cols.source[i] = 0;
+      t.cols.field[i] = this.intern(field, this.sampleFields, this.fieldIndex);
+      t.cols.value[i] = value;
+    }
+  }
+
+  fault(mark: FaultMark): void {
+    this.faults.push({ kind: mark.kind, target: mark.target, startMs: mark.startMs, endMs: mark.endMs });
+  }
+
+  /** Approximate bytes held (typed-array capacity). */
+  byteLength(): number {
+    return [this.sends, this.acks, this.expects, this.deliveries, this.receipts, this.errors, this.retryOk, this.samples]
+      .reduce((sum, t) => sum + t.byteLength(), 0);
+  }
+
+  toTransfer(): LedgerTransfer {
+    return {
+      version: 1,
+      sends: this.sends.toTransfer(),
+      acks: this.acks.toTransfer(),
+      expects: this.expects.toTransfer(),
+      deliveries: this.deliveries.toTransfer(),
+      receipts: this.receipts.toTransfer(),
+      errors: this.errors.toTransfer(),
+      retryOk: this.retryOk.toTransfer(),
+      samples: this.samples.toTransfer(),
+      errorCodes: [...this.errorCodes],
+      sampleFields: [...this.sampleFields],
+      sources: this.sources,
+      faults: this.faults.map((f) => ({ ...f })),
+    };
+  }
+
+  /** Writes the ledger to a binary file (see ledger-file.ts for the layout). */
+  writeTo(path: string): void {
+    writeTransferFile(path, this.toTransfer());
+  }
+
+  static readFrom(path: string): Ledger {
+    return Ledger.fromTransfer(readTransferFile(path));
+  }
+
+  static fromTransfer(transfer: LedgerTransfer): Ledger {
+    return Ledger.merge([transfer]);
+  }
+
+  /** Exact union of worker ledgers (or their transfers): rows concatenate, names re-interned. */
+  static merge(parts: (Ledger | LedgerTransfer)[]): Ledger {
+    const out = new Ledger();
+    out.sources = 0;
+    for (const part of parts) out.appendTransfer(part instanceof Ledger ? part.toTransfer() : part);
+    out.sources = Math.max(out.sources, 1);
+    return out;
+  }
+
+  private appendTransfer(t: LedgerTransfer): void {
+    if (t.version !== 1) throw new RangeError(`ledger: unsupported transfer version ${String(t.version)}`);
+    this.sends.append(t.sends, t.sends.msg.length);
+    this.acks.append(t.acks, t.acks.msg.length);
+    this.expects.append(t.expects, t.expects.msg.length);
+    this.deliveries.append(t.deliveries, t.deliveries.msg.length);
+    this.receipts.append(t.receipts, t.receipts.msg.length);
+    this.retryOk.append(t.retryOk, t.retryOk.msg.length);
+    this.appendErrors(t);
+    this.appendSamples(t);
+    this.faults.push(...t.faults.map((f) => ({ ...f })));
+    this.sources += t.sources;
+  }
+
+  private appendErrors(t: LedgerTransfer): void {
+    const start = this.errors.length;
+    this.errors.append(t.errors, t.errors.at.length);
+    const remap = t.errorCodes.map((c) => this.intern(c, this.errorCodes, this.codeIndex));
+    const code = this.errors.cols.code;
+    for (let i = start; i < this.errors.length; i++) code[i] = remap[code[i]];
+  }
+
+  private appendSamples(t: LedgerTransfer): void {
+    const start = this.samples.length;
+    this.samples.append(t.samples, t.samples.at.length);
+    const remap = t.sampleFields.map((f) => this.intern(f, this.sampleFields, this.fieldIndex));
+    const { field, source } = this.samples.cols;
+    for (let i = start; i < this.samples.length; i++) {
+      field[i] = remap[field[i]];
+      source[i] += this.sources;
+    }
+  }
+
+  private intern(name: string, names: string[], index: Map<string, number>): number {
+    let i = index.get(name);
+    if (i === undefined) {
+      if (names.length >= 0xffff) throw new RangeError(`ledger: too many distinct names (at ${name})`);
+      i = names.length;
+      names.push(name);
+      index.set(name, i);
+    }
+    return i;
+  }
+}

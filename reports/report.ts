@@ -1,0 +1,181 @@
+/**
+ * The Report: the schema of report.json, produced by `check()` and read by
+ * every renderer, `compare` and CI. Documented field by field in
+ * docs/report-schema.md. All durations are milliseconds; times on the
+ * timeline and fault markers are relative to the run's start (startMs).
+ * Fields marked "wall-clock" vary between two runs of the same seed.
+ */
+import type { Path } from './ledger.ts';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+/** A latency distribution; all values in ms, 0 when count is 0. */
+export interface LatencySummary {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** Delivery counts; every count is of distinct (msg, device) pairs. */
+export interface DeliveryCounts {
+  /** Owed: acked messages × recipient devices (expect()), by actual path when delivered. */
+  expected: number;
+  /** Owed pairs delivered at least once by endMs + graceMs. */
+  delivered: number;
+  /** Owed pairs not delivered by endMs + graceMs. */
+  lost: number;
+  /** Pairs shown to the user twice (DUP_VISIBLE): a guarantee violation. */
+  duplicated: number;
+  /** Pairs the transport delivered again and the device dropped (DUP_TRANSPORT): allowed. */
+  duplicatedTransport: number;
+  /** Pairs shown out of per-conversation order (OUT_OF_ORDER): a guarantee violation. */
+  reordered: number;
+  /** Delivered pairs whose e2e latency exceeded lateMs. */
+  late: number;
+}
+
+export interface PathReport extends DeliveryCounts {
+  e2eMs: LatencySummary;
+}
+
+export interface LostKey {
+  msg: number;
+  dev: number;
+  path: Path;
+  /** Intended (else actual) send time of the message, relative to startMs. */
+  sentAtMs: number;
+}
+
+export interface DeliveryReport extends DeliveryCounts {
+  /** delivered / expected (1 when nothing was expected). */
+  ratio: number;
+  /** Pairs delivered for messages never acked (the server failed mid-way): never counted as lost. */
+  deliveredUnacked: number;
+  /** Deliveries of acked messages to devices nobody expected (path prediction or routing bug). */
+  unexpected: number;
+  /** The lost pair with the earliest send, or null. */
+  firstLost: LostKey | null;
+}
+
+export interface LatencyReport {
+  /** Send → first delivery on the device, measured from the intended send time (coordinated-omission corrected). */
+  e2eMs: LatencySummary;
+  /** Same, measured from the actual socket write: what an uncorrected tool would report. */
+  e2eSendMs: LatencySummary;
+  /** Intended send → server ack ("sent" tick). */
+  ackMs: LatencySummary;
+  /** Intended send → the sender sees the receipt, per receipt kind. */
+  receiptMs: { delivered: LatencySummary; read: LatencySummary };
+  /** How latency was measured, in words, for the reader. */
+  method: string;
+  lateMs: number;
+  graceMs: number;
+}
+
+export interface ErrorCount {
+  count: number;
+  retried: number;
+  /** Retried errors whose message was eventually acked (retrySucceeded). */
+  retriedOk: number;
+}
+
+export interface ErrorsReport {
+  total: number;
+  byCode: Record<string, ErrorCount>;
+}
+
+export interface TimelineBucket {
+  /** Bucket start, seconds since startMs. */
+  t: number;
+  sent: number;
+  acked: number;
+  delivered: number;
+  errors: number;
+  /** Connected devices at the end of the bucket, summed over workers (null before any sample). */
+  connected: number | null;
+  /** e2e latency percentiles of deliveries completed in the bucket (null if none); ~1% precision. */
+  p50: number | null;
+  p99: number | null;
+}
+
+export interface Timeline {
+  bucketMs: number;
+  buckets: TimelineBucket[];
+  /** Other sampled gauges (sample() fields besides `connected`), aligned with buckets. */
+  gauges: Record<string, (number | null)[]>;
+}
+
+export interface HistogramBin {
+  /** Lower and upper edge, ms (log-spaced, 10 bins per decade). */
+  lo: number;
+  hi: number;
+  count: number;
+}
+
+export interface FaultImpact {
+  /** Messages whose intended send fell inside the fault window. */
+  sent: number;
+  /** Owed pairs of those messages that were lost. */
+  lost: number;
+  /** e2e p99 of those messages, ms (null if none delivered). */
+  p99Ms: number | null;
+}
+
+export interface FaultReport {
+  kind: string;
+  target: string;
+  /** Relative to startMs. */
+  startMs: number;
+  endMs: number;
+  impact?: FaultImpact;
+}
+
+export interface ThresholdResult {
+  metric: string;
+  expression: string;
+  /** The measured value the expression was tested against; null when there was no data. */
+  actual: number | null;
+  passed: boolean;
+}
+
+/** Filled by the engine: how loaded the load generator itself was. Wall-clock by nature. */
+export interface DriverStats {
+  cpuPercent: number;
+  eventLoopP99Ms: number;
+  /** True when the driver, not the system, may have limited the results. */
+  bound: boolean;
+  [extra: string]: unknown;
+}
+
+export interface Report {
+  schemaVersion: number;
+  scenario: string;
+  world: string;
+  seed: number | string;
+  /** ISO time the run started. Wall-clock. */
+  startedAt: string;
+  /** Wall time the whole run took, including setup. Wall-clock. */
+  wallMs: number | null;
+  /** endMs - startMs on the run's clock (virtual in sim). */
+  durationMs: number;
+  nodes: number;
+  devices: { planned: number; connectedPeak: number };
+  messages: { sent: number; acked: number; failed: number; retriedOk: number };
+  delivery: DeliveryReport;
+  latency: LatencyReport;
+  paths: Record<Path, PathReport>;
+  errors: ErrorsReport;
+  timeline: Timeline;
+  histogram: { unit: 'ms'; bins: HistogramBin[] };
+  faults: FaultReport[];
+  thresholds: ThresholdResult[];
+  driver: DriverStats | null;
+  meta: Record<string, unknown>;
+  /** Every threshold passed (true when there are none). */
+  passed: boolean;
+}

@@ -1,0 +1,382 @@
+import type { TimerHandle } from '../../system/clock/clock.ts';
+import type { ClientFrame } from '../../system/protocol/frames.ts';
+import { CloseCodes } from '../../system/protocol/errors.ts';
+import { DeviceCloseCodes, type DeviceIO, type DeviceObserver, type DeviceState } from './ports.ts';
+import { Backoff } from './backoff.ts';
+import { MidWindow } from './mid-window.ts';
+import { resolveDeviceOptions, type DeviceOptions, type ResolvedDeviceOptions } from './options.ts';
+import { Outbox, parseCid } from './outbox.ts';
+import { DeliverFlags, ReorderBuffer, type Incoming } from './reorder.ts';
+import { ReadTracker } from './read-receipts.ts';
+import { emptyStats, type DeviceStats } from './stats.ts';
+
+export { DeliverFlags } from './reorder.ts';
+export { formatCid, parseCid } from './outbox.ts';
+export { DeviceDefaults, resolveDeviceOptions, type DeviceOptions } from './options.ts';
+export type { DeviceStats } from './stats.ts';
+export { DeviceCloseCodes, type DeviceIO, type DeviceObserver, type DeviceState } from './ports.ts';
+
+type Frame = Record<string, unknown>;
+
+/**
+ * One virtual device: the client state machine, without I/O. The engine feeds
+ * it socket events and push wake-ups; the scenario gives it commands; it acts
+ * through `DeviceIO` and reports to `DeviceObserver`. Time and jitter come from
+ * the injected Clock and Random, so the same inputs replay the same run.
+ *
+ * Guarantees: reconnects with capped, jittered exponential backoff unless
+ * offline, stopped, unauthorized (4401) or replaced (4409); every send is
+ * retried with the same cid until acked or failed (see Outbox); every
+ * delivery is acked with `recv`, duplicates included; the user sees each mid
+ * once (within the dedup window) and each conversation in seq order (see
+ * ReorderBuffer). Every queue it holds is bounded.
+ */
+export class VirtualDevice {
+  readonly id: string;
+  private readonly opts: ResolvedDeviceOptions;
+  private current: DeviceState = 'idle';
+  private readonly backoff: Backoff;
+  private readonly outbox: Outbox;
+  private readonly reorder: ReorderBuffer;
+  private readonly reads: ReadTracker;
+  private readonly mids: MidWindow;
+  private readonly receiptIds: MidWindow;
+  private readonly counters: DeviceStats = emptyStats();
+  private recvIds: string[] = [];
+  private recvTimer: TimerHandle | undefined;
+  private reconnectTimer: TimerHandle | undefined;
+  private connectTimer: TimerHandle | undefined;
+  private draining = false;
+  private pushWoken = false;
+
+  constructor(options: DeviceOptions, private readonly io: DeviceIO, private readonly observer: DeviceObserver) {
+    this.opts = resolveDeviceOptions(options);
+    this.id = this.opts.id;
+    const clock = this.opts.clock;
+    this.backoff = new Backoff(this.opts.backoff, this.opts.random);
+    this.mids = new MidWindow(this.opts.dedupWindow);
+    this.receiptIds = new MidWindow(this.opts.dedupWindow);
+    this.outbox = new Outbox(
+      { ...this.opts.sendRetry, maxPending: this.opts.maxPendingSends },
+      {
+        clock,
+        online: () => this.current === 'online',
+        transmit: (e, first) => {
+          if (first && this.opts.typing) this.write({ t: 'typing', to: e.to });
+          if (!first) this.counters.retries++;
+          this.write({ t: 'send', cid: e.cid, to: e.to, body: e.body });
+        },
+        onSend: (k, intended, sent) => observer.onSend(k, intended, sent),
+        onAck: (k, at, mid, seq, conv) => observer.onAck(k, at, mid, seq, conv),
+        onError: (code, k, at, willRetry) => observer.onError(code, k, at, willRetry),
+      },
+    );
+    this.reorder = new ReorderBuffer(
+      { waitMs: this.opts.reorderWaitMs, maxHeldPerConversation: this.opts.reorderMax, maxSkippedRanges: 64 },
+      clock,
+      (m, flags) => this.show(m, flags),
+    );
+    this.reads = new ReadTracker(clock, this.opts.readDelayMs, (conv, upTo) => {
+      if (this.current !== 'online') return false;
+      this.write({ t: 'read', conv, upTo });
+      return true;
+    });
+  }
+
+  get state(): DeviceState {
+    return this.current;
+  }
+
+  // ---- events from the engine ----
+
+  /** Begins connecting. Only from `idle`. */
+  start(): void {
+    if (this.current !== 'idle') throw new Error(`start() in state ${this.current}`);
+    this.connect();
+  }
+
+  onOpen(): void {
+    if (this.current !== 'connecting') return;
+    this.current = 'authenticating';
+    this.write({ t: 'hello', token: this.opts.token() });
+  }
+
+  onFrame(text: string): void {
+    if (this.current !== 'authenticating' && this.current !== 'online') return;
+    let f: Frame;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null) throw new TypeError('not an object');
+      f = parsed as Frame;
+    } catch {
+      this.counters.badFrames++;
+      return;
+    }
+    this.counters.framesIn++;
+    switch (f.t) {
+      case 'welcome': return this.onWelcome(f);
+      case 'msg': return this.onMsg(f);
+      case 'receipt': return this.onReceiptFrame(f);
+      case 'ack': return this.onAckFrame(f);
+      case 'error': return this.onErrorFrame(f);
+      case 'drained':
+        this.draining = false;
+        this.pushWoken = false;
+        return;
+      default:
+        this.counters.otherFrames++;
+    }
+  }
+
+  onClose(code: number): void {
+    if (!this.socketActive()) return;
+    this.socketEnded(code);
+    if (code === CloseCodes.unauthorized) {
+      this.observer.onError('unauthorized', undefined, this.now(), false);
+      this.halt();
+    } else if (code === CloseCodes.replaced) {
+      this.halt();
+    } else {
+      this.scheduleReconnect();
+    }
+  }
+
+  /** A push wake-up: brings an offline (backgrounded) device online when `wakeOnPush`. */
+  onPush(): void {
+    this.counters.pushes++;
+    if (this.current !== 'offline' || !this.opts.wakeOnPush) return;
+    this.counters.pushWakes++;
+    this.pushWoken = true;
+    this.backoff.reset();
+    this.connect();
+  }
+
+  // ---- commands from the scenario ----
+
+  /** Queues a message to a user id or `g:<gid>`; transmitted when online, retried until acked. */
+  send(to: string, body: string, msgKey: number, intendedMs: number): void {
+    if (this.current === 'stopped') {
+      this.observer.onError('stopped', msgKey, this.now(), false);
+      return;
+    }
+    this.counters.sends++;
+    if (!this.outbox.add(to, body, msgKey, intendedMs)) this.counters.queueFull++;
+  }
+
+  /** Backgrounds the app: closes the socket and stays offline until `comeOnline` or a push wake. */
+  goOffline(): void {
+    if (this.current === 'offline' || this.current === 'stopped') return;
+    if (this.socketActive()) this.closeSocket(DeviceCloseCodes.client);
+    this.clearReconnect();
+    this.pushWoken = false;
+    this.current = 'offline';
+  }
+
+  /** Foregrounds the app: connects now (from idle, offline or a backoff wait). */
+  comeOnline(): void {
+    if (this.current !== 'idle' && this.current !== 'offline' && this.current !== 'backoff') return;
+    this.clearReconnect();
+    this.backoff.reset();
+    this.connect();
+  }
+
+  /** An abrupt network drop: the socket dies and the device reconnects with backoff. */
+  drop(): void {
+    if (!this.socketActive()) return;
+    this.closeSocket(DeviceCloseCodes.drop);
+    this.scheduleReconnect();
+  }
+
+  /** Best-effort typing signal; dropped when not online. */
+  typing(to: string): void {
+    if (this.current === 'online') this.write({ t: 'typing', to });
+    else this.counters.typingDropped++;
+  }
+
+  /** End of run: closes the socket, cancels every timer, keeps no queue. Final. */
+  stop(): void {
+    if (this.current === 'stopped') return;
+    if (this.socketActive()) this.closeSocket(DeviceCloseCodes.client);
+    this.halt();
+  }
+
+  stats(): DeviceStats & { pendingSends: number; heldMessages: number; conversations: number } {
+    return { ...this.counters, pendingSends: this.outbox.size, heldMessages: this.reorder.held, conversations: this.reorder.conversations };
+  }
+
+  // ---- frames ----
+
+  private onWelcome(f: Frame): void {
+    if (this.current !== 'authenticating') return;
+    this.clearConnectTimer();
+    this.current = 'online';
+    this.draining = true;
+    this.backoff.reset();
+    this.counters.connects++;
+    this.observer.onConnected(this.now(), typeof f.node === 'string' ? f.node : '');
+    if (this.opts.presenceSubscribe.length > 0) this.write({ t: 'presence.sub', users: this.opts.presenceSubscribe });
+    this.outbox.resendAll();
+    this.reads.flushOwed();
+  }
+
+  private onMsg(f: Frame): void {
+    const { mid, seq, conv, from } = f;
+    if (typeof mid !== 'string' || typeof conv !== 'string' || typeof from !== 'string' || !isSeq(seq)) {
+      this.counters.badFrames++;
+      return;
+    }
+    this.queueRecv(mid);
+    const msgKey = parseCid(f.cid);
+    if (!this.mids.add(mid)) {
+      this.counters.dupTransport++;
+      this.observer.onDeliver(msgKey, mid, conv, seq, this.now(), DeliverFlags.DUP_TRANSPORT, from, this.draining, this.pushWoken);
+      return;
+    }
+    this.reorder.offer({ mid, conv, seq, from, msgKey, arrivedMs: this.now(), drained: this.draining, pushWoken: this.pushWoken });
+  }
+
+  private onReceiptFrame(f: Frame): void {
+    const { id, kind, by, conv } = f;
+    if (typeof id !== 'string' || (kind !== 'delivered' && kind !== 'read') || typeof by !== 'string' || typeof conv !== 'string') {
+      this.counters.badFrames++;
+      return;
+    }
+    this.queueRecv(id);
+    if (!this.receiptIds.add(id)) {
+      this.counters.dupReceipts++;
+      return;
+    }
+    this.counters.receipts++;
+    const mid = typeof f.mid === 'string' ? f.mid : undefined;
+    const upTo = isSeq(f.upTo) ? f.upTo : undefined;
+    this.observer.onReceipt(kind, mid, by, this.now(), conv, upTo);
+  }
+
+  private onAckFrame(f: Frame): void {
+    const { cid, mid, seq, conv } = f;
+    if (typeof cid !== 'string' || typeof mid !== 'string' || typeof conv !== 'string' || !isSeq(seq)) {
+      this.counters.badFrames++;
+      return;
+    }
+    // Even a late ack names a seq that is ours: the reorder buffer must not wait for it.
+    this.reorder.markOwn(conv, seq);
+    if (!this.outbox.ack(cid, mid, seq, conv)) this.counters.lateAcks++;
+    else this.counters.acks++;
+  }
+
+  private onErrorFrame(f: Frame): void {
+    const code = typeof f.code === 'string' ? f.code : 'unknown';
+    this.counters.errors++;
+    const retryAfterMs = typeof f.retryAfterMs === 'number' ? f.retryAfterMs : undefined;
+    if (typeof f.cid === 'string' && this.outbox.error(f.cid, code, f.retryable === true, retryAfterMs)) return;
+    // Not about a pending send (a connection-level error, or one for a send already settled).
+    this.observer.onError(code, undefined, this.now(), false);
+  }
+
+  /** The reorder buffer's output: what the user sees. */
+  private show(m: Incoming, flags: number): void {
+    if (flags & DeliverFlags.DUP_TRANSPORT) this.counters.dupTransport++;
+    else {
+      this.counters.delivered++;
+      if (flags & DeliverFlags.DUP_VISIBLE) this.counters.dupVisible++;
+      if (flags & DeliverFlags.OUT_OF_ORDER) this.counters.outOfOrder++;
+      if (flags & DeliverFlags.GAP_SKIPPED) this.counters.gapsSkipped++;
+      this.reads.shown(m.conv, m.seq);
+    }
+    this.observer.onDeliver(m.msgKey, m.mid, m.conv, m.seq, this.now(), flags, m.from, m.drained, m.pushWoken);
+  }
+
+  // ---- delivery acks ----
+
+  private queueRecv(id: string): void {
+    if (this.current !== 'online') return;
+    this.recvIds.push(id);
+    if (this.recvIds.length >= this.opts.recvBatchMax) this.flushRecv();
+    else if (!this.recvTimer) this.recvTimer = this.opts.clock.setTimeout(() => this.flushRecv(), this.opts.recvFlushMs);
+  }
+
+  private flushRecv(): void {
+    if (this.recvTimer) this.opts.clock.clear(this.recvTimer);
+    this.recvTimer = undefined;
+    if (this.recvIds.length === 0) return;
+    const ids = this.recvIds;
+    this.recvIds = [];
+    this.write({ t: 'recv', ids });
+  }
+
+  // ---- connection ----
+
+  private connect(): void {
+    this.current = 'connecting';
+    this.counters.connectAttempts++;
+    this.connectTimer = this.opts.clock.setTimeout(() => {
+      this.connectTimer = undefined;
+      this.closeSocket(DeviceCloseCodes.connectTimeout);
+      this.scheduleReconnect();
+    }, this.opts.connectTimeoutMs);
+    this.io.connect();
+  }
+
+  private socketActive(): boolean {
+    return this.current === 'connecting' || this.current === 'authenticating' || this.current === 'online';
+  }
+
+  private closeSocket(code: number): void {
+    this.io.close();
+    this.socketEnded(code);
+  }
+
+  /** Whatever ended the socket: unsent acks are dropped (the server redelivers), sends wait for the next welcome. */
+  private socketEnded(code: number): void {
+    this.clearConnectTimer();
+    if (this.recvTimer) this.opts.clock.clear(this.recvTimer);
+    this.recvTimer = undefined;
+    this.recvIds = [];
+    this.outbox.pause();
+    this.draining = false;
+    this.counters.disconnects++;
+    this.observer.onDisconnected(this.now(), code);
+  }
+
+  private scheduleReconnect(): void {
+    this.current = 'backoff';
+    this.reconnectTimer = this.opts.clock.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.connect();
+    }, this.backoff.next());
+  }
+
+  /** Stops for good: no reconnect, no timers, no queues. */
+  private halt(): void {
+    this.current = 'stopped';
+    this.clearReconnect();
+    this.clearConnectTimer();
+    this.outbox.clear();
+    this.reorder.clear();
+    this.reads.clear();
+    this.pushWoken = false;
+  }
+
+  private clearReconnect(): void {
+    if (this.reconnectTimer) this.opts.clock.clear(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer) this.opts.clock.clear(this.connectTimer);
+    this.connectTimer = undefined;
+  }
+
+  private write(frame: ClientFrame): void {
+    this.counters.framesOut++;
+    this.io.send(JSON.stringify(frame));
+  }
+
+  private now(): number {
+    return this.opts.clock.now();
+  }
+}
+
+function isSeq(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
+}

@@ -1,0 +1,39 @@
+/**
+ * The last `capacity` ids a device has seen (message mids or receipt ids):
+ * a Set for lookups plus a ring buffer that decides which id to forget.
+ *
+ * Guarantee: an id added within the last `capacity` additions is reported as
+ * seen; older ids are forgotten, oldest first, so memory stays bounded. A
+ * transport duplicate that arrives after its id was forgotten gets through —
+ * the device then shows it twice and reports it (DUP_VISIBLE), which is the
+ * honest cost of a too-small window.
+ */
+export class MidWindow {
+  private readonly seen = new Set<string>();
+  private readonly ring: (string | undefined)[];
+  private head = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`window capacity must be a positive integer, got ${capacity}`);
+    this.ring = new Array<string | undefined>(capacity);
+  }
+
+  has(id: string): boolean {
+    return this.seen.has(id);
+  }
+
+  /** Remembers `id`, forgetting the oldest id when full. Returns false if it was already remembered. */
+  add(id: string): boolean {
+    if (this.seen.has(id)) return false;
+    const evicted = this.ring[this.head];
+    if (evicted !== undefined) this.seen.delete(evicted);
+    this.ring[this.head] = id;
+    this.head = (this.head + 1) % this.capacity;
+    this.seen.add(id);
+    return true;
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}

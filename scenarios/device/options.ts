@@ -1,0 +1,93 @@
+import type { Clock } from '../../system/clock/clock.ts';
+import type { Random } from '../../system/random/random.ts';
+import { ProtocolLimits } from '../../system/protocol/frames.ts';
+import { BackoffDefaults, type BackoffOptions } from './backoff.ts';
+
+/** How a virtual device behaves. Everything but the identity and the ports has a default. */
+export interface DeviceOptions {
+  /** Device id, `u12.1`. */
+  id: string;
+  /** Called for every `hello`, so a token can be refreshed between connections. */
+  token: () => string;
+  clock: Clock;
+  /** This device's own stream (fork it per device): reconnect jitter. */
+  random: Random;
+  backoff?: Partial<BackoffOptions>;
+  sendRetry?: Partial<{ timeoutMs: number; maxAttempts: number }>;
+  /** Longest an out-of-order message waits for the seqs below it; then the gap is skipped. */
+  reorderWaitMs?: number;
+  /** Seqs held per conversation (waiting messages plus known own seqs); beyond it the lowest gap is skipped. */
+  reorderMax?: number;
+  /** Delay from showing a message to reporting it read; -1 never reads. */
+  readDelayMs?: number;
+  /** Longest a delivery ack (`recv`) waits to be batched with others. */
+  recvFlushMs?: number;
+  /** A `recv` frame goes out as soon as this many ids are collected. */
+  recvBatchMax?: number;
+  /** Un-acked sends held at once (queued offline or in flight); one more gets `queue_full`. */
+  maxPendingSends?: number;
+  /** Users whose presence to follow, subscribed after every welcome. */
+  presenceSubscribe?: string[];
+  /** Send a `typing` signal before each new message's first transmission. */
+  typing?: boolean;
+  /** Recent mids (and, separately, receipt ids) remembered to drop transport duplicates. */
+  dedupWindow?: number;
+  /** A socket not authenticated within this long is closed and retried with backoff. */
+  connectTimeoutMs?: number;
+  /** A push wake-up brings a backgrounded (offline) device online. */
+  wakeOnPush?: boolean;
+}
+
+export type ResolvedDeviceOptions = Required<Omit<DeviceOptions, 'backoff' | 'sendRetry'>> & {
+  backoff: BackoffOptions;
+  sendRetry: { timeoutMs: number; maxAttempts: number };
+};
+
+export const DeviceDefaults = {
+  backoff: BackoffDefaults,
+  sendRetry: { timeoutMs: 5_000, maxAttempts: 5 },
+  reorderWaitMs: 2_000,
+  reorderMax: 1_024,
+  readDelayMs: 1_000,
+  recvFlushMs: 5,
+  recvBatchMax: 100,
+  maxPendingSends: 1_000,
+  presenceSubscribe: [] as string[],
+  typing: false,
+  dedupWindow: 4_096,
+  connectTimeoutMs: 15_000,
+  wakeOnPush: true,
+} as const;
+
+/** Fills defaults and validates once, at the edge. */
+export function resolveDeviceOptions(o: DeviceOptions): ResolvedDeviceOptions {
+  const r: ResolvedDeviceOptions = {
+    ...DeviceDefaults,
+    ...stripUndefined(o),
+    presenceSubscribe: o.presenceSubscribe ?? [],
+    backoff: { ...DeviceDefaults.backoff, ...stripUndefined(o.backoff ?? {}) },
+    sendRetry: { ...DeviceDefaults.sendRetry, ...stripUndefined(o.sendRetry ?? {}) },
+  };
+  if (typeof r.id !== 'string' || r.id.length === 0) throw new RangeError('device id is required');
+  nonNegative('reorderWaitMs', r.reorderWaitMs);
+  nonNegative('recvFlushMs', r.recvFlushMs);
+  positiveInt('reorderMax', r.reorderMax);
+  positiveInt('recvBatchMax', r.recvBatchMax);
+  positiveInt('dedupWindow', r.dedupWindow);
+  if (!(r.connectTimeoutMs > 0)) throw new RangeError(`connectTimeoutMs must be > 0, got ${r.connectTimeoutMs}`);
+  if (!(r.readDelayMs === -1 || r.readDelayMs >= 0)) throw new RangeError(`readDelayMs must be -1 or >= 0, got ${r.readDelayMs}`);
+  if (r.recvBatchMax > ProtocolLimits.maxIdsPerRecv) throw new RangeError(`recvBatchMax must be <= ${ProtocolLimits.maxIdsPerRecv}`);
+  return r;
+}
+
+function nonNegative(name: string, v: number): void {
+  if (!(v >= 0)) throw new RangeError(`${name} must be >= 0, got ${v}`);
+}
+
+function positiveInt(name: string, v: number): void {
+  if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`${name} must be an integer >= 1, got ${v}`);
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,163 @@
+import type { Clock, TimerHandle } from '../../system/clock/clock.ts';
+
+const CID = /^(0|[1-9a-z][0-9a-z]{0,10})$/;
+
+/** The cid a virtual device puts on the send of `msgKey`: its base-36 digits. */
+export function formatCid(msgKey: number): string {
+  if (!Number.isSafeInteger(msgKey) || msgKey < 0) throw new RangeError(`msgKey must be a non-negative safe integer, got ${msgKey}`);
+  return msgKey.toString(36);
+}
+
+/** The msgKey a virtual device encoded in `cid`, or undefined for any other cid (another client's). */
+export function parseCid(cid: unknown): number | undefined {
+  if (typeof cid !== 'string' || !CID.test(cid)) return undefined;
+  const n = parseInt(cid, 36);
+  return Number.isSafeInteger(n) && n.toString(36) === cid ? n : undefined;
+}
+
+export interface OutboxOptions {
+  /** Resend when no ack came within this long. */
+  timeoutMs: number;
+  /** Transmissions per message, the first included; then the send fails with `timeout`. */
+  maxAttempts: number;
+  /** Un-acked sends held at once; one more is refused with `queue_full`. */
+  maxPending: number;
+}
+
+/** What the outbox needs from its device. */
+export interface OutboxPorts {
+  clock: Clock;
+  /** True while the socket is authenticated, so a frame can go out now. */
+  online(): boolean;
+  /** Writes the send frame; `first` on the message's first transmission. */
+  transmit(e: OutboxEntry, first: boolean): void;
+  onSend(msgKey: number, intendedMs: number, sentMs: number): void;
+  onAck(msgKey: number, ackMs: number, mid: string, seq: number, conv: string): void;
+  onError(code: string, msgKey: number, atMs: number, willRetry: boolean): void;
+}
+
+export interface OutboxEntry {
+  readonly cid: string;
+  readonly msgKey: number;
+  readonly to: string;
+  readonly body: string;
+  readonly intendedMs: number;
+  attempts: number;
+  timer: TimerHandle | undefined;
+}
+
+/**
+ * A device's un-acked sends.
+ *
+ * Guarantees: every retry of a message carries the same cid (so the server's
+ * dedup makes the retries at-most-once as stored); a message is transmitted
+ * until it is acked, fails for good (non-retryable error, or `maxAttempts`
+ * transmissions without ack → `timeout`), or the run stops; `onSend` fires
+ * once per message, at its first transmission; `onAck` at most once. While
+ * offline nothing is transmitted and no attempt is spent; `resendAll` sends
+ * everything pending, oldest first. At most `maxPending` messages are held.
+ */
+export class Outbox {
+  private readonly pending = new Map<string, OutboxEntry>();
+
+  constructor(private readonly opts: OutboxOptions, private readonly ports: OutboxPorts) {
+    if (!(opts.timeoutMs > 0)) throw new RangeError(`sendRetry.timeoutMs must be > 0, got ${opts.timeoutMs}`);
+    if (!(Number.isInteger(opts.maxAttempts) && opts.maxAttempts >= 1)) throw new RangeError('sendRetry.maxAttempts must be an integer >= 1');
+    if (!(Number.isInteger(opts.maxPending) && opts.maxPending >= 1)) throw new RangeError('maxPendingSends must be an integer >= 1');
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Queues a message; transmits it now if online. False (and `queue_full` reported) at the limit. */
+  add(to: string, body: string, msgKey: number, intendedMs: number): boolean {
+    const cid = formatCid(msgKey);
+    if (this.pending.has(cid)) throw new Error(`msgKey ${msgKey} is already pending on this device`);
+    if (this.pending.size >= this.opts.maxPending) {
+      this.ports.onError('queue_full', msgKey, this.ports.clock.now(), false);
+      return false;
+    }
+    const e: OutboxEntry = { cid, msgKey, to, body, intendedMs, attempts: 0, timer: undefined };
+    this.pending.set(cid, e);
+    if (this.ports.online()) this.transmit(e);
+    return true;
+  }
+
+  /** An ack for `cid`. Returns false when nothing was pending under it (a late or repeated ack). */
+  ack(cid: string, mid: string, seq: number, conv: string): boolean {
+    const e = this.pending.get(cid);
+    if (!e) return false;
+    this.finish(e);
+    this.ports.onAck(e.msgKey, this.ports.clock.now(), mid, seq, conv);
+    return true;
+  }
+
+  /** An error frame for `cid`. Returns false when nothing was pending under it. */
+  error(cid: string, code: string, retryable: boolean, retryAfterMs: number | undefined): boolean {
+    const e = this.pending.get(cid);
+    if (!e) return false;
+    const willRetry = retryable && e.attempts < this.opts.maxAttempts;
+    if (!willRetry) {
+      this.finish(e);
+      this.ports.onError(code, e.msgKey, this.ports.clock.now(), false);
+      return true;
+    }
+    this.ports.onError(code, e.msgKey, this.ports.clock.now(), true);
+    this.schedule(e, retryAfterMs !== undefined && retryAfterMs >= 0 ? retryAfterMs : this.opts.timeoutMs);
+    return true;
+  }
+
+  /** The socket is authenticated again: transmit every pending message, oldest first. */
+  resendAll(): void {
+    for (const e of [...this.pending.values()]) this.retry(e);
+  }
+
+  /** The socket closed: no timers run while offline; `resendAll` picks everything up. */
+  pause(): void {
+    for (const e of this.pending.values()) this.cancel(e);
+  }
+
+  /** End of run: forget everything; un-acked messages stay unknown in the ledger. */
+  clear(): void {
+    this.pause();
+    this.pending.clear();
+  }
+
+  private transmit(e: OutboxEntry): void {
+    const first = e.attempts === 0;
+    e.attempts++;
+    this.ports.transmit(e, first);
+    if (first) this.ports.onSend(e.msgKey, e.intendedMs, this.ports.clock.now());
+    this.schedule(e, this.opts.timeoutMs);
+  }
+
+  /** Transmits again, or fails the message when its attempts are spent. */
+  private retry(e: OutboxEntry): void {
+    this.cancel(e);
+    if (e.attempts >= this.opts.maxAttempts) {
+      this.finish(e);
+      this.ports.onError('timeout', e.msgKey, this.ports.clock.now(), false);
+    } else if (this.ports.online()) {
+      this.transmit(e);
+    }
+  }
+
+  private schedule(e: OutboxEntry, delayMs: number): void {
+    this.cancel(e);
+    e.timer = this.ports.clock.setTimeout(() => {
+      e.timer = undefined;
+      this.retry(e);
+    }, delayMs);
+  }
+
+  private cancel(e: OutboxEntry): void {
+    if (e.timer) this.ports.clock.clear(e.timer);
+    e.timer = undefined;
+  }
+
+  private finish(e: OutboxEntry): void {
+    this.cancel(e);
+    this.pending.delete(e.cid);
+  }
+}

@@ -1,0 +1,203 @@
+import type { Clock, TimerHandle } from '../../system/clock/clock.ts';
+
+/** Bits of the `flags` argument of `DeviceObserver.onDeliver`. */
+export const DeliverFlags = {
+  /** The transport delivered a mid again; the device dropped it (the user saw it once). */
+  DUP_TRANSPORT: 1,
+  /** The device showed a seq it had already shown (its mid window had forgotten the mid). */
+  DUP_VISIBLE: 2,
+  /** Shown after a higher seq of its conversation: it arrived after its gap was skipped. */
+  OUT_OF_ORDER: 4,
+  /** Shown right after a gap the device gave up waiting for. */
+  GAP_SKIPPED: 8,
+} as const;
+
+/** An incoming message on its way to the user. */
+export interface Incoming {
+  mid: string;
+  conv: string;
+  seq: number;
+  from: string;
+  msgKey: number | undefined;
+  arrivedMs: number;
+  /** Arrived between `welcome` and `drained`. */
+  drained: boolean;
+  /** Arrived on a connection opened by a push wake-up, before `drained`. */
+  pushWoken: boolean;
+}
+
+export interface ReorderOptions {
+  /** Longest a message is held waiting for a lower seq before the gap is skipped. */
+  waitMs: number;
+  /** Held messages plus known-own future seqs per conversation; beyond it the lowest gap is skipped. */
+  maxHeldPerConversation: number;
+  /** Skipped seq ranges remembered per conversation (to recognise late arrivals); oldest forgotten first. */
+  maxSkippedRanges: number;
+}
+
+interface Conversation {
+  /** The seq the user should see next. */
+  next: number;
+  held: Map<number, Incoming>;
+  /** This device's own sends' seqs (learned from acks) at or above `next`: never delivered to it. */
+  own: Set<number>;
+  /** Inclusive [from, to] seq ranges skipped as gaps, oldest first. */
+  skipped: [number, number][];
+  /** The next message shown follows a skipped gap. */
+  afterGap: boolean;
+  timer: TimerHandle | undefined;
+  timerDueMs: number;
+}
+
+/**
+ * Per-conversation reorder buffer: hands messages to `show` in seq order.
+ *
+ * Guarantees: within a conversation, messages are shown in ascending seq
+ * order, except a message that arrives after its gap was skipped (shown late,
+ * flagged OUT_OF_ORDER) or a forgotten duplicate (flagged DUP_VISIBLE). Own
+ * seqs are never waited for. No message is held longer than `waitMs` (then the
+ * gaps below it are skipped and the first message after each gap is flagged
+ * GAP_SKIPPED), and at most `maxHeldPerConversation` seqs are held per
+ * conversation (beyond it the lowest gap is skipped at once).
+ * Every conversation starts expecting seq 1.
+ */
+export class ReorderBuffer {
+  private readonly convs = new Map<string, Conversation>();
+
+  constructor(
+    private readonly opts: ReorderOptions,
+    private readonly clock: Clock,
+    private readonly show: (m: Incoming, flags: number) => void,
+  ) {
+    if (!(opts.waitMs >= 0)) throw new RangeError(`reorder waitMs must be >= 0, got ${opts.waitMs}`);
+    if (!(opts.maxHeldPerConversation >= 1)) throw new RangeError('reorder maxHeldPerConversation must be >= 1');
+    if (!(opts.maxSkippedRanges >= 1)) throw new RangeError('reorder maxSkippedRanges must be >= 1');
+  }
+
+  /** A new (not duplicate) message arrived. */
+  offer(m: Incoming): void {
+    const c = this.conv(m.conv);
+    if (m.seq < c.next) return this.late(c, m);
+    if (c.held.has(m.seq)) {
+      // A second mid for a seq already held breaks the protocol; the user keeps the first.
+      this.show(m, DeliverFlags.DUP_TRANSPORT);
+      return;
+    }
+    c.held.set(m.seq, m);
+    this.settle(c);
+  }
+
+  /** This device's own send got `seq` in `conv` (from its ack): do not wait for it. */
+  markOwn(conv: string, seq: number): void {
+    const c = this.conv(conv);
+    if (seq < c.next || c.held.has(seq)) return;
+    c.own.add(seq);
+    this.settle(c);
+  }
+
+  /** Messages held across all conversations. */
+  get held(): number {
+    let n = 0;
+    for (const c of this.convs.values()) n += c.held.size;
+    return n;
+  }
+
+  get conversations(): number {
+    return this.convs.size;
+  }
+
+  /** Cancels every timer; held messages are dropped unshown (end of run). */
+  clear(): void {
+    for (const c of this.convs.values()) if (c.timer) this.clock.clear(c.timer);
+    this.convs.clear();
+  }
+
+  private conv(id: string): Conversation {
+    let c = this.convs.get(id);
+    if (!c) {
+      c = { next: 1, held: new Map(), own: new Set(), skipped: [], afterGap: false, timer: undefined, timerDueMs: 0 };
+      this.convs.set(id, c);
+    }
+    return c;
+  }
+
+  /** Shows what is contiguous, enforces the bound, then re-arms the gap timer. */
+  private settle(c: Conversation): void {
+    this.advance(c);
+    while (c.held.size + c.own.size > this.opts.maxHeldPerConversation) this.skipGap(c);
+    this.arm(c);
+  }
+
+  private advance(c: Conversation): void {
+    for (;;) {
+      const m = c.held.get(c.next);
+      if (m) {
+        c.held.delete(c.next);
+        c.own.delete(c.next);
+        c.next++;
+        const flags = c.afterGap ? DeliverFlags.GAP_SKIPPED : 0;
+        c.afterGap = false;
+        this.show(m, flags);
+      } else if (c.own.delete(c.next)) {
+        c.next++;
+      } else {
+        return;
+      }
+    }
+  }
+
+  /** Gives up on the seqs below the lowest held or own seq. */
+  private skipGap(c: Conversation): void {
+    let lowest = Infinity;
+    for (const s of c.held.keys()) if (s < lowest) lowest = s;
+    for (const s of c.own) if (s < lowest) lowest = s;
+    if (lowest === Infinity) return;
+    if (lowest > c.next) {
+      c.skipped.push([c.next, lowest - 1]);
+      if (c.skipped.length > this.opts.maxSkippedRanges) c.skipped.shift();
+      c.afterGap = true;
+    }
+    c.next = lowest;
+    this.advance(c);
+  }
+
+  private late(c: Conversation, m: Incoming): void {
+    const i = c.skipped.findIndex(([from, to]) => m.seq >= from && m.seq <= to);
+    if (i < 0) return this.show(m, DeliverFlags.DUP_VISIBLE);
+    const [from, to] = c.skipped[i]!;
+    const rest: [number, number][] = [];
+    if (from < m.seq) rest.push([from, m.seq - 1]);
+    if (m.seq < to) rest.push([m.seq + 1, to]);
+    c.skipped.splice(i, 1, ...rest);
+    if (c.skipped.length > this.opts.maxSkippedRanges) c.skipped.shift();
+    this.show(m, DeliverFlags.OUT_OF_ORDER);
+  }
+
+  /** One timer per conversation, due when its oldest held message has waited `waitMs`. */
+  private arm(c: Conversation): void {
+    let oldest = Infinity;
+    for (const m of c.held.values()) if (m.arrivedMs < oldest) oldest = m.arrivedMs;
+    if (oldest === Infinity) {
+      if (c.timer) this.clock.clear(c.timer);
+      c.timer = undefined;
+      return;
+    }
+    const due = oldest + this.opts.waitMs;
+    if (c.timer && c.timerDueMs === due) return;
+    if (c.timer) this.clock.clear(c.timer);
+    c.timerDueMs = due;
+    c.timer = this.clock.setTimeout(() => this.expire(c), due - this.clock.now());
+  }
+
+  private expire(c: Conversation): void {
+    c.timer = undefined;
+    const now = this.clock.now();
+    for (;;) {
+      let oldest = Infinity;
+      for (const m of c.held.values()) if (m.arrivedMs < oldest) oldest = m.arrivedMs;
+      if (oldest === Infinity || oldest + this.opts.waitMs > now) break;
+      this.skipGap(c);
+    }
+    this.arm(c);
+  }
+}

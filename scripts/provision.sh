@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Installs what the local world and the integration tests need on a Debian
+# machine: redis-server, Java 17, Apache Cassandra 5.0.6 (jars from Maven
+# Central into .cache/cassandra/lib) and chromium (report tests).
+#
+# Idempotent and fast when done: every step is a file or command check first,
+# so a provisioned machine passes in well under 2 s without touching the
+# network. apt-get update runs at most once per run, and only when a Debian
+# package is missing.
+#
+# Usage: scripts/provision.sh [--check]
+#   --check   install nothing; exit 1 and say what is missing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CASSANDRA_VERSION=5.0.6
+CASSANDRA_LIB="$ROOT/.cache/cassandra/lib"
+CASSANDRA_MARKER="$CASSANDRA_LIB/.complete-$CASSANDRA_VERSION"
+POM="$ROOT/scripts/cassandra/pom.xml"
+CHECK_ONLY=0
+[[ "${1:-}" == "--check" ]] && CHECK_ONLY=1
+
+say() { printf 'provision: %s\n' "$*" >&2; }
+
+alternatives() {
+  cat >&2 <<'EOF'
+provision: instead of installing, you can
+  - run the local world in containers:        chatlab run --world containers
+  - point it at servers you already run:      chatlab run --world local --redis redis://127.0.0.1:6379 --cassandra 127.0.0.1:9042
+EOF
+}
+
+fail() {
+  say "FAILED: $*"
+  alternatives
+  exit 1
+}
+
+java_major() {
+  command -v java >/dev/null 2>&1 || { echo 0; return; }
+  java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1
+}
+
+# Leave no system redis service running (on 6379): chatlab starts its own.
+stop_system_redis() {
+  local pid
+  if [[ -f /run/redis/redis-server.pid ]]; then
+    pid="$(cat /run/redis/redis-server.pid 2>/dev/null || true)"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      say "stopping the system redis service (pid $pid); chatlab starts its own"
+      (command -v service >/dev/null 2>&1 && service redis-server stop >/dev/null 2>&1) || kill "$pid" || true
+    fi
+  fi
+  if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now redis-server >/dev/null 2>&1 || true
+  fi
+}
+
+# ---- what is missing -------------------------------------------------------
+apt_missing=()
+command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
+[[ -x /usr/bin/chromium ]] || apt_missing+=(chromium)
+[[ "$(java_major)" -ge 17 ]] || apt_missing+=(openjdk-17-jre-headless)
+need_cassandra=0
+[[ -f "$CASSANDRA_MARKER" ]] || need_cassandra=1
+if [[ $need_cassandra -eq 1 ]] && ! command -v mvn >/dev/null 2>&1; then apt_missing+=(maven); fi
+
+if [[ ${#apt_missing[@]} -eq 0 && $need_cassandra -eq 0 ]]; then
+  [[ $CHECK_ONLY -eq 1 ]] || stop_system_redis
+  exit 0
+fi
+
+if [[ $CHECK_ONLY -eq 1 ]]; then
+  [[ ${#apt_missing[@]} -gt 0 ]] && say "missing Debian packages: ${apt_missing[*]}"
+  [[ $need_cassandra -eq 1 ]] && say "missing Cassandra $CASSANDRA_VERSION jars in $CASSANDRA_LIB"
+  say "run: bash scripts/provision.sh"
+  alternatives
+  exit 1
+fi
+
+# ---- Debian packages -------------------------------------------------------
+if [[ ${#apt_missing[@]} -gt 0 ]]; then
+  [[ $(id -u) -eq 0 ]] || fail "need root to apt-get install ${apt_missing[*]} (try: sudo bash scripts/provision.sh)"
+  command -v apt-get >/dev/null 2>&1 || fail "no apt-get: install ${apt_missing[*]} by hand"
+  say "installing ${apt_missing[*]}"
+  # Keep Debian from starting the system redis service on install: the local
+  # world starts its own redis-server on a free port. policy-rc.d exit 101
+  # means "action forbidden"; only ours is removed afterwards.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
+  fi
+  cleanup_policy() { [[ $own_policy -eq 1 ]] && rm -f "$policy"; return 0; }
+  trap cleanup_policy EXIT
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || fail "apt-get update failed"
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null \
+    || fail "apt-get install ${apt_missing[*]} failed"
+  cleanup_policy
+  trap - EXIT
+fi
+
+stop_system_redis
+
+command -v redis-server >/dev/null 2>&1 || fail "redis-server still missing after install"
+[[ -x /usr/bin/chromium ]] || fail "chromium still missing after install"
+[[ "$(java_major)" -ge 17 ]] || fail "Java 17 still missing after install"
+
+# ---- Cassandra jars from Maven Central ------------------------------------
+if [[ $need_cassandra -eq 1 ]]; then
+  command -v mvn >/dev/null 2>&1 || fail "maven (mvn) missing"
+  say "fetching Cassandra $CASSANDRA_VERSION jars into $CASSANDRA_LIB (about 66 MB)"
+  tmp="$CASSANDRA_LIB.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  mvn_log="$ROOT/.cache/cassandra/mvn.log"
+  if ! mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies -DoutputDirectory="$tmp" >"$mvn_log" 2>&1; then
+    tail -n 20 "$mvn_log" >&2
+    fail "mvn could not fetch org.apache.cassandra:cassandra-all:$CASSANDRA_VERSION (log: $mvn_log)"
+  fi
+  ls "$tmp"/cassandra-all-"$CASSANDRA_VERSION".jar >/dev/null 2>&1 || fail "cassandra-all jar missing after mvn"
+  rm -rf "$CASSANDRA_LIB"
+  mv "$tmp" "$CASSANDRA_LIB"
+  ls "$CASSANDRA_LIB" | wc -l >"$CASSANDRA_MARKER"
+fi
+
+say "ready: redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), Java $(java_major), Cassandra $CASSANDRA_VERSION ($(cat "$CASSANDRA_MARKER") jars), chromium"

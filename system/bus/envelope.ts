@@ -1,0 +1,68 @@
+import type { DeviceId, NodeId, UserId } from '../protocol/ids.ts';
+
+/** A frame for some devices, already serialized, tagged with what it is for flow control and receipts. */
+export interface DeliverEnvelope {
+  k: 'deliver';
+  /** Devices on the receiving node to push the frame to. */
+  devices: DeviceId[];
+  item: DeliveryItem;
+}
+
+/** One inbox item as the node tracks it until the device acks it. */
+export interface DeliveryItem {
+  /** Inbox entry id (a mid for messages, a receipt id for receipts). */
+  id: string;
+  kind: 'msg' | 'receipt';
+  /** Serialized server frame. */
+  frame: string;
+  /** For messages: who sent it, so the device's ack can produce a `delivered` receipt. */
+  from?: DeviceId;
+  conv?: string;
+  seq?: number;
+  /** Set for a large group's message (fan-out on read): the ack moves the member's cursor instead of an inbox entry. */
+  group?: string;
+}
+
+/** A message appended to a large group's log (fan-out on read): one per node holding members. */
+export interface GroupEnvelope {
+  k: 'group';
+  group: string;
+  seq: number;
+  mid: string;
+  from: DeviceId;
+  frame: string;
+}
+
+export interface TypingEnvelope {
+  k: 'typing';
+  devices: DeviceId[];
+  frame: string;
+}
+
+export interface PresenceEnvelope {
+  k: 'presence';
+  devices: DeviceId[];
+  frame: string;
+}
+
+/** The device connected elsewhere: close the old connection. */
+export interface KickEnvelope {
+  k: 'kick';
+  device: DeviceId;
+  newNode: NodeId;
+}
+
+export interface MembershipEnvelope {
+  k: 'membership';
+  group: string;
+  added: UserId[];
+  removed: UserId[];
+}
+
+export type Envelope =
+  | DeliverEnvelope
+  | GroupEnvelope
+  | TypingEnvelope
+  | PresenceEnvelope
+  | KickEnvelope
+  | MembershipEnvelope;

@@ -1,0 +1,226 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import type { AuthService } from '../auth/auth-service.ts';
+import type { ChatNode } from '../node/chat-node.ts';
+import type { ConnId, Transport } from '../node/ports.ts';
+import { ChatError, CloseCodes } from '../protocol/errors.ts';
+import { ProtocolLimits } from '../protocol/frames.ts';
+import { renderMetrics } from './metrics-http.ts';
+
+export interface GatewayOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Server ping interval; a connection that answers nothing for 2 intervals is closed (idle). */
+  heartbeatIntervalMs: number;
+  /** A connection whose unsent bytes pass this is a slow consumer: closed with 4408, its messages stay in its inbox. */
+  maxBufferedBytes: number;
+  /** Frames larger than this get `too_large`; larger than twice this, ws closes with 1009. */
+  maxFrameBytes: number;
+  /** How often event-loop delay is fed to admission control. */
+  loadSampleMs: number;
+}
+
+export const defaultGatewayOptions: GatewayOptions = {
+  host: '127.0.0.1',
+  port: 0,
+  heartbeatIntervalMs: 15_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  maxFrameBytes: ProtocolLimits.maxFrameBytes,
+  loadSampleMs: 500,
+};
+
+/** The ws/HTTP binding of one chat node: sockets in, frames to the core, frames out. */
+export class Gateway implements Transport {
+  readonly opts: GatewayOptions;
+  private server?: Server;
+  private wss?: WebSocketServer;
+  private readonly sockets = new Map<ConnId, WebSocket>();
+  private readonly alive = new Set<ConnId>();
+  private nextConn = 1;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly loop = monitorEventLoopDelay({ resolution: 20 });
+  node!: ChatNode;
+  /** Last accept error (EMFILE when the process ran out of file descriptors). */
+  lastAcceptError?: string;
+
+  constructor(opts: Partial<GatewayOptions> = {}, private readonly auth?: AuthService) {
+    this.opts = { ...defaultGatewayOptions, ...opts };
+  }
+
+  get url(): string {
+    const a = this.server!.address() as AddressInfo;
+    return `ws://${this.opts.host}:${a.port}/ws`;
+  }
+
+  get port(): number {
+    return (this.server!.address() as AddressInfo).port;
+  }
+
+  async listen(node: ChatNode): Promise<void> {
+    this.node = node;
+    const server = createServer((req, res) => void this.http(req, res));
+    const wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxFrameBytes * 2, clientTracking: false, perMessageDeflate: false });
+    server.on('upgrade', (req, socket, head) => {
+      if (!req.url?.startsWith('/ws')) return socket.destroy();
+      wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    });
+    server.on('error', (err: NodeJS.ErrnoException) => this.acceptError(err));
+    server.on('clientError', (_err, socket) => socket.destroy());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.wss = wss;
+    this.loop.enable();
+    this.timers.push(
+      setInterval(() => this.ping(), this.opts.heartbeatIntervalMs).unref(),
+      setInterval(() => {
+        node.setEventLoopDelay(this.loop.percentile(99) / 1e6);
+        this.loop.reset();
+      }, this.opts.loadSampleMs).unref(),
+    );
+  }
+
+  private acceptError(err: NodeJS.ErrnoException): void {
+    this.lastAcceptError =
+      err.code === 'EMFILE' || err.code === 'ENFILE'
+        ? `${err.code}: this process reached its open-file limit (hard limit 20,000 here); spread devices over more node processes (--world local --nodes N)`
+        : `${err.code ?? ''} ${err.message}`;
+    process.emitWarning(`gateway ${this.node.id}: ${this.lastAcceptError}`);
+  }
+
+  private accept(ws: WebSocket): void {
+    const id = this.nextConn++;
+    this.sockets.set(id, ws);
+    this.alive.add(id);
+    ws.on('pong', () => this.alive.add(id));
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      this.alive.add(id);
+      const bytes = byteLength(data);
+      if (isBinary) return this.node.onFrame(id, '\u0000binary');
+      if (bytes > this.opts.maxFrameBytes) return this.node.onFrame(id, ' '.repeat(ProtocolLimits.maxFrameBytes + 1));
+      this.node.onFrame(id, data.toString());
+    });
+    ws.on('close', () => {
+      this.sockets.delete(id);
+      this.alive.delete(id);
+      this.node.onClose(id);
+    });
+    ws.on('error', () => ws.terminate());
+    this.node.onOpen(id);
+  }
+
+  send(conn: ConnId, frame: string): void {
+    const ws = this.sockets.get(conn);
+    if (!ws || ws.readyState !== 1) return;
+    ws.send(frame);
+    if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
+      this.node.metrics.reject('slow_consumer');
+      this.close(conn, CloseCodes.slowConsumer, 'slow consumer');
+      ws.terminate();
+    }
+  }
+
+  close(conn: ConnId, code: number, reason: string): void {
+    const ws = this.sockets.get(conn);
+    if (!ws) return;
+    ws.close(code, reason.slice(0, 120));
+    // A peer that never answers the close handshake is cut off.
+    setTimeout(() => ws.terminate(), 2000).unref();
+  }
+
+  private ping(): void {
+    for (const [id, ws] of this.sockets) {
+      if (!this.alive.has(id)) {
+        ws.close(CloseCodes.idle, 'idle');
+        ws.terminate();
+        continue;
+      }
+      this.alive.delete(id);
+      ws.ping();
+    }
+  }
+
+  /** Graceful: the core says goodbye to devices (1001), then the listener closes. */
+  async stop(): Promise<void> {
+    await this.node.stop();
+    await this.shutdown(false);
+  }
+
+  /** Crash: every socket cut without a close frame, the core stops mid-flight. */
+  async kill(): Promise<void> {
+    this.node.kill();
+    await this.shutdown(true);
+  }
+
+  private async shutdown(abrupt: boolean): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.loop.disable();
+    for (const ws of this.sockets.values()) (abrupt ? ws.terminate() : ws.close(CloseCodes.goingAway, 'node stopping'));
+    if (!abrupt) setTimeout(() => this.sockets.forEach((ws) => ws.terminate()), 1000).unref();
+    this.wss?.close();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections?.();
+  }
+
+  private async http(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (req.method === 'GET' && req.url === '/health') return json(res, 200, { node: this.node.id, alive: this.node.alive, connections: this.sockets.size });
+      if (req.method === 'GET' && req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        return void res.end(await renderMetrics(this.node, this.sockets.size));
+      }
+      if (req.method === 'POST' && this.auth && (req.url === '/auth/request' || req.url === '/auth/verify')) {
+        const body = await readJson(req, 4096);
+        if (req.url === '/auth/request') return json(res, 200, this.auth.requestCode(body.phone));
+        return json(res, 200, await this.auth.verifyCode(body.phone, body.code, body.device ?? 1));
+      }
+      json(res, 404, { code: 'not_found', message: `no route ${req.method} ${req.url}` });
+    } catch (err) {
+      const e = err instanceof ChatError ? err : new ChatError('bad_frame', (err as Error).message);
+      json(res, e.code === 'unauthorized' ? 401 : 400, { code: e.code, message: e.message });
+    }
+  }
+}
+
+function byteLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return (data as Buffer).byteLength;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function readJson(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > maxBytes) {
+        reject(new ChatError('too_large', `body exceeds ${maxBytes} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => {
+      try {
+        const v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (typeof v !== 'object' || v === null) throw new Error('body must be a JSON object');
+        resolve(v);
+      } catch (e) {
+        reject(new ChatError('bad_frame', (e as Error).message));
+      }
+    });
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,30 @@
+/**
+ * Per-device pending deliveries (store-and-forward): the source of truth for
+ * what a device has not yet acknowledged.
+ *
+ * Guarantees: durable once `put` resolves; an entry stays until its device
+ * acks it (or the retention TTL ends); `page` lists a device's entries in
+ * ascending id order (ids are time-ordered snowflakes), each at most once per
+ * call; `put` of an existing (device, id) keeps one copy; `ack` of an unknown
+ * id is a no-op.
+ */
+export interface Inbox {
+  put(entries: readonly InboxEntry[]): Promise<void>;
+  /** Entries of `device` with id > `after` (all when null), ascending, at most `limit`. */
+  page(device: string, after: string | null, limit: number): Promise<InboxEntry[]>;
+  ack(device: string, ids: readonly string[]): Promise<void>;
+  count(device: string): Promise<number>;
+}
+
+export interface InboxEntry {
+  device: string;
+  /** Sortable id: the message's mid or the receipt's id. */
+  id: string;
+  kind: 'msg' | 'receipt';
+  /** Serialized server frame. */
+  frame: string;
+  /** For messages: sender device, conversation and seq (to produce receipts on ack). */
+  from?: string;
+  conv?: string;
+  seq?: number;
+}

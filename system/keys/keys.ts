@@ -1,0 +1,29 @@
+import type { DeviceId, UserId } from '../protocol/ids.ts';
+
+/**
+ * Signal-style pre-key bundles: public keys only, never private material.
+ *
+ * Guarantee: each one-time pre-key is handed out at most once; when a
+ * device's one-time keys run out, bundles still carry the signed pre-key.
+ */
+export interface Keys {
+  publish(device: DeviceId, bundle: PublishedBundle): Promise<void>;
+  /** One bundle per device of `user`, each consuming one one-time pre-key if any is left. */
+  fetch(user: UserId): Promise<FetchedBundle[]>;
+  /** One-time pre-keys left for a device. */
+  remaining(device: DeviceId): Promise<number>;
+}
+
+/** Keys as base64url strings. */
+export interface PublishedBundle {
+  identityKey: string;
+  signedPreKey: { id: number; key: string; signature: string };
+  oneTimePreKeys: { id: number; key: string }[];
+}
+
+export interface FetchedBundle {
+  device: DeviceId;
+  identityKey: string;
+  signedPreKey: { id: number; key: string; signature: string };
+  oneTimePreKey?: { id: number; key: string };
+}

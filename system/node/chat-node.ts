@@ -1,0 +1,283 @@
+import type { Envelope } from '../bus/envelope.ts';
+import type { Unsubscribe } from '../bus/bus.ts';
+import type { TimerHandle } from '../clock/clock.ts';
+import type { TokenIssuer } from '../auth/tokens.ts';
+import { ChatError, CloseCodes } from '../protocol/errors.ts';
+import type { ClientFrame, ServerFrame } from '../protocol/frames.ts';
+import { parseClientFrame } from '../protocol/parse.ts';
+import { Connection } from './connection.ts';
+import { Delivery } from './delivery.ts';
+import { Directory } from './directory.ts';
+import { GroupOps } from './group-ops.ts';
+import { NodeMetrics } from './metrics.ts';
+import type { ChatNodeOptions } from './options.ts';
+import { resolveNodeOptions } from './options.ts';
+import type { ConnId, Ports, Transport } from './ports.ts';
+import { PresenceHub } from './presence-hub.ts';
+import { TokenBucket } from './rate-limit.ts';
+import { SendPath } from './send-path.ts';
+import { Snowflake } from './snowflake.ts';
+
+/**
+ * One chat node: the message lifecycle of DESIGN.md, fed events and acting
+ * only through its ports and the transport. It does no I/O of its own, so the
+ * gateway (real sockets) and the simulator (virtual time) drive the same code.
+ *
+ * Events in: `onOpen`, `onFrame`, `onClose` (from the transport),
+ * `onEnvelope` (from the Bus), timers (from the Clock).
+ */
+export class ChatNode {
+  readonly opts: ChatNodeOptions;
+  readonly metrics = new NodeMetrics();
+  readonly ids: Snowflake;
+  readonly directory: Directory;
+  readonly delivery: Delivery;
+  readonly groupOps: GroupOps;
+  readonly presence: PresenceHub;
+  private readonly sendPath: SendPath;
+  readonly conns = new Map<ConnId, Connection>();
+  /** Ready connections by device. */
+  readonly byDevice = new Map<string, Connection>();
+  /** Ready connections by user (a user may have several devices here). */
+  readonly byUser = new Map<string, Set<Connection>>();
+  private timers: TimerHandle[] = [];
+  private unsubscribe?: Unsubscribe;
+  /** False once stopped or killed: late async work then has no effect. */
+  alive = false;
+
+  constructor(
+    opts: Partial<ChatNodeOptions> & Pick<ChatNodeOptions, 'nodeId' | 'nodeNumber'>,
+    readonly ports: Ports,
+    readonly tokens: TokenIssuer,
+    readonly transport: Transport,
+  ) {
+    this.opts = resolveNodeOptions(opts);
+    this.ids = new Snowflake(ports.clock, this.opts.nodeNumber);
+    this.directory = new Directory(ports, this.opts.directoryCacheMs);
+    this.delivery = new Delivery(this);
+    this.groupOps = new GroupOps(this);
+    this.presence = new PresenceHub(this);
+    this.sendPath = new SendPath(this);
+  }
+
+  get id(): string {
+    return this.opts.nodeId;
+  }
+
+  async start(): Promise<void> {
+    const { registry, bus, clock } = this.ports;
+    this.alive = true;
+    await registry.heartbeat(this.id, this.opts.heartbeatIntervalMs * 3);
+    this.unsubscribe = await bus.subscribe(this.id, (env) => this.onEnvelope(env));
+    this.timers.push(
+      clock.setInterval(() => this.heartbeat(), this.opts.heartbeatIntervalMs),
+      clock.setInterval(() => this.presence.flush(), this.opts.presenceFlushMs),
+    );
+  }
+
+  /** Graceful stop: leave the registry, close every connection with 1001 so devices move elsewhere. */
+  async stop(): Promise<void> {
+    if (!this.alive) return;
+    const users = [...this.byUser.keys()];
+    this.halt();
+    for (const c of this.conns.values()) this.transport.close(c.id, CloseCodes.goingAway, 'node stopping');
+    await Promise.allSettled([
+      this.ports.registry.retire(this.id),
+      this.unsubscribe?.(),
+      ...users.map((u) => this.ports.presence.offline(u)),
+    ]);
+  }
+
+  /** Crash: stop at once without telling anyone. The registry entry expires with the heartbeat TTL. */
+  kill(): void {
+    if (!this.alive) return;
+    this.halt();
+    void this.unsubscribe?.().catch(() => {});
+  }
+
+  private halt(): void {
+    this.alive = false;
+    for (const t of this.timers) this.ports.clock.clear(t);
+    this.timers = [];
+  }
+
+  /** The gateway's measurement of event-loop delay, for admission control. */
+  setEventLoopDelay(ms: number): void {
+    this.metrics.eventLoopDelayMs = ms;
+  }
+
+  /** 0 = fine, 1 = shed ephemeral work, 2 = reject sends too. */
+  loadLevel(): 0 | 1 | 2 {
+    const o = this.opts;
+    const d = this.metrics.eventLoopDelayMs;
+    const inflight = this.metrics.inFlight;
+    if (inflight >= o.maxInFlight || d >= 2 * o.overloadEventLoopDelayMs) return 2;
+    if (inflight >= o.maxInFlight / 2 || d >= o.overloadEventLoopDelayMs) return 1;
+    return 0;
+  }
+
+  onOpen(conn: ConnId): void {
+    if (!this.alive) return this.transport.close(conn, CloseCodes.goingAway, 'node stopping');
+    this.conns.set(conn, new Connection(conn, this.ports.clock.now()));
+    this.metrics.connections++;
+  }
+
+  onClose(conn: ConnId): void {
+    const c = this.conns.get(conn);
+    if (!c) return;
+    this.conns.delete(conn);
+    this.metrics.connections--;
+    c.state = 'closed';
+    c.pageWaiter?.();
+    if (!c.device || this.byDevice.get(c.device) !== c) return;
+    this.byDevice.delete(c.device);
+    const mine = this.byUser.get(c.user!);
+    mine?.delete(c);
+    this.groupOps.detach(c);
+    if (!this.alive) return;
+    void this.ports.registry.remove(c.device, this.id).catch(() => {});
+    void this.ports.presence.unsubscribeAll(c.device).catch(() => {});
+    if (mine && mine.size === 0) {
+      this.byUser.delete(c.user!);
+      this.presence.wentOffline(c.user!);
+    }
+  }
+
+  onFrame(conn: ConnId, text: string): void {
+    const c = this.conns.get(conn);
+    if (!c || !this.alive) return;
+    this.metrics.framesIn++;
+    const frame = parseClientFrame(text);
+    if (frame instanceof ChatError) return this.offence(c, frame);
+    if (frame.t === 'hello') {
+      if (c.state !== 'new') return this.offence(c, new ChatError('bad_frame', 'hello sent twice'));
+      void this.hello(c, frame.token);
+      return;
+    }
+    if (!c.ready) return this.reply(c, errorFrame(new ChatError('not_ready', 'send hello first')));
+    void this.dispatch(c, frame).catch((err) => this.reply(c, errorFrame(asChatError(err), cidOf(frame))));
+  }
+
+  onEnvelope(env: Envelope): void {
+    if (!this.alive) return;
+    switch (env.k) {
+      case 'deliver':
+        return this.delivery.deliverLocal(env.devices, env.item);
+      case 'group':
+        return this.groupOps.onGroupEnvelope(env);
+      case 'typing':
+      case 'presence':
+        return this.presence.relay(env.devices, env.frame);
+      case 'kick': {
+        const c = this.byDevice.get(env.device);
+        if (c && env.newNode !== this.id) this.transport.close(c.id, CloseCodes.replaced, 'connected elsewhere');
+        return;
+      }
+      case 'membership':
+        return this.groupOps.onMembership(env);
+    }
+  }
+
+  private async dispatch(c: Connection, f: ClientFrame): Promise<void> {
+    switch (f.t) {
+      case 'send':
+        return this.sendPath.onSend(c, f);
+      case 'recv':
+        return this.delivery.onRecv(c, f.ids);
+      case 'read':
+        return this.delivery.onRead(c, f.conv, f.upTo);
+      case 'typing':
+        return this.presence.onTyping(c, f.to);
+      case 'presence.sub':
+        return this.presence.onSubscribe(c, f.users);
+      case 'ping':
+        return this.reply(c, { t: 'pong', serverMs: this.ports.clock.now() });
+      case 'keys.publish':
+        await this.ports.keys.publish(c.device!, f.bundle as never);
+        return this.reply(c, { t: 'keys', user: c.user!, bundles: [] });
+      case 'keys.fetch':
+        return this.reply(c, { t: 'keys', user: f.user, bundles: await this.ports.keys.fetch(f.user) });
+      default:
+        return this.groupOps.onFrame(c, f);
+    }
+  }
+
+  private async hello(c: Connection, token: string): Promise<void> {
+    const check = this.tokens.verify(token);
+    if (!check.ok) {
+      this.metrics.reject(check.code);
+      this.reply(c, errorFrame(new ChatError(check.code, check.reason)));
+      return this.transport.close(c.id, CloseCodes.unauthorized, check.reason);
+    }
+    const { user, device } = check.claims;
+    c.state = 'authenticating';
+    c.device = device;
+    c.user = user;
+    c.bucket = new TokenBucket(this.ports.clock, this.opts.rateLimitPerSec, this.opts.rateLimitBurst);
+    c.draining = true;
+    try {
+      await this.ports.accounts.addDevice(user, device);
+      this.directory.noteDevice(user, device);
+      const old = this.byDevice.get(device);
+      if (old && old !== c) this.transport.close(old.id, CloseCodes.replaced, 'connected again');
+      const previous = await this.ports.registry.put(device, this.id);
+      if (previous && previous !== this.id) {
+        void this.ports.bus.publish(previous, { k: 'kick', device, newNode: this.id }).catch(() => {});
+      }
+      if (c.closed || !this.alive) return void this.ports.registry.remove(device, this.id).catch(() => {});
+      this.byDevice.set(device, c);
+      let mine = this.byUser.get(user);
+      if (!mine) this.byUser.set(user, (mine = new Set()));
+      const firstHere = mine.size === 0;
+      mine.add(c);
+      if (firstHere) this.presence.cameOnline(user);
+      await this.groupOps.attach(c);
+      const pending = await this.ports.inbox.count(device);
+      c.state = 'ready';
+      this.reply(c, { t: 'welcome', node: this.id, device, serverMs: this.ports.clock.now(), pending });
+      await this.delivery.drain(c);
+    } catch (err) {
+      this.reply(c, errorFrame(asChatError(err)));
+      this.transport.close(c.id, CloseCodes.goingAway, 'sign-in failed, retry');
+    }
+  }
+
+  private heartbeat(): void {
+    const ttl = this.opts.heartbeatIntervalMs * 3;
+    void this.ports.registry.heartbeat(this.id, ttl).catch(() => {});
+    this.presence.refresh();
+  }
+
+  reply(c: Connection, frame: ServerFrame): void {
+    this.sendRaw(c, JSON.stringify(frame));
+  }
+
+  sendRaw(c: Connection, text: string): void {
+    if (c.closed || !this.alive) return;
+    this.metrics.framesOut++;
+    this.transport.send(c.id, text);
+  }
+
+  /** A malformed frame: tell the device; after `maxOffences`, close with 1008. */
+  private offence(c: Connection, err: ChatError): void {
+    this.metrics.reject(err.code);
+    this.reply(c, errorFrame(err));
+    if (++c.offences >= this.opts.maxOffences) this.transport.close(c.id, CloseCodes.policy, `${err.code}: too many bad frames`);
+  }
+}
+
+export function errorFrame(err: ChatError, cid?: string): ServerFrame {
+  const f: ServerFrame = { t: 'error', code: err.code, message: err.message, retryable: err.retryable };
+  if (cid !== undefined) f.cid = cid;
+  if (err.retryAfterMs !== undefined) f.retryAfterMs = err.retryAfterMs;
+  return f;
+}
+
+export function asChatError(err: unknown): ChatError {
+  if (err instanceof ChatError) return err;
+  return new ChatError('unavailable', (err as Error)?.message ?? String(err), 500, { cause: err });
+}
+
+function cidOf(f: ClientFrame): string | undefined {
+  return f.t === 'send' ? f.cid : undefined;
+}

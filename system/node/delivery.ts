@@ -1,0 +1,251 @@
+import type { DeliveryItem } from '../bus/envelope.ts';
+import type { InboxEntry } from '../inbox/inbox.ts';
+import type { PushReason } from '../push/push.ts';
+import { CloseCodes } from '../protocol/errors.ts';
+import type { ServerFrame } from '../protocol/frames.ts';
+import type { DeviceId, NodeId } from '../protocol/ids.ts';
+import { groupOf, isGroupConversation, userOf } from '../protocol/ids.ts';
+import type { ChatNode } from './chat-node.ts';
+import type { Connection } from './connection.ts';
+
+/** One item for some devices, as produced by a send or a receipt. */
+export interface Routed {
+  devices: DeviceId[];
+  item: DeliveryItem;
+  /** Wake offline devices with a push (messages yes, receipts no). */
+  push?: PushReason;
+}
+
+/**
+ * Getting items to devices: routing through Registry + Bus, flow control per
+ * connection, inbox drains in pages, and what a device's ack sets off
+ * (inbox removal, cursor moves, delivered receipts).
+ */
+export class Delivery {
+  constructor(private readonly node: ChatNode) {}
+
+  /**
+   * Routes items already written to their inboxes: one registry lookup for
+   * all devices, one bus envelope per (node, item), a push for offline
+   * devices. Failures are swallowed: the inbox has every item, so a failed
+   * route costs latency, not delivery.
+   */
+  async route(batch: readonly Routed[]): Promise<void> {
+    const { registry, bus, push } = this.node.ports;
+    const all = new Set<DeviceId>();
+    for (const r of batch) for (const d of r.devices) all.add(d);
+    if (all.size === 0) return;
+    const where = await registry.lookup([...all]);
+    const sends: Promise<void>[] = [];
+    for (const r of batch) {
+      const byNode = new Map<NodeId, DeviceId[]>();
+      for (const d of r.devices) {
+        const n = where.get(d);
+        if (n === undefined) {
+          if (r.push) {
+            this.node.metrics.pushWakes++;
+            sends.push(push.wake(d, r.push));
+          }
+          continue;
+        }
+        let list = byNode.get(n);
+        if (!list) byNode.set(n, (list = []));
+        list.push(d);
+      }
+      for (const [n, devices] of byNode) {
+        if (n === this.node.id) this.deliverLocal(devices, r.item);
+        else sends.push(bus.publish(n, { k: 'deliver', devices, item: r.item }));
+      }
+    }
+    await Promise.allSettled(sends);
+  }
+
+  deliverLocal(devices: readonly DeviceId[], item: DeliveryItem): void {
+    for (const d of devices) {
+      const c = this.node.byDevice.get(d);
+      if (c) this.offer(c, item);
+    }
+  }
+
+  /** A live delivery to one connection, subject to drain state and the unacked window. */
+  offer(c: Connection, item: DeliveryItem): void {
+    if (c.closed || c.unacked.has(item.id)) return;
+    if (c.draining) {
+      if (c.held.length < this.node.opts.drainBufferMax) c.held.push(item);
+      else c.needsDrain = true;
+      return;
+    }
+    if (c.unacked.size >= this.node.opts.unackedWindowMax) {
+      c.needsDrain = true;
+      return;
+    }
+    this.push(c, item);
+  }
+
+  private push(c: Connection, item: DeliveryItem): void {
+    c.unacked.set(item.id, item);
+    this.node.metrics.deliveriesSent++;
+    this.node.sendRaw(c, item.frame);
+  }
+
+  /**
+   * Sends the device everything pending, a page at a time, each page only
+   * after the previous one is acked: the inbox first (ends with a pass from
+   * the start, which catches entries whose ids sort before the cursor but were
+   * written late), then each fan-out-on-read group's log after the device's
+   * cursor. Live deliveries held meanwhile go out afterwards.
+   */
+  async drain(c: Connection): Promise<void> {
+    const node = this.node;
+    let count = 0;
+    do {
+      c.draining = true;
+      c.needsDrain = false;
+      node.metrics.drains++;
+      count += await this.drainInbox(c);
+      for (const gid of c.readGroups) count += await this.drainGroup(c, gid);
+      if (c.closed || !node.alive) return;
+      c.draining = false;
+      const held = c.held;
+      c.held = [];
+      for (const item of held) this.offer(c, item);
+    } while (c.needsDrain && c.unacked.size < node.opts.unackedWindowMax / 2);
+    node.reply(c, { t: 'drained', count });
+  }
+
+  private async drainInbox(c: Connection): Promise<number> {
+    const { inbox } = this.node.ports;
+    const size = this.node.opts.drainPageSize;
+    let after: string | null = null;
+    let restarted = false;
+    let count = 0;
+    for (;;) {
+      const page = await inbox.page(c.device!, after, size);
+      if (c.closed) return count;
+      const fresh = page.filter((e) => !c.unacked.has(e.id)).map(itemOf);
+      count += fresh.length;
+      await this.sendPage(c, fresh);
+      if (c.closed) return count;
+      if (page.length === size) after = page[page.length - 1]!.id;
+      else if (after === null || restarted) return count;
+      else [after, restarted] = [null, true];
+    }
+  }
+
+  private async drainGroup(c: Connection, gid: string): Promise<number> {
+    const { groups, log } = this.node.ports;
+    const size = this.node.opts.drainPageSize;
+    let cursor = await groups.cursor(gid, c.device!);
+    let count = 0;
+    for (;;) {
+      const page = await log.page(`g:${gid}`, cursor, size);
+      if (c.closed) return count;
+      const fresh = page
+        .filter((m) => m.from !== c.device && !c.unacked.has(m.mid))
+        .map((m): DeliveryItem => ({ id: m.mid, kind: 'msg', frame: m.frame, from: m.from, conv: m.conv, seq: m.seq, group: gid }));
+      count += fresh.length;
+      await this.sendPage(c, fresh);
+      if (page.length < size || c.closed) return count;
+      cursor = page[page.length - 1]!.seq;
+      if (fresh.length === 0) await groups.advanceCursor(gid, c.device!, cursor);
+    }
+  }
+
+  /** Sends a page and waits until the device has acked all of it (or the connection ends). */
+  private sendPage(c: Connection, items: DeliveryItem[]): Promise<void> {
+    if (items.length === 0) return Promise.resolve();
+    const { clock } = this.node.ports;
+    c.pageOutstanding = new Set(items.map((i) => i.id));
+    for (const item of items) this.push(c, item);
+    return new Promise((resolve) => {
+      const timer = clock.setTimeout(() => {
+        this.node.transport.close(c.id, CloseCodes.slowConsumer, 'drain page not acked in time');
+        c.pageWaiter?.();
+      }, this.node.opts.drainAckTimeoutMs);
+      c.pageWaiter = () => {
+        clock.clear(timer);
+        c.pageWaiter = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** The device acked `ids`: forget them, remove inbox entries, move cursors, send delivered receipts. */
+  async onRecv(c: Connection, ids: readonly string[]): Promise<void> {
+    const { inbox, groups } = this.node.ports;
+    const inboxIds: string[] = [];
+    const receipts: DeliveryItem[] = [];
+    const cursorMoves: Promise<void>[] = [];
+    for (const id of ids) {
+      const item = c.unacked.get(id);
+      c.unacked.delete(id);
+      c.pageOutstanding.delete(id);
+      if (!item) {
+        inboxIds.push(id);
+        continue;
+      }
+      this.node.metrics.deliveriesAcked++;
+      if (item.group) {
+        cursorMoves.push(groups.advanceCursor(item.group, c.device!, item.seq!));
+        cursorMoves.push(groups.markReceipt(item.group, item.seq!, c.user!, 'delivered'));
+        continue;
+      }
+      inboxIds.push(id);
+      if (item.kind !== 'msg' || !item.from || userOf(item.from) === c.user) continue;
+      if (isGroupConversation(item.conv!)) cursorMoves.push(groups.markReceipt(groupOf(item.conv!), item.seq!, c.user!, 'delivered'));
+      else receipts.push(item);
+    }
+    if (c.pageOutstanding.size === 0) c.pageWaiter?.();
+    await Promise.all([inbox.ack(c.device!, inboxIds), ...cursorMoves]);
+    if (receipts.length > 0) await this.sendReceipts(c, receipts);
+    if (c.needsDrain && !c.draining && c.state === 'ready' && c.unacked.size <= this.node.opts.unackedWindowMax / 2) {
+      void this.drain(c).catch(() => {});
+    }
+  }
+
+  /** `delivered` receipts for direct messages, to every device of each sender's user (queued in their inboxes). */
+  private async sendReceipts(c: Connection, items: DeliveryItem[]): Promise<void> {
+    const senders = [...new Set(items.map((i) => userOf(i.from!)))];
+    const devicesOf = await this.node.directory.devicesOf(senders);
+    const now = this.node.ports.clock.now();
+    const entries: InboxEntry[] = [];
+    const batch: Routed[] = [];
+    for (const i of items) {
+      const frame: ServerFrame = { t: 'receipt', id: this.node.ids.next(), kind: 'delivered', conv: i.conv!, by: c.device!, mid: i.id, ts: now };
+      this.queueReceipt(frame, devicesOf.get(userOf(i.from!)) ?? [], entries, batch);
+    }
+    await this.node.ports.inbox.put(entries);
+    void this.route(batch).catch(() => {});
+  }
+
+  /** A read marker: `read` receipts to the other side of a direct chat, a bitmap mark in a group. */
+  async onRead(c: Connection, conv: string, upTo: number): Promise<void> {
+    if (isGroupConversation(conv)) {
+      const g = await this.node.directory.group(groupOf(conv));
+      if (g?.members.has(c.user!)) await this.node.ports.groups.markReceipt(g.info.id, upTo, c.user!, 'read');
+      return;
+    }
+    const [, a, b] = conv.split(':');
+    if (!conv.startsWith('d:') || (a !== c.user && b !== c.user)) return;
+    const other = a === c.user ? b! : a!;
+    const devices = (await this.node.directory.devicesOf([other, c.user!]));
+    const targets = [...(devices.get(other) ?? []), ...(devices.get(c.user!) ?? []).filter((d) => d !== c.device)];
+    const frame: ServerFrame = { t: 'receipt', id: this.node.ids.next(), kind: 'read', conv, by: c.device!, upTo, ts: this.node.ports.clock.now() };
+    const entries: InboxEntry[] = [];
+    const batch: Routed[] = [];
+    this.queueReceipt(frame, targets, entries, batch);
+    await this.node.ports.inbox.put(entries);
+    void this.route(batch).catch(() => {});
+  }
+
+  private queueReceipt(frame: ServerFrame & { t: 'receipt' }, devices: DeviceId[], entries: InboxEntry[], batch: Routed[]): void {
+    const text = JSON.stringify(frame);
+    for (const d of devices) entries.push({ device: d, id: frame.id, kind: 'receipt', frame: text });
+    batch.push({ devices, item: { id: frame.id, kind: 'receipt', frame: text } });
+    this.node.metrics.receiptsSent += devices.length;
+  }
+}
+
+function itemOf(e: InboxEntry): DeliveryItem {
+  return { id: e.id, kind: e.kind, frame: e.frame, from: e.from, conv: e.conv, seq: e.seq };
+}

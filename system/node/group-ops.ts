@@ -1,0 +1,142 @@
+import type { GroupEnvelope, MembershipEnvelope } from '../bus/envelope.ts';
+import { ChatError } from '../protocol/errors.ts';
+import type { ClientFrame } from '../protocol/frames.ts';
+import type { ChatNode } from './chat-node.ts';
+import type { Connection } from './connection.ts';
+
+type GroupFrame = Extract<ClientFrame, { t: `group.${string}` }>;
+
+/**
+ * Group management frames and the fan-out-on-read side of groups: which
+ * local connections belong to which large group, the registry's group->node
+ * index, and one bus envelope per node (not per member) for each message.
+ */
+export class GroupOps {
+  /** Ready local connections per fan-out-on-read group. */
+  private readonly local = new Map<string, Set<Connection>>();
+
+  constructor(private readonly node: ChatNode) {}
+
+  async onFrame(c: Connection, f: ClientFrame): Promise<void> {
+    const g = f as GroupFrame;
+    switch (g.t) {
+      case 'group.create':
+        return this.create(c, g);
+      case 'group.add':
+        return this.change(c, g.gid, g.users, []);
+      case 'group.remove':
+        return this.change(c, g.gid, [], g.users);
+      case 'group.list':
+        return this.list(c);
+      case 'group.receipts':
+        return this.receipts(c, g.gid, g.seq);
+    }
+  }
+
+  private async create(c: Connection, f: Extract<GroupFrame, { t: 'group.create' }>): Promise<void> {
+    const node = this.node;
+    const members = [...new Set([c.user!, ...f.members])];
+    const gid = f.gid ?? node.ids.next();
+    if (await node.ports.groups.get(gid)) throw new ChatError('conflict', `group ${gid} exists`);
+    const fanout = f.fanout ?? (members.length > node.opts.fanoutWriteMax ? 'read' : 'write');
+    await node.ports.groups.create({ id: gid, name: f.name, owner: c.user!, createdMs: node.ports.clock.now(), fanout }, members);
+    await this.announce({ k: 'membership', group: gid, added: members, removed: [] });
+    node.reply(c, { t: 'group', gid, name: f.name, members, fanout });
+  }
+
+  private async change(c: Connection, gid: string, added: string[], removed: string[]): Promise<void> {
+    const node = this.node;
+    const g = await node.directory.group(gid);
+    if (!g) throw new ChatError('not_found', `no group ${gid}`);
+    const self = removed.length === 1 && removed[0] === c.user;
+    if (!g.members.has(c.user!) || (removed.length > 0 && g.info.owner !== c.user && !self)) {
+      throw new ChatError('forbidden', removed.length > 0 ? 'only the owner removes others' : 'only members add');
+    }
+    if (added.length > 0) await node.ports.groups.add(gid, added);
+    if (removed.length > 0) await node.ports.groups.remove(gid, removed);
+    await this.announce({ k: 'membership', group: gid, added, removed });
+    const members = await node.ports.groups.members(gid);
+    node.reply(c, { t: 'group', gid, name: g.info.name, members, fanout: g.info.fanout });
+  }
+
+  private async list(c: Connection): Promise<void> {
+    const ids = await this.node.ports.groups.groupsOf(c.user!);
+    const groups = [];
+    for (const gid of ids) {
+      const g = await this.node.directory.group(gid);
+      if (g) groups.push({ gid, name: g.info.name, members: g.list.length });
+    }
+    this.node.reply(c, { t: 'groups', groups });
+  }
+
+  private async receipts(c: Connection, gid: string, seq: number): Promise<void> {
+    const g = await this.node.directory.group(gid);
+    if (!g || !g.members.has(c.user!)) throw new ChatError('forbidden', `not a member of ${gid}`);
+    const r = await this.node.ports.groups.receipts(gid, seq);
+    const b64 = (a: Uint8Array) => Buffer.from(a).toString('base64');
+    this.node.reply(c, {
+      t: 'group.receipts', gid, seq, members: r.members, delivered: r.delivered, read: r.read,
+      deliveredBitmap: b64(r.deliveredBitmap), readBitmap: b64(r.readBitmap),
+    });
+  }
+
+  /** Membership changed: every alive node drops its cache and re-indexes its local members. */
+  private async announce(env: MembershipEnvelope): Promise<void> {
+    const nodes = await this.node.ports.registry.nodes();
+    this.onMembership(env);
+    await Promise.allSettled(nodes.filter((n) => n !== this.node.id).map((n) => this.node.ports.bus.publish(n, env)));
+  }
+
+  onMembership(env: MembershipEnvelope): void {
+    const node = this.node;
+    node.directory.forgetGroup(env.group);
+    void node.directory.group(env.group).then((g) => {
+      if (!g || g.info.fanout !== 'read') return;
+      for (const u of env.added) for (const c of node.byUser.get(u) ?? []) this.join(c, env.group);
+      for (const u of env.removed) for (const c of node.byUser.get(u) ?? []) this.leave(c, env.group);
+    }).catch(() => {});
+  }
+
+  /** A device signed in here: index it under its fan-out-on-read groups. */
+  async attach(c: Connection): Promise<void> {
+    const ids = await this.node.ports.groups.groupsOf(c.user!);
+    for (const gid of ids) {
+      const g = await this.node.directory.group(gid);
+      if (g?.info.fanout === 'read') this.join(c, gid);
+    }
+  }
+
+  detach(c: Connection): void {
+    for (const gid of [...c.readGroups]) this.leave(c, gid);
+  }
+
+  private join(c: Connection, gid: string): void {
+    if (c.readGroups.includes(gid)) return;
+    c.readGroups.push(gid);
+    let set = this.local.get(gid);
+    if (!set) {
+      this.local.set(gid, (set = new Set()));
+      void this.node.ports.registry.joinGroup(gid, this.node.id).catch(() => {});
+    }
+    set.add(c);
+  }
+
+  private leave(c: Connection, gid: string): void {
+    c.readGroups = c.readGroups.filter((g) => g !== gid);
+    const set = this.local.get(gid);
+    if (!set) return;
+    set.delete(c);
+    if (set.size === 0) {
+      this.local.delete(gid);
+      if (this.node.alive) void this.node.ports.registry.leaveGroup(gid, this.node.id).catch(() => {});
+    }
+  }
+
+  /** A fan-out-on-read message: offer it to every local member connection but the sender's. */
+  onGroupEnvelope(env: GroupEnvelope): void {
+    const set = this.local.get(env.group);
+    if (!set) return;
+    const item = { id: env.mid, kind: 'msg' as const, frame: env.frame, from: env.from, conv: `g:${env.group}`, seq: env.seq, group: env.group };
+    for (const c of set) if (c.device !== env.from) this.node.delivery.offer(c, item);
+  }
+}

@@ -1,0 +1,20 @@
+/** Counters a node keeps; the gateway exposes them in Prometheus format. Plain numbers: the core does no I/O. */
+export class NodeMetrics {
+  connections = 0;
+  framesIn = 0;
+  framesOut = 0;
+  messagesAcked = 0;
+  messagesDuplicate = 0;
+  deliveriesSent = 0;
+  deliveriesAcked = 0;
+  receiptsSent = 0;
+  pushWakes = 0;
+  drains = 0;
+  inFlight = 0;
+  eventLoopDelayMs = 0;
+  readonly rejections = new Map<string, number>();
+
+  reject(code: string): void {
+    this.rejections.set(code, (this.rejections.get(code) ?? 0) + 1);
+  }
+}

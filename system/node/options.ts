@@ -1,0 +1,73 @@
+/** Tunables of one chat node. Defaults are spread first; `validateNodeOptions` checks them once at the edge. */
+export interface ChatNodeOptions {
+  /** Node name, unique in the cluster (registry and bus address). */
+  nodeId: string;
+  /** Node number in [0, 4095] for Snowflake ids; unique in the cluster. */
+  nodeNumber: number;
+  /** Members above which a new group uses fan-out on read. */
+  fanoutWriteMax: number;
+  /** Inbox entries sent per drain page; the next page waits for the device's acks. */
+  drainPageSize: number;
+  /** Deliveries sent to a device and not yet acked, at most; beyond it new ones stay in the inbox until a drain. */
+  unackedWindowMax: number;
+  /** Live deliveries held while a drain is running, at most; beyond it a second drain picks them up. */
+  drainBufferMax: number;
+  /** How long the node waits for a drain page's acks before closing the connection. */
+  drainAckTimeoutMs: number;
+  /** Sends being processed at once, at most; beyond it sends get `overloaded`. */
+  maxInFlight: number;
+  /** Event-loop delay above which the node sheds typing/presence, and at twice that, sends. */
+  overloadEventLoopDelayMs: number;
+  /** Per-device send rate (token bucket) and its burst. */
+  rateLimitPerSec: number;
+  rateLimitBurst: number;
+  /** Malformed frames tolerated per connection before closing with 1008. */
+  maxOffences: number;
+  /** How long a client message id is remembered for dedup. */
+  dedupTtlMs: number;
+  /** Registry heartbeat interval; the node is considered dead 3 intervals after its last one. */
+  heartbeatIntervalMs: number;
+  /** Presence changes are coalesced and published at most once per interval. */
+  presenceFlushMs: number;
+  /** Presence heartbeat TTL for online users. */
+  presenceTtlMs: number;
+  /** Changed users kept for the next presence flush, at most (extra changes are shed). */
+  presenceChangesMax: number;
+  /** How long group membership and device lists are cached (0 = never). */
+  directoryCacheMs: number;
+  /** Retry hint sent with retryable errors. */
+  retryAfterMs: number;
+}
+
+export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> = {
+  fanoutWriteMax: 256,
+  drainPageSize: 100,
+  unackedWindowMax: 1000,
+  drainBufferMax: 1000,
+  drainAckTimeoutMs: 15_000,
+  maxInFlight: 10_000,
+  overloadEventLoopDelayMs: 200,
+  rateLimitPerSec: 50,
+  rateLimitBurst: 100,
+  maxOffences: 3,
+  dedupTtlMs: 24 * 3600_000,
+  heartbeatIntervalMs: 1000,
+  presenceFlushMs: 1000,
+  presenceTtlMs: 30_000,
+  presenceChangesMax: 10_000,
+  directoryCacheMs: 2000,
+  retryAfterMs: 250,
+};
+
+export function resolveNodeOptions(opts: Partial<ChatNodeOptions> & Pick<ChatNodeOptions, 'nodeId' | 'nodeNumber'>): ChatNodeOptions {
+  const o = { ...defaultNodeOptions, ...opts };
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'nodeId') continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`node option ${k} must be a non-negative number, got ${v}`);
+  }
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.nodeId)) throw new RangeError(`nodeId must match [A-Za-z0-9_-]{1,64}, got ${o.nodeId}`);
+  if (o.drainPageSize < 1 || o.unackedWindowMax < o.drainPageSize) {
+    throw new RangeError('drainPageSize must be >= 1 and unackedWindowMax >= drainPageSize');
+  }
+  return o;
+}

@@ -1,0 +1,107 @@
+import type { ServerFrame } from '../protocol/frames.ts';
+import type { DeviceId, NodeId, UserId } from '../protocol/ids.ts';
+import { directConversation } from '../protocol/ids.ts';
+import type { ChatNode } from './chat-node.ts';
+import type { Connection } from './connection.ts';
+
+/**
+ * Presence and typing: ephemeral, best effort, shed first under load.
+ * Online/offline changes of local users are coalesced and published at most
+ * once per `presenceFlushMs`, one bus envelope per subscriber node.
+ * Typing goes only to devices online right now and is never stored.
+ */
+export class PresenceHub {
+  private readonly changed = new Set<UserId>();
+
+  constructor(private readonly node: ChatNode) {}
+
+  cameOnline(user: UserId): void {
+    void this.node.ports.presence.heartbeat([user], this.node.opts.presenceTtlMs).catch(() => {});
+    this.noteChange(user);
+  }
+
+  wentOffline(user: UserId): void {
+    void this.node.ports.presence.offline(user).catch(() => {});
+    this.noteChange(user);
+  }
+
+  /** Keeps every local user's online state fresh (called on the node heartbeat). */
+  refresh(): void {
+    const users = [...this.node.byUser.keys()];
+    if (users.length > 0) void this.node.ports.presence.heartbeat(users, this.node.opts.presenceTtlMs).catch(() => {});
+  }
+
+  private noteChange(user: UserId): void {
+    if (this.changed.size < this.node.opts.presenceChangesMax) this.changed.add(user);
+  }
+
+  /** Publishes coalesced changes; skipped (changes dropped) while the node sheds load. */
+  flush(): void {
+    if (this.changed.size === 0) return;
+    const users = [...this.changed];
+    this.changed.clear();
+    if (this.node.loadLevel() > 0) return;
+    void this.publish(users).catch(() => {});
+  }
+
+  private async publish(users: UserId[]): Promise<void> {
+    const { presence } = this.node.ports;
+    const states = await presence.get(users);
+    for (const user of users) {
+      const subs = await presence.subscribers(user);
+      if (subs.length === 0) continue;
+      const s = states.get(user) ?? { online: false, lastSeenMs: 0 };
+      const frame: ServerFrame = { t: 'presence', user, online: s.online, lastSeenMs: s.lastSeenMs };
+      await this.sendEphemeral(subs, JSON.stringify(frame), 'presence');
+    }
+  }
+
+  async onSubscribe(c: Connection, users: UserId[]): Promise<void> {
+    const { presence } = this.node.ports;
+    await presence.subscribe(c.device!, users);
+    const states = await presence.get(users);
+    for (const user of users) {
+      const s = states.get(user) ?? { online: false, lastSeenMs: 0 };
+      this.node.reply(c, { t: 'presence', user, online: s.online, lastSeenMs: s.lastSeenMs });
+    }
+  }
+
+  async onTyping(c: Connection, to: string): Promise<void> {
+    if (this.node.loadLevel() > 0) return;
+    let devices: DeviceId[];
+    let conv: string;
+    if (to.startsWith('g:')) {
+      const g = await this.node.directory.group(to.slice(2));
+      if (!g || !g.members.has(c.user!) || g.info.fanout === 'read') return;
+      devices = [...(await this.node.directory.devicesOf(g.list)).values()].flat();
+      conv = to;
+    } else {
+      devices = (await this.node.directory.devicesOf([to])).get(to) ?? [];
+      conv = directConversation(c.user!, to);
+    }
+    const frame: ServerFrame = { t: 'typing', from: c.user!, conv };
+    await this.sendEphemeral(devices.filter((d) => d !== c.device), JSON.stringify(frame), 'typing');
+  }
+
+  private async sendEphemeral(devices: DeviceId[], frame: string, k: 'typing' | 'presence'): Promise<void> {
+    const where = await this.node.ports.registry.lookup(devices);
+    const byNode = new Map<NodeId, DeviceId[]>();
+    for (const [d, n] of where) {
+      let list = byNode.get(n);
+      if (!list) byNode.set(n, (list = []));
+      list.push(d);
+    }
+    for (const [n, list] of byNode) {
+      if (n === this.node.id) this.relay(list, frame);
+      else void this.node.ports.bus.publish(n, { k, devices: list, frame }).catch(() => {});
+    }
+  }
+
+  /** Sends an ephemeral frame to local devices that are online now; nothing is kept for the others. */
+  relay(devices: readonly DeviceId[], frame: string): void {
+    for (const d of devices) {
+      const c = this.node.byDevice.get(d);
+      if (c?.ready) this.node.sendRaw(c, frame);
+    }
+  }
+}

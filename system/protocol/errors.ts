@@ -1,0 +1,60 @@
+/**
+ * Error codes shared by the node core, the gateway and devices. A protocol
+ * error frame carries the same `code`; `retryable` tells a device whether the
+ * same request (same cid) may succeed later, and `definite` whether the
+ * failed operation certainly had no effect.
+ */
+export const ErrorCodes = {
+  bad_frame: { retryable: false, definite: true },
+  too_large: { retryable: false, definite: true },
+  unknown_type: { retryable: false, definite: true },
+  unauthorized: { retryable: false, definite: true },
+  token_expired: { retryable: false, definite: true },
+  not_ready: { retryable: true, definite: true },
+  rate_limited: { retryable: true, definite: true },
+  overloaded: { retryable: true, definite: true },
+  in_progress: { retryable: true, definite: false },
+  unavailable: { retryable: true, definite: false },
+  forbidden: { retryable: false, definite: true },
+  not_found: { retryable: false, definite: true },
+  conflict: { retryable: false, definite: true },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class ChatError extends Error {
+  readonly retryable: boolean;
+  readonly definite: boolean;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly retryAfterMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ChatError';
+    this.retryable = ErrorCodes[code].retryable;
+    this.definite = ErrorCodes[code].definite;
+  }
+}
+
+/** A port (store, bus, registry) failed; whether the write took effect is unknown. */
+export class PortError extends ChatError {
+  constructor(readonly port: string, cause: unknown) {
+    super('unavailable', `${port} unavailable: ${(cause as Error)?.message ?? String(cause)}`, 500, { cause });
+    this.name = 'PortError';
+  }
+}
+
+/** WebSocket close codes the gateway uses. */
+export const CloseCodes = {
+  normal: 1000,
+  goingAway: 1001,
+  policy: 1008,
+  tooBig: 1009,
+  unauthorized: 4401,
+  replaced: 4409,
+  slowConsumer: 4408,
+  idle: 4000,
+} as const;

@@ -1,0 +1,42 @@
+/** A user: letters, digits, '-' and '_' (at most 64). */
+export type UserId = string;
+/** A device: `<user>.<n>`, so the user is always recoverable from it. */
+export type DeviceId = string;
+export type NodeId = string;
+
+const USER = /^[A-Za-z0-9_-]{1,64}$/;
+const DEVICE = /^([A-Za-z0-9_-]{1,64})\.(\d{1,3})$/;
+
+export function isUserId(s: unknown): s is UserId {
+  return typeof s === 'string' && USER.test(s);
+}
+
+export function isDeviceId(s: unknown): s is DeviceId {
+  return typeof s === 'string' && DEVICE.test(s);
+}
+
+export function userOf(device: DeviceId): UserId {
+  const dot = device.lastIndexOf('.');
+  return dot < 0 ? device : device.slice(0, dot);
+}
+
+export function deviceId(user: UserId, n: number): DeviceId {
+  return `${user}.${n}`;
+}
+
+/** Direct conversations are named by their two users, sorted, so both sides agree. */
+export function directConversation(a: UserId, b: UserId): string {
+  return a < b ? `d:${a}:${b}` : `d:${b}:${a}`;
+}
+
+export function groupConversation(group: string): string {
+  return `g:${group}`;
+}
+
+export function isGroupConversation(conv: string): boolean {
+  return conv.startsWith('g:');
+}
+
+export function groupOf(conv: string): string {
+  return conv.slice(2);
+}

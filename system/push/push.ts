@@ -1,0 +1,19 @@
+import type { DeviceId } from '../protocol/ids.ts';
+
+/**
+ * Wakes an offline device (an APNs/FCM stand-in). Carries no content: the
+ * device connects and drains its inbox.
+ *
+ * Guarantee: at most once, best effort; a lost wake-up costs latency until
+ * the device next comes online by itself.
+ */
+export interface Push {
+  wake(device: DeviceId, reason: PushReason): Promise<void>;
+}
+
+export type PushReason = 'msg' | 'receipt' | 'group';
+
+/** The receiving side of push: a driver or test registers for devices. */
+export interface PushSubscriber {
+  (device: DeviceId, reason: PushReason): void;
+}
