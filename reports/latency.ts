@@ -49,6 +49,17 @@ export class Trend {
     this.hdr.recordValue(Math.round(v * US_PER_MS));
   }
 
+  /** Adds another trend's values (exactly: HDR histograms add). */
+  add(other: Trend): void {
+    if (other.count === 0) return;
+    this.count += other.count;
+    this.sum += other.sum;
+    this.negatives += other.negatives;
+    this.min = Math.min(this.min, other.min);
+    this.max = Math.max(this.max, other.max);
+    this.hdr.add(other.hdr);
+  }
+
   /** Value at percentile p (0..100) in ms, or null with no data; p(100) is the exact max. */
   percentile(p: number): number | null {
     if (this.count === 0) return null;

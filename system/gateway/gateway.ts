@@ -123,8 +123,8 @@ export class Gateway implements Transport {
     ws.send(frame);
     if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
       this.node.metrics.reject('slow_consumer');
+      // The close frame queues behind what is buffered; close() cuts the socket if it never drains.
       this.close(conn, CloseCodes.slowConsumer, 'slow consumer');
-      ws.terminate();
     }
   }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -75,4 +75,17 @@ export function cassandraMissing(libDir = CASSANDRA_LIB): string[] {
 export function requireProvisioned(what: { redis?: boolean; cassandra?: boolean }): void {
   const missing = [...(what.redis ? redisMissing() : []), ...(what.cassandra ? cassandraMissing() : [])];
   if (missing.length > 0) throw new NotProvisionedError(missing);
+}
+
+let scratchCount = 0;
+
+/**
+ * A fresh folder for one server's data and logs under `.cache/run/` in the
+ * project (gitignored), so logs of a failed test are still there to read.
+ */
+export function scratchDir(name: string): string {
+  const dir = join(PROJECT_ROOT, '.cache', 'run', `${name}-${process.pid}-${++scratchCount}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }

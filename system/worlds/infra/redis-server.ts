@@ -52,9 +52,10 @@ export interface RedisServer {
 }
 
 /**
- * Starts a real `redis-server` on 127.0.0.1 and resolves once it answers PING
- * (not after a sleep): a server still loading its AOF answers -LOADING and is
- * not ready yet. Measured here: ready ~20-40 ms after spawn (redis 7.0).
+ * Starts a real `redis-server` on 127.0.0.1 and resolves once it answers on its
+ * port (not after a sleep): `INFO server` must come back with its own pid, so
+ * a server still loading its AOF (-LOADING) or another redis holding the port
+ * does not count as ready. Measured here: ready ~20-40 ms after spawn (redis 7.0).
  */
 export async function startRedis(options: RedisOptions): Promise<RedisServer> {
   requireProvisioned({ redis: options.binary === undefined });
@@ -143,8 +144,9 @@ class LocalRedis implements RedisServer {
       if (!proc.running) {
         throw new Error(`redis-server exited (${JSON.stringify(proc.exitInfo)}) before it was ready; log:\n${this.tail()}`);
       }
-      last = await ping(this.port).catch((error: Error) => error.message);
-      if (last === '+PONG') return;
+      const pid = await serverPid(this.port).catch((error: Error) => error.message);
+      if (pid === proc.pid) return;
+      last = typeof pid === 'number' ? `port ${this.port} answered by another redis (pid ${pid})` : pid;
       await new Promise((r) => setTimeout(r, 10));
     }
     throw new Error(`redis-server on port ${this.port} not ready after ${timeoutMs} ms (last: ${last}); log:\n${this.tail()}`);
@@ -162,22 +164,32 @@ class LocalRedis implements RedisServer {
   }
 }
 
-/** Sends one inline PING over a fresh socket; resolves with the first reply line. */
-function ping(port: number): Promise<string> {
+/**
+ * Sends PING and `INFO server` (inline, pipelined) over a fresh socket and
+ * resolves with the pid that answered, once PING got +PONG (a server loading
+ * its AOF answers -LOADING but would still answer INFO). Answering is not enough: another redis may already hold the port
+ * while ours is failing to bind, so readiness means "our pid answers".
+ * Rejects with the error reply otherwise.
+ */
+function serverPid(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: LOOPBACK, port });
     let data = '';
-    const done = (error?: Error) => {
+    const done = (error?: Error, pid?: number) => {
       socket.destroy();
       if (error) reject(error);
-      else resolve(data.split('\r\n')[0]!);
+      else resolve(pid!);
     };
-    socket.setTimeout(1000, () => done(new Error('PING timed out')));
+    socket.setTimeout(1000, () => done(new Error('INFO timed out')));
     socket.once('error', done);
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('connect', () => socket.write('PING\r\nINFO server\r\n'));
     socket.on('data', (chunk) => {
       data += chunk.toString('utf8');
-      if (data.includes('\r\n')) done();
+      if (data.startsWith('-')) return done(new Error(data.split('\r\n')[0]));
+      if (data.length >= 7 && !data.startsWith('+PONG\r\n')) return done(new Error(`unexpected reply ${data.slice(0, 40)}`));
+      const m = /process_id:(\d+)\r\n/.exec(data);
+      if (m) done(undefined, Number(m[1]));
     });
+    socket.once('end', () => done(new Error(`connection closed: ${data.slice(0, 80)}`)));
   });
 }

@@ -1,0 +1,95 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { join } from 'node:path';
+import { compare } from '../reports/compare.ts';
+import { renderTerminal } from '../reports/render-terminal.ts';
+import { readReport, writeReports } from '../reports/write.ts';
+import { builtins } from '../scenarios/registry.ts';
+import { runLive } from '../scenarios/engine/live.ts';
+
+const program = new Command();
+program
+  .name('chatlab')
+  .description('A WhatsApp-style reference chat cluster and the testbed that loads it, breaks it and proves what happened.')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (s, write) => write(`error: ${s.replace(/^error: /, '')}`) });
+
+const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
+  return n;
+};
+const positive = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number`);
+  return n;
+};
+const duration = (v: string) => {
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(v)) throw new InvalidArgumentError('duration must look like 500ms, 30s, 2m or 1h30m');
+  return v;
+};
+
+program
+  .command('run')
+  .description('run a scenario against a world and write report.json, report.html and summary.md')
+  .argument('<scenario>', `built-in name (${Object.keys(builtins).join(', ')}) or path to a scenario .ts file`)
+  .addOption(new Option('--world <world>', 'where the cluster runs').choices(['embedded']).default('embedded'))
+  .option('--nodes <n>', 'chat nodes to start', int('--nodes', 1, 64))
+  .option('--devices <n>', 'virtual devices (overrides the scenario)', int('--devices', 2, 10_000_000))
+  .option('--duration <d>', 'load duration of every executor, e.g. 30s', duration)
+  .option('--rate <r>', 'messages per second of every constant-arrival-rate executor', positive('--rate'))
+  .option('--seed <s>', 'seed of the population and the load', int('--seed', 0, 2 ** 31), 1)
+  .option('--workers <n>', 'driver worker processes (default: 2, or one per 15,000 devices)', int('--workers', 1, 64))
+  .option('--target <urls>', 'drive a cluster that is already running (comma-separated ws:// URLs on loopback) instead of starting a world')
+  .option('--secret <secret>', 'token secret of the --target cluster (or CHATLAB_SECRET)')
+  .option('--out <dir>', 'output folder (default: out/<scenario>-<time>)')
+  .option('--no-progress', 'no live progress display')
+  .action(async (scenario: string, o) => {
+    const name = scenario.replace(/^.*\//, '').replace(/\.ts$/, '');
+    const outDir = o.out ?? join('out', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const { report, files } = await runLive({
+      scenario,
+      world: o.world,
+      overrides: { nodes: o.nodes, devices: o.devices, duration: o.duration, rate: o.rate },
+      seed: o.seed,
+      outDir,
+      workers: o.workers,
+      target: o.target,
+      secret: o.secret ?? process.env.CHATLAB_SECRET,
+      progress: o.progress,
+    });
+    process.stdout.write(`${renderTerminal(report)}\n`);
+    process.stdout.write(`\nreports: ${files.html}\n         ${files.md}\n         ${files.json}\n`);
+    process.exitCode = report.passed ? 0 : 1;
+  });
+
+program
+  .command('list')
+  .description('list the built-in scenarios')
+  .action(() => {
+    for (const [name, make] of Object.entries(builtins)) process.stdout.write(`${name.padEnd(18)} ${make().description}\n`);
+  });
+
+program
+  .command('report')
+  .description('re-render report.html and summary.md from a report.json')
+  .argument('<report>', 'path to report.json')
+  .option('--out <dir>', 'where to write (default: next to the report)')
+  .action((path: string, o) => {
+    const report = readReport(path);
+    const files = writeReports(report, o.out ?? join(path, '..'));
+    process.stdout.write(`${renderTerminal(report)}\n\nreports: ${files.html}\n         ${files.md}\n`);
+  });
+
+program
+  .command('compare')
+  .description('two runs side by side with deltas')
+  .argument('<a>', 'first report.json')
+  .argument('<b>', 'second report.json')
+  .action((a: string, b: string) => {
+    process.stdout.write(`${compare(readReport(a), readReport(b))}\n`);
+  });
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  process.stderr.write(`error: ${err.message}\n`);
+  process.exitCode = 2;
+});

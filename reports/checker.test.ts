@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { DUP_TRANSPORT, DUP_VISIBLE, Ledger, OUT_OF_ORDER } from './ledger.ts';
+import { check, type CheckOptions } from './checker.ts';
+
+const OPTS: CheckOptions = { startMs: 0, endMs: 10_000, graceMs: 1000, lateMs: 500 };
+
+/** msg sent at msg*10 ms, acked 1 ms later, owed to dev 100+msg on `path`, delivered 5 ms after sending. */
+function steady(l: Ledger, msgs: number[], path: 'direct' | 'cross-node' | 'group-write' = 'direct'): void {
+  for (const m of msgs) {
+    l.send(m, 1, m * 10, m * 10);
+    l.ack(m, m * 10 + 1);
+    l.expect(m, 100 + m, path);
+    l.deliver(m, 100 + m, m * 10 + 5, path);
+  }
+}
+
+describe('check', () => {
+  it('reports a lost message on its predicted path and names it in firstLost', () => {
+    const l = new Ledger();
+    steady(l, [0, 1, 2]);
+    l.send(3, 1, 30, 30);
+    l.ack(3, 31);
+    l.expect(3, 7, 'cross-node');
+    l.expect(3, 8, 'direct');
+    l.deliver(3, 8, 40, 'direct');
+    const r = check(l, OPTS);
+    assert.equal(r.delivery.expected, 5);
+    assert.equal(r.delivery.delivered, 4);
+    assert.equal(r.delivery.lost, 1);
+    assert.equal(r.paths['cross-node'].lost, 1);
+    assert.equal(r.paths.direct.lost, 0);
+    assert.deepEqual(r.delivery.firstLost, { msg: 3, dev: 7, path: 'cross-node', sentAtMs: 30 });
+  });
+
+  it('counts transport duplicates, visible duplicates and reordering on the right path', () => {
+    const l = new Ledger();
+    steady(l, [0, 1, 2, 3], 'direct');
+    steady(l, [4, 5, 6], 'group-write');
+    l.deliver(1, 101, 20, 'direct', DUP_TRANSPORT);
+    l.deliver(1, 101, 21, 'direct', DUP_TRANSPORT);
+    l.deliver(5, 105, 60, 'group-write', DUP_VISIBLE);
+    l.deliver(6, 106, 70, 'group-write', OUT_OF_ORDER);
+    const r = check(l, OPTS);
+    assert.equal(r.delivery.duplicatedTransport, 1, 'one pair, however many extra copies');
+    assert.equal(r.paths.direct.duplicatedTransport, 1);
+    assert.equal(r.paths.direct.duplicated, 0);
+    assert.equal(r.paths['group-write'].duplicated, 1);
+    assert.equal(r.paths['group-write'].reordered, 1);
+    assert.equal(r.paths.direct.reordered, 0);
+    assert.equal(r.delivery.delivered, 7);
+    assert.equal(r.delivery.lost, 0);
+  });
+
+  it('lets the actual delivery path override the predicted one', () => {
+    const l = new Ledger();
+    l.send(0, 1, 0, 0);
+    l.ack(0, 1);
+    l.expect(0, 2, 'direct');
+    l.deliver(0, 2, 900, 'offline-drain');
+    const r = check(l, OPTS);
+    assert.equal(r.paths.direct.expected, 0);
+    assert.equal(r.paths['offline-drain'].delivered, 1);
+    assert.equal(r.paths['offline-drain'].late, 1, '900 ms > lateMs 500');
+  });
+
+  it('never counts a delivery of an un-acked message as lost', () => {
+    const l = new Ledger();
+    l.send(0, 1, 0, 0); // server died before acking
+    l.deliver(0, 2, 5, 'direct');
+    l.send(1, 1, 0, 0); // never acked, never delivered
+    l.expect(1, 2, 'direct');
+    const r = check(l, OPTS);
+    assert.equal(r.delivery.lost, 0);
+    assert.equal(r.delivery.expected, 0);
+    assert.equal(r.delivery.deliveredUnacked, 1);
+    assert.equal(r.messages.failed, 2);
+  });
+
+  it('counts a delivery after end + grace as lost', () => {
+    const l = new Ledger();
+    l.send(0, 1, 9000, 9000);
+    l.ack(0, 9001);
+    l.expect(0, 2, 'direct');
+    l.deliver(0, 2, 11_001, 'direct');
+    assert.equal(check(l, OPTS).delivery.lost, 1);
+  });
+
+  it('flags deliveries of acked messages to devices nobody expected', () => {
+    const l = new Ledger();
+    steady(l, [0]);
+    l.deliver(0, 555, 6, 'direct');
+    l.deliver(0, 555, 7, 'direct', DUP_TRANSPORT);
+    assert.equal(check(l, OPTS).delivery.unexpected, 1);
+  });
+
+  it('measures e2e from the intended send, so a stalled sender shows a larger latency', () => {
+    const l = new Ledger();
+    // open model wanted a send every 10 ms; the sender stalled 200 ms before writing
+    l.send(0, 1, 100, 300);
+    l.ack(0, 301);
+    l.expect(0, 2, 'direct');
+    l.deliver(0, 2, 305, 'direct');
+    const r = check(l, OPTS);
+    assert.equal(r.latency.e2eMs.max, 205);
+    assert.equal(r.latency.e2eSendMs.max, 5);
+    assert.ok(r.latency.e2eMs.p50 > r.latency.e2eSendMs.p50);
+    assert.equal(r.latency.ackMs.max, 201);
+    assert.match(r.latency.method, /intended send time/);
+  });
+
+  it('measures from the actual send for closed-model sends (intended NaN)', () => {
+    const l = new Ledger();
+    l.send(0, 1, NaN, 300);
+    l.ack(0, 301);
+    l.expect(0, 2, 'direct');
+    l.deliver(0, 2, 305, 'direct');
+    assert.equal(check(l, OPTS).latency.e2eMs.max, 5);
+  });
+
+  it('reports receipt latencies per kind from the first receipt seen', () => {
+    const l = new Ledger();
+    steady(l, [0]);
+    l.receipt(0, 100, 'delivered', 9);
+    l.receipt(0, 100, 'delivered', 12);
+    l.receipt(0, 100, 'read', 400);
+    const r = check(l, OPTS);
+    assert.equal(r.latency.receiptMs.delivered.count, 1);
+    assert.equal(r.latency.receiptMs.delivered.max, 9);
+    assert.equal(r.latency.receiptMs.read.max, 400);
+  });
+
+  it('counts errors by code with retried and retried-ok', () => {
+    const l = new Ledger();
+    steady(l, [0, 1]);
+    l.error(5, 'E_TIMEOUT', 0, true);
+    l.error(6, 'E_TIMEOUT', 1, true);
+    l.error(7, 'E_AUTH', -1, false);
+    l.retrySucceeded(0);
+    const r = check(l, OPTS);
+    assert.equal(r.errors.total, 3);
+    assert.deepEqual(r.errors.byCode.E_TIMEOUT, { count: 2, retried: 2, retriedOk: 1 });
+    assert.deepEqual(r.errors.byCode.E_AUTH, { count: 1, retried: 0, retriedOk: 0 });
+  });
+
+  it('builds a bounded timeline with throughput, percentiles and summed connected gauges', () => {
+    const l = new Ledger();
+    steady(l, Array.from({ length: 300 }, (_, i) => i));
+    l.sample(0, { connected: 10 });
+    l.sample(1500, { connected: 12 });
+    const r = check(l, { ...OPTS, endMs: 3000, maxBuckets: 600 });
+    assert.equal(r.timeline.bucketMs, 1000);
+    assert.deepEqual(r.timeline.buckets.map((b) => b.sent), [100, 100, 100]);
+    assert.deepEqual(r.timeline.buckets.map((b) => b.connected), [10, 12, 12]);
+    assert.ok(Math.abs(r.timeline.buckets[0].p99! - 5) < 0.1);
+    assert.equal(r.devices.connectedPeak, 12);
+    const long = check(l, { ...OPTS, endMs: 3_600_000 });
+    assert.ok(long.timeline.buckets.length <= 600);
+  });
+
+  it('marks faults relative to the start with their impact', () => {
+    const l = new Ledger();
+    steady(l, [0, 1, 2, 3]);
+    l.send(4, 1, 25, 25);
+    l.ack(4, 26);
+    l.expect(4, 9, 'direct');
+    l.fault({ kind: 'kill', target: 'node-1', startMs: 15, endMs: 35 });
+    const r = check(l, OPTS);
+    const impact = { sent: 3, lost: 1, p99Ms: 5 }; // msgs sent at 20, 25 (lost) and 30
+    assert.deepEqual(r.faults, [{ kind: 'kill', target: 'node-1', startMs: 15, endMs: 35, impact }]);
+    const shifted = check(l, { ...OPTS, startMs: 10 });
+    assert.deepEqual([shifted.faults[0].startMs, shifted.faults[0].endMs], [5, 25]);
+  });
+
+  it('evaluates thresholds and passes only when all pass', () => {
+    const l = new Ledger();
+    steady(l, [0, 1, 2]);
+    const r = check(l, {
+      ...OPTS,
+      thresholds: { e2e_latency: ['p(99)<10', 'max<=5'], 'lost{path:direct}': ['count==0'], delivery_ratio: ['rate>0.999'] },
+    });
+    assert.equal(r.passed, true);
+    assert.deepEqual(r.thresholds[0], { metric: 'e2e_latency', expression: 'p(99)<10', actual: 5, passed: true });
+    const failing = check(l, { ...OPTS, thresholds: { e2e_latency: ['p(50)<1'], 'e2e_latency{path:group-read}': ['p(99)<1'] } });
+    assert.equal(failing.passed, false);
+    assert.equal(failing.thresholds[1].actual, null, 'no data on that path fails rather than passing');
+  });
+
+  it('rejects a malformed threshold before checking', () => {
+    assert.throws(() => check(new Ledger(), { ...OPTS, thresholds: { e2e_latency: ['p99<10'] } }), /p99<10/);
+  });
+
+  it('passes driver stats and meta through untouched', () => {
+    const driver = { cpuPercent: 97, eventLoopP99Ms: 40, bound: true };
+    const r = check(new Ledger(), { ...OPTS, extra: { driver, meta: { calibration: 'x' } } });
+    assert.deepEqual(r.driver, driver);
+    assert.equal(r.meta.calibration, 'x');
+  });
+});

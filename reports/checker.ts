@@ -1,0 +1,356 @@
+/**
+ * The checker: judges a recorded Ledger after the run and produces the
+ * Report. It never looks at the system, only at what devices recorded, so a
+ * history can be re-checked with other options or thresholds.
+ *
+ * Rules (the "truth" the report tells):
+ *  - Only acked messages are owed. An owed pair (msg, dev) comes from expect().
+ *  - Delivered = delivered at least once by endMs + graceMs; otherwise lost.
+ *  - Deliveries of never-acked messages count as deliveredUnacked, never lost.
+ *  - A delivered pair is counted under the path of its first actual delivery;
+ *    a lost one under its predicted path.
+ *  - e2e latency runs from the intended send time (open-model schedule) to the
+ *    first delivery, so a stalled sender's wait counts (coordinated omission);
+ *    closed-model sends (intendedMs NaN) measure from the actual send.
+ */
+import { Paths, type Ledger, type Path } from './ledger.ts';
+import { Messages, Pairs } from './join.ts';
+import { DecadeBins, Trend } from './latency.ts';
+import { TimelineBuilder } from './timeline.ts';
+import { evaluateThreshold, parseThresholds, type MetricSource, type Tag } from './thresholds.ts';
+import { DUP_TRANSPORT, DUP_VISIBLE, OUT_OF_ORDER } from './ledger.ts';
+import {
+  REPORT_SCHEMA_VERSION,
+  type DeliveryCounts,
+  type DriverStats,
+  type ErrorsReport,
+  type FaultReport,
+  type LostKey,
+  type PathReport,
+  type Report,
+} from './report.ts';
+
+export interface CheckOptions {
+  /** Run clock time of the run's start: timeline origin. */
+  startMs: number;
+  /** Run clock time the load stopped. */
+  endMs: number;
+  /** How long after endMs deliveries still count. */
+  graceMs: number;
+  /** A delivery slower than this (e2e) is counted late. */
+  lateMs: number;
+  /** k6-style thresholds; parsed (and validated) before anything is computed. */
+  thresholds?: Record<string, string[]>;
+  scenario?: string;
+  world?: string;
+  seed?: number | string;
+  nodes?: number;
+  devicesPlanned?: number;
+  /** Wall-clock start of the run (ISO string, Date or epoch ms). */
+  startedAt?: string | Date | number;
+  wallMs?: number | null;
+  /** Upper bound on timeline buckets (default 600). */
+  maxBuckets?: number;
+  /** Passed through untouched: engine-measured driver load and free-form notes. */
+  extra?: { driver?: DriverStats | null; meta?: Record<string, unknown> };
+}
+
+export const LATENCY_METHOD =
+  'e2e and ack latencies are measured from the intended send time of the open-model schedule ' +
+  '(corrected for coordinated omission: time a stalled sender spent waiting counts); ' +
+  'closed-model sends measure from the actual send. e2eSendMs is the uncorrected figure from the socket write.';
+
+function zeroCounts(): DeliveryCounts {
+  return { expected: 0, delivered: 0, lost: 0, duplicated: 0, duplicatedTransport: 0, reordered: 0, late: 0 };
+}
+
+class Tally {
+  readonly counts = zeroCounts();
+  readonly e2e = new Trend();
+  readonly e2eSend = new Trend();
+}
+
+interface FaultWindow {
+  report: FaultReport;
+  from: number;
+  to: number;
+  lost: number;
+  trend: Trend;
+}
+
+function validate(opts: CheckOptions): Required<Pick<CheckOptions, 'maxBuckets'>> & CheckOptions {
+  for (const key of ['startMs', 'endMs', 'graceMs', 'lateMs'] as const) {
+    if (!Number.isFinite(opts[key])) throw new TypeError(`check: ${key} must be a finite number`);
+  }
+  if (opts.endMs < opts.startMs) throw new RangeError('check: endMs is before startMs');
+  return { maxBuckets: 600, ...opts };
+}
+
+export function check(ledger: Ledger, options: CheckOptions): Report {
+  const opts = validate(options);
+  const thresholds = parseThresholds(opts.thresholds);
+  const run = new Run(ledger, opts);
+  run.judgePairs();
+  run.judgeMessages();
+  const report = run.assemble();
+  const src = metricSource(report, run);
+  report.thresholds = thresholds.map((t) => evaluateThreshold(t, src));
+  report.passed = report.thresholds.every((t) => t.passed);
+  return report;
+}
+
+class Run {
+  readonly msgs: Messages;
+  readonly pairs: Pairs;
+  readonly deadline: number;
+  readonly timeline: TimelineBuilder;
+  readonly total = new Tally();
+  readonly byPath = new Map<Path, Tally>(Paths.map((p) => [p, new Tally()]));
+  readonly ack = new Trend();
+  readonly receipts = [new Trend(), new Trend()];
+  readonly bins = new DecadeBins();
+  readonly faults: FaultWindow[];
+  deliveredUnacked = 0;
+  firstLost: LostKey | null = null;
+
+  constructor(
+    readonly ledger: Ledger,
+    readonly opts: CheckOptions & { maxBuckets: number },
+  ) {
+    this.msgs = new Messages(ledger);
+    this.pairs = new Pairs(ledger, this.msgs);
+    this.deadline = opts.endMs + opts.graceMs;
+    this.timeline = new TimelineBuilder(opts.startMs, this.timelineEnd(), opts.maxBuckets);
+    this.timeline.countEvents(ledger);
+    this.faults = ledger.faults.map((f) => ({
+      report: { kind: f.kind, target: f.target, startMs: f.startMs - opts.startMs, endMs: f.endMs - opts.startMs },
+      from: f.startMs,
+      to: f.endMs,
+      lost: 0,
+      trend: new Trend(),
+    }));
+  }
+
+  /** The grace period is drawn only as far as events actually happened. */
+  private timelineEnd(): number {
+    let last = this.opts.endMs;
+    const at = this.ledger.deliveries.cols.at;
+    for (let i = 0; i < this.ledger.deliveries.length; i++) {
+      if (at[i] > last && at[i] <= this.deadline) last = at[i];
+    }
+    return last;
+  }
+
+  judgePairs(): void {
+    this.judgeEachPair();
+    for (const tally of this.byPath.values()) {
+      this.total.e2e.add(tally.e2e);
+      this.total.e2eSend.add(tally.e2eSend);
+    }
+  }
+
+  private judgeEachPair(): void {
+    const { pairs, msgs } = this;
+    for (let p = 0; p < pairs.keys.length; p++) {
+      const slot = pairs.slotOf(p);
+      this.recordReceipts(p);
+      if (!msgs.acked(slot)) {
+        if (pairs.firstAt[p] !== Infinity) this.deliveredUnacked++;
+        continue;
+      }
+      const at = pairs.firstAt[p];
+      if (at <= this.deadline) this.delivered(p, slot, at);
+      else this.lost(p, slot);
+      this.flags(p, at <= this.deadline ? pairs.actual[p] : pairs.predicted[p]);
+    }
+  }
+
+  private delivered(p: number, slot: number, at: number): void {
+    const path = Paths[this.pairs.actual[p]];
+    const ms = at - this.msgs.ref[slot];
+    const sendMs = at - this.msgs.sent[slot];
+    for (const tally of [this.total, this.byPath.get(path)!]) {
+      tally.counts.expected++;
+      tally.counts.delivered++;
+      if (ms > this.opts.lateMs) tally.counts.late++;
+    }
+    // Only per-path trends record; the total is their sum (HDR add), half the cost.
+    const byPath = this.byPath.get(path)!;
+    byPath.e2e.record(ms);
+    byPath.e2eSend.record(sendMs);
+    this.bins.record(ms);
+    this.timeline.delivery(at, ms);
+    for (const f of this.faults) if (this.inFault(f, slot)) f.trend.record(ms);
+  }
+
+  private lost(p: number, slot: number): void {
+    const path = Paths[this.pairs.predicted[p]];
+    for (const tally of [this.total, this.byPath.get(path)!]) {
+      tally.counts.expected++;
+      tally.counts.lost++;
+    }
+    for (const f of this.faults) if (this.inFault(f, slot)) f.lost++;
+    const sentAtMs = this.msgs.ref[slot] - this.opts.startMs;
+    if (this.firstLost === null || sentAtMs < this.firstLost.sentAtMs) {
+      this.firstLost = { msg: this.msgs.msgOf(slot), dev: this.pairs.devOf(p), path, sentAtMs };
+    }
+  }
+
+  private flags(p: number, pathIndex: number): void {
+    const f = this.pairs.flags[p];
+    if (f === 0) return;
+    for (const tally of [this.total, this.byPath.get(Paths[pathIndex])!]) {
+      if (f & DUP_TRANSPORT) tally.counts.duplicatedTransport++;
+      if (f & DUP_VISIBLE) tally.counts.duplicated++;
+      if (f & OUT_OF_ORDER) tally.counts.reordered++;
+    }
+  }
+
+  private recordReceipts(p: number): void {
+    const r = this.pairs.receiptMs;
+    if (r[p * 2] !== Infinity) this.receipts[0].record(r[p * 2]);
+    if (r[p * 2 + 1] !== Infinity) this.receipts[1].record(r[p * 2 + 1]);
+  }
+
+  private inFault(f: FaultWindow, slot: number): boolean {
+    const t = this.msgs.ref[slot];
+    return t >= f.from && t <= f.to;
+  }
+
+  /** Ack latency per message, and stray receipts that matched no owed pair. */
+  judgeMessages(): void {
+    const { msgs } = this;
+    for (let s = 0; s < msgs.size; s++) {
+      if (msgs.acked(s) && !Number.isNaN(msgs.ref[s])) this.ack.record(msgs.ackAt[s] - msgs.ref[s]);
+    }
+    for (const r of this.pairs.strayReceipts) this.receipts[r.kind].record(r.ms);
+  }
+
+  messageCounts(): Report['messages'] {
+    const { msgs } = this;
+    let sent = 0;
+    let acked = 0;
+    let retriedOk = 0;
+    for (let s = 0; s < msgs.size; s++) {
+      const wasSent = !Number.isNaN(msgs.sent[s]);
+      if (wasSent) sent++;
+      if (wasSent && msgs.acked(s)) acked++;
+      if (msgs.retryOk[s]) retriedOk++;
+    }
+    return { sent, acked, failed: sent - acked, retriedOk };
+  }
+
+  errors(): ErrorsReport {
+    const e = this.ledger.errors.cols;
+    const byCode: ErrorsReport['byCode'] = {};
+    for (let i = 0; i < this.ledger.errors.length; i++) {
+      const code = this.ledger.errorCodes[e.code[i]];
+      const c = (byCode[code] ??= { count: 0, retried: 0, retriedOk: 0 });
+      c.count++;
+      if (!e.retried[i]) continue;
+      c.retried++;
+      const slot = e.msg1[i] === 0 ? -1 : this.msgs.slot(e.msg1[i] - 1);
+      if (slot >= 0 && this.msgs.retryOk[slot]) c.retriedOk++;
+    }
+    return { total: this.ledger.errors.length, byCode };
+  }
+
+  faultReports(): FaultReport[] {
+    return this.faults.map((f) => {
+      let sent = 0;
+      for (let s = 0; s < this.msgs.size; s++) if (this.inFault(f, s)) sent++;
+      return { ...f.report, impact: { sent, lost: f.lost, p99Ms: f.trend.percentile(99) } };
+    });
+  }
+
+  assemble(): Report {
+    const o = this.opts;
+    const { timeline, connectedPeak } = this.timeline.build(this.ledger);
+    const counts = this.total.counts;
+    const paths = {} as Record<Path, PathReport>;
+    for (const [path, t] of this.byPath) paths[path] = { ...t.counts, e2eMs: t.e2e.summary() };
+    return {
+      schemaVersion: REPORT_SCHEMA_VERSION,
+      scenario: o.scenario ?? 'unnamed',
+      world: o.world ?? 'unknown',
+      seed: o.seed ?? 0,
+      startedAt: new Date(o.startedAt ?? Date.now()).toISOString(),
+      wallMs: o.wallMs ?? null,
+      durationMs: o.endMs - o.startMs,
+      nodes: o.nodes ?? 0,
+      devices: { planned: o.devicesPlanned ?? 0, connectedPeak },
+      messages: this.messageCounts(),
+      delivery: {
+        ...counts,
+        ratio: counts.expected === 0 ? 1 : counts.delivered / counts.expected,
+        deliveredUnacked: this.deliveredUnacked + this.pairs.unexpectedUnacked,
+        unexpected: this.pairs.unexpectedAcked,
+        firstLost: this.firstLost,
+      },
+      latency: {
+        e2eMs: this.total.e2e.summary(),
+        e2eSendMs: this.total.e2eSend.summary(),
+        ackMs: this.ack.summary(),
+        receiptMs: { delivered: this.receipts[0].summary(), read: this.receipts[1].summary() },
+        method: LATENCY_METHOD,
+        lateMs: o.lateMs,
+        graceMs: o.graceMs,
+      },
+      paths,
+      errors: this.errors(),
+      timeline,
+      histogram: { unit: 'ms', bins: this.bins.toBins() },
+      faults: this.faultReports(),
+      thresholds: [],
+      driver: o.extra?.driver ?? null,
+      meta: { ...(o.extra?.meta ?? {}), negativeLatencies: this.total.e2e.negatives + this.ack.negatives },
+      passed: true,
+    };
+  }
+}
+
+const COUNTER_FIELDS: Record<string, keyof DeliveryCounts> = {
+  expected: 'expected',
+  delivered: 'delivered',
+  lost: 'lost',
+  duplicated_visible: 'duplicated',
+  duplicated_transport: 'duplicatedTransport',
+  reordered: 'reordered',
+  late: 'late',
+};
+
+function metricSource(report: Report, run: Run): MetricSource {
+  const pathOf = (tag: Tag | null) => (tag ? run.byPath.get(tag.value as Path)! : run.total);
+  const counters: Record<string, (tag: Tag | null) => number> = {
+    delivered_unacked: () => report.delivery.deliveredUnacked,
+    unexpected: () => report.delivery.unexpected,
+    errors: (tag) => (tag ? (report.errors.byCode[tag.value]?.count ?? 0) : report.errors.total),
+    messages_sent: () => report.messages.sent,
+    messages_acked: () => report.messages.acked,
+    messages_failed: () => report.messages.failed,
+  };
+  return {
+    durationMs: report.durationMs,
+    trend(name, tag) {
+      if (name === 'e2e_latency') return pathOf(tag).e2e;
+      if (name === 'e2e_latency_uncorrected') return pathOf(tag).e2eSend;
+      if (name === 'ack_latency') return run.ack;
+      return name === 'receipt_latency_read' ? run.receipts[1] : run.receipts[0];
+    },
+    counter(name, tag) {
+      const field = COUNTER_FIELDS[name];
+      return field ? pathOf(tag).counts[field] : (counters[name]?.(tag) ?? null);
+    },
+    rate(name, tag) {
+      if (name === 'ack_ratio') return report.messages.sent === 0 ? null : report.messages.acked / report.messages.sent;
+      const c = pathOf(tag).counts;
+      return c.expected === 0 ? null : c.delivered / c.expected;
+    },
+    gauge(name) {
+      if (name === 'connected_peak') return report.devices.connectedPeak;
+      const d = report.driver;
+      if (!d) return null;
+      return name === 'driver_cpu_percent' ? d.cpuPercent : d.eventLoopP99Ms;
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Shared formatting for the renderers: numbers a person reads, and the few
+ * table/summary rows every output (terminal, Markdown, HTML) shows alike.
+ */
+import { Paths, type Path } from './ledger.ts';
+import type { LatencySummary, PathReport, Report } from './report.ts';
+
+export function fmtInt(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '–';
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Milliseconds with precision that suits the magnitude: 0.123, 12.3, 1,234. */
+export function fmtMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
+  const a = Math.abs(ms);
+  if (a >= 100_000) return `${(ms / 1000).toFixed(1)}s`;
+  if (a >= 1000) return fmtInt(ms);
+  if (a >= 100) return ms.toFixed(0);
+  if (a >= 10) return ms.toFixed(1);
+  if (a >= 1) return ms.toFixed(2);
+  return ms.toFixed(3);
+}
+
+export function fmtPct(ratio: number | null | undefined, digits = 3): string {
+  if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return '–';
+  return `${(ratio * 100).toFixed(digits)}%`;
+}
+
+export function fmtNum(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '–';
+  if (Number.isInteger(n)) return fmtInt(n);
+  return Math.abs(n) >= 100 ? n.toFixed(1) : Number(n.toPrecision(4)).toString();
+}
+
+export function fmtDuration(ms: number): string {
+  if (ms < 1000) return `${fmtMs(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 120) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+/** Paths that saw any traffic (all paths if none did, so tables are never empty). */
+export function activePaths(report: Report): Path[] {
+  const used = Paths.filter((p) => {
+    const r = report.paths[p];
+    return r && (r.expected > 0 || r.duplicatedTransport > 0 || r.duplicated > 0 || r.reordered > 0);
+  });
+  return used.length > 0 ? used : [...Paths];
+}
+
+export const DELIVERY_HEADER = ['path', 'expected', 'delivered', 'lost', 'dup visible', 'dup transport', 'reordered', 'late', 'p50 ms', 'p99 ms', 'max ms'];
+
+export function deliveryRow(label: string, r: PathReport): string[] {
+  return [
+    label,
+    fmtInt(r.expected),
+    fmtInt(r.delivered),
+    fmtInt(r.lost),
+    fmtInt(r.duplicated),
+    fmtInt(r.duplicatedTransport),
+    fmtInt(r.reordered),
+    fmtInt(r.late),
+    r.e2eMs.count ? fmtMs(r.e2eMs.p50) : '–',
+    r.e2eMs.count ? fmtMs(r.e2eMs.p99) : '–',
+    r.e2eMs.count ? fmtMs(r.e2eMs.max) : '–',
+  ];
+}
+
+/** Per-path rows plus a total row. */
+export function deliveryRows(report: Report): string[][] {
+  const rows = activePaths(report).map((p) => deliveryRow(p, report.paths[p]));
+  rows.push(deliveryRow('total', { ...report.delivery, e2eMs: report.latency.e2eMs }));
+  return rows;
+}
+
+export const LATENCY_HEADER = ['latency (ms)', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean'];
+
+export function latencyRows(report: Report): string[][] {
+  const l = report.latency;
+  const row = (label: string, s: LatencySummary) => [
+    label,
+    fmtInt(s.count),
+    ...(s.count ? [s.p50, s.p90, s.p99, s.p999, s.max, s.mean].map(fmtMs) : ['–', '–', '–', '–', '–', '–']),
+  ];
+  return [
+    row('e2e (from intended send)', l.e2eMs),
+    row('e2e (from actual send)', l.e2eSendMs),
+    row('ack', l.ackMs),
+    row('delivered receipt', l.receiptMs.delivered),
+    row('read receipt', l.receiptMs.read),
+  ];
+}
+
+export const THRESHOLD_HEADER = ['', 'metric', 'threshold', 'actual'];
+
+export function thresholdRows(report: Report): string[][] {
+  return report.thresholds.map((t) => [t.passed ? 'PASS' : 'FAIL', t.metric, t.expression, t.actual === null ? 'no data' : fmtNum(t.actual)]);
+}
+
+export function headline(report: Report): string {
+  const failed = report.thresholds.filter((t) => !t.passed).length;
+  const total = report.thresholds.length;
+  if (report.passed) return total === 0 ? 'PASSED (no thresholds set)' : `PASSED (all ${total} thresholds)`;
+  return `FAILED (${failed} of ${total} thresholds)`;
+}
+
+export function firstLostText(report: Report): string | null {
+  const f = report.delivery.firstLost;
+  if (!f) return null;
+  return `first lost: msg ${f.msg} to device ${f.dev} via ${f.path}, sent at ${fmtDuration(Math.max(0, f.sentAtMs))}`;
+}
+
+export function driverText(report: Report): string | null {
+  const d = report.driver;
+  if (!d) return null;
+  const base = `driver: CPU ${fmtNum(d.cpuPercent)}%, event-loop p99 ${fmtMs(d.eventLoopP99Ms)} ms`;
+  return d.bound ? `${base} - BOUND: the load generator was saturated, latencies may include its own delay` : base;
+}
+
+const NUMERIC = /^[-+]?[0-9.,]+(?:%|s| s| ms)?(?: \([-+]?[0-9.,]+%\))?$|^–$|^no data$/;
+
+/** Columns whose cells are all numbers (or blanks) are right-aligned. */
+function numericColumns(header: string[], rows: string[][]): boolean[] {
+  return header.map((_, c) => c > 0 && rows.length > 0 && rows.every((r) => NUMERIC.test(r[c] ?? '–')));
+}
+
+/** Aligns columns with spaces: numbers right, text left. */
+export function textTable(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const right = numericColumns(header, rows);
+  const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]) => r.map((cell, c) => (right[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function markdownTable(header: string[], rows: string[][]): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const right = numericColumns(header, rows);
+  const align = header.map((_, c) => (right[c] ? '---:' : ':---'));
+  return [header.map(esc), align, ...rows.map((r) => r.map(esc))].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}

@@ -1,0 +1,173 @@
+/**
+ * report.html: one self-contained file (chart.js inlined, no network) that a
+ * person can open from a CI artifact: a pass/fail headline, the key figures,
+ * four charts (latency over time, throughput, connected devices, latency
+ * histogram) with fault windows marked, and the delivery, latency,
+ * threshold, error and fault tables.
+ */
+import type { Report } from './report.ts';
+import { CHART_SCRIPT, chartData, chartJs, scriptJson } from './html-charts.ts';
+import {
+  DELIVERY_HEADER,
+  LATENCY_HEADER,
+  deliveryRows,
+  driverText,
+  firstLostText,
+  fmtDuration,
+  fmtInt,
+  fmtMs,
+  fmtNum,
+  fmtPct,
+  headline,
+  latencyRows,
+} from './format.ts';
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function table(header: string[], rows: string[][], rowClass?: (row: string[], i: number) => string): string {
+  const th = header.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const trs = rows
+    .map((r, i) => {
+      const cls = rowClass?.(r, i) ?? '';
+      return `<tr${cls ? ` class="${cls}"` : ''}>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
+    })
+    .join('\n');
+  return `<table><thead><tr>${th}</tr></thead><tbody>${trs}</tbody></table>`;
+}
+
+function card(label: string, value: string, bad = false): string {
+  return `<div class="card${bad ? ' bad' : ''}"><div class="v">${escapeHtml(value)}</div><div class="l">${escapeHtml(label)}</div></div>`;
+}
+
+function cards(r: Report): string {
+  const d = r.delivery;
+  const e = r.latency.e2eMs;
+  return `<section class="cards">${[
+    card('delivered', `${fmtInt(d.delivered)} / ${fmtInt(d.expected)}`),
+    card('delivery ratio', fmtPct(d.ratio), d.lost > 0),
+    card('lost', fmtInt(d.lost), d.lost > 0),
+    card('shown twice', fmtInt(d.duplicated), d.duplicated > 0),
+    card('out of order', fmtInt(d.reordered), d.reordered > 0),
+    card('e2e p50', e.count ? `${fmtMs(e.p50)} ms` : '–'),
+    card('e2e p99', e.count ? `${fmtMs(e.p99)} ms` : '–'),
+    card('ack p99', r.latency.ackMs.count ? `${fmtMs(r.latency.ackMs.p99)} ms` : '–'),
+    card('errors', fmtInt(r.errors.total), r.errors.total > 0),
+  ].join('')}</section>`;
+}
+
+function facts(r: Report): string {
+  const items: [string, string][] = [
+    ['world', r.world],
+    ['seed', String(r.seed)],
+    ['nodes', fmtInt(r.nodes)],
+    ['devices', `${fmtInt(r.devices.planned)} planned, ${fmtInt(r.devices.connectedPeak)} peak connected`],
+    ['messages', `${fmtInt(r.messages.sent)} sent, ${fmtInt(r.messages.acked)} acked, ${fmtInt(r.messages.failed)} failed`],
+    ['duration', fmtDuration(r.durationMs)],
+    ['started', r.startedAt],
+  ];
+  return `<p class="facts">${items.map(([k, v]) => `<span><b>${escapeHtml(k)}</b> ${escapeHtml(v)}</span>`).join('')}</p>`;
+}
+
+function notes(r: Report): string {
+  const lines = [firstLostText(r), driverText(r)];
+  if (r.delivery.deliveredUnacked) lines.push(`${fmtInt(r.delivery.deliveredUnacked)} deliveries of never-acked messages (not owed, not lost).`);
+  if (r.delivery.unexpected) lines.push(`${fmtInt(r.delivery.unexpected)} deliveries to devices that were not expected to receive them.`);
+  const html = lines.filter((l): l is string => l !== null).map((l) => `<li>${escapeHtml(l)}</li>`);
+  const bound = r.driver?.bound ? ' warn' : '';
+  return html.length ? `<ul class="notes${bound}">${html.join('')}</ul>` : '';
+}
+
+function chartsSection(): string {
+  const box = (id: string, title: string) => `<figure><figcaption>${title}</figcaption><div class="chart"><canvas id="${id}"></canvas></div></figure>`;
+  return `<section class="charts">${[
+    box('chart-latency', 'e2e latency over time (p50, p99)'),
+    box('chart-throughput', 'throughput'),
+    box('chart-connected', 'connected devices'),
+    box('chart-histogram', 'e2e latency distribution'),
+  ].join('')}</section>`;
+}
+
+function thresholdsTable(r: Report): string {
+  if (r.thresholds.length === 0) return '<p>No thresholds set.</p>';
+  const rows = r.thresholds.map((t) => [t.passed ? 'pass' : 'FAIL', t.metric, t.expression, t.actual === null ? 'no data' : fmtNum(t.actual)]);
+  return table(['result', 'metric', 'threshold', 'actual'], rows, (row) => (row[0] === 'pass' ? 'ok' : 'fail'));
+}
+
+function errorsTable(r: Report): string {
+  const entries = Object.entries(r.errors.byCode).sort((a, b) => b[1].count - a[1].count);
+  if (entries.length === 0) return '';
+  const rows = entries.map(([code, c]) => [code, fmtInt(c.count), fmtInt(c.retried), fmtInt(c.retriedOk)]);
+  return `<h2>Errors</h2>${table(['code', 'count', 'retried', 'retried ok'], rows)}`;
+}
+
+function faultsTable(r: Report): string {
+  if (r.faults.length === 0) return '';
+  const rows = r.faults.map((f) => [
+    f.kind,
+    f.target,
+    fmtDuration(f.startMs),
+    fmtDuration(f.endMs - f.startMs),
+    fmtInt(f.impact?.sent),
+    fmtInt(f.impact?.lost),
+    fmtMs(f.impact?.p99Ms),
+  ]);
+  return `<h2>Faults</h2>${table(['fault', 'target', 'at', 'for', 'sent during', 'lost', 'e2e p99 ms'], rows)}`;
+}
+
+const CSS = `
+:root { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #0f172a; background: #f8fafc; }
+body { margin: 0 auto; max-width: 1200px; padding: 24px; }
+header.banner { border-radius: 10px; padding: 16px 20px; color: #fff; }
+header.pass { background: #15803d; } header.fail { background: #b91c1c; }
+header h1 { margin: 0; font-size: 26px; } header .sub { opacity: .9; margin-top: 4px; }
+.facts span { margin-right: 18px; white-space: nowrap; } .facts b { color: #475569; font-weight: 600; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); gap: 10px; margin: 14px 0; }
+.card { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; padding: 10px 12px; }
+.card .v { font-size: 20px; font-weight: 650; } .card .l { color: #64748b; font-size: 12px; }
+.card.bad { border-color: #fca5a5; background: #fef2f2; } .card.bad .v { color: #b91c1c; }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }
+figure { margin: 0; background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; padding: 10px; }
+figcaption { font-weight: 600; margin-bottom: 6px; } .chart { position: relative; height: 260px; }
+h2 { margin: 26px 0 8px; font-size: 18px; }
+table { border-collapse: collapse; background: #fff; width: 100%; font-size: 13px; }
+th, td { border-bottom: 1px solid #e2e8f0; padding: 6px 8px; text-align: right; font-variant-numeric: tabular-nums; }
+th:first-child, td:first-child { text-align: left; } th { background: #f1f5f9; }
+tr.fail td { color: #b91c1c; font-weight: 600; } tr.ok td:first-child { color: #15803d; }
+tr.total td { font-weight: 650; border-top: 2px solid #94a3b8; }
+.notes { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; padding: 10px 28px; }
+.notes.warn { border-color: #f59e0b; background: #fffbeb; }
+.method { color: #475569; font-size: 13px; }
+@media (max-width: 800px) { .charts { grid-template-columns: 1fr; } }
+`;
+
+export function renderHtml(report: Report): string {
+  const cls = report.passed ? 'pass' : 'fail';
+  const deliveryTable = table(DELIVERY_HEADER, deliveryRows(report), (row) => (row[0] === 'total' ? 'total' : ''));
+  const l = report.latency;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(`chatlab ${report.scenario}: ${report.passed ? 'passed' : 'FAILED'}`)}</title>
+<style>${CSS}</style></head>
+<body>
+<header class="banner ${cls}"><h1>${escapeHtml(headline(report))}</h1><div class="sub">${escapeHtml(report.scenario)}</div></header>
+${facts(report)}
+${cards(report)}
+${notes(report)}
+${chartsSection()}
+<h2>Delivery by path</h2>
+${deliveryTable}
+<h2>Latency</h2>
+${table(LATENCY_HEADER, latencyRows(report))}
+<p class="method">${escapeHtml(l.method)} Late: e2e above ${escapeHtml(fmtMs(l.lateMs))} ms. Lost: not delivered within ${escapeHtml(fmtMs(l.graceMs))} ms after the load stopped.</p>
+<h2>Thresholds</h2>
+${thresholdsTable(report)}
+${errorsTable(report)}
+${faultsTable(report)}
+<script>${chartJs()}</script>
+<script>window.CHATLAB_DATA = ${scriptJson(chartData(report))};</script>
+<script>${CHART_SCRIPT}</script>
+</body></html>
+`;
+}

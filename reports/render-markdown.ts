@@ -1,0 +1,79 @@
+/**
+ * summary.md: the run in a form that pastes into a pull request or an issue —
+ * headline, run facts, delivery per path, latency, thresholds, errors, faults.
+ */
+import type { Report } from './report.ts';
+import {
+  DELIVERY_HEADER,
+  LATENCY_HEADER,
+  THRESHOLD_HEADER,
+  deliveryRows,
+  driverText,
+  firstLostText,
+  fmtDuration,
+  fmtInt,
+  fmtMs,
+  fmtPct,
+  headline,
+  latencyRows,
+  markdownTable,
+  thresholdRows,
+} from './format.ts';
+
+function facts(r: Report): string {
+  const rows = [
+    ['scenario', r.scenario],
+    ['world', r.world],
+    ['seed', String(r.seed)],
+    ['started', r.startedAt],
+    ['duration', fmtDuration(r.durationMs)],
+    ['nodes', fmtInt(r.nodes)],
+    ['devices', `${fmtInt(r.devices.planned)} planned, ${fmtInt(r.devices.connectedPeak)} peak connected`],
+    ['messages', `${fmtInt(r.messages.sent)} sent, ${fmtInt(r.messages.acked)} acked, ${fmtInt(r.messages.failed)} failed`],
+    ['delivery ratio', fmtPct(r.delivery.ratio)],
+  ];
+  if (r.delivery.deliveredUnacked) rows.push(['delivered-unacked', fmtInt(r.delivery.deliveredUnacked)]);
+  if (r.delivery.unexpected) rows.push(['unexpected deliveries', fmtInt(r.delivery.unexpected)]);
+  return markdownTable(['run', ''], rows);
+}
+
+function errors(r: Report): string | null {
+  const entries = Object.entries(r.errors.byCode).sort((a, b) => b[1].count - a[1].count);
+  if (entries.length === 0) return null;
+  const rows = entries.map(([code, c]) => [`\`${code}\``, fmtInt(c.count), fmtInt(c.retried), fmtInt(c.retriedOk)]);
+  return `## Errors\n\n${markdownTable(['code', 'count', 'retried', 'retried ok'], rows)}`;
+}
+
+function faults(r: Report): string | null {
+  if (r.faults.length === 0) return null;
+  const rows = r.faults.map((f) => [
+    f.kind,
+    f.target,
+    fmtDuration(f.startMs),
+    fmtDuration(f.endMs - f.startMs),
+    fmtInt(f.impact?.sent),
+    fmtInt(f.impact?.lost),
+    fmtMs(f.impact?.p99Ms),
+  ]);
+  const header = ['fault', 'target', 'at', 'for', 'sent during', 'lost', 'e2e p99 ms'];
+  return `## Faults\n\n${markdownTable(header, rows)}`;
+}
+
+export function renderMarkdown(report: Report): string {
+  const mark = report.passed ? '✅' : '❌';
+  const sections: (string | null)[] = [
+    `# ${mark} ${report.scenario}: ${headline(report)}`,
+    facts(report),
+    `## Delivery by path\n\n${markdownTable(DELIVERY_HEADER, deliveryRows(report))}`,
+    firstLostText(report),
+    `## Latency\n\n${markdownTable(LATENCY_HEADER, latencyRows(report))}\n\n_${report.latency.method}_ ` +
+      `Late means e2e above ${fmtMs(report.latency.lateMs)} ms; lost means not delivered within ${fmtMs(report.latency.graceMs)} ms after the load stopped.`,
+    report.thresholds.length
+      ? `## Thresholds\n\n${markdownTable(THRESHOLD_HEADER, thresholdRows(report))}`
+      : '## Thresholds\n\nNone set.',
+    errors(report),
+    faults(report),
+    driverText(report),
+  ];
+  return sections.filter((s): s is string => s !== null).join('\n\n') + '\n';
+}

@@ -1,0 +1,78 @@
+/**
+ * The compact plain-text summary printed at the end of a run: ASCII only, no
+ * colours, so it reads the same in a terminal, a CI log or a pasted issue.
+ */
+import type { Report } from './report.ts';
+import {
+  DELIVERY_HEADER,
+  LATENCY_HEADER,
+  THRESHOLD_HEADER,
+  deliveryRows,
+  driverText,
+  firstLostText,
+  fmtDuration,
+  fmtInt,
+  fmtPct,
+  headline,
+  latencyRows,
+  textTable,
+  thresholdRows,
+} from './format.ts';
+
+export interface TerminalOptions {
+  /** Show the latency table (default true). */
+  latency?: boolean;
+}
+
+function runLine(r: Report): string {
+  return (
+    `${r.scenario}  world=${r.world}  seed=${r.seed}  nodes=${r.nodes}  ` +
+    `devices=${fmtInt(r.devices.planned)} (peak connected ${fmtInt(r.devices.connectedPeak)})  ` +
+    `duration=${fmtDuration(r.durationMs)}`
+  );
+}
+
+function messageLine(r: Report): string {
+  const m = r.messages;
+  const d = r.delivery;
+  return (
+    `messages: sent ${fmtInt(m.sent)}, acked ${fmtInt(m.acked)}, failed ${fmtInt(m.failed)}; ` +
+    `delivery ratio ${fmtPct(d.ratio)}` +
+    (d.deliveredUnacked ? `, ${fmtInt(d.deliveredUnacked)} delivered-unacked` : '') +
+    (d.unexpected ? `, ${fmtInt(d.unexpected)} UNEXPECTED deliveries` : '')
+  );
+}
+
+function errorLine(r: Report): string | null {
+  if (r.errors.total === 0) return null;
+  const codes = Object.entries(r.errors.byCode)
+    .sort((a, b) => b[1].count - a[1].count)
+    .map(([code, c]) => `${code} ${fmtInt(c.count)} (retried ${fmtInt(c.retried)}, ok ${fmtInt(c.retriedOk)})`);
+  return `errors: ${fmtInt(r.errors.total)} - ${codes.join(', ')}`;
+}
+
+function faultLines(r: Report): string[] {
+  return r.faults.map((f) => {
+    const impact = f.impact ? ` - sent ${fmtInt(f.impact.sent)}, lost ${fmtInt(f.impact.lost)}` : '';
+    return `fault: ${f.kind} ${f.target} at ${fmtDuration(f.startMs)} for ${fmtDuration(f.endMs - f.startMs)}${impact}`;
+  });
+}
+
+export function renderTerminal(report: Report, opts: TerminalOptions = {}): string {
+  const parts: (string | null)[] = [
+    `chatlab: ${headline(report)}`,
+    runLine(report),
+    messageLine(report),
+    '',
+    textTable(DELIVERY_HEADER, deliveryRows(report)),
+    firstLostText(report),
+  ];
+  if (opts.latency !== false) parts.push('', textTable(LATENCY_HEADER, latencyRows(report)));
+  if (report.thresholds.length > 0) parts.push('', textTable(THRESHOLD_HEADER, thresholdRows(report)));
+  parts.push('', errorLine(report), ...faultLines(report), driverText(report));
+  return parts
+    .filter((p): p is string => p !== null)
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd();
+}

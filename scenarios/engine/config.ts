@@ -1,0 +1,57 @@
+import type { Scenario } from '../scenario.ts';
+
+/** Command-line overrides of a scenario, applied the same way in the main process and in every worker. */
+export interface Overrides {
+  devices?: number;
+  /** Overrides the load duration of every executor. */
+  duration?: string;
+  /** Overrides the rate of every arrival-rate executor (per second). */
+  rate?: number;
+  nodes?: number;
+}
+
+export interface NodeRef {
+  id: string;
+  url: string;
+  /** Snowflake node number: tells whether a message was stored by the recipient's own node. */
+  number: number;
+}
+
+/** Everything a driver worker needs; plain data, sent over IPC. */
+export interface WorkerConfig {
+  worker: number;
+  workers: number;
+  scenario: string;
+  overrides: Overrides;
+  seed: number;
+  tag: string;
+  nodes: NodeRef[];
+  pushUrl?: string;
+  secret: string;
+  /** Spread source addresses over 127.0.0.x (beyond ~60k connections per destination). */
+  spreadSourceAddresses: boolean;
+}
+
+export function applyOverrides(s: Scenario, o: Overrides): Scenario {
+  const out: Scenario = { ...s, population: { ...s.population }, options: { ...s.options, scenarios: { ...s.options.scenarios } } };
+  if (o.devices !== undefined) out.population.devices = o.devices;
+  if (o.nodes !== undefined) out.nodes = o.nodes;
+  for (const [name, ex] of Object.entries(out.options.scenarios)) {
+    const e = { ...ex };
+    if (o.duration !== undefined && e.executor !== 'ramping-arrival-rate') e.duration = o.duration;
+    if (o.rate !== undefined && e.executor === 'constant-arrival-rate') e.rate = o.rate;
+    out.options.scenarios[name] = e;
+  }
+  return out;
+}
+
+export type WorkerMessage =
+  | { type: 'ready'; connected: number; setupMs: number }
+  | { type: 'tick'; atMs: number; connected: number; sent: number; acked: number; delivered: number; errors: number; p99Ms: number; pendingSends: number; expected: number; deliveredUnique: number }
+  | { type: 'done'; ledger: unknown; driver: { cpuPercent: number; eventLoopP99Ms: number; emfile?: string; droppedIterations: number } }
+  | { type: 'fatal'; message: string };
+
+export type MainMessage =
+  | { type: 'init'; config: WorkerConfig }
+  | { type: 'start'; t0: number }
+  | { type: 'finish' };

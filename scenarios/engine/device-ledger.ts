@@ -1,0 +1,129 @@
+import { build } from 'hdr-histogram-js';
+import type { Ledger, Path } from '../../reports/ledger.ts';
+import { DUP_TRANSPORT } from '../../reports/ledger.ts';
+import { Snowflake } from '../../system/node/snowflake.ts';
+import type { DeviceObserver } from '../device/ports.ts';
+import type { SocketIO } from './device-host.ts';
+import type { Population } from '../population.ts';
+import type { Scenario } from '../scenario.ts';
+import type { WorkerConfig } from './config.ts';
+
+/** Bounded memory of mid -> msgKey for receipts about this worker's own sends. */
+const RECEIPT_KEYS_MAX = 200_000;
+
+/**
+ * Turns device events into ledger rows: what each message is owed (expected
+ * deliveries, computed from the deterministic population at ack time), what
+ * each device saw and by which path, and running counters for progress.
+ */
+export class DeviceLedger {
+  connected = 0;
+  sent = 0;
+  acked = 0;
+  delivered = 0;
+  deliveredUnique = 0;
+  expected = 0;
+  errors = 0;
+  private readonly targets = new Map<number, { from: number; to: string }>();
+  private readonly midKeys = new Map<string, number>();
+  private readonly retried = new Set<number>();
+  private readonly nodeNumbers: Map<string, number>;
+  private readonly window = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 2 });
+  private readonly nodeOf = new Map<number, number>();
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly population: Population,
+    config: WorkerConfig,
+    private readonly scenario: Scenario,
+    private readonly t0: () => number,
+  ) {
+    this.nodeNumbers = new Map(config.nodes.map((n) => [n.id, n.number]));
+  }
+
+  /** The sender side remembers where a message goes, to list its expected deliveries at ack time. */
+  willSend(msgKey: number, from: number, to: string): void {
+    this.targets.set(msgKey, { from, to });
+  }
+
+  pendingSends(): number {
+    return this.targets.size;
+  }
+
+  takeWindowP99(): number {
+    const v = this.window.totalCount > 0 ? this.window.getValueAtPercentile(99) : 0;
+    this.window.reset();
+    return v;
+  }
+
+  observerFor(dev: number, io: SocketIO): DeviceObserver {
+    const rel = (at: number) => at - this.t0();
+    return {
+      onSend: (k, intended, sent) => {
+        this.sent++;
+        this.ledger.send(k, dev, rel(intended), rel(sent));
+      },
+      onAck: (k, at, mid) => {
+        this.acked++;
+        this.ledger.ack(k, rel(at));
+        if (this.retried.delete(k)) this.ledger.retrySucceeded(k);
+        const t = this.targets.get(k);
+        this.targets.delete(k);
+        if (!t) return;
+        const path = this.predictPath(t.to);
+        for (const r of this.population.recipients(t.from, t.to)) {
+          this.ledger.expect(k, r, path);
+          this.expected++;
+        }
+        if (this.scenario.behaviour.readDelayMs >= 0 || this.midKeys.size < RECEIPT_KEYS_MAX) {
+          if (this.midKeys.size >= RECEIPT_KEYS_MAX) this.midKeys.delete(this.midKeys.keys().next().value as string);
+          this.midKeys.set(mid, k);
+        }
+      },
+      onDeliver: (k, mid, conv, _seq, at, flags, _from, drained, pushWoken) => {
+        if (k === undefined) return;
+        this.delivered++;
+        if (!(flags & DUP_TRANSPORT)) {
+          this.deliveredUnique++;
+          // Progress only: the store time in the mid stands in for the send time, which another worker holds.
+          const e2e = at - Snowflake.timeOf(mid);
+          if (e2e >= 0) this.window.recordValue(Math.max(1, Math.round(e2e)));
+        }
+        this.ledger.deliver(k, dev, rel(at), this.actualPath(dev, mid, conv, drained, pushWoken), flags);
+      },
+      onReceipt: (kind, mid, byDevice, at) => {
+        const k = mid === undefined ? undefined : this.midKeys.get(mid);
+        const by = this.population.deviceIndex(byDevice);
+        if (k !== undefined && by >= 0) this.ledger.receipt(k, by, kind, rel(at));
+      },
+      onError: (code, k, at, willRetry) => {
+        this.errors++;
+        if (k !== undefined) {
+          if (willRetry) this.retried.add(k);
+          else this.targets.delete(k);
+        }
+        this.ledger.error(rel(at), code, k ?? -1, willRetry);
+      },
+      onConnected: (_at, node) => {
+        this.connected++;
+        io.connected();
+        this.nodeOf.set(dev, this.nodeNumbers.get(node) ?? -1);
+      },
+      onDisconnected: () => {
+        if (this.nodeOf.delete(dev)) this.connected--;
+      },
+    };
+  }
+
+  private predictPath(to: string): Path {
+    if (!to.startsWith('g:')) return 'direct';
+    return this.population.group(to.slice(2))?.spec.fanout === 'read' ? 'group-read' : 'group-write';
+  }
+
+  private actualPath(dev: number, mid: string, conv: string, drained: boolean, pushWoken: boolean): Path {
+    if (conv.startsWith('g:')) return this.population.group(conv.slice(2))?.spec.fanout === 'read' ? 'group-read' : 'group-write';
+    if (pushWoken) return 'push-wake';
+    if (drained) return 'offline-drain';
+    return Snowflake.nodeOf(mid) === this.nodeOf.get(dev) ? 'direct' : 'cross-node';
+  }
+}

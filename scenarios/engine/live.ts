@@ -1,0 +1,220 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { TokenIssuer } from '../../system/auth/tokens.ts';
+import { WallClock } from '../../system/clock/clock-wall.ts';
+import { check } from '../../reports/checker.ts';
+import { Ledger, type LedgerTransfer } from '../../reports/ledger.ts';
+import type { Report } from '../../reports/report.ts';
+import { writeReports, type WrittenReports } from '../../reports/write.ts';
+import { Population } from '../population.ts';
+import { loadScenario } from '../registry.ts';
+import type { Scenario } from '../scenario.ts';
+import { loadEndMs, validateScenario } from '../validate.ts';
+import { applyOverrides, type MainMessage, type Overrides, type WorkerMessage } from './config.ts';
+import { Progress } from './progress.ts';
+import { setupGroups } from './setup-groups.ts';
+import { targetWorld, worlds, type World } from './worlds.ts';
+
+export interface LiveRunOptions {
+  scenario: string;
+  world: string;
+  overrides: Overrides;
+  seed: number;
+  outDir: string;
+  /** Driver worker processes; default: 2, or one per 15,000 devices. */
+  workers?: number;
+  target?: string;
+  secret?: string;
+  /** Show live progress (TTY bar or plain lines). */
+  progress?: boolean;
+  /** Hooks for chaos drills: called with the world once the load has started. */
+  onStart?: (world: World, t0: number, scenario: Scenario, ledger: { fault(mark: { kind: string; target: string; startMs: number; endMs: number }): void }) => Promise<void> | void;
+  log?: (line: string) => void;
+}
+
+export interface LiveRunResult {
+  report: Report;
+  files: WrittenReports;
+}
+
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const DEVICES_PER_WORKER = 15_000;
+
+/**
+ * The live engine: starts the world, forks driver workers that each play a
+ * slice of the population over real WebSockets, shows progress, stops when
+ * the load is over and every owed delivery arrived (or the grace period
+ * ends), merges the workers' ledgers, checks them and writes the reports.
+ */
+export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const scenario = applyOverrides(await loadScenario(o.scenario), o.overrides);
+  validateScenario(scenario);
+  const devices = scenario.population.devices;
+  const workers = o.workers ?? Math.max(2, Math.ceil(devices / DEVICES_PER_WORKER));
+  const tag = `r${o.seed.toString(36)}${randomBytes(2).toString('hex')}`;
+  const startedAt = new Date();
+  log(`chatlab: ${scenario.name} on ${o.target ? 'target' : o.world} — ${devices} devices, ${scenario.nodes} nodes, ${workers} driver workers, seed ${o.seed}`);
+  const world = o.target
+    ? targetWorld(o.target, o.secret)
+    : await startWorld(o.world, { nodes: scenario.nodes, seed: o.seed, outDir: o.outDir });
+  const children: ChildProcess[] = [];
+  const faults: { kind: string; target: string; startMs: number; endMs: number }[] = [];
+  try {
+    const population = new Population(scenario, o.seed, tag);
+    await setupGroups(population, world.nodes[0]!.url, new TokenIssuer(world.secret, new WallClock()));
+    const config = (w: number) => ({
+      worker: w, workers, scenario: o.scenario, overrides: o.overrides, seed: o.seed, tag,
+      nodes: world.nodes, pushUrl: world.pushUrl, secret: world.secret, spreadSourceAddresses: devices > 60_000,
+    });
+    const pool = new WorkerPool(workers, children);
+    await pool.init(config);
+    log(`chatlab: ${pool.connected()} devices connected; load starts`);
+    const t0 = performance.timeOrigin + performance.now() + 300;
+    pool.broadcast({ type: 'start', t0 });
+    const loadEnd = loadEndMs(scenario);
+    const progress = new Progress(o.progress ?? true, loadEnd, log);
+    pool.onTick = () => progress.update(pool.totals());
+    await o.onStart?.(world, t0, scenario, { fault: (m) => faults.push(m) });
+    await sleepUntil(t0 + loadEnd);
+    await pool.quiesce(scenario.graceMs, progress);
+    progress.stop();
+    const parts = await pool.finish();
+    const ledger = Ledger.merge(parts.map((p) => p.ledger as LedgerTransfer));
+    for (const f of faults) ledger.fault(f);
+    const driver = summarizeDriver(parts.map((p) => p.driver));
+    const report = check(ledger, {
+      startMs: 0, endMs: loadEnd, graceMs: scenario.graceMs, lateMs: scenario.lateMs,
+      thresholds: scenario.options.thresholds, scenario: scenario.name, world: world.kind, seed: o.seed,
+      nodes: world.nodes.length, devicesPlanned: devices, startedAt, wallMs: Date.now() - startedAt.getTime(),
+      extra: { driver, meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } },
+    });
+    const files = writeReports(report, o.outDir);
+    return { report, files };
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await world.stop();
+  }
+}
+
+async function startWorld(kind: string, opts: { nodes: number; seed: number; outDir: string }): Promise<World> {
+  const make = worlds[kind];
+  if (!make) throw new Error(`unknown world "${kind}": available here: ${Object.keys(worlds).join(', ')}`);
+  return make(opts);
+}
+
+function sleepUntil(wallMs: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, wallMs - (performance.timeOrigin + performance.now()))));
+}
+
+type Done = Extract<WorkerMessage, { type: 'done' }>;
+type Tick = Extract<WorkerMessage, { type: 'tick' }>;
+
+function summarizeDriver(parts: Done['driver'][]) {
+  const cpuPercent = Math.max(...parts.map((p) => p.cpuPercent));
+  const eventLoopP99Ms = Math.max(...parts.map((p) => p.eventLoopP99Ms));
+  const emfile = parts.find((p) => p.emfile)?.emfile;
+  return {
+    cpuPercent,
+    eventLoopP99Ms,
+    bound: cpuPercent > 90 || eventLoopP99Ms > 100,
+    workers: parts.length,
+    droppedIterations: parts.reduce((n, p) => n + p.droppedIterations, 0),
+    ...(emfile ? { emfile } : {}),
+  };
+}
+
+/** The driver's worker processes and their latest progress. */
+class WorkerPool {
+  private readonly procs: ChildProcess[] = [];
+  private readonly ticks = new Map<number, Tick>();
+  private readonly ready = new Map<number, number>();
+  private readonly done = new Map<number, Done>();
+  private failure?: Error;
+  onTick?: () => void;
+
+  constructor(private readonly count: number, children: ChildProcess[]) {
+    for (let w = 0; w < count; w++) {
+      const p = fork(WORKER, [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      p.on('message', (m: WorkerMessage) => this.onMessage(w, m));
+      p.on('exit', (code) => {
+        if (!this.done.has(w) && code !== 0) this.failure ??= new Error(`driver worker ${w} exited with code ${code}`);
+      });
+      this.procs.push(p);
+      children.push(p);
+    }
+  }
+
+  private onMessage(w: number, m: WorkerMessage): void {
+    if (m.type === 'ready') this.ready.set(w, m.connected);
+    else if (m.type === 'tick') {
+      this.ticks.set(w, m);
+      if (w === 0) this.onTick?.();
+    } else if (m.type === 'done') this.done.set(w, m);
+    else if (m.type === 'fatal') this.failure ??= new Error(`driver worker ${w}: ${m.message}`);
+  }
+
+  broadcast(m: MainMessage): void {
+    for (const p of this.procs) p.send(m);
+  }
+
+  async init(config: (w: number) => unknown): Promise<void> {
+    this.procs.forEach((p, w) => p.send({ type: 'init', config: config(w) } as MainMessage));
+    await this.waitFor(() => this.ready.size === this.count, 120_000, 'devices to connect');
+  }
+
+  connected(): number {
+    return [...this.ready.values()].reduce((a, b) => a + b, 0);
+  }
+
+  totals() {
+    const t = { connected: 0, sent: 0, acked: 0, delivered: 0, errors: 0, p99Ms: 0, pendingSends: 0, expected: 0, deliveredUnique: 0, atMs: 0 };
+    for (const k of this.ticks.values()) {
+      t.connected += k.connected;
+      t.sent += k.sent;
+      t.acked += k.acked;
+      t.delivered += k.delivered;
+      t.errors += k.errors;
+      t.pendingSends += k.pendingSends;
+      t.expected += k.expected;
+      t.deliveredUnique += k.deliveredUnique;
+      t.p99Ms = Math.max(t.p99Ms, k.p99Ms);
+      t.atMs = Math.max(t.atMs, k.atMs);
+    }
+    return t;
+  }
+
+  /** Waits until nothing is in flight and every owed delivery arrived, for two ticks in a row, or the grace ends. */
+  async quiesce(graceMs: number, progress: Progress): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    let calm = 0;
+    let lastAt = -1;
+    while (Date.now() < deadline) {
+      if (this.failure) throw this.failure;
+      const t = this.totals();
+      if (t.atMs !== lastAt) {
+        lastAt = t.atMs;
+        calm = t.pendingSends === 0 && t.deliveredUnique >= t.expected ? calm + 1 : 0;
+        if (calm >= 2) return;
+      }
+      progress.note('draining');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async finish(): Promise<Done[]> {
+    this.broadcast({ type: 'finish' });
+    await this.waitFor(() => this.done.size === this.count, 60_000, 'workers to hand over their ledgers');
+    return [...this.done.entries()].sort((a, b) => a[0] - b[0]).map(([, d]) => d);
+  }
+
+  private async waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+      if (this.failure) throw this.failure;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

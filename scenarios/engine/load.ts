@@ -1,0 +1,166 @@
+import { parseDuration } from '../duration.ts';
+import type { Random } from '../../system/random/random.ts';
+import type { PickContext, Scenario } from '../scenario.ts';
+import type { Population } from '../population.ts';
+import type { VirtualDevice } from '../device/device.ts';
+import type { DeviceLedger } from './device-ledger.ts';
+import type { WorkerConfig } from './config.ts';
+import { Arrivals } from './schedule.ts';
+
+interface Host {
+  config: WorkerConfig;
+  scenario: Scenario;
+  population: Population;
+  recorder: DeviceLedger;
+  devices: Map<number, { device: VirtualDevice }>;
+  clock: { now(): number };
+  t0: number;
+}
+
+const TICK_MS = 5;
+const FILLER = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor '.repeat(1000);
+
+/**
+ * Runs a worker's share of the load: open-model executors fire at their
+ * intended times (a send that finds no online sender is a dropped
+ * iteration, as in k6); constant-vus devices loop send -> ack -> think;
+ * timeline events background, wake or drop devices at their times.
+ */
+export class Load {
+  dropped = 0;
+  private msgCounter = 0;
+  private timer?: NodeJS.Timeout;
+  private readonly timeouts: NodeJS.Timeout[] = [];
+  private readonly open: { arrivals: Arrivals; exec: string }[] = [];
+  private readonly offlineCohorts = new Map<string, number[]>();
+  private readonly mine: number[];
+  private readonly offlineDevices = new Set<number>();
+
+  constructor(private readonly host: Host, private readonly random: Random) {
+    this.mine = [...host.devices.keys()];
+    const { scenario, config } = host;
+    for (const [name, ex] of Object.entries(scenario.options.scenarios)) {
+      const exec = ex.exec ?? 'chat';
+      if (!scenario.exec[exec]) throw new Error(`executor ${name}: no behaviour "${exec}" in scenario.exec`);
+      if (ex.executor !== 'constant-vus') this.open.push({ arrivals: new Arrivals(ex, config.worker, config.workers), exec });
+    }
+  }
+
+  private now(): number {
+    return this.host.clock.now() - this.host.t0;
+  }
+
+  start(): void {
+    const { scenario } = this.host;
+    this.timer = setInterval(() => this.fireDue(), TICK_MS);
+    for (const ev of scenario.timeline) {
+      const at = parseDuration(ev.at, 'timeline at');
+      this.later(at, () => this.applyEvent(ev.action, ev.share, ev.cohort ?? ev.action, ev.windowMs ?? 0));
+    }
+    for (const [, ex] of Object.entries(scenario.options.scenarios)) {
+      if (ex.executor !== 'constant-vus') continue;
+      const start = parseDuration(ex.startTime ?? '0s');
+      const end = start + parseDuration(ex.duration);
+      const vus = this.mine.slice(0, Math.ceil(ex.vus / this.host.config.workers));
+      this.later(start, () => vus.forEach((d) => this.loopVu(d, ex.exec ?? 'chat', end, ex.thinkTimeMs ?? 0)));
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    for (const t of this.timeouts) clearTimeout(t);
+  }
+
+  private later(atMs: number, fn: () => void): void {
+    this.timeouts.push(setTimeout(fn, Math.max(0, atMs - this.now())));
+  }
+
+  private fireDue(): void {
+    const now = this.now();
+    for (const o of this.open) {
+      for (let at = o.arrivals.peek(); at !== undefined && at <= now; at = o.arrivals.peek()) {
+        o.arrivals.next();
+        this.fire(o.exec, at);
+      }
+    }
+  }
+
+  /** One iteration: the behaviour picks sender and recipient; the device sends (and retries) by itself. */
+  private fire(exec: string, intendedMs: number, onlyFrom?: number): boolean {
+    const { scenario, population, recorder, devices, t0, config } = this.host;
+    const ctx = this.context(onlyFrom);
+    const pick = scenario.exec[exec]!(ctx);
+    if (!pick || !devices.has(pick.from)) {
+      this.dropped++;
+      return false;
+    }
+    const msgKey = this.msgCounter++ * config.workers + config.worker;
+    const { min, max } = scenario.behaviour.bodyBytes;
+    const size = min + this.random.int(Math.max(1, max - min + 1));
+    recorder.willSend(msgKey, pick.from, pick.to);
+    devices.get(pick.from)!.device.send(pick.to, FILLER.slice(0, size), msgKey, t0 + intendedMs);
+    void population;
+    return true;
+  }
+
+  private loopVu(dev: number, exec: string, endMs: number, thinkMs: number): void {
+    const step = () => {
+      if (this.now() >= endMs) return;
+      const before = this.host.recorder.acked;
+      if (!this.fire(exec, this.now(), dev)) return void this.later(this.now() + 100, step);
+      const wait = () => (this.host.recorder.acked > before ? this.later(this.now() + thinkMs, step) : this.later(this.now() + 2, wait));
+      wait();
+    };
+    step();
+  }
+
+  private context(onlyFrom?: number): PickContext {
+    const { population } = this.host;
+    return {
+      random: this.random,
+      onlineSenders: onlyFrom !== undefined ? [onlyFrom] : this.onlineSenders(),
+      userOf: (d) => population.userOf(d),
+      userId: (u) => population.userId(u),
+      contactsOf: (u) => population.contactsOf(u),
+      groupsOf: (u) => population.groupsOf(u),
+      groups: population.groups.map((g) => g.gid),
+      offlineUsers: (cohort = 'offline') => this.offlineCohorts.get(cohort) ?? [],
+      nowMs: this.now(),
+    };
+  }
+
+  private cachedSenders?: { at: number; list: number[] };
+
+  private onlineSenders(): number[] {
+    const now = this.now();
+    if (this.cachedSenders && now - this.cachedSenders.at < 50) return this.cachedSenders.list;
+    const list = this.mine.filter((d) => !this.offlineDevices.has(d) && this.host.devices.get(d)!.device.state === 'online');
+    this.cachedSenders = { at: now, list };
+    return list;
+  }
+
+  private applyEvent(action: 'offline' | 'online' | 'drop', share: number, cohort: string, windowMs: number): void {
+    const { population, devices } = this.host;
+    const users: number[] = [];
+    for (let u = 0; u < population.users; u++) if (population.inCohort(u, cohort, share)) users.push(u);
+    const mineInCohort = users.flatMap((u) => population.devicesOfUser(u)).filter((d) => devices.has(d));
+    if (action === 'offline') this.offlineCohorts.set(cohort, users);
+    if (action === 'online') this.offlineCohorts.delete(cohort);
+    for (const d of mineInCohort) {
+      const delay = windowMs > 0 ? this.random.next() * windowMs : 0;
+      const device = devices.get(d)!.device;
+      const act = () => {
+        if (action === 'offline') {
+          this.offlineDevices.add(d);
+          device.goOffline();
+        } else if (action === 'online') {
+          this.offlineDevices.delete(d);
+          device.comeOnline();
+        } else device.drop();
+      };
+      if (delay === 0) act();
+      else this.timeouts.push(setTimeout(act, delay));
+    }
+    this.cachedSenders = undefined;
+  }
+}

@@ -1,0 +1,51 @@
+import WebSocket from 'ws';
+import type { TokenIssuer } from '../../system/auth/tokens.ts';
+import type { Population } from '../population.ts';
+
+/**
+ * Creates the population's groups through the protocol, as their owners: one
+ * short connection per owner device, before the drivers connect, so the
+ * run's own devices are never replaced. Members join in chunks of 1,000 (the
+ * protocol's per-request limit).
+ */
+export async function setupGroups(population: Population, url: string, tokens: TokenIssuer): Promise<void> {
+  for (const g of population.groups) {
+    const owner = g.members[0];
+    if (owner === undefined) continue;
+    const device = population.deviceId(population.devicesOfUser(owner)[0]!);
+    const users = [...g.members.map((u) => population.userId(u)), ...g.phantoms];
+    const conn = await open(url, tokens.issue(device, 600_000));
+    try {
+      await conn.request({ t: 'group.create', gid: g.gid, name: g.gid, members: users.slice(0, 1000), fanout: g.spec.fanout ?? (users.length > 256 ? 'read' : 'write') }, 'group');
+      for (let i = 1000; i < users.length; i += 1000) await conn.request({ t: 'group.add', gid: g.gid, users: users.slice(i, i + 1000) }, 'group');
+    } finally {
+      conn.close();
+    }
+  }
+}
+
+async function open(url: string, token: string) {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  const waiting: { t: string; resolve: (f: Record<string, unknown>) => void; reject: (e: Error) => void }[] = [];
+  ws.on('message', (data) => {
+    const f = JSON.parse(data.toString()) as Record<string, unknown>;
+    if (f.t === 'msg' || f.t === 'receipt') ws.send(JSON.stringify({ t: 'recv', ids: [f.mid ?? f.id] }));
+    const w = waiting.find((x) => x.t === f.t || f.t === 'error');
+    if (!w) return;
+    waiting.splice(waiting.indexOf(w), 1);
+    if (f.t === 'error') w.reject(new Error(`group setup failed: ${f.code}: ${f.message}`));
+    else w.resolve(f);
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const request = (frame: object, t: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      waiting.push({ t, resolve, reject });
+      ws.send(JSON.stringify(frame));
+      setTimeout(() => reject(new Error(`group setup: no ${t} reply within 15 s`)), 15_000).unref();
+    });
+  await request({ t: 'hello', token }, 'welcome');
+  return { request, close: () => ws.close() };
+}

@@ -1,0 +1,162 @@
+import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
+import { TokenIssuer } from '../../system/auth/tokens.ts';
+import { WallClock } from '../../system/clock/clock-wall.ts';
+import { SeededRandom } from '../../system/random/random.ts';
+import { Ledger } from '../../reports/ledger.ts';
+import { VirtualDevice } from '../device/device.ts';
+import { Population } from '../population.ts';
+import { loadScenario } from '../registry.ts';
+import type { Scenario } from '../scenario.ts';
+import { applyOverrides, type MainMessage, type WorkerConfig, type WorkerMessage } from './config.ts';
+import { SocketIO, listenForPush, type SocketLimits } from './device-host.ts';
+import { DeviceLedger } from './device-ledger.ts';
+import { Load } from './load.ts';
+
+/** Wall time with sub-millisecond resolution, comparable across the driver's processes. */
+class PreciseClock extends WallClock {
+  override now(): number {
+    return performance.timeOrigin + performance.now();
+  }
+}
+
+/**
+ * A driver worker process: plays its slice of the population (every n-th
+ * device) against the cluster, records a ledger, reports progress each
+ * second, and hands the ledger to the main process at the end.
+ */
+class DriverWorker {
+  readonly clock = new PreciseClock();
+  readonly limits: SocketLimits = {};
+  readonly devices = new Map<number, { device: VirtualDevice; io: SocketIO }>();
+  readonly ledger = new Ledger();
+  readonly loop = monitorEventLoopDelay({ resolution: 10 });
+  scenario!: Scenario;
+  population!: Population;
+  recorder!: DeviceLedger;
+  load!: Load;
+  t0 = 0;
+  private push?: { close(): void };
+  private ticker?: NodeJS.Timeout;
+  private cpu0 = process.cpuUsage();
+  private wall0 = performance.now();
+
+  constructor(readonly config: WorkerConfig) {}
+
+  async setup(): Promise<void> {
+    const cfg = this.config;
+    const started = performance.now();
+    this.scenario = applyOverrides(await loadScenario(cfg.scenario), cfg.overrides);
+    this.population = new Population(this.scenario, cfg.seed, cfg.tag);
+    this.recorder = new DeviceLedger(this.ledger, this.population, cfg, this.scenario, () => this.t0);
+    const tokens = new TokenIssuer(cfg.secret, this.clock);
+    const root = new SeededRandom(cfg.seed).fork(`worker-${cfg.worker}`);
+    const urls = cfg.nodes.map((n) => n.url);
+    for (const d of this.population.slice(cfg.worker, cfg.workers)) {
+      const id = this.population.deviceId(d);
+      const local = cfg.spreadSourceAddresses ? `127.0.${1 + ((d >> 8) % 254)}.${1 + (d % 254)}` : undefined;
+      const io = new SocketIO(id, urls, this.limits, local);
+      const device = new VirtualDevice(
+        {
+          id,
+          token: () => tokens.issue(id, 24 * 3600_000),
+          clock: this.clock,
+          random: root.fork(id),
+          readDelayMs: this.scenario.behaviour.readDelayMs,
+          wakeOnPush: this.scenario.behaviour.wakeOnPush ?? true,
+          sendRetry: { timeoutMs: 3000, maxAttempts: 40 },
+          backoff: { initialMs: 200, maxMs: 5000 },
+          maxPendingSends: 5000,
+        },
+        io,
+        this.recorder.observerFor(d, io),
+      );
+      io.device = device;
+      this.devices.set(d, { device, io });
+    }
+    if (cfg.pushUrl) {
+      this.push = listenForPush(cfg.pushUrl, (id) => {
+        const d = this.population.deviceIndex(id);
+        if (d >= 0) this.devices.get(d)?.device.onPush();
+      });
+    }
+    await this.connectAll();
+    this.load = new Load(this, root.fork('load'));
+    this.send({ type: 'ready', connected: this.recorder.connected, setupMs: performance.now() - started });
+  }
+
+  /** Opens every device's connection, a few hundred at a time, and waits until all are online (or 60 s). */
+  private async connectAll(): Promise<void> {
+    const list = [...this.devices.values()];
+    for (let i = 0; i < list.length; i += 500) {
+      for (const { device } of list.slice(i, i + 500)) device.start();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const deadline = performance.now() + 60_000;
+    while (this.recorder.connected < list.length && performance.now() < deadline) {
+      if (this.limits.emfile) throw new Error(this.limits.emfile);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (this.recorder.connected < list.length) {
+      throw new Error(`only ${this.recorder.connected} of ${list.length} devices connected within 60 s${this.limits.emfile ? `: ${this.limits.emfile}` : ''}`);
+    }
+  }
+
+  start(t0: number): void {
+    this.t0 = t0;
+    this.loop.enable();
+    this.cpu0 = process.cpuUsage();
+    this.wall0 = performance.now();
+    this.load.start();
+    this.ticker = setInterval(() => this.tick(), 1000);
+  }
+
+  private tick(): void {
+    const r = this.recorder;
+    const at = this.clock.now() - this.t0;
+    this.ledger.sample(at, { connected: r.connected });
+    this.send({
+      type: 'tick', atMs: at, connected: r.connected, sent: r.sent, acked: r.acked, delivered: r.delivered,
+      errors: r.errors, p99Ms: r.takeWindowP99(), pendingSends: r.pendingSends(), expected: r.expected, deliveredUnique: r.deliveredUnique,
+    });
+  }
+
+  finish(): void {
+    this.load.stop();
+    clearInterval(this.ticker);
+    for (const { device } of this.devices.values()) device.stop();
+    this.push?.close();
+    const cpu = process.cpuUsage(this.cpu0);
+    const wallMs = performance.now() - this.wall0;
+    this.send({
+      type: 'done',
+      ledger: this.ledger.toTransfer(),
+      driver: {
+        cpuPercent: ((cpu.user + cpu.system) / 1000 / Math.max(1, wallMs)) * 100,
+        eventLoopP99Ms: this.loop.percentile(99) / 1e6,
+        emfile: this.limits.emfile,
+        droppedIterations: this.load.dropped,
+      },
+    });
+  }
+
+  send(m: WorkerMessage): void {
+    process.send?.(m);
+  }
+}
+
+let worker: DriverWorker | undefined;
+process.on('message', (m: MainMessage) => {
+  const fail = (err: unknown) => {
+    process.send?.({ type: 'fatal', message: (err as Error)?.message ?? String(err) } satisfies WorkerMessage);
+  };
+  try {
+    if (m.type === 'init') {
+      worker = new DriverWorker(m.config);
+      worker.setup().catch(fail);
+    } else if (m.type === 'start') worker!.start(m.t0);
+    else if (m.type === 'finish') worker!.finish();
+  } catch (err) {
+    fail(err);
+  }
+});
+process.on('disconnect', () => process.exit(0));

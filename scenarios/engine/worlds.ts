@@ -1,0 +1,65 @@
+import { EmbeddedCluster } from '../../system/worlds/embedded.ts';
+import type { NodeRef } from './config.ts';
+
+/** A running cluster as the engine sees it: where to connect, how to sign tokens, and the chaos controls it offers. */
+export interface World {
+  kind: string;
+  nodes: NodeRef[];
+  pushUrl?: string;
+  secret: string;
+  /** Chaos controls the world supports (the chaos schedule checks these before a run). */
+  control: {
+    killNode?(index: number): Promise<void>;
+    stopNode?(index: number): Promise<void>;
+    restartNode?(index: number): Promise<void>;
+  };
+  /** Where server-side logs were written, if any. */
+  logsDir?: string;
+  stop(): Promise<void>;
+}
+
+export interface WorldOptions {
+  nodes: number;
+  seed: number;
+  outDir: string;
+}
+
+export type WorldFactory = (o: WorldOptions) => Promise<World>;
+
+export const worlds: Record<string, WorldFactory> = {
+  embedded: async ({ nodes, seed }) => {
+    const c = await EmbeddedCluster.start({ nodes, seed });
+    return {
+      kind: 'embedded',
+      nodes: c.nodes.map((n) => ({ id: n.id, url: n.url, number: n.index + 1 })),
+      pushUrl: c.push.subscribeUrl,
+      secret: c.secret,
+      control: {
+        killNode: (i) => c.killNode(i),
+        stopNode: (i) => c.stopNode(i),
+        restartNode: (i) => c.restartNode(i),
+      },
+      stop: () => c.stop(),
+    };
+  },
+};
+
+/** A cluster someone else runs: `--target ws://host:port/ws` (several comma-separated) with its token secret. */
+export function targetWorld(target: string, secret: string | undefined, pushUrl?: string): World {
+  const urls = target.split(',').map((u) => u.trim()).filter(Boolean);
+  for (const u of urls) {
+    const host = new URL(u).hostname;
+    if (!/^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1)$/.test(host)) {
+      throw new Error(`--target ${u}: load runs target loopback only (127.0.0.0/8, ::1, localhost)`);
+    }
+  }
+  if (!secret) throw new Error('--target needs --secret (the cluster token secret, CHATLAB_SECRET) so devices can sign in');
+  return {
+    kind: 'target',
+    nodes: urls.map((url, i) => ({ id: `target-${i + 1}`, url, number: -1 })),
+    pushUrl,
+    secret,
+    control: {},
+    stop: async () => {},
+  };
+}

@@ -1,0 +1,133 @@
+import { SeededRandom, hash32, type Random } from '../system/random/random.ts';
+import type { GroupSpec, Scenario } from './scenario.ts';
+
+export interface PopulationGroup {
+  gid: string;
+  spec: GroupSpec;
+  /** Member user indices from the population, in join order; the first is the owner. */
+  members: number[];
+  /** Phantom member ids (users with no devices). */
+  phantoms: string[];
+}
+
+/**
+ * The deterministic population of a run: users, their devices, contacts and
+ * groups, all derived from (scenario, seed, run tag). Every driver worker
+ * computes the same population, so a worker can tell which devices a message
+ * is owed to without asking anyone.
+ *
+ * Device index d belongs to user floor(d / devicesPerUser) and is that
+ * user's device number (d % devicesPerUser) + 1.
+ */
+export class Population {
+  readonly users: number;
+  readonly devices: number;
+  readonly devicesPerUser: number;
+  readonly groups: PopulationGroup[] = [];
+  private readonly groupsByUser = new Map<number, string[]>();
+  private readonly gidIndex = new Map<string, PopulationGroup>();
+  private readonly contactsCount: number;
+
+  constructor(scenario: Scenario, readonly seed: number, readonly tag: string) {
+    this.devicesPerUser = scenario.population.devicesPerUser;
+    this.devices = scenario.population.devices;
+    this.users = Math.ceil(this.devices / this.devicesPerUser);
+    this.contactsCount = Math.min(scenario.social.contactsPerUser, this.users - 1);
+    const random = new SeededRandom(seed).fork('groups');
+    let g = 0;
+    for (const spec of scenario.social.groups) {
+      for (let i = 0; i < spec.count; i++, g++) this.addGroup(spec, g, random);
+    }
+  }
+
+  private addGroup(spec: GroupSpec, index: number, random: Random): void {
+    const phantomCount = Math.min(spec.phantomMembers ?? 0, spec.members);
+    const real = Math.min(spec.members - phantomCount, this.users);
+    const start = random.int(this.users);
+    const members: number[] = [];
+    for (let k = 0; k < real; k++) members.push((start + k) % this.users);
+    const gid = `${this.tag}-g${index}`;
+    const phantoms = Array.from({ length: phantomCount }, (_, k) => `${this.tag}-x${index}-${k}`);
+    const group = { gid, spec, members, phantoms };
+    this.groups.push(group);
+    this.gidIndex.set(gid, group);
+    for (const m of members) {
+      let list = this.groupsByUser.get(m);
+      if (!list) this.groupsByUser.set(m, (list = []));
+      list.push(gid);
+    }
+  }
+
+  userId(user: number): string {
+    return `${this.tag}-u${user}`;
+  }
+
+  deviceId(dev: number): string {
+    return `${this.userId(this.userOf(dev))}.${(dev % this.devicesPerUser) + 1}`;
+  }
+
+  userOf(dev: number): number {
+    return Math.floor(dev / this.devicesPerUser);
+  }
+
+  /** Population index of a device id, or -1 for devices outside the population. */
+  deviceIndex(device: string): number {
+    const m = /-u(\d+)\.(\d+)$/.exec(device);
+    if (!m || !device.startsWith(this.tag + '-u')) return -1;
+    const d = Number(m[1]) * this.devicesPerUser + Number(m[2]) - 1;
+    return d < this.devices ? d : -1;
+  }
+
+  userIndex(user: string): number {
+    const m = /-u(\d+)$/.exec(user);
+    return m && user.startsWith(this.tag + '-u') ? Number(m[1]) : -1;
+  }
+
+  devicesOfUser(user: number): number[] {
+    const out: number[] = [];
+    for (let k = 0; k < this.devicesPerUser; k++) {
+      const d = user * this.devicesPerUser + k;
+      if (d < this.devices) out.push(d);
+    }
+    return out;
+  }
+
+  /** A stable pseudo-random set of other users, the same on every worker. */
+  contactsOf(user: number): number[] {
+    const out: number[] = [];
+    for (let j = 1; out.length < this.contactsCount && j < this.contactsCount * 4 + 4; j++) {
+      const c = (user + 1 + (hash32(`${user}:${j}`, this.seed) % (this.users - 1))) % this.users;
+      if (c !== user && !out.includes(c)) out.push(c);
+    }
+    return out;
+  }
+
+  groupsOf(user: number): string[] {
+    return this.groupsByUser.get(user) ?? [];
+  }
+
+  group(gid: string): PopulationGroup | undefined {
+    return this.gidIndex.get(gid);
+  }
+
+  /** Devices owed a message from `senderDev` to `to` (a user id or 'g:<gid>'): recipients' devices and the sender's other devices. */
+  recipients(senderDev: number, to: string): number[] {
+    const senderUser = this.userOf(senderDev);
+    const users = to.startsWith('g:') ? this.group(to.slice(2))?.members ?? [] : [this.userIndex(to), senderUser];
+    const out: number[] = [];
+    for (const u of new Set(users)) for (const d of this.devicesOfUser(u)) if (d !== senderDev) out.push(d);
+    return out;
+  }
+
+  /** Whether a device is in a timeline cohort of the given share (stable per seed and cohort name). */
+  inCohort(dev: number, cohort: string, share: number): boolean {
+    return hash32(`${cohort}:${dev}`, this.seed) / 4294967296 < share;
+  }
+
+  /** Worker w of n gets every n-th device: an even, deterministic split (also used for --shard i/N). */
+  slice(worker: number, workers: number): number[] {
+    const out: number[] = [];
+    for (let d = worker; d < this.devices; d += workers) out.push(d);
+    return out;
+  }
+}

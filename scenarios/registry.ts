@@ -1,0 +1,28 @@
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { groupFanout } from './builtin/group-fanout.ts';
+import { offlineBurst } from './builtin/offline-burst.ts';
+import { reconnectStorm } from './builtin/reconnect-storm.ts';
+import { steadyChat } from './builtin/steady-chat.ts';
+import type { Scenario } from './scenario.ts';
+
+/** Built-in scenarios by name: the one registry the CLI and the engines read. */
+export const builtins: Record<string, () => Scenario> = {
+  'steady-chat': () => steadyChat,
+  'offline-burst': () => offlineBurst(),
+  'group-fanout': () => groupFanout,
+  'reconnect-storm': () => reconnectStorm,
+};
+
+/** A built-in by name, or a scenario file (TypeScript/JavaScript) exporting `default` or `scenario`. */
+export async function loadScenario(nameOrPath: string): Promise<Scenario> {
+  const make = builtins[nameOrPath];
+  if (make) return make();
+  if (!/\.(ts|js|mjs)$/.test(nameOrPath)) {
+    throw new Error(`unknown scenario "${nameOrPath}": use one of ${Object.keys(builtins).join(', ')} or a path to a .ts file`);
+  }
+  const mod = await import(pathToFileURL(resolve(nameOrPath)).href);
+  const s = (mod.default ?? mod.scenario) as Scenario | undefined;
+  if (!s || typeof s !== 'object') throw new Error(`${nameOrPath} must export a scenario as default or as "scenario"`);
+  return s;
+}

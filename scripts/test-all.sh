@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test: provisions the real servers the integration tests need
+# (redis-server, Apache Cassandra, Chromium), then unit, embedded and
+# integration tests in one mocha run, and closes with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/provision.sh || { echo "provisioning failed: see the message above"; echo "0 passed, 1 failed"; exit 1; }
+
+log=$(mktemp)
+npx tsc --noEmit -p . 2>&1 | tee "$log.tsc"
+tsc_status=${PIPESTATUS[0]}
+
+npx mocha --config .mocharc.all.json "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+passed=$(grep -Eo '^ +[0-9]+ passing' "$log" | grep -Eo '[0-9]+' | tail -1)
+failed=$(grep -Eo '^ +[0-9]+ failing' "$log" | grep -Eo '[0-9]+' | tail -1)
+passed=${passed:-0}
+failed=${failed:-0}
+if [ "$tsc_status" -ne 0 ]; then
+  echo "type check failed"
+  failed=$((failed + 1))
+fi
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+  echo "no test ran"
+  failed=1
+fi
+echo "${passed} passed, ${failed} failed"
+rm -f "$log" "$log.tsc"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -1,0 +1,60 @@
+import { type DeviceId, type UserId, userOf } from '../protocol/ids.ts';
+import type { FaultSwitch } from '../testing/faults.ts';
+import type { FetchedBundle, Keys, PublishedBundle } from './keys.ts';
+
+export interface MemoryKeysOptions {
+  /** Test hook: arm failures per method name ('publish', 'fetch', 'remaining'). */
+  faults?: FaultSwitch;
+}
+
+interface DeviceKeys {
+  identityKey: string;
+  signedPreKey: { id: number; key: string; signature: string };
+  /** One-time keys not yet handed out, oldest first (a device uploads at most ~100). */
+  oneTime: { id: number; key: string }[];
+}
+
+/**
+ * Pre-key bundles in one process, shared by every node of it. Handing out a
+ * one-time key is a synchronous step, so two concurrent fetches can never get
+ * the same one.
+ */
+export class MemoryKeys implements Keys {
+  private readonly faults?: FaultSwitch;
+  private readonly byUser = new Map<UserId, Map<DeviceId, DeviceKeys>>();
+
+  constructor(options: MemoryKeysOptions = {}) {
+    this.faults = options.faults;
+  }
+
+  /** Replaces the device's whole bundle, one-time keys included (as Signal's key upload does). */
+  async publish(device: DeviceId, bundle: PublishedBundle): Promise<void> {
+    this.faults?.check('publish');
+    const user = userOf(device);
+    let devices = this.byUser.get(user);
+    if (!devices) this.byUser.set(user, (devices = new Map()));
+    devices.set(device, {
+      identityKey: bundle.identityKey,
+      signedPreKey: { ...bundle.signedPreKey },
+      oneTime: bundle.oneTimePreKeys.map((k) => ({ ...k })),
+    });
+  }
+
+  async fetch(user: UserId): Promise<FetchedBundle[]> {
+    this.faults?.check('fetch');
+    const bundles: FetchedBundle[] = [];
+    for (const [device, keys] of this.byUser.get(user) ?? []) {
+      const bundle: FetchedBundle = { device, identityKey: keys.identityKey, signedPreKey: { ...keys.signedPreKey } };
+      const oneTime = keys.oneTime.shift();
+      if (oneTime) bundle.oneTimePreKey = oneTime;
+      bundles.push(bundle);
+    }
+    return bundles;
+  }
+
+  async remaining(device: DeviceId): Promise<number> {
+    this.faults?.check('remaining');
+    const keys = this.byUser.get(userOf(device))?.get(device);
+    return keys?.oneTime.length ?? 0;
+  }
+}

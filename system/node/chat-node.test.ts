@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { coreCluster } from './node-harness.ts';
+
+describe('ChatNode (core, no sockets)', () => {
+  it('acks a send once it is stored and delivers it to the online recipient', async () => {
+    const c = await coreCluster();
+    const a = await c.connect('alice.1');
+    const b = await c.connect('bob.1');
+    await c.frame(a, { t: 'send', cid: 'm1', to: 'bob', body: 'hi' });
+    const [ack] = c.nodes[0]!.transport.take(a, 'ack');
+    assert.equal(ack!.cid, 'm1');
+    assert.equal(ack!.seq, 1);
+    const msgs = c.nodes[0]!.transport.take(b, 'msg');
+    assert.deepEqual(msgs.map((m) => [m.body, m.mid, m.from]), [['hi', ack!.mid, 'alice.1']]);
+  });
+
+  it('answers a resend of the same cid with the original ack and stores nothing new', async () => {
+    const c = await coreCluster();
+    const a = await c.connect('alice.1');
+    await c.connect('bob.1');
+    await c.frame(a, { t: 'send', cid: 'same', to: 'bob', body: 'x' });
+    await c.frame(a, { t: 'send', cid: 'same', to: 'bob', body: 'x' });
+    const acks = c.nodes[0]!.transport.take(a, 'ack');
+    assert.equal(acks.length, 2);
+    assert.equal(acks[1]!.mid, acks[0]!.mid);
+    assert.equal(acks[1]!.dup, true);
+    assert.equal((await c.ports.log.page(acks[0]!.conv, 0, 10)).length, 1);
+    assert.equal(await c.ports.sequencer.current(acks[0]!.conv), 1);
+  });
+
+  it('gives increasing seqs per conversation, shared by both directions', async () => {
+    const c = await coreCluster();
+    const a = await c.connect('alice.1');
+    const b = await c.connect('bob.1');
+    await c.frame(a, { t: 'send', cid: '1', to: 'bob', body: 'a' });
+    await c.frame(b, { t: 'send', cid: '1', to: 'alice', body: 'b' });
+    await c.frame(a, { t: 'send', cid: '2', to: 'bob', body: 'c' });
+    const t = c.nodes[0]!.transport;
+    assert.deepEqual([...t.take(a, 'ack'), ...t.take(b, 'ack')].map((x) => x.seq).sort(), [1, 2, 3]);
+    assert.deepEqual(t.take(b, 'msg').map((m) => m.seq), [1, 3]);
+  });
+
+  it('does not ack when the inbox write fails, and answers a retryable error', async () => {
+    const c = await coreCluster();
+    const a = await c.connect('alice.1');
+    await c.connect('bob.1');
+    c.faults.inbox.failNext('put');
+    await c.frame(a, { t: 'send', cid: 'f1', to: 'bob', body: 'lost?' });
+    const t = c.nodes[0]!.transport;
+    assert.equal(t.take(a, 'ack').length, 0);
+    const [err] = t.take(a, 'error');
+    assert.equal(err!.code, 'unavailable');
+    assert.equal(err!.retryable, true);
+    assert.equal(err!.cid, 'f1');
+    await c.frame(a, { t: 'send', cid: 'f1', to: 'bob', body: 'lost?' });
+    assert.equal(t.take(a, 'ack').length, 1, 'the retry with the same cid succeeds');
+  });
+
+  it('sends a delivered receipt to every device of the sender once the recipient acks', async () => {
+    const c = await coreCluster();
+    const a1 = await c.connect('alice.1');
+    const a2 = await c.connect('alice.2');
+    const b = await c.connect('bob.1');
+    await c.frame(a1, { t: 'send', cid: 'r1', to: 'bob', body: 'hey' });
+    const t = c.nodes[0]!.transport;
+    const [msg] = t.take(b, 'msg');
+    assert.equal(t.take(a2, 'msg').length, 1, "the sender's other device gets a copy");
+    assert.equal(t.take(a1, 'receipt').length, 0);
+    await c.frame(b, { t: 'recv', ids: [msg!.mid] });
+    for (const conn of [a1, a2]) {
+      const [r] = t.take(conn, 'receipt');
+      assert.equal(r!.kind, 'delivered');
+      assert.equal(r!.mid, msg!.mid);
+      assert.equal(r!.by, 'bob.1');
+    }
+    assert.equal(await c.ports.inbox.count('bob.1'), 0, 'the acked entry left the inbox');
+  });
+
+  it('sends read receipts up to a seq', async () => {
+    const c = await coreCluster();
+    const a = await c.connect('alice.1');
+    const b = await c.connect('bob.1');
+    await c.frame(a, { t: 'send', cid: '1', to: 'bob', body: 'x' });
+    const t = c.nodes[0]!.transport;
+    const [msg] = t.take(b, 'msg');
+    await c.frame(b, { t: 'read', conv: msg!.conv, upTo: msg!.seq });
+    const reads = t.take(a, 'receipt').filter((r) => r.kind === 'read');
+    assert.equal(reads.length, 1);
+    assert.equal(reads[0]!.upTo, 1);
+  });
+
+  it('keeps messages for an offline device and drains them in order, page by page, on hello', async () => {
+    const c = await coreCluster(1, { drainPageSize: 10, unackedWindowMax: 10 });
+    const a = await c.connect('alice.1');
+    await c.connect('bob.1');
+    c.nodes[0]!.node.onClose(2 ** 30); // unknown connection: ignored
+    const t = c.nodes[0]!.transport;
+    const bobConn = [...c.nodes[0]!.node.byDevice.values()].find((x) => x.device === 'bob.1')!.id;
+    c.nodes[0]!.node.onClose(bobConn);
+    await c.settle();
+    for (let i = 0; i < 25; i++) await c.frame(a, { t: 'send', cid: `o${i}`, to: 'bob', body: `m${i}` });
+    assert.equal(await c.ports.inbox.count('bob.1'), 25);
+    assert.ok(c.ports.push.stats.wakes >= 25, 'offline recipient got push wake-ups');
+    const b = await c.connect('bob.1');
+    assert.equal(t.take(b, 'msg').length, 10, 'first page only until it is acked');
+    for (let page = 0; page < 3; page++) {
+      const ids = t.take(b, 'msg').map((m) => m.mid);
+      await c.frame(b, { t: 'recv', ids });
+    }
+    const seqs = t.take(b, 'msg').map((m) => m.seq);
+    assert.deepEqual(seqs, Array.from({ length: 25 }, (_, i) => i + 1));
+    assert.equal(t.take(b, 'drained').length, 1);
+    assert.equal(await c.ports.inbox.count('bob.1'), 0);
+  });
+
+  it('routes across nodes through the bus', async () => {
+    const c = await coreCluster(2);
+    const a = await c.connect('alice.1', 0);
+    const b = await c.connect('bob.1', 1);
+    await c.frame(a, { t: 'send', cid: 'x', to: 'bob', body: 'across' }, 0);
+    assert.equal(c.nodes[1]!.transport.take(b, 'msg')[0]!.body, 'across');
+  });
+
+  it('rejects a bad token with 4401', async () => {
+    const c = await coreCluster();
+    c.nodes[0]!.node.onOpen(999);
+    await c.frame(999, { t: 'hello', token: 'forged.token' });
+    assert.equal(c.nodes[0]!.transport.closed.get(999)?.code, 4401);
+    assert.equal(c.nodes[0]!.transport.take(999, 'error')[0]!.code, 'unauthorized');
+  });
+
+  it('rejects an expired token with token_expired', async () => {
+    const c = await coreCluster();
+    const token = c.tokens.issue('alice.1', 1000);
+    c.clock.advance(2000);
+    c.nodes[0]!.node.onOpen(998);
+    await c.frame(998, { t: 'hello', token });
+    assert.equal(c.nodes[0]!.transport.take(998, 'error')[0]!.code, 'token_expired');
+    assert.equal(c.nodes[0]!.transport.closed.get(998)?.code, 4401);
+  });
+
+  it('answers malformed frames with bad_frame and closes with 1008 after repeated offences', async () => {
+    const c = await coreCluster(1, { maxOffences: 3 });
+    const a = await c.connect('alice.1');
+    const t = c.nodes[0]!.transport;
+    c.nodes[0]!.node.onFrame(a, '{not json');
+    await c.frame(a, { t: 'send', cid: 1, to: 'bob', body: 'x' });
+    assert.deepEqual(t.take(a, 'error').map((e) => e.code), ['bad_frame', 'bad_frame']);
+    assert.equal(t.closed.has(a), false);
+    await c.frame(a, { t: 'nope' });
+    assert.equal(t.take(a, 'error')[2]!.code, 'unknown_type');
+    assert.equal(t.closed.get(a)?.code, 1008);
+  });
+
+  it('rate-limits a device with rate_limited and a retry hint', async () => {
+    const c = await coreCluster(1, { rateLimitPerSec: 1, rateLimitBurst: 2 });
+    const a = await c.connect('alice.1');
+    await c.connect('bob.1');
+    for (let i = 0; i < 3; i++) await c.frame(a, { t: 'send', cid: `r${i}`, to: 'bob', body: 'x' });
+    const t = c.nodes[0]!.transport;
+    assert.equal(t.take(a, 'ack').length, 2);
+    const [err] = t.take(a, 'error');
+    assert.equal(err!.code, 'rate_limited');
+    assert.ok(err!.retryAfterMs! > 0);
+  });
+
+  it('sheds sends with overloaded when the event loop lags', async () => {
+    const c = await coreCluster(1, { overloadEventLoopDelayMs: 100 });
+    const a = await c.connect('alice.1');
+    await c.connect('bob.1');
+    c.nodes[0]!.node.setEventLoopDelay(250);
+    await c.frame(a, { t: 'send', cid: 'o', to: 'bob', body: 'x' });
+    assert.equal(c.nodes[0]!.transport.take(a, 'error')[0]!.code, 'overloaded');
+  });
+});

@@ -1,0 +1,60 @@
+import { rmSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { wallHarness, type Harness } from '../../testing/harness.ts';
+import { closeRedis, connectRedis } from './redis-client.ts';
+import { scratchDir } from './provisioning.ts';
+import { startRedis, type RedisServer } from './redis-server.ts';
+
+export interface RedisForTests {
+  /** The running server (after `before`). */
+  readonly server: RedisServer;
+  /**
+   * A wall-clock harness whose `close` disconnects every client opened
+   * through its `connect`, for a conformance suite's factory.
+   */
+  harness(): Harness & { connect(): Promise<Redis> };
+}
+
+/**
+ * Starts one real redis-server for the enclosing `describe` (in `before`) and
+ * stops it in `after`; its folder is removed when it stopped cleanly. Call it
+ * inside a `describe` so the server's life is that block's, not the whole run's.
+ * Not provisioned: `before` fails with what to install (never a skip).
+ */
+export function useRedisServer(name: string): RedisForTests {
+  let server: RedisServer | undefined;
+  let dir: string | undefined;
+
+  before(async function () {
+    this.timeout(30_000);
+    dir = scratchDir(name);
+    server = await startRedis({ dir });
+  });
+
+  after(async () => {
+    await server?.stop();
+    if (dir && server && !server.running) rmSync(dir, { recursive: true, force: true });
+  });
+
+  return {
+    get server() {
+      if (!server) throw new Error('redis-server not started: use it inside tests, after before()');
+      return server;
+    },
+    harness() {
+      const url = this.server.url;
+      const clients: Redis[] = [];
+      return {
+        ...wallHarness(),
+        async connect() {
+          const client = await connectRedis(url, { name });
+          clients.push(client);
+          return client;
+        },
+        async close() {
+          await Promise.all(clients.map(closeRedis));
+        },
+      };
+    },
+  };
+}
