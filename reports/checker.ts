@@ -83,7 +83,9 @@ function validate(opts: CheckOptions): Required<Pick<CheckOptions, 'maxBuckets'>
     if (!Number.isFinite(opts[key])) throw new TypeError(`check: ${key} must be a finite number`);
   }
   if (opts.endMs < opts.startMs) throw new RangeError('check: endMs is before startMs');
-  return { maxBuckets: 600, ...opts };
+  const maxBuckets = opts.maxBuckets ?? 600;
+  if (!(Number.isInteger(maxBuckets) && maxBuckets >= 1)) throw new RangeError('check: maxBuckets must be a positive integer');
+  return { ...opts, maxBuckets };
 }
 
 export function check(ledger: Ledger, options: CheckOptions): Report {

@@ -122,7 +122,7 @@ export function driverText(report: Report): string | null {
 const NUMERIC = /^[-+]?[0-9.,]+(?:%|s| s| ms)?(?: \([-+]?[0-9.,]+%\))?$|^–$|^no data$/;
 
 /** Columns whose cells are all numbers (or blanks) are right-aligned. */
-function numericColumns(header: string[], rows: string[][]): boolean[] {
+export function numericColumns(header: string[], rows: string[][]): boolean[] {
   return header.map((_, c) => c > 0 && rows.length > 0 && rows.every((r) => NUMERIC.test(r[c] ?? '–')));
 }
 

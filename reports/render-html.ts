@@ -20,6 +20,7 @@ import {
   fmtPct,
   headline,
   latencyRows,
+  numericColumns,
 } from './format.ts';
 
 export function escapeHtml(s: string): string {
@@ -27,11 +28,13 @@ export function escapeHtml(s: string): string {
 }
 
 function table(header: string[], rows: string[][], rowClass?: (row: string[], i: number) => string): string {
-  const th = header.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const num = numericColumns(header, rows);
+  const cell = (tag: string, text: string, c: number) => `<${tag}${num[c] ? ' class="num"' : ''}>${escapeHtml(text)}</${tag}>`;
+  const th = header.map((h, c) => cell('th', h, c)).join('');
   const trs = rows
     .map((r, i) => {
       const cls = rowClass?.(r, i) ?? '';
-      return `<tr${cls ? ` class="${cls}"` : ''}>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
+      return `<tr${cls ? ` class="${cls}"` : ''}>${r.map((text, c) => cell('td', text, c)).join('')}</tr>`;
     })
     .join('\n');
   return `<table><thead><tr>${th}</tr></thead><tbody>${trs}</tbody></table>`;
@@ -45,7 +48,7 @@ function cards(r: Report): string {
   const d = r.delivery;
   const e = r.latency.e2eMs;
   return `<section class="cards">${[
-    card('delivered', `${fmtInt(d.delivered)} / ${fmtInt(d.expected)}`),
+    card(`delivered of ${fmtInt(d.expected)}`, fmtInt(d.delivered)),
     card('delivery ratio', fmtPct(d.ratio), d.lost > 0),
     card('lost', fmtInt(d.lost), d.lost > 0),
     card('shown twice', fmtInt(d.duplicated), d.duplicated > 0),
@@ -67,7 +70,7 @@ function facts(r: Report): string {
     ['duration', fmtDuration(r.durationMs)],
     ['started', r.startedAt],
   ];
-  return `<p class="facts">${items.map(([k, v]) => `<span><b>${escapeHtml(k)}</b> ${escapeHtml(v)}</span>`).join('')}</p>`;
+  return `<p class="facts">${items.map(([k, v]) => `<span><b>${escapeHtml(k)}</b> ${escapeHtml(v)}</span>`).join(' ')}</p>`;
 }
 
 function notes(r: Report): string {
@@ -122,18 +125,18 @@ body { margin: 0 auto; max-width: 1200px; padding: 24px; }
 header.banner { border-radius: 10px; padding: 16px 20px; color: #fff; }
 header.pass { background: #15803d; } header.fail { background: #b91c1c; }
 header h1 { margin: 0; font-size: 26px; } header .sub { opacity: .9; margin-top: 4px; }
-.facts span { margin-right: 18px; white-space: nowrap; } .facts b { color: #475569; font-weight: 600; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); gap: 10px; margin: 14px 0; }
+.facts { line-height: 1.8; } .facts span { margin-right: 14px; white-space: nowrap; } .facts b { color: #475569; font-weight: 600; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(112px, 1fr)); gap: 10px; margin: 14px 0; }
 .card { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; padding: 10px 12px; }
-.card .v { font-size: 20px; font-weight: 650; } .card .l { color: #64748b; font-size: 12px; }
+.card .v { font-size: 18px; font-weight: 650; white-space: nowrap; } .card .l { color: #64748b; font-size: 12px; }
 .card.bad { border-color: #fca5a5; background: #fef2f2; } .card.bad .v { color: #b91c1c; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }
 figure { margin: 0; background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; padding: 10px; }
 figcaption { font-weight: 600; margin-bottom: 6px; } .chart { position: relative; height: 260px; }
 h2 { margin: 26px 0 8px; font-size: 18px; }
 table { border-collapse: collapse; background: #fff; width: 100%; font-size: 13px; }
-th, td { border-bottom: 1px solid #e2e8f0; padding: 6px 8px; text-align: right; font-variant-numeric: tabular-nums; }
-th:first-child, td:first-child { text-align: left; } th { background: #f1f5f9; }
+th, td { border-bottom: 1px solid #e2e8f0; padding: 6px 8px; text-align: left; font-variant-numeric: tabular-nums; }
+th.num, td.num { text-align: right; } th { background: #f1f5f9; }
 tr.fail td { color: #b91c1c; font-weight: 600; } tr.ok td:first-child { color: #15803d; }
 tr.total td { font-weight: 650; border-top: 2px solid #94a3b8; }
 .notes { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; padding: 10px 28px; }

@@ -4,7 +4,7 @@
  * (latency spike, some transport duplicates, two losses), a partition later.
  * Not a simulation: only plausible numbers shaped like a real run.
  */
-import { DUP_TRANSPORT, Ledger, Paths, type Path } from './ledger.ts';
+import { DUP_TRANSPORT, Ledger, type Path } from './ledger.ts';
 import { check, type CheckOptions } from './checker.ts';
 import type { Report } from './report.ts';
 
@@ -107,5 +107,3 @@ function sampleGauges(l: Ledger, faultAt: number): void {
 export function sampleReport(): Report {
   return check(sampleLedger(), SAMPLE_OPTIONS);
 }
-
-export { Paths };

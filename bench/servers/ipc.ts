@@ -1,0 +1,77 @@
+/** IPC messages between bench/connections.bench.ts and its child processes. */
+
+export interface ProcStats {
+  pid: number;
+  /** Resident set size, bytes (after a full GC when the process runs with --expose-gc). */
+  rss: number;
+  heapUsed: number;
+  /** process.cpuUsage(): user and system CPU time, microseconds, since start. */
+  cpuUs: number;
+}
+
+/** Parent -> embedded-server. */
+export type ServerCommand = { cmd: 'stats' } | { cmd: 'stop' };
+
+/** embedded-server -> parent. */
+export type ServerReport =
+  | { t: 'ready'; urls: string[]; pid: number; fdLimit: number; openFds: number }
+  | { t: 'stats'; stats: ProcStats; connections: number; acceptError?: string }
+  | { t: 'fatal'; message: string };
+
+/** Parent -> conn-worker. */
+export type WorkerCommand =
+  | { cmd: 'stats' }
+  | {
+      cmd: 'connect';
+      /** Devices u<first>.1 .. u<first+count-1>.1 */
+      first: number;
+      count: number;
+      urls: string[];
+      secret: string;
+      batch: number;
+      batchTimeoutMs: number;
+      /** Bind each socket to a 127.0.x.y source address (one address per `perSource` devices). */
+      spreadSources: boolean;
+      perSource: number;
+    }
+  | { cmd: 'stop' };
+
+/** conn-worker -> parent. */
+export type WorkerReport =
+  | { t: 'ready'; pid: number; fdLimit: number }
+  | { t: 'stats'; stats: ProcStats; open: number }
+  | { t: 'progress'; connected: number; failed: number }
+  | { t: 'done'; connected: number; failed: number; ms: number; errors: Record<string, number>; fatal?: string }
+  | { t: 'fatal'; message: string };
+
+/** Hard open-file limit of this process, from /proc/self/limits (20,000 on this machine). */
+export async function openFileLimit(): Promise<number> {
+  try {
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile('/proc/self/limits', 'utf8');
+    const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(text);
+    if (m) return m[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(m[1]);
+  } catch {
+    /* not Linux: fall through */
+  }
+  return 20_000;
+}
+
+/** Open file descriptors of this process right now. */
+export async function openFds(): Promise<number> {
+  try {
+    const { readdir } = await import('node:fs/promises');
+    return (await readdir('/proc/self/fd')).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** RSS and CPU of this process, after a full GC when global.gc is exposed. */
+export function procStats(): ProcStats {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) g();
+  const m = process.memoryUsage();
+  const cpu = process.cpuUsage();
+  return { pid: process.pid, rss: m.rss, heapUsed: m.heapUsed, cpuUs: cpu.user + cpu.system };
+}

@@ -1,0 +1,120 @@
+import cassandra from 'cassandra-driver';
+import { PortError } from '../../protocol/errors.ts';
+import { migrate } from './cassandra-migrations.ts';
+
+const { consistencies } = cassandra.types;
+
+/** 30 days: how long history, inbox entries and receipts are kept by default. */
+export const DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
+
+export interface CassandraConnectOptions {
+  /** `host:port` of one or more nodes. */
+  contactPoints: readonly string[];
+  /** SimpleSnitch's is 'datacenter1'. */
+  localDataCenter?: string;
+  /** Default 'chatlab'. Created if missing, then migrated. */
+  keyspace?: string;
+  /**
+   * Replication of a keyspace this call creates. Default
+   * `{ class: 'SimpleStrategy', replication_factor: 1 }` for one node; a
+   * ring wants NetworkTopologyStrategy with 3 per data center.
+   */
+  replication?: Record<string, string | number>;
+  /**
+   * 'one' when the cluster has a single node (ONE and LOCAL_QUORUM are the
+   * same there); 'local_quorum' on a ring, so a write acknowledged by a
+   * majority of the local replicas is seen by every later LOCAL_QUORUM read
+   * and survives one replica down (RF 3). Default: chosen from the number of
+   * nodes the driver sees when it connects.
+   */
+  consistency?: 'one' | 'local_quorum';
+}
+
+/** A connected, migrated session the Cassandra adapters share (one per node process). */
+export interface CassandraSession {
+  client: cassandra.Client;
+  keyspace: string;
+  consistency: 'one' | 'local_quorum';
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to Cassandra, creates the keyspace if needed, applies pending
+ * migrations, and returns a session whose every query is prepared (the
+ * driver prepares each statement once per connection and caches it) and
+ * runs at the chosen consistency; lightweight transactions use LOCAL_SERIAL.
+ */
+export async function connectCassandra(options: CassandraConnectOptions): Promise<CassandraSession> {
+  const keyspace = options.keyspace ?? 'chatlab';
+  if (!/^[a-z][a-z0-9_]{0,47}$/.test(keyspace)) throw new Error(`invalid keyspace name ${keyspace}`);
+  const base = {
+    contactPoints: [...options.contactPoints],
+    localDataCenter: options.localDataCenter ?? 'datacenter1',
+    socketOptions: { connectTimeout: 5000, readTimeout: 12_000 },
+  };
+  const admin = new cassandra.Client(base);
+  let consistency: 'one' | 'local_quorum';
+  try {
+    await admin.connect();
+    consistency = options.consistency ?? (admin.hosts.length > 1 ? 'local_quorum' : 'one');
+    const replication = options.replication ?? { class: 'SimpleStrategy', replication_factor: 1 };
+    await admin.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${cqlMap(replication)}`);
+  } catch (error) {
+    throw new PortError('cassandra', error);
+  } finally {
+    await admin.shutdown().catch(() => {});
+  }
+  const client = new cassandra.Client({
+    ...base,
+    keyspace,
+    queryOptions: {
+      prepare: true,
+      consistency: consistency === 'one' ? consistencies.one : consistencies.localQuorum,
+      serialConsistency: consistencies.localSerial,
+    },
+  });
+  try {
+    await client.connect();
+    await migrate(client, keyspace);
+  } catch (error) {
+    await client.shutdown().catch(() => {});
+    throw new PortError('cassandra', error);
+  }
+  return { client, keyspace, consistency, close: () => client.shutdown() };
+}
+
+function cqlMap(map: Record<string, string | number>): string {
+  const entries = Object.entries(map).map(([k, v]) => `'${k}': ${typeof v === 'number' ? v : `'${v}'`}`);
+  return `{${entries.join(', ')}}`;
+}
+
+/** Runs a Cassandra operation, turning any failure into a PortError of `port` (outcome unknown). */
+export async function guard<T>(port: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (error) {
+    if (error instanceof PortError) throw error;
+    throw new PortError(port, error);
+  }
+}
+
+/** A bigint/int/counter column as a JS number (the driver returns Long for bigint). */
+export function num(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value === 'number') return value;
+  return Number((value as { toString(): string }).toString());
+}
+
+/** Whole seconds of TTL for `ms` (Cassandra's TTL unit), at least 1. */
+export function ttlSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; resolves when all are done. */
+export async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
