@@ -191,7 +191,9 @@ async function run(): Promise<number> {
     rc = 1;
     const errs = new Map<string, number>();
     for (const r of results) for (const [k, v] of Object.entries(r.errors)) errs.set(k, (errs.get(k) ?? 0) + v);
-    console.error(`FAILED: ${o.devices - connected} devices did not connect: ${[...errs].map(([k, v]) => `${k} x${v}`).join(', ') || 'stopped early'}`);
+    const tried = [...errs.values()].reduce((a, b) => a + b, 0);
+    const untried = o.devices - connected - tried > 0 ? `, ${o.devices - connected - tried} not attempted` : '';
+    console.error(`FAILED: ${o.devices - connected} devices did not connect: ${[...errs].map(([k, v]) => `${k} x${v}`).join(', ')}${untried}`);
     for (const r of results) if (r.fatal) console.error(`  ${r.fatal}`);
     if (after.server.acceptError) console.error(`  cluster: ${after.server.acceptError}`);
   }

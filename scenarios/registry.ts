@@ -5,6 +5,8 @@ import { offlineBurst } from './builtin/offline-burst.ts';
 import { reconnectStorm } from './builtin/reconnect-storm.ts';
 import { steadyChat } from './builtin/steady-chat.ts';
 import type { Scenario } from './scenario.ts';
+import { nodeFailure } from '../chaos/drills/node-failure.ts';
+import { rollingRestart } from '../chaos/drills/rolling-restart.ts';
 
 /** Built-in scenarios by name: the one registry the CLI and the engines read. */
 export const builtins: Record<string, () => Scenario> = {
@@ -12,6 +14,8 @@ export const builtins: Record<string, () => Scenario> = {
   'offline-burst': () => offlineBurst(),
   'group-fanout': () => groupFanout,
   'reconnect-storm': () => reconnectStorm,
+  'node-failure': () => nodeFailure,
+  'rolling-restart': () => rollingRestart,
 };
 
 /** A built-in by name, or a scenario file (TypeScript/JavaScript) exporting `default` or `scenario`. */

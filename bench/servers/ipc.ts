@@ -1,4 +1,6 @@
 /** IPC messages between bench/connections.bench.ts and its child processes. */
+import { openSync, readSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 
 export interface ProcStats {
   pid: number;
@@ -67,11 +69,33 @@ export async function openFds(): Promise<number> {
   }
 }
 
+// Kept open so RSS can still be read once the process has run out of file
+// descriptors (process.memoryUsage() opens /proc/self/stat and fails with EMFILE).
+let statm: number | undefined;
+try {
+  statm = openSync('/proc/self/statm', 'r');
+} catch {
+  /* not Linux */
+}
+const statmBuf = Buffer.alloc(256);
+
+function rssBytes(): number {
+  if (statm !== undefined) {
+    try {
+      const n = readSync(statm, statmBuf, 0, statmBuf.length, 0);
+      const pages = Number(statmBuf.toString('latin1', 0, n).split(' ')[1]);
+      if (Number.isFinite(pages)) return pages * 4096;
+    } catch {
+      /* fall back */
+    }
+  }
+  return process.memoryUsage.rss();
+}
+
 /** RSS and CPU of this process, after a full GC when global.gc is exposed. */
 export function procStats(): ProcStats {
   const g = (globalThis as { gc?: () => void }).gc;
   if (g) g();
-  const m = process.memoryUsage();
   const cpu = process.cpuUsage();
-  return { pid: process.pid, rss: m.rss, heapUsed: m.heapUsed, cpuUs: cpu.user + cpu.system };
+  return { pid: process.pid, rss: rssBytes(), heapUsed: getHeapStatistics().used_heap_size, cpuUs: cpu.user + cpu.system };
 }

@@ -30,6 +30,10 @@ export class DeviceLedger {
   private readonly nodeNumbers: Map<string, number>;
   private readonly window = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 2 });
   private readonly nodeOf = new Map<number, number>();
+  /** Per conversation, this worker's acked sends in seq order, to turn a read marker (upTo) into per-message receipts. */
+  private readonly sentInConv = new Map<string, { seq: number; k: number }[]>();
+  /** Highest seq each (conversation, reader device) has reported read. */
+  private readonly readMarks = new Map<string, number>();
 
   constructor(
     private readonly ledger: Ledger,
@@ -63,7 +67,7 @@ export class DeviceLedger {
         this.sent++;
         this.ledger.send(k, dev, rel(intended), rel(sent));
       },
-      onAck: (k, at, mid) => {
+      onAck: (k, at, mid, seq, conv) => {
         this.acked++;
         this.ledger.ack(k, rel(at));
         if (this.retried.delete(k)) this.ledger.retrySucceeded(k);
@@ -75,10 +79,9 @@ export class DeviceLedger {
           this.ledger.expect(k, r, path);
           this.expected++;
         }
-        if (this.scenario.behaviour.readDelayMs >= 0 || this.midKeys.size < RECEIPT_KEYS_MAX) {
-          if (this.midKeys.size >= RECEIPT_KEYS_MAX) this.midKeys.delete(this.midKeys.keys().next().value as string);
-          this.midKeys.set(mid, k);
-        }
+        if (this.midKeys.size >= RECEIPT_KEYS_MAX) this.midKeys.delete(this.midKeys.keys().next().value as string);
+        this.midKeys.set(mid, k);
+        if (this.scenario.behaviour.readDelayMs >= 0 && conv.startsWith('d:')) this.rememberSend(conv, seq, k);
       },
       onDeliver: (k, mid, conv, _seq, at, flags, _from, drained, pushWoken) => {
         if (k === undefined) return;
@@ -91,10 +94,12 @@ export class DeviceLedger {
         }
         this.ledger.deliver(k, dev, rel(at), this.actualPath(dev, mid, conv, drained, pushWoken), flags);
       },
-      onReceipt: (kind, mid, byDevice, at) => {
-        const k = mid === undefined ? undefined : this.midKeys.get(mid);
+      onReceipt: (kind, mid, byDevice, at, conv, upTo) => {
         const by = this.population.deviceIndex(byDevice);
-        if (k !== undefined && by >= 0) this.ledger.receipt(k, by, kind, rel(at));
+        if (by < 0) return;
+        if (kind === 'read' && upTo !== undefined) return this.readUpTo(conv, by, upTo, rel(at));
+        const k = mid === undefined ? undefined : this.midKeys.get(mid);
+        if (k !== undefined) this.ledger.receipt(k, by, kind, rel(at));
       },
       onError: (code, k, at, willRetry) => {
         this.errors++;
@@ -113,6 +118,24 @@ export class DeviceLedger {
         if (this.nodeOf.delete(dev)) this.connected--;
       },
     };
+  }
+
+  private rememberSend(conv: string, seq: number, k: number): void {
+    let list = this.sentInConv.get(conv);
+    if (!list) this.sentInConv.set(conv, (list = []));
+    let i = list.length;
+    while (i > 0 && list[i - 1]!.seq > seq) i--;
+    list.splice(i, 0, { seq, k });
+    if (list.length > 10_000) list.shift();
+  }
+
+  /** A read marker covers every message of ours in the conversation up to `upTo` not yet reported read by that device. */
+  private readUpTo(conv: string, by: number, upTo: number, atMs: number): void {
+    const key = `${conv}|${by}`;
+    const from = this.readMarks.get(key) ?? 0;
+    if (upTo <= from) return;
+    this.readMarks.set(key, upTo);
+    for (const { seq, k } of this.sentInConv.get(conv) ?? []) if (seq > from && seq <= upTo) this.ledger.receipt(k, by, 'read', atMs);
   }
 
   private predictPath(to: string): Path {

@@ -9,12 +9,12 @@ import type { Report } from '../../reports/report.ts';
 import { writeReports, type WrittenReports } from '../../reports/write.ts';
 import { Population } from '../population.ts';
 import { loadScenario } from '../registry.ts';
-import type { Scenario } from '../scenario.ts';
 import { loadEndMs, validateScenario } from '../validate.ts';
 import { applyOverrides, type MainMessage, type Overrides, type WorkerMessage } from './config.ts';
 import { Progress } from './progress.ts';
 import { setupGroups } from './setup-groups.ts';
 import { targetWorld, worlds, type World } from './worlds.ts';
+import { planChaos, runChaos } from '../../chaos/schedule.ts';
 
 export interface LiveRunOptions {
   scenario: string;
@@ -28,8 +28,6 @@ export interface LiveRunOptions {
   secret?: string;
   /** Show live progress (TTY bar or plain lines). */
   progress?: boolean;
-  /** Hooks for chaos drills: called with the world once the load has started. */
-  onStart?: (world: World, t0: number, scenario: Scenario, ledger: { fault(mark: { kind: string; target: string; startMs: number; endMs: number }): void }) => Promise<void> | void;
   log?: (line: string) => void;
 }
 
@@ -62,6 +60,8 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
   const children: ChildProcess[] = [];
   const faults: { kind: string; target: string; startMs: number; endMs: number }[] = [];
   try {
+    const loadEnd = loadEndMs(scenario);
+    const chaosPlan = planChaos(scenario.chaos, world, loadEnd);
     const population = new Population(scenario, o.seed, tag);
     await setupGroups(population, world.nodes[0]!.url, new TokenIssuer(world.secret, new WallClock()));
     const config = (w: number) => ({
@@ -73,11 +73,14 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     log(`chatlab: ${pool.connected()} devices connected; load starts`);
     const t0 = performance.timeOrigin + performance.now() + 300;
     pool.broadcast({ type: 'start', t0 });
-    const loadEnd = loadEndMs(scenario);
     const progress = new Progress(o.progress ?? true, loadEnd, log);
     pool.onTick = () => progress.update(pool.totals());
-    await o.onStart?.(world, t0, scenario, { fault: (m) => faults.push(m) });
+    const chaos = runChaos(chaosPlan, world, t0, loadEnd, (m) => {
+      faults.push(m);
+      log(`chaos: ${m.kind} ${m.target} from ${(m.startMs / 1000).toFixed(1)}s to ${(m.endMs / 1000).toFixed(1)}s`);
+    });
     await sleepUntil(t0 + loadEnd);
+    await chaos;
     await pool.quiesce(scenario.graceMs, progress);
     progress.stop();
     const parts = await pool.finish();

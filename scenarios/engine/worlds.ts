@@ -12,6 +12,8 @@ export interface World {
     killNode?(index: number): Promise<void>;
     stopNode?(index: number): Promise<void>;
     restartNode?(index: number): Promise<void>;
+    pauseNode?(index: number): Promise<void>;
+    resumeNode?(index: number): Promise<void>;
   };
   /** Where server-side logs were written, if any. */
   logsDir?: string;

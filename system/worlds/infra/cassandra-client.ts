@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import { PortError } from '../../protocol/errors.ts';
+import { ChatError, PortError } from '../../protocol/errors.ts';
 import { migrate } from './cassandra-migrations.ts';
 
 const { consistencies } = cassandra.types;
@@ -93,7 +93,7 @@ export async function guard<T>(port: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (error) {
-    if (error instanceof PortError) throw error;
+    if (error instanceof ChatError) throw error; // already a port or domain error (e.g. not_found)
     throw new PortError(port, error);
   }
 }

@@ -1,5 +1,5 @@
 import { Redis, type ChainableCommander } from 'ioredis';
-import { PortError } from '../../protocol/errors.ts';
+import { ChatError, PortError } from '../../protocol/errors.ts';
 
 /** Every key chatlab writes starts with this, so one Redis can host other data too. */
 export const DEFAULT_PREFIX = 'chatlab:';
@@ -62,7 +62,7 @@ export async function guard<T>(port: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (error) {
-    if (error instanceof PortError) throw error;
+    if (error instanceof ChatError) throw error; // already a port or domain error (e.g. not_found)
     throw new PortError(port, error);
   }
 }
