@@ -112,8 +112,8 @@ async function stats(server: ChildProcess, workers: ChildProcess[]): Promise<{ s
     w.send({ cmd: 'stats' } satisfies WorkerCommand);
     return p;
   });
-  const got = await Promise.all(ws);
-  return { server: await s, workers: got.map((g) => g.stats), open: got.reduce((n, g) => n + g.open, 0) };
+  const [srv, got] = await Promise.all([s, Promise.all(ws)]);
+  return { server: srv, workers: got.map((g) => g.stats), open: got.reduce((n, g) => n + g.open, 0) };
 }
 
 const sum = (xs: ProcStats[], k: 'rss' | 'cpuUs'): number => xs.reduce((n, x) => n + x[k], 0);
@@ -209,6 +209,7 @@ const overall = setTimeout(() => {
   killAll();
   process.exit(3);
 }, opts.timeout * 1000);
+process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     killAll();

@@ -27,6 +27,12 @@ function resolveTargets(target: string | undefined, nodes: number): number[] {
   return [i];
 }
 
+/** A time in a chaos entry: a duration ('9s') or a share of the load ('30%'), so drills scale with --duration. */
+function timeOf(text: string, loadEndMs: number, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(String(text));
+  return m ? (Number(m[1]) / 100) * loadEndMs : parseDuration(text, what);
+}
+
 /** Checks a chaos schedule against a world before the run: unknown faults, unsupported faults and bad times are errors. */
 export function planChaos(entries: readonly ChaosEntry[], world: Pick<World, 'kind' | 'control' | 'nodes'>, loadEndMs: number): Planned[] {
   return entries.map((entry, i) => {
@@ -35,8 +41,8 @@ export function planChaos(entries: readonly ChaosEntry[], world: Pick<World, 'ki
     if (!kind) throw new Error(`${where}: unknown fault; known: ${Object.keys(faultKinds).join(', ')}`);
     const missing = kind.needs.filter((c) => !world.control[c]);
     if (missing.length > 0) throw new Error(`${where}: cannot apply in the ${world.kind} world (it has no ${missing.join(', ')}); ${entry.fault === 'node-pause' ? 'SIGSTOP needs node processes: --world local' : 'choose another world'}`);
-    const atMs = parseDuration(entry.at, `${where}.at`);
-    const durationMs = entry.duration === undefined ? 0 : parseDuration(entry.duration, `${where}.duration`);
+    const atMs = timeOf(entry.at, loadEndMs, `${where}.at`);
+    const durationMs = entry.duration === undefined ? 0 : timeOf(entry.duration, loadEndMs, `${where}.duration`);
     if (kind.durationRequired && durationMs <= 0) throw new Error(`${where}: needs a duration`);
     if (atMs > loadEndMs) throw new Error(`${where}: at ${entry.at} is after the load ends (${loadEndMs} ms)`);
     const targets = entry.fault === 'rolling-restart' ? resolveTargets('all', world.nodes.length) : resolveTargets(entry.target, world.nodes.length);

@@ -123,7 +123,9 @@ export interface Scenario {
 /** A chaos schedule entry (the chaos issue adds the fault kinds). */
 export interface ChaosEntry {
   fault: string;
+  /** 'node-2', '2', 'all'; omitted = the last node. */
   target?: string;
+  /** A duration from the load's start ('9s') or a share of the load ('30%'). */
   at: string;
   duration?: string;
   [option: string]: unknown;

@@ -21,7 +21,7 @@ export const nodeFailure: Scenario = {
     thresholds: { lost: ['count==0'], duplicated_visible: ['count==0'], delivery_ratio: ['rate>0.999'] },
   },
   timeline: [],
-  chaos: [{ fault: 'node-kill', target: 'node-2', at: `${durationMs * 0.3}ms`, duration: `${durationMs * 0.3}ms` }],
+  chaos: [{ fault: 'node-kill', target: 'node-2', at: '30%', duration: '30%' }],
   graceMs: 20_000,
   lateMs: 15_000,
   nodes: 3,

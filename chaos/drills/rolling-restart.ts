@@ -14,7 +14,7 @@ export const rollingRestart: Scenario = {
     thresholds: { lost: ['count==0'], duplicated_visible: ['count==0'] },
   },
   timeline: [],
-  chaos: [{ fault: 'rolling-restart', at: '5s', duration: '18s' }],
+  chaos: [{ fault: 'rolling-restart', at: '15%', duration: '60%' }],
   graceMs: 20_000,
   lateMs: 15_000,
   nodes: 3,

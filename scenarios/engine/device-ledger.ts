@@ -4,6 +4,7 @@ import { DUP_TRANSPORT } from '../../reports/ledger.ts';
 import { Snowflake } from '../../system/node/snowflake.ts';
 import type { DeviceObserver } from '../device/ports.ts';
 import type { SocketIO } from './device-host.ts';
+import { preferenceOrder } from '../../system/worlds/placement.ts';
 import type { Population } from '../population.ts';
 import type { Scenario } from '../scenario.ts';
 import type { WorkerConfig } from './config.ts';
@@ -28,6 +29,8 @@ export class DeviceLedger {
   private readonly midKeys = new Map<string, number>();
   private readonly retried = new Set<number>();
   private readonly nodeNumbers: Map<string, number>;
+  private readonly nodeIds: string[];
+  private readonly nodes: Record<string, string>;
   private readonly window = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 2 });
   private readonly nodeOf = new Map<number, number>();
   /** Per conversation, this worker's acked sends in seq order, to turn a read marker (upTo) into per-message receipts. */
@@ -43,6 +46,8 @@ export class DeviceLedger {
     private readonly t0: () => number,
   ) {
     this.nodeNumbers = new Map(config.nodes.map((n) => [n.id, n.number]));
+    this.nodeIds = config.nodes.map((n) => n.url);
+    this.nodes = Object.fromEntries(config.nodes.map((n) => [n.url, n.id]));
   }
 
   /** The sender side remembers where a message goes, to list its expected deliveries at ack time. */
@@ -74,9 +79,8 @@ export class DeviceLedger {
         const t = this.targets.get(k);
         this.targets.delete(k);
         if (!t) return;
-        const path = this.predictPath(t.to);
         for (const r of this.population.recipients(t.from, t.to)) {
-          this.ledger.expect(k, r, path);
+          this.ledger.expect(k, r, this.predictPath(t.to, t.from, r));
           this.expected++;
         }
         if (this.midKeys.size >= RECEIPT_KEYS_MAX) this.midKeys.delete(this.midKeys.keys().next().value as string);
@@ -138,9 +142,11 @@ export class DeviceLedger {
     for (const { seq, k } of this.sentInConv.get(conv) ?? []) if (seq > from && seq <= upTo) this.ledger.receipt(k, by, 'read', atMs);
   }
 
-  private predictPath(to: string): Path {
-    if (!to.startsWith('g:')) return 'direct';
-    return this.population.group(to.slice(2))?.spec.fanout === 'read' ? 'group-read' : 'group-write';
+  /** The path a delivery should take, used for deliveries that never happen: the recipient's first-choice node decides direct vs cross-node. */
+  private predictPath(to: string, from: number, recipient: number): Path {
+    if (to.startsWith('g:')) return this.population.group(to.slice(2))?.spec.fanout === 'read' ? 'group-read' : 'group-write';
+    const theirs = this.nodeNumbers.get(this.nodes[preferenceOrder(this.population.deviceId(recipient), this.nodeIds)[0]!]!);
+    return theirs === this.nodeOf.get(from) ? 'direct' : 'cross-node';
   }
 
   private actualPath(dev: number, mid: string, conv: string, drained: boolean, pushWoken: boolean): Path {

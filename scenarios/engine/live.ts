@@ -29,6 +29,8 @@ export interface LiveRunOptions {
   /** Show live progress (TTY bar or plain lines). */
   progress?: boolean;
   log?: (line: string) => void;
+  /** Called once the load has started (tests use it to arm fault hooks). */
+  onLoadStart?: (world: World) => void;
 }
 
 export interface LiveRunResult {
@@ -73,6 +75,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     log(`chatlab: ${pool.connected()} devices connected; load starts`);
     const t0 = performance.timeOrigin + performance.now() + 300;
     pool.broadcast({ type: 'start', t0 });
+    o.onLoadStart?.(world);
     const progress = new Progress(o.progress ?? true, loadEnd, log);
     pool.onTick = () => progress.update(pool.totals());
     const chaos = runChaos(chaosPlan, world, t0, loadEnd, (m) => {

@@ -15,6 +15,8 @@ export interface World {
     pauseNode?(index: number): Promise<void>;
     resumeNode?(index: number): Promise<void>;
   };
+  /** The in-process cluster, when the world is embedded (tests reach its fault hooks through it). */
+  embedded?: EmbeddedCluster;
   /** Where server-side logs were written, if any. */
   logsDir?: string;
   stop(): Promise<void>;
@@ -41,6 +43,7 @@ export const worlds: Record<string, WorldFactory> = {
         stopNode: (i) => c.stopNode(i),
         restartNode: (i) => c.restartNode(i),
       },
+      embedded: c,
       stop: () => c.stop(),
     };
   },
