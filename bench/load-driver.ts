@@ -148,10 +148,22 @@ export async function driveChat(o: Common & { urls: string[]; token: (device: st
     owed.set(cid, { from: i, at: performance.now(), to: `b${to}` });
     sockets[i]!.send(JSON.stringify({ t: 'send', cid, to: `b${to}`, body: BODY }));
   };
+  // Acks are batched per socket and flushed once per event-loop turn, as real clients do.
+  const pendingAcks = new Map<WebSocket, string[]>();
+  const ack = (ws: WebSocket, id: string) => {
+    const list = pendingAcks.get(ws);
+    if (list) return void list.push(id);
+    pendingAcks.set(ws, [id]);
+    setImmediate(() => {
+      const ids = pendingAcks.get(ws)!;
+      pendingAcks.delete(ws);
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ t: 'recv', ids }));
+    });
+  };
   sockets.forEach((ws) => ws.on('message', (data) => {
     const f = JSON.parse(data.toString()) as { t: string; cid?: string; mid?: string; id?: string };
     if (f.t === 'msg') {
-      ws.send(JSON.stringify({ t: 'recv', ids: [f.mid] }));
+      ack(ws, f.mid!);
       const o2 = owed.get(f.cid!);
       if (!o2) return;
       owed.delete(f.cid!);
@@ -159,7 +171,7 @@ export async function driveChat(o: Common & { urls: string[]; token: (device: st
       sendFrom(o2.from);
     } else if (f.t === 'receipt') {
       receipts++;
-      ws.send(JSON.stringify({ t: 'recv', ids: [f.id] }));
+      ack(ws, f.id!);
     } else if (f.t === 'error') {
       errors++;
       errorCodes.set(String((f as { code?: string }).code), (errorCodes.get(String((f as { code?: string }).code)) ?? 0) + 1);

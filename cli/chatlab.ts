@@ -32,7 +32,7 @@ program
   .command('run')
   .description('run a scenario against a world and write report.json, report.html and summary.md')
   .argument('<scenario>', `built-in name (${Object.keys(builtins).join(', ')}) or path to a scenario .ts file`)
-  .addOption(new Option('--world <world>', 'where the cluster runs').choices(['embedded']).default('embedded'))
+  .addOption(new Option('--world <world>', 'where the cluster runs').choices(['embedded', 'local']).default('embedded'))
   .option('--nodes <n>', 'chat nodes to start', int('--nodes', 1, 64))
   .option('--devices <n>', 'virtual devices (overrides the scenario)', int('--devices', 2, 10_000_000))
   .option('--duration <d>', 'load duration of every executor, e.g. 30s', duration)
@@ -41,6 +41,8 @@ program
   .option('--workers <n>', 'driver worker processes (default: 2, or one per 15,000 devices)', int('--workers', 1, 64))
   .option('--target <urls>', 'drive a cluster that is already running (comma-separated ws:// URLs on loopback) instead of starting a world')
   .option('--secret <secret>', 'token secret of the --target cluster (or CHATLAB_SECRET)')
+  .option('--redis <url>', 'local world: use this Redis instead of starting redis-server')
+  .option('--cassandra <host:port>', 'local world: use this Cassandra instead of starting one')
   .option('--out <dir>', 'output folder (default: out/<scenario>-<time>)')
   .option('--no-progress', 'no live progress display')
   .action(async (scenario: string, o) => {
@@ -55,6 +57,8 @@ program
       workers: o.workers,
       target: o.target,
       secret: o.secret ?? process.env.CHATLAB_SECRET,
+      redisUrl: o.redis,
+      cassandra: o.cassandra,
       progress: o.progress,
     });
     process.stdout.write(`${renderTerminal(report)}\n`);

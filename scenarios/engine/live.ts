@@ -13,7 +13,7 @@ import { loadEndMs, validateScenario } from '../validate.ts';
 import { applyOverrides, type MainMessage, type Overrides, type WorkerMessage } from './config.ts';
 import { Progress } from './progress.ts';
 import { setupGroups } from './setup-groups.ts';
-import { targetWorld, worlds, type World } from './worlds.ts';
+import { targetWorld, worlds, type World, type WorldOptions } from './worlds.ts';
 import { planChaos, runChaos } from '../../chaos/schedule.ts';
 
 export interface LiveRunOptions {
@@ -26,6 +26,9 @@ export interface LiveRunOptions {
   workers?: number;
   target?: string;
   secret?: string;
+  /** local world: use these servers instead of starting them. */
+  redisUrl?: string;
+  cassandra?: string;
   /** Show live progress (TTY bar or plain lines). */
   progress?: boolean;
   log?: (line: string) => void;
@@ -58,7 +61,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
   log(`chatlab: ${scenario.name} on ${o.target ? 'target' : o.world} — ${devices} devices, ${scenario.nodes} nodes, ${workers} driver workers, seed ${o.seed}`);
   const world = o.target
     ? targetWorld(o.target, o.secret)
-    : await startWorld(o.world, { nodes: scenario.nodes, seed: o.seed, outDir: o.outDir });
+    : await startWorld(o.world, { nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, cassandra: o.cassandra });
   const children: ChildProcess[] = [];
   const faults: { kind: string; target: string; startMs: number; endMs: number }[] = [];
   try {
@@ -104,7 +107,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
   }
 }
 
-async function startWorld(kind: string, opts: { nodes: number; seed: number; outDir: string }): Promise<World> {
+async function startWorld(kind: string, opts: WorldOptions): Promise<World> {
   const make = worlds[kind];
   if (!make) throw new Error(`unknown world "${kind}": available here: ${Object.keys(worlds).join(', ')}`);
   return make(opts);

@@ -1,4 +1,6 @@
 import { EmbeddedCluster } from '../../system/worlds/embedded.ts';
+import { LocalWorld } from '../../system/worlds/local.ts';
+import { join } from 'node:path';
 import type { NodeRef } from './config.ts';
 
 /** A running cluster as the engine sees it: where to connect, how to sign tokens, and the chaos controls it offers. */
@@ -17,6 +19,8 @@ export interface World {
   };
   /** The in-process cluster, when the world is embedded (tests reach its fault hooks through it). */
   embedded?: EmbeddedCluster;
+  /** The local world's processes and servers. */
+  local?: LocalWorld;
   /** Where server-side logs were written, if any. */
   logsDir?: string;
   stop(): Promise<void>;
@@ -26,6 +30,9 @@ export interface WorldOptions {
   nodes: number;
   seed: number;
   outDir: string;
+  /** local world: servers the user already runs. */
+  redisUrl?: string;
+  cassandra?: string;
 }
 
 export type WorldFactory = (o: WorldOptions) => Promise<World>;
@@ -45,6 +52,26 @@ export const worlds: Record<string, WorldFactory> = {
       },
       embedded: c,
       stop: () => c.stop(),
+    };
+  },
+  local: async ({ nodes, outDir, redisUrl, cassandra }) => {
+    const dir = join(outDir, 'servers');
+    const w = await LocalWorld.start({ nodes, dir, redisUrl, cassandra });
+    return {
+      kind: 'local',
+      nodes: w.nodes.map((n) => ({ id: n.id, url: n.url, number: n.number })),
+      pushUrl: w.pushUrl.replace('http://', 'ws://') + '/subscribe',
+      secret: w.secret,
+      control: {
+        killNode: (i) => w.killNode(i),
+        stopNode: (i) => w.stopNode(i),
+        restartNode: (i) => w.restartNode(i),
+        pauseNode: (i) => w.pauseNode(i),
+        resumeNode: (i) => w.resumeNode(i),
+      },
+      logsDir: dir,
+      local: w,
+      stop: () => w.stop(),
     };
   },
 };

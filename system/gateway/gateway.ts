@@ -82,7 +82,8 @@ export class Gateway implements Transport {
     this.timers.push(
       setInterval(() => this.ping(), this.opts.heartbeatIntervalMs).unref(),
       setInterval(() => {
-        node.setEventLoopDelay(this.loop.percentile(99) / 1e6);
+        // The mean over the window: a sustained lag, not one long GC pause, should shed load.
+        node.setEventLoopDelay(this.loop.mean / 1e6);
         this.loop.reset();
       }, this.opts.loadSampleMs).unref(),
     );

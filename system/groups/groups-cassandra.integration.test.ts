@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { unique } from '../testing/harness.ts';
 import { useSharedCassandra } from '../worlds/infra/shared-cassandra.ts';
 import { CassandraGroups } from './groups-cassandra.ts';
 import { runGroupsSuite } from './groups.suite.ts';
@@ -13,7 +14,7 @@ describe('CassandraGroups on a real Cassandra', () => {
 
   it('gives members added concurrently on two nodes distinct slots, each user once', async () => {
     const [a, b] = [new CassandraGroups({ session: cassandra.session }), new CassandraGroups({ session: cassandra.peerSession })];
-    const tag = `${process.pid}-${Date.now()}`;
+    const tag = unique(cassandra.harness(), 'race');
     const id = `race-${tag}`;
     await a.create({ id, name: 'race', owner: 'o', createdMs: 0, fanout: 'write' }, ['o']);
     const users = Array.from({ length: 20 }, (_, i) => `u${i}-${tag}`);
@@ -28,6 +29,6 @@ describe('CassandraGroups on a real Cassandra', () => {
 
   it('refuses to add to a group that does not exist', async () => {
     const g = new CassandraGroups({ session: cassandra.session });
-    await assert.rejects(g.add(`nope-${Date.now()}`, ['a']), { code: 'not_found' });
+    await assert.rejects(g.add(unique(cassandra.harness(), 'nope'), ['a']), { code: 'not_found' });
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { unique } from '../testing/harness.ts';
 import { useSharedCassandra } from '../worlds/infra/shared-cassandra.ts';
 import { CassandraInbox } from './inbox-cassandra.ts';
 import { runInboxSuite } from './inbox.suite.ts';
@@ -13,7 +14,7 @@ describe('CassandraInbox on a real Cassandra', () => {
 
   it('shows entries put on one node to another node, and their acks', async () => {
     const [a, b] = [new CassandraInbox({ session: cassandra.session }), new CassandraInbox({ session: cassandra.peerSession })];
-    const device = `peer-${process.pid}-${Date.now()}.1`;
+    const device = `${unique(cassandra.harness(), 'peer')}.1`;
     await a.put([{ device, id: '01', kind: 'receipt', frame: 'r' }]);
     assert.equal(await b.count(device), 1);
     await b.ack(device, ['01']);
@@ -22,7 +23,7 @@ describe('CassandraInbox on a real Cassandra', () => {
 
   it('puts a fan-out to many devices and a long inbox for one device in one call', async () => {
     const inbox = new CassandraInbox({ session: cassandra.session });
-    const tag = `${process.pid}-${Date.now()}`;
+    const tag = unique(cassandra.harness(), 'put');
     const id = (n: number) => n.toString(16).padStart(16, '0');
     const fanout = Array.from({ length: 200 }, (_, i) => ({ device: `fan${i}-${tag}.1`, id: id(1), kind: 'msg' as const, frame: 'f' }));
     const long = Array.from({ length: 500 }, (_, i) => ({ device: `long-${tag}.1`, id: id(i + 1), kind: 'msg' as const, frame: 'f'.repeat(200) }));

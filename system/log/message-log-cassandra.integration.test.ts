@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { unique } from '../testing/harness.ts';
 import { useSharedCassandra } from '../worlds/infra/shared-cassandra.ts';
 import { CassandraMessageLog } from './message-log-cassandra.ts';
 import { runMessageLogSuite } from './message-log.suite.ts';
@@ -14,7 +15,7 @@ describe('CassandraMessageLog on a real Cassandra', () => {
 
   it('pages across partition buckets, skipping empty ones', async () => {
     const log = new CassandraMessageLog({ session: cassandra.session, bucketSize: 4 });
-    const conv = `d:bucket-${process.pid}-${Date.now()}:x`;
+    const conv = `d:${unique(cassandra.harness(), 'bucket')}:x`;
     const seqs = [1, 2, 3, 5, 6, 7, 9, 30, 31];
     const msg = (seq: number): StoredMessage => ({ conv, seq, mid: `m${seq}`, from: 'a.1', frame: 'f', ts: seq });
     await Promise.all(seqs.map((s) => log.append(msg(s))));

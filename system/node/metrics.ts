@@ -11,6 +11,7 @@ export class NodeMetrics {
   pushWakes = 0;
   drains = 0;
   inFlight = 0;
+  /** Mean event-loop delay over the gateway's last sample window. */
   eventLoopDelayMs = 0;
   readonly rejections = new Map<string, number>();
 

@@ -105,9 +105,14 @@ export function num(value: unknown): number {
   return Number((value as { toString(): string }).toString());
 }
 
-/** Whole seconds of TTL for `ms` (Cassandra's TTL unit), at least 1. */
+/**
+ * A TTL in whole seconds (Cassandra's unit) that keeps a row at least `ms`.
+ * Cassandra expires a row at `floor(write time in s) + ttl`, so a row written
+ * late in a second lives up to a second less than its TTL: one second is
+ * added, and rows live between `ms` and `ms` + 2 s.
+ */
 export function ttlSeconds(ms: number): number {
-  return Math.max(1, Math.ceil(ms / 1000));
+  return Math.ceil(ms / 1000) + 1;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; resolves when all are done. */

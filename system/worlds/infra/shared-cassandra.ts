@@ -43,7 +43,7 @@ export interface CassandraForTests {
   readonly session: CassandraSession;
   /** A second session, as another node process would hold. */
   readonly peerSession: CassandraSession;
-  /** A wall-clock harness; Cassandra's TTLs are whole seconds, hence 1 s of slack. */
+  /** A wall-clock harness; Cassandra's TTLs are whole seconds (see ttlSeconds), hence 2 s of slack. */
   harness(): Harness;
 }
 
@@ -79,6 +79,6 @@ export function useSharedCassandra(keyspace = 'chatlab_test'): CassandraForTests
     get peerSession() {
       return must(peerSession);
     },
-    harness: () => wallHarness(1000),
+    harness: () => wallHarness(2000),
   };
 }

@@ -1,0 +1,58 @@
+/**
+ * One chat node as its own OS process: the node core and its gateway over
+ * real Redis, Cassandra and the push service. Used by the local world, the
+ * node container image and docker-compose.
+ *
+ * Configuration from the environment (all required unless a default is shown):
+ *   CHATLAB_NODE_ID, CHATLAB_NODE_NUMBER, CHATLAB_PORT (0 = free port), CHATLAB_HOST (127.0.0.1),
+ *   CHATLAB_REDIS_URL, CHATLAB_CASSANDRA (host:port[,host:port]), CHATLAB_KEYSPACE (chatlab),
+ *   CHATLAB_PUSH_URL, CHATLAB_SECRET
+ * Prints one JSON line `{"ready":true,"id":…,"url":…,"port":…}` when listening.
+ * SIGTERM: graceful stop (devices told to go with 1001).
+ */
+import { AuthService } from '../auth/auth-service.ts';
+import { TokenIssuer } from '../auth/tokens.ts';
+import { WallClock } from '../clock/clock-wall.ts';
+import { Gateway } from '../gateway/gateway.ts';
+import { ChatNode } from '../node/chat-node.ts';
+import { SeededRandom } from '../random/random.ts';
+import { realPorts } from './real-ports.ts';
+
+function env(name: string, fallback?: string): string {
+  const v = process.env[name] ?? fallback;
+  if (v === undefined || v === '') {
+    process.stderr.write(`node-process: missing ${name}\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const id = env('CHATLAB_NODE_ID');
+const number = Number(env('CHATLAB_NODE_NUMBER'));
+const clock = new WallClock();
+const random = new SeededRandom(number);
+const { ports, close } = await realPorts(clock, random, {
+  redisUrl: env('CHATLAB_REDIS_URL'),
+  cassandra: env('CHATLAB_CASSANDRA').split(','),
+  keyspace: env('CHATLAB_KEYSPACE', 'chatlab'),
+  pushUrl: env('CHATLAB_PUSH_URL'),
+  name: id,
+});
+const tokens = new TokenIssuer(env('CHATLAB_SECRET'), clock);
+const auth = new AuthService(ports.accounts, tokens, clock, random.fork('auth'));
+const gateway = new Gateway({ host: env('CHATLAB_HOST', '127.0.0.1'), port: Number(env('CHATLAB_PORT', '0')) }, auth);
+const node = new ChatNode({ nodeId: id, nodeNumber: number }, ports, tokens, gateway);
+await node.start();
+await gateway.listen(node);
+process.stdout.write(`${JSON.stringify({ ready: true, id, url: gateway.url, port: gateway.port })}\n`);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  await gateway.stop().catch(() => {});
+  await close();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());

@@ -1,0 +1,68 @@
+import { CassandraAccounts } from '../accounts/accounts-cassandra.ts';
+import { RedisBus } from '../bus/bus-redis.ts';
+import type { Clock } from '../clock/clock.ts';
+import { RedisDedup } from '../dedup/dedup-redis.ts';
+import { CassandraGroups } from '../groups/groups-cassandra.ts';
+import { CassandraInbox } from '../inbox/inbox-cassandra.ts';
+import { CassandraKeys } from '../keys/keys-cassandra.ts';
+import { CassandraMessageLog } from '../log/message-log-cassandra.ts';
+import type { Ports } from '../node/ports.ts';
+import { RedisPresence } from '../presence/presence-redis.ts';
+import { HttpPush } from '../push/push-http.ts';
+import type { Random } from '../random/random.ts';
+import { RedisRegistry } from '../registry/registry-redis.ts';
+import { RedisSequencer } from '../sequencer/sequencer-redis.ts';
+import { connectCassandra, type CassandraSession } from './infra/cassandra-client.ts';
+import { connectRedis } from './infra/redis-client.ts';
+
+export interface RealPortsOptions {
+  redisUrl: string;
+  /** host:port of Cassandra contact points. */
+  cassandra: string[];
+  keyspace?: string;
+  pushUrl: string;
+  /** Shown in Redis CLIENT LIST. */
+  name: string;
+  /** Message and inbox retention. Default 30 days. */
+  retentionMs?: number;
+}
+
+/**
+ * The ports over real servers: Redis for the fast shared state (registry,
+ * bus, sequencer, dedup, presence), Cassandra for what must survive (log,
+ * inbox, groups, keys, accounts), the push service over HTTP.
+ */
+export async function realPorts(clock: Clock, random: Random, o: RealPortsOptions): Promise<{ ports: Ports; close(): Promise<void> }> {
+  const client = await connectRedis(o.redisUrl, { name: o.name });
+  let session: CassandraSession;
+  try {
+    session = await connectCassandra({ contactPoints: o.cassandra, keyspace: o.keyspace });
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
+  const bus = new RedisBus({ client });
+  const ports: Ports = {
+    clock,
+    random,
+    registry: new RedisRegistry({ client }),
+    bus,
+    sequencer: new RedisSequencer({ client }),
+    dedup: new RedisDedup({ client }),
+    presence: new RedisPresence({ client, clock }),
+    log: new CassandraMessageLog({ session, ttlSeconds: o.retentionMs ? Math.ceil(o.retentionMs / 1000) : undefined }),
+    inbox: new CassandraInbox({ session, retentionMs: o.retentionMs }),
+    groups: new CassandraGroups({ session }),
+    keys: new CassandraKeys({ session }),
+    accounts: new CassandraAccounts({ session }),
+    push: new HttpPush({ url: o.pushUrl }),
+  };
+  return {
+    ports,
+    async close() {
+      await bus.close().catch(() => {});
+      client.disconnect();
+      await session.close().catch(() => {});
+    },
+  };
+}
