@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sampleReport } from '../reports/sample-history.ts';
+
+function chatlab(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/chatlab.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('chatlab CLI', function () {
+  this.timeout(60_000);
+
+  it('lists the built-in scenarios with a description each', () => {
+    const r = chatlab('list');
+    assert.equal(r.code, 0);
+    for (const name of ['steady-chat', 'offline-burst', 'group-fanout', 'reconnect-storm', 'node-failure']) assert.match(r.out, new RegExp(`^${name} +\\S`, 'm'));
+  });
+
+  it('has --help on every command', () => {
+    for (const cmd of ['run', 'list', 'report', 'compare']) {
+      const r = chatlab(cmd, '--help');
+      assert.equal(r.code, 0, cmd);
+      assert.match(r.out, /Usage: chatlab/);
+    }
+  });
+
+  it('rejects an unknown option by name', () => {
+    const r = chatlab('run', 'steady-chat', '--bogus');
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /unknown option '--bogus'/);
+  });
+
+  it('rejects bad values by naming the option', () => {
+    assert.match(chatlab('run', 'steady-chat', '--devices', '-5').err, /--devices must be an integer/);
+    assert.match(chatlab('run', 'steady-chat', '--duration', 'soon').err, /duration must look like/);
+    assert.match(chatlab('run', 'steady-chat', '--world', 'mars').err, /Allowed choices are embedded/);
+    assert.match(chatlab('run', 'no-such-scenario').err, /unknown scenario "no-such-scenario"/);
+  });
+
+  it('refuses a --target that is not loopback', () => {
+    const r = chatlab('run', 'steady-chat', '--target', 'ws://198.51.100.7:80/ws', '--secret', 'x'.repeat(20));
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /loopback only/);
+  });
+
+  it('re-renders a report and compares two reports', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chatlab-cli-'));
+    const a = sampleReport();
+    const b = { ...sampleReport(), world: 'local' };
+    writeFileSync(join(dir, 'a.json'), JSON.stringify(a));
+    writeFileSync(join(dir, 'b.json'), JSON.stringify(b));
+    const r = chatlab('report', join(dir, 'a.json'), '--out', dir);
+    assert.equal(r.code, 0, r.err);
+    assert.match(readFileSync(join(dir, 'report.html'), 'utf8'), /<canvas/);
+    const c = chatlab('compare', join(dir, 'a.json'), join(dir, 'b.json'));
+    assert.equal(c.code, 0, c.err);
+    assert.match(c.out, /local/);
+    const bad = chatlab('compare', join(dir, 'a.json'), join(dir, 'missing.json'));
+    assert.notEqual(bad.code, 0);
+  });
+});
