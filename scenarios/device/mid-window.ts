@@ -10,12 +10,12 @@
  */
 export class MidWindow {
   private readonly seen = new Set<string>();
-  private readonly ring: (string | undefined)[];
+  /** Grows up to `capacity` as ids arrive (a device that saw few ids holds few), then wraps. */
+  private readonly ring: string[] = [];
   private head = 0;
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`window capacity must be a positive integer, got ${capacity}`);
-    this.ring = new Array<string | undefined>(capacity);
   }
 
   has(id: string): boolean {
@@ -25,10 +25,12 @@ export class MidWindow {
   /** Remembers `id`, forgetting the oldest id when full. Returns false if it was already remembered. */
   add(id: string): boolean {
     if (this.seen.has(id)) return false;
-    const evicted = this.ring[this.head];
-    if (evicted !== undefined) this.seen.delete(evicted);
-    this.ring[this.head] = id;
-    this.head = (this.head + 1) % this.capacity;
+    if (this.ring.length < this.capacity) this.ring.push(id);
+    else {
+      this.seen.delete(this.ring[this.head]!);
+      this.ring[this.head] = id;
+      this.head = (this.head + 1) % this.capacity;
+    }
     this.seen.add(id);
     return true;
   }

@@ -1,4 +1,16 @@
 import type { Scenario } from '../scenario.ts';
+import type { DeviceOptions } from '../device/options.ts';
+
+/** How the driver's virtual devices behave in every engine (live workers and the sim), from the scenario. */
+export function driverDeviceOptions(s: Scenario): Omit<DeviceOptions, 'id' | 'token' | 'clock' | 'random'> {
+  return {
+    readDelayMs: s.behaviour.readDelayMs,
+    wakeOnPush: s.behaviour.wakeOnPush ?? true,
+    sendRetry: { timeoutMs: 3000, maxAttempts: 40 },
+    backoff: { initialMs: 200, maxMs: 5000 },
+    maxPendingSends: 5000,
+  };
+}
 
 /** Command-line overrides of a scenario, applied the same way in the main process and in every worker. */
 export interface Overrides {

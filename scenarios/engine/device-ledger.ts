@@ -3,11 +3,10 @@ import type { Ledger, Path } from '../../reports/ledger.ts';
 import { DUP_TRANSPORT } from '../../reports/ledger.ts';
 import { Snowflake } from '../../system/node/snowflake.ts';
 import type { DeviceObserver } from '../device/ports.ts';
-import type { SocketIO } from './device-host.ts';
 import { preferenceOrder } from '../../system/worlds/placement.ts';
 import type { Population } from '../population.ts';
 import type { Scenario } from '../scenario.ts';
-import type { WorkerConfig } from './config.ts';
+import type { NodeRef } from './config.ts';
 
 /** Bounded memory of mid -> msgKey for receipts about this worker's own sends. */
 const RECEIPT_KEYS_MAX = 200_000;
@@ -41,7 +40,7 @@ export class DeviceLedger {
   constructor(
     private readonly ledger: Ledger,
     private readonly population: Population,
-    config: WorkerConfig,
+    config: { nodes: NodeRef[] },
     private readonly scenario: Scenario,
     private readonly t0: () => number,
   ) {
@@ -65,7 +64,8 @@ export class DeviceLedger {
     return v;
   }
 
-  observerFor(dev: number, io: SocketIO): DeviceObserver {
+  /** `io.connected()` is called on every welcome (the socket restarts its node preference from the first choice). */
+  observerFor(dev: number, io: { connected(): void }): DeviceObserver {
     const rel = (at: number) => at - this.t0();
     return {
       onSend: (k, intended, sent) => {

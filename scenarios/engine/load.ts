@@ -4,18 +4,33 @@ import type { PickContext, Scenario } from '../scenario.ts';
 import type { Population } from '../population.ts';
 import type { VirtualDevice } from '../device/device.ts';
 import type { DeviceLedger } from './device-ledger.ts';
-import type { WorkerConfig } from './config.ts';
+import type { Clock, TimerHandle } from '../../system/clock/clock.ts';
 import { Arrivals } from './schedule.ts';
 
-interface Host {
-  config: WorkerConfig;
+/** What the load needs from the engine hosting it (a live driver worker, or the sim engine). */
+export interface LoadHost {
+  config: { worker: number; workers: number };
   scenario: Scenario;
   population: Population;
-  recorder: DeviceLedger;
-  devices: Map<number, { device: VirtualDevice }>;
+  recorder: Pick<DeviceLedger, 'willSend' | 'acked'>;
+  devices: { has(dev: number): boolean; get(dev: number): { device: VirtualDevice } | undefined; keys(): Iterable<number> };
   clock: { now(): number };
   t0: number;
+  /** Timers of the load's schedule; default: the process's own (wall time). */
+  timers?: Pick<Clock, 'setTimeout' | 'setInterval' | 'clear'>;
+  /** Fire every arrival by its own timer at its intended time (virtual time) instead of polling every 5 ms. */
+  exactArrivals?: boolean;
+  /** Online senders kept by the host (sim: incrementally, for millions of devices); default: a filter every 50 ms. */
+  onlineSenders?(): readonly number[];
+  /** Told before the timeline backgrounds (true) or foregrounds (false) a device. */
+  onBackground?(dev: number, offline: boolean): void;
 }
+
+const processTimers: Pick<Clock, 'setTimeout' | 'setInterval' | 'clear'> = {
+  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clear: (h) => clearTimeout(h as NodeJS.Timeout),
+};
 
 const TICK_MS = 5;
 const FILLER = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor '.repeat(1000);
@@ -29,14 +44,16 @@ const FILLER = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do ei
 export class Load {
   dropped = 0;
   private msgCounter = 0;
-  private timer?: NodeJS.Timeout;
-  private readonly timeouts: NodeJS.Timeout[] = [];
+  private timer?: TimerHandle;
+  private readonly timeouts: TimerHandle[] = [];
+  private readonly timers: Pick<Clock, 'setTimeout' | 'setInterval' | 'clear'>;
   private readonly open: { arrivals: Arrivals; exec: string }[] = [];
   private readonly offlineCohorts = new Map<string, number[]>();
   private readonly mine: number[];
   private readonly offlineDevices = new Set<number>();
 
-  constructor(private readonly host: Host, private readonly random: Random) {
+  constructor(private readonly host: LoadHost, private readonly random: Random) {
+    this.timers = host.timers ?? processTimers;
     this.mine = [...host.devices.keys()];
     const { scenario, config } = host;
     for (const [name, ex] of Object.entries(scenario.options.scenarios)) {
@@ -52,7 +69,8 @@ export class Load {
 
   start(): void {
     const { scenario } = this.host;
-    this.timer = setInterval(() => this.fireDue(), TICK_MS);
+    if (this.host.exactArrivals) for (const o of this.open) this.armNext(o);
+    else this.timer = this.timers.setInterval(() => this.fireDue(), TICK_MS);
     for (const ev of scenario.timeline) {
       const at = parseDuration(ev.at, 'timeline at');
       this.later(at, () => this.applyEvent(ev.action, ev.share, ev.cohort ?? ev.action, ev.windowMs ?? 0));
@@ -67,12 +85,27 @@ export class Load {
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    for (const t of this.timeouts) clearTimeout(t);
+    if (this.timer) this.timers.clear(this.timer);
+    for (const t of this.timeouts) this.timers.clear(t);
+    this.timeouts.length = 0;
+    this.stopped = true;
   }
 
+  private stopped = false;
+
   private later(atMs: number, fn: () => void): void {
-    this.timeouts.push(setTimeout(fn, Math.max(0, atMs - this.now())));
+    this.timeouts.push(this.timers.setTimeout(fn, Math.max(0, atMs - this.now())));
+  }
+
+  /** Virtual time: one timer per arrival, at its intended time (no timer list kept: millions of them). */
+  private armNext(o: { arrivals: Arrivals; exec: string }): void {
+    const at = o.arrivals.next();
+    if (at === undefined) return;
+    this.timers.setTimeout(() => {
+      if (this.stopped) return;
+      this.fire(o.exec, at);
+      this.armNext(o);
+    }, Math.max(0, at - this.now()));
   }
 
   private fireDue(): void {
@@ -131,7 +164,8 @@ export class Load {
 
   private cachedSenders?: { at: number; list: number[] };
 
-  private onlineSenders(): number[] {
+  private onlineSenders(): readonly number[] {
+    if (this.host.onlineSenders) return this.host.onlineSenders();
     const now = this.now();
     if (this.cachedSenders && now - this.cachedSenders.at < 50) return this.cachedSenders.list;
     const list = this.mine.filter((d) => !this.offlineDevices.has(d) && this.host.devices.get(d)!.device.state === 'online');
@@ -150,6 +184,7 @@ export class Load {
       const delay = windowMs > 0 ? this.random.next() * windowMs : 0;
       const device = devices.get(d)!.device;
       const act = () => {
+        if (action !== 'drop') this.host.onBackground?.(d, action === 'offline');
         if (action === 'offline') {
           this.offlineDevices.add(d);
           device.goOffline();
@@ -159,7 +194,7 @@ export class Load {
         } else device.drop();
       };
       if (delay === 0) act();
-      else this.timeouts.push(setTimeout(act, delay));
+      else this.timeouts.push(this.timers.setTimeout(act, delay));
     }
     this.cachedSenders = undefined;
   }

@@ -7,7 +7,7 @@ import { VirtualDevice } from '../device/device.ts';
 import { Population } from '../population.ts';
 import { loadScenario } from '../registry.ts';
 import type { Scenario } from '../scenario.ts';
-import { applyOverrides, type MainMessage, type WorkerConfig, type WorkerMessage } from './config.ts';
+import { applyOverrides, driverDeviceOptions, type MainMessage, type WorkerConfig, type WorkerMessage } from './config.ts';
 import { SocketIO, listenForPush, type SocketLimits } from './device-host.ts';
 import { DeviceLedger } from './device-ledger.ts';
 import { Load } from './load.ts';
@@ -61,11 +61,7 @@ class DriverWorker {
           token: () => tokens.issue(id, 24 * 3600_000),
           clock: this.clock,
           random: root.fork(id),
-          readDelayMs: this.scenario.behaviour.readDelayMs,
-          wakeOnPush: this.scenario.behaviour.wakeOnPush ?? true,
-          sendRetry: { timeoutMs: 3000, maxAttempts: 40 },
-          backoff: { initialMs: 200, maxMs: 5000 },
-          maxPendingSends: 5000,
+          ...driverDeviceOptions(this.scenario),
         },
         io,
         this.recorder.observerFor(d, io),

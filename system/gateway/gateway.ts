@@ -40,6 +40,7 @@ export class Gateway implements Transport {
   private readonly sockets = new Map<ConnId, WebSocket>();
   private readonly alive = new Set<ConnId>();
   private nextConn = 1;
+  private readonly corked = new Set<{ cork(): void; uncork(): void }>();
   private timers: NodeJS.Timeout[] = [];
   private readonly loop = monitorEventLoopDelay({ resolution: 20 });
   node!: ChatNode;
@@ -121,12 +122,31 @@ export class Gateway implements Transport {
   send(conn: ConnId, frame: string): void {
     const ws = this.sockets.get(conn);
     if (!ws || ws.readyState !== 1) return;
+    this.cork(ws);
     ws.send(frame);
     if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
       this.node.metrics.reject('slow_consumer');
       // The close frame queues behind what is buffered; close() cuts the socket if it never drains.
       this.close(conn, CloseCodes.slowConsumer, 'slow consumer');
     }
+  }
+
+  /**
+   * Frames for one socket within one event-loop turn leave in one write: the
+   * socket is corked on its first frame and uncorked once I/O callbacks of
+   * this turn have run (an ack, a delivery and a receipt often go together).
+   */
+  private cork(ws: WebSocket): void {
+    const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!socket || this.corked.has(socket)) return;
+    socket.cork();
+    this.corked.add(socket);
+    if (this.corked.size === 1) setImmediate(() => this.uncorkAll());
+  }
+
+  private uncorkAll(): void {
+    for (const s of this.corked) s.uncork();
+    this.corked.clear();
   }
 
   close(conn: ConnId, code: number, reason: string): void {

@@ -32,10 +32,15 @@ export class Delivery {
    */
   async route(batch: readonly Routed[]): Promise<void> {
     const { registry, bus, push } = this.node.ports;
-    const all = new Set<DeviceId>();
-    for (const r of batch) for (const d of r.devices) all.add(d);
-    if (all.size === 0) return;
-    const where = await registry.lookup([...all]);
+    let all: readonly DeviceId[];
+    if (batch.length === 1) all = batch[0]!.devices;
+    else {
+      const set = new Set<DeviceId>();
+      for (const r of batch) for (const d of r.devices) set.add(d);
+      all = [...set];
+    }
+    if (all.length === 0) return;
+    const where = await registry.lookup(all);
     const sends: Promise<void>[] = [];
     for (const r of batch) {
       const byNode = new Map<NodeId, DeviceId[]>();

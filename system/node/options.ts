@@ -46,7 +46,7 @@ export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> 
   drainBufferMax: 1000,
   drainAckTimeoutMs: 15_000,
   maxInFlight: 10_000,
-  overloadEventLoopDelayMs: 200,
+  overloadEventLoopDelayMs: 500,
   rateLimitPerSec: 50,
   rateLimitBurst: 100,
   maxOffences: 3,

@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# Provisions what the containers world, docker-compose.yml and their tests
+# need on a Debian machine without a container registry:
+#   1. Debian's docker.io (engine 20.10), docker-compose (1.29) and haproxy
+#      (its binary goes into the load balancer image), if missing;
+#   2. a Docker engine: an engine that already answers is used as it is;
+#      otherwise this script starts `dockerd` itself (vfs storage, no
+#      iptables, no bridge: containers use host networking) with its data
+#      under .cache/docker, a pidfile and a log there;
+#   3. the local images, built from binaries already on this machine (a
+#      rootfs of each binary plus its `ldd` libraries, `docker import`ed),
+#      so Testcontainers and docker-compose find them without pulling:
+#        chatlab/base:local       node 20 + libs, user chatlab (10001)
+#        chatlab/node:local       base + the project (system/, production node_modules), built from
+#                                 docker/node.local.Dockerfile (same layout as ./Dockerfile)
+#        chatlab/redis:local      redis-server + redis-cli
+#        chatlab/cassandra:local  a jlinked Java 17 + Cassandra 5.0.6 jars + docker/cassandra/*
+#        chatlab/haproxy:local    haproxy 2.6
+#      Each image carries a fingerprint label of its inputs (binaries, the
+#      project's sources for the node image); a stale image is rebuilt.
+#
+# Idempotent and fast when done (about 1 s: `docker info` and five `docker
+# image inspect`s). Measured here (2 cores, vfs): engine start 0.5 s; first
+# build of all images about 60 s (base 6 s, node 13 s, redis 1 s, cassandra
+# 35 s of which jlink is 20 s, haproxy 2 s); a node-image rebuild after a
+# source change about 13 s.
+#
+# Usage: scripts/provision-docker.sh [--check | --stop | --rebuild]
+#   --check    change nothing; exit 1 and say what is missing or stale.
+#   --stop     stop the dockerd this script started (by its pidfile); nothing else.
+#   --rebuild  rebuild every local image even if its fingerprint matches.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="$ROOT/.cache/docker"
+PIDFILE="$STATE/dockerd.pid"
+LOG="$STATE/dockerd.log"
+BUILD="$STATE/build"
+CASSANDRA_LIB="$ROOT/.cache/cassandra/lib"
+CHATLAB_UID=10001
+MODE="${1:-}"
+case "$MODE" in ""|--check|--stop|--rebuild) ;; *) echo "usage: $0 [--check|--stop|--rebuild]" >&2; exit 2 ;; esac
+
+say() { printf 'provision-docker: %s\n' "$*" >&2; }
+fail() {
+  say "FAILED: $*"
+  say "the containers world and the compose tests need a Docker engine and the local images;"
+  say "with a normal Docker install: docker build -t chatlab/node . and use official images (see README, Containers)"
+  exit 1
+}
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# ---- the dockerd we started -------------------------------------------------
+our_dockerd_pid() {
+  local pid
+  [[ -f "$PIDFILE" ]] || return 1
+  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  # Only a dockerd with our data root is ours (pids are reused).
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--data-root $STATE/data" || return 1
+  echo "$pid"
+}
+
+if [[ "$MODE" == "--stop" ]]; then
+  if pid="$(our_dockerd_pid)"; then
+    say "stopping dockerd (pid $pid; its containers stop with it)"
+    kill -TERM "$pid"
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then say "dockerd $pid still running after 30 s; sending SIGKILL"; kill -KILL "$pid"; fi
+    rm -f "$PIDFILE"
+  else
+    say "no dockerd started by this script is running"
+  fi
+  exit 0
+fi
+
+engine_up() { timeout 15 docker info --format '{{.ServerVersion}}' >/dev/null 2>&1; }
+
+# ---- Debian packages ----------------------------------------------------------
+apt_missing=()
+command -v dockerd >/dev/null 2>&1 || apt_missing+=(docker.io)
+command -v docker-compose >/dev/null 2>&1 || apt_missing+=(docker-compose)
+command -v haproxy >/dev/null 2>&1 || apt_missing+=(haproxy)
+if [[ ${#apt_missing[@]} -gt 0 ]]; then
+  # An engine that already answers needs no docker.io; the rest is still needed.
+  if [[ " ${apt_missing[*]} " == *" docker.io "* ]] && command -v docker >/dev/null 2>&1 && engine_up; then
+    apt_missing=("${apt_missing[@]/docker.io}")
+    read -r -a apt_missing <<<"${apt_missing[*]}"
+  fi
+fi
+if [[ ${#apt_missing[@]} -gt 0 ]]; then
+  [[ "$MODE" == "--check" ]] && { say "missing Debian packages: ${apt_missing[*]}; run: bash scripts/provision-docker.sh"; exit 1; }
+  [[ $(id -u) -eq 0 ]] || fail "need root to apt-get install ${apt_missing[*]}"
+  command -v apt-get >/dev/null 2>&1 || fail "no apt-get: install ${apt_missing[*]} by hand"
+  say "installing ${apt_missing[*]}"
+  # Keep Debian from starting services on install (we start dockerd ourselves,
+  # and no system haproxy should run). Only a policy file we created is removed.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1; fi
+  cleanup_policy() { if [[ $own_policy -eq 1 ]]; then rm -f "$policy"; fi; return 0; }
+  trap cleanup_policy EXIT
+  export DEBIAN_FRONTEND=noninteractive
+  t=$(now)
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || fail "apt-get update failed"
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null \
+    || fail "apt-get install ${apt_missing[*]} failed"
+  cleanup_policy
+  trap - EXIT
+  say "installed ${apt_missing[*]} in $(since "$t") s"
+fi
+command -v docker >/dev/null 2>&1 || fail "no docker client on PATH"
+
+# ---- the engine -----------------------------------------------------------------
+if ! engine_up; then
+  [[ "$MODE" == "--check" ]] && { say "no Docker engine answers; run: bash scripts/provision-docker.sh"; exit 1; }
+  [[ $(id -u) -eq 0 ]] || fail "no Docker engine answers and starting dockerd needs root"
+  command -v dockerd >/dev/null 2>&1 || fail "dockerd missing after install"
+  mkdir -p "$STATE/data"
+  if pid="$(our_dockerd_pid)"; then fail "our dockerd (pid $pid) runs but does not answer; see $LOG, stop it with $0 --stop"; fi
+  rm -f "$PIDFILE"
+  say "starting dockerd (data root $STATE/data, log $LOG)"
+  t=$(now)
+  # --bridge=none: no docker0 and no private-range network; containers use --network host.
+  setsid nohup dockerd --storage-driver=vfs --iptables=false --ip6tables=false --bridge=none \
+    --data-root "$STATE/data" -p "$PIDFILE" >>"$LOG" 2>&1 </dev/null &
+  for _ in $(seq 1 300); do engine_up && break; sleep 0.1; done
+  engine_up || { tail -n 20 "$LOG" >&2; fail "dockerd did not answer within 30 s (log $LOG)"; }
+  say "dockerd ready in $(since "$t") s (pid $(cat "$PIDFILE")); stop it with: bash scripts/provision-docker.sh --stop"
+fi
+
+# ---- local images ---------------------------------------------------------------
+sha() { sha256sum | cut -c1-16; }
+RECIPE="$(sha <"${BASH_SOURCE[0]}")"
+fp_of_image() { docker image inspect --format '{{ index .Config.Labels "org.chatlab.fingerprint" }}' "$1" 2>/dev/null || true; }
+
+# Copies files (dereferenced) into a merged-/usr rootfs, with every library `ldd` names for ELF files.
+rootfs_init() {
+  local dir="$1"
+  rm -rf "$dir"
+  mkdir -p "$dir"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,tmp,home/chatlab}
+  ln -s usr/bin "$dir/bin"; ln -s usr/sbin "$dir/sbin"; ln -s usr/lib "$dir/lib"; ln -s usr/lib64 "$dir/lib64"
+  chmod 1777 "$dir/tmp"
+  printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nchatlab:x:%s:%s:chatlab:/home/chatlab:/usr/sbin/nologin\n' $CHATLAB_UID $CHATLAB_UID >"$dir/etc/passwd"
+  printf 'root:x:0:\nchatlab:x:%s:\n' $CHATLAB_UID >"$dir/etc/group"
+  printf 'hosts: files dns\n' >"$dir/etc/nsswitch.conf"
+  chown $CHATLAB_UID:$CHATLAB_UID "$dir/home/chatlab"
+}
+rootfs_add() {
+  local dir="$1" f lib
+  shift
+  for f in "$@"; do
+    mkdir -p "$dir$(dirname "$f")"
+    cp -L "$f" "$dir$f"
+    if file -L "$f" 2>/dev/null | grep -q 'ELF.*dynamic'; then
+      for lib in $(ldd "$f" | awk '/=>/ && $3 ~ /^\// { print $3 } !/=>/ && $1 ~ /^\// { print $1 }'); do
+        [[ -e "$dir$lib" ]] || { mkdir -p "$dir$(dirname "$lib")"; cp -L "$lib" "$dir$lib"; }
+      done
+    fi
+  done
+}
+# Libraries of every ELF file under a folder already copied into the rootfs.
+rootfs_libs_of_tree() {
+  local dir="$1" tree="$2" f lib
+  while IFS= read -r f; do
+    for lib in $(ldd "$f" 2>/dev/null | awk '/=>/ && $3 ~ /^\// { print $3 } !/=>/ && $1 ~ /^\// { print $1 }'); do
+      [[ "$lib" == "$tree"* || -e "$dir$lib" ]] || { mkdir -p "$dir$(dirname "$lib")"; cp -L "$lib" "$dir$lib"; }
+    done
+  done < <(find "$tree" -type f \( -name '*.so' -o -perm -u+x \) -exec sh -c 'file "$1" | grep -q "ELF.*dynamic"' _ {} \; -print)
+}
+rootfs_import() { # dir image fingerprint --change...
+  local dir="$1" image="$2" fp="$3"
+  shift 3
+  local changes=(--change "LABEL org.chatlab.fingerprint=$fp" --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin')
+  for c in "$@"; do changes+=(--change "$c"); done
+  tar --numeric-owner -C "$dir" -cf - . | docker import "${changes[@]}" - "$image" >/dev/null
+  rm -rf "$dir"
+}
+
+command -v file >/dev/null 2>&1 || fail "the 'file' command is missing (apt-get install file)"
+
+fp_base() { { echo "$RECIPE"; node --version; stat -c '%s %Y' "$(readlink -f "$(command -v node)")"; } | sha; }
+build_base() {
+  local dir="$BUILD/base"
+  rootfs_init "$dir"
+  rootfs_add "$dir" "$(readlink -f "$(command -v node)")"
+  [[ -e "$dir/usr/bin/node" ]] || ln -s "$(readlink -f "$(command -v node)")" "$dir/usr/bin/node"
+  rootfs_import "$dir" chatlab/base:local "$1" 'USER 10001' 'WORKDIR /home/chatlab' 'CMD ["node"]'
+}
+
+# The production dependency tree only (npm ls --omit=dev), never .cache or out/.
+fp_node() {
+  { echo "$RECIPE"; fp_base; cat "$ROOT/package-lock.json" "$ROOT/package.json" "$ROOT/tsconfig.json" "$ROOT/docker/node.local.Dockerfile";
+    (cd "$ROOT" && find system -type f ! -name '*.test.ts' -print0 | sort -z | xargs -0 sha256sum); } | sha
+}
+build_node() {
+  local dir="$BUILD/node" app="$BUILD/node/app" rel
+  rm -rf "$dir"
+  mkdir -p "$app/node_modules"
+  (cd "$ROOT" && cp package.json package-lock.json tsconfig.json "$app/" \
+    && find system -type f ! -name '*.test.ts' -print0 | tar --null -T - -cf - | tar -C "$app" -xf -)
+  while IFS= read -r rel; do
+    # Top-level packages only; their nested node_modules come with them.
+    [[ "$rel" == node_modules/* && "${rel#node_modules/}" != *node_modules/* ]] || continue
+    mkdir -p "$app/$(dirname "$rel")"
+    cp -a "$ROOT/$rel" "$app/$rel"
+  done < <(cd "$ROOT" && npm ls --omit=dev --parseable --all 2>/dev/null | sed "s|^$ROOT/||" | sort -u)
+  [[ -d "$app/node_modules/tsx" ]] || fail "node image: tsx missing from the production dependencies (npm ci first)"
+  cp "$ROOT/docker/node.local.Dockerfile" "$dir/Dockerfile"
+  DOCKER_BUILDKIT=0 docker build -q --label "org.chatlab.fingerprint=$1" -t chatlab/node:local "$dir" >/dev/null 2>"$STATE/build-node.log" \
+    || { cat "$STATE/build-node.log" >&2; fail "docker build of chatlab/node:local failed"; }
+  rm -rf "$dir"
+}
+
+fp_redis() { { echo "$RECIPE"; redis-server --version; } | sha; }
+build_redis() {
+  local dir="$BUILD/redis"
+  command -v redis-server >/dev/null 2>&1 || fail "redis-server missing (run scripts/provision.sh)"
+  rootfs_init "$dir"
+  rootfs_add "$dir" /usr/bin/redis-server /usr/bin/redis-cli
+  mkdir -p "$dir/data" && chown $CHATLAB_UID:$CHATLAB_UID "$dir/data"
+  rootfs_import "$dir" chatlab/redis:local "$1" 'USER 10001' 'WORKDIR /data' 'EXPOSE 6379' 'CMD ["redis-server"]'
+}
+
+fp_cassandra() {
+  { echo "$RECIPE"; cat "$CASSANDRA_LIB"/.complete-* 2>/dev/null; ls "$CASSANDRA_LIB"; java -version 2>&1;
+    cat "$ROOT/system/worlds/infra/cassandra/cassandra.yaml" "$ROOT/system/worlds/infra/cassandra/logback.xml" "$ROOT/docker/cassandra/docker-entrypoint.sh"; } | sha
+}
+build_cassandra() {
+  local dir="$BUILD/cassandra"
+  ls "$CASSANDRA_LIB"/.complete-* >/dev/null 2>&1 || fail "Cassandra jars missing in $CASSANDRA_LIB (run scripts/provision.sh)"
+  command -v jlink >/dev/null 2>&1 || fail "jlink missing (apt-get install openjdk-17-jdk-headless)"
+  rootfs_init "$dir"
+  # A trimmed Java 17 (62 MB instead of 260): the modules Cassandra 5.0 uses.
+  jlink --add-modules java.se,jdk.unsupported,jdk.management,jdk.management.agent,jdk.attach,jdk.crypto.ec,jdk.jfr,jdk.naming.dns,jdk.localedata,jdk.zipfs,jdk.httpserver,jdk.net,jdk.sctp,jdk.security.auth \
+    --strip-debug --no-header-files --no-man-pages --compress=2 --output "$dir/opt/java"
+  rootfs_libs_of_tree "$dir" "$dir/opt/java"
+  ln -s /opt/java/bin/java "$dir/usr/bin/java"
+  rootfs_add "$dir" /bin/dash
+  ln -s dash "$dir/usr/bin/sh"
+  mkdir -p "$dir/opt/cassandra" "$dir/etc/cassandra" "$dir/usr/local/bin" "$dir/var/lib/cassandra" "$dir/var/log/cassandra"
+  cp -r "$CASSANDRA_LIB" "$dir/opt/cassandra/lib"
+  # The project's yaml with fixed defaults; ports are overridden per container with
+  # -Dcassandra.native_transport_port / -Dcassandra.storage_port (JVM_EXTRA_OPTS). A seed
+  # without a port means "this storage port", whichever it is.
+  sed -e 's/\${CLUSTER_NAME}/chatlab/; s|\${DIR}|/var/lib/cassandra|; s/\${NATIVE_PORT}/9042/; s/\${STORAGE_PORT}/7000/' \
+      -e 's/seeds: "127.0.0.1:7000"/seeds: "127.0.0.1"/' \
+      "$ROOT/system/worlds/infra/cassandra/cassandra.yaml" >"$dir/etc/cassandra/cassandra.yaml"
+  grep -q '\${' "$dir/etc/cassandra/cassandra.yaml" && fail "cassandra.yaml template has a placeholder this script does not fill"
+  cp "$ROOT/system/worlds/infra/cassandra/logback.xml" "$dir/etc/cassandra/"
+  cp "$ROOT/docker/cassandra/docker-entrypoint.sh" "$dir/usr/local/bin/docker-entrypoint.sh"
+  chmod 755 "$dir/usr/local/bin/docker-entrypoint.sh"
+  chown -R $CHATLAB_UID:$CHATLAB_UID "$dir/var/lib/cassandra" "$dir/var/log/cassandra"
+  rootfs_import "$dir" chatlab/cassandra:local "$1" 'USER 10001' 'WORKDIR /var/lib/cassandra' 'EXPOSE 7000 9042' \
+    'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]'
+}
+
+fp_haproxy() { { echo "$RECIPE"; haproxy -v | head -n1; } | sha; }
+build_haproxy() {
+  local dir="$BUILD/haproxy"
+  rootfs_init "$dir"
+  rootfs_add "$dir" /usr/sbin/haproxy
+  mkdir -p "$dir/usr/local/etc/haproxy" "$dir/var/lib/haproxy"
+  chown $CHATLAB_UID:$CHATLAB_UID "$dir/var/lib/haproxy"
+  rootfs_import "$dir" chatlab/haproxy:local "$1" 'USER 10001' 'WORKDIR /var/lib/haproxy' \
+    'CMD ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]'
+}
+
+mkdir -p "$BUILD"
+stale=()
+built=0
+for name in base node redis cassandra haproxy; do
+  want="$("fp_$name")"
+  have="$(fp_of_image "chatlab/$name:local")"
+  if [[ "$MODE" == "--rebuild" || "$want" != "$have" ]]; then
+    if [[ "$MODE" == "--check" ]]; then
+      stale+=("chatlab/$name:local ($([[ -z "$have" ]] && echo missing || echo stale))")
+      continue
+    fi
+    t=$(now)
+    "build_$name" "$want"
+    built=1
+    say "built chatlab/$name:local in $(since "$t") s"
+  fi
+done
+if [[ ${#stale[@]} -gt 0 ]]; then
+  say "images to build: ${stale[*]}; run: bash scripts/provision-docker.sh"
+  exit 1
+fi
+# Previous builds are now untagged: remove those (only ours, by label) so vfs copies do not pile up.
+if [[ $built -eq 1 ]]; then docker image prune -f --filter label=org.chatlab.fingerprint >/dev/null 2>&1 || true; fi
+exit 0

@@ -1,0 +1,101 @@
+import { validateDist, type Dist } from './distribution.ts';
+
+/** Link classes of the simulated network. */
+export const LinkClasses = ['device-gateway', 'node-node', 'node-store', 'push'] as const;
+export type LinkClass = (typeof LinkClasses)[number];
+
+/** Frame kinds a node spends CPU on, by the client frame's `t` (everything else is `other`). */
+export const FrameKinds = ['hello', 'send', 'recv', 'read', 'other'] as const;
+export type FrameKind = (typeof FrameKinds)[number];
+
+/** The simulated stores: Redis (registry, bus, sequencer, dedup, presence) and Cassandra (log, inbox, groups, keys, accounts). */
+export const StoreKinds = ['redis', 'cassandra', 'push'] as const;
+export type StoreKind = (typeof StoreKinds)[number];
+
+export interface StoreModel {
+  /** Requests served at once (Redis shards, Cassandra nodes × concurrency): an M/G/c queue. */
+  servers: number;
+  /** Service time per request, by `<port>.<method>` (e.g. `inbox.put`), else `default`. */
+  opMs: Record<string, Dist> & { default: Dist };
+}
+
+/**
+ * What the sim world needs to know about the real one: link latencies per
+ * link class, CPU per frame on a node, and store service times. `chatlab
+ * calibrate` measures one from a short live run; without one the sim uses
+ * `defaultCalibration` (figures typical of one datacenter and mobile
+ * clients, not measured here — a report says which one it used).
+ */
+export interface Calibration {
+  version: 1;
+  /** Where the figures come from: `defaults`, or the world and time of the calibration run. */
+  source: string;
+  links: Record<LinkClass, Dist>;
+  node: {
+    /** CPU time per client frame, by kind. */
+    frameMs: Record<FrameKind, Dist>;
+    /** CPU time per bus envelope handled. */
+    envelopeMs: Dist;
+    /** CPU time per frame written to a device. */
+    frameOutMs: Dist;
+  };
+  stores: Record<StoreKind, StoreModel>;
+  /** Free-form notes of the calibration run (measured rates, sample counts). */
+  notes?: Record<string, unknown>;
+}
+
+const ln = (p50Ms: number, p99Ms: number): Dist => ({ kind: 'lognormal', p50Ms, p99Ms });
+const k = (ms: number): Dist => ({ kind: 'constant', ms });
+
+export const defaultCalibration: Calibration = {
+  version: 1,
+  source: 'defaults',
+  links: {
+    'device-gateway': ln(20, 120),
+    'node-node': ln(0.25, 2),
+    'node-store': ln(0.3, 2),
+    push: ln(150, 1200),
+  },
+  node: {
+    frameMs: { hello: k(0.12), send: k(0.05), recv: k(0.02), read: k(0.03), other: k(0.02) },
+    envelopeMs: k(0.01),
+    frameOutMs: k(0.005),
+  },
+  stores: {
+    redis: { servers: 16, opMs: { default: ln(0.02, 0.1) } },
+    cassandra: { servers: 32, opMs: { default: ln(0.15, 1.5), 'inbox.put': ln(0.3, 3), 'log.append': ln(0.3, 3) } },
+    push: { servers: 64, opMs: { default: k(0.05) } },
+  },
+};
+
+/** Validates a parsed calibration file (missing sections fall back to the defaults); errors name the field. */
+export function validateCalibration(raw: unknown, where = 'calibration'): Calibration {
+  const o = raw as Partial<Calibration> | null;
+  if (!o || typeof o !== 'object') throw new RangeError(`${where}: not a JSON object`);
+  if (o.version !== 1) throw new RangeError(`${where}: version must be 1, got ${String(o.version)}`);
+  const d = defaultCalibration;
+  const links = {} as Calibration['links'];
+  for (const c of LinkClasses) links[c] = validateDist(o.links?.[c] ?? d.links[c], `${where}.links.${c}`);
+  const frameMs = {} as Calibration['node']['frameMs'];
+  for (const f of FrameKinds) frameMs[f] = validateDist(o.node?.frameMs?.[f] ?? d.node.frameMs[f], `${where}.node.frameMs.${f}`);
+  const stores = {} as Calibration['stores'];
+  for (const s of StoreKinds) {
+    const m = o.stores?.[s] ?? d.stores[s];
+    if (!Number.isInteger(m.servers) || m.servers < 1) throw new RangeError(`${where}.stores.${s}.servers must be an integer >= 1`);
+    const opMs = { default: validateDist(m.opMs?.default ?? d.stores[s].opMs.default, `${where}.stores.${s}.opMs.default`) } as StoreModel['opMs'];
+    for (const [op, dist] of Object.entries(m.opMs ?? {})) opMs[op] = validateDist(dist, `${where}.stores.${s}.opMs.${op}`);
+    stores[s] = { servers: m.servers, opMs };
+  }
+  return {
+    version: 1,
+    source: typeof o.source === 'string' ? o.source : 'unnamed',
+    links,
+    node: {
+      frameMs,
+      envelopeMs: validateDist(o.node?.envelopeMs ?? d.node.envelopeMs, `${where}.node.envelopeMs`),
+      frameOutMs: validateDist(o.node?.frameOutMs ?? d.node.frameOutMs, `${where}.node.frameOutMs`),
+    },
+    stores,
+    ...(o.notes ? { notes: o.notes } : {}),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * A FIFO queue in front of `servers` identical servers (M/G/c): a node's
+ * event loop is one server, a Redis cluster one per shard, a Cassandra ring
+ * one per node × concurrency. Work is admitted when it arrives and given the
+ * earliest free server, so when arrivals outpace service the wait grows —
+ * queues form and saturation shows up as it would live.
+ *
+ * Work must be admitted in arrival order (callers admit at the arrival
+ * instant, in virtual time); then completion order is FIFO per server.
+ */
+export class ServiceQueue {
+  private readonly free: Float64Array;
+  /** Requests admitted, total service time and total wait (ms), for gauges and calibration checks. */
+  served = 0;
+  busyMs = 0;
+  waitedMs = 0;
+  maxWaitMs = 0;
+
+  constructor(readonly name: string, readonly servers: number) {
+    if (!Number.isInteger(servers) || servers < 1) throw new RangeError(`${name}: servers must be an integer >= 1, got ${servers}`);
+    this.free = new Float64Array(servers);
+  }
+
+  /** Admits work arriving at `nowMs` needing `serviceMs`; returns when it completes. */
+  admit(nowMs: number, serviceMs: number): number {
+    const f = this.free;
+    let best = 0;
+    for (let i = 1; i < f.length; i++) if (f[i]! < f[best]!) best = i;
+    const start = Math.max(nowMs, f[best]!);
+    const done = start + serviceMs;
+    f[best] = done;
+    const wait = start - nowMs;
+    this.served++;
+    this.busyMs += serviceMs;
+    this.waitedMs += wait;
+    if (wait > this.maxWaitMs) this.maxWaitMs = wait;
+    return done;
+  }
+
+  /** True when some server is idle at `nowMs` (new work starts at once). */
+  idleAt(nowMs: number): boolean {
+    const f = this.free;
+    for (let i = 0; i < f.length; i++) if (f[i]! <= nowMs) return true;
+    return false;
+  }
+
+  /** How long new work arriving now would wait before starting, ms. */
+  backlogMs(nowMs: number): number {
+    let min = Infinity;
+    for (const t of this.free) min = Math.min(min, t);
+    return Math.max(0, min - nowMs);
+  }
+
+  /** Forgets queued work (a restarted process starts with an empty queue). */
+  reset(nowMs: number): void {
+    this.free.fill(nowMs);
+  }
+
+  /** Takes and clears the counters since the last call: served, utilisation over `windowMs`, mean wait. */
+  window(windowMs: number): { served: number; utilisation: number; meanWaitMs: number; maxWaitMs: number } {
+    const out = {
+      served: this.served,
+      utilisation: windowMs > 0 ? this.busyMs / (windowMs * this.servers) : 0,
+      meanWaitMs: this.served > 0 ? this.waitedMs / this.served : 0,
+      maxWaitMs: this.maxWaitMs,
+    };
+    this.served = 0;
+    this.busyMs = 0;
+    this.waitedMs = 0;
+    this.maxWaitMs = 0;
+    return out;
+  }
+}

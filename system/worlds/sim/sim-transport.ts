@@ -1,0 +1,213 @@
+import type { ChatNode } from '../../node/chat-node.ts';
+import type { ConnId, Transport } from '../../node/ports.ts';
+import type { Random } from '../../random/random.ts';
+import type { Calibration, FrameKind } from './calibration.ts';
+import { sample } from './distribution.ts';
+import type { SimClock } from './sim-clock.ts';
+import type { SimNetwork } from './sim-network.ts';
+import { ServiceQueue } from './sim-service.ts';
+
+/** The device end of a simulated WebSocket (a VirtualDevice is one). */
+export interface SimEndpoint {
+  onOpen(): void;
+  onFrame(text: string): void;
+  onClose(code: number): void;
+}
+
+/** One simulated connection. Each side stops seeing it once it closed or was told it closed. */
+export class SimConn {
+  deviceOpen = true;
+  nodeOpen = false;
+  /** Arrival time of the last frame each way: a TCP connection is FIFO. */
+  upAt = 0;
+  downAt = 0;
+
+  constructor(readonly id: ConnId, readonly transport: SimTransport, readonly socket: SimSocket) {}
+}
+
+/** What the transports share: the clock, the network, the CPU model, connection ids. */
+export interface SimLinks {
+  clock: SimClock;
+  network: SimNetwork;
+  calibration: Calibration;
+  /** CPU-time stream. */
+  random: Random;
+  nextConnId(): ConnId;
+}
+
+const ABNORMAL = 1006;
+
+/**
+ * The node side of simulated device links, one per node: ChatNode's
+ * Transport, bound to simulated device↔gateway links instead of sockets, and
+ * the node's CPU as a single-server queue (a Node.js process runs one event
+ * loop). Incoming frames and bus envelopes wait for the CPU, outgoing frames
+ * are charged to it, and the queue's backlog is what the node sees as its
+ * event-loop delay, so admission control sheds load as it would live.
+ */
+export class SimTransport implements Transport {
+  node?: ChatNode;
+  up = false;
+  readonly cpu: ServiceQueue;
+  readonly conns = new Map<ConnId, SimConn>();
+
+  constructor(readonly name: string, private readonly links: SimLinks) {
+    this.cpu = new ServiceQueue(name, 1);
+  }
+
+  // ---- Transport (called by the node) ----
+
+  send(conn: ConnId, frame: string): void {
+    const c = this.conns.get(conn);
+    if (!c) return;
+    const { clock, calibration, random } = this.links;
+    const left = this.cpu.admit(clock.now(), sample(calibration.node.frameOutMs, random));
+    const arrive = Math.max(left + this.hop(), c.downAt);
+    c.downAt = arrive;
+    clock.at(arrive, () => {
+      if (c.deviceOpen && c.socket.current === c) c.socket.device.onFrame(frame);
+    });
+  }
+
+  close(conn: ConnId, code: number): void {
+    const c = this.conns.get(conn);
+    if (!c) return;
+    this.conns.delete(conn);
+    const node = this.node;
+    const { clock } = this.links;
+    clock.setTimeout(() => node?.onClose(conn), 0);
+    const arrive = Math.max(clock.now() + this.hop(), c.downAt);
+    clock.at(arrive, () => c.socket.closedByServer(c, code));
+  }
+
+  // ---- device side ----
+
+  /** A device opens a connection here; answers with open, or a refusal when the node is down. */
+  open(socket: SimSocket): SimConn | undefined {
+    const { clock, network } = this.links;
+    if (network.blocked('devices', this.name)) return undefined; // the SYN goes nowhere: the device's connect timeout ends it
+    const c = new SimConn(this.links.nextConnId(), this, socket);
+    if (!this.up) {
+      clock.setTimeout(() => socket.closedByServer(c, ABNORMAL), this.hop() * 2);
+      return c;
+    }
+    const node = this.node!;
+    const there = clock.now() + this.hop();
+    c.upAt = there;
+    clock.at(there, () => {
+      if (!c.deviceOpen || this.node !== node || !node.alive) return;
+      this.conns.set(c.id, c);
+      c.nodeOpen = true;
+      node.onOpen(c.id);
+      const back = clock.now() + this.hop();
+      c.downAt = back;
+      clock.at(back, () => {
+        if (c.deviceOpen && socket.current === c && this.conns.has(c.id)) socket.device.onOpen();
+      });
+    });
+    return c;
+  }
+
+  /** A frame from the device: link, then the CPU queue, then `onFrame`. */
+  fromDevice(c: SimConn, text: string): void {
+    const { clock } = this.links;
+    const arrive = Math.max(clock.now() + this.hop(), c.upAt);
+    c.upAt = arrive;
+    clock.at(arrive, () => {
+      const node = this.node;
+      if (!node || !this.conns.has(c.id)) return;
+      this.onCpu(sample(this.links.calibration.node.frameMs[frameKind(text)], this.links.random), () => {
+        if (this.conns.has(c.id)) node.onFrame(c.id, text);
+      });
+    });
+  }
+
+  /** The device closed its socket: the node hears of it one hop later, after frames already sent. */
+  hangUp(c: SimConn): void {
+    c.deviceOpen = false;
+    const { clock } = this.links;
+    const arrive = Math.max(clock.now() + this.hop(), c.upAt);
+    clock.at(arrive, () => {
+      if (!this.conns.delete(c.id)) return;
+      this.node?.onClose(c.id);
+    });
+  }
+
+  /** Runs `fn` once the node's CPU has done `costMs` of work for it (at once when the CPU is idle). */
+  onCpu(costMs: number, fn: () => void): void {
+    const { clock, network } = this.links;
+    const now = clock.now();
+    const idle = this.cpu.idleAt(now);
+    const done = this.cpu.admit(now, costMs);
+    this.node?.setEventLoopDelay(done - now - costMs);
+    if (idle && done - now < network.resolutionMs) fn();
+    else clock.at(done, fn);
+  }
+
+  /** Every connection dies at once (a crash or a cut): devices see 1006 a hop later; the node is not told. */
+  dropAll(): void {
+    const { clock } = this.links;
+    for (const c of this.conns.values()) {
+      clock.setTimeout(() => c.socket.closedByServer(c, ABNORMAL), this.hop());
+    }
+    this.conns.clear();
+  }
+
+  private hop(): number {
+    const { network } = this.links;
+    const d = network.delay('device-gateway');
+    return network.lost('device-gateway') ? d + network.retransmitMs : d;
+  }
+}
+
+/** The kind of a client frame for CPU accounting: devices write `{"t":"<kind>",...}`. */
+export function frameKind(text: string): FrameKind {
+  if (!text.startsWith('{"t":"')) return 'other';
+  const end = text.indexOf('"', 6);
+  const t = text.slice(6, end);
+  return t === 'send' || t === 'recv' || t === 'read' || t === 'hello' ? t : 'other';
+}
+
+/** Chooses the node for a device's connection attempt (rendezvous order, see placement.ts). */
+export type SimRouter = (deviceId: string, attempt: number) => SimTransport;
+
+/**
+ * The device side of a simulated WebSocket (DeviceIO). It connects to the
+ * device's nodes in rendezvous order, moving to the next choice after each
+ * failed attempt, as the live SocketIO does. Small on purpose: one per device.
+ */
+export class SimSocket {
+  device!: SimEndpoint;
+  current?: SimConn;
+  private attempt = 0;
+
+  constructor(readonly deviceId: string, private readonly route: SimRouter) {}
+
+  connect(): void {
+    this.current = this.route(this.deviceId, this.attempt++).open(this);
+  }
+
+  /** The device reached a node: the next reconnect starts from its first choice. */
+  connected(): void {
+    this.attempt = 0;
+  }
+
+  send(text: string): void {
+    const c = this.current;
+    if (c?.deviceOpen) c.transport.fromDevice(c, text);
+  }
+
+  close(): void {
+    const c = this.current;
+    this.current = undefined;
+    if (c?.deviceOpen) c.transport.hangUp(c);
+  }
+
+  /** The server side ended `c` (or it could not be opened). */
+  closedByServer(c: SimConn, code: number): void {
+    if (!c.deviceOpen || this.current !== c) return;
+    c.deviceOpen = false;
+    this.current = undefined;
+    this.device.onClose(code);
+  }
+}
