@@ -1,4 +1,8 @@
+import type { ChaosEntry } from '../scenarios/scenario.ts';
 import type { World } from '../scenarios/engine/worlds.ts';
+
+const LINKS = ['device-gateway', 'node-node', 'node-store', 'push'] as const;
+const STORES = ['redis', 'cassandra', 'push'] as const;
 
 /**
  * Fault kinds: each is a small unit with a target selector, applied at a
@@ -11,9 +15,24 @@ export interface FaultKind {
   /** World controls this fault uses. */
   needs: (keyof World['control'])[];
   /** Applies the fault; returns the revert (undefined when the fault has no end). */
-  apply(world: World, target: number): Promise<(() => Promise<void>) | undefined>;
+  apply(world: World, target: number, entry: ChaosEntry): Promise<(() => Promise<void>) | undefined>;
   /** Whether the fault needs a duration (a revert) to make sense. */
   durationRequired?: boolean;
+  /** False for faults not aimed at one node (a store, a link class): applied once. Default true. */
+  nodeTarget?: boolean;
+  /** Checks the entry's own options before the run; throws naming `where`. */
+  validate?(entry: ChaosEntry, where: string): void;
+  /** What the report names as the target, when it is not the node. */
+  label?(entry: ChaosEntry, world: World, target: number): string;
+}
+
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], where: string, name: string): T {
+  if (!allowed.includes(v as T)) throw new Error(`${where}: ${name} must be one of ${allowed.join(', ')}, got ${String(v)}`);
+  return v as T;
+}
+
+function sync(revert: () => void): () => Promise<void> {
+  return async () => revert();
 }
 
 export const faultKinds: Record<string, FaultKind> = {
@@ -41,6 +60,60 @@ export const faultKinds: Record<string, FaultKind> = {
       await world.control.pauseNode!(target);
       return () => world.control.resumeNode!(target);
     },
+  },
+  partition: {
+    description: "cut a node off from a peer: 'devices' (its clients), 'redis', 'cassandra' or another node ('node-3'); healed after the duration (sim world)",
+    needs: ['partition'],
+    durationRequired: true,
+    validate(entry, where) {
+      const peer = String(entry.peer ?? 'devices');
+      if (!/^(devices|redis|cassandra|node-\d+)$/.test(peer)) throw new Error(`${where}: peer must be devices, redis, cassandra or node-<n>, got ${peer}`);
+    },
+    async apply(world, target, entry) {
+      return sync(world.control.partition!(world.nodes[target]!.id, String(entry.peer ?? 'devices')));
+    },
+    label: (entry, world, target) => `${world.nodes[target]!.id}|${String(entry.peer ?? 'devices')}`,
+  },
+  'link-latency': {
+    description: 'add `ms` of latency to every hop of a link class (`link`: device-gateway, node-node, node-store, push) for the duration (sim world)',
+    needs: ['addLatency'],
+    durationRequired: true,
+    nodeTarget: false,
+    validate(entry, where) {
+      oneOf(entry.link, LINKS, where, 'link');
+      if (!(typeof entry.ms === 'number' && entry.ms >= 0)) throw new Error(`${where}: ms must be a number >= 0`);
+    },
+    async apply(world, _t, entry) {
+      return sync(world.control.addLatency!(entry.link as (typeof LINKS)[number], entry.ms as number));
+    },
+    label: (entry) => `${String(entry.link)}+${String(entry.ms)}ms`,
+  },
+  'link-loss': {
+    description: 'lose a share `p` of the units on a link class (`link`) for the duration: TCP retransmits, the bus drops, store calls time out (sim world)',
+    needs: ['setLoss'],
+    durationRequired: true,
+    nodeTarget: false,
+    validate(entry, where) {
+      oneOf(entry.link, LINKS, where, 'link');
+      if (!(typeof entry.p === 'number' && entry.p >= 0 && entry.p <= 1)) throw new Error(`${where}: p must be a number in [0, 1]`);
+    },
+    async apply(world, _t, entry) {
+      return sync(world.control.setLoss!(entry.link as (typeof LINKS)[number], entry.p as number));
+    },
+    label: (entry) => `${String(entry.link)} loss ${String(entry.p)}`,
+  },
+  'store-outage': {
+    description: "take a store away (`store`: redis, cassandra, push): every call fails after the store timeout until the duration ends (sim world)",
+    needs: ['storeOutage'],
+    durationRequired: true,
+    nodeTarget: false,
+    validate(entry, where) {
+      oneOf(entry.store, STORES, where, 'store');
+    },
+    async apply(world, _t, entry) {
+      return sync(world.control.storeOutage!(entry.store as (typeof STORES)[number]));
+    },
+    label: (entry) => String(entry.store),
   },
   'rolling-restart': {
     description: 'every node stopped gracefully and restarted, one after another, the duration spread over them',

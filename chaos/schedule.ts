@@ -45,19 +45,29 @@ export function planChaos(entries: readonly ChaosEntry[], world: Pick<World, 'ki
     const durationMs = entry.duration === undefined ? 0 : timeOf(entry.duration, loadEndMs, `${where}.duration`);
     if (kind.durationRequired && durationMs <= 0) throw new Error(`${where}: needs a duration`);
     if (atMs > loadEndMs) throw new Error(`${where}: at ${entry.at} is after the load ends (${loadEndMs} ms)`);
-    const targets = entry.fault === 'rolling-restart' ? resolveTargets('all', world.nodes.length) : resolveTargets(entry.target, world.nodes.length);
+    kind.validate?.(entry, where);
+    const targets = entry.fault === 'rolling-restart'
+      ? resolveTargets('all', world.nodes.length)
+      : kind.nodeTarget === false ? [0] : resolveTargets(entry.target, world.nodes.length);
     return { entry, atMs, durationMs, targets };
   });
 }
 
+/** The time a chaos schedule runs on: ms since the load's start, and a way to wait until then. */
+export interface ChaosTime {
+  now(): number;
+  sleepUntil(ms: number): Promise<unknown>;
+}
+
 /**
  * Runs a planned schedule against the world, relative to the load's start
- * (t0, wall ms). Each fault is marked with its real start and end times.
- * Returns a promise that settles once every fault has been reverted.
+ * (t0, wall ms; or `time`, e.g. the sim's virtual clock). Each fault is
+ * marked with its real start and end times. Returns a promise that settles
+ * once every fault has been reverted.
  */
-export async function runChaos(plan: Planned[], world: World, t0: number, loadEndMs: number, mark: (m: FaultMark) => void): Promise<void> {
-  const now = () => performance.timeOrigin + performance.now() - t0;
-  const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - now())));
+export async function runChaos(plan: Planned[], world: World, t0: number, loadEndMs: number, mark: (m: FaultMark) => void, time?: ChaosTime): Promise<void> {
+  const now = time ? () => time.now() : () => performance.timeOrigin + performance.now() - t0;
+  const sleepUntil = time ? (ms: number) => time.sleepUntil(ms) : (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - now())));
   await Promise.all(plan.map(async (p) => {
     await sleepUntil(p.atMs);
     if (p.entry.fault === 'rolling-restart') {
@@ -72,14 +82,16 @@ export async function runChaos(plan: Planned[], world: World, t0: number, loadEn
       }
       return;
     }
+    const kind = faultKinds[p.entry.fault]!;
     for (const t of p.targets) {
       const start = now();
-      const revert = await faultKinds[p.entry.fault]!.apply(world, t);
+      const revert = await kind.apply(world, t, p.entry);
       if (p.durationMs > 0 && revert) {
         await sleepUntil(start + p.durationMs);
         await revert();
       }
-      mark({ kind: p.entry.fault, target: world.nodes[t]!.id, startMs: start, endMs: p.durationMs > 0 ? now() : Math.max(now(), loadEndMs) });
+      const target = kind.label?.(p.entry, world, t) ?? world.nodes[t]!.id;
+      mark({ kind: p.entry.fault, target, startMs: start, endMs: p.durationMs > 0 ? now() : Math.max(now(), loadEndMs) });
     }
   }));
 }

@@ -5,6 +5,7 @@ import { renderTerminal } from '../reports/render-terminal.ts';
 import { readReport, writeReports } from '../reports/write.ts';
 import { builtins } from '../scenarios/registry.ts';
 import { runLive } from '../scenarios/engine/live.ts';
+import { parseDuration } from '../scenarios/duration.ts';
 
 const program = new Command();
 program
@@ -32,26 +33,34 @@ program
   .command('run')
   .description('run a scenario against a world and write report.json, report.html and summary.md')
   .argument('<scenario>', `built-in name (${Object.keys(builtins).join(', ')}) or path to a scenario .ts file`)
-  .addOption(new Option('--world <world>', 'where the cluster runs').choices(['embedded', 'local']).default('embedded'))
+  .addOption(new Option('--world <world>', 'where the cluster runs').choices(['embedded', 'local', 'containers']).default('embedded'))
   .option('--nodes <n>', 'chat nodes to start', int('--nodes', 1, 64))
   .option('--devices <n>', 'virtual devices (overrides the scenario)', int('--devices', 2, 10_000_000))
   .option('--duration <d>', 'load duration of every executor, e.g. 30s', duration)
   .option('--rate <r>', 'messages per second of every constant-arrival-rate executor', positive('--rate'))
+  .option('--grace <d>', 'how long after the load deliveries still count, e.g. 30s', duration)
   .option('--seed <s>', 'seed of the population and the load', int('--seed', 0, 2 ** 31), 1)
   .option('--workers <n>', 'driver worker processes (default: 2, or one per 15,000 devices)', int('--workers', 1, 64))
   .option('--target <urls>', 'drive a cluster that is already running (comma-separated ws:// URLs on loopback) instead of starting a world')
   .option('--secret <secret>', 'token secret of the --target cluster (or CHATLAB_SECRET)')
-  .option('--redis <url>', 'local world: use this Redis instead of starting redis-server')
-  .option('--cassandra <host:port>', 'local world: use this Cassandra instead of starting one')
+  .option('--redis <url>', 'local and containers worlds: use this Redis instead of starting one')
+  .option('--cassandra <host:port>', 'local and containers worlds: use this Cassandra instead of starting one')
+  .option('--node-image <image>', 'containers world: chat node image (or CHATLAB_NODE_IMAGE; default chatlab/node:local)')
+  .option('--redis-image <image>', 'containers world: Redis image, e.g. redis:7.2 (or CHATLAB_REDIS_IMAGE; default chatlab/redis:local)')
+  .option('--cassandra-image <image>', 'containers world: Cassandra image, e.g. cassandra:5.0 (or CHATLAB_CASSANDRA_IMAGE; default chatlab/cassandra:local)')
   .option('--out <dir>', 'output folder (default: out/<scenario>-<time>)')
   .option('--no-progress', 'no live progress display')
   .action(async (scenario: string, o) => {
     const name = scenario.replace(/^.*\//, '').replace(/\.ts$/, '');
+    // The containers world reads its image names from the environment (containers-images.ts).
+    if (o.nodeImage) process.env.CHATLAB_NODE_IMAGE = o.nodeImage;
+    if (o.redisImage) process.env.CHATLAB_REDIS_IMAGE = o.redisImage;
+    if (o.cassandraImage) process.env.CHATLAB_CASSANDRA_IMAGE = o.cassandraImage;
     const outDir = o.out ?? join('out', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     const { report, files } = await runLive({
       scenario,
       world: o.world,
-      overrides: { nodes: o.nodes, devices: o.devices, duration: o.duration, rate: o.rate },
+      overrides: { nodes: o.nodes, devices: o.devices, duration: o.duration, rate: o.rate, graceMs: o.grace ? parseDuration(o.grace) : undefined },
       seed: o.seed,
       outDir,
       workers: o.workers,

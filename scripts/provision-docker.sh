@@ -11,7 +11,7 @@
 #      rootfs of each binary plus its `ldd` libraries, `docker import`ed),
 #      so Testcontainers and docker-compose find them without pulling:
 #        chatlab/base:local       node 20 + libs, user chatlab (10001)
-#        chatlab/node:local       base + the project (system/, production node_modules), built from
+#        chatlab/node:local       base + the project (system/, run-time node_modules), built from
 #                                 docker/node.local.Dockerfile (same layout as ./Dockerfile)
 #        chatlab/redis:local      redis-server + redis-cli
 #        chatlab/cassandra:local  a jlinked Java 17 + Cassandra 5.0.6 jars + docker/cassandra/*
@@ -58,7 +58,9 @@ our_dockerd_pid() {
   pid="$(cat "$PIDFILE" 2>/dev/null || true)"
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
   # Only a dockerd with our data root is ours (pids are reused).
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--data-root $STATE/data" || return 1
+  local cmdline
+  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+  [[ "$cmdline" == *"--data-root $STATE/data "* ]] || return 1
   echo "$pid"
 }
 
@@ -132,7 +134,8 @@ fi
 
 # ---- local images ---------------------------------------------------------------
 sha() { sha256sum | cut -c1-16; }
-RECIPE="$(sha <"${BASH_SOURCE[0]}")"
+# An image's recipe is the text of the functions that build it: editing one rebuilds only that image.
+recipe() { declare -f "build_$1" rootfs_init rootfs_add rootfs_libs_of_tree rootfs_import; }
 fp_of_image() { docker image inspect --format '{{ index .Config.Labels "org.chatlab.fingerprint" }}' "$1" 2>/dev/null || true; }
 
 # Copies files (dereferenced) into a merged-/usr rootfs, with every library `ldd` names for ELF files.
@@ -153,7 +156,7 @@ rootfs_add() {
   for f in "$@"; do
     mkdir -p "$dir$(dirname "$f")"
     cp -L "$f" "$dir$f"
-    if file -L "$f" 2>/dev/null | grep -q 'ELF.*dynamic'; then
+    if [[ "$(file -L "$f" 2>/dev/null)" == *ELF*dynamic* ]]; then
       for lib in $(ldd "$f" | awk '/=>/ && $3 ~ /^\// { print $3 } !/=>/ && $1 ~ /^\// { print $1 }'); do
         [[ -e "$dir$lib" ]] || { mkdir -p "$dir$(dirname "$lib")"; cp -L "$lib" "$dir$lib"; }
       done
@@ -180,7 +183,7 @@ rootfs_import() { # dir image fingerprint --change...
 
 command -v file >/dev/null 2>&1 || fail "the 'file' command is missing (apt-get install file)"
 
-fp_base() { { echo "$RECIPE"; node --version; stat -c '%s %Y' "$(readlink -f "$(command -v node)")"; } | sha; }
+fp_base() { { recipe base; node --version; stat -c '%s %Y' "$(readlink -f "$(command -v node)")"; } | sha; }
 build_base() {
   local dir="$BUILD/base"
   rootfs_init "$dir"
@@ -189,9 +192,9 @@ build_base() {
   rootfs_import "$dir" chatlab/base:local "$1" 'USER 10001' 'WORKDIR /home/chatlab' 'CMD ["node"]'
 }
 
-# The production dependency tree only (npm ls --omit=dev), never .cache or out/.
+# system/ (no tests) and the run-time node_modules only: never .cache, out/ or dev dependencies.
 fp_node() {
-  { echo "$RECIPE"; fp_base; cat "$ROOT/package-lock.json" "$ROOT/package.json" "$ROOT/tsconfig.json" "$ROOT/docker/node.local.Dockerfile";
+  { recipe node; fp_base; cat "$ROOT/package-lock.json" "$ROOT/package.json" "$ROOT/tsconfig.json" "$ROOT/docker/node.local.Dockerfile" "$ROOT/docker/runtime-modules.mjs";
     (cd "$ROOT" && find system -type f ! -name '*.test.ts' -print0 | sort -z | xargs -0 sha256sum); } | sha
 }
 build_node() {
@@ -200,12 +203,15 @@ build_node() {
   mkdir -p "$app/node_modules"
   (cd "$ROOT" && cp package.json package-lock.json tsconfig.json "$app/" \
     && find system -type f ! -name '*.test.ts' -print0 | tar --null -T - -cf - | tar -C "$app" -xf -)
+  # The run-time closure of the dependencies (not testcontainers: the CLI's); a nested
+  # package comes with its parent folder.
+  local mods
+  mods="$(cd "$ROOT" && node docker/runtime-modules.mjs --exclude testcontainers)" || fail "node image: cannot list the run-time node_modules"
   while IFS= read -r rel; do
-    # Top-level packages only; their nested node_modules come with them.
-    [[ "$rel" == node_modules/* && "${rel#node_modules/}" != *node_modules/* ]] || continue
+    [[ "${rel#node_modules/}" == *node_modules/* ]] && continue
     mkdir -p "$app/$(dirname "$rel")"
     cp -a "$ROOT/$rel" "$app/$rel"
-  done < <(cd "$ROOT" && npm ls --omit=dev --parseable --all 2>/dev/null | sed "s|^$ROOT/||" | sort -u)
+  done <<<"$mods"
   [[ -d "$app/node_modules/tsx" ]] || fail "node image: tsx missing from the production dependencies (npm ci first)"
   cp "$ROOT/docker/node.local.Dockerfile" "$dir/Dockerfile"
   DOCKER_BUILDKIT=0 docker build -q --label "org.chatlab.fingerprint=$1" -t chatlab/node:local "$dir" >/dev/null 2>"$STATE/build-node.log" \
@@ -213,7 +219,7 @@ build_node() {
   rm -rf "$dir"
 }
 
-fp_redis() { { echo "$RECIPE"; redis-server --version; } | sha; }
+fp_redis() { { recipe redis; redis-server --version; } | sha; }
 build_redis() {
   local dir="$BUILD/redis"
   command -v redis-server >/dev/null 2>&1 || fail "redis-server missing (run scripts/provision.sh)"
@@ -224,7 +230,7 @@ build_redis() {
 }
 
 fp_cassandra() {
-  { echo "$RECIPE"; cat "$CASSANDRA_LIB"/.complete-* 2>/dev/null; ls "$CASSANDRA_LIB"; java -version 2>&1;
+  { recipe cassandra; cat "$CASSANDRA_LIB"/.complete-* 2>/dev/null; ls "$CASSANDRA_LIB"; java -version 2>&1;
     cat "$ROOT/system/worlds/infra/cassandra/cassandra.yaml" "$ROOT/system/worlds/infra/cassandra/logback.xml" "$ROOT/docker/cassandra/docker-entrypoint.sh"; } | sha
 }
 build_cassandra() {
@@ -256,7 +262,7 @@ build_cassandra() {
     'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]'
 }
 
-fp_haproxy() { { echo "$RECIPE"; haproxy -v | head -n1; } | sha; }
+fp_haproxy() { { recipe haproxy; haproxy -v 2>&1 | sed -n 1p; } | sha; }
 build_haproxy() {
   local dir="$BUILD/haproxy"
   rootfs_init "$dir"

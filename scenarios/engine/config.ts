@@ -20,6 +20,8 @@ export interface Overrides {
   /** Overrides the rate of every arrival-rate executor (per second). */
   rate?: number;
   nodes?: number;
+  /** How long after the load deliveries still count (ms); slow worlds want more. */
+  graceMs?: number;
 }
 
 export interface NodeRef {
@@ -48,6 +50,7 @@ export function applyOverrides(s: Scenario, o: Overrides): Scenario {
   const out: Scenario = { ...s, population: { ...s.population }, options: { ...s.options, scenarios: { ...s.options.scenarios } } };
   if (o.devices !== undefined) out.population.devices = o.devices;
   if (o.nodes !== undefined) out.nodes = o.nodes;
+  if (o.graceMs !== undefined) out.graceMs = o.graceMs;
   for (const [name, ex] of Object.entries(out.options.scenarios)) {
     const e = { ...ex };
     if (o.duration !== undefined && e.executor !== 'ramping-arrival-rate') e.duration = o.duration;

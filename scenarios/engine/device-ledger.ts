@@ -11,6 +11,12 @@ import type { NodeRef } from './config.ts';
 /** Bounded memory of mid -> msgKey for receipts about this worker's own sends. */
 const RECEIPT_KEYS_MAX = 200_000;
 
+/** Extra listeners an engine may attach (the sim keeps its online set and mid index with them). */
+export interface DeviceLedgerHooks {
+  online?(dev: number, online: boolean): void;
+  acked?(msgKey: number, mid: string): void;
+}
+
 /**
  * Turns device events into ledger rows: what each message is owed (expected
  * deliveries, computed from the deterministic population at ack time), what
@@ -43,6 +49,7 @@ export class DeviceLedger {
     config: { nodes: NodeRef[] },
     private readonly scenario: Scenario,
     private readonly t0: () => number,
+    private readonly hooks: DeviceLedgerHooks = {},
   ) {
     this.nodeNumbers = new Map(config.nodes.map((n) => [n.id, n.number]));
     this.nodeIds = config.nodes.map((n) => n.url);
@@ -76,6 +83,7 @@ export class DeviceLedger {
         this.acked++;
         this.ledger.ack(k, rel(at));
         if (this.retried.delete(k)) this.ledger.retrySucceeded(k);
+        this.hooks.acked?.(k, mid);
         const t = this.targets.get(k);
         this.targets.delete(k);
         if (!t) return;
@@ -117,9 +125,11 @@ export class DeviceLedger {
         this.connected++;
         io.connected();
         this.nodeOf.set(dev, this.nodeNumbers.get(node) ?? -1);
+        this.hooks.online?.(dev, true);
       },
       onDisconnected: () => {
         if (this.nodeOf.delete(dev)) this.connected--;
+        this.hooks.online?.(dev, false);
       },
     };
   }

@@ -1,5 +1,6 @@
 import { EmbeddedCluster } from '../../system/worlds/embedded.ts';
 import { LocalWorld } from '../../system/worlds/local.ts';
+import { ContainersWorld } from '../../system/worlds/containers.ts';
 import { join } from 'node:path';
 import type { NodeRef } from './config.ts';
 
@@ -16,11 +17,21 @@ export interface World {
     restartNode?(index: number): Promise<void>;
     pauseNode?(index: number): Promise<void>;
     resumeNode?(index: number): Promise<void>;
+    /** sim: cut `a` from `b` ('node-2', 'devices', 'redis', 'cassandra'); returns the heal. */
+    partition?(a: string, b: string): () => void;
+    /** sim: extra latency on a link class; returns the revert. */
+    addLatency?(link: 'device-gateway' | 'node-node' | 'node-store' | 'push', ms: number): () => void;
+    /** sim: loss on a link class; returns the revert. */
+    setLoss?(link: 'device-gateway' | 'node-node' | 'node-store' | 'push', p: number): () => void;
+    /** sim: a store stops answering; returns the revert. */
+    storeOutage?(store: 'redis' | 'cassandra' | 'push'): () => void;
   };
   /** The in-process cluster, when the world is embedded (tests reach its fault hooks through it). */
   embedded?: EmbeddedCluster;
   /** The local world's processes and servers. */
   local?: LocalWorld;
+  /** The containers world's containers. */
+  containers?: ContainersWorld;
   /** Where server-side logs were written, if any. */
   logsDir?: string;
   stop(): Promise<void>;
@@ -71,6 +82,27 @@ export const worlds: Record<string, WorldFactory> = {
       },
       logsDir: dir,
       local: w,
+      stop: () => w.stop(),
+    };
+  },
+  /** Redis, Cassandra, push and the nodes in containers (Testcontainers); images from CHATLAB_*_IMAGE or the local ones. */
+  containers: async ({ nodes, outDir, redisUrl, cassandra }) => {
+    const dir = join(outDir, 'servers');
+    const w = await ContainersWorld.start({ nodes, dir, redisUrl, cassandra });
+    return {
+      kind: 'containers',
+      nodes: w.nodes.map((n) => ({ id: n.id, url: n.url, number: n.number })),
+      pushUrl: w.pushUrl.replace('http://', 'ws://') + '/subscribe',
+      secret: w.secret,
+      control: {
+        killNode: (i) => w.killNode(i),
+        stopNode: (i) => w.stopNode(i),
+        restartNode: (i) => w.restartNode(i),
+        pauseNode: (i) => w.pauseNode(i),
+        resumeNode: (i) => w.resumeNode(i),
+      },
+      logsDir: dir,
+      containers: w,
       stop: () => w.stop(),
     };
   },

@@ -46,6 +46,12 @@ await node.start();
 await gateway.listen(node);
 process.stdout.write(`${JSON.stringify({ ready: true, id, url: gateway.url, port: gateway.port })}\n`);
 
+// One status line every 10 s in the node's log: what an operator tails during a drill.
+setInterval(() => {
+  const m = node.metrics;
+  process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), connections: m.connections, acked: m.messagesAcked, delivered: m.deliveriesAcked, drains: m.drains, inFlight: m.inFlight, loopMs: +m.eventLoopDelayMs.toFixed(1), rejections: Object.fromEntries(m.rejections) })}\n`);
+}, 10_000).unref();
+
 let stopping = false;
 const stop = async () => {
   if (stopping) return;

@@ -1,0 +1,246 @@
+import { readFileSync } from 'node:fs';
+import { check } from '../../reports/checker.ts';
+import { Ledger } from '../../reports/ledger.ts';
+import type { Report } from '../../reports/report.ts';
+import { writeReports, type WrittenReports } from '../../reports/write.ts';
+import { planChaos, runChaos, type FaultMark } from '../../chaos/schedule.ts';
+import { SeededRandom } from '../../system/random/random.ts';
+import { defaultCalibration, validateCalibration, type Calibration } from '../../system/worlds/sim/calibration.ts';
+import { SimWorld } from '../../system/worlds/sim/sim-world.ts';
+import { VirtualDevice } from '../device/device.ts';
+import { Population } from '../population.ts';
+import { loadScenario } from '../registry.ts';
+import { loadEndMs, validateScenario } from '../validate.ts';
+import { applyOverrides, driverDeviceOptions, type Overrides } from './config.ts';
+import { DeviceLedger } from './device-ledger.ts';
+import { Load } from './load.ts';
+import { DeviceTable, MidIndex, OnlineSet, setupGroupsSim } from './sim-devices.ts';
+import { describeViolation, firstViolation, type InjectedFault, type ReplaySpec } from './sim-report.ts';
+import type { World } from './worlds.ts';
+
+export interface SimRunOptions {
+  /** Built-in name or path of a scenario file. */
+  scenario: string;
+  overrides: Overrides;
+  seed: number;
+  /** Where to write report.json/html and summary.md; nothing is written when omitted. */
+  outDir?: string;
+  /** A calibration file (`chatlab calibrate`), or the calibration itself; default: defaultCalibration. */
+  calibration?: string | Calibration;
+  /** Test-only faults armed at virtual times (replayable: they are stored in the report). */
+  inject?: InjectedFault[];
+  /** Events within this window share one instant. Default 0.1 ms. */
+  resolutionMs?: number;
+  log?: (line: string) => void;
+  /** Print a progress line every few wall seconds. Default true. */
+  progress?: boolean;
+}
+
+export interface SimRunResult {
+  report: Report;
+  files?: WrittenReports;
+  world: SimWorld;
+}
+
+/** Devices started per second per node while the population connects (a sign-in costs a node ~0.1 ms of CPU). */
+const CONNECTS_PER_NODE_PER_SEC = 4000;
+
+export function loadCalibration(source: string | Calibration | undefined): { calibration: Calibration; file?: string } {
+  if (source === undefined) return { calibration: defaultCalibration };
+  if (typeof source !== 'string') return { calibration: validateCalibration(source) };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(source, 'utf8'));
+  } catch (err) {
+    throw new Error(`--calibration ${source}: cannot read it as JSON: ${(err as Error).message}`);
+  }
+  return { calibration: validateCalibration(raw, source), file: source };
+}
+
+/**
+ * The sim engine: the scenario as a discrete-event simulation. One SimWorld
+ * (the real node core on memory adapters, simulated links and service
+ * times), the same VirtualDevice, Load, DeviceLedger, chaos schedule and
+ * checker as the live engine, everything on one virtual clock and one seed.
+ * The report has world "sim", time axes in virtual time, and in
+ * `meta.replay` what `chatlab replay` needs to rerun it exactly.
+ */
+export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
+  const wall0 = performance.now();
+  const startedAt = new Date();
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const scenario = applyOverrides(await loadScenario(o.scenario), o.overrides);
+  validateScenario(scenario);
+  const { calibration, file } = loadCalibration(o.calibration);
+  const n = scenario.population.devices;
+  const resolutionMs = o.resolutionMs ?? 0.1;
+  log(`chatlab sim: ${scenario.name} — ${n} devices, ${scenario.nodes} nodes, seed ${o.seed}, calibration ${file ?? calibration.source}`);
+
+  const world = new SimWorld({ nodes: scenario.nodes, seed: o.seed, calibration, resolutionMs });
+  const clock = world.clock;
+  await clock.settle(world.start(), 60_000, 'node start');
+  const population = new Population(scenario, o.seed, `s${o.seed.toString(36)}`);
+  await clock.settle(setupGroupsSim(world, population), 600_000, 'group setup');
+
+  const ledger = new Ledger();
+  const nodes = world.nodeIds.map((id, i) => ({ id, url: world.urls[i]!, number: i + 1 }));
+  const online = new OnlineSet(n);
+  const background = new Uint8Array(n);
+  const mids = new MidIndex();
+  let t0 = 0;
+  const recorder = new DeviceLedger(ledger, population, { nodes }, scenario, () => t0, {
+    online: (d, up) => (up && !background[d] ? online.add(d) : online.remove(d)),
+    acked: (k, mid) => mids.set(k, mid),
+  });
+  const devices = makeDevices(world, population, scenario, recorder, o.seed);
+  world.onWake((id) => {
+    const d = population.deviceIndex(id);
+    if (d >= 0) devices[d]!.onPush();
+  });
+
+  const rampMs = await connectAll(world, devices, scenario.nodes, () => recorder.connected, log);
+  t0 = Math.ceil(clock.now());
+  await clock.run(t0);
+  const loadEnd = loadEndMs(scenario);
+  const load = new Load({
+    config: { worker: 0, workers: 1 }, scenario, population, recorder, devices: new DeviceTable(devices), clock, t0,
+    timers: clock, exactArrivals: true, onlineSenders: () => online.list,
+    onBackground: (d, off) => {
+      background[d] = off ? 1 : 0;
+      if (off) online.remove(d);
+    },
+  }, new SeededRandom(o.seed).fork('load'));
+
+  const view = worldView(world);
+  const marks: FaultMark[] = [];
+  const chaos = runChaos(planChaos(scenario.chaos, view, loadEnd), view, t0, loadEnd, (m) => {
+    marks.push(m);
+    log(`chaos: ${m.kind} ${m.target} from ${(m.startMs / 1000).toFixed(1)}s to ${(m.endMs / 1000).toFixed(1)}s (virtual)`);
+  }, { now: () => clock.now() - t0, sleepUntil: (ms) => clock.sleep(ms - (clock.now() - t0)) });
+  chaos.catch(() => {});
+  for (const f of o.inject ?? []) {
+    clock.at(t0 + f.atMs, () => world.faults[f.port][f.action === 'drop' ? 'dropNext' : 'failNext'](f.op, f.count ?? 1));
+  }
+  const progress = progressPrinter(o.progress ?? true, log, loadEnd, wall0);
+  const sampler = clock.setInterval(() => {
+    const at = clock.now() - t0;
+    ledger.sample(at, { connected: recorder.connected, ...world.gauges(1000) });
+    progress(at, recorder, clock.events);
+  }, 1000);
+
+  load.start();
+  await clock.run(t0 + loadEnd);
+  await quiesce(clock, t0 + loadEnd + scenario.graceMs, recorder, Math.max(0, scenario.behaviour.readDelayMs) + 1000);
+  load.stop();
+  clock.clear(sampler);
+  await chaos;
+  for (const m of marks) ledger.fault(m);
+
+  const wallMs = performance.now() - wall0;
+  const virtualMs = clock.now() - t0;
+  const replay: ReplaySpec = {
+    engine: 'sim', version: 1, scenario: o.scenario, overrides: o.overrides, seed: o.seed, calibration, inject: o.inject ?? [], resolutionMs,
+  };
+  const report = check(ledger, {
+    startMs: 0, endMs: loadEnd, graceMs: scenario.graceMs, lateMs: scenario.lateMs, thresholds: scenario.options.thresholds,
+    scenario: scenario.name, world: 'sim', seed: o.seed, nodes: scenario.nodes, devicesPlanned: n, startedAt, wallMs,
+    extra: {
+      driver: null,
+      meta: {
+        replay,
+        calibration: { source: calibration.source, ...(file ? { file } : {}) },
+        sim: { events: clock.events, virtualMs: Math.round(virtualMs), connectRampMs: rampMs, droppedIterations: load.dropped, busLost: world.stores.busLost.count },
+        wall: { wallMs: Math.round(wallMs), eventsPerSec: Math.round(clock.events / (wallMs / 1000)), rssGB: round2(process.memoryUsage().rss / 2 ** 30) },
+      },
+    },
+  });
+  const violation = firstViolation(report, ledger, mids, population, o.seed);
+  report.meta.firstViolation = violation;
+  if (violation) log(`chatlab sim: first violation: ${describeViolation(violation)}`);
+  if (!report.passed) log(`chatlab sim: thresholds failed — rerun exactly with: chatlab replay <report.json>  (seed ${o.seed})`);
+  const files = o.outDir ? writeReports(report, o.outDir) : undefined;
+  return { report, files, world };
+}
+
+function makeDevices(world: SimWorld, population: Population, scenario: ReturnType<typeof applyOverrides>, recorder: DeviceLedger, seed: number): VirtualDevice[] {
+  const root = new SeededRandom(seed).fork('devices');
+  const opts = driverDeviceOptions(scenario);
+  const devices: VirtualDevice[] = [];
+  for (let d = 0; d < population.devices; d++) {
+    const id = population.deviceId(d);
+    const io = world.socket(id);
+    const device = new VirtualDevice(
+      { id, token: () => world.tokens.issue(id, 24 * 3600_000), clock: world.clock, random: root.fork(id), ...opts },
+      io,
+      recorder.observerFor(d, io),
+    );
+    io.device = device;
+    devices.push(device);
+  }
+  return devices;
+}
+
+/** Starts devices in batches at a rate the nodes can sign in, and runs until all are online (or a minute after the ramp). */
+async function connectAll(world: SimWorld, devices: VirtualDevice[], nodes: number, connected: () => number, log: (l: string) => void): Promise<number> {
+  const clock = world.clock;
+  const perStepMs = 10;
+  const perStep = Math.max(1, Math.round((CONNECTS_PER_NODE_PER_SEC * nodes * perStepMs) / 1000));
+  const rampMs = Math.ceil(devices.length / perStep) * perStepMs;
+  let next = 0;
+  const step = () => {
+    for (const end = Math.min(devices.length, next + perStep); next < end; next++) devices[next]!.start();
+    if (next < devices.length) clock.setTimeout(step, perStepMs);
+  };
+  step();
+  const start = clock.now();
+  await clock.run(start + rampMs + 60_000, () => next >= devices.length && connected() >= devices.length);
+  if (connected() < devices.length) log(`chatlab sim: only ${connected()} of ${devices.length} devices connected ${((clock.now() - start) / 1000).toFixed(0)} s into the ramp; load starts anyway`);
+  return Math.round(clock.now() - start);
+}
+
+/** Runs on until nothing is in flight and every owed delivery arrived, calm for `settleMs` (read receipts), or the grace ends. */
+async function quiesce(clock: SimWorld['clock'], deadline: number, r: DeviceLedger, settleMs: number): Promise<void> {
+  let calmSince = -1;
+  await clock.run(deadline, () => {
+    const calm = r.pendingSends() === 0 && r.deliveredUnique >= r.expected;
+    if (!calm) calmSince = -1;
+    else if (calmSince < 0) calmSince = clock.now();
+    return calm && clock.now() - calmSince >= settleMs;
+  });
+}
+
+/** The World interface the chaos schedule drives, bound to the sim world's controls. */
+function worldView(w: SimWorld): World {
+  return {
+    kind: 'sim',
+    nodes: w.nodeIds.map((id, i) => ({ id, url: w.urls[i]!, number: i + 1 })),
+    secret: w.secret,
+    control: {
+      killNode: (i) => w.killNode(i),
+      stopNode: (i) => w.stopNode(i),
+      restartNode: (i) => w.restartNode(i),
+      partition: (a, b) => w.partition(a, b),
+      addLatency: (l, ms) => w.addLatency(l, ms),
+      setLoss: (l, p) => w.setLoss(l, p),
+      storeOutage: (s) => w.storeOutage(s),
+    },
+    stop: async () => {},
+  };
+}
+
+/** A progress line every 5 s of wall time (wall-clock I/O at the engine's edge; the run itself never reads it). */
+function progressPrinter(on: boolean, log: (l: string) => void, loadEnd: number, wall0: number) {
+  let last = wall0;
+  return (atMs: number, r: DeviceLedger, events: number) => {
+    if (!on) return;
+    const now = performance.now();
+    if (now - last < 5000) return;
+    last = now;
+    const wallS = (now - wall0) / 1000;
+    log(`sim: ${(atMs / 1000).toFixed(0)}/${(loadEnd / 1000).toFixed(0)} s virtual, ${wallS.toFixed(0)} s wall, ${r.connected} online, sent ${r.sent}, acked ${r.acked}, delivered ${r.deliveredUnique}/${r.expected}, ${Math.round(events / wallS)} events/s, rss ${round2(process.memoryUsage().rss / 2 ** 30)} GB`);
+  };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
