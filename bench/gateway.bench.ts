@@ -1,26 +1,40 @@
 /**
  * bench:gateway — N online devices on loopback sending 1:1 messages, with a
- * fixed number in flight per device, through (a) a bare ws relay (the
- * ceiling: forward a frame to the addressed socket, nothing else) and (b) the
- * embedded cluster's full lifecycle (auth, dedup, seq, log, inbox, ack,
- * delivery, device ack, delivered receipt). Same driver, same run, same
- * machine; each server runs in its own process. Last line:
- * `lifecycle/relay ratio: <r>`.
+ * fixed number in flight per device, through
+ *   relay:    a bare ws relay (the ceiling: forward a frame to the addressed socket, nothing else),
+ *   embedded: the embedded cluster's full lifecycle (auth, dedup, seq, log,
+ *             inbox, ack, delivery, device ack, delivered receipt) on memory adapters,
+ *   local:    the same lifecycle in node processes over real Redis and Cassandra
+ *             (`--worlds relay,embedded,local`, or `npm run bench:local`).
+ * Same driver, same run, same machine; each server runs in its own process(es).
+ * With `local`, it then times each port operation against the same Redis and
+ * Cassandra (one at a time and 64 at once) to show where the time goes.
+ * Last line: `lifecycle/relay ratio: <r>` (embedded msgs/s over relay msgs/s).
  */
 import { Command } from 'commander';
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TokenIssuer } from '../system/auth/tokens.ts';
 import { WallClock } from '../system/clock/clock-wall.ts';
+import { LocalWorld } from '../system/worlds/local.ts';
 import { driveChat, driveRelay, type LoadResult } from './load-driver.ts';
+import { timePorts } from './port-timings.ts';
 
 const o = new Command()
   .option('--devices <n>', 'online devices', (v) => Number(v), 1000)
   .option('--inflight <n>', 'messages in flight per device', (v) => Number(v), 4)
   .option('--seconds <s>', 'measured seconds per system', (v) => Number(v), 10)
-  .option('--nodes <n>', 'embedded cluster nodes', (v) => Number(v), 3)
+  .option('--nodes <n>', 'chat nodes', (v) => Number(v), 3)
+  .option('--worlds <list>', 'systems to measure: relay, embedded, local', 'relay,embedded')
+  .option('--local-devices <n>', 'devices for the local world (Cassandra-bound: fewer)', (v) => Number(v), 200)
+  .option('--local-inflight <n>', 'in flight per device in the local world', (v) => Number(v), 2)
   .parse()
-  .opts<{ devices: number; inflight: number; seconds: number; nodes: number }>();
+  .opts<{ devices: number; inflight: number; seconds: number; nodes: number; worlds: string; localDevices: number; localInflight: number }>();
+const worlds = new Set(o.worlds.split(',').map((w) => w.trim()));
+for (const w of worlds) if (!['relay', 'embedded', 'local'].includes(w)) throw new Error(`--worlds: unknown system "${w}"`);
 
 async function start(script: string, args: string[] = []): Promise<{ child: ChildProcess; urls: string[]; secret?: string }> {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process (open it in Chrome DevTools or clinic).
@@ -48,29 +62,56 @@ function row(name: string, r: LoadResult): string {
 const hardStop = setTimeout(() => {
   console.error('bench:gateway: overall time limit reached');
   process.exit(2);
-}, (o.seconds * 2 + 120) * 1000);
+}, (o.seconds * 3 + 300) * 1000);
 hardStop.unref();
 
+const results = new Map<string, LoadResult>();
 const children: ChildProcess[] = [];
+let local: LocalWorld | undefined;
 try {
-  console.log(`bench:gateway — ${o.devices} devices, ${o.inflight} in flight each, ${o.seconds}s per system, Node ${process.version}`);
-  const relay = await start('./servers/relay-server.ts');
-  children.push(relay.child);
-  const relayResult = await driveRelay({ url: relay.urls[0]!, devices: o.devices, inflight: o.inflight, seconds: o.seconds, serverPid: relay.child.pid! });
-  await stopChild(relay.child);
-
-  const cluster = await start('./servers/cluster-server.ts', [String(o.nodes)]);
-  children.push(cluster.child);
-  const tokens = new TokenIssuer(cluster.secret!, new WallClock());
-  const chatResult = await driveChat({ urls: cluster.urls, devices: o.devices, inflight: o.inflight, seconds: o.seconds, serverPid: cluster.child.pid!, token: (d) => tokens.issue(d, 3600_000) });
-  await stopChild(cluster.child);
+  console.log(`bench:gateway — ${o.devices} devices, ${o.inflight} in flight each, ${o.seconds}s per system, ${o.nodes} nodes, Node ${process.version}`);
+  if (worlds.has('relay')) {
+    const relay = await start('./servers/relay-server.ts');
+    children.push(relay.child);
+    results.set('relay', await driveRelay({ url: relay.urls[0]!, devices: o.devices, inflight: o.inflight, seconds: o.seconds, serverPids: [relay.child.pid!] }));
+    await stopChild(relay.child);
+  }
+  if (worlds.has('embedded')) {
+    const cluster = await start('./servers/cluster-server.ts', [String(o.nodes)]);
+    children.push(cluster.child);
+    const tokens = new TokenIssuer(cluster.secret!, new WallClock());
+    results.set('embedded', await driveChat({ urls: cluster.urls, devices: o.devices, inflight: o.inflight, seconds: o.seconds, serverPids: [cluster.child.pid!], token: (d) => tokens.issue(d, 3600_000) }));
+    await stopChild(cluster.child);
+  }
+  if (worlds.has('local')) {
+    local = await LocalWorld.start({ nodes: o.nodes, dir: mkdtempSync(join(tmpdir(), 'bench-local-')) });
+    const tokens = new TokenIssuer(local.secret, new WallClock());
+    results.set('local', await driveChat({
+      urls: local.nodes.map((n) => n.url), devices: o.localDevices, inflight: o.localInflight, seconds: o.seconds,
+      serverPids: local.nodes.map((n) => n.proc.pid), token: (d) => tokens.issue(d, 3600_000),
+    }));
+  }
 
   console.log(`\n${'system'.padEnd(10)} ${'msgs/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'delivered'.padStart(10)} ${'driver'.padStart(7)} ${'server'.padStart(7)}`);
-  console.log(row('relay', relayResult));
-  console.log(row('lifecycle', chatResult));
-  console.log(`\nlifecycle: ${chatResult.lost} owed deliveries missing at the end, ${chatResult.errors} errors ${JSON.stringify(chatResult.errorCodes ?? {})}, ${chatResult.receipts} delivered receipts`);
-  console.log(`goal: lifecycle >= 35% of relay msgs/s at 1,000 devices`);
-  console.log(`lifecycle/relay ratio: ${(chatResult.msgsPerSec / relayResult.msgsPerSec).toFixed(3)}`);
+  for (const [name, r] of results) console.log(row(name, r));
+  for (const [name, r] of results) {
+    if (name !== 'relay') console.log(`${name}: ${r.lost} owed deliveries missing at the end, ${r.errors} errors ${JSON.stringify(r.errorCodes ?? {})}, ${r.receipts} delivered receipts`);
+  }
+  const e = results.get('embedded');
+  const l = results.get('local');
+  if (e && l) {
+    console.log(`\nlocal/embedded: msgs/s ${(l.msgsPerSec / e.msgsPerSec).toFixed(3)} (local ran ${o.localDevices} devices x ${o.localInflight} in flight), p50 ${(l.p50Ms / e.p50Ms).toFixed(1)}x, p99 ${(l.p99Ms / e.p99Ms).toFixed(1)}x`);
+  }
+  if (local) {
+    console.log('\nwhere the time goes: each port operation against the same Redis and Cassandra');
+    for (const line of await timePorts(local.redisUrl, local.cassandra)) console.log(line);
+  }
+  const relay = results.get('relay');
+  if (relay && e) {
+    console.log(`\ngoal: lifecycle >= 35% of relay msgs/s at 1,000 devices`);
+    console.log(`lifecycle/relay ratio: ${(e.msgsPerSec / relay.msgsPerSec).toFixed(3)}`);
+  }
 } finally {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await local?.stop();
 }

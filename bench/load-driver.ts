@@ -20,7 +20,8 @@ interface Common {
   devices: number;
   inflight: number;
   seconds: number;
-  serverPid: number;
+  /** Server processes whose CPU is measured (the relay, the embedded cluster, or the local world's nodes). */
+  serverPids: number[];
 }
 
 const BODY = 'x'.repeat(100);
@@ -40,13 +41,17 @@ class Meter {
   private cpu0 = process.cpuUsage();
   private server0 = 0;
 
-  constructor(private readonly serverPid: number) {}
+  constructor(private readonly serverPids: number[]) {}
+
+  private serverCpu(): number {
+    return this.serverPids.reduce((n, pid) => n + cpuSeconds(pid), 0);
+  }
 
   begin(): void {
     this.measuring = true;
     this.t0 = performance.now();
     this.cpu0 = process.cpuUsage();
-    this.server0 = cpuSeconds(this.serverPid);
+    this.server0 = this.serverCpu();
   }
 
   record(sentAt: number): void {
@@ -65,7 +70,7 @@ class Meter {
       p99Ms: this.hist.getValueAtPercentile(99) / 1000,
       delivered: this.delivered,
       driverCpuPercent: ((cpu.user + cpu.system) / 1e6 / secs) * 100,
-      serverCpuPercent: ((cpuSeconds(this.serverPid) - this.server0) / secs) * 100,
+      serverCpuPercent: ((this.serverCpu() - this.server0) / secs) * 100,
       ...extra,
     };
   }
@@ -97,7 +102,7 @@ async function run(meter: Meter, seconds: number, stopSending: () => void): Prom
 
 /** The ceiling: frames {to, from, at} forwarded by the relay; each delivery releases the sender's next send. */
 export async function driveRelay(o: Common & { url: string }): Promise<LoadResult> {
-  const meter = new Meter(o.serverPid);
+  const meter = new Meter(o.serverPids);
   let sending = true;
   const sockets = await openAll(o.devices, () => o.url, (ws, i) => ws.send(JSON.stringify({ hello: i })));
   const sendFrom = (i: number) => {
@@ -120,7 +125,7 @@ export async function driveRelay(o: Common & { url: string }): Promise<LoadResul
 
 /** The full lifecycle: send -> ack; msg -> recv; receipt -> recv. Each delivery releases the sender's next send. */
 export async function driveChat(o: Common & { urls: string[]; token: (device: string) => string }): Promise<LoadResult> {
-  const meter = new Meter(o.serverPid);
+  const meter = new Meter(o.serverPids);
   let sending = true;
   let seq = 0;
   let errors = 0;

@@ -5,6 +5,7 @@ import { renderTerminal } from '../reports/render-terminal.ts';
 import { readReport, writeReports } from '../reports/write.ts';
 import { builtins } from '../scenarios/registry.ts';
 import { runLive } from '../scenarios/engine/live.ts';
+import { replaySim, runSim } from '../scenarios/engine/sim.ts';
 import { parseDuration } from '../scenarios/duration.ts';
 
 const program = new Command();
@@ -33,7 +34,7 @@ program
   .command('run')
   .description('run a scenario against a world and write report.json, report.html and summary.md')
   .argument('<scenario>', `built-in name (${Object.keys(builtins).join(', ')}) or path to a scenario .ts file`)
-  .addOption(new Option('--world <world>', 'where the cluster runs').choices(['embedded', 'local', 'containers']).default('embedded'))
+  .addOption(new Option('--world <world>', 'where the cluster runs (sim: deterministic simulation in virtual time)').choices(['embedded', 'local', 'containers', 'sim']).default('embedded'))
   .option('--nodes <n>', 'chat nodes to start', int('--nodes', 1, 64))
   .option('--devices <n>', 'virtual devices (overrides the scenario)', int('--devices', 2, 10_000_000))
   .option('--duration <d>', 'load duration of every executor, e.g. 30s', duration)
@@ -49,9 +50,11 @@ program
   .option('--redis-image <image>', 'containers world: Redis image, e.g. redis:7.2 (or CHATLAB_REDIS_IMAGE; default chatlab/redis:local)')
   .option('--cassandra-image <image>', 'containers world: Cassandra image, e.g. cassandra:5.0 (or CHATLAB_CASSANDRA_IMAGE; default chatlab/cassandra:local)')
   .option('--out <dir>', 'output folder (default: out/<scenario>-<time>)')
+  .option('--calibration <file>', 'sim world: calibration file written by `chatlab calibrate` (default: built-in figures)')
   .option('--no-progress', 'no live progress display')
   .action(async (scenario: string, o) => {
     const name = scenario.replace(/^.*\//, '').replace(/\.ts$/, '');
+    if (o.world === 'sim' || o.calibration) return runSimCommand(scenario, name, o);
     // The containers world reads its image names from the environment (containers-images.ts).
     if (o.nodeImage) process.env.CHATLAB_NODE_IMAGE = o.nodeImage;
     if (o.redisImage) process.env.CHATLAB_REDIS_IMAGE = o.redisImage;
@@ -73,6 +76,44 @@ program
     process.stdout.write(`${renderTerminal(report)}\n`);
     process.stdout.write(`\nreports: ${files.html}\n         ${files.md}\n         ${files.json}\n`);
     process.exitCode = report.passed ? 0 : 1;
+  });
+
+async function runSimCommand(scenario: string, name: string, o: Record<string, unknown>): Promise<void> {
+  if (o.world !== 'sim') throw new InvalidArgumentError('--calibration applies to --world sim only');
+  for (const opt of ['target', 'workers', 'redis', 'cassandra'] as const) {
+    if (o[opt] !== undefined) throw new InvalidArgumentError(`--${opt} does not apply to --world sim`);
+  }
+  const outDir = (o.out as string | undefined) ?? join('out', `${name}-sim-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  process.stderr.write(`chatlab: seed ${String(o.seed)}\n`);
+  const { report, files } = await runSim({
+    scenario,
+    overrides: { nodes: o.nodes as number, devices: o.devices as number, duration: o.duration as string, rate: o.rate as number, graceMs: o.grace ? parseDuration(o.grace as string) : undefined },
+    seed: o.seed as number,
+    outDir,
+    calibration: o.calibration as string | undefined,
+    progress: o.progress as boolean,
+  });
+  process.stdout.write(`${renderTerminal(report)}\n`);
+  process.stdout.write(`\nreports: ${files!.html}\n         ${files!.md}\n         ${files!.json}\n`);
+  process.stdout.write(`replay:  chatlab replay ${files!.json}   (seed ${String(o.seed)})\n`);
+  process.exitCode = report.passed ? 0 : 1;
+}
+
+program
+  .command('replay')
+  .description('rerun a sim run exactly from its report.json (same seed, scenario, calibration and injected faults) and check the result is identical')
+  .argument('<report>', 'report.json of a --world sim run')
+  .option('--out <dir>', 'where to write the replay (default: <report folder>/replay)')
+  .option('--no-progress', 'no progress lines')
+  .action(async (path: string, o) => {
+    const old = readReport(path);
+    const outDir = o.out ?? join(path, '..', 'replay');
+    process.stderr.write(`chatlab: replaying ${path} (seed ${String(old.seed)})\n`);
+    const { report, files, diff } = await replaySim(old, { outDir, progress: o.progress });
+    process.stdout.write(`${renderTerminal(report)}\n\nreports: ${files!.json}\n`);
+    if (diff.length === 0) process.stdout.write(`replay: identical to ${path} (wall-clock fields aside)\n`);
+    else process.stdout.write(`replay: DIFFERS from ${path}:\n  ${diff.join('\n  ')}\n`);
+    process.exitCode = diff.length === 0 ? (report.passed ? 0 : 1) : 3;
   });
 
 program

@@ -15,7 +15,7 @@ import { applyOverrides, driverDeviceOptions, type Overrides } from './config.ts
 import { DeviceLedger } from './device-ledger.ts';
 import { Load } from './load.ts';
 import { DeviceTable, MidIndex, OnlineSet, setupGroupsSim } from './sim-devices.ts';
-import { describeViolation, firstViolation, type InjectedFault, type ReplaySpec } from './sim-report.ts';
+import { describeViolation, firstViolation, reportDiff, type InjectedFault, type ReplaySpec } from './sim-report.ts';
 import type { World } from './worlds.ts';
 
 export interface SimRunOptions {
@@ -148,7 +148,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
       driver: null,
       meta: {
         replay,
-        calibration: { source: calibration.source, ...(file ? { file } : {}) },
+        calibration: { source: calibration.source },
         sim: { events: clock.events, virtualMs: Math.round(virtualMs), connectRampMs: rampMs, droppedIterations: load.dropped, busLost: world.stores.busLost.count },
         wall: { wallMs: Math.round(wallMs), eventsPerSec: Math.round(clock.events / (wallMs / 1000)), rssGB: round2(process.memoryUsage().rss / 2 ** 30) },
       },
@@ -243,4 +243,23 @@ function progressPrinter(on: boolean, log: (l: string) => void, loadEnd: number,
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+/**
+ * Reruns the sim run a report came from, exactly: same scenario, overrides,
+ * seed, calibration and injected faults (all in `meta.replay`). Returns the
+ * new report and how it differs from the old one, wall-clock fields aside
+ * (empty = identical).
+ */
+export async function replaySim(old: Report, o: { outDir?: string; log?: (l: string) => void; progress?: boolean } = {}): Promise<SimRunResult & { diff: string[] }> {
+  const spec = old.meta?.replay as ReplaySpec | undefined;
+  if (old.world !== 'sim' || !spec || spec.engine !== 'sim') {
+    throw new Error(`this report is from the ${old.world} world; only sim runs can be replayed exactly (they store meta.replay)`);
+  }
+  if (spec.version !== 1) throw new Error(`meta.replay version ${String(spec.version)} is not supported by this chatlab`);
+  const result = await runSim({
+    scenario: spec.scenario, overrides: spec.overrides, seed: spec.seed, calibration: spec.calibration,
+    inject: spec.inject, resolutionMs: spec.resolutionMs, outDir: o.outDir, log: o.log, progress: o.progress,
+  });
+  return { ...result, diff: reportDiff(old, result.report) };
 }

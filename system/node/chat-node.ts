@@ -216,8 +216,12 @@ export class ChatNode {
     c.bucket = new TokenBucket(this.ports.clock, this.opts.rateLimitPerSec, this.opts.rateLimitBurst);
     c.draining = true;
     try {
-      await this.ports.accounts.addDevice(user, device);
-      this.directory.noteDevice(user, device);
+      // A read (cached) first: registering a device is a write (a transaction in Cassandra) needed once per device, not per connect.
+      const known = (await this.directory.devicesOf([user])).get(user) ?? [];
+      if (!known.includes(device)) {
+        await this.ports.accounts.addDevice(user, device);
+        this.directory.noteDevice(user, device);
+      }
       const old = this.byDevice.get(device);
       if (old && old !== c) this.transport.close(old.id, CloseCodes.replaced, 'connected again');
       const previous = await this.ports.registry.put(device, this.id);
@@ -232,9 +236,8 @@ export class ChatNode {
       mine.add(c);
       if (firstHere) this.presence.cameOnline(user);
       await this.groupOps.attach(c);
-      const pending = await this.ports.inbox.count(device);
       c.state = 'ready';
-      this.reply(c, { t: 'welcome', node: this.id, device, serverMs: this.ports.clock.now(), pending });
+      this.reply(c, { t: 'welcome', node: this.id, device, serverMs: this.ports.clock.now() });
       await this.delivery.drain(c);
     } catch (err) {
       this.reply(c, errorFrame(asChatError(err)));

@@ -22,7 +22,7 @@ export type ClientFrame =
 
 /** Frames the server sends. */
 export type ServerFrame =
-  | { t: 'welcome'; node: string; device: string; serverMs: number; pending: number }
+  | { t: 'welcome'; node: string; device: string; serverMs: number }
   | { t: 'ack'; cid: string; mid: string; seq: number; conv: string; ts: number; dup?: boolean }
   | { t: 'msg'; mid: string; seq: number; conv: string; from: string; body: string; ts: number; cid: string; kind?: string }
   | { t: 'receipt'; id: string; kind: 'delivered' | 'read'; conv: string; by: string; mid?: string; upTo?: number; ts: number }

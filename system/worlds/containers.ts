@@ -53,6 +53,8 @@ export class ContainersWorld {
   readonly secret = randomBytes(24).toString('base64url');
   readonly runId = randomBytes(3).toString('hex');
   readonly images: ContainerImages;
+  /** How long each part took to become ready, ms (what a slow start is made of). */
+  readonly timings: Record<string, number> = {};
   pushUrl = '';
   redisUrl = '';
   cassandra = '';
@@ -78,6 +80,7 @@ export class ContainersWorld {
 
   private async boot(): Promise<void> {
     const o = this.opts;
+    const t0 = Date.now();
     mkdirSync(o.dir, { recursive: true });
     const used = [this.images.node, ...(o.redisUrl ? [] : [this.images.redis]), ...(o.cassandra ? [] : [this.images.cassandra])];
     if (used.some(isLocalImage)) provisionDocker('check');
@@ -85,15 +88,22 @@ export class ContainersWorld {
     await this.removeLeftovers();
     const [redisPort, cqlPort, storagePort, jmxPort, pushPort] = await freePorts(5);
     this.keyspace = o.keyspace ?? `run_${randomBytes(4).toString('hex')}`;
+    const timed = async (name: string, start: () => Promise<void>) => {
+      const t = Date.now();
+      await start();
+      this.timings[name] = Date.now() - t;
+    };
+    this.timings.check = Date.now() - t0;
     await Promise.all([
-      o.redisUrl ? (this.redisUrl = o.redisUrl) : this.startRedis(redisPort!),
-      o.cassandra ? (this.cassandra = o.cassandra) : this.startCassandra(cqlPort!, storagePort!, jmxPort!),
-      this.startPush(pushPort!),
+      o.redisUrl ? (this.redisUrl = o.redisUrl) : timed('redis', () => this.startRedis(redisPort!)),
+      o.cassandra ? (this.cassandra = o.cassandra) : timed('cassandra', () => this.startCassandra(cqlPort!, storagePort!, jmxPort!)),
+      timed('push', () => this.startPush(pushPort!)),
     ]);
     const ports = await freePorts(o.nodes);
     // The first node creates the keyspace and applies migrations; the others then start together.
-    this.nodes.push(await this.startNode(0, ports[0]!));
-    this.nodes.push(...(await Promise.all(ports.slice(1).map((p, i) => this.startNode(i + 1, p)))));
+    await timed('firstNode', async () => void this.nodes.push(await this.startNode(0, ports[0]!)));
+    await timed('otherNodes', async () => void this.nodes.push(...(await Promise.all(ports.slice(1).map((p, i) => this.startNode(i + 1, p))))));
+    this.timings.total = Date.now() - t0;
   }
 
   private container(image: string, name: string): GenericContainer {

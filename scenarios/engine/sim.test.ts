@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from '../../reports/report.ts';
+import { replaySim, runSim } from './sim.ts';
+import { withoutWallClock } from './sim-report.ts';
+
+const quiet = { progress: false, log: () => {} };
+const small = { devices: 300, duration: '3s', rate: 100 };
+
+/** report.json as written, minus the fields docs/report-schema.md lists as wall-clock. */
+function deterministicPart(path: string): string {
+  return JSON.stringify(withoutWallClock(JSON.parse(readFileSync(path, 'utf8')) as Report));
+}
+
+describe('Sim engine', function () {
+  this.timeout(300_000);
+
+  it('gives a byte-identical report.json for the same seed and scenario, wall-clock fields aside', async () => {
+    const dirs = [mkdtempSync(join(tmpdir(), 'chatlab-sim-')), mkdtempSync(join(tmpdir(), 'chatlab-sim-'))];
+    const runs = [];
+    for (const outDir of dirs) runs.push(await runSim({ scenario: 'steady-chat', overrides: small, seed: 11, outDir, ...quiet }));
+    const [a, b] = runs.map((r) => r.report);
+    assert.equal(a!.world, 'sim');
+    assert.ok(a!.messages.acked > 250, `acked ${a!.messages.acked}`);
+    assert.ok(a!.latency.e2eMs.count > 0 && a!.timeline.buckets.length > 0);
+    assert.equal(a!.delivery.lost, 0);
+    assert.equal((a!.meta.replay as { seed: number }).seed, 11);
+    assert.equal(deterministicPart(runs[0]!.files!.json), deterministicPart(runs[1]!.files!.json));
+    // The wall-clock fields are there and are the only ones allowed to differ.
+    assert.equal(typeof a!.startedAt, 'string');
+    assert.equal(typeof (a!.meta.wall as { wallMs: number }).wallMs, 'number');
+    const other = await runSim({ scenario: 'steady-chat', overrides: small, seed: 12, ...quiet });
+    assert.notEqual(JSON.stringify(withoutWallClock(other.report)), JSON.stringify(withoutWallClock(b!)), 'another seed gives another run');
+  });
+
+  it('finds one dropped inbox write, names the message, and replays it exactly from the seed', async () => {
+    // offline-burst: every message goes to a backgrounded device, so its inbox entry is its only copy.
+    const overrides = { devices: 40, duration: '2s', rate: 100 };
+    const clean = await runSim({ scenario: 'offline-burst', overrides, seed: 5, ...quiet });
+    assert.equal(clean.report.delivery.lost, 0, 'without the fault nothing is lost');
+    assert.equal(clean.report.meta.firstViolation, null);
+
+    const lines: string[] = [];
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-sim-drop-'));
+    const inject = [{ atMs: 1500, port: 'inbox' as const, op: 'put', action: 'drop' as const }];
+    const { report } = await runSim({ scenario: 'offline-burst', overrides, seed: 5, inject, outDir, progress: false, log: (l) => lines.push(l) });
+    assert.equal(report.delivery.lost, 1);
+    assert.equal(report.passed, false);
+    assert.equal(report.thresholds.find((t) => t.metric === 'lost')?.passed, false);
+    const v = report.meta.firstViolation as { kind: string; mid: string; path: string; virtualMs: number; seed: number; device: string };
+    assert.equal(v.kind, 'lost');
+    assert.match(v.mid, /^[0-9a-f]{18}$/);
+    assert.equal(v.seed, 5);
+    assert.equal(v.path, report.delivery.firstLost!.path);
+    assert.ok(v.virtualMs >= 1400 && v.virtualMs <= 1600, `sent at ${v.virtualMs} ms, the drop was armed at 1500 ms`);
+    const said = lines.find((l) => l.includes('first violation'));
+    assert.ok(said?.includes(v.mid) && said.includes('seed 5') && said.includes(v.path), said);
+
+    const again = await replaySim(JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')) as Report, quiet);
+    assert.deepEqual(again.diff, []);
+    assert.deepEqual(again.report.meta.firstViolation, v);
+  });
+
+  it('kills and restarts a node at virtual time (node-failure drill) and loses nothing acked', async () => {
+    const { report } = await runSim({ scenario: 'node-failure', overrides: { devices: 90, duration: '6s', rate: 60 }, seed: 5, ...quiet });
+    assert.equal(report.faults.length, 1);
+    assert.equal(report.faults[0]!.kind, 'node-kill');
+    assert.equal(report.faults[0]!.startMs, 1800);
+    assert.equal(report.faults[0]!.endMs, 3600);
+    assert.equal(report.delivery.lost, 0);
+    assert.equal(report.delivery.duplicated, 0);
+    assert.ok(report.paths['offline-drain'].delivered + report.paths['cross-node'].delivered > 0);
+    assert.equal(report.passed, true);
+  });
+
+  it('runs 100,000 devices inside the test suite', async () => {
+    const { report } = await runSim({ scenario: 'steady-chat', overrides: { devices: 100_000, duration: '2s', rate: 200, nodes: 4 }, seed: 3, ...quiet });
+    assert.equal(report.devices.planned, 100_000);
+    assert.equal(report.devices.connectedPeak, 100_000);
+    assert.ok(report.messages.acked >= 390, `acked ${report.messages.acked}`);
+    assert.equal(report.delivery.lost, 0);
+  });
+});
