@@ -1,0 +1,28 @@
+import type { ChaosEntry, Scenario } from '../../scenarios/scenario.ts';
+import { chat } from '../../scenarios/builtin/behaviours.ts';
+
+/**
+ * A chaos drill: steady 1:1 and small-group chat on 3 nodes with a fault
+ * schedule, and thresholds that encode the guarantee — nothing acked as sent
+ * is lost, no user sees a message twice.
+ */
+export function drill(name: string, description: string, chaos: ChaosEntry[], extra: Partial<Scenario> = {}): Scenario {
+  return {
+    name,
+    description,
+    population: { devices: 600, devicesPerUser: 1 },
+    social: { contactsPerUser: 10, groups: [{ count: 20, members: 8 }] },
+    behaviour: { bodyBytes: { min: 20, max: 300 }, readDelayMs: -1 },
+    exec: { chat: chat(0.1) },
+    options: {
+      scenarios: { chat: { executor: 'constant-arrival-rate', rate: 200, timeUnit: '1s', duration: '30s', exec: 'chat' } },
+      thresholds: { lost: ['count==0'], duplicated_visible: ['count==0'], delivery_ratio: ['rate>0.999'] },
+    },
+    timeline: [],
+    chaos,
+    graceMs: 20_000,
+    lateMs: 15_000,
+    nodes: 3,
+    ...extra,
+  };
+}
