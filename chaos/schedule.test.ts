@@ -6,7 +6,7 @@ function fakeWorld(kind: string, control: World['control']): World & { calls: st
   const calls: string[] = [];
   const wrap = (name: string) => async (i: number) => void calls.push(`${name}:${i}`);
   const c: World['control'] = {};
-  for (const k of Object.keys(control) as (keyof World['control'])[]) c[k] = wrap(k);
+  for (const k of Object.keys(control)) (c as Record<string, unknown>)[k] = wrap(k);
   return {
     kind, secret: 's', calls, control: c, stop: async () => {},
     nodes: [1, 2, 3].map((n) => ({ id: `node-${n}`, url: `ws://127.0.0.1:${9000 + n}/ws`, number: n })),

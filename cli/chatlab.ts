@@ -8,6 +8,12 @@ import { runLive } from '../scenarios/engine/live.ts';
 import { replaySim, runSim } from '../scenarios/engine/sim.ts';
 import { parseDuration } from '../scenarios/duration.ts';
 
+// `chatlab list | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program
   .name('chatlab')

@@ -9,7 +9,8 @@
  * honest cost of a too-small window.
  */
 export class MidWindow {
-  private readonly seen = new Set<string>();
+  /** Created on the first id: most simulated devices see few ids, and millions of empty Sets add up. */
+  private seen?: Set<string>;
   /** Grows up to `capacity` as ids arrive (a device that saw few ids holds few), then wraps. */
   private readonly ring: string[] = [];
   private head = 0;
@@ -19,11 +20,12 @@ export class MidWindow {
   }
 
   has(id: string): boolean {
-    return this.seen.has(id);
+    return this.seen?.has(id) ?? false;
   }
 
   /** Remembers `id`, forgetting the oldest id when full. Returns false if it was already remembered. */
   add(id: string): boolean {
+    this.seen ??= new Set();
     if (this.seen.has(id)) return false;
     if (this.ring.length < this.capacity) this.ring.push(id);
     else {
@@ -36,6 +38,6 @@ export class MidWindow {
   }
 
   get size(): number {
-    return this.seen.size;
+    return this.seen?.size ?? 0;
   }
 }

@@ -59,14 +59,42 @@ export const DeviceDefaults = {
   wakeOnPush: true,
 } as const;
 
-/** Fills defaults and validates once, at the edge. */
+/** Resolved nested options, shared by every device given the same input object (they are read-only). */
+const nested = new WeakMap<object, object>();
+const NO_USERS: string[] = Object.freeze([]) as unknown as string[];
+
+function shared<T extends object>(input: Partial<T> | undefined, defaults: T): T {
+  if (!input) return defaults;
+  let r = nested.get(input) as T | undefined;
+  if (!r) nested.set(input, (r = { ...defaults, ...stripUndefined(input) }));
+  return r;
+}
+
+/**
+ * Fills defaults and validates once, at the edge. Builds one fixed-shape
+ * object (a device holds it for its lifetime, and a simulation holds
+ * millions of devices, so it must stay small).
+ */
 export function resolveDeviceOptions(o: DeviceOptions): ResolvedDeviceOptions {
+  const D = DeviceDefaults;
   const r: ResolvedDeviceOptions = {
-    ...DeviceDefaults,
-    ...stripUndefined(o),
-    presenceSubscribe: o.presenceSubscribe ?? [],
-    backoff: { ...DeviceDefaults.backoff, ...stripUndefined(o.backoff ?? {}) },
-    sendRetry: { ...DeviceDefaults.sendRetry, ...stripUndefined(o.sendRetry ?? {}) },
+    id: o.id,
+    token: o.token,
+    clock: o.clock,
+    random: o.random,
+    reorderWaitMs: o.reorderWaitMs ?? D.reorderWaitMs,
+    reorderMax: o.reorderMax ?? D.reorderMax,
+    readDelayMs: o.readDelayMs ?? D.readDelayMs,
+    recvFlushMs: o.recvFlushMs ?? D.recvFlushMs,
+    recvBatchMax: o.recvBatchMax ?? D.recvBatchMax,
+    maxPendingSends: o.maxPendingSends ?? D.maxPendingSends,
+    presenceSubscribe: o.presenceSubscribe ?? NO_USERS,
+    typing: o.typing ?? D.typing,
+    dedupWindow: o.dedupWindow ?? D.dedupWindow,
+    connectTimeoutMs: o.connectTimeoutMs ?? D.connectTimeoutMs,
+    wakeOnPush: o.wakeOnPush ?? D.wakeOnPush,
+    backoff: shared(o.backoff, D.backoff),
+    sendRetry: shared(o.sendRetry, D.sendRetry),
   };
   if (typeof r.id !== 'string' || r.id.length === 0) throw new RangeError('device id is required');
   nonNegative('reorderWaitMs', r.reorderWaitMs);

@@ -46,6 +46,9 @@ export interface OutboxEntry {
   timer: TimerHandle | undefined;
 }
 
+/** Shared by every instance until its first entry (millions of simulated devices each hold several of these). */
+const NONE: Map<never, never> = new Map();
+
 /**
  * A device's un-acked sends.
  *
@@ -58,7 +61,7 @@ export interface OutboxEntry {
  * everything pending, oldest first. At most `maxPending` messages are held.
  */
 export class Outbox {
-  private readonly pending = new Map<string, OutboxEntry>();
+  private pending: Map<string, OutboxEntry> = NONE;
 
   constructor(private readonly opts: OutboxOptions, private readonly ports: OutboxPorts) {
     if (!(opts.timeoutMs > 0)) throw new RangeError(`sendRetry.timeoutMs must be > 0, got ${opts.timeoutMs}`);
@@ -79,6 +82,7 @@ export class Outbox {
       return false;
     }
     const e: OutboxEntry = { cid, msgKey, to, body, intendedMs, attempts: 0, timer: undefined };
+    if (this.pending === NONE) this.pending = new Map();
     this.pending.set(cid, e);
     if (this.ports.online()) this.transmit(e);
     return true;

@@ -8,6 +8,9 @@ interface ReadState {
   timer: TimerHandle | undefined;
 }
 
+/** Shared by every instance until its first entry (millions of simulated devices each hold several of these). */
+const NONE: Map<never, never> = new Map();
+
 /**
  * Read receipts, coalesced per conversation: the first message shown starts a
  * `delayMs` timer, and when it fires one `read {conv, upTo}` covers everything
@@ -15,7 +18,7 @@ interface ReadState {
  * `flushOwed` after the next welcome. One small record per conversation.
  */
 export class ReadTracker {
-  private readonly convs = new Map<string, ReadState>();
+  private convs: Map<string, ReadState> = NONE;
 
   /** `report` writes the frame and returns false when it could not (not online). */
   constructor(
@@ -28,7 +31,10 @@ export class ReadTracker {
   shown(conv: string, seq: number): void {
     if (this.delayMs < 0) return;
     let r = this.convs.get(conv);
-    if (!r) this.convs.set(conv, (r = { shown: 0, reported: 0, timer: undefined }));
+    if (!r) {
+      if (this.convs === NONE) this.convs = new Map();
+      this.convs.set(conv, (r = { shown: 0, reported: 0, timer: undefined }));
+    }
     if (seq > r.shown) r.shown = seq;
     if (!r.timer && r.shown > r.reported) {
       const state = r;

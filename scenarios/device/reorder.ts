@@ -49,6 +49,9 @@ interface Conversation {
   timerDueMs: number;
 }
 
+/** Shared by every instance until its first entry (millions of simulated devices each hold several of these). */
+const NONE: Map<never, never> = new Map();
+
 /**
  * Per-conversation reorder buffer: hands messages to `show` in seq order.
  *
@@ -62,7 +65,7 @@ interface Conversation {
  * Every conversation starts expecting seq 1.
  */
 export class ReorderBuffer {
-  private readonly convs = new Map<string, Conversation>();
+  private convs: Map<string, Conversation> = NONE;
 
   constructor(
     private readonly opts: ReorderOptions,
@@ -116,6 +119,7 @@ export class ReorderBuffer {
     let c = this.convs.get(id);
     if (!c) {
       c = { next: 1, held: new Map(), own: new Set(), skipped: [], afterGap: false, timer: undefined, timerDueMs: 0 };
+      if (this.convs === NONE) this.convs = new Map();
       this.convs.set(id, c);
     }
     return c;

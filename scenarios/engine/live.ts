@@ -42,6 +42,8 @@ export interface LiveRunResult {
 }
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+/** tsx resolved from this package, so workers start from any working directory. */
+const TSX = import.meta.resolve('tsx');
 const DEVICES_PER_WORKER = 15_000;
 
 /**
@@ -145,7 +147,7 @@ class WorkerPool {
 
   constructor(private readonly count: number, children: ChildProcess[]) {
     for (let w = 0; w < count; w++) {
-      const p = fork(WORKER, [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const p = fork(WORKER, [], { execArgv: ['--import', TSX], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       p.on('message', (m: WorkerMessage) => this.onMessage(w, m));
       p.on('exit', (code) => {
         if (!this.done.has(w) && code !== 0) this.failure ??= new Error(`driver worker ${w} exited with code ${code}`);

@@ -120,7 +120,7 @@ export class Load {
 
   /** One iteration: the behaviour picks sender and recipient; the device sends (and retries) by itself. */
   private fire(exec: string, intendedMs: number, onlyFrom?: number): boolean {
-    const { scenario, population, recorder, devices, t0, config } = this.host;
+    const { scenario, recorder, devices, t0, config } = this.host;
     const ctx = this.context(onlyFrom);
     const pick = scenario.exec[exec]!(ctx);
     if (!pick || !devices.has(pick.from)) {
@@ -132,7 +132,6 @@ export class Load {
     const size = min + this.random.int(Math.max(1, max - min + 1));
     recorder.willSend(msgKey, pick.from, pick.to);
     devices.get(pick.from)!.device.send(pick.to, FILLER.slice(0, size), msgKey, t0 + intendedMs);
-    void population;
     return true;
   }
 

@@ -46,10 +46,6 @@ export class Directory {
     if (c && !c.value.includes(device)) c.value = [...c.value, device];
   }
 
-  /** Forgets a user's cached device list (so the next read sees a device another node just added). */
-  forgetDevices(user: UserId): void {
-    this.devicesCache.delete(user);
-  }
 
   async group(gid: string): Promise<{ info: GroupInfo; members: Set<UserId>; list: UserId[] } | undefined> {
     const now = this.ports.clock.now();

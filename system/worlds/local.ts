@@ -29,7 +29,8 @@ interface NodeProc {
 }
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const TSX = ['--import', 'tsx'];
+/** tsx resolved from this package, so node processes start from any working directory. */
+const TSX = ['--import', import.meta.resolve('tsx')];
 
 /**
  * The local world: a real redis-server, a real Apache Cassandra node, the
