@@ -1,5 +1,6 @@
 import type { ChaosEntry } from '../scenarios/scenario.ts';
 import type { World } from '../scenarios/engine/worlds.ts';
+import { networkFaults } from './network-faults.ts';
 
 const LINKS = ['device-gateway', 'node-node', 'node-store', 'push'] as const;
 const STORES = ['redis', 'cassandra', 'push'] as const;
@@ -20,8 +21,12 @@ export interface FaultKind {
   durationRequired?: boolean;
   /** False for faults not aimed at one node (a store, a link class): applied once. Default true. */
   nodeTarget?: boolean;
-  /** Checks the entry's own options before the run; throws naming `where`. */
-  validate?(entry: ChaosEntry, where: string): void;
+  /** Checks the entry's own options (and targets, against the world) before the run; throws naming `where`. */
+  validate?(entry: ChaosEntry, where: string, world: Pick<World, 'control' | 'nodes'>): void;
+  /** Says which world can apply it, when the chosen one cannot. */
+  hint?: string;
+  /** Goes through network proxies: the local world starts Toxiproxy when a schedule has one. */
+  network?: boolean;
   /** What the report names as the target, when it is not the node. */
   label?(entry: ChaosEntry, world: World, target: number): string;
 }
@@ -55,6 +60,7 @@ export const faultKinds: Record<string, FaultKind> = {
   'node-pause': {
     description: 'freeze a node process (SIGSTOP, then SIGCONT after the duration)',
     needs: ['pauseNode', 'resumeNode'],
+    hint: 'SIGSTOP needs node processes: --world local',
     durationRequired: true,
     async apply(world, target) {
       await world.control.pauseNode!(target);
@@ -62,15 +68,22 @@ export const faultKinds: Record<string, FaultKind> = {
     },
   },
   partition: {
-    description: "cut a node off from a peer: 'devices' (its clients), 'redis', 'cassandra' or another node ('node-3'); healed after the duration (sim world)",
+    description: "cut a node off from a peer: 'devices' (its clients), 'redis', 'cassandra' or another node ('node-3'); healed after the duration (sim world; local world: redis, cassandra, devices, through Toxiproxy)",
     needs: ['partition'],
     durationRequired: true,
-    validate(entry, where) {
+    network: true,
+    hint: 'partitions need the sim world or the local world (Toxiproxy)',
+    validate(entry, where, world) {
       const peer = String(entry.peer ?? 'devices');
       if (!/^(devices|redis|cassandra|node-\d+)$/.test(peer)) throw new Error(`${where}: peer must be devices, redis, cassandra or node-<n>, got ${peer}`);
+      const links = world.control.network?.links();
+      if (links && !links.some((l) => l.endsWith(`:${peer}`))) {
+        throw new Error(`${where}: this world can cut a node only from ${[...new Set(links.map((l) => l.split(':')[1]))].join(', ')} (nodes talk to each other only through Redis)`);
+      }
     },
     async apply(world, target, entry) {
-      return sync(world.control.partition!(world.nodes[target]!.id, String(entry.peer ?? 'devices')));
+      const heal = await world.control.partition!(world.nodes[target]!.id, String(entry.peer ?? 'devices'));
+      return async () => void (await heal());
     },
     label: (entry, world, target) => `${world.nodes[target]!.id}|${String(entry.peer ?? 'devices')}`,
   },
@@ -115,6 +128,31 @@ export const faultKinds: Record<string, FaultKind> = {
     },
     label: (entry) => String(entry.store),
   },
+  'redis-stop': {
+    description: 'stop the Redis server (graceful) for the duration, then start it again on the same port and data; sends meanwhile are rejected with a retryable error (local world)',
+    needs: ['stopRedis', 'startRedis'],
+    durationRequired: true,
+    nodeTarget: false,
+    hint: 'needs a Redis the world started itself: --world local without --redis',
+    async apply(world) {
+      await world.control.stopRedis!();
+      return () => world.control.startRedis!();
+    },
+    label: () => 'redis',
+  },
+  'cassandra-stop': {
+    description: 'stop the Cassandra node (graceful) for the duration, then start it again (~12 s until CQL answers); sends meanwhile are rejected with a retryable error (local world)',
+    needs: ['stopCassandra', 'startCassandra'],
+    durationRequired: true,
+    nodeTarget: false,
+    hint: 'needs a Cassandra the world started itself: --world local without --cassandra',
+    async apply(world) {
+      await world.control.stopCassandra!();
+      return () => world.control.startCassandra!();
+    },
+    label: () => 'cassandra',
+  },
+  ...networkFaults,
   'rolling-restart': {
     description: 'every node stopped gracefully and restarted, one after another, the duration spread over them',
     needs: ['stopNode', 'restartNode'],
@@ -123,3 +161,8 @@ export const faultKinds: Record<string, FaultKind> = {
     },
   },
 };
+
+/** Whether a schedule has faults that go through network proxies (the local world then starts Toxiproxy). */
+export function needsProxies(entries: readonly ChaosEntry[]): boolean {
+  return entries.some((e) => faultKinds[e.fault]?.network === true);
+}

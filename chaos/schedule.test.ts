@@ -40,4 +40,39 @@ describe('Chaos schedule', () => {
     const kill = marks[1]!;
     assert.ok(kill.startMs >= 55 && kill.endMs - kill.startMs >= 55, `kill from ${kill.startMs} to ${kill.endMs}`);
   });
+
+  it('rejects dependency and network faults in a world without those controls, naming the world that has them', () => {
+    const world = fakeWorld('embedded', embeddedLike);
+    assert.throws(() => planChaos([{ fault: 'redis-stop', at: '1s', duration: '2s' }], world, 10_000), /cannot apply in the embedded world \(it has no stopRedis, startRedis\).*--world local/);
+    assert.throws(() => planChaos([{ fault: 'cassandra-stop', at: '1s', duration: '2s' }], world, 10_000), /no stopCassandra/);
+    assert.throws(() => planChaos([{ fault: 'latency', target: 'cassandra', ms: 200, at: '1s', duration: '2s' }], world, 10_000), /no network.*Toxiproxy/);
+  });
+
+  it('resolves network targets to links and checks options before the run', async () => {
+    const added: string[] = [];
+    const links = ['node-1:redis', 'node-1:cassandra', 'node-2:redis', 'node-2:cassandra'];
+    const world = fakeWorld('local', embeddedLike);
+    world.control.network = {
+      links: () => links,
+      addToxic: async (link, t) => (added.push(`+${link} ${t.type} ${t.stream} ${JSON.stringify(t.attributes)}`), async () => void added.push(`-${link}`)),
+      cut: async (link) => (added.push(`cut ${link}`), async () => void added.push(`heal ${link}`)),
+    };
+    world.control.partition = (a, b) => world.control.network!.cut(`${a}:${b}`);
+    assert.throws(() => planChaos([{ fault: 'latency', target: 'cassandra', at: '0s', duration: '1s' }], world, 1000), /ms must be a number/);
+    assert.throws(() => planChaos([{ fault: 'latency', target: 'node-3:redis', ms: 5, at: '0s', duration: '1s' }], world, 1000), /no link node-3:redis/);
+    assert.throws(() => planChaos([{ fault: 'reset', target: 'mongo', at: '0s', duration: '1s' }], world, 1000), /target must be/);
+    assert.throws(() => planChaos([{ fault: 'slicer', target: 'redis', averageBytes: 16, variationBytes: 32, at: '0s', duration: '1s' }], world, 1000), /below averageBytes/);
+    assert.throws(() => planChaos([{ fault: 'partition', target: 'node-1', peer: 'devices', at: '0s', duration: '1s' }], world, 1000), /only from redis, cassandra/);
+    const plan = planChaos([
+      { fault: 'latency', target: 'cassandra', ms: 200, jitterMs: 10, at: '0s', duration: '20ms' },
+      { fault: 'partition', target: 'node-2', peer: 'redis', at: '40ms', duration: '20ms' },
+    ], world, 100);
+    const marks: FaultMark[] = [];
+    await runChaos(plan, world, performance.timeOrigin + performance.now(), 100, (m) => marks.push(m));
+    assert.deepEqual(added, [
+      '+node-1:cassandra latency downstream {"latency":200,"jitter":10}', '+node-2:cassandra latency downstream {"latency":200,"jitter":10}',
+      '-node-1:cassandra', '-node-2:cassandra', 'cut node-2:redis', 'heal node-2:redis',
+    ]);
+    assert.deepEqual(marks.map((m) => `${m.kind} ${m.target}`), ['latency cassandra +200ms±10', 'partition node-2|redis']);
+  });
 });

@@ -40,12 +40,12 @@ export function planChaos(entries: readonly ChaosEntry[], world: Pick<World, 'ki
     const kind = faultKinds[entry.fault];
     if (!kind) throw new Error(`${where}: unknown fault; known: ${Object.keys(faultKinds).join(', ')}`);
     const missing = kind.needs.filter((c) => !world.control[c]);
-    if (missing.length > 0) throw new Error(`${where}: cannot apply in the ${world.kind} world (it has no ${missing.join(', ')}); ${entry.fault === 'node-pause' ? 'SIGSTOP needs node processes: --world local' : 'choose another world'}`);
+    if (missing.length > 0) throw new Error(`${where}: cannot apply in the ${world.kind} world (it has no ${missing.join(', ')}); ${kind.hint ?? 'choose another world'}`);
     const atMs = timeOf(entry.at, loadEndMs, `${where}.at`);
     const durationMs = entry.duration === undefined ? 0 : timeOf(entry.duration, loadEndMs, `${where}.duration`);
     if (kind.durationRequired && durationMs <= 0) throw new Error(`${where}: needs a duration`);
     if (atMs > loadEndMs) throw new Error(`${where}: at ${entry.at} is after the load ends (${loadEndMs} ms)`);
-    kind.validate?.(entry, where);
+    kind.validate?.(entry, where, world);
     const targets = entry.fault === 'rolling-restart'
       ? resolveTargets('all', world.nodes.length)
       : kind.nodeTarget === false ? [0] : resolveTargets(entry.target, world.nodes.length);

@@ -5,7 +5,11 @@ import { renderTerminal } from '../reports/render-terminal.ts';
 import { readReport, writeReports } from '../reports/write.ts';
 import { builtins } from '../scenarios/registry.ts';
 import { runLive } from '../scenarios/engine/live.ts';
-import { replaySim, runSim } from '../scenarios/engine/sim.ts';
+import { loadCalibration, replaySim, runSim } from '../scenarios/engine/sim.ts';
+import { buildPlan, writePlan } from '../plan/command.ts';
+import { planMarkdown } from '../plan/render.ts';
+import { verifyPlan } from '../plan/verify.ts';
+import { calibrate } from '../scenarios/engine/calibrate.ts';
 import { parseDuration } from '../scenarios/duration.ts';
 
 // `chatlab list | head` closes the pipe early: that is not an error.
@@ -120,6 +124,53 @@ program
     if (diff.length === 0) process.stdout.write(`replay: identical to ${path} (wall-clock fields aside)\n`);
     else process.stdout.write(`replay: DIFFERS from ${path}:\n  ${diff.join('\n  ')}\n`);
     process.exitCode = diff.length === 0 ? (report.passed ? 0 : 1) : 3;
+  });
+
+program
+  .command('calibrate')
+  .description('run a short live steady-chat and write a calibration file (CPU per frame, link latencies, store times) for --world sim --calibration')
+  .addOption(new Option('--world <world>', 'the live world to measure').choices(['embedded', 'local']).default('embedded'))
+  .option('--devices <n>', 'devices of the calibration run (default 200)', int('--devices', 2, 20_000))
+  .option('--rate <r>', 'messages per second (default 200)', positive('--rate'))
+  .option('--duration <d>', 'load duration (default 10s)', duration)
+  .option('--seed <s>', 'seed', int('--seed', 0, 2 ** 31), 1)
+  .option('--out <file>', 'where to write it', 'calibration.json')
+  .action(async (o) => {
+    const overrides = Object.fromEntries(Object.entries({ devices: o.devices, rate: o.rate, duration: o.duration }).filter(([, v]) => v !== undefined));
+    const { calibration, file } = await calibrate({ world: o.world, overrides, seed: o.seed, out: o.out });
+    process.stdout.write(`${JSON.stringify(calibration.notes, null, 2)}\ncalibration: ${file}\nuse it: chatlab run steady-chat --world sim --calibration ${file}\n`);
+  });
+
+program
+  .command('plan')
+  .description('capacity plan from traffic figures: peak msgs/s, connections, gateway and store nodes, storage, bandwidth, pushes, each with its formula')
+  .requiredOption('--dau <n>', 'daily active users, e.g. 500M')
+  .requiredOption('--msgs-per-user-day <n>', 'messages each user sends per day, e.g. 40')
+  .requiredOption('--peak-factor <x>', 'peak-hour rate over the daily average, e.g. 3')
+  .option('--devices-per-user <x>', 'devices per user (default 1.5)')
+  .option('--group-share <x>', 'share of messages sent to groups, 0..1 (default 0.2)')
+  .option('--group-size <n>', 'members of an average group (default 8)')
+  .option('--online-share <x>', 'share of devices connected at the peak, 0..1 (default 0.6)')
+  .option('--concurrent <n>', 'concurrent connections at the peak, if known (overrides --online-share for connections)')
+  .option('--retention <d>', 'how long messages are kept, e.g. 30d (default 30d)')
+  .option('--message-bytes <n>', 'average stored message size in bytes (default 300)')
+  .option('--conns-per-node <n>', 'connections one gateway node holds (default 100k)')
+  .option('--frames-per-node-sec <n>', 'frames per second one gateway node processes (default 50k, or from --calibration)')
+  .option('--writes-per-store-node <n>', 'writes per second one store node sustains (default 20k, or from --calibration)')
+  .option('--replication <n>', 'store replication factor (default 3)')
+  .option('--headroom <x>', 'spare capacity kept on every tier, 0..1 (default 0.3)')
+  .option('--calibration <file>', 'use the per-node capacities measured by `chatlab calibrate`')
+  .option('--verify', 'simulate one cell at the planned per-node load with a node failure and say whether the SLOs hold')
+  .option('--slo-p99-ms <ms>', 'with --verify: the e2e p99 the plan must hold (default 1000)', positive('--slo-p99-ms'))
+  .option('--out <dir>', 'where to write plan.json, plan.md and plan.html (default: out/plan-<time>)')
+  .action(async (o) => {
+    const cal = o.calibration ? loadCalibration(o.calibration).calibration : undefined;
+    const p = buildPlan(o, cal);
+    const outDir = o.out ?? join('out', `plan-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const verdict = o.verify ? await verifyPlan(p, { calibration: cal, sloP99Ms: o.sloP99Ms, outDir: join(outDir, 'verify') }) : undefined;
+    const files = writePlan(p, outDir, verdict);
+    process.stdout.write(`${planMarkdown(p, verdict)}\nplan: ${files.md}\n      ${files.html}\n      ${files.json}\n`);
+    if (verdict && !verdict.holds) process.exitCode = 1;
   });
 
 program

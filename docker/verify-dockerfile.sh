@@ -4,7 +4,7 @@
 # `node:20-slim` cannot be pulled here, so a stand-in is tagged under that
 # name on this engine for the duration of the build: a rootfs of this
 # machine's node 20 and npm, dash and the few coreutils the Dockerfile's RUN
-# uses, user `node` (1000) — then removed again. `npm ci` inside the build
+# uses, user `node` (1000), this machine's CA bundle — then removed again. `npm ci` inside the build
 # needs the npm registry (as it would for the user). Not part of `npm test`.
 #
 # Usage: docker/verify-dockerfile.sh   (after scripts/provision-docker.sh)
@@ -38,12 +38,22 @@ else
   mkdir -p "$DIR/usr/lib/node_modules"
   cp -a /usr/lib/node_modules/npm "$DIR/usr/lib/node_modules/npm"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$DIR/usr/bin/npm"
+  # This machine's trust store, so npm inside the build trusts what npm outside it trusts.
+  mkdir -p "$DIR/etc/ssl/certs"
+  cp -L /etc/ssl/certs/ca-certificates.crt "$DIR/etc/ssl/certs/ca-certificates.crt"
   tar --numeric-owner -C "$DIR" -cf - . | docker import --change 'LABEL org.chatlab.standin=node:20-slim' \
-    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' --change 'CMD ["node"]' - node:20-slim >/dev/null
+    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
+    --change 'CMD ["node"]' - node:20-slim >/dev/null
   rm -rf "$DIR"
   say "tagged a stand-in node:20-slim (this machine's node $(node --version) and npm $(npm --version))"
 fi
-cleanup() { if [[ $standin -eq 1 ]]; then docker rmi node:20-slim >/dev/null 2>&1 || true; fi; }
+cleanup() {
+  if [[ $standin -eq 1 ]]; then
+    docker rmi node:20-slim >/dev/null 2>&1 || true
+    # The untagged `deps` stage (npm ci output); the tagged result stays.
+    docker image prune -f --filter label=org.chatlab.standin >/dev/null 2>&1 || true
+  fi
+}
 trap cleanup EXIT
 
 t=$(date +%s)

@@ -7,6 +7,9 @@ import { steadyChat } from './builtin/steady-chat.ts';
 import type { Scenario } from './scenario.ts';
 import { nodeFailure } from '../chaos/drills/node-failure.ts';
 import { rollingRestart } from '../chaos/drills/rolling-restart.ts';
+import { redisOutage } from '../chaos/drills/redis-outage.ts';
+import { cassandraSlow } from '../chaos/drills/cassandra-slow.ts';
+import { partition } from '../chaos/drills/partition.ts';
 
 /** Built-in scenarios by name: the one registry the CLI and the engines read. */
 export const builtins: Record<string, () => Scenario> = {
@@ -16,6 +19,9 @@ export const builtins: Record<string, () => Scenario> = {
   'reconnect-storm': () => reconnectStorm,
   'node-failure': () => nodeFailure,
   'rolling-restart': () => rollingRestart,
+  'redis-outage': () => redisOutage,
+  'cassandra-slow': () => cassandraSlow,
+  partition: () => partition,
 };
 
 /** A built-in by name, or a scenario file (TypeScript/JavaScript) exporting `default` or `scenario`. */

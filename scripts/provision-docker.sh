@@ -79,6 +79,13 @@ fi
 
 engine_up() { timeout 15 docker info --format '{{.ServerVersion}}' >/dev/null 2>&1; }
 
+# One provisioning at a time (several test runs may start together): the others wait here.
+if [[ "$MODE" != "--check" ]]; then
+  mkdir -p "$STATE"
+  exec 9>"$STATE/provision.lock"
+  flock -w 900 9 || fail "another provision-docker.sh has held $STATE/provision.lock for 15 minutes"
+fi
+
 # ---- Debian packages ----------------------------------------------------------
 apt_missing=()
 command -v dockerd >/dev/null 2>&1 || apt_missing+=(docker.io)
@@ -126,7 +133,7 @@ if ! engine_up; then
   t=$(now)
   # --bridge=none: no docker0 and no private-range network; containers use --network host.
   setsid nohup dockerd --storage-driver=vfs --iptables=false --ip6tables=false --bridge=none \
-    --data-root "$STATE/data" -p "$PIDFILE" >>"$LOG" 2>&1 </dev/null &
+    --data-root "$STATE/data" -p "$PIDFILE" >>"$LOG" 2>&1 </dev/null 9>&- & # 9: the lock, not to be inherited
   for _ in $(seq 1 300); do engine_up && break; sleep 0.1; done
   engine_up || { tail -n 20 "$LOG" >&2; fail "dockerd did not answer within 30 s (log $LOG)"; }
   say "dockerd ready in $(since "$t") s (pid $(cat "$PIDFILE")); stop it with: bash scripts/provision-docker.sh --stop"
@@ -219,7 +226,7 @@ build_node() {
   DOCKER_BUILDKIT=0 docker build -q -t chatlab/node:local "$dir" >/dev/null 2>"$STATE/build-node.log" \
     || { cat "$STATE/build-node.log" >&2; fail "docker build of chatlab/node:local failed"; }
   rm -rf "$dir"
-  docker rmi chatlab/node-rootfs:local >/dev/null # untag only: it is the new image's parent layer
+  docker rmi chatlab/node-rootfs:local >/dev/null 2>&1 || true # untag only: it is the new image's parent layer
 }
 
 fp_redis() { { recipe redis; redis-server --version; } | sha; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local world and the integration tests need on a Debian
 # machine: redis-server, Java 17, Apache Cassandra 5.0.6 (jars from Maven
-# Central into .cache/cassandra/lib) and chromium (report tests).
+# Central into .cache/cassandra/lib), chromium (report tests) and
+# toxiproxy-server (network faults; built with `go install` into .cache/bin).
 #
 # Idempotent and fast when done: every step is a file or command check first,
 # so a provisioned machine passes in well under 2 s without touching the
@@ -17,8 +18,13 @@ CASSANDRA_VERSION=5.0.6
 CASSANDRA_LIB="$ROOT/.cache/cassandra/lib"
 CASSANDRA_MARKER="$CASSANDRA_LIB/.complete-$CASSANDRA_VERSION"
 POM="$ROOT/scripts/cassandra/pom.xml"
+TOXIPROXY_BIN="$ROOT/.cache/bin/toxiproxy-server"
+TOXIPROXY_MODULE="github.com/Shopify/toxiproxy/v2/cmd/server@latest"
 CHECK_ONLY=0
 [[ "${1:-}" == "--check" ]] && CHECK_ONLY=1
+# Last step on every successful path: the Docker engine and local images of the containers world.
+# A failure there fails only the containers tests (they provision again and say why), not every test.
+provision_docker() { bash "$ROOT/scripts/provision-docker.sh" $([[ $CHECK_ONLY -eq 1 ]] && echo --check) || { [[ $CHECK_ONLY -eq 0 ]] && say "WARNING: Docker not provisioned (above); the containers tests will fail"; } || exit 1; }
 
 say() { printf 'provision: %s\n' "$*" >&2; }
 
@@ -64,15 +70,20 @@ command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
 need_cassandra=0
 [[ -f "$CASSANDRA_MARKER" ]] || need_cassandra=1
 if [[ $need_cassandra -eq 1 ]] && ! command -v mvn >/dev/null 2>&1; then apt_missing+=(maven); fi
+need_toxiproxy=0
+[[ -x "$TOXIPROXY_BIN" ]] || need_toxiproxy=1
+if [[ $need_toxiproxy -eq 1 ]] && ! command -v go >/dev/null 2>&1 && [[ ! -x /usr/local/go/bin/go ]]; then apt_missing+=(golang-go); fi
 
-if [[ ${#apt_missing[@]} -eq 0 && $need_cassandra -eq 0 ]]; then
+if [[ ${#apt_missing[@]} -eq 0 && $need_cassandra -eq 0 && $need_toxiproxy -eq 0 ]]; then
   [[ $CHECK_ONLY -eq 1 ]] || stop_system_redis
+  provision_docker
   exit 0
 fi
 
 if [[ $CHECK_ONLY -eq 1 ]]; then
   [[ ${#apt_missing[@]} -gt 0 ]] && say "missing Debian packages: ${apt_missing[*]}"
   [[ $need_cassandra -eq 1 ]] && say "missing Cassandra $CASSANDRA_VERSION jars in $CASSANDRA_LIB"
+  [[ $need_toxiproxy -eq 1 ]] && say "missing $TOXIPROXY_BIN"
   say "run: bash scripts/provision.sh"
   alternatives
   exit 1
@@ -125,4 +136,21 @@ if [[ $need_cassandra -eq 1 ]]; then
   ls "$CASSANDRA_LIB" | wc -l >"$CASSANDRA_MARKER"
 fi
 
-say "ready: redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), Java $(java_major), Cassandra $CASSANDRA_VERSION ($(cat "$CASSANDRA_MARKER") jars), chromium"
+# ---- Toxiproxy (network faults), built from the Go module proxy ------------
+if [[ $need_toxiproxy -eq 1 ]]; then
+  go_bin="$(command -v go || echo /usr/local/go/bin/go)"
+  [[ -x "$go_bin" ]] || fail "go missing: cannot build toxiproxy-server"
+  say "building toxiproxy-server ($TOXIPROXY_MODULE, about a minute)"
+  gobin="$ROOT/.cache/go-bin"
+  mkdir -p "$gobin" "$(dirname "$TOXIPROXY_BIN")"
+  go_log="$ROOT/.cache/toxiproxy-build.log"
+  if ! GOBIN="$gobin" "$go_bin" install "$TOXIPROXY_MODULE" >"$go_log" 2>&1; then
+    tail -n 20 "$go_log" >&2
+    fail "go install $TOXIPROXY_MODULE failed (log: $go_log)"
+  fi
+  # The module's binary is named `server`; copy then rename, so a half-written file never passes the check.
+  cp "$gobin/server" "$TOXIPROXY_BIN.tmp" && chmod +x "$TOXIPROXY_BIN.tmp" && mv "$TOXIPROXY_BIN.tmp" "$TOXIPROXY_BIN"
+fi
+
+say "ready: redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), Java $(java_major), Cassandra $CASSANDRA_VERSION ($(cat "$CASSANDRA_MARKER") jars), chromium, toxiproxy-server"
+provision_docker

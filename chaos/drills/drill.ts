@@ -26,3 +26,14 @@ export function drill(name: string, description: string, chaos: ChaosEntry[], ex
     ...extra,
   };
 }
+
+/** The drill with its load stretched to `duration`, so a fault of a fixed length fits at the defaults. */
+export function lasting(s: Scenario, duration: string): Scenario {
+  const scenarios = Object.fromEntries(Object.entries(s.options.scenarios).map(([k, e]) => [k, { ...e, duration }]));
+  return { ...s, options: { ...s.options, scenarios } };
+}
+
+/** The drill with more thresholds. */
+export function gated(s: Scenario, thresholds: Record<string, string[]>): Scenario {
+  return { ...s, options: { ...s.options, thresholds: { ...s.options.thresholds, ...thresholds } } };
+}

@@ -47,7 +47,7 @@ export interface OutboxEntry {
 }
 
 /** Shared by every instance until its first entry (millions of simulated devices each hold several of these). */
-const NONE: Map<never, never> = new Map();
+const NONE = new Map<never, never>();
 
 /**
  * A device's un-acked sends.

@@ -9,7 +9,7 @@ interface ReadState {
 }
 
 /** Shared by every instance until its first entry (millions of simulated devices each hold several of these). */
-const NONE: Map<never, never> = new Map();
+const NONE = new Map<never, never>();
 
 /**
  * Read receipts, coalesced per conversation: the first message shown starts a

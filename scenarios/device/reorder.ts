@@ -50,7 +50,7 @@ interface Conversation {
 }
 
 /** Shared by every instance until its first entry (millions of simulated devices each hold several of these). */
-const NONE: Map<never, never> = new Map();
+const NONE = new Map<never, never>();
 
 /**
  * Per-conversation reorder buffer: hands messages to `show` in seq order.

@@ -22,6 +22,8 @@ export interface Overrides {
   nodes?: number;
   /** How long after the load deliveries still count (ms); slow worlds want more. */
   graceMs?: number;
+  /** Extra k6-style thresholds, merged over the scenario's (the planner's SLOs). */
+  thresholds?: Record<string, string[]>;
 }
 
 export interface NodeRef {
@@ -51,6 +53,7 @@ export function applyOverrides(s: Scenario, o: Overrides): Scenario {
   if (o.devices !== undefined) out.population.devices = o.devices;
   if (o.nodes !== undefined) out.nodes = o.nodes;
   if (o.graceMs !== undefined) out.graceMs = o.graceMs;
+  if (o.thresholds !== undefined) out.options.thresholds = { ...s.options.thresholds, ...o.thresholds };
   for (const [name, ex] of Object.entries(out.options.scenarios)) {
     const e = { ...ex };
     if (o.duration !== undefined && e.executor !== 'ramping-arrival-rate') e.duration = o.duration;

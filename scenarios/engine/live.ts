@@ -15,6 +15,7 @@ import { Progress } from './progress.ts';
 import { setupGroups } from './setup-groups.ts';
 import { targetWorld, worlds, type World, type WorldOptions } from './worlds.ts';
 import { planChaos, runChaos } from '../../chaos/schedule.ts';
+import { needsProxies } from '../../chaos/faults.ts';
 
 export interface LiveRunOptions {
   scenario: string;
@@ -63,7 +64,9 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
   log(`chatlab: ${scenario.name} on ${o.target ? 'target' : o.world} — ${devices} devices, ${scenario.nodes} nodes, ${workers} driver workers, seed ${o.seed}`);
   const world = o.target
     ? targetWorld(o.target, o.secret)
-    : await startWorld(o.world, { nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, cassandra: o.cassandra });
+    : await startWorld(o.world, {
+      nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, cassandra: o.cassandra, proxies: needsProxies(scenario.chaos),
+    });
   const children: ChildProcess[] = [];
   const faults: { kind: string; target: string; startMs: number; endMs: number }[] = [];
   try {

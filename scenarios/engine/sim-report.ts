@@ -31,6 +31,8 @@ export interface ReplaySpec {
   calibration: Calibration;
   inject: InjectedFault[];
   resolutionMs: number;
+  /** Node options the run set (beyond the defaults). */
+  node: Record<string, number>;
 }
 
 /** The first message that broke a guarantee, named so a person can find it: mid, path, virtual time, seed. */

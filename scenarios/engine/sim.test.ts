@@ -67,9 +67,9 @@ describe('Sim engine', function () {
     const { report } = await runSim({ scenario: 'node-failure', overrides: { devices: 90, duration: '6s', rate: 60 }, seed: 5, ...quiet });
     assert.equal(report.faults.length, 1);
     assert.equal(report.faults[0]!.kind, 'node-kill');
-    // 30% and 60% of the 6 s load, in virtual time (to the sim's 0.1 ms resolution).
+    // 30% and 60% of the 6 s load, in virtual time; the restart ends once the new core has started (a few store round trips).
     assert.ok(Math.abs(report.faults[0]!.startMs - 1800) <= 0.5, `killed at ${report.faults[0]!.startMs}`);
-    assert.ok(Math.abs(report.faults[0]!.endMs - 3600) <= 0.5, `restarted at ${report.faults[0]!.endMs}`);
+    assert.ok(report.faults[0]!.endMs >= 3600 && report.faults[0]!.endMs <= 3610, `restarted at ${report.faults[0]!.endMs}`);
     assert.equal(report.delivery.lost, 0);
     assert.equal(report.delivery.duplicated, 0);
     assert.ok(report.paths['offline-drain'].delivered + report.paths['cross-node'].delivered > 0);

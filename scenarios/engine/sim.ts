@@ -4,6 +4,7 @@ import { Ledger } from '../../reports/ledger.ts';
 import type { Report } from '../../reports/report.ts';
 import { writeReports, type WrittenReports } from '../../reports/write.ts';
 import { planChaos, runChaos, type FaultMark } from '../../chaos/schedule.ts';
+import type { ChatNodeOptions } from '../../system/node/options.ts';
 import { SeededRandom } from '../../system/random/random.ts';
 import { defaultCalibration, validateCalibration, type Calibration } from '../../system/worlds/sim/calibration.ts';
 import { SimWorld } from '../../system/worlds/sim/sim-world.ts';
@@ -31,6 +32,8 @@ export interface SimRunOptions {
   inject?: InjectedFault[];
   /** Events within this window share one instant. Default 0.1 ms. */
   resolutionMs?: number;
+  /** Node options for every node (e.g. a longer heartbeat for huge populations; see docs/sim.md). */
+  node?: Partial<Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'>>;
   log?: (line: string) => void;
   /** Print a progress line every few wall seconds. Default true. */
   progress?: boolean;
@@ -76,7 +79,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const resolutionMs = o.resolutionMs ?? 0.1;
   log(`chatlab sim: ${scenario.name} — ${n} devices, ${scenario.nodes} nodes, seed ${o.seed}, calibration ${file ?? calibration.source}`);
 
-  const world = new SimWorld({ nodes: scenario.nodes, seed: o.seed, calibration, resolutionMs });
+  const world = new SimWorld({ nodes: scenario.nodes, seed: o.seed, calibration, resolutionMs, node: o.node });
   const clock = world.clock;
   await clock.settle(world.start(), 60_000, 'node start');
   const population = new Population(scenario, o.seed, `s${o.seed.toString(36)}`);
@@ -140,6 +143,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const virtualMs = clock.now() - t0;
   const replay: ReplaySpec = {
     engine: 'sim', version: 1, scenario: o.scenario, overrides: o.overrides, seed: o.seed, calibration, inject: o.inject ?? [], resolutionMs,
+    node: o.node ?? {},
   };
   const report = check(ledger, {
     startMs: 0, endMs: loadEnd, graceMs: scenario.graceMs, lateMs: scenario.lateMs, thresholds: scenario.options.thresholds,
@@ -259,7 +263,7 @@ export async function replaySim(old: Report, o: { outDir?: string; log?: (l: str
   if (spec.version !== 1) throw new Error(`meta.replay version ${String(spec.version)} is not supported by this chatlab`);
   const result = await runSim({
     scenario: spec.scenario, overrides: spec.overrides, seed: spec.seed, calibration: spec.calibration,
-    inject: spec.inject, resolutionMs: spec.resolutionMs, outDir: o.outDir, log: o.log, progress: o.progress,
+    inject: spec.inject, resolutionMs: spec.resolutionMs, node: spec.node, outDir: o.outDir, log: o.log, progress: o.progress,
   });
   return { ...result, diff: reportDiff(old, result.report) };
 }

@@ -3,6 +3,7 @@ import { LocalWorld } from '../../system/worlds/local.ts';
 import { ContainersWorld } from '../../system/worlds/containers.ts';
 import { join } from 'node:path';
 import type { NodeRef } from './config.ts';
+import type { ToxicSpec } from '../../system/worlds/infra/toxiproxy.ts';
 
 /** A running cluster as the engine sees it: where to connect, how to sign tokens, and the chaos controls it offers. */
 export interface World {
@@ -17,14 +18,25 @@ export interface World {
     restartNode?(index: number): Promise<void>;
     pauseNode?(index: number): Promise<void>;
     resumeNode?(index: number): Promise<void>;
-    /** sim: cut `a` from `b` ('node-2', 'devices', 'redis', 'cassandra'); returns the heal. */
-    partition?(a: string, b: string): () => void;
+    /**
+     * Cut `a` from `b` ('node-2', 'devices', 'redis', 'cassandra'); returns the heal.
+     * sim: any pair; local (with proxies): a node from redis, cassandra or its devices.
+     */
+    partition?(a: string, b: string): (() => unknown) | Promise<() => Promise<unknown>>;
     /** sim: extra latency on a link class; returns the revert. */
     addLatency?(link: 'device-gateway' | 'node-node' | 'node-store' | 'push', ms: number): () => void;
     /** sim: loss on a link class; returns the revert. */
     setLoss?(link: 'device-gateway' | 'node-node' | 'node-store' | 'push', p: number): () => void;
     /** sim: a store stops answering; returns the revert. */
     storeOutage?(store: 'redis' | 'cassandra' | 'push'): () => void;
+    /** local: stop the Redis server (graceful, AOF kept) / start it again on the same port. */
+    stopRedis?(): Promise<void>;
+    startRedis?(): Promise<void>;
+    /** local: stop the Cassandra node (graceful) / start it again on the same ports and data (~12 s). */
+    stopCassandra?(): Promise<void>;
+    startCassandra?(): Promise<void>;
+    /** local with proxies: Toxiproxy links between each node and its peers. */
+    network?: NetworkControl;
   };
   /** The in-process cluster, when the world is embedded (tests reach its fault hooks through it). */
   embedded?: EmbeddedCluster;
@@ -37,6 +49,15 @@ export interface World {
   stop(): Promise<void>;
 }
 
+/** Per-link network faults (Toxiproxy): links are named `node-N:redis`, `node-N:cassandra`, `node-N:devices`. */
+export interface NetworkControl {
+  links(): string[];
+  /** Adds a toxic to one link; resolves to its removal. */
+  addToxic(link: string, toxic: ToxicSpec): Promise<() => Promise<void>>;
+  /** Cuts one link (connections closed, new ones refused); resolves to the heal. */
+  cut(link: string): Promise<() => Promise<void>>;
+}
+
 export interface WorldOptions {
   nodes: number;
   seed: number;
@@ -44,6 +65,8 @@ export interface WorldOptions {
   /** local world: servers the user already runs. */
   redisUrl?: string;
   cassandra?: string;
+  /** local: route node and device traffic through Toxiproxy (the chaos schedule has network faults). */
+  proxies?: boolean;
 }
 
 export type WorldFactory = (o: WorldOptions) => Promise<World>;
@@ -65,12 +88,12 @@ export const worlds: Record<string, WorldFactory> = {
       stop: () => c.stop(),
     };
   },
-  local: async ({ nodes, outDir, redisUrl, cassandra }) => {
+  local: async ({ nodes, outDir, redisUrl, cassandra, proxies }) => {
     const dir = join(outDir, 'servers');
-    const w = await LocalWorld.start({ nodes, dir, redisUrl, cassandra });
+    const w = await LocalWorld.start({ nodes, dir, redisUrl, cassandra, proxies });
     return {
       kind: 'local',
-      nodes: w.nodes.map((n) => ({ id: n.id, url: n.url, number: n.number })),
+      nodes: w.nodes.map((n, i) => ({ id: n.id, url: w.deviceUrl(i), number: n.number })),
       pushUrl: w.pushUrl.replace('http://', 'ws://') + '/subscribe',
       secret: w.secret,
       control: {
@@ -79,6 +102,7 @@ export const worlds: Record<string, WorldFactory> = {
         restartNode: (i) => w.restartNode(i),
         pauseNode: (i) => w.pauseNode(i),
         resumeNode: (i) => w.resumeNode(i),
+        ...localDependencyControls(w),
       },
       logsDir: dir,
       local: w,
@@ -107,6 +131,25 @@ export const worlds: Record<string, WorldFactory> = {
     };
   },
 };
+
+/** Dependency and network controls of a local world: only for servers it started, and links it proxies. */
+function localDependencyControls(w: LocalWorld): World['control'] {
+  const link = (name: string) => {
+    const l = w.links.get(name);
+    if (!l) throw new Error(`no network link ${name}; links: ${[...w.links.keys()].join(', ')}`);
+    return l;
+  };
+  const network: NetworkControl | undefined = w.links.size === 0 ? undefined : {
+    links: () => [...w.links.keys()],
+    addToxic: (name, toxic) => link(name).addToxic(toxic),
+    cut: (name) => link(name).cut(),
+  };
+  return {
+    ...(w.redis ? { stopRedis: () => w.stopRedis(), startRedis: () => w.startRedis() } : {}),
+    ...(w.cassandraServer ? { stopCassandra: () => w.stopCassandra(), startCassandra: () => w.startCassandra() } : {}),
+    ...(network ? { network, partition: (a: string, b: string) => network.cut(`${a}:${b}`) } : {}),
+  };
+}
 
 /** A cluster someone else runs: `--target ws://host:port/ws` (several comma-separated) with its token secret. */
 export function targetWorld(target: string, secret: string | undefined, pushUrl?: string): World {

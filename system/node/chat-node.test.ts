@@ -172,4 +172,22 @@ describe('ChatNode (core, no sockets)', () => {
     await c.frame(a, { t: 'send', cid: 'o', to: 'bob', body: 'x' });
     assert.equal(c.nodes[0]!.transport.take(a, 'error')[0]!.code, 'overloaded');
   });
+
+  it('hands over deliveries dropped while the registry was unreachable once its heartbeat succeeds again', async () => {
+    const c = await coreCluster();
+    const a = await c.connect('alice.1');
+    const b = await c.connect('bob.1');
+    const t = c.nodes[0]!.transport;
+    c.faults.registry.failNext('lookup');
+    await c.frame(a, { t: 'send', cid: 'r1', to: 'bob', body: 'during the outage' });
+    assert.equal(t.take(a, 'ack').length, 1, 'stored, so acked');
+    assert.equal(t.take(b, 'msg').length, 0, 'the live route failed');
+    c.faults.registry.failNext('heartbeat');
+    c.clock.advance(1000);
+    await c.settle();
+    assert.equal(t.take(b, 'msg').length, 0);
+    c.clock.advance(1000);
+    await c.settle();
+    assert.deepEqual(t.take(b, 'msg').map((m) => m.body), ['during the outage'], 'redrained from the inbox');
+  });
 });

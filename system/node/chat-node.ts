@@ -42,6 +42,8 @@ export class ChatNode {
   readonly byUser = new Map<string, Set<Connection>>();
   private timers: TimerHandle[] = [];
   private unsubscribe?: Unsubscribe;
+  /** Heartbeats still to be followed by a drain of every connection, after the registry was unreachable. */
+  private redrainsOwed = 0;
   /** False once stopped or killed: late async work then has no effect. */
   alive = false;
 
@@ -247,8 +249,33 @@ export class ChatNode {
 
   private heartbeat(): void {
     const ttl = this.opts.heartbeatIntervalMs * 3;
-    void this.ports.registry.heartbeat(this.id, ttl).catch(() => {});
+    void this.ports.registry.heartbeat(this.id, ttl).then(() => {
+      if (this.redrainsOwed > 0 && this.alive) {
+        this.redrainsOwed--;
+        this.redrainAll();
+      }
+    }, () => {
+      this.redrainsOwed = 2;
+    });
     this.presence.refresh();
+  }
+
+  /**
+   * While the registry and bus were unreachable (shared state down, or this
+   * node cut off from it), live deliveries to devices here were dropped:
+   * lookups failed, bus envelopes had no subscriber, or this node looked dead
+   * and senders chose push. Their inbox entries wait; a drain of every
+   * connection hands them over. Done twice — on the first heartbeat back and
+   * the next — because the bus resubscribes on its own connection a moment
+   * later, and an envelope lost in that gap may belong to an entry written
+   * after the first drain read the inbox. Devices drop the repeats (mid).
+   */
+  private redrainAll(): void {
+    for (const c of this.conns.values()) {
+      if (c.state !== 'ready') continue;
+      if (c.draining) c.needsDrain = true;
+      else void this.delivery.drain(c).catch(() => {});
+    }
   }
 
   reply(c: Connection, frame: ServerFrame): void {

@@ -41,7 +41,7 @@ describe('The containers world (Testcontainers)', function () {
 
   it('loses nothing acked when a node container is docker-killed mid-run (node-failure)', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-containers-'));
-    const { report } = await runLive({ scenario: 'node-failure', world: 'containers', overrides: { devices: 90, duration: '8s', rate: 60 }, seed: 12, outDir, ...quiet });
+    const { report } = await runLive({ scenario: 'node-failure', world: 'containers', overrides: { devices: 45, duration: '10s', rate: 20, graceMs: 60_000 }, seed: 12, outDir, ...quiet });
     assert.equal(report.faults.length, 1);
     assert.equal(report.faults[0]!.kind, 'node-kill');
     assert.equal(report.delivery.lost, 0);

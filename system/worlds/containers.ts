@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -62,6 +63,14 @@ export class ContainersWorld {
   private tc!: Testcontainers;
   private readonly infra: StartedTestContainer[] = [];
   private push?: StartedTestContainer;
+  /** Ids of containers still running, removed synchronously if this process exits or is interrupted first. */
+  private readonly running = new Set<string>();
+  private readonly onExit = () => this.removeNow();
+  private readonly onSignal = (sig: NodeJS.Signals) => {
+    this.removeNow();
+    // Alone on this signal: die by it, as without a handler. (A `once` listener is gone by now.)
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  };
 
   private constructor(readonly opts: ContainersWorldOptions) {
     this.images = containerImages(process.env, opts.images);
@@ -82,6 +91,9 @@ export class ContainersWorld {
     const o = this.opts;
     const t0 = Date.now();
     mkdirSync(o.dir, { recursive: true });
+    process.on('exit', this.onExit);
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
     const used = [this.images.node, ...(o.redisUrl ? [] : [this.images.redis]), ...(o.cassandra ? [] : [this.images.cassandra])];
     if (used.some(isLocalImage)) provisionDocker('check');
     this.tc = await loadTestcontainers();
@@ -122,7 +134,9 @@ export class ContainersWorld {
   /** Starts a container, and on failure says which and shows the end of its log. */
   private async launch(name: string, c: GenericContainer): Promise<StartedTestContainer> {
     try {
-      return await c.start();
+      const started = await c.start();
+      this.running.add(started.getId());
+      return started;
     } catch (err) {
       await sleep(200); // let the log consumer flush
       throw new Error(`${name} container did not become ready: ${(err as Error).message}\n${this.tail(name)}`, { cause: err });
@@ -209,6 +223,7 @@ export class ContainersWorld {
     const c = client.container.getById(container.getId());
     await c.kill({ signal: 'SIGKILL' }).catch(() => {});
     await c.remove({ force: true }).catch(() => {});
+    this.running.delete(container.getId());
   }
 
   /** `docker stop`: SIGTERM (the node drains, devices are told to go), SIGKILL after 15 s. */
@@ -217,7 +232,9 @@ export class ContainersWorld {
     n.up = false;
     const container = n.container;
     n.container = undefined;
-    await container?.stop({ timeout: 15_000 });
+    if (!container) return;
+    await container.stop({ timeout: 15_000 });
+    this.running.delete(container.getId());
   }
 
   /** A new container for node i on the same port (a killed container is gone; a running one is stopped first). */
@@ -244,8 +261,24 @@ export class ContainersWorld {
       if (!n.container) return;
       await (await this.tc.getContainerRuntimeClient()).container.getById(n.container.getId()).unpause().catch(() => {});
       await n.container.stop({ timeout: 10_000 });
+      this.running.delete(n.container.getId());
     }));
-    await Promise.allSettled([this.push, ...this.infra].map((c) => c?.stop({ timeout: 0 })));
+    await Promise.allSettled([this.push, ...this.infra].map(async (c) => {
+      if (!c) return;
+      await c.stop({ timeout: 0 });
+      this.running.delete(c.getId());
+    }));
+    this.removeNow(); // anything a failed stop left
+    process.off('exit', this.onExit);
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+  }
+
+  /** `docker rm -f` of every container still running, synchronously: usable from an 'exit' handler. */
+  private removeNow(): void {
+    if (this.running.size === 0) return;
+    spawnSync('docker', ['rm', '-f', ...this.running], { stdio: 'ignore', timeout: 60_000 });
+    this.running.clear();
   }
 
   /** Containers left by a chatlab process that no longer exists (a crash, Ctrl-C twice). */

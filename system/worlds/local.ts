@@ -6,6 +6,7 @@ import { startCassandra, type CassandraServer } from './infra/cassandra-server.t
 import { freePort } from './infra/ports.ts';
 import { ManagedProcess } from './infra/processes.ts';
 import { startRedis, type RedisServer } from './infra/redis-server.ts';
+import { startToxiproxy, type ProxyLink, type ToxiproxyServer } from './infra/toxiproxy.ts';
 
 export interface LocalWorldOptions {
   nodes: number;
@@ -17,6 +18,13 @@ export interface LocalWorldOptions {
   cassandra?: string;
   /** Keyspace; a fresh one per run by default so runs never see each other's data. */
   keyspace?: string;
+  /**
+   * Route every node's Redis and Cassandra traffic, and devices' traffic to
+   * each node, through its own Toxiproxy proxy (links `node-N:redis`,
+   * `node-N:cassandra`, `node-N:devices`), so network faults can be applied
+   * per link. Off by default: a proxy hop costs latency a plain run should not pay.
+   */
+  proxies?: boolean;
 }
 
 interface NodeProc {
@@ -47,6 +55,9 @@ export class LocalWorld {
   redisUrl = '';
   cassandra = '';
   keyspace = '';
+  toxiproxy?: ToxiproxyServer;
+  /** Toxiproxy links by name (`node-1:redis`, …), when started with `proxies`. */
+  readonly links = new Map<string, ProxyLink>();
 
   private constructor(readonly opts: LocalWorldOptions) {}
 
@@ -80,10 +91,45 @@ export class LocalWorld {
     });
     await readyLine(join(o.dir, 'push.log'), this.push, 30_000);
     this.pushUrl = `http://127.0.0.1:${pushPort}`;
+    const ports = await Promise.all(Array.from({ length: o.nodes }, () => freePort()));
+    if (o.proxies) await this.startProxies(ports);
     // The first node creates the keyspace and applies migrations; the others then start together.
-    this.nodes.push(await this.spawnNode(0, await freePort()));
-    const rest = await Promise.all(Array.from({ length: o.nodes - 1 }, async (_, i) => this.spawnNode(i + 1, await freePort())));
+    this.nodes.push(await this.spawnNode(0, ports[0]!));
+    const rest = await Promise.all(ports.slice(1).map((port, i) => this.spawnNode(i + 1, port)));
     this.nodes.push(...rest);
+  }
+
+  /** One proxy per node and peer, so a fault can hit one node's link alone (a partition). */
+  private async startProxies(nodePorts: number[]): Promise<void> {
+    this.toxiproxy = await startToxiproxy({ dir: join(this.opts.dir, 'toxiproxy') });
+    const redis = new URL(this.redisUrl).host;
+    await Promise.all(nodePorts.map(async (port, i) => {
+      const id = `node-${i + 1}`;
+      for (const [peer, upstream] of [['redis', redis], ['cassandra', this.cassandra], ['devices', `127.0.0.1:${port}`]] as const) {
+        this.links.set(`${id}:${peer}`, await this.toxiproxy!.proxy(`${id}:${peer}`, upstream));
+      }
+    }));
+  }
+
+  /** Where devices connect to node `i`: its gateway, or the proxy in front of it. */
+  deviceUrl(i: number): string {
+    const n = this.nodes[i]!;
+    const proxy = this.links.get(`${n.id}:devices`);
+    if (!proxy) return n.url;
+    const url = new URL(n.url);
+    url.port = String(proxy.listenPort);
+    return url.href;
+  }
+
+  /** What a node connects to: the servers, or its proxies in front of them. */
+  private dependencyEnv(id: string): NodeJS.ProcessEnv {
+    const redis = this.links.get(`${id}:redis`);
+    const cassandra = this.links.get(`${id}:cassandra`);
+    return {
+      CHATLAB_REDIS_URL: redis ? `redis://${redis.listen}` : this.redisUrl,
+      CHATLAB_CASSANDRA: cassandra ? cassandra.listen : this.cassandra,
+      ...(cassandra ? { CHATLAB_CASSANDRA_ADDRESS_MAP: `${this.cassandra}=${cassandra.listen}` } : {}),
+    };
   }
 
   private async spawnNode(index: number, port: number): Promise<NodeProc> {
@@ -95,7 +141,7 @@ export class LocalWorld {
       name: id, command: process.execPath, args: [...TSX, join(ROOT, 'system/worlds/node-process.ts')], cwd: ROOT, logFile,
       env: {
         ...process.env, CHATLAB_NODE_ID: id, CHATLAB_NODE_NUMBER: String(index + 1), CHATLAB_PORT: String(port),
-        CHATLAB_REDIS_URL: this.redisUrl, CHATLAB_CASSANDRA: this.cassandra, CHATLAB_KEYSPACE: this.keyspace,
+        ...this.dependencyEnv(id), CHATLAB_KEYSPACE: this.keyspace,
         CHATLAB_PUSH_URL: this.pushUrl, CHATLAB_SECRET: this.secret,
       },
     });
@@ -131,9 +177,34 @@ export class LocalWorld {
     this.nodes[i]!.proc.signal('SIGCONT');
   }
 
+  /** Graceful stop of the Redis this world started (AOF flushed); nodes see connection errors until `startRedis`. */
+  async stopRedis(): Promise<void> {
+    await this.own(this.redis, 'Redis').stop();
+  }
+
+  /** Starts the stopped Redis again on the same port and data; resolves once it answers. */
+  async startRedis(): Promise<void> {
+    await this.own(this.redis, 'Redis').restart();
+  }
+
+  /** Graceful stop of the Cassandra this world started (drains, flushes; ~3-5 s). */
+  async stopCassandra(): Promise<void> {
+    await this.own(this.cassandraServer, 'Cassandra').stop();
+  }
+
+  /** Starts the stopped Cassandra again on the same ports and data (~12 s); resolves once CQL answers. */
+  async startCassandra(): Promise<void> {
+    await this.own(this.cassandraServer, 'Cassandra').restart();
+  }
+
+  private own<T>(server: T | undefined, what: string): T {
+    if (!server) throw new Error(`this local world uses a ${what} it did not start (--redis/--cassandra): it cannot stop it`);
+    return server;
+  }
+
   async stop(): Promise<void> {
     await Promise.allSettled(this.nodes.map((n) => (n.proc.signal('SIGCONT'), n.proc.stop('SIGTERM', 10_000))));
-    await Promise.allSettled([this.push?.stop('SIGTERM', 5000), this.redis?.stop(), this.cassandraServer?.stop()]);
+    await Promise.allSettled([this.push?.stop('SIGTERM', 5000), this.redis?.stop(), this.cassandraServer?.stop(), this.toxiproxy?.stop()]);
   }
 }
 

@@ -6,7 +6,8 @@
  * Configuration from the environment (all required unless a default is shown):
  *   CHATLAB_NODE_ID, CHATLAB_NODE_NUMBER, CHATLAB_PORT (0 = free port), CHATLAB_HOST (127.0.0.1),
  *   CHATLAB_REDIS_URL, CHATLAB_CASSANDRA (host:port[,host:port]), CHATLAB_KEYSPACE (chatlab),
- *   CHATLAB_PUSH_URL, CHATLAB_SECRET
+ *   CHATLAB_PUSH_URL, CHATLAB_SECRET,
+ *   CHATLAB_CASSANDRA_ADDRESS_MAP (optional, `host:port=host:port,…`: announced Cassandra addresses → proxies)
  * Prints one JSON line `{"ready":true,"id":…,"url":…,"port":…}` when listening.
  * SIGTERM: graceful stop (devices told to go with 1001).
  */
@@ -16,6 +17,7 @@ import { WallClock } from '../clock/clock-wall.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { ChatNode } from '../node/chat-node.ts';
 import { SeededRandom } from '../random/random.ts';
+import { parseAddressMap } from './infra/cassandra-client.ts';
 import { realPorts } from './real-ports.ts';
 
 function env(name: string, fallback?: string): string {
@@ -35,6 +37,7 @@ const { ports, close } = await realPorts(clock, random, {
   redisUrl: env('CHATLAB_REDIS_URL'),
   cassandra: env('CHATLAB_CASSANDRA').split(','),
   keyspace: env('CHATLAB_KEYSPACE', 'chatlab'),
+  cassandraAddressMap: parseAddressMap(process.env.CHATLAB_CASSANDRA_ADDRESS_MAP),
   pushUrl: env('CHATLAB_PUSH_URL'),
   name: id,
 });

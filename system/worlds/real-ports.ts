@@ -19,6 +19,8 @@ export interface RealPortsOptions {
   redisUrl: string;
   /** host:port of Cassandra contact points. */
   cassandra: string[];
+  /** Announced Cassandra addresses mapped to proxies in front of them (see CassandraConnectOptions.addressMap). */
+  cassandraAddressMap?: Record<string, string>;
   keyspace?: string;
   pushUrl: string;
   /** Shown in Redis CLIENT LIST. */
@@ -36,7 +38,7 @@ export async function realPorts(clock: Clock, random: Random, o: RealPortsOption
   const client = await connectRedis(o.redisUrl, { name: o.name });
   let session: CassandraSession;
   try {
-    session = await connectCassandra({ contactPoints: o.cassandra, keyspace: o.keyspace });
+    session = await connectCassandra({ contactPoints: o.cassandra, keyspace: o.keyspace, addressMap: o.cassandraAddressMap });
   } catch (err) {
     client.disconnect();
     throw err;

@@ -28,6 +28,13 @@ export interface CassandraConnectOptions {
    * nodes the driver sees when it connects.
    */
   consistency?: 'one' | 'local_quorum';
+  /**
+   * Addresses the cluster announces (`rpc_address:port`, in system.peers and
+   * in status events) mapped to where this client must connect instead: a
+   * proxy in front of each node (Toxiproxy in chaos drills). The driver
+   * discovers peers by their rpc_address and would otherwise bypass the proxy.
+   */
+  addressMap?: Record<string, string>;
 }
 
 /** A connected, migrated session the Cassandra adapters share (one per node process). */
@@ -51,6 +58,12 @@ export async function connectCassandra(options: CassandraConnectOptions): Promis
     contactPoints: [...options.contactPoints],
     localDataCenter: options.localDataCenter ?? 'datacenter1',
     socketOptions: { connectTimeout: 5000, readTimeout: 12_000 },
+    policies: {
+      // The driver's default waits 1 s doubling to 10 min between attempts: after a 15 s restart it could stay
+      // away for another 16 s. A node back is used within ~2 s.
+      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(200, 2000, false),
+      ...(options.addressMap ? { addressResolution: mappedAddresses(options.addressMap) } : {}),
+    },
   };
   const admin = new cassandra.Client(base);
   let consistency: 'one' | 'local_quorum';
@@ -81,6 +94,29 @@ export async function connectCassandra(options: CassandraConnectOptions): Promis
     throw new PortError('cassandra', error);
   }
   return { client, keyspace, consistency, close: () => client.shutdown() };
+}
+
+type Translator = cassandra.policies.addressResolution.AddressTranslator;
+
+/** Translates announced node addresses through a fixed map (unmapped ones pass through). The driver checks `instanceof`. */
+function mappedAddresses(map: Record<string, string>): Translator {
+  // The typings declare AddressTranslator as an interface; at run time it is the base class the driver checks.
+  const Base = (cassandra.policies.addressResolution as unknown as { AddressTranslator: new () => Translator }).AddressTranslator;
+  const translator = new Base();
+  translator.translate = (address: string, port: number, callback: (endpoint: string) => void) => callback(map[`${address}:${port}`] ?? `${address}:${port}`);
+  return translator;
+}
+
+/** Parses `from=to,from=to` (as CHATLAB_CASSANDRA_ADDRESS_MAP carries it) into an address map. */
+export function parseAddressMap(text: string | undefined): Record<string, string> | undefined {
+  if (!text) return undefined;
+  const map: Record<string, string> = {};
+  for (const pair of text.split(',').filter(Boolean)) {
+    const [from, to] = pair.split('=');
+    if (!from || !to) throw new Error(`address map entry "${pair}" must be host:port=host:port`);
+    map[from] = to;
+  }
+  return map;
 }
 
 function cqlMap(map: Record<string, string | number>): string {

@@ -71,9 +71,26 @@ export function cassandraMissing(libDir = CASSANDRA_LIB): string[] {
   return missing;
 }
 
+/** Where scripts/provision.sh builds Toxiproxy's server (`go install`, then copied here). */
+export const TOXIPROXY_BIN = join(PROJECT_ROOT, '.cache', 'bin', 'toxiproxy-server');
+
+/** What is missing for network faults through Toxiproxy (empty when ready). */
+export function toxiproxyMissing(): string[] {
+  try {
+    accessSync(TOXIPROXY_BIN, constants.X_OK);
+    return [];
+  } catch {
+    return [`toxiproxy-server in ${TOXIPROXY_BIN} (built by scripts/provision.sh with go)`];
+  }
+}
+
 /** Throws NotProvisionedError naming everything missing for the given servers. */
-export function requireProvisioned(what: { redis?: boolean; cassandra?: boolean }): void {
-  const missing = [...(what.redis ? redisMissing() : []), ...(what.cassandra ? cassandraMissing() : [])];
+export function requireProvisioned(what: { redis?: boolean; cassandra?: boolean; toxiproxy?: boolean }): void {
+  const missing = [
+    ...(what.redis ? redisMissing() : []),
+    ...(what.cassandra ? cassandraMissing() : []),
+    ...(what.toxiproxy ? toxiproxyMissing() : []),
+  ];
   if (missing.length > 0) throw new NotProvisionedError(missing);
 }
 

@@ -1,0 +1,52 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Calibration } from '../system/worlds/sim/calibration.ts';
+import { capacityFrom, parseCount, parseDays, plan, PlanInputError, resolvePlanInput, type Plan, type PlanInput } from './plan.ts';
+import { planHtml, planJson, planMarkdown, type Verdict } from './render.ts';
+
+/** The `chatlab plan` options as commander hands them over (strings; camelCase keys). */
+export type PlanOptions = Partial<Record<
+  'dau' | 'msgsPerUserDay' | 'peakFactor' | 'devicesPerUser' | 'groupShare' | 'groupSize' | 'onlineShare' | 'concurrent' | 'retention' |
+  'messageBytes' | 'connsPerNode' | 'framesPerNodeSec' | 'writesPerStoreNode' | 'replication' | 'headroom', string>>;
+
+const OPTIONAL: [keyof PlanOptions, keyof PlanInput, string][] = [
+  ['devicesPerUser', 'devicesPerUser', 'devices-per-user'], ['groupShare', 'groupShare', 'group-share'], ['groupSize', 'groupSize', 'group-size'],
+  ['onlineShare', 'onlineShare', 'online-share'], ['concurrent', 'concurrent', 'concurrent'], ['messageBytes', 'messageBytes', 'message-bytes'],
+  ['connsPerNode', 'connsPerNode', 'conns-per-node'], ['framesPerNodeSec', 'framesPerNodeSec', 'frames-per-node-sec'],
+  ['writesPerStoreNode', 'writesPerStoreNode', 'writes-per-store-node'], ['replication', 'replication', 'replication'], ['headroom', 'headroom', 'headroom'],
+];
+
+/** Parses the options (every figure checked, errors name the option), applies a calibration's measured capacities, computes the plan. */
+export function buildPlan(o: PlanOptions, calibration?: Calibration): Plan {
+  const raw: Partial<PlanInput> & Pick<PlanInput, 'dau' | 'msgsPerUserDay' | 'peakFactor'> = {
+    dau: parseCount(o.dau, 'dau'),
+    msgsPerUserDay: parseCount(o.msgsPerUserDay, 'msgs-per-user-day'),
+    peakFactor: parseCount(o.peakFactor, 'peak-factor'),
+  };
+  if (o.retention !== undefined) raw.retentionDays = parseDays(o.retention, 'retention');
+  let source = 'defaults (100k connections and 50k frames/s per gateway node, 20k writes/s per store node)';
+  if (calibration) {
+    Object.assign(raw, capacityFrom(calibration));
+    source = `calibration "${calibration.source}" (CPU per frame and store service times)`;
+  }
+  for (const [opt, key, name] of OPTIONAL) if (o[opt] !== undefined) (raw as Record<string, number>)[key] = parseCount(o[opt], name);
+  if (calibration && (o.framesPerNodeSec || o.writesPerStoreNode)) source += '; overridden on the command line';
+  return plan(resolvePlanInput(raw), source);
+}
+
+export interface WrittenPlan {
+  json: string;
+  md: string;
+  html: string;
+}
+
+export function writePlan(p: Plan, outDir: string, verdict?: Verdict): WrittenPlan {
+  mkdirSync(outDir, { recursive: true });
+  const files = { json: join(outDir, 'plan.json'), md: join(outDir, 'plan.md'), html: join(outDir, 'plan.html') };
+  writeFileSync(files.json, planJson(p, verdict));
+  writeFileSync(files.md, planMarkdown(p, verdict));
+  writeFileSync(files.html, planHtml(p, verdict));
+  return files;
+}
+
+export { PlanInputError };

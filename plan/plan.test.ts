@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultCalibration } from '../system/worlds/sim/calibration.ts';
+import { buildPlan, writePlan } from './command.ts';
+import { parseCount, plan, resolvePlanInput } from './plan.ts';
+import { verifyPlan } from './verify.ts';
+
+const value = (p: ReturnType<typeof plan>, key: string) => p.lines.find((l) => l.key === key)!.value;
+
+describe('chatlab plan', () => {
+  it('reproduces 100 billion messages a day as about 1.16M msgs/s on average', () => {
+    const p = buildPlan({ dau: '2B', msgsPerUserDay: '50', peakFactor: '1' });
+    assert.equal(value(p, 'msgsPerDay'), 100e9);
+    assert.ok(Math.abs(value(p, 'avgMsgsPerSec') - 1_157_407.4) < 1, String(value(p, 'avgMsgsPerSec')));
+    assert.equal(p.lines.find((l) => l.key === 'avgMsgsPerSec')!.formula, 'msgs/day ÷ 86,400 s');
+  });
+
+  it('reproduces 500M concurrent connections at 100k per server as 5,000 servers', () => {
+    const p = buildPlan({ dau: '500M', msgsPerUserDay: '1', peakFactor: '1', concurrent: '500M', connsPerNode: '100k', headroom: '0' });
+    assert.equal(value(p, 'gatewaysForConnections'), 5000);
+    // With the default 30% headroom the same connections need 7,143 servers.
+    assert.equal(value(buildPlan({ dau: '500M', msgsPerUserDay: '1', peakFactor: '1', concurrent: '500M' }), 'gatewaysForConnections'), 7143);
+  });
+
+  it('matches a hand-computed small case, figure by figure', () => {
+    // 1M users × 10 msgs = 10M/day; 115.74/s average, 231.48/s at peak factor 2; one device each, no groups:
+    // each message goes to 1 device (2·1 − 1); 60% online → 600k connections; 3 writes per device + 1 append, ×3 replicas.
+    const p = plan(resolvePlanInput({ dau: 1e6, msgsPerUserDay: 10, peakFactor: 2, devicesPerUser: 1, groupShare: 0, retentionDays: 10, headroom: 0.5 }));
+    const peak = (10e6 / 86_400) * 2;
+    assert.ok(Math.abs(value(p, 'peakMsgsPerSec') - peak) < 1e-9);
+    assert.equal(value(p, 'devicesPerMessage'), 1);
+    assert.equal(value(p, 'concurrentConnections'), 600_000);
+    assert.equal(value(p, 'gatewaysForConnections'), 12); // 600k / (100k × 0.5)
+    assert.ok(Math.abs(value(p, 'storeWritesPerSec') - peak * 4 * 3) < 1e-6);
+    assert.equal(value(p, 'messageLogBytes'), 10e6 * 10 * 300 * 3);
+    assert.ok(Math.abs(value(p, 'pushPerSec') - peak * 0.4) < 1e-9);
+    assert.ok(Math.abs(value(p, 'bandwidthBitsPerSec') - peak * 2 * 300 * 8) < 1e-6);
+  });
+
+  it('rejects negative, missing and malformed figures with errors that name the option', () => {
+    assert.throws(() => buildPlan({ dau: '-5', msgsPerUserDay: '40', peakFactor: '3' }), /--dau: must not be negative/);
+    assert.throws(() => buildPlan({ msgsPerUserDay: '40', peakFactor: '3' }), /--dau: is required/);
+    assert.throws(() => buildPlan({ dau: '500M', peakFactor: '3' }), /--msgs-per-user-day: is required/);
+    assert.throws(() => buildPlan({ dau: 'lots', msgsPerUserDay: '40', peakFactor: '3' }), /--dau: "lots" is not a number/);
+    assert.throws(() => buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '0.5' }), /--peak-factor: must be at least 1/);
+    assert.throws(() => buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '3', groupShare: '1.5' }), /--group-share: must be between 0 and 1/);
+    assert.throws(() => buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '3', headroom: '1' }), /--headroom: must be below 1/);
+    assert.throws(() => buildPlan({ dau: '500M', msgsPerUserDay: '0', peakFactor: '3' }), /--msgs-per-user-day: must be greater than 0/);
+    assert.throws(() => buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '3', retention: '-1d' }), /--retention: must not be negative/);
+    assert.equal(parseCount('1.5k', 'x'), 1500);
+  });
+
+  it('writes the plan as JSON, Markdown and HTML, each figure with its formula', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chatlab-plan-'));
+    const p = buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '3' }, defaultCalibration);
+    const files = writePlan(p, dir);
+    for (const f of Object.values(files)) assert.ok(existsSync(f));
+    const json = JSON.parse(readFileSync(files.json, 'utf8'));
+    assert.equal(json.plan.length, p.lines.length);
+    assert.ok(json.plan.every((l: { formula: string }) => l.formula.length > 0));
+    assert.match(readFileSync(files.md, 'utf8'), /\| peak message rate \| 694k msgs\/s \|/);
+    assert.match(readFileSync(files.html, 'utf8'), /<td>gateway nodes needed<\/td>/);
+    assert.match(p.capacitySource, /calibration "defaults"/);
+  });
+
+  it('--verify simulates one cell with a node failure and says whether the SLOs hold, and why not', async function () {
+    this.timeout(300_000);
+    const p = buildPlan({ dau: '10M', msgsPerUserDay: '40', peakFactor: '3' });
+    const ok = await verifyPlan(p, { cellDevices: 300, duration: '6s' });
+    assert.equal(ok.holds, true, ok.summary);
+    assert.match(ok.summary, /^holds: a 3-node cell/);
+    const strict = await verifyPlan(p, { cellDevices: 300, duration: '6s', sloP99Ms: 5 });
+    assert.equal(strict.holds, false);
+    assert.match(strict.summary, /^does not hold, because e2e_latency p\(99\)<5 was \d/);
+  });
+});
