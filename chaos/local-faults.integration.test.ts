@@ -80,18 +80,18 @@ describe('Chaos in the local world (real Redis, Cassandra, Toxiproxy)', function
   });
 
   it('cassandra-stop: writes during the outage are rejected (retryable), the restarted node serves again, nothing acked is lost', async () => {
-    // Its restart takes 12 s on an idle machine and 30+ s on a busy one: the load outlasts it, at a low rate.
+    // Its restart takes 12 s on an idle machine and up to ~50 s on a busy one; sends still being retried
+    // (and the grace period's retries) see it serve again.
     const file = scenarioFile('cassandra-stop-test', [{ fault: 'cassandra-stop', at: '1s', duration: '2s' }]);
     const report = await run(file, 22, '45s', { cassandra: true, rate: 6 });
     const f = report.faults[0]!;
     assert.equal(f.kind, 'cassandra-stop');
     assert.ok(f.endMs - f.startMs >= 8000, `Cassandra away ${f.endMs - f.startMs} ms (stop, wait, restart)`);
-    assert.ok(f.endMs < 40_000, `Cassandra back only at ${f.endMs} ms: the load could not see it serve again`);
     assert.ok((report.errors.byCode.unavailable?.count ?? 0) > 0, 'writes failed as unavailable');
     onlyRetryable(report);
     noLoss(report, 20);
     const after = report.timeline.buckets.filter((b) => b.t * 1000 >= f.endMs);
-    assert.ok(after.reduce((n, b) => n + b.acked, 0) > 0, 'sends are acked again once Cassandra is back');
+    assert.ok(after.reduce((n, b) => n + b.acked, 0) > 0, `no send acked after Cassandra came back at ${Math.round(f.endMs)} ms`);
   });
 
   it('latency: 200 ms on every Cassandra round trip raises ack and delivery latency in the window only', async () => {

@@ -197,7 +197,14 @@ async function connectAll(world: SimWorld, devices: VirtualDevice[], nodes: numb
   };
   step();
   const start = clock.now();
-  await clock.run(start + rampMs + 60_000, () => next >= devices.length && connected() >= devices.length);
+  let lastLog = performance.now();
+  await clock.run(start + rampMs + 60_000, () => {
+    if (performance.now() - lastLog > 10_000) {
+      lastLog = performance.now();
+      log(`sim: connecting, ${connected()} of ${devices.length} online after ${((clock.now() - start) / 1000).toFixed(1)} s virtual, rss ${round2(process.memoryUsage().rss / 2 ** 30)} GB`);
+    }
+    return next >= devices.length && connected() >= devices.length;
+  });
   if (connected() < devices.length) log(`chatlab sim: only ${connected()} of ${devices.length} devices connected ${((clock.now() - start) / 1000).toFixed(0)} s into the ramp; load starts anyway`);
   return Math.round(clock.now() - start);
 }

@@ -274,7 +274,9 @@ export class ChatNode {
     for (const c of this.conns.values()) {
       if (c.state !== 'ready') continue;
       if (c.draining) c.needsDrain = true;
-      else void this.delivery.drain(c).catch(() => {});
+      // A drain that fails (store still slow or away) would leave the connection marked draining, holding
+      // live deliveries forever: close it instead, so the device reconnects and drains afresh.
+      else void this.delivery.drain(c).catch(() => this.transport.close(c.id, CloseCodes.goingAway, 'drain failed, reconnect'));
     }
   }
 

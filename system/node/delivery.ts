@@ -204,7 +204,7 @@ export class Delivery {
     await Promise.all([inbox.ack(c.device!, inboxIds), ...cursorMoves]);
     if (receipts.length > 0) await this.sendReceipts(c, receipts);
     if (c.needsDrain && !c.draining && c.state === 'ready' && c.unacked.size <= this.node.opts.unackedWindowMax / 2) {
-      void this.drain(c).catch(() => {});
+      void this.drain(c).catch(() => this.node.transport.close(c.id, CloseCodes.goingAway, 'drain failed, reconnect'));
     }
   }
 

@@ -93,7 +93,7 @@ describe('docker-compose.yml (HAProxy, 3 nodes, Redis, Cassandra, push)', functi
       const logs = await dc('logs', '--no-color', '--tail', '15').then((r) => r.stdout, (e: Error) => e.message);
       throw new Error(`${(err as Error).message}\n--- docker-compose logs ---\n${logs}`, { cause: err });
     } finally {
-      await dc('down', '-v', '--timeout', '5').catch(() => {});
+      await dc('down', '-v', '--timeout', '2').catch(() => {});
     }
   });
 });
