@@ -10,9 +10,9 @@
 #   3. the local images, built from binaries already on this machine (a
 #      rootfs of each binary plus its `ldd` libraries, `docker import`ed),
 #      so Testcontainers and docker-compose find them without pulling:
-#        chatlab/base:local       node 20 + libs, user chatlab (10001)
-#        chatlab/node:local       base + the project (system/, run-time node_modules), built from
-#                                 docker/node.local.Dockerfile (same layout as ./Dockerfile)
+#        chatlab/node:local       node 20 + libs, system/ and the run-time node_modules under /app,
+#                                 user 10001, health check (docker/node.local.Dockerfile; same
+#                                 layout, user, entrypoint and health check as ./Dockerfile)
 #        chatlab/redis:local      redis-server + redis-cli
 #        chatlab/cassandra:local  a jlinked Java 17 + Cassandra 5.0.6 jars + docker/cassandra/*
 #        chatlab/haproxy:local    haproxy 2.6

@@ -190,4 +190,29 @@ describe('ChatNode (core, no sockets)', () => {
     await c.settle();
     assert.deepEqual(t.take(b, 'msg').map((m) => m.body), ['during the outage'], 'redrained from the inbox');
   });
+
+  it('wakes a device by push when its connection closes with deliveries it never acked', async () => {
+    const c = await coreCluster();
+    const a = await c.connect('alice.1');
+    const b = await c.connect('bob.1');
+    await c.frame(a, { t: 'send', cid: 'w1', to: 'bob', body: 'unread' });
+    assert.equal(c.nodes[0]!.transport.take(b, 'msg').length, 1);
+    const before = c.ports.push.stats.wakes;
+    c.nodes[0]!.node.onClose(b);
+    await c.settle();
+    assert.equal(c.ports.push.stats.wakes, before + 1, 'one wake-up for the unacked delivery');
+    assert.equal(await c.ports.inbox.count('bob.1'), 1, 'the message waits in the inbox');
+  });
+
+  it('does not push a device that closes with nothing owed', async () => {
+    const c = await coreCluster();
+    const a = await c.connect('alice.1');
+    const b = await c.connect('bob.1');
+    await c.frame(a, { t: 'send', cid: 'w2', to: 'bob', body: 'read' });
+    await c.frame(b, { t: 'recv', ids: c.nodes[0]!.transport.take(b, 'msg').map((m) => m.mid) });
+    const before = c.ports.push.stats.wakes;
+    c.nodes[0]!.node.onClose(b);
+    await c.settle();
+    assert.equal(c.ports.push.stats.wakes, before);
+  });
 });

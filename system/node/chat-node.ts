@@ -131,6 +131,7 @@ export class ChatNode {
     this.metrics.connections--;
     c.state = 'closed';
     c.pageWaiter?.();
+    this.wakeIfOwed(c);
     if (!c.device || this.byDevice.get(c.device) !== c) return;
     this.byDevice.delete(c.device);
     const mine = this.byUser.get(c.user!);
@@ -143,6 +144,17 @@ export class ChatNode {
       this.byUser.delete(c.user!);
       this.presence.wentOffline(c.user!);
     }
+  }
+
+  /**
+   * A connection closed with deliveries it never acked (or a drain still
+   * owed): they wait in its inbox, and nobody else would wake the device, as
+   * senders saw it online. One push brings it back to drain them.
+   */
+  private wakeIfOwed(c: Connection): void {
+    if (!this.alive || !c.device || (c.unacked.size === 0 && !c.needsDrain && c.held.length === 0)) return;
+    this.metrics.pushWakes++;
+    void this.ports.push.wake(c.device, 'msg').catch(() => {});
   }
 
   onFrame(conn: ConnId, text: string): void {

@@ -25,8 +25,17 @@ export class PresenceHub {
     this.noteChange(user);
   }
 
-  /** Keeps every local user's online state fresh (called on the node heartbeat). */
+  private lastRefreshMs = 0;
+
+  /**
+   * Keeps every local user's online state fresh. Called on each node
+   * heartbeat, it writes only every third of the presence TTL: a write per
+   * user per second would dominate the stores' load for large populations.
+   */
   refresh(): void {
+    const now = this.node.ports.clock.now();
+    if (now - this.lastRefreshMs < this.node.opts.presenceTtlMs / 3) return;
+    this.lastRefreshMs = now;
     const users = [...this.node.byUser.keys()];
     if (users.length > 0) void this.node.ports.presence.heartbeat(users, this.node.opts.presenceTtlMs).catch(() => {});
   }

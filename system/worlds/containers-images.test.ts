@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict';
+import { containerImages, isLocalImage, LOCAL_IMAGES } from './containers-images.ts';
+
+describe('Container images of the containers world', () => {
+  it('defaults to the local images provision-docker.sh builds', () => {
+    assert.deepEqual(containerImages({}), LOCAL_IMAGES);
+    assert.ok(Object.values(LOCAL_IMAGES).every(isLocalImage), 'local images are never pulled');
+  });
+
+  it('takes each image from CHATLAB_*_IMAGE, and explicit overrides over those', () => {
+    const env = { CHATLAB_REDIS_IMAGE: 'redis:7.2', CHATLAB_CASSANDRA_IMAGE: 'cassandra:5.0', CHATLAB_NODE_IMAGE: '' };
+    assert.deepEqual(containerImages(env), { node: LOCAL_IMAGES.node, redis: 'redis:7.2', cassandra: 'cassandra:5.0' });
+    assert.equal(containerImages(env, { redis: 'valkey/valkey:8' }).redis, 'valkey/valkey:8');
+    assert.equal(isLocalImage('redis:7.2'), false, 'official images are pulled when missing');
+  });
+});
