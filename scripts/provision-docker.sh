@@ -19,11 +19,11 @@
 #      Each image carries a fingerprint label of its inputs (binaries, the
 #      project's sources for the node image); a stale image is rebuilt.
 #
-# Idempotent and fast when done (about 1 s: `docker info` and five `docker
-# image inspect`s). Measured here (2 cores, vfs): engine start 0.5 s; first
-# build of all images about 60 s (base 6 s, node 13 s, redis 1 s, cassandra
-# 35 s of which jlink is 20 s, haproxy 2 s); a node-image rebuild after a
-# source change about 13 s.
+# Idempotent and fast when done (under 1 s: `docker info` and four `docker
+# image inspect`s). Measured here (2 cores shared with other work, vfs):
+# engine start 0.5-0.8 s; all four images from scratch 30 s (node 8 s, redis
+# 0.5 s, cassandra 20 s of which jlink is most, haproxy 0.6 s), up to twice
+# that on a busy machine; a node-image rebuild after a source change 8-15 s.
 #
 # Usage: scripts/provision-docker.sh [--check | --stop | --rebuild]
 #   --check    change nothing; exit 1 and say what is missing or stale.
@@ -32,6 +32,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$PATH:/usr/sbin:/sbin" # dockerd and haproxy live there, not on every user's PATH
 STATE="$ROOT/.cache/docker"
 PIDFILE="$STATE/dockerd.pid"
 LOG="$STATE/dockerd.log"

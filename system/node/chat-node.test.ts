@@ -215,4 +215,24 @@ describe('ChatNode (core, no sockets)', () => {
     await c.settle();
     assert.equal(c.ports.push.stats.wakes, before);
   });
+
+  it('re-drains its devices when a peer dies, so a message the dead node acked but never routed arrives', async () => {
+    const c = await coreCluster(2, { heartbeatIntervalMs: 1000 });
+    const a = await c.connect('alice.1', 0);
+    const b = await c.connect('bob.1', 1);
+    c.clock.advance(1000);
+    await c.settle();
+    // node 1 acks, then dies before its envelope reaches node 2.
+    c.ports.bus.setFilter((_node, env) => env.k !== 'deliver');
+    await c.frame(a, { t: 'send', cid: 'k1', to: 'bob', body: 'acked then orphaned' }, 0);
+    assert.equal(c.nodes[0]!.transport.take(a, 'ack').length, 1);
+    c.nodes[0]!.node.kill();
+    c.ports.bus.setFilter(() => true);
+    assert.equal(c.nodes[1]!.transport.take(b, 'msg').length, 0);
+    for (let i = 0; i < 5; i++) {
+      c.clock.advance(1000);
+      await c.settle();
+    }
+    assert.deepEqual(c.nodes[1]!.transport.take(b, 'msg').map((m) => m.body), ['acked then orphaned']);
+  });
 });

@@ -44,6 +44,8 @@ export class ChatNode {
   private unsubscribe?: Unsubscribe;
   /** Heartbeats still to be followed by a drain of every connection, after the registry was unreachable. */
   private redrainsOwed = 0;
+  /** Alive nodes at the last heartbeat, to notice a peer's death. */
+  private peers = new Set<string>();
   /** False once stopped or killed: late async work then has no effect. */
   alive = false;
 
@@ -266,10 +268,24 @@ export class ChatNode {
         this.redrainsOwed--;
         this.redrainAll();
       }
+      return this.watchPeers();
     }, () => {
       this.redrainsOwed = 2;
     });
     this.presence.refresh();
+  }
+
+  /**
+   * A node that dies between acking a send and routing it leaves the message
+   * in its recipients' inboxes, and recipients connected elsewhere would only
+   * see it on their next reconnect. So when a peer's heartbeat lapses, every
+   * surviving node re-drains its connections once (devices drop repeats).
+   */
+  private async watchPeers(): Promise<void> {
+    const now = new Set(await this.ports.registry.nodes());
+    const vanished = [...this.peers].some((n) => n !== this.id && !now.has(n));
+    this.peers = now;
+    if (vanished && this.alive) this.redrainAll();
   }
 
   /**

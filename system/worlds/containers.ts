@@ -39,6 +39,9 @@ interface NodeContainer {
 
 type Testcontainers = typeof import('testcontainers');
 
+/** A health check for a service without /health: its port accepts a connection. */
+const TCP_CHECK = "require('net').connect(Number(process.argv[1]), '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))";
+
 /**
  * The containers world: Redis, Cassandra, the push service and N chat nodes,
  * each in its own container started by Testcontainers, with host networking
@@ -187,6 +190,8 @@ export class ContainersWorld {
     const c = this.container(this.images.node, 'push')
       .withCommand(['system/push/push-process.ts'])
       .withEnvironment({ CHATLAB_PUSH_PORT: String(port), CHATLAB_HOST: LOOPBACK })
+      // The image's check asks a chat node's /health; the push service is checked by its port.
+      .withHealthCheck({ test: ['CMD', 'node', '-e', TCP_CHECK, String(port)], interval: 5000, timeout: 3000, retries: 3 })
       .withWaitStrategy(Wait.forLogMessage('"ready":true'))
       .withStartupTimeout(60_000);
     this.push = await this.launch('push', c);
