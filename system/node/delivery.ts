@@ -30,17 +30,11 @@ export class Delivery {
    * devices. Failures are swallowed: the inbox has every item, so a failed
    * route costs latency, not delivery.
    */
-  async route(batch: readonly Routed[]): Promise<void> {
+  async route(batch: readonly Routed[], known?: Map<DeviceId, NodeId>): Promise<void> {
     const { registry, bus, push } = this.node.ports;
-    let all: readonly DeviceId[];
-    if (batch.length === 1) all = batch[0]!.devices;
-    else {
-      const set = new Set<DeviceId>();
-      for (const r of batch) for (const d of r.devices) set.add(d);
-      all = [...set];
-    }
+    const all = devicesIn(batch);
     if (all.length === 0) return;
-    const where = await registry.lookup(all);
+    const where = known ?? (await registry.lookup(all));
     const sends: Promise<void>[] = [];
     for (const r of batch) {
       const byNode = new Map<NodeId, DeviceId[]>();
@@ -62,7 +56,7 @@ export class Delivery {
         else sends.push(bus.publish(n, { k: 'deliver', devices, item: r.item }));
       }
     }
-    await Promise.allSettled(sends);
+    if (sends.length > 0) await Promise.allSettled(sends);
   }
 
   deliverLocal(devices: readonly DeviceId[], item: DeliveryItem): void {
@@ -180,6 +174,7 @@ export class Delivery {
     const { inbox, groups } = this.node.ports;
     const inboxIds: string[] = [];
     const receipts: DeliveryItem[] = [];
+    /** Store writes this ack sets off: inbox removals, cursor moves, group receipt marks. */
     const cursorMoves: Promise<void>[] = [];
     for (const id of ids) {
       const item = c.unacked.get(id);
@@ -195,13 +190,15 @@ export class Delivery {
         cursorMoves.push(groups.markReceipt(item.group, item.seq!, c.user!, 'delivered'));
         continue;
       }
-      inboxIds.push(id);
+      // A receipt delivered live was never stored: nothing to remove.
+      if (!item.live) inboxIds.push(id);
       if (item.kind !== 'msg' || !item.from || userOf(item.from) === c.user) continue;
       if (isGroupConversation(item.conv!)) cursorMoves.push(groups.markReceipt(groupOf(item.conv!), item.seq!, c.user!, 'delivered'));
       else receipts.push(item);
     }
     if (c.pageOutstanding.size === 0) c.pageWaiter?.();
-    await Promise.all([inbox.ack(c.device!, inboxIds), ...cursorMoves]);
+    if (inboxIds.length > 0) cursorMoves.push(inbox.ack(c.device!, inboxIds));
+    if (cursorMoves.length > 0) await Promise.all(cursorMoves);
     if (receipts.length > 0) await this.sendReceipts(c, receipts);
     if (c.needsDrain && !c.draining && c.state === 'ready' && c.unacked.size <= this.node.opts.unackedWindowMax / 2) {
       void this.drain(c).catch(() => this.node.transport.close(c.id, CloseCodes.goingAway, 'drain failed, reconnect'));
@@ -213,14 +210,35 @@ export class Delivery {
     const senders = [...new Set(items.map((i) => userOf(i.from!)))];
     const devicesOf = await this.node.directory.devicesOf(senders);
     const now = this.node.ports.clock.now();
+    const receipts = items.map((i) => ({
+      frame: { t: 'receipt', id: this.node.ids.next(), kind: 'delivered', conv: i.conv!, by: c.device!, mid: i.id, ts: now } as const,
+      devices: devicesOf.get(userOf(i.from!)) ?? [],
+    }));
+    await this.sendReceiptFrames(receipts);
+  }
+
+  /**
+   * Receipts go live to the sender's devices that are online now, and are
+   * queued in the inboxes of those that are not (DESIGN: "queued in their
+   * inbox if offline"). A live receipt is at most once: a device that drops
+   * before it arrives misses that tick, and the next receipt or a read marker
+   * covers it. This halves the store writes a delivered message costs. If the
+   * registry cannot be read, every receipt is queued.
+   */
+  private async sendReceiptFrames(receipts: { frame: ServerFrame & { t: 'receipt' }; devices: DeviceId[] }[]): Promise<void> {
+    const all = [...new Set(receipts.flatMap((r) => r.devices))];
+    const where = await this.node.ports.registry.lookup(all).catch(() => new Map<DeviceId, NodeId>());
     const entries: InboxEntry[] = [];
     const batch: Routed[] = [];
-    for (const i of items) {
-      const frame: ServerFrame = { t: 'receipt', id: this.node.ids.next(), kind: 'delivered', conv: i.conv!, by: c.device!, mid: i.id, ts: now };
-      this.queueReceipt(frame, devicesOf.get(userOf(i.from!)) ?? [], entries, batch);
+    for (const { frame, devices } of receipts) {
+      const text = JSON.stringify(frame);
+      const online = devices.filter((d) => where.has(d));
+      for (const d of devices) if (!where.has(d)) entries.push({ device: d, id: frame.id, kind: 'receipt', frame: text });
+      if (online.length > 0) batch.push({ devices: online, item: { id: frame.id, kind: 'receipt', frame: text, live: true } });
+      this.node.metrics.receiptsSent += devices.length;
     }
-    await this.node.ports.inbox.put(entries);
-    void this.route(batch).catch(() => {});
+    if (entries.length > 0) await this.node.ports.inbox.put(entries);
+    void this.route(batch, where).catch(() => {});
   }
 
   /** A read marker: `read` receipts to the other side of a direct chat, a bitmap mark in a group. */
@@ -235,20 +253,16 @@ export class Delivery {
     const other = a === c.user ? b! : a!;
     const devices = (await this.node.directory.devicesOf([other, c.user!]));
     const targets = [...(devices.get(other) ?? []), ...(devices.get(c.user!) ?? []).filter((d) => d !== c.device)];
-    const frame: ServerFrame = { t: 'receipt', id: this.node.ids.next(), kind: 'read', conv, by: c.device!, upTo, ts: this.node.ports.clock.now() };
-    const entries: InboxEntry[] = [];
-    const batch: Routed[] = [];
-    this.queueReceipt(frame, targets, entries, batch);
-    await this.node.ports.inbox.put(entries);
-    void this.route(batch).catch(() => {});
+    const frame = { t: 'receipt', id: this.node.ids.next(), kind: 'read', conv, by: c.device!, upTo, ts: this.node.ports.clock.now() } as const;
+    await this.sendReceiptFrames([{ frame, devices: targets }]);
   }
+}
 
-  private queueReceipt(frame: ServerFrame & { t: 'receipt' }, devices: DeviceId[], entries: InboxEntry[], batch: Routed[]): void {
-    const text = JSON.stringify(frame);
-    for (const d of devices) entries.push({ device: d, id: frame.id, kind: 'receipt', frame: text });
-    batch.push({ devices, item: { id: frame.id, kind: 'receipt', frame: text } });
-    this.node.metrics.receiptsSent += devices.length;
-  }
+function devicesIn(batch: readonly Routed[]): readonly DeviceId[] {
+  if (batch.length === 1) return batch[0]!.devices;
+  const set = new Set<DeviceId>();
+  for (const r of batch) for (const d of r.devices) set.add(d);
+  return [...set];
 }
 
 function itemOf(e: InboxEntry): DeliveryItem {

@@ -25,6 +25,8 @@ export interface ChatNodeOptions {
   maxOffences: number;
   /** How long a client message id is remembered for dedup. */
   dedupTtlMs: number;
+  /** How long a claimed id stays pending while its send is stored; a node dying mid-send frees it after this. */
+  pendingClaimTtlMs: number;
   /** Registry heartbeat interval; the node is considered dead 3 intervals after its last one. */
   heartbeatIntervalMs: number;
   /** Presence changes are coalesced and published at most once per interval. */
@@ -51,6 +53,7 @@ export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> 
   rateLimitBurst: 100,
   maxOffences: 3,
   dedupTtlMs: 24 * 3600_000,
+  pendingClaimTtlMs: 30_000,
   heartbeatIntervalMs: 1000,
   presenceFlushMs: 1000,
   presenceTtlMs: 30_000,

@@ -37,7 +37,8 @@ export class SendPath {
     const key = `${c.device}|${f.cid}`;
     node.metrics.inFlight++;
     try {
-      const claim = await dedup.claim(key, node.opts.dedupTtlMs);
+      // A claim left pending by a node that died mid-send expires soon, so the device's retry is not refused for a day.
+      const claim = await dedup.claim(key, node.opts.pendingClaimTtlMs);
       if (claim.state === 'done') {
         node.metrics.messagesDuplicate++;
         return node.sendRaw(c, claim.result);
@@ -45,22 +46,23 @@ export class SendPath {
       if (claim.state === 'pending') {
         return node.reply(c, errorFrame(new ChatError('in_progress', 'this cid is still being stored', node.opts.retryAfterMs), f.cid));
       }
-      let ack: ServerFrame;
+      let ackText: string;
       let target: Target;
       let stored: { frame: string; mid: string; seq: number };
       try {
         target = await this.resolve(c, f.to);
         stored = await this.store(c, f, target);
-        ack = { t: 'ack', cid: f.cid, mid: stored.mid, seq: stored.seq, conv: target.conv, ts: node.ports.clock.now() };
+        const ack: ServerFrame = { t: 'ack', cid: f.cid, mid: stored.mid, seq: stored.seq, conv: target.conv, ts: node.ports.clock.now() };
+        ackText = JSON.stringify(ack);
       } catch (err) {
         await dedup.release(key).catch(() => {});
         throw err;
       }
       // Durable from here: a failed `complete` must not turn into an error the device would retry as a new message.
-      await dedup.complete(key, JSON.stringify({ ...ack, dup: true }), node.opts.dedupTtlMs).catch(() => {});
+      await dedup.complete(key, `${ackText.slice(0, -1)},"dup":true}`, node.opts.dedupTtlMs).catch(() => {});
       if (!node.alive) return;
       node.metrics.messagesAcked++;
-      node.reply(c, ack);
+      node.sendRaw(c, ackText);
       await this.fanOut(c, target, stored);
     } finally {
       node.metrics.inFlight--;

@@ -17,6 +17,9 @@ const MAX_COUNTER = 0xffff;
 export class Snowflake {
   private lastMs = 0;
   private counter = 0;
+  /** Hex of lastMs and the node number, reused while the millisecond lasts. */
+  private prefix = '';
+  private prefixMs = -1;
 
   constructor(private readonly clock: Clock, readonly nodeNumber: number) {
     if (!Number.isInteger(nodeNumber) || nodeNumber < 0 || nodeNumber > MAX_NODE) {
@@ -36,7 +39,11 @@ export class Snowflake {
       this.counter = 0;
     }
     this.lastMs = ms;
-    return hex(ms, 11) + hex(this.nodeNumber, 3) + hex(this.counter, 4);
+    if (ms !== this.prefixMs) {
+      this.prefixMs = ms;
+      this.prefix = hex(ms, 11) + hex(this.nodeNumber, 3);
+    }
+    return this.prefix + hex(this.counter, 4);
   }
 
   /** Milliseconds since the Unix epoch encoded in an id. */
