@@ -14,8 +14,10 @@ tsc_status=${PIPESTATUS[0]}
 npx mocha --config .mocharc.all.json "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
-passed=$(grep -Eo '^ +[0-9]+ passing' "$log" | grep -Eo '[0-9]+' | tail -1)
-failed=$(grep -Eo '^ +[0-9]+ failing' "$log" | grep -Eo '[0-9]+' | tail -1)
+# mocha colours its summary when it thinks it may (CI=true does that): strip the escapes before reading it.
+plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
+passed=$(grep -Eo '^ +[0-9]+ passing' <<<"$plain" | grep -Eo '[0-9]+' | tail -1)
+failed=$(grep -Eo '^ +[0-9]+ failing' <<<"$plain" | grep -Eo '[0-9]+' | tail -1)
 passed=${passed:-0}
 failed=${failed:-0}
 if [ "$tsc_status" -ne 0 ]; then
