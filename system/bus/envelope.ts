@@ -21,8 +21,6 @@ export interface DeliveryItem {
   seq?: number;
   /** Set for a large group's message (fan-out on read): the ack moves the member's cursor instead of an inbox entry. */
   group?: string;
-  /** A receipt sent live to an online device and never stored: its ack removes nothing. */
-  live?: boolean;
 }
 
 /** A message appended to a large group's log (fan-out on read): one per node holding members. */

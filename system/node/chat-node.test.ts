@@ -236,22 +236,4 @@ describe('ChatNode (core, no sockets)', () => {
     assert.deepEqual(c.nodes[1]!.transport.take(b, 'msg').map((m) => m.body), ['acked then orphaned']);
   });
 
-  it('sends receipts live to online sender devices and queues them only for offline ones', async () => {
-    const c = await coreCluster();
-    const a1 = await c.connect('alice.1');
-    await c.connect('alice.2');
-    const b = await c.connect('bob.1');
-    const t = c.nodes[0]!.transport;
-    const a2conn = c.nodes[0]!.node.byDevice.get('alice.2')!.id;
-    c.nodes[0]!.node.onClose(a2conn);
-    await c.settle();
-    await c.frame(a1, { t: 'send', cid: 'lr', to: 'bob', body: 'x' });
-    const [msg] = t.take(b, 'msg');
-    await c.frame(b, { t: 'recv', ids: [msg!.mid] });
-    assert.equal(t.take(a1, 'receipt').length, 1, 'online device: live');
-    assert.equal(await c.ports.inbox.count('alice.1'), 0, 'nothing stored for the online device');
-    assert.equal(await c.ports.inbox.count('alice.2'), 2, 'offline device: its copy of the message and the receipt wait');
-    const again = await c.connect('alice.2');
-    assert.equal(t.take(again, 'receipt').length, 1, 'the queued receipt arrives on reconnect');
-  });
 });

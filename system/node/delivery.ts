@@ -30,11 +30,11 @@ export class Delivery {
    * devices. Failures are swallowed: the inbox has every item, so a failed
    * route costs latency, not delivery.
    */
-  async route(batch: readonly Routed[], known?: Map<DeviceId, NodeId>): Promise<void> {
+  async route(batch: readonly Routed[]): Promise<void> {
     const { registry, bus, push } = this.node.ports;
     const all = devicesIn(batch);
     if (all.length === 0) return;
-    const where = known ?? (await registry.lookup(all));
+    const where = await registry.lookup(all);
     const sends: Promise<void>[] = [];
     for (const r of batch) {
       const byNode = new Map<NodeId, DeviceId[]>();
@@ -190,8 +190,7 @@ export class Delivery {
         cursorMoves.push(groups.markReceipt(item.group, item.seq!, c.user!, 'delivered'));
         continue;
       }
-      // A receipt delivered live was never stored: nothing to remove.
-      if (!item.live) inboxIds.push(id);
+      inboxIds.push(id);
       if (item.kind !== 'msg' || !item.from || userOf(item.from) === c.user) continue;
       if (isGroupConversation(item.conv!)) cursorMoves.push(groups.markReceipt(groupOf(item.conv!), item.seq!, c.user!, 'delivered'));
       else receipts.push(item);
@@ -217,28 +216,18 @@ export class Delivery {
     await this.sendReceiptFrames(receipts);
   }
 
-  /**
-   * Receipts go live to the sender's devices that are online now, and are
-   * queued in the inboxes of those that are not (DESIGN: "queued in their
-   * inbox if offline"). A live receipt is at most once: a device that drops
-   * before it arrives misses that tick, and the next receipt or a read marker
-   * covers it. This halves the store writes a delivered message costs. If the
-   * registry cannot be read, every receipt is queued.
-   */
+  /** Receipts are queued in the inbox of every device of the sender (offline ones get them on their next drain), then routed to the online ones. */
   private async sendReceiptFrames(receipts: { frame: ServerFrame & { t: 'receipt' }; devices: DeviceId[] }[]): Promise<void> {
-    const all = [...new Set(receipts.flatMap((r) => r.devices))];
-    const where = await this.node.ports.registry.lookup(all).catch(() => new Map<DeviceId, NodeId>());
     const entries: InboxEntry[] = [];
     const batch: Routed[] = [];
     for (const { frame, devices } of receipts) {
       const text = JSON.stringify(frame);
-      const online = devices.filter((d) => where.has(d));
-      for (const d of devices) if (!where.has(d)) entries.push({ device: d, id: frame.id, kind: 'receipt', frame: text });
-      if (online.length > 0) batch.push({ devices: online, item: { id: frame.id, kind: 'receipt', frame: text, live: true } });
+      for (const d of devices) entries.push({ device: d, id: frame.id, kind: 'receipt', frame: text });
+      batch.push({ devices, item: { id: frame.id, kind: 'receipt', frame: text } });
       this.node.metrics.receiptsSent += devices.length;
     }
     if (entries.length > 0) await this.node.ports.inbox.put(entries);
-    void this.route(batch, where).catch(() => {});
+    void this.route(batch).catch(() => {});
   }
 
   /** A read marker: `read` receipts to the other side of a direct chat, a bitmap mark in a group. */
