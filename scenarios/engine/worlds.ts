@@ -97,11 +97,7 @@ export const worlds: Record<string, WorldFactory> = {
       pushUrl: w.pushUrl.replace('http://', 'ws://') + '/subscribe',
       secret: w.secret,
       control: {
-        killNode: (i) => w.killNode(i),
-        stopNode: (i) => w.stopNode(i),
-        restartNode: (i) => w.restartNode(i),
-        pauseNode: (i) => w.pauseNode(i),
-        resumeNode: (i) => w.resumeNode(i),
+        ...nodeControls(w),
         ...localDependencyControls(w),
       },
       logsDir: dir,
@@ -119,11 +115,7 @@ export const worlds: Record<string, WorldFactory> = {
       pushUrl: w.pushUrl.replace('http://', 'ws://') + '/subscribe',
       secret: w.secret,
       control: {
-        killNode: (i) => w.killNode(i),
-        stopNode: (i) => w.stopNode(i),
-        restartNode: (i) => w.restartNode(i),
-        pauseNode: (i) => w.pauseNode(i),
-        resumeNode: (i) => w.resumeNode(i),
+        ...nodeControls(w),
       },
       logsDir: dir,
       containers: w,
@@ -148,6 +140,17 @@ function localDependencyControls(w: LocalWorld): World['control'] {
     ...(w.redis ? { stopRedis: () => w.stopRedis(), startRedis: () => w.startRedis() } : {}),
     ...(w.cassandraServer ? { stopCassandra: () => w.stopCassandra(), startCassandra: () => w.startCassandra() } : {}),
     ...(network ? { network, partition: (a: string, b: string) => network.cut(`${a}:${b}`) } : {}),
+  };
+}
+
+/** The node controls a world of node processes or containers offers, bound to it. */
+function nodeControls(w: Record<'killNode' | 'stopNode' | 'restartNode' | 'pauseNode' | 'resumeNode', (i: number) => Promise<void>>): World['control'] {
+  return {
+    killNode: (i) => w.killNode(i),
+    stopNode: (i) => w.stopNode(i),
+    restartNode: (i) => w.restartNode(i),
+    pauseNode: (i) => w.pauseNode(i),
+    resumeNode: (i) => w.resumeNode(i),
   };
 }
 
