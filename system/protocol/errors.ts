@@ -47,6 +47,20 @@ export class PortError extends ChatError {
   }
 }
 
+/**
+ * Runs a store operation for `port`, turning any failure into a PortError
+ * (outcome unknown); ChatErrors (domain errors, or already a PortError) pass
+ * through. Shared by the Redis and Cassandra adapters.
+ */
+export async function guardPort<T>(port: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (error) {
+    if (error instanceof ChatError) throw error;
+    throw new PortError(port, error);
+  }
+}
+
 /** WebSocket close codes the gateway uses. */
 export const CloseCodes = {
   normal: 1000,

@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import { ChatError, PortError } from '../../protocol/errors.ts';
+import { PortError } from '../../protocol/errors.ts';
 import { migrate } from './cassandra-migrations.ts';
 
 const { consistencies } = cassandra.types;
@@ -124,15 +124,8 @@ function cqlMap(map: Record<string, string | number>): string {
   return `{${entries.join(', ')}}`;
 }
 
-/** Runs a Cassandra operation, turning any failure into a PortError of `port` (outcome unknown). */
-export async function guard<T>(port: string, op: () => Promise<T>): Promise<T> {
-  try {
-    return await op();
-  } catch (error) {
-    if (error instanceof ChatError) throw error; // already a port or domain error (e.g. not_found)
-    throw new PortError(port, error);
-  }
-}
+/** Runs a store operation, turning any failure into a PortError of `port` (outcome unknown). */
+export { guardPort as guard } from '../../protocol/errors.ts';
 
 /** A bigint/int/counter column as a JS number (the driver returns Long for bigint). */
 export function num(value: unknown): number {

@@ -1,5 +1,5 @@
 import { Redis, type ChainableCommander } from 'ioredis';
-import { ChatError, PortError } from '../../protocol/errors.ts';
+import { PortError } from '../../protocol/errors.ts';
 
 /** Every key chatlab writes starts with this, so one Redis can host other data too. */
 export const DEFAULT_PREFIX = 'chatlab:';
@@ -57,15 +57,8 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
   return client;
 }
 
-/** Runs a Redis operation, turning any failure into a PortError of `port`. */
-export async function guard<T>(port: string, op: () => Promise<T>): Promise<T> {
-  try {
-    return await op();
-  } catch (error) {
-    if (error instanceof ChatError) throw error; // already a port or domain error (e.g. not_found)
-    throw new PortError(port, error);
-  }
-}
+/** Runs a store operation, turning any failure into a PortError of `port` (outcome unknown). */
+export { guardPort as guard } from '../../protocol/errors.ts';
 
 export type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
