@@ -90,6 +90,7 @@ export const faultKinds: Record<string, FaultKind> = {
   'link-latency': {
     description: 'add `ms` of latency to every hop of a link class (`link`: device-gateway, node-node, node-store, push) for the duration (sim world)',
     needs: ['addLatency'],
+    hint: 'a simulated link class or store: --world sim',
     durationRequired: true,
     nodeTarget: false,
     validate(entry, where) {
@@ -104,6 +105,7 @@ export const faultKinds: Record<string, FaultKind> = {
   'link-loss': {
     description: 'lose a share `p` of the units on a link class (`link`) for the duration: TCP retransmits, the bus drops, store calls time out (sim world)',
     needs: ['setLoss'],
+    hint: 'a simulated link class or store: --world sim',
     durationRequired: true,
     nodeTarget: false,
     validate(entry, where) {
@@ -118,6 +120,7 @@ export const faultKinds: Record<string, FaultKind> = {
   'store-outage': {
     description: "take a store away (`store`: redis, cassandra, push): every call fails after the store timeout until the duration ends (sim world)",
     needs: ['storeOutage'],
+    hint: 'a simulated link class or store: --world sim',
     durationRequired: true,
     nodeTarget: false,
     validate(entry, where) {

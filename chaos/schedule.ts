@@ -27,36 +27,51 @@ function resolveTargets(target: string | undefined, nodes: number): number[] {
   return [i];
 }
 
-/** A time in a chaos entry: a duration ('9s') or a share of the load ('30%'), so drills scale with --duration. */
-function timeOf(text: string, loadEndMs: number, what: string): number {
+/**
+ * A time in a chaos entry: a duration ('9s') or a share of the load ('30%'), so drills scale with --duration.
+ * Without a load (a fault injected into a running cluster) a share means nothing and is an error.
+ */
+function timeOf(text: string, loadEndMs: number | undefined, what: string): number {
   const m = /^(\d+(?:\.\d+)?)%$/.exec(String(text));
-  return m ? (Number(m[1]) / 100) * loadEndMs : parseDuration(text, what);
+  if (m && loadEndMs === undefined) throw new Error(`${what}: ${text} is a share of a load, and there is none here; give a duration like 10s`);
+  return m ? (Number(m[1]) / 100) * loadEndMs! : parseDuration(text, what);
 }
 
 /** Checks a chaos schedule against a world before the run: unknown faults, unsupported faults and bad times are errors. */
 export function planChaos(entries: readonly ChaosEntry[], world: Pick<World, 'kind' | 'control' | 'nodes'>, loadEndMs: number): Planned[] {
-  return entries.map((entry, i) => {
-    const where = `chaos[${i}] (${entry.fault})`;
-    const kind = faultKinds[entry.fault];
-    if (!kind) throw new Error(`${where}: unknown fault; known: ${Object.keys(faultKinds).join(', ')}`);
-    const missing = kind.needs.filter((c) => !world.control[c]);
-    if (missing.length > 0) throw new Error(`${where}: cannot apply in the ${world.kind} world (it has no ${missing.join(', ')}); ${kind.hint ?? 'choose another world'}`);
-    const atMs = timeOf(entry.at, loadEndMs, `${where}.at`);
-    const durationMs = entry.duration === undefined ? 0 : timeOf(entry.duration, loadEndMs, `${where}.duration`);
-    if (kind.durationRequired && durationMs <= 0) throw new Error(`${where}: needs a duration`);
-    if (atMs > loadEndMs) throw new Error(`${where}: at ${entry.at} is after the load ends (${loadEndMs} ms)`);
-    kind.validate?.(entry, where, world);
-    const targets = entry.fault === 'rolling-restart'
-      ? resolveTargets('all', world.nodes.length)
-      : kind.nodeTarget === false ? [0] : resolveTargets(entry.target, world.nodes.length);
-    return { entry, atMs, durationMs, targets };
-  });
+  return entries.map((entry, i) => planFault(entry, `chaos[${i}] (${entry.fault})`, world, loadEndMs));
+}
+
+/**
+ * Checks one fault against a world and resolves its times and targets; throws naming `where`.
+ * `loadEndMs` undefined: there is no load to place it in (a fault injected into a running cluster).
+ */
+export function planFault(entry: ChaosEntry, where: string, world: Pick<World, 'kind' | 'control' | 'nodes'>, loadEndMs?: number): Planned {
+  const kind = faultKinds[entry.fault];
+  if (!kind) throw new Error(`${where}: unknown fault; known: ${Object.keys(faultKinds).join(', ')}`);
+  const missing = kind.needs.filter((c) => !world.control[c]);
+  if (missing.length > 0) throw new Error(`${where}: cannot apply in the ${world.kind} world (it has no ${missing.join(', ')}); ${kind.hint ?? 'choose another world'}`);
+  const atMs = timeOf(entry.at, loadEndMs, `${where}.at`);
+  const durationMs = entry.duration === undefined ? 0 : timeOf(entry.duration, loadEndMs, `${where}.duration`);
+  if (kind.durationRequired && durationMs <= 0) throw new Error(`${where}: needs a duration`);
+  if (loadEndMs !== undefined && atMs > loadEndMs) throw new Error(`${where}: at ${entry.at} is after the load ends (${loadEndMs} ms)`);
+  kind.validate?.(entry, where, world);
+  const targets = entry.fault === 'rolling-restart'
+    ? resolveTargets('all', world.nodes.length)
+    : kind.nodeTarget === false ? [0] : resolveTargets(entry.target, world.nodes.length);
+  return { entry, atMs, durationMs, targets };
 }
 
 /** The time a chaos schedule runs on: ms since the load's start, and a way to wait until then. */
 export interface ChaosTime {
   now(): number;
   sleepUntil(ms: number): Promise<unknown>;
+}
+
+/** Wall time in ms since `t0` (an epoch time; 0: epoch ms), monotonic within this process. */
+export function wallTime(t0: number): ChaosTime {
+  const now = () => performance.timeOrigin + performance.now() - t0;
+  return { now, sleepUntil: (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms - now()))) };
 }
 
 /**
@@ -66,32 +81,62 @@ export interface ChaosTime {
  * once every fault has been reverted.
  */
 export async function runChaos(plan: Planned[], world: World, t0: number, loadEndMs: number, mark: (m: FaultMark) => void, time?: ChaosTime): Promise<void> {
-  const now = time ? () => time.now() : () => performance.timeOrigin + performance.now() - t0;
-  const sleepUntil = time ? (ms: number) => time.sleepUntil(ms) : (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - now())));
+  const clock = time ?? wallTime(t0);
+  // A fault without a duration lasts at least to the end of the load.
+  const ended = (kind: string, target: string, startMs: number, endMs: number | undefined) =>
+    mark({ kind, target, startMs, endMs: endMs ?? Math.max(clock.now(), loadEndMs) });
   await Promise.all(plan.map(async (p) => {
-    await sleepUntil(p.atMs);
-    if (p.entry.fault === 'rolling-restart') {
-      const step = Math.max(1000, p.durationMs / p.targets.length);
-      for (const t of p.targets) {
-        const start = now();
-        await world.control.stopNode!(t);
-        await sleepUntil(start + step / 2);
-        await world.control.restartNode!(t);
-        mark({ kind: 'rolling-restart', target: world.nodes[t]!.id, startMs: start, endMs: now() });
-        await sleepUntil(start + step);
-      }
-      return;
-    }
-    const kind = faultKinds[p.entry.fault]!;
-    for (const t of p.targets) {
-      const start = now();
-      const revert = await kind.apply(world, t, p.entry);
-      if (p.durationMs > 0 && revert) {
-        await sleepUntil(start + p.durationMs);
-        await revert();
-      }
-      const target = kind.label?.(p.entry, world, t) ?? world.nodes[t]!.id;
-      mark({ kind: p.entry.fault, target, startMs: start, endMs: p.durationMs > 0 ? now() : Math.max(now(), loadEndMs) });
-    }
+    await clock.sleepUntil(p.atMs);
+    await applyPlanned(p, world, clock, { ended });
   }));
+}
+
+/** Follows one fault on each of its targets, on the clock it was applied with. */
+export interface FaultObserver {
+  /** The fault is about to be applied to `target` (what the report names); its mark starts here. */
+  started?(kind: string, target: string, startMs: number): void;
+  /** The fault ended on `target`: reverted at `endMs`, or left in place (no duration) — `endMs` undefined. */
+  ended(kind: string, target: string, startMs: number, endMs: number | undefined): void;
+}
+
+/**
+ * Applies one planned fault now (its `atMs` is the caller's business), to
+ * one target after another, each reverted after the duration. The one
+ * implementation behind a scenario's schedule and `chatlab chaos`. Settles
+ * once the last target is reverted; rejects with the first failure, leaving
+ * the targets after it untouched.
+ */
+export async function applyPlanned(p: Planned, world: World, time: ChaosTime, observe: FaultObserver): Promise<void> {
+  if (p.entry.fault === 'rolling-restart') {
+    const step = Math.max(1000, p.durationMs / p.targets.length);
+    for (const t of p.targets) {
+      const start = time.now();
+      const target = labelOf(p, world, t);
+      observe.started?.('rolling-restart', target, start);
+      await world.control.stopNode!(t);
+      await time.sleepUntil(start + step / 2);
+      await world.control.restartNode!(t);
+      observe.ended('rolling-restart', target, start, time.now());
+      await time.sleepUntil(start + step);
+    }
+    return;
+  }
+  const kind = faultKinds[p.entry.fault]!;
+  for (const t of p.targets) {
+    const start = time.now();
+    const target = labelOf(p, world, t);
+    observe.started?.(p.entry.fault, target, start);
+    const revert = await kind.apply(world, t, p.entry);
+    if (p.durationMs > 0 && revert) {
+      await time.sleepUntil(start + p.durationMs);
+      await revert();
+    }
+    observe.ended(p.entry.fault, target, start, p.durationMs > 0 ? time.now() : undefined);
+  }
+}
+
+/** What a planned fault's mark on node `t` names as its target: the node, or the fault's own label (a link, a store). */
+export function labelOf(p: Planned, world: Pick<World, 'nodes'>, t: number): string {
+  const label = p.entry.fault === 'rolling-restart' ? undefined : faultKinds[p.entry.fault]!.label;
+  return label?.(p.entry, world as World, t) ?? world.nodes[t]!.id;
 }

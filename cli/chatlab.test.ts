@@ -20,7 +20,7 @@ describe('chatlab CLI', function () {
   });
 
   it('has --help on every command', () => {
-    for (const cmd of ['run', 'list', 'report', 'compare']) {
+    for (const cmd of ['run', 'list', 'report', 'compare', 'up', 'chaos']) {
       const r = chatlab(cmd, '--help');
       assert.equal(r.code, 0, cmd);
       assert.match(r.out, /Usage: chatlab/);

@@ -11,6 +11,9 @@ import { planMarkdown } from '../plan/render.ts';
 import { verifyPlan } from '../plan/verify.ts';
 import { calibrate } from '../scenarios/engine/calibrate.ts';
 import { parseDuration } from '../scenarios/duration.ts';
+import { ClusterClient, DEFAULT_STATE_FILE } from '../chaos/cluster.ts';
+import { up } from './up.ts';
+import { chaosCommand, collectOpt } from './chaos.ts';
 
 // `chatlab list | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -54,6 +57,7 @@ program
   .option('--workers <n>', 'driver worker processes (default: 2, or one per 15,000 devices)', int('--workers', 1, 64))
   .option('--target <urls>', 'drive a cluster that is already running (comma-separated ws:// URLs on loopback) instead of starting a world')
   .option('--secret <secret>', 'token secret of the --target cluster (or CHATLAB_SECRET)')
+  .option('--cluster <file>', `drive the cluster \`chatlab up\` started (its state file, e.g. ${DEFAULT_STATE_FILE}); faults injected with \`chatlab chaos\` during the load go into the report`)
   .option('--redis <url>', 'local and containers worlds: use this Redis instead of starting one')
   .option('--cassandra <host:port>', 'local and containers worlds: use this Cassandra instead of starting one')
   .option('--node-image <image>', 'containers world: chat node image (or CHATLAB_NODE_IMAGE; default chatlab/node:local)')
@@ -62,9 +66,11 @@ program
   .option('--out <dir>', 'output folder (default: out/<scenario>-<time>)')
   .option('--calibration <file>', 'sim world: calibration file written by `chatlab calibrate` (default: built-in figures)')
   .option('--no-progress', 'no live progress display')
-  .action(async (scenario: string, o) => {
+  .action(async (scenario: string, o, cmd: Command) => {
     const name = scenario.replace(/^.*\//, '').replace(/\.ts$/, '');
+    if (o.cluster) refuseWithCluster(o, cmd);
     if (o.world === 'sim' || o.calibration) return runSimCommand(scenario, name, o);
+    const cluster = o.cluster ? (await ClusterClient.connect(o.cluster)).client : undefined;
     // The containers world reads its image names from the environment (containers-images.ts).
     if (o.nodeImage) process.env.CHATLAB_NODE_IMAGE = o.nodeImage;
     if (o.redisImage) process.env.CHATLAB_REDIS_IMAGE = o.redisImage;
@@ -79,6 +85,7 @@ program
       workers: o.workers,
       target: o.target,
       secret: o.secret ?? process.env.CHATLAB_SECRET,
+      cluster,
       redisUrl: o.redis,
       cassandra: o.cassandra,
       progress: o.progress,
@@ -87,6 +94,14 @@ program
     process.stdout.write(`\nreports: ${files.html}\n         ${files.md}\n         ${files.json}\n`);
     process.exitCode = report.passed ? 0 : 1;
   });
+
+/** `--cluster` names the whole cluster: options that would start or pick another one are errors. */
+function refuseWithCluster(o: Record<string, unknown>, cmd: Command): void {
+  for (const opt of ['target', 'secret', 'nodes', 'redis', 'cassandra', 'nodeImage', 'redisImage', 'cassandraImage', 'calibration'] as const) {
+    if (o[opt] !== undefined) throw new InvalidArgumentError(`--${opt.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply with --cluster (the cluster is already running)`);
+  }
+  if (cmd.getOptionValueSource('world') !== 'default') throw new InvalidArgumentError('--world does not apply with --cluster (the cluster is already running)');
+}
 
 async function runSimCommand(scenario: string, name: string, o: Record<string, unknown>): Promise<void> {
   if (o.world !== 'sim') throw new InvalidArgumentError('--calibration applies to --world sim only');
@@ -198,6 +213,38 @@ program
   .argument('<b>', 'second report.json')
   .action((a: string, b: string) => {
     process.stdout.write(`${compare(readReport(a), readReport(b))}\n`);
+  });
+
+program
+  .command('up')
+  .description('start a cluster and keep it running (until Ctrl-C) for `chatlab run --cluster` and `chatlab chaos`')
+  .addOption(new Option('--world <world>', 'where the cluster runs').choices(['embedded', 'local', 'containers']).default('embedded'))
+  .option('--nodes <n>', 'chat nodes to start', int('--nodes', 1, 64), 3)
+  .option('--proxies', 'local world: Toxiproxy on every link, so network faults (latency, partition, …) can be injected')
+  .option('--redis <url>', 'local and containers worlds: use this Redis instead of starting one')
+  .option('--cassandra <host:port>', 'local and containers worlds: use this Cassandra instead of starting one')
+  .option('--seed <s>', 'seed of the cluster', int('--seed', 0, 2 ** 31), 1)
+  .option('--state <file>', 'where to write the state file the other commands read', DEFAULT_STATE_FILE)
+  .option('--control-port <p>', 'port of the control API on 127.0.0.1 (default: a free one)', int('--control-port', 0, 65_535), 0)
+  .action(async (o) => {
+    await up({
+      world: o.world, nodes: o.nodes, seed: o.seed, proxies: o.proxies === true, redisUrl: o.redis, cassandra: o.cassandra,
+      stateFile: o.state, controlPort: o.controlPort, out: (t) => process.stdout.write(t), log: (l) => process.stderr.write(`${l}\n`),
+    });
+  });
+
+program
+  .command('chaos')
+  .description('inject a fault into the cluster `chatlab up` runs, now; waits until it has been reverted and prints its mark')
+  .argument('[fault]', 'fault kind, e.g. node-kill (chatlab chaos --list shows what the cluster supports)')
+  .option('--target <target>', 'node-2, 2, all (node faults; default the last node) or redis, node-2:redis, … (network faults)')
+  .option('--duration <d>', 'how long until it is reverted, e.g. 10s (without it a node fault stays in place)', duration)
+  .option('--opt <key=value>', 'a fault option, repeatable, e.g. --opt ms=200 --opt jitterMs=20', collectOpt)
+  .option('--cluster <file>', 'state file written by `chatlab up`', DEFAULT_STATE_FILE)
+  .option('--no-wait', 'return once the fault is applied, without waiting for its revert')
+  .option('--list', 'list the faults this cluster supports')
+  .action(async (fault: string | undefined, o) => {
+    process.exitCode = await chaosCommand(fault, { ...o, opt: o.opt ?? {}, out: (t: string) => process.stdout.write(t) });
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -12,9 +12,11 @@
  *  - e2e latency runs from the intended send time (open-model schedule) to the
  *    first delivery, so a stalled sender's wait counts (coordinated omission);
  *    closed-model sends (intendedMs NaN) measure from the actual send.
+ *  - A fault's impact is judged over its windows (see fault-impact.ts).
  */
 import { Paths, type Ledger, type Path } from './ledger.ts';
-import { Messages, Pairs } from './join.ts';
+import { Messages, Pairs, tallyErrors } from './join.ts';
+import { FaultWindow, Sessions } from './fault-impact.ts';
 import { DecadeBins, Trend } from './latency.ts';
 import { TimelineBuilder } from './timeline.ts';
 import { evaluateThreshold, parseThresholds, type MetricSource, type Tag } from './thresholds.ts';
@@ -51,6 +53,8 @@ export interface CheckOptions {
   wallMs?: number | null;
   /** Upper bound on timeline buckets (default 600). */
   maxBuckets?: number;
+  /** Disconnects and errors this soon after a fault starts count towards it, even past a shorter fault's end (default 1000). */
+  faultMarginMs?: number;
   /** Passed through untouched: engine-measured driver load and free-form notes. */
   extra?: { driver?: DriverStats | null; meta?: Record<string, unknown> };
 }
@@ -70,22 +74,18 @@ class Tally {
   readonly e2eSend = new Trend();
 }
 
-interface FaultWindow {
-  report: FaultReport;
-  from: number;
-  to: number;
-  lost: number;
-  trend: Trend;
-}
+type Validated = Required<Pick<CheckOptions, 'maxBuckets' | 'faultMarginMs'>> & CheckOptions;
 
-function validate(opts: CheckOptions): Required<Pick<CheckOptions, 'maxBuckets'>> & CheckOptions {
+function validate(opts: CheckOptions): Validated {
   for (const key of ['startMs', 'endMs', 'graceMs', 'lateMs'] as const) {
     if (!Number.isFinite(opts[key])) throw new TypeError(`check: ${key} must be a finite number`);
   }
   if (opts.endMs < opts.startMs) throw new RangeError('check: endMs is before startMs');
   const maxBuckets = opts.maxBuckets ?? 600;
   if (!(Number.isInteger(maxBuckets) && maxBuckets >= 1)) throw new RangeError('check: maxBuckets must be a positive integer');
-  return { ...opts, maxBuckets };
+  const faultMarginMs = opts.faultMarginMs ?? 1000;
+  if (!(Number.isFinite(faultMarginMs) && faultMarginMs >= 0)) throw new RangeError('check: faultMarginMs must be a finite number >= 0');
+  return { ...opts, maxBuckets, faultMarginMs };
 }
 
 export function check(ledger: Ledger, options: CheckOptions): Report {
@@ -117,20 +117,15 @@ class Run {
 
   constructor(
     readonly ledger: Ledger,
-    readonly opts: CheckOptions & { maxBuckets: number },
+    readonly opts: Validated,
   ) {
     this.msgs = new Messages(ledger);
     this.pairs = new Pairs(ledger, this.msgs);
     this.deadline = opts.endMs + opts.graceMs;
     this.timeline = new TimelineBuilder(opts.startMs, this.timelineEnd(), opts.maxBuckets);
     this.timeline.countEvents(ledger);
-    this.faults = ledger.faults.map((f) => ({
-      report: { kind: f.kind, target: f.target, startMs: f.startMs - opts.startMs, endMs: f.endMs - opts.startMs },
-      from: f.startMs,
-      to: f.endMs,
-      lost: 0,
-      trend: new Trend(),
-    }));
+    const windows = { startMs: opts.startMs, endMs: opts.endMs, marginMs: opts.faultMarginMs };
+    this.faults = ledger.faults.map((f) => new FaultWindow(f, windows));
   }
 
   /** The grace period is drawn only as far as events actually happened. */
@@ -182,7 +177,7 @@ class Run {
     byPath.e2eSend.record(sendMs);
     this.bins.record(ms);
     this.timeline.delivery(at, ms);
-    for (const f of this.faults) if (this.inFault(f, slot)) f.trend.record(ms);
+    for (const f of this.faults) f.delivered(this.msgs.ref[slot], ms);
   }
 
   private lost(p: number, slot: number): void {
@@ -191,7 +186,7 @@ class Run {
       tally.counts.expected++;
       tally.counts.lost++;
     }
-    for (const f of this.faults) if (this.inFault(f, slot)) f.lost++;
+    for (const f of this.faults) if (f.covers(this.msgs.ref[slot])) f.lost++;
     const sentAtMs = this.msgs.ref[slot] - this.opts.startMs;
     if (this.firstLost === null || sentAtMs < this.firstLost.sentAtMs) {
       this.firstLost = { msg: this.msgs.msgOf(slot), dev: this.pairs.devOf(p), path, sentAtMs };
@@ -201,6 +196,10 @@ class Run {
   private flags(p: number, pathIndex: number): void {
     const f = this.pairs.flags[p];
     if (f === 0) return;
+    if (f & DUP_VISIBLE) {
+      const ref = this.msgs.ref[this.pairs.slotOf(p)];
+      for (const w of this.faults) if (w.covers(ref)) w.duplicated++;
+    }
     for (const tally of [this.total, this.byPath.get(Paths[pathIndex])!]) {
       if (f & DUP_TRANSPORT) tally.counts.duplicatedTransport++;
       if (f & DUP_VISIBLE) tally.counts.duplicated++;
@@ -212,11 +211,6 @@ class Run {
     const r = this.pairs.receiptMs;
     if (r[p * 2] !== Infinity) this.receipts[0].record(r[p * 2]);
     if (r[p * 2 + 1] !== Infinity) this.receipts[1].record(r[p * 2 + 1]);
-  }
-
-  private inFault(f: FaultWindow, slot: number): boolean {
-    const t = this.msgs.ref[slot];
-    return t >= f.from && t <= f.to;
   }
 
   /** Ack latency per message, and stray receipts that matched no owed pair. */
@@ -243,26 +237,13 @@ class Run {
   }
 
   errors(): ErrorsReport {
-    const e = this.ledger.errors.cols;
-    const byCode: ErrorsReport['byCode'] = {};
-    for (let i = 0; i < this.ledger.errors.length; i++) {
-      const code = this.ledger.errorCodes[e.code[i]];
-      const c = (byCode[code] ??= { count: 0, retried: 0, retriedOk: 0 });
-      c.count++;
-      if (!e.retried[i]) continue;
-      c.retried++;
-      const slot = e.msg1[i] === 0 ? -1 : this.msgs.slot(e.msg1[i] - 1);
-      if (slot >= 0 && this.msgs.retryOk[slot]) c.retriedOk++;
-    }
-    return { total: this.ledger.errors.length, byCode };
+    return tallyErrors(this.ledger, this.msgs);
   }
 
   faultReports(): FaultReport[] {
-    return this.faults.map((f) => {
-      let sent = 0;
-      for (let s = 0; s < this.msgs.size; s++) if (this.inFault(f, s)) sent++;
-      return { ...f.report, impact: { sent, lost: f.lost, p99Ms: f.trend.percentile(99) } };
-    });
+    if (this.faults.length === 0) return [];
+    const sessions = new Sessions(this.ledger);
+    return this.faults.map((f) => f.report(this.msgs, this.ledger, sessions));
   }
 
   assemble(): Report {

@@ -3,7 +3,7 @@
  * table/summary rows every output (terminal, Markdown, HTML) shows alike.
  */
 import { Paths, type Path } from './ledger.ts';
-import type { LatencySummary, PathReport, Report } from './report.ts';
+import type { ErrorsReport, FaultReport, LatencySummary, PathReport, Report, WindowLatency } from './report.ts';
 
 export function fmtInt(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '–';
@@ -92,6 +92,60 @@ export function latencyRows(report: Report): string[][] {
     row('read receipt', l.receiptMs.read),
   ];
 }
+
+export const FAULT_HEADER = [
+  'fault', 'target', 'at', 'for', 'sent', 'lost', 'dup visible', 'reconnected', 'not back', 'reconnect p50 ms', 'reconnect p99 ms', 'rejected',
+];
+
+/** `code count (retried n → ok m)` per code, most frequent first; `arrow` lets the terminal stay ASCII. */
+export function rejectedText(r: ErrorsReport | undefined, arrow = '→'): string {
+  if (!r) return '–';
+  if (r.total === 0) return 'none';
+  return Object.entries(r.byCode)
+    .sort((a, b) => b[1].count - a[1].count)
+    .map(([code, c]) => `${code} ${fmtInt(c.count)}${c.retried ? ` (retried ${fmtInt(c.retried)} ${arrow} ok ${fmtInt(c.retriedOk)})` : ''}`)
+    .join('; ');
+}
+
+function reconnectedText(f: FaultReport): string {
+  const r = f.impact?.reconnects;
+  return r ? `${fmtInt(r.devices - r.notBack)} of ${fmtInt(r.devices)}` : '–';
+}
+
+/** One row per fault: what it did, apart from latency (see faultLatencyRows). */
+export function faultRows(report: Report, arrow = '→'): string[][] {
+  return report.faults.map((f) => {
+    const i = f.impact;
+    return [
+      f.kind,
+      f.target,
+      fmtDuration(f.startMs),
+      fmtDuration(f.endMs - f.startMs),
+      fmtInt(i?.sent),
+      fmtInt(i?.lost),
+      fmtInt(i?.duplicated),
+      reconnectedText(f),
+      fmtInt(i?.reconnects?.notBack),
+      fmtMs(i?.reconnects?.p50Ms),
+      fmtMs(i?.reconnects?.p99Ms),
+      rejectedText(i?.rejected, arrow),
+    ];
+  });
+}
+
+export const FAULT_LATENCY_HEADER = ['fault', 'before p50', 'before p99', 'during p50', 'during p99', 'after p50', 'after p99'];
+
+/** e2e ms around each fault; blanks where a window had no deliveries. */
+export function faultLatencyRows(report: Report): string[][] {
+  const cells = (w: WindowLatency | undefined) => (w && w.count > 0 ? [fmtMs(w.p50), fmtMs(w.p99)] : ['–', '–']);
+  return report.faults.map((f) => {
+    const l = f.impact?.latency;
+    return [`${f.kind} ${f.target}`, ...cells(l?.before), ...cells(l?.during), ...cells(l?.after)];
+  });
+}
+
+export const FAULT_LATENCY_NOTE =
+  'e2e latency (ms) of messages sent in a window as long as the fault just before it, during it, and just after it.';
 
 export const THRESHOLD_HEADER = ['', 'metric', 'threshold', 'actual'];
 

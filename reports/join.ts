@@ -5,6 +5,7 @@
  * search. Keys are exact integers in float64: (slot * devSpace + dev).
  */
 import type { Ledger } from './ledger.ts';
+import type { ErrorsReport } from './report.ts';
 
 const NO_PATH = 255;
 const MAX_EXACT = 2 ** 53;
@@ -227,6 +228,28 @@ function sortExpects(ledger: Ledger, msgs: Messages, devSpace: number): { keys: 
     predicted[i] = sorted[i] % 8;
   }
   return { keys, predicted };
+}
+
+/**
+ * Error rows (all, or those with `at` in [fromMs, toMs]) by code: how many,
+ * how many the driver retried, and how many of those retried messages were
+ * eventually acked.
+ */
+export function tallyErrors(ledger: Ledger, msgs: Messages, range?: { fromMs: number; toMs: number }): ErrorsReport {
+  const e = ledger.errors.cols;
+  const byCode: ErrorsReport['byCode'] = {};
+  let total = 0;
+  for (let i = 0; i < ledger.errors.length; i++) {
+    if (range && !(e.at[i] >= range.fromMs && e.at[i] <= range.toMs)) continue;
+    total++;
+    const c = (byCode[ledger.errorCodes[e.code[i]]] ??= { count: 0, retried: 0, retriedOk: 0 });
+    c.count++;
+    if (!e.retried[i]) continue;
+    c.retried++;
+    const slot = e.msg1[i] === 0 ? -1 : msgs.slot(e.msg1[i] - 1);
+    if (slot >= 0 && msgs.retryOk[slot]) c.retriedOk++;
+  }
+  return { total, byCode };
 }
 
 export { NO_PATH };

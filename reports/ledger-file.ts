@@ -6,14 +6,15 @@
  * length, UTF-8 JSON header (names, faults, and for every column its type,
  * byte offset and row count), zero padding to 8 bytes, then the raw column
  * bytes, each 8-byte aligned. Raw bytes keep a 10M-row ledger a few hundred
- * MB and load without parsing.
+ * MB and load without parsing. A table missing from the header (a file
+ * written before that table existed) reads as empty.
  */
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import type { LedgerTransfer } from './ledger.ts';
 
 const MAGIC = 'CHATLAB-LEDGER1\n';
-const TABLES = ['sends', 'acks', 'expects', 'deliveries', 'receipts', 'errors', 'retryOk', 'samples'] as const;
+const TABLES = ['sends', 'acks', 'expects', 'deliveries', 'receipts', 'errors', 'retryOk', 'samples', 'connections'] as const;
 type TableName = (typeof TABLES)[number];
 type AnyColumn = Float64Array | Uint32Array | Uint16Array | Uint8Array;
 
@@ -130,7 +131,7 @@ export function readTransferFile(path: string): LedgerTransfer {
   };
   for (const name of TABLES) {
     const cols: Record<string, AnyColumn> = {};
-    for (const [col, entry] of Object.entries(header.tables[name])) cols[col] = readColumn(buf, entry, path);
+    for (const [col, entry] of Object.entries(header.tables[name] ?? {})) cols[col] = readColumn(buf, entry, path);
     out[name] = cols;
   }
   return out as unknown as LedgerTransfer;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DUP_TRANSPORT, DUP_VISIBLE, Ledger, OUT_OF_ORDER } from './ledger.ts';
+import { deserialize, serialize } from 'node:v8';
+import { CLOSE_NORMAL, DUP_TRANSPORT, DUP_VISIBLE, Ledger, OUT_OF_ORDER, type LedgerTransfer } from './ledger.ts';
 import { check, type CheckOptions } from './checker.ts';
 import { sampleLedger } from './sample-history.ts';
 
@@ -37,6 +38,9 @@ function history(): { a: Event[]; b: Event[] } {
   a.push((l) => l.sample(0, { connected: 10, inflight: 3 }), (l) => l.error(10, 'E_TIMEOUT', 5, true), (l) => l.retrySucceeded(5));
   b.push((l) => l.sample(0, { connected: 10 }), (l) => l.sample(600, { connected: 4 }), (l) => l.error(11, 'E_RATE', -1, false));
   b.push((l) => l.fault({ kind: 'kill', target: 'node-2', startMs: 100, endMs: 200 }));
+  // node-2's kill drops device 3 (back 60 ms later) and device 12 (never back); device 5 signs out by itself.
+  a.push((l) => l.disconnected(3, 120, 1006), (l) => l.disconnected(5, 150, CLOSE_NORMAL), (l) => l.connected(3, 180));
+  b.push((l) => l.connected(12, 20), (l) => l.disconnected(12, 130, 1001));
   return { a, b };
 }
 
@@ -93,6 +97,49 @@ describe('Ledger', () => {
       assert.deepEqual(check(fromFiles, OPTS), check(inMemory, OPTS));
       writeFileSync(join(dir, 'bad.ledger'), 'hello');
       assert.throws(() => Ledger.readFrom(join(dir, 'bad.ledger')), /not a chatlab ledger file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('carries connection rows through the worker-to-parent message and a ledger file', () => {
+    const { a, b } = history();
+    const rows = (l: Ledger) => {
+      const { dev, at, kind, code } = l.connections.toTransfer();
+      return Array.from(dev, (d, i) => [d, at[i], kind[i], code[i]]);
+    };
+    // Driver workers are forked with serialization 'advanced': their messages go through v8 serialize.
+    const parts = [replay(a), replay(b)].map((l) => deserialize(serialize(l.toTransfer())) as LedgerTransfer);
+    const merged = Ledger.merge(parts);
+    assert.deepEqual(rows(merged), [...rows(replay(a)), ...rows(replay(b))]);
+    assert.equal(merged.connections.length, 5);
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+    try {
+      merged.writeTo(join(dir, 'm.ledger'));
+      const back = Ledger.readFrom(join(dir, 'm.ledger'));
+      assert.deepEqual(rows(back), rows(merged));
+      const { reconnects } = check(back, OPTS).faults[0]!.impact!;
+      assert.deepEqual(reconnects, { devices: 2, p50Ms: 60, p99Ms: 60, maxMs: 60, notBack: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a ledger file written before connections were recorded as having none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+    try {
+      const file = join(dir, 'old.ledger');
+      new Ledger().writeTo(file);
+      const buf = readFileSync(file);
+      const header = JSON.parse(buf.toString('utf8', 20, 20 + buf.readUInt32LE(16)));
+      delete header.tables.connections;
+      const json = Buffer.from(JSON.stringify(header), 'utf8');
+      const old = Buffer.alloc(20 + json.length);
+      buf.copy(old, 0, 0, 16);
+      old.writeUInt32LE(json.length, 16);
+      json.copy(old, 20);
+      writeFileSync(file, old);
+      assert.equal(Ledger.readFrom(file).connections.length, 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

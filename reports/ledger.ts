@@ -1,8 +1,9 @@
 /**
  * The delivery ledger: an append-only, columnar history of one run — every
- * send, server ack, owed delivery, actual delivery, receipt, error, gauge
- * sample and fault. The run only records; `check()` judges afterwards, so the
- * same history can be re-checked and re-rendered (Jepsen/Maelstrom style).
+ * send, server ack, owed delivery, actual delivery, receipt, error, device
+ * sign-in and session end, gauge sample and fault. The run only records;
+ * `check()` judges afterwards, so the same history can be re-checked and
+ * re-rendered (Jepsen/Maelstrom style).
  *
  * Memory: a delivery row is 18 bytes (msg u32, dev u32, at f64, path u8,
  * flags u8) and its expect row 9 bytes (msg u32, dev u32, path u8): 27 bytes
@@ -10,13 +11,13 @@
  * deliver rows: 31.0 bytes/event including the 1.5x growth slack (310 MB);
  * with 5M sends (24 B each) and acks (12 B) the whole ledger held 494 MB, and
  * check() over it took ~10 s. reports/ledger.test.ts keeps 1M rows under 40 B.
- * Receipts are 17 bytes each.
+ * Receipts are 17 bytes each; connection rows 15.
  *
  * Workers share one global numbering (msg: driver-assigned, workers use
  * disjoint ranges; dev: population index), so `merge` is a concatenation and
  * the checker's join on (msg, dev) works across workers exactly.
  */
-import { Table, type ColumnsTransfer } from './columns.ts';
+import { Table, rowCount, type ColumnsTransfer, type Schema } from './columns.ts';
 import { readTransferFile, writeTransferFile } from './ledger-file.ts';
 
 export const Paths = ['direct', 'cross-node', 'offline-drain', 'push-wake', 'group-write', 'group-read'] as const;
@@ -32,6 +33,12 @@ export const OUT_OF_ORDER = 4;
 export type ReceiptKind = 'delivered' | 'read';
 export const RECEIPT_DELIVERED = 0;
 export const RECEIPT_READ = 1;
+
+/** Connection row kinds: a device authenticated, or an authenticated session ended. */
+export const CONN_UP = 0;
+export const CONN_DOWN = 1;
+/** Normal closure: the device closed the socket itself (backgrounded, run over), so no fault's doing. */
+export const CLOSE_NORMAL = 1000;
 
 export interface FaultMark {
   kind: string;
@@ -49,6 +56,8 @@ export const ReceiptSchema = { msg: Uint32Array, dev: Uint32Array, at: Float64Ar
 /** msg1 = msg + 1, so 0 means "no message". */
 export const ErrorSchema = { at: Float64Array, code: Uint16Array, msg1: Uint32Array, retried: Uint8Array };
 export const RetryOkSchema = { msg: Uint32Array };
+/** kind: CONN_UP | CONN_DOWN; code: the close code of a CONN_DOWN (0 for CONN_UP or unknown). */
+export const ConnectionSchema = { dev: Uint32Array, at: Float64Array, kind: Uint8Array, code: Uint16Array };
 /** source = which ledger (worker) took the sample; field indexes `sampleFields`. */
 export const SampleSchema = { at: Float64Array, source: Uint16Array, field: Uint16Array, value: Float64Array };
 
@@ -63,6 +72,7 @@ export interface LedgerTransfer {
   errors: ColumnsTransfer<typeof ErrorSchema>;
   retryOk: ColumnsTransfer<typeof RetryOkSchema>;
   samples: ColumnsTransfer<typeof SampleSchema>;
+  connections: ColumnsTransfer<typeof ConnectionSchema>;
   errorCodes: string[];
   sampleFields: string[];
   /** Number of distinct sample sources (workers) in this ledger. */
@@ -76,6 +86,13 @@ const MAX_U32 = 0xffffffff;
 function u32(name: string, n: number): number {
   if (!(n >= 0 && n <= MAX_U32 && Number.isInteger(n))) throw new RangeError(`ledger: ${name} ${n} is not a u32 integer`);
   return n;
+}
+
+/** Appends a transferred table and returns its first new row; a table missing from an older ledger file adds none. */
+function appendRows<S extends Schema>(table: Table<S>, cols: ColumnsTransfer<S> | undefined): number {
+  const start = table.length;
+  if (cols !== undefined && Object.keys(cols).length > 0) table.append(cols, rowCount(table.schema, cols));
+  return start;
 }
 
 export function pathIndex(path: Path): number {
@@ -93,6 +110,7 @@ export class Ledger {
   readonly errors = new Table(ErrorSchema, 64);
   readonly retryOk = new Table(RetryOkSchema, 64);
   readonly samples = new Table(SampleSchema, 256);
+  readonly connections = new Table(ConnectionSchema, 256);
   readonly errorCodes: string[] = [];
   readonly sampleFields: string[] = [];
   readonly faults: FaultMark[] = [];
@@ -166,6 +184,30 @@ export class Ledger {
     t.cols.msg[i] = u32('msg', msg);
   }
 
+  /** `dev` authenticated (welcome): it is online from `atMs`. */
+  connected(dev: number, atMs: number): void {
+    this.connection(dev, atMs, CONN_UP, 0);
+  }
+
+  /**
+   * An authenticated session of `dev` ended (failed connection attempts are
+   * not sessions); `closeCode` is the WebSocket close code, CLOSE_NORMAL when
+   * the device closed it itself. Codes outside u16 are stored as 0 (unknown).
+   */
+  disconnected(dev: number, atMs: number, closeCode: number): void {
+    const code = Number.isInteger(closeCode) && closeCode >= 0 && closeCode <= 0xffff ? closeCode : 0;
+    this.connection(dev, atMs, CONN_DOWN, code);
+  }
+
+  private connection(dev: number, atMs: number, kind: number, code: number): void {
+    const t = this.connections;
+    const i = t.reserve();
+    t.cols.dev[i] = u32('dev', dev);
+    t.cols.at[i] = atMs;
+    t.cols.kind[i] = kind;
+    t.cols.code[i] = code;
+  }
+
   /** Gauges for the timeline; `connected` is summed across workers. Non-finite values are skipped. */
   sample(atMs: number, values: { connected: number; [field: string]: number | undefined }): void {
     for (const [field, value] of Object.entries(values)) {
@@ -185,7 +227,7 @@ export class Ledger {
 
   /** Approximate bytes held (typed-array capacity). */
   byteLength(): number {
-    return [this.sends, this.acks, this.expects, this.deliveries, this.receipts, this.errors, this.retryOk, this.samples]
+    return [this.sends, this.acks, this.expects, this.deliveries, this.receipts, this.errors, this.retryOk, this.samples, this.connections]
       .reduce((sum, t) => sum + t.byteLength(), 0);
   }
 
@@ -200,6 +242,7 @@ export class Ledger {
       errors: this.errors.toTransfer(),
       retryOk: this.retryOk.toTransfer(),
       samples: this.samples.toTransfer(),
+      connections: this.connections.toTransfer(),
       errorCodes: [...this.errorCodes],
       sampleFields: [...this.sampleFields],
       sources: this.sources,
@@ -231,12 +274,13 @@ export class Ledger {
 
   private appendTransfer(t: LedgerTransfer): void {
     if (t.version !== 1) throw new RangeError(`ledger: unsupported transfer version ${String(t.version)}`);
-    this.sends.append(t.sends, t.sends.msg.length);
-    this.acks.append(t.acks, t.acks.msg.length);
-    this.expects.append(t.expects, t.expects.msg.length);
-    this.deliveries.append(t.deliveries, t.deliveries.msg.length);
-    this.receipts.append(t.receipts, t.receipts.msg.length);
-    this.retryOk.append(t.retryOk, t.retryOk.msg.length);
+    appendRows(this.sends, t.sends);
+    appendRows(this.acks, t.acks);
+    appendRows(this.expects, t.expects);
+    appendRows(this.deliveries, t.deliveries);
+    appendRows(this.receipts, t.receipts);
+    appendRows(this.retryOk, t.retryOk);
+    appendRows(this.connections, t.connections);
     this.appendErrors(t);
     this.appendSamples(t);
     this.faults.push(...t.faults.map((f) => ({ ...f })));
@@ -244,16 +288,14 @@ export class Ledger {
   }
 
   private appendErrors(t: LedgerTransfer): void {
-    const start = this.errors.length;
-    this.errors.append(t.errors, t.errors.at.length);
+    const start = appendRows(this.errors, t.errors);
     const remap = t.errorCodes.map((c) => this.intern(c, this.errorCodes, this.codeIndex));
     const code = this.errors.cols.code;
     for (let i = start; i < this.errors.length; i++) code[i] = remap[code[i]];
   }
 
   private appendSamples(t: LedgerTransfer): void {
-    const start = this.samples.length;
-    this.samples.append(t.samples, t.samples.at.length);
+    const start = appendRows(this.samples, t.samples);
     const remap = t.sampleFields.map((f) => this.intern(f, this.sampleFields, this.fieldIndex));
     const { field, source } = this.samples.cols;
     for (let i = start; i < this.samples.length; i++) {

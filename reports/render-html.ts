@@ -9,9 +9,14 @@ import type { Report } from './report.ts';
 import { CHART_SCRIPT, chartData, chartJs, scriptJson } from './html-charts.ts';
 import {
   DELIVERY_HEADER,
+  FAULT_HEADER,
+  FAULT_LATENCY_HEADER,
+  FAULT_LATENCY_NOTE,
   LATENCY_HEADER,
   deliveryRows,
   driverText,
+  faultLatencyRows,
+  faultRows,
   firstLostText,
   fmtDuration,
   fmtInt,
@@ -107,16 +112,10 @@ function errorsTable(r: Report): string {
 
 function faultsTable(r: Report): string {
   if (r.faults.length === 0) return '';
-  const rows = r.faults.map((f) => [
-    f.kind,
-    f.target,
-    fmtDuration(f.startMs),
-    fmtDuration(f.endMs - f.startMs),
-    fmtInt(f.impact?.sent),
-    fmtInt(f.impact?.lost),
-    fmtMs(f.impact?.p99Ms),
-  ]);
-  return `<h2>Faults</h2>${table(['fault', 'target', 'at', 'for', 'sent during', 'lost', 'e2e p99 ms'], rows)}`;
+  return (
+    `<h2>Faults</h2>${table(FAULT_HEADER, faultRows(r))}` +
+    `<p class="method">${escapeHtml(FAULT_LATENCY_NOTE)}</p>${table(FAULT_LATENCY_HEADER, faultLatencyRows(r))}`
+  );
 }
 
 const CSS = `

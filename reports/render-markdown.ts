@@ -5,10 +5,15 @@
 import type { Report } from './report.ts';
 import {
   DELIVERY_HEADER,
+  FAULT_HEADER,
+  FAULT_LATENCY_HEADER,
+  FAULT_LATENCY_NOTE,
   LATENCY_HEADER,
   THRESHOLD_HEADER,
   deliveryRows,
   driverText,
+  faultLatencyRows,
+  faultRows,
   firstLostText,
   fmtDuration,
   fmtInt,
@@ -46,17 +51,10 @@ function errors(r: Report): string | null {
 
 function faults(r: Report): string | null {
   if (r.faults.length === 0) return null;
-  const rows = r.faults.map((f) => [
-    f.kind,
-    f.target,
-    fmtDuration(f.startMs),
-    fmtDuration(f.endMs - f.startMs),
-    fmtInt(f.impact?.sent),
-    fmtInt(f.impact?.lost),
-    fmtMs(f.impact?.p99Ms),
-  ]);
-  const header = ['fault', 'target', 'at', 'for', 'sent during', 'lost', 'e2e p99 ms'];
-  return `## Faults\n\n${markdownTable(header, rows)}`;
+  return (
+    `## Faults\n\n${markdownTable(FAULT_HEADER, faultRows(r))}\n\n` +
+    `_${FAULT_LATENCY_NOTE}_\n\n${markdownTable(FAULT_LATENCY_HEADER, faultLatencyRows(r))}`
+  );
 }
 
 export function renderMarkdown(report: Report): string {

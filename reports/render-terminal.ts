@@ -2,7 +2,7 @@
  * The compact plain-text summary printed at the end of a run: ASCII only, no
  * colours, so it reads the same in a terminal, a CI log or a pasted issue.
  */
-import type { Report } from './report.ts';
+import type { FaultReport, Report, WindowLatency } from './report.ts';
 import {
   DELIVERY_HEADER,
   LATENCY_HEADER,
@@ -12,9 +12,11 @@ import {
   firstLostText,
   fmtDuration,
   fmtInt,
+  fmtMs,
   fmtPct,
   headline,
   latencyRows,
+  rejectedText,
   textTable,
   thresholdRows,
 } from './format.ts';
@@ -51,10 +53,26 @@ function errorLine(r: Report): string | null {
   return `errors: ${fmtInt(r.errors.total)} - ${codes.join(', ')}`;
 }
 
+function p50p99(w: WindowLatency): string {
+  return w.count > 0 ? `${fmtMs(w.p50)}/${fmtMs(w.p99)}` : '–';
+}
+
+/** A fault on one line, its impact indented below. */
 function faultLines(r: Report): string[] {
-  return r.faults.map((f) => {
-    const impact = f.impact ? ` - sent ${fmtInt(f.impact.sent)}, lost ${fmtInt(f.impact.lost)}` : '';
-    return `fault: ${f.kind} ${f.target} at ${fmtDuration(f.startMs)} for ${fmtDuration(f.endMs - f.startMs)}${impact}`;
+  return r.faults.flatMap((f: FaultReport) => {
+    const i = f.impact;
+    const head = `fault: ${f.kind} ${f.target} at ${fmtDuration(f.startMs)} for ${fmtDuration(f.endMs - f.startMs)}`;
+    if (!i) return [head];
+    const { before, during, after } = i.latency;
+    const c = i.reconnects;
+    const back = c.devices - c.notBack;
+    const times = back > 0 ? ` (p50 ${fmtMs(c.p50Ms)} ms, p99 ${fmtMs(c.p99Ms)} ms)` : '';
+    const sessions = c.devices === 0 ? 'no device disconnected' : `reconnected ${fmtInt(back)} of ${fmtInt(c.devices)}${times}, ${fmtInt(c.notBack)} not back`;
+    return [
+      `${head} - sent ${fmtInt(i.sent)}, lost ${fmtInt(i.lost)}, dup visible ${fmtInt(i.duplicated)}`,
+      `  e2e p50/p99 ms: before ${p50p99(before)}, during ${p50p99(during)}, after ${p50p99(after)}`,
+      `  ${sessions}; rejected: ${rejectedText(i.rejected, '->')}`,
+    ];
   });
 }
 

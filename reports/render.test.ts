@@ -23,6 +23,19 @@ describe('renderers', () => {
     assert.ok(/^[\x20-\x7e\n–]*$/.test(text), 'plain ASCII apart from the dash for "no value"');
   });
 
+  it('shows each fault\'s latency before, during and after, reconnects and rejected sends in every format', () => {
+    const text = renderTerminal(report);
+    assert.match(text, /^ {2}e2e p50\/p99 ms: before [\d.,]+\/[\d.,]+, during [\d.,]+\/[\d.,]+, after [\d.,]+\/[\d.,]+$/m);
+    assert.match(text, /^ {2}reconnected 131 of 133 \(p50 [\d.,]+ ms, p99 [\d.,]+ ms\), 2 not back; rejected: E_TIMEOUT 12 \(retried 12 -> ok 10\); E_NODE_GONE 1$/m);
+    assert.match(text, /^ {2}no device disconnected; rejected: none$/m);
+    const md = renderMarkdown(report);
+    assert.match(md, /\| kill \| node-2 \| 20\.0 s \| 2\.0 s \| \d+ \| 2 \| 0 \| 131 of 133 \| 2 \| [\d.,]+ \| [\d.,]+ \| E_TIMEOUT 12 \(retried 12 → ok 10\); E_NODE_GONE 1 \|/);
+    assert.match(md, /\| fault \| before p50 \| before p99 \| during p50 \| during p99 \| after p50 \| after p99 \|/);
+    const html = renderHtml(report);
+    assert.match(html, /<td>131 of 133<\/td>/);
+    assert.match(html, /<th class="num">during p99<\/th>/);
+  });
+
   it('warns in the terminal when the driver was the bottleneck', () => {
     const bound: Report = { ...report, driver: { cpuPercent: 99, eventLoopP99Ms: 80, bound: true } };
     assert.match(renderTerminal(bound), /BOUND: the load generator was saturated/);

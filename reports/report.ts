@@ -117,13 +117,40 @@ export interface HistogramBin {
   count: number;
 }
 
+/** e2e latency of owed pairs delivered in time, for messages whose intended send fell in one window; ms. */
+export interface WindowLatency {
+  count: number;
+  /** null when count is 0. */
+  p50: number | null;
+  p99: number | null;
+}
+
+/** Devices whose authenticated session ended during a fault, and how long they took to sign in again. */
+export interface ReconnectImpact {
+  /** Distinct devices whose session ended, not by their own close, in the fault's effect window. */
+  devices: number;
+  /** Disconnect → next welcome, over the devices that came back; ms, null when none did. */
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+  /** Devices with no later welcome by the end of the run. */
+  notBack: number;
+}
+
 export interface FaultImpact {
   /** Messages whose intended send fell inside the fault window. */
   sent: number;
   /** Owed pairs of those messages that were lost. */
   lost: number;
-  /** e2e p99 of those messages, ms (null if none delivered). */
+  /** Owed pairs of those messages shown to the user twice (DUP_VISIBLE). */
+  duplicated: number;
+  /** e2e p99 of those messages, ms (null if none delivered): latency.during.p99. */
   p99Ms: number | null;
+  /** Windows as long as the fault, just before it and just after it, clipped to the run. */
+  latency: { before: WindowLatency; during: WindowLatency; after: WindowLatency };
+  reconnects: ReconnectImpact;
+  /** Error rows in the fault's effect window, tallied like `errors`. */
+  rejected: ErrorsReport;
 }
 
 export interface FaultReport {

@@ -1,7 +1,8 @@
 /**
  * A deterministic, realistic-looking history for renderer tests and demos:
  * a few hundred devices on several paths over 60 s, a node killed at 20 s
- * (latency spike, some transport duplicates, two losses), a partition later.
+ * (latency spike, some transport duplicates, two losses, 133 devices dropped
+ * and all but two back within 4 s), a partition later.
  * Not a simulation: only plausible numbers shaped like a real run.
  */
 import { DUP_TRANSPORT, Ledger, type Path } from './ledger.ts';
@@ -87,6 +88,7 @@ export function sampleLedger(messages = 6000, seed = 7): Ledger {
     }
   }
   sampleGauges(l, faultAt);
+  sampleSessions(l, faultAt, seed);
   l.error(faultAt + 5, 'E_NODE_GONE', -1, false);
   for (let i = 0; i < 12; i++) l.error(faultAt + 10 + i, 'E_TIMEOUT', i, true);
   for (let i = 0; i < 10; i++) l.retrySucceeded(i);
@@ -100,6 +102,17 @@ function sampleGauges(l: Ledger, faultAt: number): void {
     const ramp = Math.min(400, (t / 5000) * 400);
     const dip = t >= faultAt && t < faultAt + 4000 ? 130 : 0;
     l.sample(t, { connected: Math.round(ramp - dip) });
+  }
+}
+
+/** Sign-ins over the 5 s ramp; the kill drops every 3rd device (133), all but two back within 4 s. */
+function sampleSessions(l: Ledger, faultAt: number, seed: number): void {
+  const rnd = lcg(seed + 1);
+  for (let dev = 0; dev < 400; dev++) l.connected(dev, (dev / 400) * 5000);
+  for (let dev = 1; dev < 400; dev += 3) {
+    const down = faultAt + rnd() * 40;
+    l.disconnected(dev, down, 1006);
+    if (dev % 100 !== 1) l.connected(dev, down + 200 + rnd() * 3600);
   }
 }
 

@@ -7,6 +7,7 @@
  * ephemeral ports. Then the sockets stay open and idle (ws answers the
  * gateway's pings) until the parent stops or kills the process.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { TokenIssuer } from '../../system/auth/tokens.ts';
 import { WallClock } from '../../system/clock/clock-wall.ts';
@@ -17,6 +18,10 @@ type ConnectCmd = Extract<WorkerCommand, { cmd: 'connect' }>;
 
 const sockets: WebSocket[] = [];
 let open = 0;
+/** Sockets closed after their welcome, by close code: an idle benchmark should have none. */
+const closes: Record<string, number> = {};
+const loop = monitorEventLoopDelay({ resolution: 20 });
+loop.enable();
 let fdLimit = 20_000;
 
 function report(msg: WorkerReport): void {
@@ -61,7 +66,10 @@ function connectOne(url: string, token: string, localAddress: string | undefined
         ws.removeAllListeners('message');
         ws.removeAllListeners('open');
         open++;
-        ws.on('close', () => open--);
+        ws.on('close', (code) => {
+          open--;
+          closes[code] = (closes[code] ?? 0) + 1;
+        });
         settle(ws);
       } else if (frame.t === 'error') {
         settle(`server error ${frame.code}`);
@@ -111,13 +119,16 @@ async function connectAll(c: ConnectCmd): Promise<void> {
       errors[r] = (errors[r] ?? 0) + 1;
       fatal ??= explain(r, sockets.length);
     }
-    report({ t: 'progress', connected: sockets.length, failed });
+    report({ t: 'progress', connected: sockets.length, failed, open });
   }
   report({ t: 'done', connected: sockets.length, failed, ms: performance.now() - t0, errors, ...(fatal ? { fatal } : {}) });
 }
 
 process.on('message', (m: WorkerCommand) => {
-  if (m.cmd === 'stats') report({ t: 'stats', stats: procStats(), open });
+  if (m.cmd === 'stats') {
+    report({ t: 'stats', stats: procStats(), open, closes, loopMaxMs: loop.max / 1e6 });
+    loop.reset();
+  }
   else if (m.cmd === 'connect') {
     connectAll(m).catch((err: Error) => report({ t: 'fatal', message: err.stack ?? err.message }));
   } else if (m.cmd === 'stop') {

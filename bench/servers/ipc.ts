@@ -11,13 +11,26 @@ export interface ProcStats {
   cpuUs: number;
 }
 
-/** Parent -> embedded-server. */
+/** Parent -> embedded-server or local-server. */
 export type ServerCommand = { cmd: 'stats' } | { cmd: 'stop' };
 
-/** embedded-server -> parent. */
+/** embedded-server or local-server -> parent. */
 export type ServerReport =
-  | { t: 'ready'; urls: string[]; pid: number; fdLimit: number; openFds: number }
-  | { t: 'stats'; stats: ProcStats; connections: number; acceptError?: string }
+  | {
+      t: 'ready';
+      urls: string[];
+      pid: number;
+      fdLimit: number;
+      openFds: number;
+      /** Set when the cluster signs its own tokens (the local world). */
+      secret?: string;
+      /** Cluster processes measured (the local world's node processes); default [pid]. */
+      pids?: number[];
+      /** Sockets the cluster can hold in all; default fdLimit - openFds. */
+      socketRoom?: number;
+      logs?: string;
+    }
+  | { t: 'stats'; stats: ProcStats; connections: number; acceptError?: string; extra?: Record<string, ProcStats & { inCluster: boolean }> }
   | { t: 'fatal'; message: string };
 
 /** Parent -> conn-worker. */
@@ -41,8 +54,8 @@ export type WorkerCommand =
 /** conn-worker -> parent. */
 export type WorkerReport =
   | { t: 'ready'; pid: number; fdLimit: number }
-  | { t: 'stats'; stats: ProcStats; open: number }
-  | { t: 'progress'; connected: number; failed: number }
+  | { t: 'stats'; stats: ProcStats; open: number; closes: Record<string, number>; loopMaxMs: number }
+  | { t: 'progress'; connected: number; failed: number; open: number }
   | { t: 'done'; connected: number; failed: number; ms: number; errors: Record<string, number>; fatal?: string }
   | { t: 'fatal'; message: string };
 

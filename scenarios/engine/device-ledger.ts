@@ -42,6 +42,8 @@ export class DeviceLedger {
   private readonly sentInConv = new Map<string, { seq: number; k: number }[]>();
   /** Highest seq each (conversation, reader device) has reported read. */
   private readonly readMarks = new Map<string, number>();
+  /** Connection rows need the run's origin; setup connects come before it. */
+  private recordingConnections = false;
 
   constructor(
     private readonly ledger: Ledger,
@@ -59,6 +61,15 @@ export class DeviceLedger {
   /** The sender side remembers where a message goes, to list its expected deliveries at ack time. */
   willSend(msgKey: number, from: number, to: string): void {
     this.targets.set(msgKey, { from, to });
+  }
+
+  /**
+   * The run clock has its origin (t0): connect and disconnect rows are
+   * recorded from here on. Before it, times cannot be made relative, and
+   * every device is online when the run starts anyway.
+   */
+  runStarted(): void {
+    this.recordingConnections = true;
   }
 
   pendingSends(): number {
@@ -121,14 +132,19 @@ export class DeviceLedger {
         }
         this.ledger.error(rel(at), code, k ?? -1, willRetry);
       },
-      onConnected: (_at, node) => {
+      onConnected: (at, node) => {
         this.connected++;
         io.connected();
         this.nodeOf.set(dev, this.nodeNumbers.get(node) ?? -1);
+        if (this.recordingConnections) this.ledger.connected(dev, rel(at));
         this.hooks.online?.(dev, true);
       },
-      onDisconnected: () => {
-        if (this.nodeOf.delete(dev)) this.connected--;
+      onDisconnected: (at, code) => {
+        // Only the end of an authenticated session is a disconnect; failed attempts in backoff are not.
+        if (this.nodeOf.delete(dev)) {
+          this.connected--;
+          if (this.recordingConnections) this.ledger.disconnected(dev, rel(at), code);
+        }
         this.hooks.online?.(dev, false);
       },
     };

@@ -16,6 +16,7 @@ import { setupGroups } from './setup-groups.ts';
 import { targetWorld, worlds, type World, type WorldOptions } from './worlds.ts';
 import { planChaos, runChaos } from '../../chaos/schedule.ts';
 import { needsProxies } from '../../chaos/faults.ts';
+import { clusterWorld, marksDuring, type ClusterClient } from '../../chaos/cluster.ts';
 
 export interface LiveRunOptions {
   scenario: string;
@@ -27,6 +28,8 @@ export interface LiveRunOptions {
   workers?: number;
   target?: string;
   secret?: string;
+  /** A cluster started by `chatlab up`: driven like `target`; faults injected into it during the load go into the report. */
+  cluster?: ClusterClient;
   /** local world: use these servers instead of starting them. */
   redisUrl?: string;
   cassandra?: string;
@@ -57,12 +60,17 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const scenario = applyOverrides(await loadScenario(o.scenario), o.overrides);
   validateScenario(scenario);
+  if (o.cluster && scenario.chaos.length > 0) {
+    throw new Error(`${scenario.name} has a chaos schedule, which a cluster started by \`chatlab up\` does not run; inject faults with \`chatlab chaos\` during the run, or run the drill with --world`);
+  }
   const devices = scenario.population.devices;
   const workers = o.workers ?? Math.max(2, Math.ceil(devices / DEVICES_PER_WORKER));
   const tag = `r${o.seed.toString(36)}${randomBytes(2).toString('hex')}`;
   const startedAt = new Date();
-  log(`chatlab: ${scenario.name} on ${o.target ? 'target' : o.world} — ${devices} devices, ${scenario.nodes} nodes, ${workers} driver workers, seed ${o.seed}`);
-  const world = o.target
+  log(`chatlab: ${scenario.name} on ${o.cluster ? `the ${o.cluster.state.world} cluster of ${o.cluster.file}` : o.target ? 'target' : o.world} — ${devices} devices, ${scenario.nodes} nodes, ${workers} driver workers, seed ${o.seed}`);
+  const world = o.cluster
+    ? clusterWorld(o.cluster.state)
+    : o.target
     ? targetWorld(o.target, o.secret)
     : await startWorld(o.world, {
       nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, cassandra: o.cassandra, proxies: needsProxies(scenario.chaos),
@@ -94,6 +102,12 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     await chaos;
     await pool.quiesce(scenario.graceMs, progress);
     progress.stop();
+    if (o.cluster) {
+      for (const m of marksDuring(await o.cluster.marks(), t0, loadEnd, performance.timeOrigin + performance.now())) {
+        faults.push(m);
+        log(`chaos: ${m.kind} ${m.target} from ${(m.startMs / 1000).toFixed(1)}s to ${(m.endMs / 1000).toFixed(1)}s (injected into the cluster)`);
+      }
+    }
     const parts = await pool.finish();
     const ledger = Ledger.merge(parts.map((p) => p.ledger as LedgerTransfer));
     for (const f of faults) ledger.fault(f);

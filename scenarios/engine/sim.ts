@@ -103,6 +103,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
 
   const rampMs = await connectAll(world, devices, scenario.nodes, () => recorder.connected, log);
   t0 = Math.ceil(clock.now());
+  recorder.runStarted();
   await clock.run(t0);
   const loadEnd = loadEndMs(scenario);
   const load = new Load({

@@ -99,6 +99,7 @@ class DriverWorker {
 
   start(t0: number): void {
     this.t0 = t0;
+    this.recorder.runStarted();
     this.loop.enable();
     this.cpu0 = process.cpuUsage();
     this.wall0 = performance.now();

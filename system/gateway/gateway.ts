@@ -160,6 +160,7 @@ export class Gateway implements Transport {
   private ping(): void {
     for (const [id, ws] of this.sockets) {
       if (!this.alive.has(id)) {
+        this.node.metrics.idleCloses++;
         ws.close(CloseCodes.idle, 'idle');
         ws.terminate();
         continue;

@@ -266,7 +266,7 @@ export class ChatNode {
     void this.ports.registry.heartbeat(this.id, ttl).then(() => {
       if (this.redrainsOwed > 0 && this.alive) {
         this.redrainsOwed--;
-        this.redrainAll();
+        this.redrainAll('shared state back');
       }
       return this.watchPeers();
     }, () => {
@@ -283,9 +283,9 @@ export class ChatNode {
    */
   private async watchPeers(): Promise<void> {
     const now = new Set(await this.ports.registry.nodes());
-    const vanished = [...this.peers].some((n) => n !== this.id && !now.has(n));
+    const vanished = [...this.peers].find((n) => n !== this.id && !now.has(n));
     this.peers = now;
-    if (vanished && this.alive) this.redrainAll();
+    if (vanished && this.alive) this.redrainAll(`${vanished} lapsed`);
   }
 
   /**
@@ -298,14 +298,20 @@ export class ChatNode {
    * later, and an envelope lost in that gap may belong to an entry written
    * after the first drain read the inbox. Devices drop the repeats (mid).
    */
-  private redrainAll(): void {
+  private redrainAll(reason: string): void {
+    this.metrics.redrains.set(reason, (this.metrics.redrains.get(reason) ?? 0) + 1);
     for (const c of this.conns.values()) {
       if (c.state !== 'ready') continue;
       if (c.draining) c.needsDrain = true;
       // A drain that fails (store still slow or away) would leave the connection marked draining, holding
       // live deliveries forever: close it instead, so the device reconnects and drains afresh.
-      else void this.delivery.drain(c).catch(() => this.transport.close(c.id, CloseCodes.goingAway, 'drain failed, reconnect'));
+      else void this.delivery.drain(c).catch(() => this.drainFailed(c.id));
     }
+  }
+
+  private drainFailed(conn: ConnId): void {
+    this.metrics.drainFailures++;
+    this.transport.close(conn, CloseCodes.goingAway, 'drain failed, reconnect');
   }
 
   reply(c: Connection, frame: ServerFrame): void {

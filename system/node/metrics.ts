@@ -10,6 +10,12 @@ export class NodeMetrics {
   receiptsSent = 0;
   pushWakes = 0;
   drains = 0;
+  /** Re-drains of every connection (a peer's heartbeat lapsed, or shared state came back), by reason. */
+  readonly redrains = new Map<string, number>();
+  /** Connections closed because their drain failed (the device reconnects and drains afresh). */
+  drainFailures = 0;
+  /** Connections closed by the gateway for answering no ping (4000). */
+  idleCloses = 0;
   inFlight = 0;
   /** Mean event-loop delay over the gateway's last sample window. */
   eventLoopDelayMs = 0;

@@ -25,6 +25,8 @@ export interface LocalWorldOptions {
    * per link. Off by default: a proxy hop costs latency a plain run should not pay.
    */
   proxies?: boolean;
+  /** Extra node flags for the chat node processes (benchmarks pass --expose-gc). */
+  nodeArgs?: string[];
 }
 
 interface NodeProc {
@@ -138,7 +140,7 @@ export class LocalWorld {
     // The log is appended across restarts: only what this start writes counts.
     const offset = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
     const proc = new ManagedProcess({
-      name: id, command: process.execPath, args: [...TSX, join(ROOT, 'system/worlds/node-process.ts')], cwd: ROOT, logFile,
+      name: id, command: process.execPath, args: [...(this.opts.nodeArgs ?? []), ...TSX, join(ROOT, 'system/worlds/node-process.ts')], cwd: ROOT, logFile,
       env: {
         ...process.env, CHATLAB_NODE_ID: id, CHATLAB_NODE_NUMBER: String(index + 1), CHATLAB_PORT: String(port),
         ...this.dependencyEnv(id), CHATLAB_KEYSPACE: this.keyspace,

@@ -9,7 +9,8 @@
  *   CHATLAB_PUSH_URL, CHATLAB_SECRET,
  *   CHATLAB_CASSANDRA_ADDRESS_MAP (optional, `host:port=host:port,…`: announced Cassandra addresses → proxies)
  * Prints one JSON line `{"ready":true,"id":…,"url":…,"port":…}` when listening.
- * SIGTERM: graceful stop (devices told to go with 1001).
+ * SIGTERM: graceful stop (devices told to go with 1001). SIGUSR2, when run with
+ * --expose-gc: a full garbage collection (benchmarks read RSS after it).
  */
 import { AuthService } from '../auth/auth-service.ts';
 import { TokenIssuer } from '../auth/tokens.ts';
@@ -52,7 +53,7 @@ process.stdout.write(`${JSON.stringify({ ready: true, id, url: gateway.url, port
 // One status line every 10 s in the node's log: what an operator tails during a drill.
 setInterval(() => {
   const m = node.metrics;
-  process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), connections: m.connections, acked: m.messagesAcked, delivered: m.deliveriesAcked, drains: m.drains, inFlight: m.inFlight, loopMs: +m.eventLoopDelayMs.toFixed(1), rejections: Object.fromEntries(m.rejections) })}\n`);
+  process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), connections: m.connections, acked: m.messagesAcked, delivered: m.deliveriesAcked, drains: m.drains, redrains: Object.fromEntries(m.redrains), drainFailures: m.drainFailures, idleCloses: m.idleCloses, inFlight: m.inFlight, loopMs: +m.eventLoopDelayMs.toFixed(1), rejections: Object.fromEntries(m.rejections) })}\n`);
 }, 10_000).unref();
 
 let stopping = false;
@@ -64,4 +65,7 @@ const stop = async () => {
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());
+// Started with --expose-gc (benchmarks that read RSS), SIGUSR2 asks for a full collection first.
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc) process.on('SIGUSR2', () => gc());
 process.on('SIGINT', () => void stop());
