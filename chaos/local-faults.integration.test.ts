@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runLive } from '../scenarios/engine/live.ts';
 import type { Report } from '../reports/report.ts';
 import { ErrorCodes } from '../system/protocol/errors.ts';
 import { sharedCassandra } from '../system/worlds/infra/shared-cassandra.ts';
 import { requireProvisioned } from '../system/worlds/infra/provisioning.ts';
-import type { ChaosEntry } from '../scenarios/scenario.ts';
+import { drillFile } from './drills/drill-file.ts';
 
 // Dependency and network faults in the local world (node processes over a
 // real redis-server and Cassandra, Toxiproxy between them), each in a short
@@ -16,15 +15,6 @@ import type { ChaosEntry } from '../scenarios/scenario.ts';
 // asserted is what an engineer would predict, read from the report.
 const quiet = { progress: false, log: () => {} };
 const small = { devices: 40, rate: 15, graceMs: 60_000 };
-const DRILL = fileURLToPath(new URL('./drills/drill.ts', import.meta.url));
-
-/** A scenario file: the drill base with this schedule (runLive loads scenarios by name or path). */
-function scenarioFile(name: string, chaos: ChaosEntry[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'chatlab-chaos-'));
-  const file = join(dir, `${name}.ts`);
-  writeFileSync(file, `import { drill } from ${JSON.stringify(DRILL)};\nexport default drill(${JSON.stringify(name)}, 'test', ${JSON.stringify(chaos)});\n`);
-  return file;
-}
 
 async function run(scenario: string, seed: number, duration: string, own: { cassandra?: boolean; rate?: number } = {}): Promise<Report> {
   const cassandra = own.cassandra ? undefined : (await sharedCassandra()).contactPoint;
@@ -82,7 +72,7 @@ describe('Chaos in the local world (real Redis, Cassandra, Toxiproxy)', function
   it('cassandra-stop: writes during the outage are rejected (retryable), the restarted node serves again, nothing acked is lost', async () => {
     // Its restart takes 12 s on an idle machine and up to ~50 s on a busy one; sends still being retried
     // (and the grace period's retries) see it serve again.
-    const file = scenarioFile('cassandra-stop-test', [{ fault: 'cassandra-stop', at: '1s', duration: '2s' }]);
+    const file = drillFile('cassandra-stop-test', [{ fault: 'cassandra-stop', at: '1s', duration: '2s' }]);
     const report = await run(file, 22, '45s', { cassandra: true, rate: 6 });
     const f = report.faults[0]!;
     assert.equal(f.kind, 'cassandra-stop');
@@ -117,8 +107,20 @@ describe('Chaos in the local world (real Redis, Cassandra, Toxiproxy)', function
     noLoss(report);
   });
 
+  it('node-pause: a SIGSTOPped node stalls what goes through it until SIGCONT, then delivers everything', async () => {
+    // Late in the run, so the window before it is past the warm-up of a fresh world.
+    const report = await run(drillFile('node-pause-test', [{ fault: 'node-pause', target: 'node-2', at: '50%', duration: '3s' }]), 26, '12s');
+    const f = report.faults[0]!;
+    assert.equal(f.kind, 'node-pause');
+    assert.equal(f.target, 'node-2');
+    assert.ok(f.endMs - f.startMs >= 3000, `paused ${f.endMs - f.startMs} ms`);
+    const { before, during } = f.impact!.latency;
+    assert.ok(during.p99! >= before.p99! + 1000, `e2e p99 ${before.p99} ms before, ${during.p99} ms during`);
+    noLoss(report);
+  });
+
   it('reset, timeout, slicer and bandwidth: each applied and marked; blackholed writes stall; nothing acked is lost', async () => {
-    const file = scenarioFile('network-mix-test', [
+    const file = drillFile('network-mix-test', [
       { fault: 'reset', target: 'redis', at: '10%', duration: '10%' },
       { fault: 'timeout', target: 'node-1:cassandra', at: '30%', duration: '20%' },
       { fault: 'slicer', target: 'devices', averageBytes: 16, delayUs: 200, at: '60%', duration: '15%' },

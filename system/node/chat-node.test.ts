@@ -236,4 +236,31 @@ describe('ChatNode (core, no sockets)', () => {
     assert.deepEqual(c.nodes[1]!.transport.take(b, 'msg').map((m) => m.body), ['acked then orphaned']);
   });
 
+  it('drains its devices again after standing still past its heartbeat TTL, so what peers pushed meanwhile arrives', async () => {
+    const c = await coreCluster(2, { heartbeatIntervalMs: 1000 });
+    const a = await c.connect('alice.1', 0);
+    const b = await c.connect('bob.1', 1);
+    c.clock.advance(1000);
+    await c.settle();
+    // n2 is paused (SIGSTOP): its heartbeats are never sent, its sockets stay open.
+    const registry = c.ports.registry;
+    const beat = registry.heartbeat.bind(registry);
+    let paused = true;
+    registry.heartbeat = (node, ttl) => (paused && node === 'n2' ? new Promise<void>(() => {}) : beat(node, ttl));
+    for (let i = 0; i < 4; i++) {
+      c.clock.advance(1000);
+      await c.settle();
+    }
+    await c.frame(a, { t: 'send', cid: 'p1', to: 'bob', body: 'sent while n2 looked dead' }, 0);
+    assert.equal(c.nodes[0]!.transport.take(a, 'ack').length, 1);
+    assert.equal(c.nodes[1]!.transport.take(b, 'msg').length, 0, 'n1 saw n2 dead and did not route to it');
+    paused = false;
+    for (let i = 0; i < 3; i++) {
+      c.clock.advance(1000);
+      await c.settle();
+    }
+    assert.deepEqual(c.nodes[1]!.transport.take(b, 'msg').map((m) => m.body), ['sent while n2 looked dead']);
+    assert.equal(c.nodes[1]!.node.metrics.redrains.get('this node lapsed'), 2);
+  });
+
 });

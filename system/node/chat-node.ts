@@ -44,6 +44,9 @@ export class ChatNode {
   private unsubscribe?: Unsubscribe;
   /** Heartbeats still to be followed by a drain of every connection, after the registry was unreachable. */
   private redrainsOwed = 0;
+  private redrainReason = '';
+  /** When the last heartbeat that reached the registry was sent (clock ms). */
+  private lastBeatMs: number | undefined;
   /** Alive nodes at the last heartbeat, to notice a peer's death. */
   private peers = new Set<string>();
   /** False once stopped or killed: late async work then has no effect. */
@@ -261,18 +264,33 @@ export class ChatNode {
     }
   }
 
+  /**
+   * Heartbeats keep this node alive in the registry. Two ways its liveness can
+   * lapse while its connections stay open: the registry is unreachable (the
+   * heartbeat fails), or this node itself stood still for longer than the TTL
+   * (SIGSTOP, a long stall) and peers saw it dead. Either way senders meanwhile
+   * chose push over routing here, so once a heartbeat gets through again,
+   * every connection is drained (twice, see redrainAll).
+   */
   private heartbeat(): void {
     const ttl = this.opts.heartbeatIntervalMs * 3;
+    const sentMs = this.ports.clock.now();
     void this.ports.registry.heartbeat(this.id, ttl).then(() => {
+      const previous = this.lastBeatMs;
+      this.lastBeatMs = sentMs;
+      if (previous !== undefined && sentMs - previous > ttl) this.oweRedrains('this node lapsed');
       if (this.redrainsOwed > 0 && this.alive) {
         this.redrainsOwed--;
-        this.redrainAll('shared state back');
+        this.redrainAll(this.redrainReason);
       }
       return this.watchPeers();
-    }, () => {
-      this.redrainsOwed = 2;
-    });
+    }, () => this.oweRedrains('shared state back'));
     this.presence.refresh();
+  }
+
+  private oweRedrains(reason: string): void {
+    this.redrainsOwed = 2;
+    this.redrainReason = reason;
   }
 
   /**
