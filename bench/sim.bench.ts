@@ -4,6 +4,11 @@
  * device sending a message every 5 minutes on average (rate = devices / 300
  * per second), receipts on. Prints progress, the report summary, and as its
  * last line: devices=<n> simSeconds=<s> wallSeconds=<w> events/s=<e> rssGB=<g>
+ *
+ * Options for huge populations: `--heartbeat-ms` (default 30000; the presence
+ * TTL is three heartbeats), `--dedup-ttl` (default 10m), `--resolution-ms`
+ * (default 0.1: events within it share an instant; coarser is faster and
+ * rounds every hop up to it).
  */
 import { parseArgs } from 'node:util';
 import { runSim } from '../scenarios/engine/sim.ts';
@@ -17,14 +22,23 @@ const { values } = parseArgs({
     scenario: { type: 'string', default: 'steady-chat' },
     seed: { type: 'string', default: '1' },
     'per-device-interval': { type: 'string', default: '5m' },
-    'heartbeat-ms': { type: 'string', default: '10000' },
+    'heartbeat-ms': { type: 'string', default: '30000' },
+    'dedup-ttl': { type: 'string', default: '10m' },
+    'resolution-ms': { type: 'string', default: '0.1' },
     out: { type: 'string' },
   },
 });
 const devices = Number(values.devices);
 if (!Number.isInteger(devices) || devices < 2) throw new Error('--devices must be an integer >= 2');
-const nodes = values.nodes ? Number(values.nodes) : Math.max(3, Math.ceil(devices / 100_000));
+// About 100k devices per node, within the scenario limit of 64 nodes.
+const nodes = values.nodes ? Number(values.nodes) : Math.min(64, Math.max(3, Math.ceil(devices / 100_000)));
 const rate = devices / (parseDuration(values['per-device-interval']!) / 1000);
+// Realistic intervals for a huge population, stored in the report (meta.replay.node): a node heartbeat (and
+// presence refresh) every 30 s with a presence TTL of three heartbeats, and send dedup kept for 10 minutes
+// (a device gives up retrying within 2 minutes) rather than a day, so dedup memory follows the send rate.
+const heartbeatMs = Number(values['heartbeat-ms']);
+const node = { heartbeatIntervalMs: heartbeatMs, presenceTtlMs: 3 * heartbeatMs, dedupTtlMs: parseDuration(values['dedup-ttl']!) };
+process.stderr.write(`bench:sim: node heartbeat ${heartbeatMs} ms, presence TTL ${3 * heartbeatMs} ms, dedup TTL ${node.dedupTtlMs} ms, resolution ${values['resolution-ms']} ms\n`);
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 1000);
 const wall0 = performance.now();
@@ -33,7 +47,8 @@ const { report } = await runSim({
   overrides: values.scenario === 'steady-chat' ? { devices, duration: values.duration, rate, nodes } : { devices, duration: values.duration, nodes },
   seed: Number(values.seed),
   outDir: values.out,
-  node: { heartbeatIntervalMs: Number(values['heartbeat-ms']) },
+  resolutionMs: Number(values['resolution-ms']),
+  node,
 });
 clearInterval(rssTimer);
 peakRss = Math.max(peakRss, process.memoryUsage().rss);

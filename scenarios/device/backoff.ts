@@ -16,6 +16,14 @@ export interface BackoffOptions {
 
 export const BackoffDefaults: BackoffOptions = { initialMs: 500, maxMs: 30_000, jitter: 0.5 };
 
+/** Throws a RangeError unless `opts` make a valid backoff. */
+export function validateBackoff(opts: BackoffOptions): void {
+  if (!(opts.initialMs > 0) || !(opts.maxMs >= opts.initialMs)) {
+    throw new RangeError(`backoff needs 0 < initialMs <= maxMs, got ${opts.initialMs}/${opts.maxMs}`);
+  }
+  if (!(opts.jitter >= 0 && opts.jitter <= 1)) throw new RangeError(`backoff jitter must be in [0, 1], got ${opts.jitter}`);
+}
+
 /** Doubling steps are capped here so `2 ** attempt` never overflows into Infinity. */
 const MAX_DOUBLINGS = 40;
 
@@ -30,10 +38,7 @@ export class Backoff {
   private attempt = 0;
 
   constructor(private readonly opts: BackoffOptions, private readonly random: Random) {
-    if (!(opts.initialMs > 0) || !(opts.maxMs >= opts.initialMs)) {
-      throw new RangeError(`backoff needs 0 < initialMs <= maxMs, got ${opts.initialMs}/${opts.maxMs}`);
-    }
-    if (!(opts.jitter >= 0 && opts.jitter <= 1)) throw new RangeError(`backoff jitter must be in [0, 1], got ${opts.jitter}`);
+    validateBackoff(opts);
   }
 
   /** Attempts since the last reset. */

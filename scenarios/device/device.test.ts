@@ -231,6 +231,22 @@ describe('VirtualDevice', () => {
       assert.deepEqual(h.io.sent('recv'), [{ t: 'recv', ids: ['m1', 'm1'] }]);
     });
 
+    it('takes frames as objects from a link that carries objects, and writes objects back to it', () => {
+      const h = harness();
+      const written: Record<string, unknown>[] = [];
+      Object.assign(h.io, { sendFrame: (f: Record<string, unknown>) => written.push(f) });
+      h.dev.start();
+      h.dev.onOpen();
+      h.dev.onFrame({ t: 'welcome', node: 'n1', device: 'u1.1', serverMs: h.clock.now() });
+      assert.equal(h.dev.state, 'online');
+      h.dev.onFrame({ t: 'msg', mid: 'm1', seq: 1, conv: 'd:u1:u2', from: 'u2.1', body: 'hi', ts: h.clock.now() });
+      h.clock.advance(5);
+      assert.deepEqual(h.rec.of('onDeliver').map((a) => [a[1], a[5]]), [['m1', 0]]);
+      assert.deepEqual(written.map((f) => f.t), ['hello', 'recv']);
+      assert.deepEqual(written[1], { t: 'recv', ids: ['m1'] });
+      assert.equal(h.io.frames.length, 0, 'nothing went out as text');
+    });
+
     it('batches recv acks: flushed after recvFlushMs or at recvBatchMax', () => {
       const h = harness({ recvBatchMax: 3 });
       h.online();

@@ -1,12 +1,13 @@
-import type { TimerHandle } from '../../system/clock/clock.ts';
+import type { Clock, TimerHandle } from '../../system/clock/clock.ts';
 import type { ClientFrame } from '../../system/protocol/frames.ts';
 import { CloseCodes } from '../../system/protocol/errors.ts';
+import type { Random } from '../../system/random/random.ts';
 import { DeviceCloseCodes, type DeviceIO, type DeviceObserver, type DeviceState } from './ports.ts';
-import { Backoff } from './backoff.ts';
+import { Backoff, validateBackoff } from './backoff.ts';
 import { MidWindow } from './mid-window.ts';
-import { resolveDeviceOptions, type DeviceOptions, type ResolvedDeviceOptions } from './options.ts';
-import { Outbox, parseCid } from './outbox.ts';
-import { DeliverFlags, ReorderBuffer, type Incoming } from './reorder.ts';
+import { deviceProfile, resolveDeviceOptions, type DeviceOptions, type DeviceProfile } from './options.ts';
+import { Outbox, parseCid, validateOutboxOptions, type OutboxEntry, type OutboxOptions, type OutboxPorts } from './outbox.ts';
+import { DeliverFlags, ReorderBuffer, type Incoming, type ReorderOptions } from './reorder.ts';
 import { ReadTracker } from './read-receipts.ts';
 import { emptyStats, type DeviceStats } from './stats.ts';
 
@@ -32,16 +33,56 @@ type Frame = Record<string, unknown>;
  * ReorderBuffer). Every queue it holds is bounded.
  */
 export class VirtualDevice {
+  /** The outbox's ports: one small object per device rather than a closure per port (a simulation holds millions of devices). */
+  private static readonly OutboxLink = class implements OutboxPorts {
+    constructor(private readonly d: VirtualDevice) {}
+
+    get clock(): Clock {
+      return this.d.opts.clock;
+    }
+
+    online(): boolean {
+      return this.d.current === 'online';
+    }
+
+    transmit(e: OutboxEntry, first: boolean): void {
+      const d = this.d;
+      if (first && d.opts.typing) d.write({ t: 'typing', to: e.to });
+      if (!first) d.counters.retries++;
+      d.write({ t: 'send', cid: e.cid, to: e.to, body: e.body });
+    }
+
+    onSend(k: number, intended: number, sent: number): void {
+      this.d.observer.onSend(k, intended, sent);
+    }
+
+    onAck(k: number, at: number, mid: string, seq: number, conv: string): void {
+      this.d.observer.onAck(k, at, mid, seq, conv);
+    }
+
+    onError(code: string, k: number, at: number, willRetry: boolean): void {
+      this.d.observer.onError(code, k, at, willRetry);
+    }
+  };
+
   readonly id: string;
-  private readonly opts: ResolvedDeviceOptions;
+  /** Shared with every device built alike (see deviceProfile); the identity is kept apart. */
+  private readonly opts: DeviceProfile;
+  private readonly token: (deviceId: string) => string;
+  private readonly random: Random;
   private current: DeviceState = 'idle';
-  private readonly backoff: Backoff;
-  private readonly outbox: Outbox;
-  private readonly reorder: ReorderBuffer;
-  private readonly reads: ReadTracker;
-  private readonly mids: MidWindow;
-  private readonly receiptIds: MidWindow;
-  private readonly counters: DeviceStats = emptyStats();
+  /**
+   * The parts below are built on first use: a simulation holds millions of
+   * devices, most of them idle, and an idle device should cost little. A
+   * part not built yet behaves exactly like a fresh one.
+   */
+  private backoffPart?: Backoff;
+  private outboxPart?: Outbox;
+  private reorderPart?: ReorderBuffer;
+  private readsPart?: ReadTracker;
+  private midsPart?: MidWindow;
+  private receiptIdsPart?: MidWindow;
+  private readonly counters: DeviceStats;
   private recvIds: string[] = [];
   private recvTimer: TimerHandle | undefined;
   private reconnectTimer: TimerHandle | undefined;
@@ -50,37 +91,41 @@ export class VirtualDevice {
   private pushWoken = false;
 
   constructor(options: DeviceOptions, private readonly io: DeviceIO, private readonly observer: DeviceObserver) {
-    this.opts = resolveDeviceOptions(options);
-    this.id = this.opts.id;
-    const clock = this.opts.clock;
-    this.backoff = new Backoff(this.opts.backoff, this.opts.random);
-    this.mids = new MidWindow(this.opts.dedupWindow);
-    this.receiptIds = new MidWindow(this.opts.dedupWindow);
-    this.outbox = new Outbox(
-      { ...this.opts.sendRetry, maxPending: this.opts.maxPendingSends },
-      {
-        clock,
-        online: () => this.current === 'online',
-        transmit: (e, first) => {
-          if (first && this.opts.typing) this.write({ t: 'typing', to: e.to });
-          if (!first) this.counters.retries++;
-          this.write({ t: 'send', cid: e.cid, to: e.to, body: e.body });
-        },
-        onSend: (k, intended, sent) => observer.onSend(k, intended, sent),
-        onAck: (k, at, mid, seq, conv) => observer.onAck(k, at, mid, seq, conv),
-        onError: (code, k, at, willRetry) => observer.onError(code, k, at, willRetry),
-      },
-    );
-    this.reorder = new ReorderBuffer(
-      { waitMs: this.opts.reorderWaitMs, maxHeldPerConversation: this.opts.reorderMax, maxSkippedRanges: 64 },
-      clock,
-      (m, flags) => this.show(m, flags),
-    );
-    this.reads = new ReadTracker(clock, this.opts.readDelayMs, (conv, upTo) => {
+    const resolved = resolveDeviceOptions(options);
+    this.counters = options.stats ?? emptyStats();
+    this.id = resolved.id;
+    this.token = resolved.token;
+    this.random = resolved.random;
+    this.opts = deviceProfile(resolved);
+    validateParts(this.opts);
+  }
+
+  private get backoff(): Backoff {
+    return (this.backoffPart ??= new Backoff(this.opts.backoff, this.random));
+  }
+
+  private get outbox(): Outbox {
+    return (this.outboxPart ??= new Outbox(outboxOptions(this.opts), new VirtualDevice.OutboxLink(this)));
+  }
+
+  private get reorder(): ReorderBuffer {
+    return (this.reorderPart ??= new ReorderBuffer(reorderOptions(this.opts), this.opts.clock, (m, flags) => this.show(m, flags)));
+  }
+
+  private get reads(): ReadTracker {
+    return (this.readsPart ??= new ReadTracker(this.opts.clock, this.opts.readDelayMs, (conv, upTo) => {
       if (this.current !== 'online') return false;
       this.write({ t: 'read', conv, upTo });
       return true;
-    });
+    }));
+  }
+
+  private get mids(): MidWindow {
+    return (this.midsPart ??= new MidWindow(this.opts.dedupWindow));
+  }
+
+  private get receiptIds(): MidWindow {
+    return (this.receiptIdsPart ??= new MidWindow(this.opts.dedupWindow));
   }
 
   get state(): DeviceState {
@@ -98,19 +143,23 @@ export class VirtualDevice {
   onOpen(): void {
     if (this.current !== 'connecting') return;
     this.current = 'authenticating';
-    this.write({ t: 'hello', token: this.opts.token() });
+    this.write({ t: 'hello', token: this.token(this.id) });
   }
 
-  onFrame(text: string): void {
+  /** A frame from the socket: its text, or the decoded object from a link that carries objects (never modified here). */
+  onFrame(input: string | object): void {
     if (this.current !== 'authenticating' && this.current !== 'online') return;
     let f: Frame;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (typeof parsed !== 'object' || parsed === null) throw new TypeError('not an object');
-      f = parsed as Frame;
-    } catch {
-      this.counters.badFrames++;
-      return;
+    if (typeof input !== 'string') f = input as Frame;
+    else {
+      try {
+        const parsed: unknown = JSON.parse(input);
+        if (typeof parsed !== 'object' || parsed === null) throw new TypeError('not an object');
+        f = parsed as Frame;
+      } catch {
+        this.counters.badFrames++;
+        return;
+      }
     }
     this.counters.framesIn++;
     switch (f.t) {
@@ -147,7 +196,7 @@ export class VirtualDevice {
     if (this.current !== 'offline' || !this.opts.wakeOnPush) return;
     this.counters.pushWakes++;
     this.pushWoken = true;
-    this.backoff.reset();
+    this.backoffPart?.reset();
     this.connect();
   }
 
@@ -176,7 +225,7 @@ export class VirtualDevice {
   comeOnline(): void {
     if (this.current !== 'idle' && this.current !== 'offline' && this.current !== 'backoff') return;
     this.clearReconnect();
-    this.backoff.reset();
+    this.backoffPart?.reset();
     this.connect();
   }
 
@@ -200,8 +249,10 @@ export class VirtualDevice {
     this.halt();
   }
 
+  /** The counters (summed over every device sharing them, see DeviceOptions.stats) and this device's own queues. */
   stats(): DeviceStats & { pendingSends: number; heldMessages: number; conversations: number } {
-    return { ...this.counters, pendingSends: this.outbox.size, heldMessages: this.reorder.held, conversations: this.reorder.conversations };
+    const r = this.reorderPart;
+    return { ...this.counters, pendingSends: this.outboxPart?.size ?? 0, heldMessages: r?.held ?? 0, conversations: r?.conversations ?? 0 };
   }
 
   // ---- frames ----
@@ -211,12 +262,12 @@ export class VirtualDevice {
     this.clearConnectTimer();
     this.current = 'online';
     this.draining = true;
-    this.backoff.reset();
+    this.backoffPart?.reset();
     this.counters.connects++;
     this.observer.onConnected(this.now(), typeof f.node === 'string' ? f.node : '');
     if (this.opts.presenceSubscribe.length > 0) this.write({ t: 'presence.sub', users: this.opts.presenceSubscribe });
-    this.outbox.resendAll();
-    this.reads.flushOwed();
+    this.outboxPart?.resendAll();
+    this.readsPart?.flushOwed();
   }
 
   private onMsg(f: Frame): void {
@@ -332,7 +383,7 @@ export class VirtualDevice {
     if (this.recvTimer) this.opts.clock.clear(this.recvTimer);
     this.recvTimer = undefined;
     this.recvIds = [];
-    this.outbox.pause();
+    this.outboxPart?.pause();
     this.draining = false;
     this.counters.disconnects++;
     this.observer.onDisconnected(this.now(), code);
@@ -351,9 +402,9 @@ export class VirtualDevice {
     this.current = 'stopped';
     this.clearReconnect();
     this.clearConnectTimer();
-    this.outbox.clear();
-    this.reorder.clear();
-    this.reads.clear();
+    this.outboxPart?.clear();
+    this.reorderPart?.clear();
+    this.readsPart?.clear();
     this.pushWoken = false;
   }
 
@@ -369,12 +420,47 @@ export class VirtualDevice {
 
   private write(frame: ClientFrame): void {
     this.counters.framesOut++;
-    this.io.send(JSON.stringify(frame));
+    if (this.io.sendFrame) this.io.sendFrame(frame);
+    else this.io.send(JSON.stringify(frame));
   }
 
   private now(): number {
     return this.opts.clock.now();
   }
+}
+
+/** Nested options already checked; resolveDeviceOptions shares them between devices given the same input. */
+const validated = new WeakSet<object>();
+const outboxShared = new WeakMap<object, Map<number, OutboxOptions>>();
+const reorderShared = new Map<string, ReorderOptions>();
+
+/** Checks at construction what the parts built on first use would check, so bad options still fail at the edge. */
+function validateParts(o: DeviceProfile): void {
+  if (!validated.has(o.backoff)) {
+    validateBackoff(o.backoff);
+    validated.add(o.backoff);
+  }
+  outboxOptions(o);
+}
+
+/** One options object per distinct (sendRetry, maxPendingSends), shared by every device's outbox. */
+function outboxOptions(o: DeviceProfile): OutboxOptions {
+  let byMax = outboxShared.get(o.sendRetry);
+  if (!byMax) outboxShared.set(o.sendRetry, (byMax = new Map()));
+  let r = byMax.get(o.maxPendingSends);
+  if (!r) {
+    r = { ...o.sendRetry, maxPending: o.maxPendingSends };
+    validateOutboxOptions(r);
+    byMax.set(o.maxPendingSends, r);
+  }
+  return r;
+}
+
+function reorderOptions(o: DeviceProfile): ReorderOptions {
+  const key = `${o.reorderWaitMs}/${o.reorderMax}`;
+  let r = reorderShared.get(key);
+  if (!r) reorderShared.set(key, (r = { waitMs: o.reorderWaitMs, maxHeldPerConversation: o.reorderMax, maxSkippedRanges: 64 }));
+  return r;
 }
 
 function isSeq(v: unknown): v is number {

@@ -2,13 +2,20 @@ import type { Clock } from '../../system/clock/clock.ts';
 import type { Random } from '../../system/random/random.ts';
 import { ProtocolLimits } from '../../system/protocol/frames.ts';
 import { BackoffDefaults, type BackoffOptions } from './backoff.ts';
+import type { DeviceStats } from './stats.ts';
 
 /** How a virtual device behaves. Everything but the identity and the ports has a default. */
 export interface DeviceOptions {
   /** Device id, `u12.1`. */
   id: string;
-  /** Called for every `hello`, so a token can be refreshed between connections. */
-  token: () => string;
+  /**
+   * Where the device counts (see `stats()`); default: counters of its own.
+   * Devices may share one object, which then holds their sum (a simulation
+   * of millions of devices counts into one).
+   */
+  stats?: DeviceStats;
+  /** Called with the device id for every `hello`, so a token can be refreshed between connections (one function may serve every device). */
+  token: (deviceId: string) => string;
   clock: Clock;
   /** This device's own stream (fork it per device): reconnect jitter. */
   random: Random;
@@ -38,7 +45,7 @@ export interface DeviceOptions {
   wakeOnPush?: boolean;
 }
 
-export type ResolvedDeviceOptions = Required<Omit<DeviceOptions, 'backoff' | 'sendRetry'>> & {
+export type ResolvedDeviceOptions = Required<Omit<DeviceOptions, 'backoff' | 'sendRetry' | 'stats'>> & {
   backoff: BackoffOptions;
   sendRetry: { timeoutMs: number; maxAttempts: number };
 };
@@ -106,6 +113,37 @@ export function resolveDeviceOptions(o: DeviceOptions): ResolvedDeviceOptions {
   if (!(r.readDelayMs === -1 || r.readDelayMs >= 0)) throw new RangeError(`readDelayMs must be -1 or >= 0, got ${r.readDelayMs}`);
   if (r.recvBatchMax > ProtocolLimits.maxIdsPerRecv) throw new RangeError(`recvBatchMax must be <= ${ProtocolLimits.maxIdsPerRecv}`);
   return r;
+}
+
+/** Resolved options without a device's identity: what devices built alike can share. */
+export type DeviceProfile = Omit<ResolvedDeviceOptions, 'id' | 'token' | 'random'>;
+
+const objectIds = new WeakMap<object, number>();
+let lastObjectId = 0;
+/** Profiles by clock (so they live as long as it) and by option values. */
+const profiles = new WeakMap<object, Map<string, DeviceProfile>>();
+
+function idOf(o: object): number {
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = ++lastObjectId));
+  return id;
+}
+
+/**
+ * One shared, read-only profile per distinct option set (objects compared by
+ * identity): a simulation builds millions of devices alike, and a resolved
+ * options object each is a few hundred bytes apiece.
+ */
+export function deviceProfile(r: ResolvedDeviceOptions): DeviceProfile {
+  let byKey = profiles.get(r.clock);
+  if (!byKey) profiles.set(r.clock, (byKey = new Map()));
+  const key = `${r.reorderWaitMs}/${r.reorderMax}/${r.readDelayMs}/${r.recvFlushMs}/${r.recvBatchMax}/${r.maxPendingSends}/${r.typing}/${r.dedupWindow}/${r.connectTimeoutMs}/${r.wakeOnPush}/${idOf(r.presenceSubscribe)}/${idOf(r.backoff)}/${idOf(r.sendRetry)}`;
+  let p = byKey.get(key);
+  if (!p) {
+    const { id: _id, token: _token, random: _random, ...rest } = r;
+    byKey.set(key, (p = Object.freeze(rest)));
+  }
+  return p;
 }
 
 function nonNegative(name: string, v: number): void {

@@ -46,6 +46,13 @@ export interface OutboxEntry {
   timer: TimerHandle | undefined;
 }
 
+/** Throws a RangeError unless `opts` are valid outbox options. */
+export function validateOutboxOptions(opts: OutboxOptions): void {
+  if (!(opts.timeoutMs > 0)) throw new RangeError(`sendRetry.timeoutMs must be > 0, got ${opts.timeoutMs}`);
+  if (!(Number.isInteger(opts.maxAttempts) && opts.maxAttempts >= 1)) throw new RangeError('sendRetry.maxAttempts must be an integer >= 1');
+  if (!(Number.isInteger(opts.maxPending) && opts.maxPending >= 1)) throw new RangeError('maxPendingSends must be an integer >= 1');
+}
+
 /** Shared by every instance until its first entry (millions of simulated devices each hold several of these). */
 const NONE = new Map<never, never>();
 
@@ -64,9 +71,7 @@ export class Outbox {
   private pending: Map<string, OutboxEntry> = NONE;
 
   constructor(private readonly opts: OutboxOptions, private readonly ports: OutboxPorts) {
-    if (!(opts.timeoutMs > 0)) throw new RangeError(`sendRetry.timeoutMs must be > 0, got ${opts.timeoutMs}`);
-    if (!(Number.isInteger(opts.maxAttempts) && opts.maxAttempts >= 1)) throw new RangeError('sendRetry.maxAttempts must be an integer >= 1');
-    if (!(Number.isInteger(opts.maxPending) && opts.maxPending >= 1)) throw new RangeError('maxPendingSends must be an integer >= 1');
+    validateOutboxOptions(opts);
   }
 
   get size(): number {

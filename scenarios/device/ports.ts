@@ -1,4 +1,5 @@
 import { CloseCodes } from '../../system/protocol/errors.ts';
+import type { ClientFrame } from '../../system/protocol/frames.ts';
 
 /**
  * The socket, as the engine owns it (a real WebSocket in a worker, or a
@@ -9,6 +10,12 @@ export interface DeviceIO {
   connect(): void;
   /** Writes one text frame; only called between `onOpen` and the socket's end. */
   send(text: string): void;
+  /**
+   * Optional: writes one frame as an object, for a simulated link that
+   * carries objects instead of bytes (saves encoding and decoding). The
+   * device does not touch the object afterwards. Without it, `send` is used.
+   */
+  sendFrame?(frame: ClientFrame): void;
   /** Closes the socket. The engine reports no further events for that socket, not even `onClose`. */
   close(): void;
 }

@@ -2,6 +2,7 @@ import type { ClientFrame } from '../../system/protocol/frames.ts';
 import type { SimSocket } from '../../system/worlds/sim/sim-transport.ts';
 import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
 import type { VirtualDevice } from '../device/device.ts';
+import type { DeviceObserver } from '../device/ports.ts';
 import type { Population } from '../population.ts';
 
 /**
@@ -71,6 +72,69 @@ export class MidIndex {
   }
 }
 
+/**
+ * Ledger hooks for millions of devices. `DeviceLedger.observerFor` builds a
+ * set of closures per device (a few hundred bytes to kilobytes each), yet
+ * they keep no state of their own: it all lives in the DeviceLedger. So each
+ * device holds a three-field forwarder, and the closures exist only for
+ * recently active devices, in a bounded cache (oldest built, first dropped).
+ * Which observers are cached never changes what they record.
+ */
+export class ObserverCache {
+  private readonly built = new Map<number, DeviceObserver>();
+
+  constructor(private readonly make: (dev: number, io: { connected(): void }) => DeviceObserver, readonly max = 1 << 16) {}
+
+  observerFor(dev: number, io: { connected(): void }): DeviceObserver {
+    return new CachedObserver(this, dev, io);
+  }
+
+  get(dev: number, io: { connected(): void }): DeviceObserver {
+    let o = this.built.get(dev);
+    if (!o) {
+      if (this.built.size >= this.max) this.built.delete(this.built.keys().next().value as number);
+      this.built.set(dev, (o = this.make(dev, io)));
+    }
+    return o;
+  }
+}
+
+class CachedObserver implements DeviceObserver {
+  constructor(private readonly cache: ObserverCache, private readonly dev: number, private readonly io: { connected(): void }) {}
+
+  private get o(): DeviceObserver {
+    return this.cache.get(this.dev, this.io);
+  }
+
+  onSend(msgKey: number, intendedMs: number, sentMs: number): void {
+    this.o.onSend(msgKey, intendedMs, sentMs);
+  }
+
+  onAck(msgKey: number, ackMs: number, mid: string, seq: number, conv: string): void {
+    this.o.onAck(msgKey, ackMs, mid, seq, conv);
+  }
+
+  onDeliver(msgKey: number | undefined, mid: string, conv: string, seq: number, atMs: number, flags: number, fromDevice: string, drained: boolean, pushWoken: boolean): void {
+    this.o.onDeliver(msgKey, mid, conv, seq, atMs, flags, fromDevice, drained, pushWoken);
+  }
+
+  onReceipt(kind: 'delivered' | 'read', mid: string | undefined, byDevice: string, atMs: number, conv: string, upTo: number | undefined): void {
+    this.o.onReceipt(kind, mid, byDevice, atMs, conv, upTo);
+  }
+
+  onError(code: string, msgKey: number | undefined, atMs: number, willRetry: boolean): void {
+    this.o.onError(code, msgKey, atMs, willRetry);
+  }
+
+  onConnected(atMs: number, node: string): void {
+    this.o.onConnected(atMs, node);
+  }
+
+  onDisconnected(atMs: number, code: number): void {
+    this.o.onDisconnected(atMs, code);
+  }
+}
+
 /** The population's devices by index, as the Load reads them. */
 export class DeviceTable {
   constructor(readonly all: VirtualDevice[]) {}
@@ -101,7 +165,7 @@ class SetupClient {
   constructor(private readonly socket: SimSocket) {
     socket.device = {
       onOpen: () => this.opened?.(),
-      onFrame: (text) => this.onFrame(text),
+      onFrame: (frame) => this.onFrame(frame as Record<string, unknown>),
       onClose: (code) => {
         for (const w of this.waiting.splice(0)) w.reject(new Error(`group setup: connection closed (${code})`));
       },
@@ -119,7 +183,7 @@ class SetupClient {
   request(frame: object, t: string): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ t, resolve, reject });
-      this.socket.send(JSON.stringify(frame));
+      this.socket.sendFrame(frame as ClientFrame);
     });
   }
 
@@ -127,9 +191,8 @@ class SetupClient {
     this.socket.close();
   }
 
-  private onFrame(text: string): void {
-    const f = JSON.parse(text) as Record<string, unknown>;
-    if (f.t === 'msg' || f.t === 'receipt') this.socket.send(JSON.stringify({ t: 'recv', ids: [f.mid ?? f.id] }));
+  private onFrame(f: Record<string, unknown>): void {
+    if (f.t === 'msg' || f.t === 'receipt') this.socket.sendFrame({ t: 'recv', ids: [String(f.mid ?? f.id)] });
     const w = this.waiting.find((x) => x.t === f.t || f.t === 'error');
     if (!w) return;
     this.waiting.splice(this.waiting.indexOf(w), 1);

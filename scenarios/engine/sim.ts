@@ -7,15 +7,17 @@ import { planChaos, runChaos, type FaultMark } from '../../chaos/schedule.ts';
 import type { ChatNodeOptions } from '../../system/node/options.ts';
 import { SeededRandom } from '../../system/random/random.ts';
 import { defaultCalibration, validateCalibration, type Calibration } from '../../system/worlds/sim/calibration.ts';
+import { mean } from '../../system/worlds/sim/distribution.ts';
 import { SimWorld } from '../../system/worlds/sim/sim-world.ts';
 import { VirtualDevice } from '../device/device.ts';
+import { emptyStats } from '../device/stats.ts';
 import { Population } from '../population.ts';
 import { loadScenario } from '../registry.ts';
 import { loadEndMs, validateScenario } from '../validate.ts';
 import { applyOverrides, driverDeviceOptions, type Overrides } from './config.ts';
 import { DeviceLedger } from './device-ledger.ts';
 import { Load } from './load.ts';
-import { DeviceTable, MidIndex, OnlineSet, setupGroupsSim } from './sim-devices.ts';
+import { DeviceTable, MidIndex, ObserverCache, OnlineSet, setupGroupsSim } from './sim-devices.ts';
 import { describeViolation, firstViolation, reportDiff, type InjectedFault, type ReplaySpec } from './sim-report.ts';
 import type { World } from './worlds.ts';
 
@@ -47,6 +49,23 @@ export interface SimRunResult {
 
 /** Devices started per second per node while the population connects (a sign-in costs a node ~0.1 ms of CPU). */
 const CONNECTS_PER_NODE_PER_SEC = 4000;
+/** Store requests one sign-in makes, at most, per store: accounts read and write and the inbox drain (Cassandra); registry, presence (Redis). */
+const SIGN_IN_REQUESTS = 3;
+
+/**
+ * Sign-ins per second the shared stores take at half their capacity. The
+ * stores do not grow with the node count, so above a few nodes they, not the
+ * nodes, bound the ramp: faster, their queues grow past the devices' connect
+ * timeout and every retry adds load (a sign-in storm that never converges).
+ */
+function storeConnectsPerSec(c: Calibration): number {
+  let rate = Infinity;
+  for (const s of ['redis', 'cassandra'] as const) {
+    const m = c.stores[s];
+    rate = Math.min(rate, (0.5 * m.servers * 1000) / (mean(m.opMs.default) * SIGN_IN_REQUESTS));
+  }
+  return rate;
+}
 
 export function loadCalibration(source: string | Calibration | undefined): { calibration: Calibration; file?: string } {
   if (source === undefined) return { calibration: defaultCalibration };
@@ -101,7 +120,8 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     if (d >= 0) devices[d]!.onPush();
   });
 
-  const rampMs = await connectAll(world, devices, scenario.nodes, () => recorder.connected, log);
+  const connectsPerSec = Math.min(CONNECTS_PER_NODE_PER_SEC * scenario.nodes, storeConnectsPerSec(calibration));
+  const rampMs = await connectAll(world, devices, connectsPerSec, () => recorder.connected, log);
   t0 = Math.ceil(clock.now());
   recorder.runStarted();
   await clock.run(t0);
@@ -170,14 +190,18 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
 function makeDevices(world: SimWorld, population: Population, scenario: ReturnType<typeof applyOverrides>, recorder: DeviceLedger, seed: number): VirtualDevice[] {
   const root = new SeededRandom(seed).fork('devices');
   const opts = driverDeviceOptions(scenario);
+  const observers = new ObserverCache((d, io) => recorder.observerFor(d, io));
+  const token = (id: string) => world.tokens.issue(id, 24 * 3600_000);
+  // Counted into one object for the whole population: nothing reads a device's own counters in the sim.
+  const stats = emptyStats();
   const devices: VirtualDevice[] = [];
   for (let d = 0; d < population.devices; d++) {
     const id = population.deviceId(d);
     const io = world.socket(id);
     const device = new VirtualDevice(
-      { id, token: () => world.tokens.issue(id, 24 * 3600_000), clock: world.clock, random: root.fork(id), ...opts },
+      { id, token, clock: world.clock, random: root.fork(id), stats, ...opts },
       io,
-      recorder.observerFor(d, io),
+      observers.observerFor(d, io),
     );
     io.device = device;
     devices.push(device);
@@ -186,10 +210,10 @@ function makeDevices(world: SimWorld, population: Population, scenario: ReturnTy
 }
 
 /** Starts devices in batches at a rate the nodes can sign in, and runs until all are online (or a minute after the ramp). */
-async function connectAll(world: SimWorld, devices: VirtualDevice[], nodes: number, connected: () => number, log: (l: string) => void): Promise<number> {
+async function connectAll(world: SimWorld, devices: VirtualDevice[], perSec: number, connected: () => number, log: (l: string) => void): Promise<number> {
   const clock = world.clock;
   const perStepMs = 10;
-  const perStep = Math.max(1, Math.round((CONNECTS_PER_NODE_PER_SEC * nodes * perStepMs) / 1000));
+  const perStep = Math.max(1, Math.round((perSec * perStepMs) / 1000));
   const rampMs = Math.ceil(devices.length / perStep) * perStepMs;
   let next = 0;
   const step = () => {

@@ -13,8 +13,8 @@ export interface MemoryAccountsOptions {
  */
 export class MemoryAccounts implements Accounts {
   private readonly faults?: FaultSwitch;
-  /** user -> devices in the order they were added. */
-  private readonly users = new Map<UserId, Set<DeviceId>>();
+  /** user -> devices in the order they were added (an array: a user has a few devices, and a Set per user is not free at millions). */
+  private readonly users = new Map<UserId, DeviceId[]>();
   private readonly phones = new Map<string, UserId>();
 
   constructor(options: MemoryAccountsOptions = {}) {
@@ -24,9 +24,9 @@ export class MemoryAccounts implements Accounts {
   /** Adding a device the user already has is a no-op. */
   async addDevice(user: UserId, device: DeviceId): Promise<void> {
     this.faults?.check('addDevice');
-    let devices = this.users.get(user);
-    if (!devices) this.users.set(user, (devices = new Set()));
-    devices.add(device);
+    const devices = this.users.get(user);
+    if (!devices) this.users.set(user, [device]);
+    else if (!devices.includes(device)) devices.push(device);
   }
 
   async devices(user: UserId): Promise<DeviceId[]> {

@@ -6,6 +6,8 @@ interface Timer {
   fn: () => void;
   intervalMs: number;
   cancelled: boolean;
+  /** Position in the heap, -1 when not in it (fired, or cleared). */
+  index: number;
 }
 
 /**
@@ -34,11 +36,18 @@ export class VirtualClock implements Clock {
     return this.push(fn, Math.max(1, intervalMs), Math.max(1, intervalMs));
   }
 
+  /**
+   * Cancels a timer and takes it out of the heap at once: a simulation
+   * clears millions of timers long before they are due (connect timeouts,
+   * send retries), and keeping them would cost memory and heap depth.
+   */
   clear(handle: TimerHandle): void {
-    (handle as Timer).cancelled = true;
+    const t = handle as Timer;
+    t.cancelled = true;
+    if (t.index >= 0) this.removeAt(t.index);
   }
 
-  /** Number of timers still scheduled (cancelled ones may be counted until popped). */
+  /** Number of timers still scheduled. */
   get pending(): number {
     return this.heap.length;
   }
@@ -73,7 +82,7 @@ export class VirtualClock implements Clock {
   }
 
   private push(fn: () => void, delayMs: number, intervalMs: number): Timer {
-    const t: Timer = { due: this.current + delayMs, order: this.seq++, fn, intervalMs, cancelled: false };
+    const t: Timer = { due: this.current + delayMs, order: this.seq++, fn, intervalMs, cancelled: false, index: -1 };
     this.insert(t);
     return t;
   }
@@ -83,32 +92,54 @@ export class VirtualClock implements Clock {
   }
 
   private insert(t: Timer): void {
-    const h = this.heap;
-    h.push(t);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
+    this.heap.push(t);
+    this.up(this.heap.length - 1, t);
   }
 
   private pop(): void {
+    this.removeAt(0);
+  }
+
+  private removeAt(i: number): void {
     const h = this.heap;
+    const gone = h[i]!;
+    gone.index = -1;
     const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
-    let i = 0;
+    if (i === h.length) return;
+    if (i > 0 && this.less(last, h[(i - 1) >> 1]!)) this.up(i, last);
+    else this.down(i, last);
+  }
+
+  /** Places `t` at `i` or above, moving larger parents down. */
+  private up(i: number, t: Timer): void {
+    const h = this.heap;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const parent = h[p]!;
+      if (!this.less(t, parent)) break;
+      h[i] = parent;
+      parent.index = i;
+      i = p;
+    }
+    h[i] = t;
+    t.index = i;
+  }
+
+  /** Places `t` at `i` or below, moving smaller children up. */
+  private down(i: number, t: Timer): void {
+    const h = this.heap;
+    const n = h.length;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = i;
-      if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
+      const m = r < n && this.less(h[r]!, h[l]!) ? r : l;
+      if (!this.less(h[m]!, t)) break;
+      h[i] = h[m]!;
+      h[i]!.index = i;
       i = m;
     }
+    h[i] = t;
+    t.index = i;
   }
 }

@@ -4,7 +4,7 @@ import type { TimerHandle } from '../clock/clock.ts';
 import type { TokenIssuer } from '../auth/tokens.ts';
 import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.ts';
-import { parseClientFrame } from '../protocol/parse.ts';
+import { parseClientFrame, validateClientFrame } from '../protocol/parse.ts';
 import { Connection } from './connection.ts';
 import { Delivery } from './delivery.ts';
 import { Directory } from './directory.ts';
@@ -14,7 +14,6 @@ import type { ChatNodeOptions } from './options.ts';
 import { resolveNodeOptions } from './options.ts';
 import type { ConnId, Ports, Transport } from './ports.ts';
 import { PresenceHub } from './presence-hub.ts';
-import { TokenBucket } from './rate-limit.ts';
 import { SendPath } from './send-path.ts';
 import { Snowflake } from './snowflake.ts';
 
@@ -162,11 +161,12 @@ export class ChatNode {
     void this.ports.push.wake(c.device, 'msg').catch(() => {});
   }
 
-  onFrame(conn: ConnId, text: string): void {
+  /** A frame from a device: text as received, or an object from a transport that carries objects (see validateClientFrame). */
+  onFrame(conn: ConnId, input: string | object): void {
     const c = this.conns.get(conn);
     if (!c || !this.alive) return;
     this.metrics.framesIn++;
-    const frame = parseClientFrame(text);
+    const frame = typeof input === 'string' ? parseClientFrame(input) : validateClientFrame(input);
     if (frame instanceof ChatError) return this.offence(c, frame);
     if (frame.t === 'hello') {
       if (c.state !== 'new') return this.offence(c, new ChatError('bad_frame', 'hello sent twice'));
@@ -232,7 +232,6 @@ export class ChatNode {
     c.state = 'authenticating';
     c.device = device;
     c.user = user;
-    c.bucket = new TokenBucket(this.ports.clock, this.opts.rateLimitPerSec, this.opts.rateLimitBurst);
     c.draining = true;
     try {
       // A read (cached) first: registering a device is a write (a transaction in Cassandra) needed once per device, not per connect.
@@ -333,7 +332,10 @@ export class ChatNode {
   }
 
   reply(c: Connection, frame: ServerFrame): void {
-    this.sendRaw(c, JSON.stringify(frame));
+    if (!this.transport.sendFrame) return this.sendRaw(c, JSON.stringify(frame));
+    if (c.closed || !this.alive) return;
+    this.metrics.framesOut++;
+    this.transport.sendFrame(c.id, frame);
   }
 
   sendRaw(c: Connection, text: string): void {

@@ -2,6 +2,10 @@ import type { DeliveryItem } from '../bus/envelope.ts';
 import type { ConnId } from './ports.ts';
 import type { TokenBucket } from './rate-limit.ts';
 
+/** Shared by every connection until its first delivery / first drain page: a node holds a connection per device, and empty Maps and Sets are not free. */
+const NONE: Map<string, DeliveryItem> = new Map();
+const NO_PAGE: Set<string> = new Set();
+
 /**
  * One device connection's state inside a node.
  *
@@ -15,19 +19,34 @@ export class Connection {
   device?: string;
   user?: string;
   state: 'new' | 'authenticating' | 'ready' | 'closed' = 'new';
-  readonly unacked = new Map<string, DeliveryItem>();
+  /** Sent and not yet acked, by id; the shared empty map until the first delivery (add with `track`). */
+  unacked: ReadonlyMap<string, DeliveryItem> = NONE;
   draining = false;
   needsDrain = false;
   held: DeliveryItem[] = [];
   /** Resolves the drain's wait when the current page is fully acked. */
   pageWaiter?: () => void;
-  pageOutstanding = new Set<string>();
+  /** Ids of the drain page in flight; replaced (never added to) per page. */
+  pageOutstanding: Set<string> = NO_PAGE;
   offences = 0;
   bucket?: TokenBucket;
   /** Fan-out-on-read groups this connection's user belongs to. */
   readGroups: string[] = [];
 
   constructor(readonly id: ConnId, readonly openedMs: number) {}
+
+  /** Remembers a delivery sent and not yet acked. */
+  track(item: DeliveryItem): void {
+    if (this.unacked === NONE) this.unacked = new Map();
+    (this.unacked as Map<string, DeliveryItem>).set(item.id, item);
+  }
+
+  /** Forgets an acked delivery; an emptied map is dropped (most devices are idle most of the time). */
+  untrack(id: string): void {
+    if (this.unacked.size === 0) return;
+    (this.unacked as Map<string, DeliveryItem>).delete(id);
+    if (this.unacked.size === 0) this.unacked = NONE;
+  }
 
   /** Read through a getter so checks after an await are not narrowed away by the compiler. */
   get closed(): boolean {

@@ -82,7 +82,7 @@ export class Delivery {
   }
 
   private push(c: Connection, item: DeliveryItem): void {
-    c.unacked.set(item.id, item);
+    c.track(item);
     this.node.metrics.deliveriesSent++;
     this.node.sendRaw(c, item.frame);
   }
@@ -178,7 +178,7 @@ export class Delivery {
     const cursorMoves: Promise<void>[] = [];
     for (const id of ids) {
       const item = c.unacked.get(id);
-      c.unacked.delete(id);
+      c.untrack(id);
       c.pageOutstanding.delete(id);
       if (!item) {
         inboxIds.push(id);

@@ -34,7 +34,7 @@ export class Directory {
       for (const u of missing) {
         const list = fetched.get(u) ?? [];
         out.set(u, list);
-        if (this.ttlMs > 0) remember(this.devicesCache, u, { value: list, expiresMs: now + this.ttlMs });
+        if (this.ttlMs > 0) remember(this.devicesCache, u, { value: list, expiresMs: now + this.ttlMs }, now);
       }
     }
     return out;
@@ -53,7 +53,7 @@ export class Directory {
     if (c && c.expiresMs > now) return c.value;
     const info = await this.ports.groups.get(gid);
     const value = info ? await this.ports.groups.members(gid).then((list) => ({ info, members: new Set(list), list })) : undefined;
-    if (this.ttlMs > 0) remember(this.groupCache, gid, { value, expiresMs: now + this.ttlMs });
+    if (this.ttlMs > 0) remember(this.groupCache, gid, { value, expiresMs: now + this.ttlMs }, now);
     return value;
   }
 
@@ -62,7 +62,23 @@ export class Directory {
   }
 }
 
-function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+/** Expired entries dropped per insert at most, so one insert never stalls on a backlog. */
+const SWEEP_MAX = 4;
+
+/**
+ * Entries are re-inserted on refresh, so insertion order is expiry order
+ * (one TTL): expired entries sit at the head and are dropped a few per
+ * insert. Expired entries are never served, so this only bounds memory to
+ * the entries of the last TTL (a node signing in millions of devices would
+ * otherwise keep one per device up to MAX_CACHED).
+ */
+function remember<K, V extends { expiresMs: number }>(map: Map<K, V>, key: K, value: V, nowMs: number): void {
+  let n = 0;
+  for (const [k, v] of map) {
+    if (n++ >= SWEEP_MAX || v.expiresMs > nowMs) break;
+    map.delete(k);
+  }
   if (map.size >= MAX_CACHED) map.delete(map.keys().next().value as K);
+  map.delete(key);
   map.set(key, value);
 }

@@ -29,6 +29,8 @@ export interface Ports {
   accounts: Accounts;
 }
 
+import type { ServerFrame } from '../protocol/frames.ts';
+
 /** A device connection as the node sees it: a number the transport chose. */
 export type ConnId = number;
 
@@ -39,5 +41,11 @@ export type ConnId = number;
  */
 export interface Transport {
   send(conn: ConnId, frame: string): void;
+  /**
+   * Optional: sends a frame the node built as an object, for a transport
+   * that carries objects (the simulator), saving the encoding; the node does
+   * not touch the object afterwards. Without it the node encodes and `send`s.
+   */
+  sendFrame?(conn: ConnId, frame: ServerFrame): void;
   close(conn: ConnId, code: number, reason: string): void;
 }

@@ -6,6 +6,7 @@ import { directConversation, groupConversation } from '../protocol/ids.ts';
 import type { ChatNode } from './chat-node.ts';
 import { errorFrame } from './chat-node.ts';
 import type { Connection } from './connection.ts';
+import { TokenBucket } from './rate-limit.ts';
 
 type SendFrame = { t: 'send'; cid: string; to: string; body: string; kind?: 'text' | 'media' | 'e2e' };
 
@@ -70,7 +71,9 @@ export class SendPath {
   }
 
   private admit(c: Connection): ChatError | undefined {
-    const wait = c.bucket!.take();
+    // Built on the first send: a full bucket then is what one built at sign-in would hold by now (it caps at the burst).
+    c.bucket ??= new TokenBucket(this.node.ports.clock, this.node.opts.rateLimitPerSec, this.node.opts.rateLimitBurst);
+    const wait = c.bucket.take();
     if (wait > 0) return new ChatError('rate_limited', 'send rate limit reached', wait);
     if (this.node.loadLevel() === 2) return new ChatError('overloaded', 'node overloaded', this.node.opts.retryAfterMs * 4);
     return undefined;

@@ -37,7 +37,15 @@ export class MemoryPresence implements Presence {
   async heartbeat(users: readonly UserId[], ttlMs: number): Promise<void> {
     this.faults?.check('heartbeat');
     const now = this.clock.now();
-    for (const user of users) this.seen.set(user, { onlineUntilMs: now + ttlMs, lastSeenMs: now });
+    for (const user of users) {
+      // Updated in place: a node refreshes every local user at once, and a new record per user each time is churn.
+      const s = this.seen.get(user);
+      if (!s) this.seen.set(user, { onlineUntilMs: now + ttlMs, lastSeenMs: now });
+      else {
+        s.onlineUntilMs = now + ttlMs;
+        s.lastSeenMs = now;
+      }
+    }
   }
 
   async offline(user: UserId): Promise<void> {

@@ -17,6 +17,15 @@ export function parseClientFrame(text: string): ClientFrame | ChatError {
   } catch {
     return new ChatError('bad_frame', 'frame is not JSON');
   }
+  return validateClientFrame(raw);
+}
+
+/**
+ * Validates a client frame already decoded (a simulated link carries frame
+ * objects, not bytes; the byte-size limit needs the encoding and is not
+ * checked here). The frame is taken as is, not copied.
+ */
+export function validateClientFrame(raw: unknown): ClientFrame | ChatError {
   if (!isObject(raw) || typeof raw.t !== 'string') return new ChatError('bad_frame', 'frame must be an object with a string "t"');
   const check = validators[raw.t];
   if (!check) return new ChatError('unknown_type', `unknown frame type "${raw.t.slice(0, 32)}"`);

@@ -1,5 +1,6 @@
 import type { ChatNode } from '../../node/chat-node.ts';
 import type { ConnId, Transport } from '../../node/ports.ts';
+import type { ClientFrame, ServerFrame } from '../../protocol/frames.ts';
 import type { Random } from '../../random/random.ts';
 import type { Calibration, FrameKind } from './calibration.ts';
 import { sample } from './distribution.ts';
@@ -7,10 +8,13 @@ import type { SimClock } from './sim-clock.ts';
 import type { SimNetwork } from './sim-network.ts';
 import { ServiceQueue } from './sim-service.ts';
 
-/** The device end of a simulated WebSocket (a VirtualDevice is one). */
+/**
+ * The device end of a simulated WebSocket (a VirtualDevice is one). Frames
+ * arrive decoded: a simulated link carries objects, not bytes.
+ */
 export interface SimEndpoint {
   onOpen(): void;
-  onFrame(text: string): void;
+  onFrame(frame: object): void;
   onClose(code: number): void;
 }
 
@@ -33,6 +37,8 @@ export interface SimLinks {
   /** CPU-time stream. */
   random: Random;
   nextConnId(): ConnId;
+  /** Text frames from nodes to objects for the devices (see frameDecoder). */
+  decode(text: string): object;
 }
 
 const ABNORMAL = 1006;
@@ -57,9 +63,19 @@ export class SimTransport implements Transport {
 
   // ---- Transport (called by the node) ----
 
+  /** A frame the node stored as text (a message, a receipt): decoded once here, however many devices it goes to. */
   send(conn: ConnId, frame: string): void {
     const c = this.conns.get(conn);
     if (!c) return;
+    this.deliver(c, this.links.decode(frame));
+  }
+
+  sendFrame(conn: ConnId, frame: ServerFrame): void {
+    const c = this.conns.get(conn);
+    if (c) this.deliver(c, frame);
+  }
+
+  private deliver(c: SimConn, frame: object): void {
     const { clock, calibration, random } = this.links;
     const left = this.cpu.admit(clock.now(), sample(calibration.node.frameOutMs, random));
     const arrive = Math.max(left + this.hop(), c.downAt);
@@ -109,15 +125,15 @@ export class SimTransport implements Transport {
   }
 
   /** A frame from the device: link, then the CPU queue, then `onFrame`. */
-  fromDevice(c: SimConn, text: string): void {
+  fromDevice(c: SimConn, frame: ClientFrame): void {
     const { clock } = this.links;
     const arrive = Math.max(clock.now() + this.hop(), c.upAt);
     c.upAt = arrive;
     clock.at(arrive, () => {
       const node = this.node;
       if (!node || !this.conns.has(c.id)) return;
-      this.onCpu(sample(this.links.calibration.node.frameMs[frameKind(text)], this.links.random), () => {
-        if (this.conns.has(c.id)) node.onFrame(c.id, text);
+      this.onCpu(sample(this.links.calibration.node.frameMs[frameKind(frame.t)], this.links.random), () => {
+        if (this.conns.has(c.id)) node.onFrame(c.id, frame);
       });
     });
   }
@@ -160,12 +176,26 @@ export class SimTransport implements Transport {
   }
 }
 
-/** The kind of a client frame for CPU accounting: devices write `{"t":"<kind>",...}`. */
-export function frameKind(text: string): FrameKind {
-  if (!text.startsWith('{"t":"')) return 'other';
-  const end = text.indexOf('"', 6);
-  const t = text.slice(6, end);
+/** The kind of a client frame (its `t`) for CPU accounting. */
+export function frameKind(t: string): FrameKind {
   return t === 'send' || t === 'recv' || t === 'read' || t === 'hello' ? t : 'other';
+}
+
+/**
+ * Decodes the text frames a node sends, remembering the last one: a group
+ * message or a receipt is one text sent to many devices in a row. Devices
+ * only read frames, so they may share the decoded object.
+ */
+export function frameDecoder(): (text: string) => object {
+  let lastText: string | undefined;
+  let last: object = {};
+  return (text) => {
+    if (text !== lastText) {
+      last = JSON.parse(text) as object;
+      lastText = text;
+    }
+    return last;
+  };
 }
 
 /** Chooses the node for a device's connection attempt (rendezvous order, see placement.ts). */
@@ -193,8 +223,12 @@ export class SimSocket {
   }
 
   send(text: string): void {
+    this.sendFrame(JSON.parse(text) as ClientFrame);
+  }
+
+  sendFrame(frame: ClientFrame): void {
     const c = this.current;
-    if (c?.deviceOpen) c.transport.fromDevice(c, text);
+    if (c?.deviceOpen) c.transport.fromDevice(c, frame);
   }
 
   close(): void {

@@ -10,7 +10,7 @@ import { SimClock } from './sim-clock.ts';
 import { SimNetwork } from './sim-network.ts';
 import { simPorts, type SimStores } from './sim-ports.ts';
 import { ServiceQueue } from './sim-service.ts';
-import { SimSocket, SimTransport, type SimLinks } from './sim-transport.ts';
+import { frameDecoder, SimSocket, SimTransport, type SimLinks, type SimRouter } from './sim-transport.ts';
 
 export interface SimWorldOptions {
   nodes: number;
@@ -67,7 +67,7 @@ export class SimWorld {
       busOrder: new Map(), busLost: { count: 0 },
     };
     this.tokens = new TokenIssuer(SIM_SECRET, this.clock);
-    this.links = { clock: this.clock, network: this.network, calibration: this.calibration, random: this.random.fork('cpu'), nextConnId: () => ++this.connCounter };
+    this.links = { clock: this.clock, network: this.network, calibration: this.calibration, random: this.random.fork('cpu'), nextConnId: () => ++this.connCounter, decode: frameDecoder() };
     this.nodeIds = Array.from({ length: opts.nodes }, (_, i) => `node-${i + 1}`);
     this.urls = this.nodeIds.map((id) => `sim://${id}`);
     this.urlIndex = new Map(this.urls.map((u, i) => [u, i]));
@@ -92,12 +92,15 @@ export class SimWorld {
     await node.start();
   }
 
+  /** Rendezvous order over the nodes; one router shared by every socket (millions of sockets, no closure each). */
+  private readonly route: SimRouter = (id, attempt) => {
+    const order = preferenceOrder(id, this.urls);
+    return this.transports[this.urlIndex.get(order[attempt % order.length]!)!]!;
+  };
+
   /** A device-side socket that connects in rendezvous order over the nodes. */
   socket(deviceId: string): SimSocket {
-    return new SimSocket(deviceId, (id, attempt) => {
-      const order = preferenceOrder(id, this.urls);
-      return this.transports[this.urlIndex.get(order[attempt % order.length]!)!]!;
-    });
+    return new SimSocket(deviceId, this.route);
   }
 
   /** A socket pinned to one node (setup clients). */
