@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { build } from 'hdr-histogram-js';
 import WebSocket from 'ws';
 import { pickNode } from '../system/worlds/placement.ts';
+import { cpuSeconds } from './servers/ipc.ts';
 
 export interface LoadResult {
   msgsPerSec: number;
@@ -26,12 +26,6 @@ interface Common {
 
 const BODY = 'x'.repeat(100);
 const WARMUP_MS = 1000;
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 class Meter {
   readonly hist = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });

@@ -1,5 +1,5 @@
 /** IPC messages between bench/connections.bench.ts and its child processes. */
-import { openSync, readSync } from 'node:fs';
+import { openSync, readFileSync, readSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 
 export interface ProcStats {
@@ -111,4 +111,12 @@ export function procStats(): ProcStats {
   if (g) g();
   const cpu = process.cpuUsage();
   return { pid: process.pid, rss: rssBytes(), heapUsed: getHeapStatistics().used_heap_size, cpuUs: cpu.user + cpu.system };
+}
+
+/** CPU seconds (user + system) another process has used, from /proc/<pid>/stat (USER_HZ = 100). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // Fields after the command name (which may hold spaces or parentheses): utime is field 14, stime 15.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / 100;
 }

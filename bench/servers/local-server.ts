@@ -12,23 +12,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { LocalWorld } from '../../system/worlds/local.ts';
-import { openFileLimit, type ProcStats, type ServerCommand, type ServerReport } from './ipc.ts';
+import { cpuSeconds, openFileLimit, type ProcStats, type ServerCommand, type ServerReport } from './ipc.ts';
 
 function report(msg: ServerReport): void {
   process.send?.(msg);
 }
 
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
 /** RSS and CPU of another process from /proc (zeros when it is gone). */
 function procOf(pid: number): ProcStats {
   try {
     const statm = readFileSync(`/proc/${pid}/statm`, 'latin1').split(' ');
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(rest[11]) + Number(rest[12]);
-    return { pid, rss: Number(statm[1]) * 4096, heapUsed: 0, cpuUs: (ticks / TICKS_PER_SECOND) * 1e6 };
+    return { pid, rss: Number(statm[1]) * 4096, heapUsed: 0, cpuUs: cpuSeconds(pid) * 1e6 };
   } catch {
     return { pid, rss: 0, heapUsed: 0, cpuUs: 0 };
   }
