@@ -39,6 +39,9 @@ const rate = devices / (parseDuration(values['per-device-interval']!) / 1000);
 const heartbeatMs = Number(values['heartbeat-ms']);
 const node = { heartbeatIntervalMs: heartbeatMs, presenceTtlMs: 3 * heartbeatMs, dedupTtlMs: parseDuration(values['dedup-ttl']!) };
 process.stderr.write(`bench:sim: node heartbeat ${heartbeatMs} ms, presence TTL ${3 * heartbeatMs} ms, dedup TTL ${node.dedupTtlMs} ms, resolution ${values['resolution-ms']} ms\n`);
+// BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the run from BENCH_CPU_PROF_FROM seconds of wall time (default 0:
+// skip the sign-in ramp with it) to the end.
+const profile = process.env.BENCH_CPU_PROF ? await startProfile(process.env.BENCH_CPU_PROF, Number(process.env.BENCH_CPU_PROF_FROM ?? 0)) : undefined;
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 1000);
 const wall0 = performance.now();
@@ -51,9 +54,27 @@ const { report } = await runSim({
   node,
 });
 clearInterval(rssTimer);
+await profile?.();
 peakRss = Math.max(peakRss, process.memoryUsage().rss);
 const wallSeconds = (performance.now() - wall0) / 1000;
 const sim = report.meta.sim as { events: number; virtualMs: number };
 const d = report.delivery;
 process.stdout.write(`${report.scenario}: sent ${report.messages.sent}, acked ${report.messages.acked}, delivered ${d.delivered}/${d.expected}, lost ${d.lost}, e2e p50 ${report.latency.e2eMs.p50} ms p99 ${report.latency.e2eMs.p99} ms, receipts ${report.latency.receiptMs.delivered.count}+${report.latency.receiptMs.read.count}\n`);
 process.stdout.write(`devices=${devices} simSeconds=${(sim.virtualMs / 1000).toFixed(0)} wallSeconds=${wallSeconds.toFixed(0)} events/s=${Math.round(sim.events / wallSeconds)} rssGB=${(peakRss / 2 ** 30).toFixed(2)}\n`);
+
+async function startProfile(dir: string, fromSeconds: number): Promise<() => Promise<void>> {
+  const { Session } = await import('node:inspector/promises');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  const started = new Promise<void>((resolve) => setTimeout(() => void session.post('Profiler.start').then(() => resolve()), fromSeconds * 1000));
+  return async () => {
+    await started;
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    const file = `${dir}/sim-${Date.now()}.cpuprofile`;
+    writeFileSync(file, JSON.stringify(profile));
+    process.stderr.write(`bench:sim: CPU profile in ${file}\n`);
+  };
+}

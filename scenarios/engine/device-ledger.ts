@@ -1,4 +1,5 @@
 import { build } from 'hdr-histogram-js';
+import QuickLRU from 'quick-lru';
 import type { Ledger, Path } from '../../reports/ledger.ts';
 import { DUP_TRANSPORT } from '../../reports/ledger.ts';
 import { Snowflake } from '../../system/node/snowflake.ts';
@@ -8,7 +9,7 @@ import type { Population } from '../population.ts';
 import type { Scenario } from '../scenario.ts';
 import type { NodeRef } from './config.ts';
 
-/** Bounded memory of mid -> msgKey for receipts about this worker's own sends. */
+/** Bounded memory of mid -> msgKey for receipts about this worker's own sends (the most recent at least). */
 const RECEIPT_KEYS_MAX = 200_000;
 
 /** Extra listeners an engine may attach (the sim keeps its online set and mid index with them). */
@@ -31,7 +32,7 @@ export class DeviceLedger {
   expected = 0;
   errors = 0;
   private readonly targets = new Map<number, { from: number; to: string }>();
-  private readonly midKeys = new Map<string, number>();
+  private readonly midKeys = new QuickLRU<string, number>({ maxSize: RECEIPT_KEYS_MAX });
   private readonly retried = new Set<number>();
   private readonly nodeNumbers: Map<string, number>;
   private readonly nodeIds: string[];
@@ -82,72 +83,91 @@ export class DeviceLedger {
     return v;
   }
 
-  /** `io.connected()` is called on every welcome (the socket restarts its node preference from the first choice). */
+  /**
+   * The hooks one device reports to. `io.connected()` is called on every
+   * welcome (the socket restarts its node preference from the first choice).
+   * The observer is three fields and no closures: a sim holds millions.
+   */
   observerFor(dev: number, io: { connected(): void }): DeviceObserver {
-    const rel = (at: number) => at - this.t0();
-    return {
-      onSend: (k, intended, sent) => {
-        this.sent++;
-        this.ledger.send(k, dev, rel(intended), rel(sent));
-      },
-      onAck: (k, at, mid, seq, conv) => {
-        this.acked++;
-        this.ledger.ack(k, rel(at));
-        if (this.retried.delete(k)) this.ledger.retrySucceeded(k);
-        this.hooks.acked?.(k, mid);
-        const t = this.targets.get(k);
-        this.targets.delete(k);
-        if (!t) return;
-        for (const r of this.population.recipients(t.from, t.to)) {
-          this.ledger.expect(k, r, this.predictPath(t.to, t.from, r));
-          this.expected++;
-        }
-        if (this.midKeys.size >= RECEIPT_KEYS_MAX) this.midKeys.delete(this.midKeys.keys().next().value as string);
-        this.midKeys.set(mid, k);
-        if (this.scenario.behaviour.readDelayMs >= 0 && conv.startsWith('d:')) this.rememberSend(conv, seq, k);
-      },
-      onDeliver: (k, mid, conv, _seq, at, flags, _from, drained, pushWoken) => {
-        if (k === undefined) return;
-        this.delivered++;
-        if (!(flags & DUP_TRANSPORT)) {
-          this.deliveredUnique++;
-          // Progress only: the store time in the mid stands in for the send time, which another worker holds.
-          const e2e = at - Snowflake.timeOf(mid);
-          if (e2e >= 0) this.window.recordValue(Math.max(1, Math.round(e2e)));
-        }
-        this.ledger.deliver(k, dev, rel(at), this.actualPath(dev, mid, conv, drained, pushWoken), flags);
-      },
-      onReceipt: (kind, mid, byDevice, at, conv, upTo) => {
-        const by = this.population.deviceIndex(byDevice);
-        if (by < 0) return;
-        if (kind === 'read' && upTo !== undefined) return this.readUpTo(conv, by, upTo, rel(at));
-        const k = mid === undefined ? undefined : this.midKeys.get(mid);
-        if (k !== undefined) this.ledger.receipt(k, by, kind, rel(at));
-      },
-      onError: (code, k, at, willRetry) => {
-        this.errors++;
-        if (k !== undefined) {
-          if (willRetry) this.retried.add(k);
-          else this.targets.delete(k);
-        }
-        this.ledger.error(rel(at), code, k ?? -1, willRetry);
-      },
-      onConnected: (at, node) => {
-        this.connected++;
-        io.connected();
-        this.nodeOf.set(dev, this.nodeNumbers.get(node) ?? -1);
-        if (this.recordingConnections) this.ledger.connected(dev, rel(at));
-        this.hooks.online?.(dev, true);
-      },
-      onDisconnected: (at, code) => {
-        // Only the end of an authenticated session is a disconnect; failed attempts in backoff are not.
-        if (this.nodeOf.delete(dev)) {
-          this.connected--;
-          if (this.recordingConnections) this.ledger.disconnected(dev, rel(at), code);
-        }
-        this.hooks.online?.(dev, false);
-      },
-    };
+    return new LedgerObserver(this, dev, io);
+  }
+
+  private rel(at: number): number {
+    return at - this.t0();
+  }
+
+  /** @internal LedgerObserver's hooks from here on. */
+  onSend(k: number, intended: number, sent: number, dev: number): void {
+    this.sent++;
+    this.ledger.send(k, dev, this.rel(intended), this.rel(sent));
+  }
+
+  /** @internal */
+  onAck(k: number, at: number, mid: string, seq: number, conv: string): void {
+    this.acked++;
+    this.ledger.ack(k, this.rel(at));
+    if (this.retried.delete(k)) this.ledger.retrySucceeded(k);
+    this.hooks.acked?.(k, mid);
+    const t = this.targets.get(k);
+    this.targets.delete(k);
+    if (!t) return;
+    for (const r of this.population.recipients(t.from, t.to)) {
+      this.ledger.expect(k, r, this.predictPath(t.to, t.from, r));
+      this.expected++;
+    }
+    this.midKeys.set(mid, k);
+    if (this.scenario.behaviour.readDelayMs >= 0 && conv.startsWith('d:')) this.rememberSend(conv, seq, k);
+  }
+
+  /** @internal */
+  onDeliver(dev: number, k: number | undefined, mid: string, conv: string, at: number, flags: number, drained: boolean, pushWoken: boolean): void {
+    if (k === undefined) return;
+    this.delivered++;
+    if (!(flags & DUP_TRANSPORT)) {
+      this.deliveredUnique++;
+      // Progress only: the store time in the mid stands in for the send time, which another worker holds.
+      const e2e = at - Snowflake.timeOf(mid);
+      if (e2e >= 0) this.window.recordValue(Math.max(1, Math.round(e2e)));
+    }
+    this.ledger.deliver(k, dev, this.rel(at), this.actualPath(dev, mid, conv, drained, pushWoken), flags);
+  }
+
+  /** @internal */
+  onReceipt(kind: 'delivered' | 'read', mid: string | undefined, byDevice: string, at: number, conv: string, upTo: number | undefined): void {
+    const by = this.population.deviceIndex(byDevice);
+    if (by < 0) return;
+    if (kind === 'read' && upTo !== undefined) return this.readUpTo(conv, by, upTo, this.rel(at));
+    const k = mid === undefined ? undefined : this.midKeys.get(mid);
+    if (k !== undefined) this.ledger.receipt(k, by, kind, this.rel(at));
+  }
+
+  /** @internal */
+  onError(code: string, k: number | undefined, at: number, willRetry: boolean): void {
+    this.errors++;
+    if (k !== undefined) {
+      if (willRetry) this.retried.add(k);
+      else this.targets.delete(k);
+    }
+    this.ledger.error(this.rel(at), code, k ?? -1, willRetry);
+  }
+
+  /** @internal */
+  onConnected(dev: number, io: { connected(): void }, at: number, node: string): void {
+    this.connected++;
+    io.connected();
+    this.nodeOf.set(dev, this.nodeNumbers.get(node) ?? -1);
+    if (this.recordingConnections) this.ledger.connected(dev, this.rel(at));
+    this.hooks.online?.(dev, true);
+  }
+
+  /** @internal */
+  onDisconnected(dev: number, at: number, code: number): void {
+    // Only the end of an authenticated session is a disconnect; failed attempts in backoff are not.
+    if (this.nodeOf.delete(dev)) {
+      this.connected--;
+      if (this.recordingConnections) this.ledger.disconnected(dev, this.rel(at), code);
+    }
+    this.hooks.online?.(dev, false);
   }
 
   private rememberSend(conv: string, seq: number, k: number): void {
@@ -180,5 +200,38 @@ export class DeviceLedger {
     if (pushWoken) return 'push-wake';
     if (drained) return 'offline-drain';
     return Snowflake.nodeOf(mid) === this.nodeOf.get(dev) ? 'direct' : 'cross-node';
+  }
+}
+
+/** One device's DeviceObserver: forwards to the DeviceLedger, which holds all the state. */
+class LedgerObserver implements DeviceObserver {
+  constructor(private readonly l: DeviceLedger, private readonly dev: number, private readonly io: { connected(): void }) {}
+
+  onSend(msgKey: number, intendedMs: number, sentMs: number): void {
+    this.l.onSend(msgKey, intendedMs, sentMs, this.dev);
+  }
+
+  onAck(msgKey: number, ackMs: number, mid: string, seq: number, conv: string): void {
+    this.l.onAck(msgKey, ackMs, mid, seq, conv);
+  }
+
+  onDeliver(msgKey: number | undefined, mid: string, conv: string, _seq: number, atMs: number, flags: number, _fromDevice: string, drained: boolean, pushWoken: boolean): void {
+    this.l.onDeliver(this.dev, msgKey, mid, conv, atMs, flags, drained, pushWoken);
+  }
+
+  onReceipt(kind: 'delivered' | 'read', mid: string | undefined, byDevice: string, atMs: number, conv: string, upTo: number | undefined): void {
+    this.l.onReceipt(kind, mid, byDevice, atMs, conv, upTo);
+  }
+
+  onError(code: string, msgKey: number | undefined, atMs: number, willRetry: boolean): void {
+    this.l.onError(code, msgKey, atMs, willRetry);
+  }
+
+  onConnected(atMs: number, node: string): void {
+    this.l.onConnected(this.dev, this.io, atMs, node);
+  }
+
+  onDisconnected(atMs: number, code: number): void {
+    this.l.onDisconnected(this.dev, atMs, code);
   }
 }

@@ -2,7 +2,6 @@ import type { ClientFrame } from '../../system/protocol/frames.ts';
 import type { SimSocket } from '../../system/worlds/sim/sim-transport.ts';
 import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
 import type { VirtualDevice } from '../device/device.ts';
-import type { DeviceObserver } from '../device/ports.ts';
 import type { Population } from '../population.ts';
 
 /**
@@ -69,69 +68,6 @@ export class MidIndex {
     const known = new Uint8Array(n);
     known.set(this.known);
     [this.hi, this.lo, this.known] = [hi, lo, known];
-  }
-}
-
-/**
- * Ledger hooks for millions of devices. `DeviceLedger.observerFor` builds a
- * set of closures per device (a few hundred bytes to kilobytes each), yet
- * they keep no state of their own: it all lives in the DeviceLedger. So each
- * device holds a three-field forwarder, and the closures exist only for
- * recently active devices, in a bounded cache (oldest built, first dropped).
- * Which observers are cached never changes what they record.
- */
-export class ObserverCache {
-  private readonly built = new Map<number, DeviceObserver>();
-
-  constructor(private readonly make: (dev: number, io: { connected(): void }) => DeviceObserver, readonly max = 1 << 16) {}
-
-  observerFor(dev: number, io: { connected(): void }): DeviceObserver {
-    return new CachedObserver(this, dev, io);
-  }
-
-  get(dev: number, io: { connected(): void }): DeviceObserver {
-    let o = this.built.get(dev);
-    if (!o) {
-      if (this.built.size >= this.max) this.built.delete(this.built.keys().next().value as number);
-      this.built.set(dev, (o = this.make(dev, io)));
-    }
-    return o;
-  }
-}
-
-class CachedObserver implements DeviceObserver {
-  constructor(private readonly cache: ObserverCache, private readonly dev: number, private readonly io: { connected(): void }) {}
-
-  private get o(): DeviceObserver {
-    return this.cache.get(this.dev, this.io);
-  }
-
-  onSend(msgKey: number, intendedMs: number, sentMs: number): void {
-    this.o.onSend(msgKey, intendedMs, sentMs);
-  }
-
-  onAck(msgKey: number, ackMs: number, mid: string, seq: number, conv: string): void {
-    this.o.onAck(msgKey, ackMs, mid, seq, conv);
-  }
-
-  onDeliver(msgKey: number | undefined, mid: string, conv: string, seq: number, atMs: number, flags: number, fromDevice: string, drained: boolean, pushWoken: boolean): void {
-    this.o.onDeliver(msgKey, mid, conv, seq, atMs, flags, fromDevice, drained, pushWoken);
-  }
-
-  onReceipt(kind: 'delivered' | 'read', mid: string | undefined, byDevice: string, atMs: number, conv: string, upTo: number | undefined): void {
-    this.o.onReceipt(kind, mid, byDevice, atMs, conv, upTo);
-  }
-
-  onError(code: string, msgKey: number | undefined, atMs: number, willRetry: boolean): void {
-    this.o.onError(code, msgKey, atMs, willRetry);
-  }
-
-  onConnected(atMs: number, node: string): void {
-    this.o.onConnected(atMs, node);
-  }
-
-  onDisconnected(atMs: number, code: number): void {
-    this.o.onDisconnected(atMs, code);
   }
 }
 

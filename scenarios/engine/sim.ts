@@ -17,7 +17,7 @@ import { loadEndMs, validateScenario } from '../validate.ts';
 import { applyOverrides, driverDeviceOptions, type Overrides } from './config.ts';
 import { DeviceLedger } from './device-ledger.ts';
 import { Load } from './load.ts';
-import { DeviceTable, MidIndex, ObserverCache, OnlineSet, setupGroupsSim } from './sim-devices.ts';
+import { DeviceTable, MidIndex, OnlineSet, setupGroupsSim } from './sim-devices.ts';
 import { describeViolation, firstViolation, reportDiff, type InjectedFault, type ReplaySpec } from './sim-report.ts';
 import type { World } from './worlds.ts';
 
@@ -190,7 +190,6 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
 function makeDevices(world: SimWorld, population: Population, scenario: ReturnType<typeof applyOverrides>, recorder: DeviceLedger, seed: number): VirtualDevice[] {
   const root = new SeededRandom(seed).fork('devices');
   const opts = driverDeviceOptions(scenario);
-  const observers = new ObserverCache((d, io) => recorder.observerFor(d, io));
   const token = (id: string) => world.tokens.issue(id, 24 * 3600_000);
   // Counted into one object for the whole population: nothing reads a device's own counters in the sim.
   const stats = emptyStats();
@@ -201,7 +200,7 @@ function makeDevices(world: SimWorld, population: Population, scenario: ReturnTy
     const device = new VirtualDevice(
       { id, token, clock: world.clock, random: root.fork(id), stats, ...opts },
       io,
-      observers.observerFor(d, io),
+      recorder.observerFor(d, io),
     );
     io.device = device;
     devices.push(device);

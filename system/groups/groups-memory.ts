@@ -29,6 +29,9 @@ interface GroupState {
   cursors: Map<string, number>;
   /** seq -> receipts, in insertion order (about seq order) so the oldest are evicted first. */
   receipts: Map<number, Receipts>;
+  /** Seqs in the order their receipts were created, from `receiptsHead` on: the eviction queue (O(1) a message). */
+  receiptOrder: number[];
+  receiptsHead: number;
 }
 
 /**
@@ -54,7 +57,7 @@ export class MemoryGroups implements Groups {
     this.faults?.check('create');
     let g = this.groups.get(group.id);
     if (!g) {
-      g = { info: { ...group }, slotOf: new Map(), slots: 0, cursors: new Map(), receipts: new Map() };
+      g = { info: { ...group }, slotOf: new Map(), slots: 0, cursors: new Map(), receipts: new Map(), receiptOrder: [], receiptsHead: 0 };
       this.groups.set(group.id, g);
     }
     this.join(g, members);
@@ -115,7 +118,12 @@ export class MemoryGroups implements Groups {
     if (!r) {
       r = { delivered: new Uint8Array(0), read: new Uint8Array(0), deliveredCount: 0, readCount: 0 };
       g.receipts.set(seq, r);
-      if (g.receipts.size > this.receiptsMax) g.receipts.delete(g.receipts.keys().next().value!);
+      g.receiptOrder.push(seq);
+      while (g.receipts.size > this.receiptsMax && g.receiptsHead < g.receiptOrder.length) g.receipts.delete(g.receiptOrder[g.receiptsHead++]!);
+      if (g.receiptsHead > 1024 && g.receiptsHead * 2 > g.receiptOrder.length) {
+        g.receiptOrder = g.receiptOrder.slice(g.receiptsHead);
+        g.receiptsHead = 0;
+      }
     }
     if (kind === 'delivered') {
       r.delivered = withBit(r.delivered, slot);
