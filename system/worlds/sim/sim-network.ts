@@ -40,7 +40,15 @@ export class SimNetwork {
 
   /** One-way delay of one hop on `cls`, ms, rounded up to the resolution. */
   delay(cls: LinkClass): number {
-    return this.round(sample(this.links[cls], this.streams[cls]) + this.extraMs[cls]);
+    return this.round(this.exactDelay(cls));
+  }
+
+  /**
+   * The same, not rounded: for a leg of a round trip whose total is rounded
+   * once (a store call), so sub-resolution hops do not each cost a whole step.
+   */
+  exactDelay(cls: LinkClass): number {
+    return sample(this.links[cls], this.streams[cls]) + this.extraMs[cls];
   }
 
   /** Rounds a duration up to the resolution (never below one resolution step, so causes precede effects). */

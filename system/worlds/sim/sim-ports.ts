@@ -91,8 +91,9 @@ function call<T>(node: string, store: StoreKind, op: string, dist: Dist, s: SimS
     return new Promise((_, reject) => clock.setTimeout(() => reject(new PortError(op, new Error(`${store} unreachable from ${node} (simulated)`))), s.timeoutMs));
   }
   const now = clock.now();
-  const done = s.queues[store].admit(now + network.delay('node-store'), sample(dist, s.random));
-  const at = done + network.delay('node-store');
+  // The legs and the service are summed exactly and the round trip rounded once (see SimNetwork.exactDelay).
+  const done = s.queues[store].admit(now + network.exactDelay('node-store'), sample(dist, s.random));
+  const at = now + network.round(done + network.exactDelay('node-store') - now);
   return new Promise<T>((resolve, reject) => {
     run().then(
       (v) => clock.at(at, () => resolve(v)),
@@ -117,16 +118,17 @@ function simBus(node: string, s: SimStores, deliver: (run: () => void) => void):
         return new Promise((_, reject) => clock.setTimeout(() => reject(new PortError('bus.publish', new Error('redis unreachable (simulated)'))), s.timeoutMs));
       }
       const now = clock.now();
-      const done = s.queues.redis.admit(now + network.delay('node-store'), sample(dist, s.random));
+      const done = s.queues.redis.admit(now + network.exactDelay('node-store'), sample(dist, s.random));
       const cut = network.blocked(node, target) || network.blocked(target, 'redis') || network.lost('node-node');
       if (cut) s.busLost.count++;
       else {
         const pair = `${node}>${target}`;
-        const arrive = Math.max(done + network.delay('node-node'), s.busOrder.get(pair) ?? 0);
+        const arrive = Math.max(now + network.round(done + network.exactDelay('node-node') - now), s.busOrder.get(pair) ?? 0);
         s.busOrder.set(pair, arrive);
         clock.at(arrive, () => void inner.publish(target, envelope));
       }
-      return new Promise((resolve) => clock.at(done + network.delay('node-store'), resolve));
+      const answered = now + network.round(done + network.exactDelay('node-store') - now);
+      return new Promise((resolve) => clock.at(answered, resolve));
     },
     subscribe(target, handler) {
       return inner.subscribe(target, (env) => deliver(() => handler(env)));
