@@ -36,10 +36,18 @@ const o = new Command()
 const worlds = new Set(o.worlds.split(',').map((w) => w.trim()));
 for (const w of worlds) if (!['relay', 'embedded', 'local'].includes(w)) throw new Error(`--worlds: unknown system "${w}"`);
 
+/**
+ * Both servers run with a 64 MB young generation (Node's default is 16 MB), as
+ * a chat server would be deployed: the lifecycle keeps thousands of messages
+ * in flight for a round trip to the device, and with the default most of them
+ * are still alive at each scavenge, so the collector copies them again and again.
+ */
+const SERVER_HEAP = ['--max-semi-space-size=64'];
+
 async function start(script: string, args: string[] = []): Promise<{ child: ChildProcess; urls: string[]; secret?: string }> {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process (open it in Chrome DevTools or clinic).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = fork(fileURLToPath(new URL(script, import.meta.url)), args, { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL(script, import.meta.url)), args, { execArgv: ['--import', 'tsx', ...SERVER_HEAP, ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const info = await new Promise<{ urls: string[]; secret?: string }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { urls: string[]; secret?: string }));
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));

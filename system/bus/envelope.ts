@@ -1,3 +1,4 @@
+import type { PushReason } from '../push/push.ts';
 import type { DeviceId, NodeId, UserId } from '../protocol/ids.ts';
 
 /** A frame for some devices, already serialized, tagged with what it is for flow control and receipts. */
@@ -6,6 +7,8 @@ export interface DeliverEnvelope {
   /** Devices on the receiving node to push the frame to. */
   devices: DeviceId[];
   item: DeliveryItem;
+  /** Set for items that wake offline devices: a listed device no longer connected there is woken by the receiving node. */
+  push?: PushReason;
 }
 
 /** One inbox item as the node tracks it until the device acks it. */

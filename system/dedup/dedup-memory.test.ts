@@ -11,28 +11,34 @@ runDedupSuite('memory', async () => {
 });
 
 describe('MemoryDedup', () => {
-  it('sweeps expired keys as it goes, so memory does not grow with time', async () => {
+  it('drops expired keys by generation, so memory does not grow with time', async () => {
     const h = virtualHarness();
     const dedup = new MemoryDedup({ clock: h.clock });
     for (let i = 0; i < 10_000; i++) await dedup.claim(`old${i}`, 100);
     assert.equal(dedup.size, 10_000);
-    await h.advance(200);
+    await h.advance(150);
+    for (let i = 0; i < 200; i++) await dedup.claim(`mid${i}`, 100);
+    await h.advance(150);
     for (let i = 0; i < 200; i++) await dedup.claim(`new${i}`, 100);
-    assert.equal(dedup.size, 200);
+    assert.equal(dedup.size, 400, 'the first generation is gone whole');
+    assert.deepEqual(await dedup.claim('old1', 100), { state: 'claimed' }, 'an expired key is free again');
   });
 
-  it('sweeps short-lived keys once a longer-lived key ahead of them expires', async () => {
+  it('keeps every key for its whole TTL, with mixed TTLs', async () => {
     const h = virtualHarness();
     const dedup = new MemoryDedup({ clock: h.clock });
     await dedup.claim('long', 1000);
-    for (let i = 0; i < 100; i++) await dedup.claim(`short${i}`, 100);
-    await h.advance(500);
-    await dedup.claim('x', 5000);
-    assert.equal(dedup.size, 102, 'the long key still blocks the sweep');
-    await h.advance(600);
-    await dedup.claim('y', 5000);
-    await dedup.claim('z', 5000);
-    assert.equal(dedup.size, 3);
+    await dedup.complete('long', 'ack-long', 1000);
+    for (let step = 0; step < 9; step++) {
+      await h.advance(100);
+      await dedup.claim(`short${step}`, 100);
+    }
+    assert.deepEqual(await dedup.claim('long', 1000), { state: 'done', result: 'ack-long' }, 'still held at 900 ms');
+    await h.advance(2100);
+    await dedup.claim('y', 100);
+    await h.advance(1100);
+    await dedup.claim('z', 100);
+    assert.equal(dedup.size, 2, 'two generations of the longest TTL at most');
   });
 
   it('rejects an armed claim without taking the key', async () => {

@@ -204,6 +204,24 @@ describe('ChatNode (core, no sockets)', () => {
     assert.equal(await c.ports.inbox.count('bob.1'), 1, 'the message waits in the inbox');
   });
 
+  it('wakes a device by push when it disconnects between the sender node\'s registry lookup and the envelope\'s arrival', async () => {
+    const c = await coreCluster(2);
+    const a = await c.connect('alice.1', 0);
+    const b = await c.connect('bob.1', 1);
+    // The bus hands the envelope over only after bob's connection on n2 has closed: the lookup said n2, n2 no longer has him.
+    const bus = c.ports.bus;
+    const publish = bus.publish.bind(bus);
+    bus.publish = (target, env) => {
+      if (env.k === 'deliver' && env.item.kind === 'msg') c.nodes[1]!.node.onClose(b);
+      return publish(target, env);
+    };
+    await c.frame(a, { t: 'send', cid: 'r1', to: 'bob', body: 'in flight' }, 0);
+    assert.equal(c.nodes[0]!.transport.take(a, 'ack').length, 1);
+    assert.equal(c.nodes[1]!.transport.take(b, 'msg').length, 0, 'bob was gone when it arrived');
+    assert.equal(c.ports.push.wakesOf('bob.1'), 1, 'one wake-up, so bob comes back and drains it');
+    assert.equal(await c.ports.inbox.count('bob.1'), 1, 'the message waits in the inbox');
+  });
+
   it('does not push a device that closes with nothing owed', async () => {
     const c = await coreCluster();
     const a = await c.connect('alice.1');

@@ -174,6 +174,9 @@ export class ChatNode {
       return;
     }
     if (!c.ready) return this.reply(c, errorFrame(new ChatError('not_ready', 'send hello first')));
+    // The two frames of every message are called straight, without dispatch's extra promise: onSend never rejects.
+    if (frame.t === 'send') return void this.sendPath.onSend(c, frame);
+    if (frame.t === 'recv') return void this.delivery.onRecv(c, frame.ids).catch((err) => this.reply(c, errorFrame(asChatError(err))));
     void this.dispatch(c, frame).catch((err) => this.reply(c, errorFrame(asChatError(err), cidOf(frame))));
   }
 
@@ -181,7 +184,7 @@ export class ChatNode {
     if (!this.alive) return;
     switch (env.k) {
       case 'deliver':
-        return this.delivery.deliverLocal(env.devices, env.item);
+        return this.delivery.deliverLocal(env.devices, env.item, env.push);
       case 'group':
         return this.groupOps.onGroupEnvelope(env);
       case 'typing':

@@ -27,43 +27,74 @@ export class Delivery {
   /**
    * Routes items already written to their inboxes: one registry lookup for
    * all devices, one bus envelope per (node, item), a push for offline
-   * devices. Failures are swallowed: the inbox has every item, so a failed
-   * route costs latency, not delivery.
+   * devices. Never rejects: the inbox has every item, so a failed route
+   * costs latency, not delivery.
    */
   async route(batch: readonly Routed[]): Promise<void> {
-    const { registry, bus, push } = this.node.ports;
+    if (batch.length === 1) return this.routeOne(batch[0]!.devices, batch[0]!.item, batch[0]!.push);
     const all = devicesIn(batch);
     if (all.length === 0) return;
-    const where = await registry.lookup(all);
-    const sends: Promise<void>[] = [];
-    for (const r of batch) {
-      const byNode = new Map<NodeId, DeviceId[]>();
-      for (const d of r.devices) {
-        const n = where.get(d);
-        if (n === undefined) {
-          if (r.push) {
-            this.node.metrics.pushWakes++;
-            sends.push(push.wake(d, r.push));
-          }
-          continue;
-        }
-        let list = byNode.get(n);
-        if (!list) byNode.set(n, (list = []));
-        list.push(d);
-      }
-      for (const [n, devices] of byNode) {
-        if (n === this.node.id) this.deliverLocal(devices, r.item);
-        else sends.push(bus.publish(n, { k: 'deliver', devices, item: r.item }));
-      }
-    }
-    if (sends.length > 0) await Promise.allSettled(sends);
+    const where = await this.node.ports.registry.lookup(all).catch(() => undefined);
+    if (!where) return;
+    let sends: Promise<void>[] | undefined;
+    for (const r of batch) sends = this.dispatch(where, r.devices, r.item, r.push, sends);
+    if (sends) await settled(sends);
   }
 
-  deliverLocal(devices: readonly DeviceId[], item: DeliveryItem): void {
+  /** `route` of one item (a message, a receipt): the common case, without the batch's bookkeeping. */
+  async routeOne(devices: readonly DeviceId[], item: DeliveryItem, push?: PushReason): Promise<void> {
+    if (devices.length === 0) return;
+    const where = await this.node.ports.registry.lookup(devices).catch(() => undefined);
+    if (!where) return;
+    const sends = this.dispatch(where, devices, item, push, undefined);
+    if (sends) await settled(sends);
+  }
+
+  /** Offers `item` to the devices here, publishes it to the nodes holding the others, wakes the offline ones; adds what it started to `sends`. */
+  private dispatch(
+    where: ReadonlyMap<DeviceId, NodeId>, devices: readonly DeviceId[], item: DeliveryItem, push: PushReason | undefined, sends: Promise<void>[] | undefined,
+  ): Promise<void>[] | undefined {
+    const node = this.node;
+    let byNode: Map<NodeId, DeviceId[]> | undefined;
     for (const d of devices) {
-      const c = this.node.byDevice.get(d);
-      if (c) this.offer(c, item);
+      const n = where.get(d);
+      if (n === undefined) {
+        if (push) {
+          node.metrics.pushWakes++;
+          (sends ??= []).push(node.ports.push.wake(d, push));
+        }
+      } else if (n === node.id) {
+        this.deliverTo(d, item, push);
+      } else if (devices.length === 1) {
+        // The envelope may share the caller's list: receivers only read it.
+        (sends ??= []).push(node.ports.bus.publish(n, { k: 'deliver', devices: devices as DeviceId[], item, push }));
+      } else {
+        byNode ??= new Map();
+        const list = byNode.get(n);
+        if (list) list.push(d);
+        else byNode.set(n, [d]);
+      }
     }
+    if (byNode) for (const [n, list] of byNode) (sends ??= []).push(node.ports.bus.publish(n, { k: 'deliver', devices: list, item, push }));
+    return sends;
+  }
+
+  deliverLocal(devices: readonly DeviceId[], item: DeliveryItem, push?: PushReason): void {
+    for (const d of devices) this.deliverTo(d, item, push);
+  }
+
+  /**
+   * A live delivery to a device the registry places on this node. The device
+   * may have gone since the sender's lookup (it closed while the envelope was
+   * on the bus): then nobody else would wake it, as the sender saw it
+   * online, so an item that wakes offline devices (`push`) wakes it here.
+   */
+  private deliverTo(device: DeviceId, item: DeliveryItem, push?: PushReason): void {
+    const c = this.node.byDevice.get(device);
+    if (c && !c.closed) return this.offer(c, item);
+    if (!push || !this.node.alive) return;
+    this.node.metrics.pushWakes++;
+    void this.node.ports.push.wake(device, push).catch(() => {});
   }
 
   /** A live delivery to one connection, subject to drain state and the unacked window. */
@@ -173,9 +204,9 @@ export class Delivery {
   async onRecv(c: Connection, ids: readonly string[]): Promise<void> {
     const { inbox, groups } = this.node.ports;
     const inboxIds: string[] = [];
-    const receipts: DeliveryItem[] = [];
-    /** Store writes this ack sets off: inbox removals, cursor moves, group receipt marks. */
-    const cursorMoves: Promise<void>[] = [];
+    let receipts: DeliveryItem[] | undefined;
+    /** Group store writes this ack sets off: cursor moves, group receipt marks. */
+    let cursorMoves: Promise<void>[] | undefined;
     for (const id of ids) {
       const item = c.unacked.get(id);
       c.untrack(id);
@@ -186,19 +217,22 @@ export class Delivery {
       }
       this.node.metrics.deliveriesAcked++;
       if (item.group) {
-        cursorMoves.push(groups.advanceCursor(item.group, c.device!, item.seq!));
+        (cursorMoves ??= []).push(groups.advanceCursor(item.group, c.device!, item.seq!));
         cursorMoves.push(groups.markReceipt(item.group, item.seq!, c.user!, 'delivered'));
         continue;
       }
       inboxIds.push(id);
       if (item.kind !== 'msg' || !item.from || userOf(item.from) === c.user) continue;
-      if (isGroupConversation(item.conv!)) cursorMoves.push(groups.markReceipt(groupOf(item.conv!), item.seq!, c.user!, 'delivered'));
-      else receipts.push(item);
+      if (isGroupConversation(item.conv!)) (cursorMoves ??= []).push(groups.markReceipt(groupOf(item.conv!), item.seq!, c.user!, 'delivered'));
+      else (receipts ??= []).push(item);
     }
     if (c.pageOutstanding.size === 0) c.pageWaiter?.();
-    if (inboxIds.length > 0) cursorMoves.push(inbox.ack(c.device!, inboxIds));
-    if (cursorMoves.length > 0) await Promise.all(cursorMoves);
-    if (receipts.length > 0) await this.sendReceipts(c, receipts);
+    const acked = inboxIds.length > 0 ? inbox.ack(c.device!, inboxIds) : undefined;
+    if (cursorMoves) {
+      if (acked) cursorMoves.push(acked);
+      await Promise.all(cursorMoves);
+    } else if (acked) await acked;
+    if (receipts) await this.sendReceipts(c, receipts);
     if (c.needsDrain && !c.draining && c.state === 'ready' && c.unacked.size <= this.node.opts.unackedWindowMax / 2) {
       void this.drain(c).catch(() => this.node.transport.close(c.id, CloseCodes.goingAway, 'drain failed, reconnect'));
     }
@@ -206,28 +240,28 @@ export class Delivery {
 
   /** `delivered` receipts for direct messages, to every device of each sender's user (queued in their inboxes). */
   private async sendReceipts(c: Connection, items: DeliveryItem[]): Promise<void> {
-    const senders = [...new Set(items.map((i) => userOf(i.from!)))];
+    const senders = items.length === 1 ? [userOf(items[0]!.from!)] : [...new Set(items.map((i) => userOf(i.from!)))];
     const devicesOf = await this.node.directory.devicesOf(senders);
     const now = this.node.ports.clock.now();
-    const receipts = items.map((i) => ({
-      frame: { t: 'receipt', id: this.node.ids.next(), kind: 'delivered', conv: i.conv!, by: c.device!, mid: i.id, ts: now } as const,
-      devices: devicesOf.get(userOf(i.from!)) ?? [],
-    }));
-    await this.sendReceiptFrames(receipts);
+    const out = new ReceiptBatch();
+    for (const i of items) {
+      const frame = { t: 'receipt', id: this.node.ids.next(), kind: 'delivered', conv: i.conv!, by: c.device!, mid: i.id, ts: now } as const;
+      this.addReceipt(out, frame, devicesOf.get(userOf(i.from!)) ?? []);
+    }
+    await this.sendReceiptFrames(out);
+  }
+
+  private addReceipt(out: ReceiptBatch, frame: ServerFrame & { t: 'receipt' }, devices: DeviceId[]): void {
+    const text = JSON.stringify(frame);
+    for (const d of devices) out.entries.push({ device: d, id: frame.id, kind: 'receipt', frame: text });
+    out.routed.push({ devices, item: { id: frame.id, kind: 'receipt', frame: text } });
+    this.node.metrics.receiptsSent += devices.length;
   }
 
   /** Receipts are queued in the inbox of every device of the sender (offline ones get them on their next drain), then routed to the online ones. */
-  private async sendReceiptFrames(receipts: { frame: ServerFrame & { t: 'receipt' }; devices: DeviceId[] }[]): Promise<void> {
-    const entries: InboxEntry[] = [];
-    const batch: Routed[] = [];
-    for (const { frame, devices } of receipts) {
-      const text = JSON.stringify(frame);
-      for (const d of devices) entries.push({ device: d, id: frame.id, kind: 'receipt', frame: text });
-      batch.push({ devices, item: { id: frame.id, kind: 'receipt', frame: text } });
-      this.node.metrics.receiptsSent += devices.length;
-    }
-    if (entries.length > 0) await this.node.ports.inbox.put(entries);
-    void this.route(batch).catch(() => {});
+  private async sendReceiptFrames(out: ReceiptBatch): Promise<void> {
+    if (out.entries.length > 0) await this.node.ports.inbox.put(out.entries);
+    void this.route(out.routed).catch(noop);
   }
 
   /** A read marker: `read` receipts to the other side of a direct chat, a bitmap mark in a group. */
@@ -243,9 +277,24 @@ export class Delivery {
     const devices = (await this.node.directory.devicesOf([other, c.user!]));
     const targets = [...(devices.get(other) ?? []), ...(devices.get(c.user!) ?? []).filter((d) => d !== c.device)];
     const frame = { t: 'receipt', id: this.node.ids.next(), kind: 'read', conv, by: c.device!, upTo, ts: this.node.ports.clock.now() } as const;
-    await this.sendReceiptFrames([{ frame, devices: targets }]);
+    const out = new ReceiptBatch();
+    this.addReceipt(out, frame, targets);
+    await this.sendReceiptFrames(out);
   }
 }
+
+/** Receipts on their way: inbox entries for every device, one routed item per receipt. */
+class ReceiptBatch {
+  readonly entries: InboxEntry[] = [];
+  readonly routed: Routed[] = [];
+}
+
+/** Waits for every promise, ignoring failures (Promise.allSettled without its result array for the usual single one). */
+function settled(promises: Promise<void>[]): Promise<unknown> {
+  return promises.length === 1 ? promises[0]!.catch(noop) : Promise.allSettled(promises);
+}
+
+function noop(): void {}
 
 function devicesIn(batch: readonly Routed[]): readonly DeviceId[] {
   if (batch.length === 1) return batch[0]!.devices;

@@ -1,10 +1,11 @@
+import type { DeliveryItem } from '../bus/envelope.ts';
 import type { InboxEntry } from '../inbox/inbox.ts';
 import { ChatError } from '../protocol/errors.ts';
 import type { ServerFrame } from '../protocol/frames.ts';
 import type { DeviceId } from '../protocol/ids.ts';
 import { directConversation, groupConversation } from '../protocol/ids.ts';
 import type { ChatNode } from './chat-node.ts';
-import { errorFrame } from './chat-node.ts';
+import { asChatError, errorFrame } from './chat-node.ts';
 import type { Connection } from './connection.ts';
 import { TokenBucket } from './rate-limit.ts';
 
@@ -27,6 +28,7 @@ interface Target {
 export class SendPath {
   constructor(private readonly node: ChatNode) {}
 
+  /** Never rejects: a failure is answered to the device as an error frame carrying the cid. */
   async onSend(c: Connection, f: SendFrame): Promise<void> {
     const node = this.node;
     const rejection = this.admit(c);
@@ -42,29 +44,34 @@ export class SendPath {
       const claim = await dedup.claim(key, node.opts.pendingClaimTtlMs);
       if (claim.state === 'done') {
         node.metrics.messagesDuplicate++;
-        return node.sendRaw(c, claim.result);
+        return node.sendRaw(c, duplicateAck(claim.result));
       }
       if (claim.state === 'pending') {
         return node.reply(c, errorFrame(new ChatError('in_progress', 'this cid is still being stored', node.opts.retryAfterMs), f.cid));
       }
       let ackText: string;
       let target: Target;
-      let stored: { frame: string; mid: string; seq: number };
+      let stored: Stored;
       try {
-        target = await this.resolve(c, f.to);
+        target = f.to.startsWith('g:') ? await this.resolveGroup(c, f.to.slice(2)) : await this.resolveDirect(c, f.to);
         stored = await this.store(c, f, target);
         const ack: ServerFrame = { t: 'ack', cid: f.cid, mid: stored.mid, seq: stored.seq, conv: target.conv, ts: node.ports.clock.now() };
         ackText = JSON.stringify(ack);
       } catch (err) {
-        await dedup.release(key).catch(() => {});
+        await dedup.release(key).catch(noop);
         throw err;
       }
       // Durable from here: a failed `complete` must not turn into an error the device would retry as a new message.
-      await dedup.complete(key, `${ackText.slice(0, -1)},"dup":true}`, node.opts.dedupTtlMs).catch(() => {});
+      // The plain ack is kept; a resend of the cid gets it back marked `dup` (duplicateAck).
+      await dedup.complete(key, ackText, node.opts.dedupTtlMs).catch(noop);
       if (!node.alive) return;
       node.metrics.messagesAcked++;
       node.sendRaw(c, ackText);
-      await this.fanOut(c, target, stored);
+      if (target.readGroup) return await this.fanOutRead(c, target.readGroup, stored);
+      // Never rejects: the inboxes have the message, so a failed route costs latency, not delivery.
+      await node.delivery.routeOne(target.devices, stored.item, target.conv.startsWith('g:') ? 'group' : 'msg');
+    } catch (err) {
+      node.reply(c, errorFrame(asChatError(err), f.cid));
     } finally {
       node.metrics.inFlight--;
     }
@@ -79,16 +86,22 @@ export class SendPath {
     return undefined;
   }
 
-  /** Who gets the message: every device of the recipient, the sender's other devices, or a group's members. */
-  private async resolve(c: Connection, to: string): Promise<Target> {
+  /** A direct message: every device of the recipient and the sender's other devices. */
+  private async resolveDirect(c: Connection, to: string): Promise<Target> {
+    const user = c.user!;
+    const self = to === user;
+    const devices = await this.node.directory.devicesOf(self ? [to] : [to, user]);
+    const theirs = devices.get(to) ?? [];
+    if (theirs.length === 0) throw new ChatError('not_found', `user ${to} has no devices`);
+    const list: DeviceId[] = [];
+    for (const d of theirs) if (d !== c.device) list.push(d);
+    if (!self) for (const d of devices.get(user) ?? []) if (d !== c.device) list.push(d);
+    return { conv: directConversation(user, to), devices: list };
+  }
+
+  /** A group message: its members' devices (fan-out on write), or nobody for fan-out on read. */
+  private async resolveGroup(c: Connection, gid: string): Promise<Target> {
     const node = this.node;
-    if (!to.startsWith('g:')) {
-      const devices = await node.directory.devicesOf(to === c.user ? [to] : [to, c.user!]);
-      const list = [...(devices.get(to) ?? []), ...(to === c.user ? [] : devices.get(c.user!) ?? [])].filter((d) => d !== c.device);
-      if ((devices.get(to) ?? []).length === 0) throw new ChatError('not_found', `user ${to} has no devices`);
-      return { conv: directConversation(c.user!, to), devices: list };
-    }
-    const gid = to.slice(2);
     const g = await node.directory.group(gid);
     if (!g) throw new ChatError('not_found', `no group ${gid}`);
     if (!g.members.has(c.user!)) throw new ChatError('forbidden', `not a member of ${gid}`);
@@ -100,28 +113,50 @@ export class SendPath {
   }
 
   /** seq, mid, log append, inbox entries. Resolves only when all of it is durable. */
-  private async store(c: Connection, f: SendFrame, target: Target): Promise<{ frame: string; mid: string; seq: number }> {
+  private async store(c: Connection, f: SendFrame, target: Target): Promise<Stored> {
     const { sequencer, log, inbox, clock } = this.node.ports;
-    const seq = await sequencer.next(target.conv);
+    const { conv, devices } = target;
+    const from = c.device!;
+    const seq = await sequencer.next(conv);
     const mid = this.node.ids.next();
     const ts = clock.now();
-    const msg: ServerFrame = { t: 'msg', mid, seq, conv: target.conv, from: c.device!, body: f.body, ts, cid: f.cid };
+    const msg: ServerFrame = { t: 'msg', mid, seq, conv, from, body: f.body, ts, cid: f.cid };
     if (f.kind && f.kind !== 'text') msg.kind = f.kind;
     const frame = JSON.stringify(msg);
-    const entries: InboxEntry[] = target.devices.map((device) => ({ device, id: mid, kind: 'msg', frame, from: c.device!, conv: target.conv, seq }));
-    await Promise.all([log.append({ conv: target.conv, seq, mid, from: c.device!, frame, ts }), entries.length > 0 ? inbox.put(entries) : undefined]);
-    return { frame, mid, seq };
+    const entries: InboxEntry[] = [];
+    for (const device of devices) entries.push({ device, id: mid, kind: 'msg', frame, from, conv, seq });
+    // Both writes start before either is awaited; a failure of one still waits for (and ignores) the other.
+    const logged = log.append({ conv, seq, mid, from, frame, ts });
+    const put = entries.length > 0 ? inbox.put(entries) : undefined;
+    try {
+      await logged;
+    } catch (err) {
+      put?.catch(noop);
+      throw err;
+    }
+    if (put) await put;
+    return { mid, seq, frame, item: { id: mid, kind: 'msg', frame, from, conv, seq } };
   }
 
-  private async fanOut(c: Connection, target: Target, stored: { frame: string; mid: string; seq: number }): Promise<void> {
+  private async fanOutRead(c: Connection, gid: string, stored: Stored): Promise<void> {
     const node = this.node;
-    if (target.readGroup) {
-      const env = { k: 'group' as const, group: target.readGroup, seq: stored.seq, mid: stored.mid, from: c.device!, frame: stored.frame };
-      const nodes = await node.ports.registry.groupNodes(target.readGroup).catch(() => [node.id]);
-      await Promise.allSettled(nodes.map((n) => (n === node.id ? node.groupOps.onGroupEnvelope(env) : node.ports.bus.publish(n, env))));
-      return;
-    }
-    const item = { id: stored.mid, kind: 'msg' as const, frame: stored.frame, from: c.device!, conv: target.conv, seq: stored.seq };
-    await node.delivery.route([{ devices: target.devices, item, push: target.conv.startsWith('g:') ? 'group' : 'msg' }]).catch(() => {});
+    const env = { k: 'group' as const, group: gid, seq: stored.seq, mid: stored.mid, from: c.device!, frame: stored.frame };
+    const nodes = await node.ports.registry.groupNodes(gid).catch(() => [node.id]);
+    await Promise.allSettled(nodes.map((n) => (n === node.id ? node.groupOps.onGroupEnvelope(env) : node.ports.bus.publish(n, env))));
   }
 }
+
+/** What the store kept of a message: the ack's fields and the item routed to online devices. */
+interface Stored {
+  mid: string;
+  seq: number;
+  frame: string;
+  item: DeliveryItem;
+}
+
+/** The stored ack of a cid, as answered to a resend: the same fields plus `"dup":true`. */
+function duplicateAck(ackText: string): string {
+  return ackText.endsWith(',"dup":true}') ? ackText : `${ackText.slice(0, -1)},"dup":true}`;
+}
+
+function noop(): void {}
