@@ -1,7 +1,7 @@
 import type { GroupInfo } from '../groups/groups.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
 import type { Ports } from './ports.ts';
-import { TtlCache } from './ttl-cache.ts';
+import { TtlCache } from '../clock/ttl-cache.ts';
 
 const MAX_CACHED = 200_000;
 
