@@ -51,6 +51,15 @@ export class SimNetwork {
     return sample(this.links[cls], this.streams[cls]) + this.extraMs[cls];
   }
 
+  /**
+   * When the last leg of a round trip begun at `startMs` arrives, if it
+   * leaves at `readyMs` over `cls`: the legs are summed exactly and the whole
+   * trip rounded up to the resolution once.
+   */
+  arrival(startMs: number, readyMs: number, cls: LinkClass): number {
+    return startMs + this.round(readyMs + this.exactDelay(cls) - startMs);
+  }
+
   /** Rounds a duration up to the resolution (never below one resolution step, so causes precede effects). */
   round(ms: number): number {
     const r = this.resolutionMs;

@@ -91,9 +91,8 @@ function call<T>(node: string, store: StoreKind, op: string, dist: Dist, s: SimS
     return new Promise((_, reject) => clock.setTimeout(() => reject(new PortError(op, new Error(`${store} unreachable from ${node} (simulated)`))), s.timeoutMs));
   }
   const now = clock.now();
-  // The legs and the service are summed exactly and the round trip rounded once (see SimNetwork.exactDelay).
   const done = s.queues[store].admit(now + network.exactDelay('node-store'), sample(dist, s.random));
-  const at = now + network.round(done + network.exactDelay('node-store') - now);
+  const at = network.arrival(now, done, 'node-store');
   return new Promise<T>((resolve, reject) => {
     run().then(
       (v) => clock.at(at, () => resolve(v)),
@@ -123,11 +122,11 @@ function simBus(node: string, s: SimStores, deliver: (run: () => void) => void):
       if (cut) s.busLost.count++;
       else {
         const pair = `${node}>${target}`;
-        const arrive = Math.max(now + network.round(done + network.exactDelay('node-node') - now), s.busOrder.get(pair) ?? 0);
+        const arrive = Math.max(network.arrival(now, done, 'node-node'), s.busOrder.get(pair) ?? 0);
         s.busOrder.set(pair, arrive);
         clock.at(arrive, () => void inner.publish(target, envelope));
       }
-      const answered = now + network.round(done + network.exactDelay('node-store') - now);
+      const answered = network.arrival(now, done, 'node-store');
       return new Promise((resolve) => clock.at(answered, resolve));
     },
     subscribe(target, handler) {
