@@ -7,6 +7,7 @@ import type { ChatNode } from '../node/chat-node.ts';
 import type { ConnId, Transport } from '../node/ports.ts';
 import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import { ProtocolLimits } from '../protocol/frames.ts';
+import { FrameWriter } from './frame-writer.ts';
 import { renderMetrics } from './metrics-http.ts';
 
 export interface GatewayOptions {
@@ -40,7 +41,8 @@ export class Gateway implements Transport {
   private readonly sockets = new Map<ConnId, WebSocket>();
   private readonly alive = new Set<ConnId>();
   private nextConn = 1;
-  private readonly corked = new Set<{ cork(): void; uncork(): void }>();
+  /** Frames out, one write per socket per event-loop turn. */
+  private readonly out = new FrameWriter();
   private timers: NodeJS.Timeout[] = [];
   private readonly loop = monitorEventLoopDelay({ resolution: 20 });
   node!: ChatNode;
@@ -122,36 +124,18 @@ export class Gateway implements Transport {
   send(conn: ConnId, frame: string): void {
     const ws = this.sockets.get(conn);
     if (!ws || ws.readyState !== 1) return;
-    this.cork(ws);
-    ws.send(frame);
-    if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
+    if (this.out.send(ws, frame) > this.opts.maxBufferedBytes) {
       this.node.metrics.reject('slow_consumer');
       // The close frame queues behind what is buffered; close() cuts the socket if it never drains.
       this.close(conn, CloseCodes.slowConsumer, 'slow consumer');
     }
   }
 
-  /**
-   * Frames for one socket within one event-loop turn leave in one write: the
-   * socket is corked on its first frame and uncorked once I/O callbacks of
-   * this turn have run (an ack, a delivery and a receipt often go together).
-   */
-  private cork(ws: WebSocket): void {
-    const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    if (!socket || this.corked.has(socket)) return;
-    socket.cork();
-    this.corked.add(socket);
-    if (this.corked.size === 1) setImmediate(() => this.uncorkAll());
-  }
-
-  private uncorkAll(): void {
-    for (const s of this.corked) s.uncork();
-    this.corked.clear();
-  }
-
   close(conn: ConnId, code: number, reason: string): void {
     const ws = this.sockets.get(conn);
     if (!ws) return;
+    // Frames queued this turn go before the close frame.
+    this.out.flush(ws);
     ws.close(code, reason.slice(0, 120));
     // A peer that never answers the close handshake is cut off.
     setTimeout(() => ws.terminate(), 2000).unref();

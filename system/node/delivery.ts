@@ -240,13 +240,15 @@ export class Delivery {
 
   /** `delivered` receipts for direct messages, to every device of each sender's user (queued in their inboxes). */
   private async sendReceipts(c: Connection, items: DeliveryItem[]): Promise<void> {
-    const senders = items.length === 1 ? [userOf(items[0]!.from!)] : [...new Set(items.map((i) => userOf(i.from!)))];
-    const devicesOf = await this.node.directory.devicesOf(senders);
+    const dir = this.node.directory;
+    // One sender (the usual ack of one message) whose devices are cached: no read, no promise.
+    const only = items.length === 1 ? dir.cachedDevices(userOf(items[0]!.from!)) : undefined;
+    const devicesOf = only ? undefined : await dir.devicesOf([...new Set(items.map((i) => userOf(i.from!)))]);
     const now = this.node.ports.clock.now();
     const out = new ReceiptBatch();
     for (const i of items) {
       const frame = { t: 'receipt', id: this.node.ids.next(), kind: 'delivered', conv: i.conv!, by: c.device!, mid: i.id, ts: now } as const;
-      this.addReceipt(out, frame, devicesOf.get(userOf(i.from!)) ?? []);
+      this.addReceipt(out, frame, only ?? devicesOf!.get(userOf(i.from!)) ?? []);
     }
     await this.sendReceiptFrames(out);
   }

@@ -19,6 +19,11 @@ export class Directory {
     this.groupCache = new TtlCache(ttlMs, MAX_CACHED);
   }
 
+  /** The cached device list of `user`, or undefined when it must be read (`devicesOf`): lets hot paths skip a promise. */
+  cachedDevices(user: UserId): DeviceId[] | undefined {
+    return this.devicesCache.get(user, this.ports.clock.now())?.value;
+  }
+
   async devicesOf(users: readonly UserId[]): Promise<Map<UserId, DeviceId[]>> {
     const now = this.ports.clock.now();
     const out = new Map<UserId, DeviceId[]>();

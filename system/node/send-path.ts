@@ -53,7 +53,8 @@ export class SendPath {
       let target: Target;
       let stored: Stored;
       try {
-        target = f.to.startsWith('g:') ? await this.resolveGroup(c, f.to.slice(2)) : await this.resolveDirect(c, f.to);
+        const t = f.to.startsWith('g:') ? this.resolveGroup(c, f.to.slice(2)) : this.resolveDirect(c, f.to);
+        target = t instanceof Promise ? await t : t;
         stored = await this.store(c, f, target);
         const ack: ServerFrame = { t: 'ack', cid: f.cid, mid: stored.mid, seq: stored.seq, conv: target.conv, ts: node.ports.clock.now() };
         ackText = JSON.stringify(ack);
@@ -86,17 +87,17 @@ export class SendPath {
     return undefined;
   }
 
-  /** A direct message: every device of the recipient and the sender's other devices. */
-  private async resolveDirect(c: Connection, to: string): Promise<Target> {
+  /** A direct message: every device of the recipient and the sender's other devices (no promise when both lists are cached). */
+  private resolveDirect(c: Connection, to: string): Target | Promise<Target> {
     const user = c.user!;
     const self = to === user;
-    const devices = await this.node.directory.devicesOf(self ? [to] : [to, user]);
-    const theirs = devices.get(to) ?? [];
-    if (theirs.length === 0) throw new ChatError('not_found', `user ${to} has no devices`);
-    const list: DeviceId[] = [];
-    for (const d of theirs) if (d !== c.device) list.push(d);
-    if (!self) for (const d of devices.get(user) ?? []) if (d !== c.device) list.push(d);
-    return { conv: directConversation(user, to), devices: list };
+    const dir = this.node.directory;
+    const theirs = dir.cachedDevices(to);
+    const mine = self ? [] : dir.cachedDevices(user);
+    if (theirs === undefined || mine === undefined) {
+      return dir.devicesOf(self ? [to] : [to, user]).then((d) => directTarget(c, to, d.get(to) ?? [], self ? [] : (d.get(user) ?? [])));
+    }
+    return directTarget(c, to, theirs, mine);
   }
 
   /** A group message: its members' devices (fan-out on write), or nobody for fan-out on read. */
@@ -144,6 +145,14 @@ export class SendPath {
     const nodes = await node.ports.registry.groupNodes(gid).catch(() => [node.id]);
     await Promise.allSettled(nodes.map((n) => (n === node.id ? node.groupOps.onGroupEnvelope(env) : node.ports.bus.publish(n, env))));
   }
+}
+
+function directTarget(c: Connection, to: string, theirs: readonly DeviceId[], mine: readonly DeviceId[]): Target {
+  if (theirs.length === 0) throw new ChatError('not_found', `user ${to} has no devices`);
+  const list: DeviceId[] = [];
+  for (const d of theirs) if (d !== c.device) list.push(d);
+  for (const d of mine) if (d !== c.device) list.push(d);
+  return { conv: directConversation(c.user!, to), devices: list };
 }
 
 /** What the store kept of a message: the ack's fields and the item routed to online devices. */
