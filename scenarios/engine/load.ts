@@ -51,9 +51,24 @@ export class Load {
   private readonly offlineCohorts = new Map<string, number[]>();
   private readonly mine: number[];
   private readonly offlineDevices = new Set<number>();
+  /**
+   * What every iteration's PickContext shares, built once: closures and the
+   * group list made per iteration were garbage for every message.
+   */
+  private readonly pickBase: Omit<PickContext, 'onlineSenders' | 'nowMs'>;
 
   constructor(private readonly host: LoadHost, private readonly random: Random) {
     this.timers = host.timers ?? processTimers;
+    const { population } = host;
+    this.pickBase = {
+      random,
+      userOf: (d) => population.userOf(d),
+      userId: (u) => population.userId(u),
+      contactsOf: (u) => population.contactsOf(u),
+      groupsOf: (u) => population.groupsOf(u),
+      groups: population.groups.map((g) => g.gid),
+      offlineUsers: (cohort = 'offline') => this.offlineCohorts.get(cohort) ?? [],
+    };
     this.mine = [...host.devices.keys()];
     const { scenario, config } = host;
     for (const [name, ex] of Object.entries(scenario.options.scenarios)) {
@@ -147,16 +162,10 @@ export class Load {
   }
 
   private context(onlyFrom?: number): PickContext {
-    const { population } = this.host;
+    const b = this.pickBase;
     return {
-      random: this.random,
+      random: b.random, userOf: b.userOf, userId: b.userId, contactsOf: b.contactsOf, groupsOf: b.groupsOf, groups: b.groups, offlineUsers: b.offlineUsers,
       onlineSenders: onlyFrom !== undefined ? [onlyFrom] : this.onlineSenders(),
-      userOf: (d) => population.userOf(d),
-      userId: (u) => population.userId(u),
-      contactsOf: (u) => population.contactsOf(u),
-      groupsOf: (u) => population.groupsOf(u),
-      groups: population.groups.map((g) => g.gid),
-      offlineUsers: (cohort = 'offline') => this.offlineCohorts.get(cohort) ?? [],
       nowMs: this.now(),
     };
   }

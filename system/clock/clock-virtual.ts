@@ -3,7 +3,10 @@ import type { Clock, TimerHandle } from './clock.ts';
 interface Timer {
   due: number;
   order: number;
-  fn: () => void;
+  /** Called with `a` and `b` (see `callAt`): a simulation sets millions of timers, and a closure each is garbage. */
+  fn: (a?: unknown, b?: unknown) => void;
+  a: unknown;
+  b: unknown;
   intervalMs: number;
   cancelled: boolean;
   /** Position in the heap, -1 when not in it (fired, or cleared). */
@@ -70,7 +73,8 @@ export class VirtualClock implements Clock {
         top.order = this.seq++;
         this.insert(top);
       }
-      top.fn();
+      if (top.a === undefined && top.b === undefined) top.fn();
+      else top.fn(top.a, top.b);
     }
     this.current = Math.max(this.current, untilMs);
   }
@@ -81,8 +85,16 @@ export class VirtualClock implements Clock {
     return this.heap[0]?.due;
   }
 
-  private push(fn: () => void, delayMs: number, intervalMs: number): Timer {
-    const t: Timer = { due: this.current + delayMs, order: this.seq++, fn, intervalMs, cancelled: false, index: -1 };
+  /**
+   * `fn(a, b)` at `delayMs` from now: a timer like `setTimeout`'s, without a
+   * closure to carry its arguments.
+   */
+  protected callLater<A, B>(fn: (a: A, b: B) => void, delayMs: number, a: A, b: B): TimerHandle {
+    return this.push(fn as Timer['fn'], Math.max(0, delayMs), 0, a, b);
+  }
+
+  private push(fn: Timer['fn'], delayMs: number, intervalMs: number, a?: unknown, b?: unknown): Timer {
+    const t: Timer = { due: this.current + delayMs, order: this.seq++, fn, a, b, intervalMs, cancelled: false, index: -1 };
     this.insert(t);
     return t;
   }

@@ -73,8 +73,10 @@ function wrapPort(node: string, port: Exclude<PortName, 'bus'>, s: SimStores): u
   const store = StoreOf[port];
   const out: Record<string, unknown> = {};
   for (const m of Methods[port]) {
-    const dist = serviceDist(s.calibration, store, `${port}.${m}`);
-    out[m] = (...args: unknown[]) => call(node, store, `${port}.${m}`, dist, s, () => inner[m]!.apply(inner, args));
+    const op = `${port}.${m}`;
+    const dist = serviceDist(s.calibration, store, op);
+    const fn = inner[m]!;
+    out[m] = (...args: unknown[]) => call(node, store, op, dist, s, inner, fn, args);
   }
   return out;
 }
@@ -84,8 +86,11 @@ function serviceDist(c: Calibration, store: StoreKind, op: string): Dist {
   return model.opMs[op] ?? model.opMs.default;
 }
 
-/** One store request: its answer arrives after link + queue + service + link, or it fails after the timeout. */
-function call<T>(node: string, store: StoreKind, op: string, dist: Dist, s: SimStores, run: () => Promise<T>): Promise<T> {
+/**
+ * One store request (`fn` of the shared adapter `inner`): its answer arrives
+ * after link + queue + service + link, or it fails after the timeout.
+ */
+function call<T>(node: string, store: StoreKind, op: string, dist: Dist, s: SimStores, inner: unknown, fn: (...args: unknown[]) => Promise<T>, args: unknown[]): Promise<T> {
   const { clock, network } = s;
   if (s.down.has(store) || network.blocked(node, store) || network.lost('node-store')) {
     return new Promise((_, reject) => clock.setTimeout(() => reject(new PortError(op, new Error(`${store} unreachable from ${node} (simulated)`))), s.timeoutMs));
@@ -94,9 +99,9 @@ function call<T>(node: string, store: StoreKind, op: string, dist: Dist, s: SimS
   const done = s.queues[store].admit(now + network.exactDelay('node-store'), sample(dist, s.random));
   const at = network.arrival(now, done, 'node-store');
   return new Promise<T>((resolve, reject) => {
-    run().then(
-      (v) => clock.at(at, () => resolve(v)),
-      (e) => clock.at(at, () => reject(e)),
+    fn.apply(inner, args).then(
+      (v) => clock.callAt(at, resolve, v, undefined),
+      (e) => clock.callAt(at, reject, e, undefined),
     );
   });
 }

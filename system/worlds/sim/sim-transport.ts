@@ -80,9 +80,7 @@ export class SimTransport implements Transport {
     const left = this.cpu.admit(clock.now(), sample(calibration.node.frameOutMs, random));
     const arrive = Math.max(left + this.hop(), c.downAt);
     c.downAt = arrive;
-    clock.at(arrive, () => {
-      if (c.deviceOpen && c.socket.current === c) c.socket.device.onFrame(frame);
-    });
+    clock.callAt(arrive, frameToDevice, c, frame);
   }
 
   close(conn: ConnId, code: number): void {
@@ -129,12 +127,15 @@ export class SimTransport implements Transport {
     const { clock } = this.links;
     const arrive = Math.max(clock.now() + this.hop(), c.upAt);
     c.upAt = arrive;
-    clock.at(arrive, () => {
-      const node = this.node;
-      if (!node || !this.conns.has(c.id)) return;
-      this.onCpu(sample(this.links.calibration.node.frameMs[frameKind(frame.t)], this.links.random), () => {
-        if (this.conns.has(c.id)) node.onFrame(c.id, frame);
-      });
+    clock.callAt(arrive, frameAtNode, c, frame);
+  }
+
+  /** @internal A device's frame reached this node (see fromDevice): it waits for the CPU, then `onFrame`. */
+  frameArrived(c: SimConn, frame: ClientFrame): void {
+    const node = this.node;
+    if (!node || !this.conns.has(c.id)) return;
+    this.onCpu(sample(this.links.calibration.node.frameMs[frameKind(frame.t)], this.links.random), () => {
+      if (this.conns.has(c.id)) node.onFrame(c.id, frame);
     });
   }
 
@@ -174,6 +175,16 @@ export class SimTransport implements Transport {
     const d = network.delay('device-gateway');
     return network.lost('device-gateway') ? d + network.retransmitMs : d;
   }
+}
+
+/** A frame from the node reached the device end of `c` (a timer's function: no closure per frame). */
+function frameToDevice(c: SimConn, frame: object): void {
+  if (c.deviceOpen && c.socket.current === c) c.socket.device.onFrame(frame);
+}
+
+/** A frame from the device reached the node end of `c`. */
+function frameAtNode(c: SimConn, frame: ClientFrame): void {
+  c.transport.frameArrived(c, frame);
 }
 
 /** The kind of a client frame (its `t`) for CPU accounting. */
