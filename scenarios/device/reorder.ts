@@ -36,6 +36,7 @@ export interface ReorderOptions {
 }
 
 interface Conversation {
+  id: string;
   /** The seq the user should see next. */
   next: number;
   held: Map<number, Incoming>;
@@ -53,6 +54,14 @@ interface Conversation {
 const NONE = new Map<never, never>();
 
 /**
+ * A conversation with nothing held, no own seq ahead, no skipped range and no
+ * timer is kept as its next seq alone: a device talks in many conversations
+ * and is idle in nearly all of them, and the full state (two collections and
+ * a range list) is hundreds of bytes each.
+ */
+type Kept = Conversation | number;
+
+/**
  * Per-conversation reorder buffer: hands messages to `show` in seq order.
  *
  * Guarantees: within a conversation, messages are shown in ascending seq
@@ -65,7 +74,7 @@ const NONE = new Map<never, never>();
  * Every conversation starts expecting seq 1.
  */
 export class ReorderBuffer {
-  private convs: Map<string, Conversation> = NONE;
+  private convs: Map<string, Kept> = NONE;
 
   constructor(
     private readonly opts: ReorderOptions,
@@ -80,28 +89,32 @@ export class ReorderBuffer {
   /** A new (not duplicate) message arrived. */
   offer(m: Incoming): void {
     const c = this.conv(m.conv);
-    if (m.seq < c.next) return this.late(c, m);
-    if (c.held.has(m.seq)) {
+    if (m.seq < c.next) this.late(c, m);
+    else if (c.held.has(m.seq)) {
       // A second mid for a seq already held breaks the protocol; the user keeps the first.
       this.show(m, DeliverFlags.DUP_TRANSPORT);
-      return;
+    } else {
+      c.held.set(m.seq, m);
+      this.settle(c);
     }
-    c.held.set(m.seq, m);
-    this.settle(c);
+    this.compact(c);
   }
 
   /** This device's own send got `seq` in `conv` (from its ack): do not wait for it. */
   markOwn(conv: string, seq: number): void {
+    const kept = this.convs.get(conv);
+    if (typeof kept === 'number' && seq < kept) return;
     const c = this.conv(conv);
-    if (seq < c.next || c.held.has(seq)) return;
+    if (seq < c.next || c.held.has(seq)) return this.compact(c);
     c.own.add(seq);
     this.settle(c);
+    this.compact(c);
   }
 
   /** Messages held across all conversations. */
   get held(): number {
     let n = 0;
-    for (const c of this.convs.values()) n += c.held.size;
+    for (const c of this.convs.values()) if (typeof c !== 'number') n += c.held.size;
     return n;
   }
 
@@ -109,20 +122,31 @@ export class ReorderBuffer {
     return this.convs.size;
   }
 
+  /** Conversations held in full (something held, own seqs ahead, skipped ranges or a timer); the rest are a number each. */
+  get expanded(): number {
+    let n = 0;
+    for (const c of this.convs.values()) if (typeof c !== 'number') n++;
+    return n;
+  }
+
   /** Cancels every timer; held messages are dropped unshown (end of run). */
   clear(): void {
-    for (const c of this.convs.values()) if (c.timer) this.clock.clear(c.timer);
+    for (const c of this.convs.values()) if (typeof c !== 'number' && c.timer) this.clock.clear(c.timer);
     this.convs.clear();
   }
 
   private conv(id: string): Conversation {
-    let c = this.convs.get(id);
-    if (!c) {
-      c = { next: 1, held: new Map(), own: new Set(), skipped: [], afterGap: false, timer: undefined, timerDueMs: 0 };
-      if (this.convs === NONE) this.convs = new Map();
-      this.convs.set(id, c);
-    }
+    const kept = this.convs.get(id);
+    if (kept !== undefined && typeof kept !== 'number') return kept;
+    const c: Conversation = { id, next: kept ?? 1, held: new Map(), own: new Set(), skipped: [], afterGap: false, timer: undefined, timerDueMs: 0 };
+    if (this.convs === NONE) this.convs = new Map();
+    this.convs.set(id, c);
     return c;
+  }
+
+  /** Keeps an idle conversation as its next seq (see Kept). */
+  private compact(c: Conversation): void {
+    if (c.held.size === 0 && c.own.size === 0 && c.skipped.length === 0 && !c.afterGap && c.timer === undefined) this.convs.set(c.id, c.next);
   }
 
   /** Shows what is contiguous, enforces the bound, then re-arms the gap timer. */
@@ -195,6 +219,8 @@ export class ReorderBuffer {
 
   private expire(c: Conversation): void {
     c.timer = undefined;
+    // A conversation compacted meanwhile and brought back is another object: this one is no longer kept.
+    if (this.convs.get(c.id) !== c) return;
     const now = this.clock.now();
     for (;;) {
       let oldest = Infinity;
@@ -203,5 +229,6 @@ export class ReorderBuffer {
       this.skipGap(c);
     }
     this.arm(c);
+    this.compact(c);
   }
 }
