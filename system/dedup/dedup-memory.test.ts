@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { FaultSwitch } from '../testing/faults.ts';
 import { virtualHarness } from '../testing/harness.ts';
+import { TtlCache } from '../clock/ttl-cache.ts';
 import { MemoryDedup } from './dedup-memory.ts';
 import { runDedupSuite } from './dedup.suite.ts';
 
@@ -48,5 +49,34 @@ describe('MemoryDedup', () => {
     faults.failNext('claim');
     await assert.rejects(dedup.claim('k', 1000), { code: 'unavailable' });
     assert.deepEqual(await dedup.claim('k', 1000), { state: 'claimed' });
+  });
+
+  it('answers like a TtlCache of results under random claims, completions, releases and TTLs', async () => {
+    const h = virtualHarness();
+    const dedup = new MemoryDedup({ clock: h.clock });
+    // The meaning spelled out: one TtlCache entry per key, its value the result or undefined while pending.
+    const ref = new TtlCache<string, string | undefined>(0);
+    let x = 12345;
+    const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8;
+    for (let i = 0; i < 20_000; i++) {
+      const key = `k${next() % 300}`;
+      const ttl = [50, 100, 400, 0][next() % 4]!;
+      const now = h.clock.now();
+      const op = next() % 4;
+      if (op === 0) {
+        const c = ref.get(key, now);
+        const want = c ? (c.value !== undefined ? { state: 'done', result: c.value } : { state: 'pending' }) : { state: 'claimed' };
+        if (!c) ref.set(key, undefined, now, ttl);
+        assert.deepEqual(await dedup.claim(key, ttl), want, `claim ${key} at ${i}`);
+      } else if (op === 1) {
+        ref.set(key, `ack${i}`, now, ttl);
+        await dedup.complete(key, `ack${i}`, ttl);
+      } else if (op === 2) {
+        const c = ref.get(key, now);
+        if (c && c.value === undefined) ref.delete(key);
+        await dedup.release(key);
+      } else await h.advance(next() % 7);
+      assert.equal(dedup.size, ref.size, `size at ${i}`);
+    }
   });
 });
