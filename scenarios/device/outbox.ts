@@ -165,8 +165,10 @@ export class Outbox {
     e.timer = undefined;
   }
 
+  /** An emptied outbox goes back to the shared empty Map: a device has nothing pending nearly all the time. */
   private finish(e: OutboxEntry): void {
     this.cancel(e);
     this.pending.delete(e.cid);
+    if (this.pending.size === 0) this.pending = NONE;
   }
 }

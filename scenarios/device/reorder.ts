@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../../system/clock/clock.ts';
+import { SmallMap } from './small-map.ts';
 
 /** Bits of the `flags` argument of `DeviceObserver.onDeliver`. */
 export const DeliverFlags = {
@@ -51,7 +52,7 @@ interface Conversation {
 }
 
 /** Shared by every instance until its first entry (millions of simulated devices each hold several of these). */
-const NONE = new Map<never, never>();
+const NONE = new SmallMap<never>();
 
 /**
  * A conversation with nothing held, no own seq ahead, no skipped range and no
@@ -74,7 +75,7 @@ type Kept = Conversation | number;
  * Every conversation starts expecting seq 1.
  */
 export class ReorderBuffer {
-  private convs: Map<string, Kept> = NONE;
+  private convs: SmallMap<Kept> = NONE;
 
   constructor(
     private readonly opts: ReorderOptions,
@@ -114,7 +115,9 @@ export class ReorderBuffer {
   /** Messages held across all conversations. */
   get held(): number {
     let n = 0;
-    for (const c of this.convs.values()) if (typeof c !== 'number') n += c.held.size;
+    this.convs.forEach((c) => {
+      if (typeof c !== 'number') n += c.held.size;
+    });
     return n;
   }
 
@@ -125,13 +128,17 @@ export class ReorderBuffer {
   /** Conversations held in full (something held, own seqs ahead, skipped ranges or a timer); the rest are a number each. */
   get expanded(): number {
     let n = 0;
-    for (const c of this.convs.values()) if (typeof c !== 'number') n++;
+    this.convs.forEach((c) => {
+      if (typeof c !== 'number') n++;
+    });
     return n;
   }
 
   /** Cancels every timer; held messages are dropped unshown (end of run). */
   clear(): void {
-    for (const c of this.convs.values()) if (typeof c !== 'number' && c.timer) this.clock.clear(c.timer);
+    this.convs.forEach((c) => {
+      if (typeof c !== 'number' && c.timer) this.clock.clear(c.timer);
+    });
     this.convs.clear();
   }
 
@@ -139,7 +146,7 @@ export class ReorderBuffer {
     const kept = this.convs.get(id);
     if (kept !== undefined && typeof kept !== 'number') return kept;
     const c: Conversation = { id, next: kept ?? 1, held: new Map(), own: new Set(), skipped: [], afterGap: false, timer: undefined, timerDueMs: 0 };
-    if (this.convs === NONE) this.convs = new Map();
+    if (this.convs === NONE) this.convs = new SmallMap();
     this.convs.set(id, c);
     return c;
   }
