@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { CLOSE_NORMAL, DUP_TRANSPORT, DUP_VISIBLE, Ledger, OUT_OF_ORDER, type LedgerTransfer } from './ledger.ts';
 import { check, type CheckOptions } from './checker.ts';
+import { Table } from './columns.ts';
 import { sampleLedger } from './sample-history.ts';
 
 const OPTS: CheckOptions = { startMs: 0, endMs: 1000, graceMs: 500, lateMs: 50, startedAt: 0 };
@@ -185,5 +186,18 @@ describe('Ledger', () => {
     const perEvent = (l.expects.byteLength() + l.deliveries.byteLength()) / n;
     assert.ok(perEvent < 40, `${perEvent.toFixed(1)} bytes per delivered event`);
     assert.ok(perEvent >= 27, 'an expect (9 B) and a delivery (18 B) at least');
+  });
+
+  it('keeps a large table within an eighth of its rows in slack', () => {
+    const t = new Table({ v: Uint8Array });
+    // Just past a 1.5x step from the initial capacity: growing by half would hold 5.1M rows here.
+    const n = 3_405_097;
+    for (let i = 0; i < n; i++) {
+      const r = t.reserve();
+      t.cols.v[r] = i & 0xff;
+    }
+    assert.ok(t.byteLength() <= n * 1.125 + 1, `${t.byteLength()} bytes for ${n} rows`);
+    assert.equal(t.cols.v[n - 1], (n - 1) & 0xff);
+    assert.equal(t.cols.v[1_500_000], 1_500_000 & 0xff);
   });
 });

@@ -11,6 +11,10 @@ import type { NodeRef } from './config.ts';
 
 /** Bounded memory of mid -> msgKey for receipts about this worker's own sends (the most recent at least). */
 const RECEIPT_KEYS_MAX = 200_000;
+/** Acked sends remembered per conversation for read markers; the oldest are forgotten first. */
+const SENDS_PER_CONV = 10_000;
+/** Readers of one conversation found by a scan; more get a Map. */
+const READERS_SCANNED = 16;
 
 /** Extra listeners an engine may attach (the sim keeps its online set and mid index with them). */
 export interface DeviceLedgerHooks {
@@ -39,10 +43,19 @@ export class DeviceLedger {
   private readonly nodes: Record<string, string>;
   private readonly window = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 2 });
   private readonly nodeOf = new Map<number, number>();
-  /** Per conversation, this worker's acked sends in seq order, to turn a read marker (upTo) into per-message receipts. */
-  private readonly sentInConv = new Map<string, { seq: number; k: number }[]>();
-  /** Highest seq each (conversation, reader device) has reported read. */
-  private readonly readMarks = new Map<string, number>();
+  /**
+   * Per conversation, in one array of numbers (a simulation holds millions
+   * of conversations, most with a message or two: a key string, a Map entry
+   * and an object or array more each added up to hundreds of bytes):
+   * - [0]: 2 × the number of sends below, plus 1 once its readers moved to `manyReaders`;
+   * - then this worker's acked sends in seq order as [seq, msgKey] pairs, to turn
+   *   a read marker (upTo) into per-message receipts;
+   * - then the highest seq each reader device has reported read, as [device, seq]
+   *   pairs, up to READERS_SCANNED readers.
+   */
+  private readonly convs = new Map<string, number[]>();
+  /** Read marks of conversations with more than READERS_SCANNED readers. */
+  private readonly manyReaders = new Map<string, Map<number, number>>();
   /** Connection rows need the run's origin; setup connects come before it. */
   private recordingConnections = false;
 
@@ -171,21 +184,59 @@ export class DeviceLedger {
   }
 
   private rememberSend(conv: string, seq: number, k: number): void {
-    let list = this.sentInConv.get(conv);
-    if (!list) this.sentInConv.set(conv, (list = []));
-    let i = list.length;
-    while (i > 0 && list[i - 1]!.seq > seq) i--;
-    list.splice(i, 0, { seq, k });
-    if (list.length > 10_000) list.shift();
+    const a = this.convs.get(conv);
+    if (!a) {
+      this.convs.set(conv, [2, seq, k]);
+      return;
+    }
+    const end = 1 + a[0]! - (a[0]! & 1);
+    let i = end;
+    while (i > 1 && a[i - 2]! > seq) i -= 2;
+    const b = insertPair(a, i, seq, k);
+    if (b !== a) this.convs.set(conv, b);
+    b[0]! += 2;
+    if (end + 1 > 2 * SENDS_PER_CONV) {
+      b.splice(1, 2);
+      b[0]! -= 2;
+    }
   }
 
   /** A read marker covers every message of ours in the conversation up to `upTo` not yet reported read by that device. */
   private readUpTo(conv: string, by: number, upTo: number, atMs: number): void {
-    const key = `${conv}|${by}`;
-    const from = this.readMarks.get(key) ?? 0;
+    const a = this.convs.get(conv);
+    let from = 0;
+    let mark = -1;
+    const end = a ? 1 + a[0]! - (a[0]! & 1) : 0;
+    if (a && a[0]! & 1) from = this.manyReaders.get(conv)!.get(by) ?? 0;
+    else if (a) {
+      for (let j = end; j < a.length; j += 2) {
+        if (a[j] === by) {
+          mark = j;
+          from = a[j + 1]!;
+          break;
+        }
+      }
+    }
     if (upTo <= from) return;
-    this.readMarks.set(key, upTo);
-    for (const { seq, k } of this.sentInConv.get(conv) ?? []) if (seq > from && seq <= upTo) this.ledger.receipt(k, by, 'read', atMs);
+    if (!a) {
+      this.convs.set(conv, [0, by, upTo]);
+      return;
+    }
+    if (a[0]! & 1) this.manyReaders.get(conv)!.set(by, upTo);
+    else if (mark >= 0) a[mark + 1] = upTo;
+    else if (a.length - end < 2 * READERS_SCANNED) this.convs.set(conv, insertPair(a, a.length, by, upTo));
+    else {
+      const marks = new Map<number, number>();
+      for (let j = end; j < a.length; j += 2) marks.set(a[j]!, a[j + 1]!);
+      marks.set(by, upTo);
+      this.manyReaders.set(conv, marks);
+      a.length = end;
+      a[0]! += 1;
+    }
+    for (let j = 1; j < end; j += 2) {
+      const seq = a[j]!;
+      if (seq > from && seq <= upTo) this.ledger.receipt(a[j + 1]!, by, 'read', atMs);
+    }
   }
 
   /** The path a delivery should take, used for deliveries that never happen: the recipient's first-choice node decides direct vs cross-node. */
@@ -201,6 +252,24 @@ export class DeviceLedger {
     if (drained) return 'offline-drain';
     return Snowflake.nodeOf(mid) === this.nodeOf.get(dev) ? 'direct' : 'cross-node';
   }
+}
+
+/** Arrays up to this long grow to their exact size: push leaves 16 slots or more idle, and most conversations stay this short. */
+const EXACT_MAX = 64;
+
+/** `a` with (x, y) inserted at `i`: a copy of the exact size while short, else `a` itself. */
+function insertPair(a: number[], i: number, x: number, y: number): number[] {
+  if (a.length >= EXACT_MAX) {
+    if (i === a.length) a.push(x, y);
+    else a.splice(i, 0, x, y);
+    return a;
+  }
+  const b = new Array<number>(a.length + 2);
+  for (let j = 0; j < i; j++) b[j] = a[j]!;
+  b[i] = x;
+  b[i + 1] = y;
+  for (let j = i; j < a.length; j++) b[j + 2] = a[j]!;
+  return b;
 }
 
 /** One device's DeviceObserver: forwards to the DeviceLedger, which holds all the state. */
