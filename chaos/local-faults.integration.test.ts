@@ -76,7 +76,8 @@ describe('Chaos in the local world (real Redis, Cassandra, Toxiproxy)', function
     const report = await run(file, 22, '45s', { cassandra: true, rate: 6 });
     const f = report.faults[0]!;
     assert.equal(f.kind, 'cassandra-stop');
-    assert.ok(f.endMs - f.startMs >= 8000, `Cassandra away ${f.endMs - f.startMs} ms (stop, wait, restart)`);
+    // The 2 s wait plus a restart (JVM start, commit-log replay: 5 s on a fast idle machine, ~50 s on a busy one).
+    assert.ok(f.endMs - f.startMs >= 4000, `Cassandra away ${f.endMs - f.startMs} ms (stop, wait, restart)`);
     assert.ok((report.errors.byCode.unavailable?.count ?? 0) > 0, 'writes failed as unavailable');
     onlyRetryable(report);
     noLoss(report, 20);
