@@ -4,6 +4,8 @@ import type { Ports } from './ports.ts';
 import { TtlCache } from '../clock/ttl-cache.ts';
 
 const MAX_CACHED = 200_000;
+/** `peek`'s answer for a group not cached (a cached undefined is a group known not to exist). */
+const MISSING = Symbol('missing');
 
 /**
  * Read-through caches of device lists and group membership, valid for
@@ -21,7 +23,7 @@ export class Directory {
 
   /** The cached device list of `user`, or undefined when it must be read (`devicesOf`): lets hot paths skip a promise. */
   cachedDevices(user: UserId): DeviceId[] | undefined {
-    return this.devicesCache.get(user, this.ports.clock.now())?.value;
+    return this.devicesCache.peek(user, this.ports.clock.now());
   }
 
   async devicesOf(users: readonly UserId[]): Promise<Map<UserId, DeviceId[]>> {
@@ -29,8 +31,8 @@ export class Directory {
     const out = new Map<UserId, DeviceId[]>();
     const missing: UserId[] = [];
     for (const u of users) {
-      const c = this.devicesCache.get(u, now);
-      if (c) out.set(u, c.value);
+      const list = this.devicesCache.peek(u, now);
+      if (list) out.set(u, list);
       else missing.push(u);
     }
     if (missing.length > 0) {
@@ -46,15 +48,16 @@ export class Directory {
 
   /** A device just signed in: make sure it is in its user's list here without waiting for the TTL. */
   noteDevice(user: UserId, device: DeviceId): void {
-    const c = this.devicesCache.get(user, this.ports.clock.now());
-    if (c && !c.value.includes(device)) c.value = [...c.value, device];
+    const now = this.ports.clock.now();
+    const list = this.devicesCache.peek(user, now);
+    if (list && !list.includes(device)) this.devicesCache.replace(user, [...list, device], now);
   }
 
 
   async group(gid: string): Promise<{ info: GroupInfo; members: Set<UserId>; list: UserId[] } | undefined> {
     const now = this.ports.clock.now();
-    const c = this.groupCache.get(gid, now);
-    if (c) return c.value;
+    const cached = this.groupCache.peek(gid, now, MISSING);
+    if (cached !== MISSING) return cached;
     const info = await this.ports.groups.get(gid);
     const value = info ? await this.ports.groups.members(gid).then((list) => ({ info, members: new Set(list), list })) : undefined;
     this.groupCache.set(gid, value, now);
