@@ -1,5 +1,5 @@
-/** A node's ids (Snowflake): 18 lowercase hex characters, kept as two exact 36-bit numbers. */
-const HEX18 = /^[0-9a-f]{18}$/;
+import { isNodeId, nodeIdHigh, nodeIdLow } from '../../system/protocol/ids.ts';
+
 /** Up to this many numeric ids are found by a scan; beyond it a hash index is built. */
 const SCAN_MAX = 32;
 /** `hi` of a slot that holds an id of any other form (kept as a string in `others`). */
@@ -43,21 +43,21 @@ export class MidWindow {
   }
 
   has(id: string): boolean {
-    if (!HEX18.test(id)) return this.others?.has(id) ?? false;
-    return this.find(parseInt(id.slice(0, 9), 16), parseInt(id.slice(9), 16)) >= 0;
+    if (!isNodeId(id)) return this.others?.has(id) ?? false;
+    return this.find(nodeIdHigh(id), nodeIdLow(id)) >= 0;
   }
 
   /** Remembers `id`, forgetting the oldest id when full. Returns false if it was already remembered. */
   add(id: string): boolean {
-    if (!HEX18.test(id)) {
+    if (!isNodeId(id)) {
       if (this.others?.has(id)) return false;
       const slot = this.take(OTHER, OTHER);
       (this.others ??= new Map()).set(id, slot);
       (this.otherAt ??= new Map()).set(slot, id);
       return true;
     }
-    const hi = parseInt(id.slice(0, 9), 16);
-    const lo = parseInt(id.slice(9), 16);
+    const hi = nodeIdHigh(id);
+    const lo = nodeIdLow(id);
     if (this.find(hi, lo) >= 0) return false;
     const slot = this.take(hi, lo);
     this.indexed++;

@@ -1,3 +1,4 @@
+import { isNodeId, nodeIdHigh, nodeIdLow, nodeIdOf } from '../protocol/ids.ts';
 import type { FaultSwitch } from '../testing/faults.ts';
 import type { MessageLog, StoredMessage } from './message-log.ts';
 
@@ -26,8 +27,6 @@ const MIN_SHARED = 16;
 /** Packing of nums[o + 5]: arena bytes × BYTES_UNIT + shared chars × REF_SLOTS + (reference + 1). */
 const REF_SLOTS = 32;
 const BYTES_UNIT = 1 << 20;
-/** A node's mids (Snowflake): 18 lowercase hex characters. */
-const HEX18 = /^[0-9a-f]{18}$/;
 /** The mid's first half for a mid of any other form (kept as a string in `oddMids`). */
 const ODD = -1;
 
@@ -141,9 +140,9 @@ export class MemoryMessageLog implements MessageLog {
     const o = (row & ROW_MASK) * NUMS;
     nums[o] = m.seq;
     nums[o + 1] = m.ts;
-    if (HEX18.test(m.mid)) {
-      nums[o + 2] = parseInt(m.mid.slice(0, 9), 16);
-      nums[o + 3] = parseInt(m.mid.slice(9), 16);
+    if (isNodeId(m.mid)) {
+      nums[o + 2] = nodeIdHigh(m.mid);
+      nums[o + 3] = nodeIdLow(m.mid);
     } else {
       nums[o + 2] = ODD;
       (this.oddMids ??= new Map()).set(row, m.mid);
@@ -225,7 +224,7 @@ export class MemoryMessageLog implements MessageLog {
     const strs = this.strs[row >>> CHUNK_BITS]!;
     const o = (row & ROW_MASK) * NUMS;
     const hi = nums[o + 2]!;
-    const mid = hi === ODD ? this.oddMids!.get(row)! : hi.toString(16).padStart(9, '0') + nums[o + 3]!.toString(16).padStart(9, '0');
+    const mid = hi === ODD ? this.oddMids!.get(row)! : nodeIdOf(hi, nums[o + 3]!);
     const seq = nums[o]!;
     const from = strs[row & ROW_MASK]!;
     const code = nums[o + 5]!;

@@ -40,3 +40,27 @@ export function isGroupConversation(conv: string): boolean {
 export function groupOf(conv: string): string {
   return conv.slice(2);
 }
+
+/** A node's ids (Snowflake mids and receipt ids): 18 lowercase hex digits. */
+const NODE_ID = /^[0-9a-f]{18}$/;
+
+/**
+ * A node id as two exact 36-bit numbers (`nodeIdHigh`, `nodeIdLow`) and
+ * back (`nodeIdOf`), for stores that keep millions of ids without a string
+ * each. Other strings are not node ids (`isNodeId`) and stay strings.
+ */
+export function isNodeId(id: string): boolean {
+  return NODE_ID.test(id);
+}
+
+export function nodeIdHigh(id: string): number {
+  return parseInt(id.slice(0, 9), 16);
+}
+
+export function nodeIdLow(id: string): number {
+  return parseInt(id.slice(9), 16);
+}
+
+export function nodeIdOf(high: number, low: number): string {
+  return high.toString(16).padStart(9, '0') + low.toString(16).padStart(9, '0');
+}
