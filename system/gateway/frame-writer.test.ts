@@ -23,6 +23,16 @@ async function pair(): Promise<{ server: WebSocket; client: WebSocket; received:
   };
 }
 
+/** Runs `test` with a fresh connected pair and a FrameWriter, and always tears the pair down. */
+async function withPair(test: (p: Awaited<ReturnType<typeof pair>>, out: FrameWriter) => Promise<void>): Promise<void> {
+  const p = await pair();
+  try {
+    await test(p, new FrameWriter());
+  } finally {
+    await p.stop();
+  }
+}
+
 const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -36,58 +46,38 @@ describe('FrameWriter', () => {
     assert.deepEqual([0, 125, 126, 65535, 65536].map(headerSize), [2, 2, 4, 4, 10]);
   });
 
-  it('writes one turn of frames of every length class, UTF-8 included, that a ws client reads in order', async () => {
-    const p = await pair();
-    try {
-      const out = new FrameWriter();
+  it('writes one turn of frames of every length class, UTF-8 included, that a ws client reads in order', () =>
+    withPair(async (p, out) => {
       const frames = ['', 'a', 'x'.repeat(125), 'é'.repeat(63) + '€', 'y'.repeat(126), '€'.repeat(30_000), 'z'.repeat(70_000), JSON.stringify({ t: 'msg', body: 'héllo 👋' })];
       for (const f of frames) out.send(p.server, f);
       // Nothing is written within the turn: the frames leave together after it.
       assert.equal(p.server.bufferedAmount, 0);
       await until(() => p.received.length === frames.length);
       assert.deepEqual(p.received, frames);
-    } finally {
-      await p.stop();
-    }
-  });
+    }));
 
-  it('counts queued bytes in what it reports as waiting (for slow-consumer checks)', async () => {
-    const p = await pair();
-    try {
-      const out = new FrameWriter();
+  it('counts queued bytes in what it reports as waiting (for slow-consumer checks)', () =>
+    withPair(async (p, out) => {
       assert.equal(out.send(p.server, 'abc'), 3);
       assert.equal(out.send(p.server, '€'), 6);
-    } finally {
-      await p.stop();
-    }
-  });
+    }));
 
-  it('flushes queued frames ahead of a close frame', async () => {
-    const p = await pair();
-    try {
-      const out = new FrameWriter();
+  it('flushes queued frames ahead of a close frame', () =>
+    withPair(async (p, out) => {
       out.send(p.server, 'first');
       out.send(p.server, 'second');
       out.flush(p.server);
       p.server.close(4408, 'slow consumer');
       assert.equal(await p.closed, 4408);
       assert.deepEqual(p.received, ['first', 'second']);
-    } finally {
-      await p.stop();
-    }
-  });
+    }));
 
-  it('drops frames queued for a socket that closed before the turn ended', async () => {
-    const p = await pair();
-    try {
-      const out = new FrameWriter();
+  it('drops frames queued for a socket that closed before the turn ended', () =>
+    withPair(async (p, out) => {
       out.send(p.server, 'lost');
       p.server.close(1001, 'bye');
       assert.equal(await p.closed, 1001);
       await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(p.received, []);
-    } finally {
-      await p.stop();
-    }
-  });
+    }));
 });
