@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { planChaos, runChaos, type FaultMark } from './schedule.ts';
+import { planChaos, runChaos, sleepUntilWall, type FaultMark } from './schedule.ts';
 import type { World } from '../scenarios/engine/worlds.ts';
 
 function fakeWorld(kind: string, control: World['control']): World & { calls: string[] } {
@@ -74,5 +74,13 @@ describe('Chaos schedule', () => {
       '-node-1:cassandra', '-node-2:cassandra', 'cut node-2:redis', 'heal node-2:redis',
     ]);
     assert.deepEqual(marks.map((m) => `${m.kind} ${m.target}`), ['latency cassandra +200ms±10', 'partition node-2|redis']);
+  });
+
+  it('waits until the clock that marks a fault has passed its end, even when timers run ahead of it', async () => {
+    // A clock 5 ms behind the timers' own: a single timer would wake while it still reads short of the target.
+    const lagging = () => performance.now() - 5;
+    const until = lagging() + 20;
+    await sleepUntilWall(lagging, until);
+    assert.ok(lagging() >= until, `woke at ${lagging()} for ${until}`);
   });
 });

@@ -71,7 +71,24 @@ export interface ChaosTime {
 /** Wall time in ms since `t0` (an epoch time; 0: epoch ms), monotonic within this process. */
 export function wallTime(t0: number): ChaosTime {
   const now = () => performance.timeOrigin + performance.now() - t0;
-  return { now, sleepUntil: (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms - now()))) };
+  return { now, sleepUntil: (ms) => sleepUntilWall(now, ms) };
+}
+
+/**
+ * Settles once `now()` has reached `ms`. A timer can fire a fraction of a
+ * millisecond before `performance.now()` says its delay has passed (timers
+ * run on a coarser clock), so it re-arms until the time has truly come: a
+ * fault given 3 s lasts at least 3 s on the clock that marks it.
+ */
+export function sleepUntilWall(now: () => number, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const left = ms - now();
+      if (left <= 0) resolve();
+      else setTimeout(check, Math.ceil(left));
+    };
+    check();
+  });
 }
 
 /**
