@@ -21,6 +21,7 @@ export interface SimEndpoint {
 /** One simulated connection. Each side stops seeing it once it closed or was told it closed. */
 export class SimConn {
   deviceOpen = true;
+  /** In its transport's `conns` (the node sees it open): set where it enters the table, cleared wherever it leaves. */
   nodeOpen = false;
   /** Arrival time of the last frame each way: a TCP connection is FIFO. */
   upAt = 0;
@@ -87,6 +88,7 @@ export class SimTransport implements Transport {
     const c = this.conns.get(conn);
     if (!c) return;
     this.conns.delete(conn);
+    c.nodeOpen = false;
     const node = this.node;
     const { clock } = this.links;
     clock.setTimeout(() => node?.onClose(conn), 0);
@@ -116,7 +118,7 @@ export class SimTransport implements Transport {
       const back = clock.now() + this.hop();
       c.downAt = back;
       clock.at(back, () => {
-        if (c.deviceOpen && socket.current === c && this.conns.has(c.id)) socket.device.onOpen();
+        if (c.deviceOpen && socket.current === c && c.nodeOpen) socket.device.onOpen();
       });
     });
     return c;
@@ -132,11 +134,8 @@ export class SimTransport implements Transport {
 
   /** @internal A device's frame reached this node (see fromDevice): it waits for the CPU, then `onFrame`. */
   frameArrived(c: SimConn, frame: ClientFrame): void {
-    const node = this.node;
-    if (!node || !this.conns.has(c.id)) return;
-    this.onCpu(sample(this.links.calibration.node.frameMs[frameKind(frame.t)], this.links.random), () => {
-      if (this.conns.has(c.id)) node.onFrame(c.id, frame);
-    });
+    if (!this.node || !c.nodeOpen) return;
+    this.onCpuCall(sample(this.links.calibration.node.frameMs[frameKind(frame.t)], this.links.random), frameOnCpu, c, frame);
   }
 
   /** The device closed its socket: the node hears of it one hop later, after frames already sent. */
@@ -146,25 +145,32 @@ export class SimTransport implements Transport {
     const arrive = Math.max(clock.now() + this.hop(), c.upAt);
     clock.at(arrive, () => {
       if (!this.conns.delete(c.id)) return;
+      c.nodeOpen = false;
       this.node?.onClose(c.id);
     });
   }
 
   /** Runs `fn` once the node's CPU has done `costMs` of work for it (at once when the CPU is idle). */
   onCpu(costMs: number, fn: () => void): void {
+    this.onCpuCall(costMs, runThunk, fn, undefined);
+  }
+
+  /** `onCpu` for a function of two arguments: no closure per call on the hot paths. */
+  onCpuCall<A, B>(costMs: number, fn: (a: A, b: B) => void, a: A, b: B): void {
     const { clock, network } = this.links;
     const now = clock.now();
     const idle = this.cpu.idleAt(now);
     const done = this.cpu.admit(now, costMs);
     this.node?.setEventLoopDelay(done - now - costMs);
-    if (idle && done - now < network.resolutionMs) fn();
-    else clock.at(done, fn);
+    if (idle && done - now < network.resolutionMs) fn(a, b);
+    else clock.callAt(done, fn, a, b);
   }
 
   /** Every connection dies at once (a crash or a cut): devices see 1006 a hop later; the node is not told. */
   dropAll(): void {
     const { clock } = this.links;
     for (const c of this.conns.values()) {
+      c.nodeOpen = false;
       clock.setTimeout(() => c.socket.closedByServer(c, ABNORMAL), this.hop());
     }
     this.conns.clear();
@@ -185,6 +191,15 @@ function frameToDevice(c: SimConn, frame: object): void {
 /** A frame from the device reached the node end of `c`. */
 function frameAtNode(c: SimConn, frame: ClientFrame): void {
   c.transport.frameArrived(c, frame);
+}
+
+/** The node's CPU got to a device's frame: the node reads it unless the connection closed meanwhile. */
+function frameOnCpu(c: SimConn, frame: ClientFrame): void {
+  if (c.nodeOpen) c.transport.node!.onFrame(c.id, frame);
+}
+
+function runThunk(fn: () => void): void {
+  fn();
 }
 
 /** The kind of a client frame (its `t`) for CPU accounting. */
