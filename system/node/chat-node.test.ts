@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { unhandledRejectionsOf } from '../testing/harness.ts';
 import { coreCluster } from './node-harness.ts';
 
 describe('ChatNode (core, no sockets)', () => {
@@ -189,6 +190,49 @@ describe('ChatNode (core, no sockets)', () => {
     c.clock.advance(1000);
     await c.settle();
     assert.deepEqual(t.take(b, 'msg').map((m) => m.body), ['during the outage'], 'redrained from the inbox');
+  });
+
+  it('survives the registry failing between a heartbeat and the peer list, and redrains once it answers again', async () => {
+    const c = await coreCluster();
+    const a = await c.connect('alice.1');
+    const b = await c.connect('bob.1');
+    const t = c.nodes[0]!.transport;
+    // A partition starts just after the heartbeat got through: the peer list and the live route fail.
+    c.faults.registry.failNext('nodes');
+    c.faults.registry.failNext('lookup');
+    const unhandled = await unhandledRejectionsOf(async () => {
+      await c.frame(a, { t: 'send', cid: 'w1', to: 'bob', body: 'while the peer list failed' });
+      c.clock.advance(1000);
+      await c.settle();
+    });
+    assert.deepEqual(unhandled, [], 'a failed peer list is not an unhandled rejection (it would end the process)');
+    assert.equal(t.take(b, 'msg').length, 0, 'the live route failed');
+    for (let i = 0; i < 2; i++) {
+      c.clock.advance(1000);
+      await c.settle();
+    }
+    assert.deepEqual(t.take(b, 'msg').map((m) => m.body), ['while the peer list failed'], 'redrained from the inbox');
+  });
+
+  it("welcomes a user's new device only once no node can serve a device list without it, so it gets every later message", async () => {
+    const c = await coreCluster(2);
+    const a = await c.connect('alice.1', 0);
+    const b1 = await c.connect('bob.1', 1);
+    await c.frame(a, { t: 'send', cid: 'n1', to: 'bob', body: 'to bob.1 only' }, 0);
+    assert.equal(c.nodes[1]!.transport.take(b1, 'msg').length, 1, "n1 now caches bob's devices as [bob.1]");
+    const before = c.clock.now();
+    const b2 = await c.connect('bob.2', 1);
+    assert.ok(c.clock.now() - before >= 2000, `bob.2 welcomed after ${c.clock.now() - before} ms, within n1's directory cache`);
+    await c.frame(a, { t: 'send', cid: 'n2', to: 'bob', body: 'after bob.2 was welcomed' }, 0);
+    assert.deepEqual(c.nodes[1]!.transport.take(b2, 'msg').map((m) => m.body), ['after bob.2 was welcomed']);
+    // A known device signs in again at once, and so does a new one on a node alone in its cluster.
+    const again = c.clock.now();
+    await c.connect('bob.2', 0);
+    assert.equal(c.clock.now(), again);
+    const solo = await coreCluster(1);
+    const start = solo.clock.now();
+    await solo.connect('carol.1');
+    assert.equal(solo.clock.now(), start);
   });
 
   it('wakes a device by push when its connection closes with deliveries it never acked', async () => {

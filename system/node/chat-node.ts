@@ -242,6 +242,7 @@ export class ChatNode {
       if (!known.includes(device)) {
         await this.ports.accounts.addDevice(user, device);
         this.directory.noteDevice(user, device);
+        await this.newDeviceFence();
       }
       const old = this.byDevice.get(device);
       if (old && old !== c) this.transport.close(old.id, CloseCodes.replaced, 'connected again');
@@ -267,6 +268,25 @@ export class ChatNode {
   }
 
   /**
+   * A device the user's account did not list until now is welcomed only
+   * once no node can still serve that list from its directory cache: a
+   * cached entry was read before the device was added and lives at most
+   * `directoryCacheMs`, so after that wait every node reads a list with the
+   * device in it, and every message sent once the device is welcomed is
+   * written to its inbox. Without the wait, a peer's stale list would skip
+   * it for good (at-least-once to every device). Alone in the cluster, this
+   * node's own cache already has the device (noteDevice): no wait. Paid once
+   * per device, on its first sign-in.
+   */
+  private async newDeviceFence(): Promise<void> {
+    const ms = this.opts.directoryCacheMs;
+    if (ms <= 0) return;
+    const nodes = await this.ports.registry.nodes();
+    if (!nodes.some((n) => n !== this.id)) return;
+    await new Promise<void>((resolve) => this.ports.clock.setTimeout(resolve, ms));
+  }
+
+  /**
    * Heartbeats keep this node alive in the registry. Two ways its liveness can
    * lapse while its connections stay open: the registry is unreachable (the
    * heartbeat fails), or this node itself stood still for longer than the TTL
@@ -277,6 +297,7 @@ export class ChatNode {
   private heartbeat(): void {
     const ttl = this.opts.heartbeatIntervalMs * 3;
     const sentMs = this.ports.clock.now();
+    // The registry can become unreachable between the heartbeat and the peer list: either failure owes the redrains.
     void this.ports.registry.heartbeat(this.id, ttl).then(() => {
       const previous = this.lastBeatMs;
       this.lastBeatMs = sentMs;
@@ -286,7 +307,7 @@ export class ChatNode {
         this.redrainAll(this.redrainReason);
       }
       return this.watchPeers();
-    }, () => this.oweRedrains('shared state back'));
+    }).catch(() => this.oweRedrains('shared state back'));
     this.presence.refresh();
   }
 

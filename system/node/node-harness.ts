@@ -74,8 +74,14 @@ export async function coreCluster(count = 1, opts: Partial<ChatNodeOptions> = {}
     clock, ports, faults, tokens, nodes, settle, frame,
     async connect(device, n = 0) {
       const conn = nextConn++;
+      const t = nodes[n]!.transport;
       nodes[n]!.node.onOpen(conn);
       await frame(conn, { t: 'hello', token: tokens.issue(device, 3600_000) }, n);
+      // A device's first sign-in with other nodes alive waits out their directory caches (newDeviceFence).
+      for (let i = 0; i < 10 && t.take(conn, 'welcome').length === 0 && !t.closed.has(conn); i++) {
+        clock.advance(500);
+        await settle();
+      }
       return conn;
     },
   };

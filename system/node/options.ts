@@ -35,7 +35,11 @@ export interface ChatNodeOptions {
   presenceTtlMs: number;
   /** Changed users kept for the next presence flush, at most (extra changes are shed). */
   presenceChangesMax: number;
-  /** How long group membership and device lists are cached (0 = never). */
+  /**
+   * How long group membership and device lists are cached (0 = never). A
+   * device's first sign-in waits this long before its welcome when other
+   * nodes are alive (see ChatNode.newDeviceFence).
+   */
   directoryCacheMs: number;
   /** Retry hint sent with retryable errors. */
   retryAfterMs: number;

@@ -76,3 +76,20 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 20
     await sleep(5);
   }
 }
+
+/**
+ * Runs `fn` and returns the promise rejections nobody handled meanwhile
+ * (settled one macrotask after it): in a live process each would end it.
+ */
+export async function unhandledRejectionsOf(fn: () => Promise<unknown>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const listener = (reason: unknown) => seen.push(reason);
+  process.on('unhandledRejection', listener);
+  try {
+    await fn();
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.off('unhandledRejection', listener);
+  }
+  return seen;
+}
