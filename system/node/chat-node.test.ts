@@ -225,14 +225,32 @@ describe('ChatNode (core, no sockets)', () => {
     assert.ok(c.clock.now() - before >= 2000, `bob.2 welcomed after ${c.clock.now() - before} ms, within n1's directory cache`);
     await c.frame(a, { t: 'send', cid: 'n2', to: 'bob', body: 'after bob.2 was welcomed' }, 0);
     assert.deepEqual(c.nodes[1]!.transport.take(b2, 'msg').map((m) => m.body), ['after bob.2 was welcomed']);
-    // A known device signs in again at once, and so does a new one on a node alone in its cluster.
+    // A known device signs in again at once; so does a user's first device, and a new one on a node alone in its cluster.
     const again = c.clock.now();
     await c.connect('bob.2', 0);
+    await c.connect('carol.1', 1);
     assert.equal(c.clock.now(), again);
     const solo = await coreCluster(1);
     const start = solo.clock.now();
     await solo.connect('carol.1');
+    await solo.connect('carol.2');
     assert.equal(solo.clock.now(), start);
+  });
+
+  it('makes at least one of two devices of a new user registering at once on two nodes wait', async () => {
+    const c = await coreCluster(2);
+    const hello = (device: string, n: number, conn: number) => {
+      c.nodes[n]!.node.onOpen(conn);
+      c.nodes[n]!.node.onFrame(conn, JSON.stringify({ t: 'hello', token: c.tokens.issue(device, 3600_000) }));
+    };
+    hello('dave.1', 0, 9001);
+    hello('dave.2', 1, 9002);
+    await c.settle();
+    const welcomed = () => [c.nodes[0]!.transport.take(9001, 'welcome').length, c.nodes[1]!.transport.take(9002, 'welcome').length];
+    assert.ok(welcomed().includes(0), `both welcomed at once: ${welcomed()}`);
+    c.clock.advance(2000);
+    await c.settle();
+    assert.deepEqual(welcomed(), [1, 1]);
   });
 
   it('wakes a device by push when its connection closes with deliveries it never acked', async () => {

@@ -4,6 +4,7 @@ import type { TimerHandle } from '../clock/clock.ts';
 import type { TokenIssuer } from '../auth/tokens.ts';
 import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.ts';
+import type { DeviceId, UserId } from '../protocol/ids.ts';
 import { parseClientFrame, validateClientFrame } from '../protocol/parse.ts';
 import { Connection } from './connection.ts';
 import { Delivery } from './delivery.ts';
@@ -242,7 +243,7 @@ export class ChatNode {
       if (!known.includes(device)) {
         await this.ports.accounts.addDevice(user, device);
         this.directory.noteDevice(user, device);
-        await this.newDeviceFence();
+        await this.newDeviceFence(user, device);
       }
       const old = this.byDevice.get(device);
       if (old && old !== c) this.transport.close(old.id, CloseCodes.replaced, 'connected again');
@@ -269,18 +270,25 @@ export class ChatNode {
 
   /**
    * A device the user's account did not list until now is welcomed only
-   * once no node can still serve that list from its directory cache: a
-   * cached entry was read before the device was added and lives at most
-   * `directoryCacheMs`, so after that wait every node reads a list with the
-   * device in it, and every message sent once the device is welcomed is
-   * written to its inbox. Without the wait, a peer's stale list would skip
-   * it for good (at-least-once to every device). Alone in the cluster, this
-   * node's own cache already has the device (noteDevice): no wait. Paid once
-   * per device, on its first sign-in.
+   * once no node can still serve a list without it from its directory
+   * cache: a cached list was read before the device was added and lives at
+   * most `directoryCacheMs`, so after that wait every node reads a list with
+   * the device in it, and every message sent once the device is welcomed is
+   * written to its inbox. Without the wait, a peer's stale list would skip it
+   * for good (at-least-once to every device).
+   *
+   * No wait when nothing can be stale: the user's first device (the list is
+   * read again after the write, so two devices registering at once on two
+   * nodes see each other, and directories never cache an empty list), or no
+   * other node alive (this node's own cache has the device: noteDevice). So
+   * it is paid once per added device of a user who already had one, as
+   * linking a companion device takes a moment.
    */
-  private async newDeviceFence(): Promise<void> {
+  private async newDeviceFence(user: UserId, device: DeviceId): Promise<void> {
     const ms = this.opts.directoryCacheMs;
     if (ms <= 0) return;
+    const devices = (await this.ports.accounts.devicesOf([user])).get(user) ?? [];
+    if (!devices.some((d) => d !== device)) return;
     const nodes = await this.ports.registry.nodes();
     if (!nodes.some((n) => n !== this.id)) return;
     await new Promise<void>((resolve) => this.ports.clock.setTimeout(resolve, ms));

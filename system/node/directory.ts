@@ -40,7 +40,8 @@ export class Directory {
       for (const u of missing) {
         const list = fetched.get(u) ?? [];
         out.set(u, list);
-        this.devicesCache.set(u, list, now);
+        // An empty list is not cached: a user's first device is then seen at once by every node (newDeviceFence).
+        if (list.length > 0) this.devicesCache.set(u, list, now);
       }
     }
     return out;
