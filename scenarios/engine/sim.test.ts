@@ -94,6 +94,15 @@ describe('Sim engine', function () {
     assert.equal(report.passed, true);
   });
 
+  it('drops every device at once and loses nothing acked as they reconnect (reconnect-storm)', async () => {
+    for (const seed of [1, 3]) {
+      const { report } = await runSim({ scenario: 'reconnect-storm', overrides: {}, seed, ...quiet });
+      assert.ok(report.devices.connectedPeak === 1000 && report.messages.acked > 4000, `seed ${seed}: acked ${report.messages.acked}`);
+      assert.equal(report.delivery.lost, 0, `seed ${seed}: ${JSON.stringify(report.delivery.firstLost)}`);
+      assert.equal(report.delivery.duplicated, 0);
+    }
+  });
+
   it('loses nothing with two devices per user under every sim fault at once (stores away, slow and lossy links, cuts, a node stop)', async () => {
     const file = drillFile('sim-fault-mix', [
       { fault: 'store-outage', store: 'redis', at: '10%', duration: '10%' },

@@ -253,6 +253,19 @@ describe('ChatNode (core, no sockets)', () => {
     assert.deepEqual(welcomed(), [1, 1]);
   });
 
+  it('keeps a device registered and reachable when it signs in again on the same node before its old connection closed', async () => {
+    const c = await coreCluster(2);
+    const a = await c.connect('alice.1', 0);
+    const old = await c.connect('bob.1', 1);
+    // The socket dropped without the node hearing of it; the device is back on the same node.
+    const fresh = await c.connect('bob.1', 1);
+    assert.equal(c.nodes[1]!.transport.closed.get(old)?.reason, 'connected again');
+    assert.equal((await c.ports.registry.lookup(['bob.1'])).get('bob.1'), 'n2', "the old connection's close did not unregister the device");
+    await c.frame(a, { t: 'send', cid: 'again1', to: 'bob', body: 'after the reconnect' }, 0);
+    assert.deepEqual(c.nodes[1]!.transport.take(fresh, 'msg').map((m) => m.body), ['after the reconnect'], 'delivered live, not left in the inbox');
+    assert.equal(c.nodes[1]!.transport.take(old, 'msg').length, 0);
+  });
+
   it('wakes a device by push when its connection closes with deliveries it never acked', async () => {
     const c = await coreCluster();
     const a = await c.connect('alice.1');

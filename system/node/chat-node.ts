@@ -137,18 +137,36 @@ export class ChatNode {
     c.state = 'closed';
     c.pageWaiter?.();
     this.wakeIfOwed(c);
+    // Replaced by a newer sign-in of its device here (retire), or never signed in: the device is not going offline.
     if (!c.device || this.byDevice.get(c.device) !== c) return;
-    this.byDevice.delete(c.device);
-    const mine = this.byUser.get(c.user!);
-    mine?.delete(c);
-    this.groupOps.detach(c);
+    const lastOfUser = this.detach(c);
     if (!this.alive) return;
     void this.ports.registry.remove(c.device, this.id).catch(() => {});
     void this.ports.presence.unsubscribeAll(c.device).catch(() => {});
-    if (mine && mine.size === 0) {
-      this.byUser.delete(c.user!);
-      this.presence.wentOffline(c.user!);
-    }
+    if (lastOfUser) this.presence.wentOffline(c.user!);
+  }
+
+  /** Takes a signed-in connection out of the device, user and group indexes; true when it was its user's last one here. */
+  private detach(c: Connection): boolean {
+    this.byDevice.delete(c.device!);
+    const mine = this.byUser.get(c.user!);
+    mine?.delete(c);
+    this.groupOps.detach(c);
+    if (!mine || mine.size > 0) return false;
+    this.byUser.delete(c.user!);
+    return true;
+  }
+
+  /**
+   * The device signed in again here while its old connection still looks
+   * open (the node is told of a dropped socket late, or never): the old one
+   * leaves the indexes now and is closed. Its close must not unregister the
+   * device (the registry keys a device by node, and the new sign-in's put
+   * may land first) nor mark it offline: it is coming back online here.
+   */
+  private retire(old: Connection): void {
+    if (this.byDevice.get(old.device!) === old) this.detach(old);
+    this.transport.close(old.id, CloseCodes.replaced, 'connected again');
   }
 
   /**
@@ -246,7 +264,7 @@ export class ChatNode {
         await this.newDeviceFence(user, device);
       }
       const old = this.byDevice.get(device);
-      if (old && old !== c) this.transport.close(old.id, CloseCodes.replaced, 'connected again');
+      if (old && old !== c) this.retire(old);
       const previous = await this.ports.registry.put(device, this.id);
       if (previous && previous !== this.id) {
         void this.ports.bus.publish(previous, { k: 'kick', device, newNode: this.id }).catch(() => {});
