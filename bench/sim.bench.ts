@@ -10,6 +10,7 @@
  * (default 0.1: events within it share an instant; coarser is faster and
  * rounds every hop up to it).
  */
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { runSim } from '../scenarios/engine/sim.ts';
 import { parseDuration } from '../scenarios/duration.ts';
@@ -44,6 +45,7 @@ process.stderr.write(`bench:sim: node heartbeat ${heartbeatMs} ms, presence TTL 
 const profile = process.env.BENCH_CPU_PROF ? await startProfile(process.env.BENCH_CPU_PROF, Number(process.env.BENCH_CPU_PROF_FROM ?? 0)) : undefined;
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 1000);
+const live = liveMemory();
 const wall0 = performance.now();
 const { report } = await runSim({
   scenario: values.scenario!,
@@ -54,6 +56,7 @@ const { report } = await runSim({
   node,
 });
 clearInterval(rssTimer);
+live.stop();
 await profile?.();
 peakRss = Math.max(peakRss, process.memoryUsage().rss);
 const wallSeconds = (performance.now() - wall0) / 1000;
@@ -78,3 +81,37 @@ async function startProfile(dir: string, fromSeconds: number): Promise<() => Pro
     process.stderr.write(`bench:sim: CPU profile in ${file}\n`);
   };
 }
+
+/**
+ * What the heap keeps, beside what the process holds: after each major GC,
+ * heap used + ArrayBuffers (read in the GC observer's callback, so a little
+ * may have been allocated since). Printed every minute of wall and at the
+ * end (stderr), with the number of major GCs.
+ */
+function liveMemory(): { stop(): void } {
+  const GB = 2 ** 30;
+  let majors = 0;
+  let last = 0;
+  let max = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      majors++;
+      const m = process.memoryUsage();
+      last = m.heapUsed + m.arrayBuffers;
+      max = Math.max(max, last);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const line = () => `rss ${(process.memoryUsage().rss / GB).toFixed(2)} GB; heap + ArrayBuffers after the last major GC ${(last / GB).toFixed(2)} GB (${majors} major GCs)`;
+  const timer = setInterval(() => process.stderr.write(`bench:sim: ${line()}\n`), 60_000);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      observer.disconnect();
+      process.stderr.write(`bench:sim: ${line()}, largest ${(max / GB).toFixed(2)} GB\n`);
+    },
+  };
+}
+
