@@ -6,6 +6,8 @@ import { readReport, writeReports } from '../reports/write.ts';
 import { builtins } from '../scenarios/registry.ts';
 import { runLive } from '../scenarios/engine/live.ts';
 import { loadCalibration, replaySim, runSim } from '../scenarios/engine/sim.ts';
+import { defaultSweepFaults, runSweep, sweepFaults, validateSweep, type SweepRun } from '../scenarios/engine/sweep.ts';
+import type { Overrides } from '../scenarios/engine/config.ts';
 import { buildPlan, writePlan } from '../plan/command.ts';
 import { planMarkdown } from '../plan/render.ts';
 import { verifyPlan } from '../plan/verify.ts';
@@ -50,6 +52,7 @@ program
   .addOption(new Option('--world <world>', 'where the cluster runs (sim: deterministic simulation in virtual time)').choices(['embedded', 'local', 'containers', 'sim']).default('embedded'))
   .option('--nodes <n>', 'chat nodes to start', int('--nodes', 1, 64))
   .option('--devices <n>', 'virtual devices (overrides the scenario)', int('--devices', 2, 10_000_000))
+  .option('--devices-per-user <n>', 'devices per user, 1..9 (overrides the scenario): multi-device fan-out and sync', int('--devices-per-user', 1, 9))
   .option('--duration <d>', 'load duration of every executor, e.g. 30s', duration)
   .option('--rate <r>', 'messages per second of every constant-arrival-rate executor', positive('--rate'))
   .option('--grace <d>', 'how long after the load deliveries still count, e.g. 30s', duration)
@@ -79,7 +82,7 @@ program
     const { report, files } = await runLive({
       scenario,
       world: o.world,
-      overrides: { nodes: o.nodes, devices: o.devices, duration: o.duration, rate: o.rate, graceMs: o.grace ? parseDuration(o.grace) : undefined },
+      overrides: runOverrides(o),
       seed: o.seed,
       outDir,
       workers: o.workers,
@@ -94,6 +97,14 @@ program
     process.stdout.write(`\nreports: ${files.html}\n         ${files.md}\n         ${files.json}\n`);
     process.exitCode = report.passed ? 0 : 1;
   });
+
+/** What `chatlab run`'s options change in the scenario (undefined: the scenario's own). */
+function runOverrides(o: Record<string, unknown>): Overrides {
+  return {
+    nodes: o.nodes as number | undefined, devices: o.devices as number | undefined, devicesPerUser: o.devicesPerUser as number | undefined,
+    duration: o.duration as string | undefined, rate: o.rate as number | undefined, graceMs: o.grace ? parseDuration(o.grace as string) : undefined,
+  };
+}
 
 /** `--cluster` names the whole cluster: options that would start or pick another one are errors. */
 function refuseWithCluster(o: Record<string, unknown>, cmd: Command): void {
@@ -112,7 +123,7 @@ async function runSimCommand(scenario: string, name: string, o: Record<string, u
   process.stderr.write(`chatlab: seed ${String(o.seed)}\n`);
   const { report, files } = await runSim({
     scenario,
-    overrides: { nodes: o.nodes as number, devices: o.devices as number, duration: o.duration as string, rate: o.rate as number, graceMs: o.grace ? parseDuration(o.grace as string) : undefined },
+    overrides: runOverrides(o),
     seed: o.seed as number,
     outDir,
     calibration: o.calibration as string | undefined,
@@ -187,6 +198,62 @@ program
     process.stdout.write(`${planMarkdown(p, verdict)}\nplan: ${files.md}\n      ${files.html}\n      ${files.json}\n`);
     if (verdict && !verdict.holds) process.exitCode = 1;
   });
+
+const list = (name: string, parse: (v: string) => number | string = String) => (v: string) => {
+  const items = v.split(',').map((x) => x.trim()).filter(Boolean);
+  if (items.length === 0) throw new InvalidArgumentError(`${name} needs at least one value`);
+  return items.flatMap((x) => {
+    const range = /^(\d+)-(\d+)$/.exec(x);
+    if (range && parse !== String) {
+      const [from, to] = [Number(range[1]), Number(range[2])];
+      if (to < from || to - from > 10_000) throw new InvalidArgumentError(`${name}: ${x} is not a range of at most 10,000`);
+      return Array.from({ length: to - from + 1 }, (_, i) => parse(String(from + i)));
+    }
+    return [parse(x)];
+  });
+};
+
+program
+  .command('sweep')
+  .description('play scenarios × fault mixes × devices per user × seeds in the sim world and report every run that loses or duplicates what was acked (each replayable)')
+  .option('--scenarios <list>', 'built-in names or scenario files, comma-separated', list('--scenarios'), ['steady-chat', 'group-fanout', 'offline-burst', 'reconnect-storm'])
+  .option('--faults <list>', `fault mixes, comma-separated: ${Object.keys(sweepFaults).join(', ')}`, list('--faults'), defaultSweepFaults)
+  .option('--seeds <list>', 'seeds: 1,5,9 or a range 1-8', list('--seeds', int('--seeds', 0, 2 ** 31)), [1, 2])
+  .option('--devices-per-user <list>', 'devices per user, e.g. 1,2', list('--devices-per-user', int('--devices-per-user', 1, 9)), [1, 2])
+  .option('--devices <n>', 'virtual devices of every run (default: each scenario\'s own)', int('--devices', 2, 10_000_000))
+  .option('--duration <d>', 'load duration of every run (default: each scenario\'s own)', duration)
+  .option('--nodes <n>', 'chat nodes of every run', int('--nodes', 1, 64))
+  .option('--out <dir>', 'where sweep.json and the reports of failing runs go (default: out/sweep-<time>)')
+  .action(async (o) => {
+    try {
+      validateSweep(o);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+    const outDir = o.out ?? join('out', `sweep-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const combos = o.scenarios.length * o.faults.length * o.devicesPerUser.length * o.seeds.length;
+    process.stderr.write(`chatlab sweep: ${combos} runs in the sim world\n`);
+    for (const f of o.faults as string[]) process.stderr.write(`  ${f.padEnd(16)} ${sweepFaults[f]!.description}\n`);
+    const runs = await runSweep({
+      scenarios: o.scenarios, faults: o.faults, seeds: o.seeds, devicesPerUser: o.devicesPerUser, outDir,
+      overrides: { devices: o.devices, duration: o.duration, nodes: o.nodes },
+      onRun: (r) => process.stdout.write(`${sweepLine(r)}\n`),
+    });
+    const bad = runs.filter((r) => r.violation);
+    process.stdout.write(`\nsweep: ${runs.length} runs, ${bad.length} with a violation (lost or shown twice, an unhandled failure, or a failed run); ${join(outDir, 'sweep.json')}\n`);
+    for (const r of bad) if (r.report) process.stdout.write(`replay: chatlab replay ${r.report}\n`);
+    process.exitCode = bad.length === 0 ? 0 : 1;
+  });
+
+/** One sweep run as a line: verdict, what ran, what it found. */
+export function sweepLine(r: SweepRun): string {
+  const what = `${r.scenario} ${r.fault} x${r.devicesPerUser} seed ${r.seed}`;
+  if (r.error) return `FAIL ${what}: ${r.error}`;
+  const counts = `sent ${r.sent}, acked ${r.acked}, owed ${r.expected}, lost ${r.lost}, shown twice ${r.duplicatedVisible}${r.unhandled.length ? `, unhandled ${r.unhandled.length} (${r.unhandled[0]})` : ''}`;
+  const slo = r.passed ? '' : ' (a threshold failed)';
+  const first = r.violation && r.firstViolation ? ` first: ${JSON.stringify(r.firstViolation)}` : '';
+  return `${r.violation ? 'FAIL' : 'ok  '} ${what}: ${counts}${slo}, ${(r.wallMs / 1000).toFixed(1)} s${first}`;
+}
 
 program
   .command('list')

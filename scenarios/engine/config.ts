@@ -1,4 +1,4 @@
-import type { Scenario } from '../scenario.ts';
+import type { ChaosEntry, Scenario } from '../scenario.ts';
 import type { DeviceOptions } from '../device/options.ts';
 
 /** How the driver's virtual devices behave in every engine (live workers and the sim), from the scenario. */
@@ -24,6 +24,10 @@ export interface Overrides {
   graceMs?: number;
   /** Extra k6-style thresholds, merged over the scenario's (the planner's SLOs). */
   thresholds?: Record<string, string[]>;
+  /** Devices per user (1..9): multi-device fan-out and sync to the sender's other devices. */
+  devicesPerUser?: number;
+  /** Replaces the scenario's chaos schedule (`chatlab sweep`'s fault mixes). */
+  chaos?: ChaosEntry[];
 }
 
 export interface NodeRef {
@@ -51,6 +55,8 @@ export interface WorkerConfig {
 export function applyOverrides(s: Scenario, o: Overrides): Scenario {
   const out: Scenario = { ...s, population: { ...s.population }, options: { ...s.options, scenarios: { ...s.options.scenarios } } };
   if (o.devices !== undefined) out.population.devices = o.devices;
+  if (o.devicesPerUser !== undefined) out.population.devicesPerUser = o.devicesPerUser;
+  if (o.chaos !== undefined) out.chaos = o.chaos;
   if (o.nodes !== undefined) out.nodes = o.nodes;
   if (o.graceMs !== undefined) out.graceMs = o.graceMs;
   if (o.thresholds !== undefined) out.options.thresholds = { ...s.options.thresholds, ...o.thresholds };
