@@ -6,7 +6,7 @@ import { readReport, writeReports } from '../reports/write.ts';
 import { builtins } from '../scenarios/registry.ts';
 import { runLive } from '../scenarios/engine/live.ts';
 import { loadCalibration, replaySim, runSim } from '../scenarios/engine/sim.ts';
-import { defaultSweepFaults, runSweep, sweepFaults, validateSweep, type SweepRun } from '../scenarios/engine/sweep.ts';
+import { defaultSweepFaults, runSweep, sweepFaults, sweepLine, validateSweep } from '../scenarios/engine/sweep.ts';
 import type { Overrides } from '../scenarios/engine/config.ts';
 import { buildPlan, writePlan } from '../plan/command.ts';
 import { planMarkdown } from '../plan/render.ts';
@@ -244,16 +244,6 @@ program
     for (const r of bad) if (r.report) process.stdout.write(`replay: chatlab replay ${r.report}\n`);
     process.exitCode = bad.length === 0 ? 0 : 1;
   });
-
-/** One sweep run as a line: verdict, what ran, what it found. */
-export function sweepLine(r: SweepRun): string {
-  const what = `${r.scenario} ${r.fault} x${r.devicesPerUser} seed ${r.seed}`;
-  if (r.error) return `FAIL ${what}: ${r.error}`;
-  const counts = `sent ${r.sent}, acked ${r.acked}, owed ${r.expected}, lost ${r.lost}, shown twice ${r.duplicatedVisible}${r.unhandled.length ? `, unhandled ${r.unhandled.length} (${r.unhandled[0]})` : ''}`;
-  const slo = r.passed ? '' : ' (a threshold failed)';
-  const first = r.violation && r.firstViolation ? ` first: ${JSON.stringify(r.firstViolation)}` : '';
-  return `${r.violation ? 'FAIL' : 'ok  '} ${what}: ${counts}${slo}, ${(r.wallMs / 1000).toFixed(1)} s${first}`;
-}
 
 program
   .command('list')

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../reports/report.ts';
 import { replaySim } from './sim.ts';
-import { runSweep, type SweepRun } from './sweep.ts';
+import { runSweep, sweepLine, type SweepRun } from './sweep.ts';
 
 describe('Sim sweep', () => {
   const outDir = () => mkdtempSync(join(tmpdir(), 'chatlab-sweep-'));
@@ -24,6 +24,7 @@ describe('Sim sweep', () => {
     }
     // Two devices per user: each message is owed to the recipient's two devices and the sender's other one.
     assert.ok(runs[1]!.expected > 2.5 * runs[1]!.acked, `owed ${runs[1]!.expected} for ${runs[1]!.acked} acked`);
+    assert.match(sweepLine(runs[0]!), /^ok {3}steady-chat own x1 seed 1: sent \d+, acked \d+, owed \d+, lost 0, shown twice 0, [\d.]+ s$/);
     const saved = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8')) as { runs: SweepRun[] };
     assert.equal(saved.runs.length, 4);
     assert.deepEqual(readdirSync(dir), ['sweep.json']);
@@ -41,15 +42,20 @@ describe('Sim sweep', () => {
     assert.ok(r.report && existsSync(r.report), r.report);
     const old = JSON.parse(readFileSync(r.report, 'utf8')) as Report;
     assert.deepEqual(old.meta.firstViolation, r.firstViolation);
+    assert.match(sweepLine(r), /^FAIL offline-burst own x1 seed 5: .*lost 1, .*first: \{"kind":"lost"/);
     const again = await replaySim(old, { progress: false, log: () => {} });
     assert.deepEqual(again.diff, []);
   });
 
-  it('refuses an unknown fault mix before running anything', async () => {
+  it('refuses an unknown fault mix or scenario before running anything', async () => {
     const dir = outDir();
     await assert.rejects(
       runSweep({ scenarios: ['steady-chat'], faults: ['own', 'meteor'], seeds: [1], devicesPerUser: [1], outDir: dir }),
       /unknown fault mix "meteor"; known: own, node-kill/,
+    );
+    await assert.rejects(
+      runSweep({ scenarios: ['steady-chit'], faults: ['own'], seeds: [1], devicesPerUser: [1], outDir: dir }),
+      /unknown scenario "steady-chit": use one of steady-chat/,
     );
     assert.deepEqual(readdirSync(dir), []);
   });

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { builtins } from '../registry.ts';
 import type { ChaosEntry } from '../scenario.ts';
 import type { Overrides } from './config.ts';
 import { runSim } from './sim.ts';
@@ -124,8 +125,22 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun[]> {
   return runs;
 }
 
-/** Throws on what a sweep cannot run: an unknown fault mix, an empty dimension. */
+/** One sweep run as a line: verdict, what ran, what it found. */
+export function sweepLine(r: SweepRun): string {
+  const what = `${r.scenario} ${r.fault} x${r.devicesPerUser} seed ${r.seed}`;
+  if (r.error) return `FAIL ${what}: ${r.error}`;
+  const unhandled = r.unhandled.length ? `, unhandled ${r.unhandled.length} (${r.unhandled[0]})` : '';
+  const counts = `sent ${r.sent}, acked ${r.acked}, owed ${r.expected}, lost ${r.lost}, shown twice ${r.duplicatedVisible}${unhandled}`;
+  const slo = r.passed ? '' : ' (a threshold failed)';
+  const first = r.violation && r.firstViolation ? ` first: ${JSON.stringify(r.firstViolation)}` : '';
+  return `${r.violation ? 'FAIL' : 'ok  '} ${what}: ${counts}${slo}, ${(r.wallMs / 1000).toFixed(1)} s${first}`;
+}
+
+/** Throws on what a sweep cannot run: an unknown scenario or fault mix, an empty dimension. */
 export function validateSweep(o: Pick<SweepOptions, 'scenarios' | 'faults' | 'seeds' | 'devicesPerUser'>): void {
+  for (const s of o.scenarios) {
+    if (!builtins[s] && !/\.(ts|js|mjs)$/.test(s)) throw new Error(`unknown scenario "${s}": use one of ${Object.keys(builtins).join(', ')} or a path to a .ts file`);
+  }
   for (const f of o.faults) {
     if (!sweepFaults[f]) throw new Error(`unknown fault mix "${f}"; known: ${Object.keys(sweepFaults).join(', ')}`);
   }
