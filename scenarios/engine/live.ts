@@ -14,7 +14,7 @@ import { applyOverrides, type MainMessage, type Overrides, type WorkerMessage } 
 import { Progress } from './progress.ts';
 import { setupGroups } from './setup-groups.ts';
 import { targetWorld, worlds, type World, type WorldOptions } from './worlds.ts';
-import { planChaos, runChaos, sleepUntilWall } from '../../chaos/schedule.ts';
+import { planChaos, runChaos, wallTime } from '../../chaos/schedule.ts';
 import { needsProxies } from '../../chaos/faults.ts';
 import { clusterWorld, marksDuring, type ClusterClient } from '../../chaos/cluster.ts';
 
@@ -132,8 +132,8 @@ async function startWorld(kind: string, opts: WorldOptions): Promise<World> {
   return make(opts);
 }
 
-const epochNow = () => performance.timeOrigin + performance.now();
-const sleepUntil = (wallMs: number) => sleepUntilWall(epochNow, wallMs);
+/** Waits until an epoch time in ms (the chaos schedule's wall clock with its origin at the epoch). */
+const sleepUntil = wallTime(0).sleepUntil;
 
 type Done = Extract<WorkerMessage, { type: 'done' }>;
 type Tick = Extract<WorkerMessage, { type: 'tick' }>;

@@ -5,6 +5,8 @@ import type { ChaosEntry } from '../scenario.ts';
 import type { Overrides } from './config.ts';
 import { runSim } from './sim.ts';
 import type { InjectedFault } from './sim-report.ts';
+import type { Report } from '../../reports/report.ts';
+import { unhandledRejectionsOf } from '../../system/testing/harness.ts';
 
 /**
  * Fault mixes a sweep plays over each scenario, in simulated time (shares of
@@ -154,35 +156,36 @@ async function sweepOne(o: SweepOptions, scenario: string, fault: string, device
   const overrides: Overrides = { ...o.overrides, devicesPerUser, ...(chaos ? { chaos } : {}) };
   const label = `${scenario.replace(/[^A-Za-z0-9_-]/g, '_')}-${fault}-x${devicesPerUser}-seed${seed}`;
   const base = { scenario, fault, devicesPerUser, seed };
-  const unhandled: unknown[] = [];
-  const listener = (reason: unknown) => unhandled.push(reason);
-  process.on('unhandledRejection', listener);
   const wall0 = performance.now();
-  try {
-    const { report } = await runSim({ scenario, overrides, seed, inject: o.inject, progress: false, log: () => {} });
-    await new Promise((r) => setImmediate(r));
-    const d = report.delivery;
-    const violation = d.lost > 0 || d.duplicated > 0 || unhandled.length > 0;
-    let file: string | undefined;
-    if (violation) {
-      // Rerun into its folder (identical, so the report on disk is the one judged): only runs worth replaying are written.
-      const dir = join(o.outDir, label);
-      await runSim({ scenario, overrides, seed, inject: o.inject, outDir: dir, progress: false, log: () => {} });
-      file = join(dir, 'report.json');
+  let report: Report | undefined;
+  let error: Error | undefined;
+  const unhandled = (await unhandledRejectionsOf(async () => {
+    try {
+      ({ report } = await runSim({ scenario, overrides, seed, inject: o.inject, progress: false, log: () => {} }));
+    } catch (err) {
+      error = err as Error;
     }
+  })).map(describe);
+  if (!report) {
     return {
-      ...base, sent: report.messages.sent, acked: report.messages.acked, expected: d.expected, lost: d.lost, duplicatedVisible: d.duplicated,
-      unhandled: unhandled.map(describe), firstViolation: report.meta.firstViolation ?? undefined, passed: report.passed, violation, report: file,
-      wallMs: Math.round(performance.now() - wall0),
+      ...base, sent: 0, acked: 0, expected: 0, lost: 0, duplicatedVisible: 0, unhandled,
+      error: error?.message, passed: false, violation: true, wallMs: Math.round(performance.now() - wall0),
     };
-  } catch (err) {
-    return {
-      ...base, sent: 0, acked: 0, expected: 0, lost: 0, duplicatedVisible: 0, unhandled: unhandled.map(describe),
-      error: (err as Error).message, passed: false, violation: true, wallMs: Math.round(performance.now() - wall0),
-    };
-  } finally {
-    process.off('unhandledRejection', listener);
   }
+  const d = report.delivery;
+  const violation = d.lost > 0 || d.duplicated > 0 || unhandled.length > 0;
+  let file: string | undefined;
+  if (violation) {
+    // Rerun into its folder (identical, so the report on disk is the one judged): only runs worth replaying are written.
+    const dir = join(o.outDir, label);
+    await runSim({ scenario, overrides, seed, inject: o.inject, outDir: dir, progress: false, log: () => {} });
+    file = join(dir, 'report.json');
+  }
+  return {
+    ...base, sent: report.messages.sent, acked: report.messages.acked, expected: d.expected, lost: d.lost, duplicatedVisible: d.duplicated,
+    unhandled, firstViolation: report.meta.firstViolation ?? undefined, passed: report.passed, violation, report: file,
+    wallMs: Math.round(performance.now() - wall0),
+  };
 }
 
 function describe(reason: unknown): string {
