@@ -103,7 +103,11 @@ function liveMemory(): { stop(): void } {
     }
   });
   observer.observe({ entryTypes: ['gc'] });
-  const line = () => `rss ${(process.memoryUsage().rss / GB).toFixed(2)} GB; heap + ArrayBuffers after the last major GC ${(last / GB).toFixed(2)} GB (${majors} major GCs)`;
+  const line = () => {
+    const m = process.memoryUsage();
+    const gb = (n: number) => (n / GB).toFixed(2);
+    return `rss ${gb(m.rss)} GB (heap ${gb(m.heapTotal)} of which used ${gb(m.heapUsed)}, ArrayBuffers ${gb(m.arrayBuffers)}); heap + ArrayBuffers after the last major GC ${gb(last)} GB (${majors} major GCs)`;
+  };
   const timer = setInterval(() => process.stderr.write(`bench:sim: ${line()}\n`), 60_000);
   timer.unref();
   return {

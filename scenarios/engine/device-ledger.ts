@@ -42,16 +42,22 @@ export class DeviceLedger {
   private readonly nodeIds: string[];
   private readonly nodes: Record<string, string>;
   private readonly window = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 2 });
-  private readonly nodeOf = new Map<number, number>();
+  /** Per device, 2 + the number of the node it is signed in to (-1: unknown), 0 while signed out; grown as devices sign in. */
+  private nodeSlots = new Int16Array(0);
   /**
-   * Per conversation, in one array of numbers (a simulation holds millions
-   * of conversations, most with a message or two: a key string, a Map entry
-   * and an object or array more each added up to hundreds of bytes):
+   * Direct conversations with acked sends of this worker still waiting for
+   * a reader's read marker, each in one array of numbers (a run holds
+   * millions of conversations; only those with unread sends are kept, so
+   * this follows the rate of sends × the read delay, not the run's length):
    * - [0]: 2 × the number of sends below, plus 1 once its readers moved to `manyReaders`;
-   * - then this worker's acked sends in seq order as [seq, msgKey] pairs, to turn
-   *   a read marker (upTo) into per-message receipts;
+   * - then the sends in seq order as [seq, msgKey, readers still to read it, sending device]
+   *   (a device's own marker covers its own sends too: those are not reads);
    * - then the highest seq each reader device has reported read, as [device, seq]
    *   pairs, up to READERS_SCANNED readers.
+   * A send leaves once every device owed it has read it; the conversation
+   * leaves, marks and all, with its last send. A marker for a conversation
+   * with nothing waiting is not kept: a send acked after it (a late ack) is
+   * receipted by that reader's next marker.
    */
   private readonly convs = new Map<string, number[]>();
   /** Read marks of conversations with more than READERS_SCANNED readers. */
@@ -84,6 +90,11 @@ export class DeviceLedger {
    */
   runStarted(): void {
     this.recordingConnections = true;
+  }
+
+  /** Direct conversations with an acked send some reader has not read yet (tests, memory accounting). */
+  get unreadConversations(): number {
+    return this.convs.size;
   }
 
   pendingSends(): number {
@@ -124,12 +135,13 @@ export class DeviceLedger {
     const t = this.targets.get(k);
     this.targets.delete(k);
     if (!t) return;
-    for (const r of this.population.recipients(t.from, t.to)) {
+    const recipients = this.population.recipients(t.from, t.to);
+    for (const r of recipients) {
       this.ledger.expect(k, r, this.predictPath(t.to, t.from, r));
       this.expected++;
     }
     this.midKeys.set(mid, k);
-    if (this.scenario.behaviour.readDelayMs >= 0 && conv.startsWith('d:')) this.rememberSend(conv, seq, k);
+    if (this.scenario.behaviour.readDelayMs >= 0 && conv.startsWith('d:')) this.rememberSend(conv, seq, k, t.from, recipients.length, this.rel(at));
   }
 
   /** @internal */
@@ -168,7 +180,12 @@ export class DeviceLedger {
   onConnected(dev: number, io: { connected(): void }, at: number, node: string): void {
     this.connected++;
     io.connected();
-    this.nodeOf.set(dev, this.nodeNumbers.get(node) ?? -1);
+    if (dev >= this.nodeSlots.length) {
+      const grown = new Int16Array(Math.max(dev + 1, this.nodeSlots.length * 2, 1024));
+      grown.set(this.nodeSlots);
+      this.nodeSlots = grown;
+    }
+    this.nodeSlots[dev] = 2 + (this.nodeNumbers.get(node) ?? -1);
     if (this.recordingConnections) this.ledger.connected(dev, this.rel(at));
     this.hooks.online?.(dev, true);
   }
@@ -176,39 +193,55 @@ export class DeviceLedger {
   /** @internal */
   onDisconnected(dev: number, at: number, code: number): void {
     // Only the end of an authenticated session is a disconnect; failed attempts in backoff are not.
-    if (this.nodeOf.delete(dev)) {
+    if (this.nodeSlots[dev]) {
+      this.nodeSlots[dev] = 0;
       this.connected--;
       if (this.recordingConnections) this.ledger.disconnected(dev, this.rel(at), code);
     }
     this.hooks.online?.(dev, false);
   }
 
-  private rememberSend(conv: string, seq: number, k: number): void {
-    const a = this.convs.get(conv);
-    if (!a) {
-      this.convs.set(conv, [2, seq, k]);
-      return;
-    }
-    const end = 1 + a[0]! - (a[0]! & 1);
-    let i = end;
-    while (i > 1 && a[i - 2]! > seq) i -= 2;
-    const b = insertPair(a, i, seq, k);
-    if (b !== a) this.convs.set(conv, b);
-    b[0]! += 2;
-    if (end + 1 > 2 * SENDS_PER_CONV) {
-      b.splice(1, 2);
-      b[0]! -= 2;
-    }
+  /**
+   * Keeps an acked send until its `readers` have read it. A reader whose
+   * marker already covers it (the ack came late) has read it: the sender
+   * learns so with the ack.
+   */
+  private rememberSend(conv: string, seq: number, k: number, from: number, readers: number, atMs: number): void {
+    let a = this.convs.get(conv);
+    if (a) {
+      const end = sendsEnd(a);
+      if (a[0]! & 1) {
+        for (const [by, mark] of this.manyReaders.get(conv)!) if (mark >= seq && by !== from) readers = this.readNow(k, by, atMs, readers);
+      } else {
+        for (let j = end; j < a.length; j += 2) if (a[j + 1]! >= seq && a[j] !== from) readers = this.readNow(k, a[j]!, atMs, readers);
+      }
+      if (readers <= 0) return;
+      let i = end;
+      while (i > 1 && a[i - SEND]! > seq) i -= SEND;
+      const b = insertSend(a, i, seq, k, readers, from);
+      if (b !== a) this.convs.set(conv, (a = b));
+      a[0]! += 2;
+      if (a[0]! >> 1 > SENDS_PER_CONV) {
+        a.splice(1, SEND);
+        a[0]! -= 2;
+      }
+    } else if (readers > 0) this.convs.set(conv, [2, seq, k, readers, from]);
+  }
+
+  private readNow(k: number, by: number, atMs: number, readers: number): number {
+    this.ledger.receipt(k, by, 'read', atMs);
+    return readers - 1;
   }
 
   /** A read marker covers every message of ours in the conversation up to `upTo` not yet reported read by that device. */
   private readUpTo(conv: string, by: number, upTo: number, atMs: number): void {
     const a = this.convs.get(conv);
+    if (!a) return;
     let from = 0;
     let mark = -1;
-    const end = a ? 1 + a[0]! - (a[0]! & 1) : 0;
-    if (a && a[0]! & 1) from = this.manyReaders.get(conv)!.get(by) ?? 0;
-    else if (a) {
+    const end = sendsEnd(a);
+    if (a[0]! & 1) from = this.manyReaders.get(conv)!.get(by) ?? 0;
+    else {
       for (let j = end; j < a.length; j += 2) {
         if (a[j] === by) {
           mark = j;
@@ -218,13 +251,10 @@ export class DeviceLedger {
       }
     }
     if (upTo <= from) return;
-    if (!a) {
-      this.convs.set(conv, [0, by, upTo]);
-      return;
-    }
+    let kept = a;
     if (a[0]! & 1) this.manyReaders.get(conv)!.set(by, upTo);
     else if (mark >= 0) a[mark + 1] = upTo;
-    else if (a.length - end < 2 * READERS_SCANNED) this.convs.set(conv, insertPair(a, a.length, by, upTo));
+    else if (a.length - end < 2 * READERS_SCANNED) this.convs.set(conv, (kept = insertPair(a, a.length, by, upTo)));
     else {
       const marks = new Map<number, number>();
       for (let j = end; j < a.length; j += 2) marks.set(a[j]!, a[j + 1]!);
@@ -233,9 +263,29 @@ export class DeviceLedger {
       a.length = end;
       a[0]! += 1;
     }
-    for (let j = 1; j < end; j += 2) {
-      const seq = a[j]!;
-      if (seq > from && seq <= upTo) this.ledger.receipt(a[j + 1]!, by, 'read', atMs);
+    // Receipts in seq order; a send every reader has read leaves.
+    let w = 1;
+    for (let j = 1; j < end; j += SEND) {
+      const seq = kept[j]!;
+      let left = kept[j + 2]!;
+      if (seq > from && seq <= upTo && kept[j + 3] !== by) {
+        this.ledger.receipt(kept[j + 1]!, by, 'read', atMs);
+        left--;
+      }
+      if (left > 0) {
+        kept[w] = seq;
+        kept[w + 1] = kept[j + 1]!;
+        kept[w + 2] = left;
+        kept[w + 3] = kept[j + 3]!;
+        w += SEND;
+      }
+    }
+    if (w === 1) {
+      this.convs.delete(conv);
+      if (kept[0]! & 1) this.manyReaders.delete(conv);
+    } else if (w < end) {
+      kept.splice(w, end - w);
+      kept[0]! -= (2 * (end - w)) / SEND;
     }
   }
 
@@ -243,33 +293,54 @@ export class DeviceLedger {
   private predictPath(to: string, from: number, recipient: number): Path {
     if (to.startsWith('g:')) return this.population.group(to.slice(2))?.spec.fanout === 'read' ? 'group-read' : 'group-write';
     const theirs = this.nodeNumbers.get(this.nodes[preferenceOrder(this.population.deviceId(recipient), this.nodeIds)[0]!]!);
-    return theirs === this.nodeOf.get(from) ? 'direct' : 'cross-node';
+    return theirs === this.nodeOf(from) ? 'direct' : 'cross-node';
   }
 
   private actualPath(dev: number, mid: string, conv: string, drained: boolean, pushWoken: boolean): Path {
     if (conv.startsWith('g:')) return this.population.group(conv.slice(2))?.spec.fanout === 'read' ? 'group-read' : 'group-write';
     if (pushWoken) return 'push-wake';
     if (drained) return 'offline-drain';
-    return Snowflake.nodeOf(mid) === this.nodeOf.get(dev) ? 'direct' : 'cross-node';
+    return Snowflake.nodeOf(mid) === this.nodeOf(dev) ? 'direct' : 'cross-node';
   }
+
+  /** The number of the node `dev` is signed in to, undefined while signed out. */
+  private nodeOf(dev: number): number | undefined {
+    const slot = this.nodeSlots[dev];
+    return slot ? slot - 2 : undefined;
+  }
+}
+
+/** Numbers per waiting send: seq, msgKey, readers still to read it, sending device. */
+const SEND = 4;
+
+/** Index past a conversation's sends (where its reader marks start). */
+function sendsEnd(a: readonly number[]): number {
+  return 1 + SEND * (a[0]! >> 1);
 }
 
 /** Arrays up to this long grow to their exact size: push leaves 16 slots or more idle, and most conversations stay this short. */
 const EXACT_MAX = 64;
 
-/** `a` with (x, y) inserted at `i`: a copy of the exact size while short, else `a` itself. */
-function insertPair(a: number[], i: number, x: number, y: number): number[] {
+/** `a` with `xs` inserted at `i`: a copy of the exact size while short, else `a` itself. */
+function insertAt(a: number[], i: number, xs: readonly number[]): number[] {
   if (a.length >= EXACT_MAX) {
-    if (i === a.length) a.push(x, y);
-    else a.splice(i, 0, x, y);
+    a.splice(i, 0, ...xs);
     return a;
   }
-  const b = new Array<number>(a.length + 2);
+  const n = xs.length;
+  const b = new Array<number>(a.length + n);
   for (let j = 0; j < i; j++) b[j] = a[j]!;
-  b[i] = x;
-  b[i + 1] = y;
-  for (let j = i; j < a.length; j++) b[j + 2] = a[j]!;
+  for (let j = 0; j < n; j++) b[i + j] = xs[j]!;
+  for (let j = i; j < a.length; j++) b[j + n] = a[j]!;
   return b;
+}
+
+function insertPair(a: number[], i: number, x: number, y: number): number[] {
+  return insertAt(a, i, [x, y]);
+}
+
+function insertSend(a: number[], i: number, seq: number, k: number, readers: number, from: number): number[] {
+  return insertAt(a, i, [seq, k, readers, from]);
 }
 
 /** One device's DeviceObserver: forwards to the DeviceLedger, which holds all the state. */
