@@ -44,6 +44,7 @@ export interface SimRunOptions {
 export interface SimRunResult {
   report: Report;
   files?: WrittenReports;
+  world: SimWorld;
 }
 
 /** Devices started per second per node while the population connects (a sign-in costs a node ~0.1 ms of CPU). */
@@ -97,60 +98,6 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const resolutionMs = o.resolutionMs ?? 0.1;
   log(`chatlab sim: ${scenario.name} — ${n} devices, ${scenario.nodes} nodes, seed ${o.seed}, calibration ${file ?? calibration.source}`);
 
-  // The world is built and run in its own function, so nothing holds it while the checker
-  // allocates its join over the ledger: a long run's world is most of the heap.
-  const run = await simulate(o, scenario, calibration, resolutionMs, wall0, log);
-  const { ledger, mids, population, loadEnd } = run;
-  const wallMs = performance.now() - wall0;
-  const virtualMs = run.virtualMs;
-  const replay: ReplaySpec = {
-    engine: 'sim', version: 1, scenario: o.scenario, overrides: o.overrides, seed: o.seed, calibration, inject: o.inject ?? [], resolutionMs,
-    node: o.node ?? {},
-  };
-  const report = check(ledger, {
-    startMs: 0, endMs: loadEnd, graceMs: scenario.graceMs, lateMs: scenario.lateMs, thresholds: scenario.options.thresholds,
-    scenario: scenario.name, world: 'sim', seed: o.seed, nodes: scenario.nodes, devicesPlanned: n, startedAt, wallMs,
-    extra: {
-      driver: null,
-      meta: {
-        replay,
-        calibration: { source: calibration.source },
-        sim: { events: run.events, virtualMs: Math.round(virtualMs), connectRampMs: run.rampMs, droppedIterations: run.dropped, busLost: run.busLost },
-        wall: { wallMs: Math.round(wallMs), eventsPerSec: Math.round(run.events / (wallMs / 1000)), rssGB: round2(process.memoryUsage().rss / 2 ** 30) },
-      },
-    },
-  });
-  const violation = firstViolation(report, ledger, mids, population, o.seed);
-  report.meta.firstViolation = violation;
-  if (violation) log(`chatlab sim: first violation: ${describeViolation(violation)}`);
-  if (!report.passed) log(`chatlab sim: thresholds failed — rerun exactly with: chatlab replay <report.json>  (seed ${o.seed})`);
-  const files = o.outDir ? writeReports(report, o.outDir) : undefined;
-  return { report, files };
-}
-
-/** What the checker needs of a finished simulation (the world itself stays behind). */
-interface Simulated {
-  ledger: Ledger;
-  mids: MidIndex;
-  population: Population;
-  loadEnd: number;
-  events: number;
-  virtualMs: number;
-  rampMs: number;
-  dropped: number;
-  busLost: number;
-}
-
-/** Builds the world and the devices, connects them, and runs the load, the chaos schedule and the grace period. */
-async function simulate(
-  o: SimRunOptions,
-  scenario: ReturnType<typeof applyOverrides>,
-  calibration: Calibration,
-  resolutionMs: number,
-  wall0: number,
-  log: (l: string) => void,
-): Promise<Simulated> {
-  const n = scenario.population.devices;
   const world = new SimWorld({ nodes: scenario.nodes, seed: o.seed, calibration, resolutionMs, node: o.node });
   const clock = world.clock;
   await clock.settle(world.start(), 60_000, 'node start');
@@ -213,9 +160,31 @@ async function simulate(
   await chaos;
   for (const m of marks) ledger.fault(m);
 
-  return {
-    ledger, mids, population, loadEnd, events: clock.events, virtualMs: clock.now() - t0, rampMs, dropped: load.dropped, busLost: world.stores.busLost.count,
+  const wallMs = performance.now() - wall0;
+  const virtualMs = clock.now() - t0;
+  const replay: ReplaySpec = {
+    engine: 'sim', version: 1, scenario: o.scenario, overrides: o.overrides, seed: o.seed, calibration, inject: o.inject ?? [], resolutionMs,
+    node: o.node ?? {},
   };
+  const report = check(ledger, {
+    startMs: 0, endMs: loadEnd, graceMs: scenario.graceMs, lateMs: scenario.lateMs, thresholds: scenario.options.thresholds,
+    scenario: scenario.name, world: 'sim', seed: o.seed, nodes: scenario.nodes, devicesPlanned: n, startedAt, wallMs,
+    extra: {
+      driver: null,
+      meta: {
+        replay,
+        calibration: { source: calibration.source },
+        sim: { events: clock.events, virtualMs: Math.round(virtualMs), connectRampMs: rampMs, droppedIterations: load.dropped, busLost: world.stores.busLost.count },
+        wall: { wallMs: Math.round(wallMs), eventsPerSec: Math.round(clock.events / (wallMs / 1000)), rssGB: round2(process.memoryUsage().rss / 2 ** 30) },
+      },
+    },
+  });
+  const violation = firstViolation(report, ledger, mids, population, o.seed);
+  report.meta.firstViolation = violation;
+  if (violation) log(`chatlab sim: first violation: ${describeViolation(violation)}`);
+  if (!report.passed) log(`chatlab sim: thresholds failed — rerun exactly with: chatlab replay <report.json>  (seed ${o.seed})`);
+  const files = o.outDir ? writeReports(report, o.outDir) : undefined;
+  return { report, files, world };
 }
 
 function makeDevices(world: SimWorld, population: Population, scenario: ReturnType<typeof applyOverrides>, recorder: DeviceLedger, seed: number): VirtualDevice[] {
