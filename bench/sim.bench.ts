@@ -86,16 +86,23 @@ async function startProfile(dir: string, fromSeconds: number): Promise<() => Pro
  * What the heap keeps, beside what the process holds: after each major GC,
  * heap used + ArrayBuffers (read in the GC observer's callback, so a little
  * may have been allocated since). Printed every minute of wall and at the
- * end (stderr), with the number of major GCs.
+ * end (stderr), with the number of major GCs and the main thread's GC pauses
+ * so far (major, and the rest: scavenges, incremental steps, weak callbacks).
  */
 function liveMemory(): { stop(): void } {
   const GB = 2 ** 30;
   let majors = 0;
   let last = 0;
   let max = 0;
+  let majorMs = 0;
+  let minorMs = 0;
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) {
+        minorMs += e.duration;
+        continue;
+      }
+      majorMs += e.duration;
       majors++;
       const m = process.memoryUsage();
       last = m.heapUsed + m.arrayBuffers;
@@ -106,7 +113,7 @@ function liveMemory(): { stop(): void } {
   const line = () => {
     const m = process.memoryUsage();
     const gb = (n: number) => (n / GB).toFixed(2);
-    return `rss ${gb(m.rss)} GB (heap ${gb(m.heapTotal)} of which used ${gb(m.heapUsed)}, ArrayBuffers ${gb(m.arrayBuffers)}); heap + ArrayBuffers after the last major GC ${gb(last)} GB (${majors} major GCs)`;
+    return `rss ${gb(m.rss)} GB (heap ${gb(m.heapTotal)} of which used ${gb(m.heapUsed)}, ArrayBuffers ${gb(m.arrayBuffers)}); heap + ArrayBuffers after the last major GC ${gb(last)} GB (${majors} major GCs); GC pauses ${(majorMs / 1000).toFixed(1)} s major, ${(minorMs / 1000).toFixed(1)} s other`;
   };
   const timer = setInterval(() => process.stderr.write(`bench:sim: ${line()}\n`), 60_000);
   timer.unref();

@@ -112,10 +112,17 @@ export class Population {
 
   /** Devices owed a message from `senderDev` to `to` (a user id or 'g:<gid>'): recipients' devices and the sender's other devices. */
   recipients(senderDev: number, to: string): number[] {
-    const senderUser = this.userOf(senderDev);
-    const users = to.startsWith('g:') ? this.group(to.slice(2))?.members ?? [] : [this.userIndex(to), senderUser];
     const out: number[] = [];
-    for (const u of new Set(users)) for (const d of this.devicesOfUser(u)) if (d !== senderDev) out.push(d);
+    const add = (u: number) => {
+      for (let k = 0, d = u * this.devicesPerUser; k < this.devicesPerUser && d < this.devices; k++, d++) if (d !== senderDev) out.push(d);
+    };
+    if (to.startsWith('g:')) for (const u of new Set(this.group(to.slice(2))?.members ?? [])) add(u);
+    else {
+      const user = this.userIndex(to);
+      const senderUser = this.userOf(senderDev);
+      add(user);
+      if (senderUser !== user) add(senderUser);
+    }
     return out;
   }
 

@@ -4,7 +4,7 @@ import type { Ledger, Path } from '../../reports/ledger.ts';
 import { DUP_TRANSPORT } from '../../reports/ledger.ts';
 import { Snowflake } from '../../system/node/snowflake.ts';
 import type { DeviceObserver } from '../device/ports.ts';
-import { preferenceOrder } from '../../system/worlds/placement.ts';
+import { firstChoice } from '../../system/worlds/placement.ts';
 import type { Population } from '../population.ts';
 import type { Scenario } from '../scenario.ts';
 import type { NodeRef } from './config.ts';
@@ -292,7 +292,7 @@ export class DeviceLedger {
   /** The path a delivery should take, used for deliveries that never happen: the recipient's first-choice node decides direct vs cross-node. */
   private predictPath(to: string, from: number, recipient: number): Path {
     if (to.startsWith('g:')) return this.population.group(to.slice(2))?.spec.fanout === 'read' ? 'group-read' : 'group-write';
-    const theirs = this.nodeNumbers.get(this.nodes[preferenceOrder(this.population.deviceId(recipient), this.nodeIds)[0]!]!);
+    const theirs = this.nodeNumbers.get(this.nodes[firstChoice(this.population.deviceId(recipient), this.nodeIds)]!);
     return theirs === this.nodeOf(from) ? 'direct' : 'cross-node';
   }
 

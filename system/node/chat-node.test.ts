@@ -25,6 +25,10 @@ describe('ChatNode (core, no sockets)', () => {
     assert.equal(acks.length, 2);
     assert.equal(acks[1]!.mid, acks[0]!.mid);
     assert.equal(acks[1]!.dup, true);
+    assert.deepEqual(acks[1], { ...acks[0], dup: true });
+    // Dedup keeps the ack's fields, not its JSON (one such value per message sent within the dedup TTL).
+    const kept = await c.ports.dedup.claim('alice.1|same', 1000);
+    assert.deepEqual(kept, { state: 'done', result: `${acks[0]!.mid} ${acks[0]!.seq} ${acks[0]!.ts} ${acks[0]!.conv}` });
     assert.equal((await c.ports.log.page(acks[0]!.conv, 0, 10)).length, 1);
     assert.equal(await c.ports.sequencer.current(acks[0]!.conv), 1);
   });

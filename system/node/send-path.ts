@@ -37,34 +37,37 @@ export class SendPath {
       return node.reply(c, errorFrame(rejection, f.cid));
     }
     const { dedup } = node.ports;
-    const key = `${c.device}|${f.cid}`;
+    const key = dedupKey(c.device!, f.cid);
     node.metrics.inFlight++;
     try {
       // A claim left pending by a node that died mid-send expires soon, so the device's retry is not refused for a day.
       const claim = await dedup.claim(key, node.opts.pendingClaimTtlMs);
       if (claim.state === 'done') {
         node.metrics.messagesDuplicate++;
-        return node.sendRaw(c, duplicateAck(claim.result));
+        return node.sendRaw(c, duplicateAck(f.cid, claim.result));
       }
       if (claim.state === 'pending') {
         return node.reply(c, errorFrame(new ChatError('in_progress', 'this cid is still being stored', node.opts.retryAfterMs), f.cid));
       }
       let ackText: string;
+      let kept: string;
       let target: Target;
       let stored: Stored;
       try {
         const t = f.to.startsWith('g:') ? this.resolveGroup(c, f.to.slice(2)) : this.resolveDirect(c, f.to);
         target = t instanceof Promise ? await t : t;
         stored = await this.store(c, f, target);
-        const ack: ServerFrame = { t: 'ack', cid: f.cid, mid: stored.mid, seq: stored.seq, conv: target.conv, ts: node.ports.clock.now() };
+        const ts = node.ports.clock.now();
+        const ack: ServerFrame = { t: 'ack', cid: f.cid, mid: stored.mid, seq: stored.seq, conv: target.conv, ts };
         ackText = JSON.stringify(ack);
+        kept = keptAck(stored.mid, stored.seq, ts, target.conv);
       } catch (err) {
         await dedup.release(key).catch(noop);
         throw err;
       }
       // Durable from here: a failed `complete` must not turn into an error the device would retry as a new message.
-      // The plain ack is kept; a resend of the cid gets it back marked `dup` (duplicateAck).
-      await dedup.complete(key, ackText, node.opts.dedupTtlMs).catch(noop);
+      // The ack's fields are kept; a resend of the cid gets the same ack back marked `dup` (duplicateAck).
+      await dedup.complete(key, kept, node.opts.dedupTtlMs).catch(noop);
       if (!node.alive) return;
       node.metrics.messagesAcked++;
       node.sendRaw(c, ackText);
@@ -163,9 +166,32 @@ interface Stored {
   item: DeliveryItem;
 }
 
-/** The stored ack of a cid, as answered to a resend: the same fields plus `"dup":true`. */
-function duplicateAck(ackText: string): string {
-  return ackText.endsWith(',"dup":true}') ? ackText : `${ackText.slice(0, -1)},"dup":true}`;
+/** The dedup key of a send: one flat string (join; a template literal would be a cons string), as dedup keeps one per message sent within its TTL. */
+export function dedupKey(device: DeviceId, cid: string): string {
+  return [device, cid].join('|');
+}
+
+/**
+ * What dedup keeps of an ack for a resend of its cid: the fields that are
+ * not the cid (the key holds it), space-separated with the conversation last
+ * — half the bytes of the ack's JSON, and dedup keeps one per message sent
+ * within its TTL.
+ */
+export function keptAck(mid: string, seq: number, ts: number, conv: string): string {
+  // join builds one flat string; a template literal this long would be a tree of cons strings, ~4× the bytes.
+  return [mid, seq, ts, conv].join(' ');
+}
+
+/** The ack of a cid as answered to a resend: the original ack's fields, in its order, plus `"dup":true`. */
+export function duplicateAck(cid: string, kept: string): string {
+  const a = kept.indexOf(' ');
+  const b = kept.indexOf(' ', a + 1);
+  const c = kept.indexOf(' ', b + 1);
+  const seq = Number(kept.slice(a + 1, b));
+  const ts = Number(kept.slice(b + 1, c));
+  if (a <= 0 || b <= a + 1 || c <= b + 1 || !Number.isInteger(seq) || !Number.isFinite(ts)) throw new Error(`dedup holds no ack for cid ${cid}: ${JSON.stringify(kept.slice(0, 80))}`);
+  const ack: ServerFrame = { t: 'ack', cid, mid: kept.slice(0, a), seq, conv: kept.slice(c + 1), ts, dup: true };
+  return JSON.stringify(ack);
 }
 
 function noop(): void {}

@@ -3,7 +3,7 @@ import { ChatNode } from '../../node/chat-node.ts';
 import type { ChatNodeOptions } from '../../node/options.ts';
 import { SeededRandom, type Random } from '../../random/random.ts';
 import { makePortFaults, memoryPorts, type MemoryPorts, type PortFaults } from '../memory-ports.ts';
-import { preferenceOrder } from '../placement.ts';
+import { pickNode } from '../placement.ts';
 import { defaultCalibration, StoreKinds, type Calibration, type LinkClass, type StoreKind } from './calibration.ts';
 import { sample } from './distribution.ts';
 import { SimClock } from './sim-clock.ts';
@@ -94,8 +94,7 @@ export class SimWorld {
 
   /** Rendezvous order over the nodes; one router shared by every socket (millions of sockets, no closure each). */
   private readonly route: SimRouter = (id, attempt) => {
-    const order = preferenceOrder(id, this.urls);
-    return this.transports[this.urlIndex.get(order[attempt % order.length]!)!]!;
+    return this.transports[this.urlIndex.get(pickNode(id, this.urls, attempt))!]!;
   };
 
   /** A device-side socket that connects in rendezvous order over the nodes. */

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { applyOverrides } from './engine/config.ts';
+import { Population } from './population.ts';
+import { loadScenario } from './registry.ts';
+
+describe('Population', () => {
+  async function population(devices: number, devicesPerUser: number): Promise<Population> {
+    return new Population(applyOverrides(await loadScenario('group-fanout'), { devices, devicesPerUser }), 3, 't');
+  }
+
+  it('owes a direct message to every device of the recipient and the sender\'s other devices', async () => {
+    const p = await population(40, 2);
+    // Device 5 is user 2's second device; user 7 has devices 14 and 15.
+    assert.deepEqual(p.recipients(5, p.userId(7)), [14, 15, 4]);
+    assert.deepEqual(p.recipients(4, p.userId(7)), [14, 15, 5]);
+  });
+
+  it('owes a message to oneself to one\'s other devices only, once each', async () => {
+    const p = await population(40, 2);
+    assert.deepEqual(p.recipients(5, p.userId(2)), [4]);
+    const single = await population(40, 1);
+    assert.deepEqual(single.recipients(5, single.userId(5)), []);
+    assert.deepEqual(single.recipients(5, single.userId(9)), [9]);
+  });
+
+  it('leaves out devices past the population (a last user with fewer devices)', async () => {
+    const p = await population(41, 2);
+    assert.deepEqual(p.devicesOfUser(20), [40]);
+    assert.deepEqual(p.recipients(0, p.userId(20)), [40, 1]);
+  });
+
+  it('owes a group message to each member\'s devices but the sending device', async () => {
+    const p = await population(40, 2);
+    const g = p.groups[0]!;
+    const sender = g.members[0]! * 2;
+    const want = g.members.flatMap((u) => p.devicesOfUser(u)).filter((d) => d !== sender);
+    assert.deepEqual(p.recipients(sender, `g:${g.gid}`), want);
+    assert.deepEqual(p.recipients(sender, 'g:nope'), []);
+  });
+});
