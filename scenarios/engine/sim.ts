@@ -39,6 +39,8 @@ export interface SimRunOptions {
   log?: (line: string) => void;
   /** Print a progress line every few wall seconds. Default true. */
   progress?: boolean;
+  /** Called every simulated second of the load with the messages sent so far and the events scheduled (benchmarks). */
+  onSample?: (s: { virtualMs: number; sent: number; events: number }) => void;
 }
 
 export interface SimRunResult {
@@ -150,6 +152,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     const at = clock.now() - t0;
     ledger.sample(at, { connected: recorder.connected, ...world.gauges(1000) });
     progress(at, recorder, clock.events);
+    o.onSample?.({ virtualMs: at, sent: recorder.sent, events: clock.events });
   }, 1000);
 
   load.start();
