@@ -85,11 +85,17 @@ export class Population {
 
   devicesOfUser(user: number): number[] {
     const out: number[] = [];
-    for (let k = 0; k < this.devicesPerUser; k++) {
-      const d = user * this.devicesPerUser + k;
-      if (d < this.devices) out.push(d);
-    }
+    for (let d = this.firstDevice(user), end = this.deviceEnd(user); d < end; d++) out.push(d);
     return out;
+  }
+
+  /** A user's devices are `firstDevice(user)` ≤ d < `deviceEnd(user)` (the last user may have fewer). */
+  firstDevice(user: number): number {
+    return user * this.devicesPerUser;
+  }
+
+  deviceEnd(user: number): number {
+    return Math.min(this.devices, (user + 1) * this.devicesPerUser);
   }
 
   /** A stable pseudo-random set of other users, the same on every worker. */
@@ -114,7 +120,7 @@ export class Population {
   recipients(senderDev: number, to: string): number[] {
     const out: number[] = [];
     const add = (u: number) => {
-      for (let k = 0, d = u * this.devicesPerUser; k < this.devicesPerUser && d < this.devices; k++, d++) if (d !== senderDev) out.push(d);
+      for (let d = this.firstDevice(u), end = this.deviceEnd(u); d < end; d++) if (d !== senderDev) out.push(d);
     };
     if (to.startsWith('g:')) for (const u of new Set(this.group(to.slice(2))?.members ?? [])) add(u);
     else {

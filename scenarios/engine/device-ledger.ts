@@ -321,26 +321,34 @@ function sendsEnd(a: readonly number[]): number {
 /** Arrays up to this long grow to their exact size: push leaves 16 slots or more idle, and most conversations stay this short. */
 const EXACT_MAX = 64;
 
-/** `a` with `xs` inserted at `i`: a copy of the exact size while short, else `a` itself. */
-function insertAt(a: number[], i: number, xs: readonly number[]): number[] {
+/** `a` with `n` slots opened at `i` for the caller to fill: a copy of the exact size while short, else `a` itself. */
+function openAt(a: number[], i: number, n: number): number[] {
   if (a.length >= EXACT_MAX) {
-    a.splice(i, 0, ...xs);
+    const len = a.length;
+    for (let j = 0; j < n; j++) a.push(0);
+    a.copyWithin(i + n, i, len);
     return a;
   }
-  const n = xs.length;
   const b = new Array<number>(a.length + n);
   for (let j = 0; j < i; j++) b[j] = a[j]!;
-  for (let j = 0; j < n; j++) b[i + j] = xs[j]!;
   for (let j = i; j < a.length; j++) b[j + n] = a[j]!;
   return b;
 }
 
 function insertPair(a: number[], i: number, x: number, y: number): number[] {
-  return insertAt(a, i, [x, y]);
+  const b = openAt(a, i, 2);
+  b[i] = x;
+  b[i + 1] = y;
+  return b;
 }
 
 function insertSend(a: number[], i: number, seq: number, k: number, readers: number, from: number): number[] {
-  return insertAt(a, i, [seq, k, readers, from]);
+  const b = openAt(a, i, 4);
+  b[i] = seq;
+  b[i + 1] = k;
+  b[i + 2] = readers;
+  b[i + 3] = from;
+  return b;
 }
 
 /** One device's DeviceObserver: forwards to the DeviceLedger, which holds all the state. */

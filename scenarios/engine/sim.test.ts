@@ -37,6 +37,17 @@ describe('Sim engine', function () {
     assert.notEqual(JSON.stringify(withoutWallClock(other.report)), JSON.stringify(withoutWallClock(b!)), 'another seed gives another run');
   });
 
+  it('reports messages sent and events scheduled every simulated second of the load (onSample)', async () => {
+    const samples: { virtualMs: number; sent: number; events: number }[] = [];
+    const { report } = await runSim({ scenario: 'steady-chat', overrides: small, seed: 11, ...quiet, onSample: (x) => samples.push(x) });
+    assert.deepEqual(samples.slice(0, 3).map((x) => x.virtualMs), [1000, 2000, 3000]);
+    for (let i = 1; i < samples.length; i++) {
+      assert.ok(samples[i]!.sent >= samples[i - 1]!.sent && samples[i]!.events > samples[i - 1]!.events, `sample ${i} goes back`);
+    }
+    assert.ok(samples[0]!.sent > 50, `a second at 100 msgs/s: ${samples[0]!.sent}`);
+    assert.equal(samples.at(-1)!.sent, report.messages.sent);
+  });
+
   it('finds one dropped inbox write, names the message, and replays it exactly from the seed', async () => {
     // offline-burst: every message goes to a backgrounded device, so its inbox entry is its only copy.
     const overrides = { devices: 40, duration: '2s', rate: 100 };
