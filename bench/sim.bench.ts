@@ -44,7 +44,9 @@ process.stderr.write(`bench:sim: node heartbeat ${heartbeatMs} ms, presence TTL 
 // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the run from BENCH_CPU_PROF_FROM seconds of wall time (default 0:
 // skip the sign-in ramp with it) to the end, and prints the main thread's time by component, per message sent meanwhile.
 let sent = 0;
-const profile = process.env.BENCH_CPU_PROF ? await startProfile(process.env.BENCH_CPU_PROF, Number(process.env.BENCH_CPU_PROF_FROM ?? 0), () => sent) : undefined;
+const profileFrom = Number(process.env.BENCH_CPU_PROF_FROM ?? 0);
+if (!(profileFrom >= 0)) throw new Error(`BENCH_CPU_PROF_FROM must be seconds >= 0, got ${JSON.stringify(process.env.BENCH_CPU_PROF_FROM)}`);
+const profile = process.env.BENCH_CPU_PROF ? await startProfile(process.env.BENCH_CPU_PROF, profileFrom, () => sent) : undefined;
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 1000);
 const live = liveMemory();
@@ -76,7 +78,8 @@ process.stdout.write(`devices=${devices} simSeconds=${(sim.virtualMs / 1000).toF
  * two at best: the figure to hold the profile's per-message costs against. Undefined for other runs.
  */
 function targetVerdict(wallS: number, rssGB: number, messages: number): string | undefined {
-  const isTarget = devices === 1_000_000 && values.duration === '1h' && values['per-device-interval'] === '5m' && values.scenario === 'steady-chat';
+  const isTarget =
+    devices === 1_000_000 && parseDuration(values.duration!) === 3_600_000 && parseDuration(values['per-device-interval']!) === 300_000 && values.scenario === 'steady-chat';
   if (!isTarget || messages === 0) return undefined;
   const wallOk = wallS <= 15 * 60;
   const rssOk = rssGB <= 12;
@@ -91,7 +94,11 @@ async function startProfile(dir: string, fromSeconds: number, sentSoFar: () => n
   session.connect();
   await session.post('Profiler.enable');
   // BENCH_CPU_PROF_INTERVAL_US: the sampling interval (V8's default 1000 µs; an hour-long profile wants ~10000).
-  if (process.env.BENCH_CPU_PROF_INTERVAL_US) await session.post('Profiler.setSamplingInterval', { interval: Number(process.env.BENCH_CPU_PROF_INTERVAL_US) });
+  const interval = process.env.BENCH_CPU_PROF_INTERVAL_US;
+  if (interval !== undefined) {
+    if (!/^[1-9][0-9]*$/.test(interval)) throw new Error(`BENCH_CPU_PROF_INTERVAL_US must be a whole number of microseconds, got ${JSON.stringify(interval)}`);
+    await session.post('Profiler.setSamplingInterval', { interval: Number(interval) });
+  }
   let sentAtStart = 0;
   const started = new Promise<void>((resolve) =>
     setTimeout(() => {
