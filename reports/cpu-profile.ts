@@ -82,17 +82,14 @@ export function cpuBreakdown(profile: CpuProfile): CpuBreakdown {
   const of = new Map<number, Component>();
   for (const n of profile.nodes) of.set(n.id, componentOf(n.callFrame.url, n.callFrame.functionName));
   const micros = new Map<Component, number>(Components.map((c) => [c, 0]));
+  // Sample i is taken deltas[i] after the one before it and lasts until the next (the last one, until the end).
   let at = profile.startTime;
-  for (let i = 0; i < samples.length; i++) at += deltas[i]!;
-  // Walk back from the end: sample i lasts until sample i + 1 (or the end of the profile).
-  let next = profile.endTime;
-  for (let i = samples.length - 1; i >= 0; i--) {
-    const t = at;
-    at -= deltas[i]!;
+  for (let i = 0; i < samples.length; i++) {
+    at += deltas[i]!;
     const c = of.get(samples[i]!);
     if (c === undefined) throw new Error(`cpu profile: sample ${i} names node ${samples[i]}, which the profile does not have`);
-    micros.set(c, micros.get(c)! + Math.max(0, next - t));
-    next = t;
+    const lasts = i + 1 < samples.length ? deltas[i + 1]! : profile.endTime - at;
+    micros.set(c, micros.get(c)! + Math.max(0, lasts));
   }
   const span = Math.max(0, profile.endTime - profile.startTime);
   return {
