@@ -48,6 +48,8 @@ export interface LiveRunResult {
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 /** tsx resolved from this package, so workers start from any working directory. */
 const TSX = import.meta.resolve('tsx');
+/** Lets a worker import a scenario file that imports `chatlab/...` from any folder (cli/self-resolve.mjs). */
+const SELF_RESOLVE = new URL('../../cli/self-resolve.mjs', import.meta.url).href;
 const DEVICES_PER_WORKER = 15_000;
 
 /**
@@ -163,7 +165,7 @@ class WorkerPool {
 
   constructor(private readonly count: number, children: ChildProcess[]) {
     for (let w = 0; w < count; w++) {
-      const p = fork(WORKER, [], { execArgv: ['--import', TSX], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const p = fork(WORKER, [], { execArgv: ['--import', TSX, '--import', SELF_RESOLVE], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       p.on('message', (m: WorkerMessage) => this.onMessage(w, m));
       p.on('exit', (code) => {
         if (!this.done.has(w) && code !== 0) this.failure ??= new Error(`driver worker ${w} exited with code ${code}`);
