@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -33,5 +33,21 @@ describe("README's scenario example", function () {
     const imports = [...readmeExample().matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
     assert.ok(imports.length > 0);
     for (const spec of imports) assert.match(spec, /^chatlab\//);
+  });
+});
+
+describe('README and docs links', () => {
+  it('point only at files inside the repository, and every one exists', () => {
+    for (const doc of ['README.md', 'docs/design.md', 'docs/protocol.md', 'docs/report-schema.md', 'docs/sim.md', 'chaos/README.md']) {
+      const text = readFileSync(join(ROOT, doc), 'utf8');
+      const base = join(ROOT, doc, '..');
+      for (const m of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)|`(\.\.\/[^`\s]+)`/g)) {
+        const target = m[1] ?? m[2]!;
+        if (/^[a-z]+:/.test(target)) continue;
+        const abs = resolve(base, target);
+        assert.ok(abs.startsWith(ROOT + '/'), `${doc} links ${target}, outside the repository`);
+        assert.ok(existsSync(abs), `${doc} links ${target}, which does not exist`);
+      }
+    }
   });
 });

@@ -28,6 +28,7 @@
 # Usage: scripts/provision-docker.sh [--check | --stop | --rebuild]
 #   --check    change nothing; exit 1 and say what is missing or stale.
 #   --stop     stop the dockerd this script started (by its pidfile); nothing else.
+#   --status   exit 0 when a dockerd this script started is running, 1 otherwise.
 #   --rebuild  rebuild every local image even if its fingerprint matches.
 set -euo pipefail
 
@@ -40,7 +41,7 @@ BUILD="$STATE/build"
 CASSANDRA_LIB="$ROOT/.cache/cassandra/lib"
 CHATLAB_UID=10001
 MODE="${1:-}"
-case "$MODE" in ""|--check|--stop|--rebuild) ;; *) echo "usage: $0 [--check|--stop|--rebuild]" >&2; exit 2 ;; esac
+case "$MODE" in ""|--check|--stop|--status|--rebuild) ;; *) echo "usage: $0 [--check|--stop|--status|--rebuild]" >&2; exit 2 ;; esac
 
 say() { printf 'provision-docker: %s\n' "$*" >&2; }
 fail() {
@@ -64,6 +65,8 @@ our_dockerd_pid() {
   [[ "$cmdline" == *"--data-root $STATE/data "* ]] || return 1
   echo "$pid"
 }
+
+if [[ "$MODE" == "--status" ]]; then our_dockerd_pid >/dev/null; exit; fi
 
 if [[ "$MODE" == "--stop" ]]; then
   if pid="$(our_dockerd_pid)"; then

@@ -19,7 +19,10 @@ CASSANDRA_LIB="$ROOT/.cache/cassandra/lib"
 CASSANDRA_MARKER="$CASSANDRA_LIB/.complete-$CASSANDRA_VERSION"
 POM="$ROOT/scripts/cassandra/pom.xml"
 TOXIPROXY_BIN="$ROOT/.cache/bin/toxiproxy-server"
-TOXIPROXY_MODULE="github.com/Shopify/toxiproxy/v2/cmd/server@latest"
+TOXIPROXY_VERSION=v2.5.0
+TOXIPROXY_MODULE="github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+# Written beside the binary once it is built: a binary of another version is rebuilt.
+TOXIPROXY_MARKER="$ROOT/.cache/bin/.toxiproxy-$TOXIPROXY_VERSION"
 CHECK_ONLY=0
 [[ "${1:-}" == "--check" ]] && CHECK_ONLY=1
 # Last step on every successful path: the Docker engine and local images of the containers world.
@@ -71,7 +74,7 @@ need_cassandra=0
 [[ -f "$CASSANDRA_MARKER" ]] || need_cassandra=1
 if [[ $need_cassandra -eq 1 ]] && ! command -v mvn >/dev/null 2>&1; then apt_missing+=(maven); fi
 need_toxiproxy=0
-[[ -x "$TOXIPROXY_BIN" ]] || need_toxiproxy=1
+[[ -x "$TOXIPROXY_BIN" && -f "$TOXIPROXY_MARKER" ]] || need_toxiproxy=1
 if [[ $need_toxiproxy -eq 1 ]] && ! command -v go >/dev/null 2>&1 && [[ ! -x /usr/local/go/bin/go ]]; then apt_missing+=(golang-go); fi
 
 if [[ ${#apt_missing[@]} -eq 0 && $need_cassandra -eq 0 && $need_toxiproxy -eq 0 ]]; then
@@ -150,7 +153,8 @@ if [[ $need_toxiproxy -eq 1 ]]; then
   fi
   # The module's binary is named `server`; copy then rename, so a half-written file never passes the check.
   cp "$gobin/server" "$TOXIPROXY_BIN.tmp" && chmod +x "$TOXIPROXY_BIN.tmp" && mv "$TOXIPROXY_BIN.tmp" "$TOXIPROXY_BIN"
+  touch "$TOXIPROXY_MARKER"
 fi
 
-say "ready: redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), Java $(java_major), Cassandra $CASSANDRA_VERSION ($(cat "$CASSANDRA_MARKER") jars), chromium, toxiproxy-server"
+say "ready: redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), Java $(java_major), Cassandra $CASSANDRA_VERSION ($(cat "$CASSANDRA_MARKER") jars), chromium, toxiproxy-server $TOXIPROXY_VERSION"
 provision_docker
