@@ -33,6 +33,18 @@ describe('chatlab CLI', function () {
     assert.match(r.err, /unknown option '--bogus'/);
   });
 
+  it('answers an option error with the error and one hint line, not the whole help', () => {
+    for (const args of [['run', 'steady-chat', '--devices', '-5'], ['run', 'steady-chat', '--bogus'], ['plan', '--dau', '5M']]) {
+      const r = chatlab(...args);
+      assert.notEqual(r.code, 0);
+      const lines = r.err.trim().split('\n');
+      assert.equal(lines.length, 2, `${args.join(' ')}: ${r.err}`);
+      assert.match(lines[0]!, /^error: /);
+      assert.match(lines[1]!, /--help/);
+      assert.doesNotMatch(r.err, /Usage:/);
+    }
+  });
+
   it('rejects bad values by naming the option', () => {
     assert.match(chatlab('run', 'steady-chat', '--devices', '-5').err, /--devices must be an integer/);
     assert.match(chatlab('run', 'steady-chat', '--duration', 'soon').err, /duration must look like/);

@@ -27,7 +27,8 @@ const program = new Command();
 program
   .name('chatlab')
   .description('A WhatsApp-style reference chat cluster and the testbed that loads it, breaks it and proves what happened.')
-  .showHelpAfterError()
+  // One hint line after an error, not the whole help: the error is what the reader needs to see.
+  .showHelpAfterError('hint: add --help to see every option and its default')
   .configureOutput({ outputError: (s, write) => write(`error: ${s.replace(/^error: /, '')}`) });
 
 const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { defaultCalibration } from '../system/worlds/sim/calibration.ts';
 import { buildPlan, writePlan } from './command.ts';
 import { parseCount, plan, resolvePlanInput } from './plan.ts';
+import { value as planValue } from './render.ts';
 import { verifyPlan } from './verify.ts';
 
 const value = (p: ReturnType<typeof plan>, key: string) => p.lines.find((l) => l.key === key)!.value;
@@ -60,9 +61,21 @@ describe('chatlab plan', () => {
     const json = JSON.parse(readFileSync(files.json, 'utf8'));
     assert.equal(json.plan.length, p.lines.length);
     assert.ok(json.plan.every((l: { formula: string }) => l.formula.length > 0));
-    assert.match(readFileSync(files.md, 'utf8'), /\| peak message rate \| 694k msgs\/s \|/);
-    assert.match(readFileSync(files.html, 'utf8'), /<td>gateway nodes needed<\/td>/);
+    assert.match(readFileSync(files.md, 'utf8'), /\| peak message rate \| 694,444 msgs\/s \|/);
+    const html = readFileSync(files.html, 'utf8');
+    assert.match(html, /<td>gateway nodes needed<\/td>/);
+    assert.match(html, /<p>Inputs: [^<]*dau=500M, msgsPerUserDay=40, peakFactor=3/, 'plan.html shows the inputs it plans for');
     assert.match(p.capacitySource, /calibration "defaults"/);
+  });
+
+  it('writes figures in units that scale: PB and Gbit/s, "6,430 nodes", "2.64 million"', () => {
+    assert.equal(planValue(2.7e15, 'bytes'), '2.7 PB');
+    assert.equal(planValue(540e12, 'bytes'), '540 TB');
+    assert.equal(planValue(8e9, 'bit/s'), '8 Gbit/s');
+    assert.equal(planValue(6430, 'nodes'), '6,430 nodes');
+    assert.equal(planValue(3.8, 'devices'), '3.8 devices');
+    assert.equal(planValue(2_640_000, 'deliveries/s'), '2.64 million deliveries/s');
+    assert.equal(planValue(20e9, 'msgs/day'), '20 billion msgs/day');
   });
 
   it('--verify simulates one cell with a node failure and says whether the SLOs hold, and why not', async function () {

@@ -9,13 +9,40 @@ export interface Verdict {
   thresholds: { metric: string; expression: string; actual: number | null; passed: boolean }[];
 }
 
+/** Three significant digits, trailing zeros dropped. */
+const sig3 = (n: number) => Number(n.toPrecision(3)).toLocaleString('en-US');
+
+/** `v` in the largest of `steps` (factor, symbol) it reaches: 2.7e15 bytes → "2.7 PB", not "2700TB". */
+function scaled(v: number, steps: readonly (readonly [number, string])[], unit: string): string {
+  for (const [f, s] of steps) if (Math.abs(v) >= f) return `${sig3(v / f)} ${s}${unit}`;
+  return `${sig3(v)} ${unit}`;
+}
+
+const SI = [[1e18, 'E'], [1e15, 'P'], [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']] as const;
+
+/**
+ * A count with its unit: whole numbers below a million written out with
+ * separators ("6,430 nodes"), larger ones in words ("2.64 million
+ * deliveries/s") — no "6.43k nodes", no "20B msgs/day" that reads as bytes.
+ */
+export function count(v: number, unit: string): string {
+  if (!Number.isFinite(v)) return `${v} ${unit}`;
+  const a = Math.abs(v);
+  for (const [f, w] of [[1e12, 'trillion'], [1e9, 'billion'], [1e6, 'million']] as const) if (a >= f) return `${sig3(v / f)} ${w} ${unit}`;
+  return `${a >= 100 ? Math.round(v).toLocaleString('en-US') : sig3(v)} ${unit}`;
+}
+
 const UNITS: Record<string, (v: number) => string> = {
-  bytes: (v) => `${fmt(v)}B (${(v / 2 ** 40).toFixed(1)} TiB)`,
-  'bit/s': (v) => `${(v / 1e9).toFixed(1)} Gbit/s`,
+  bytes: (v) => scaled(v, SI, 'B'),
+  'bit/s': (v) => scaled(v, SI, 'bit/s'),
 };
 
-function value(v: number, unit: string): string {
-  return UNITS[unit]?.(v) ?? `${fmt(v)} ${unit}`;
+export function value(v: number, unit: string): string {
+  return UNITS[unit]?.(v) ?? count(v, unit);
+}
+
+function inputsLine(p: Plan): string {
+  return Object.entries(p.input).map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : String(v)}`).join(', ');
 }
 
 export function planJson(p: Plan, verdict?: Verdict): string {
@@ -24,7 +51,7 @@ export function planJson(p: Plan, verdict?: Verdict): string {
 
 export function planMarkdown(p: Plan, verdict?: Verdict): string {
   const rows = p.lines.map((l) => `| ${l.label} | ${value(l.value, l.unit)} | \`${l.formula}\` |`);
-  const input = Object.entries(p.input).map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : String(v)}`).join(', ');
+  const input = inputsLine(p);
   const out = [
     '# Capacity plan',
     '',
@@ -56,7 +83,7 @@ export function planHtml(p: Plan, verdict?: Verdict): string {
     : '';
   return `<!doctype html><html><head><meta charset="utf-8"><title>chatlab capacity plan</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td.v{text-align:right;white-space:nowrap}.ok{color:#080;font-weight:bold}.bad{color:#b00;font-weight:bold}code{font-size:12px}</style></head>
-<body><h1>Capacity plan</h1><p>Per-node capacities: ${esc(p.capacitySource)}</p>
+<body><h1>Capacity plan</h1><p>Inputs: ${esc(inputsLine(p))}.</p><p>Per-node capacities: ${esc(p.capacitySource)}</p>
 <table><tr><th>figure</th><th>value</th><th>formula</th></tr>
 ${rows}
 </table>${v}</body></html>

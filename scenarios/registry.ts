@@ -26,7 +26,7 @@ export const builtins: Record<string, () => Scenario> = {
 
 /** A built-in by name, or a scenario file (TypeScript/JavaScript) exporting `default` or `scenario`. */
 export async function loadScenario(nameOrPath: string): Promise<Scenario> {
-  const make = builtins[nameOrPath];
+  const make = Object.hasOwn(builtins, nameOrPath) ? builtins[nameOrPath] : undefined;
   if (make) return make();
   if (!/\.(ts|js|mjs)$/.test(nameOrPath)) {
     throw new Error(`unknown scenario "${nameOrPath}": use one of ${Object.keys(builtins).join(', ')} or a path to a .ts file`);
