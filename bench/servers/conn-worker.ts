@@ -7,7 +7,7 @@
  * ephemeral ports. Then the sockets stay open and idle (ws answers the
  * gateway's pings) until the parent stops or kills the process.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { LoopDelay } from '../../system/gateway/loop-delay.ts';
 import WebSocket from 'ws';
 import { TokenIssuer } from '../../system/auth/tokens.ts';
 import { WallClock } from '../../system/clock/clock-wall.ts';
@@ -20,7 +20,7 @@ const sockets: WebSocket[] = [];
 let open = 0;
 /** Sockets closed after their welcome, by close code: an idle benchmark should have none. */
 const closes: Record<string, number> = {};
-const loop = monitorEventLoopDelay({ resolution: 20 });
+const loop = new LoopDelay(20);
 loop.enable();
 let fdLimit = 20_000;
 
@@ -126,7 +126,7 @@ async function connectAll(c: ConnectCmd): Promise<void> {
 
 process.on('message', (m: WorkerCommand) => {
   if (m.cmd === 'stats') {
-    report({ t: 'stats', stats: procStats(), open, closes, loopMaxMs: loop.max / 1e6 });
+    report({ t: 'stats', stats: procStats(), open, closes, loopMaxMs: loop.maxMs() });
     loop.reset();
   }
   else if (m.cmd === 'connect') {

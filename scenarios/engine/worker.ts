@@ -1,4 +1,5 @@
-import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { LoopDelay } from '../../system/gateway/loop-delay.ts';
 import { TokenIssuer } from '../../system/auth/tokens.ts';
 import { WallClock } from '../../system/clock/clock-wall.ts';
 import { SeededRandom } from '../../system/random/random.ts';
@@ -29,7 +30,8 @@ class DriverWorker {
   readonly limits: SocketLimits = {};
   readonly devices = new Map<number, { device: VirtualDevice; io: SocketIO }>();
   readonly ledger = new Ledger();
-  readonly loop = monitorEventLoopDelay({ resolution: 10 });
+  /** The worker's own event-loop delay, beyond the 10 ms sampling interval. */
+  readonly loop = new LoopDelay(10);
   scenario!: Scenario;
   population!: Population;
   recorder!: DeviceLedger;
@@ -129,7 +131,7 @@ class DriverWorker {
       ledger: this.ledger.toTransfer(),
       driver: {
         cpuPercent: ((cpu.user + cpu.system) / 1000 / Math.max(1, wallMs)) * 100,
-        eventLoopP99Ms: this.loop.percentile(99) / 1e6,
+        eventLoopP99Ms: this.loop.percentileMs(99),
         emfile: this.limits.emfile,
         droppedIterations: this.load.dropped,
       },

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { AuthService } from '../auth/auth-service.ts';
 import type { ChatNode } from '../node/chat-node.ts';
@@ -8,6 +7,7 @@ import type { ConnId, Transport } from '../node/ports.ts';
 import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import { ProtocolLimits } from '../protocol/frames.ts';
 import { FrameWriter } from './frame-writer.ts';
+import { LoopDelay } from './loop-delay.ts';
 import { renderMetrics } from './metrics-http.ts';
 
 export interface GatewayOptions {
@@ -44,7 +44,8 @@ export class Gateway implements Transport {
   /** Frames out, one write per socket per event-loop turn. */
   private readonly out = new FrameWriter();
   private timers: NodeJS.Timeout[] = [];
-  private readonly loop = monitorEventLoopDelay({ resolution: 20 });
+  /** Event-loop delay beyond the 20 ms sampling interval (an idle loop reads ~0). */
+  private readonly loop = new LoopDelay(20);
   node!: ChatNode;
   /** Last accept error (EMFILE when the process ran out of file descriptors). */
   lastAcceptError?: string;
@@ -86,7 +87,7 @@ export class Gateway implements Transport {
       setInterval(() => this.ping(), this.opts.heartbeatIntervalMs).unref(),
       setInterval(() => {
         // The mean over the window: a sustained lag, not one long GC pause, should shed load.
-        node.setEventLoopDelay(this.loop.mean / 1e6);
+        node.setEventLoopDelay(this.loop.meanMs());
         this.loop.reset();
       }, this.opts.loadSampleMs).unref(),
     );

@@ -24,7 +24,7 @@ export async function renderMetrics(node: ChatNode, sockets: number): Promise<st
   gauge('chatlab_push_wakes_total', 'Push wake-ups sent to offline devices', m.pushWakes);
   gauge('chatlab_drains_total', 'Inbox drains started', m.drains);
   gauge('chatlab_inflight_sends', 'Sends being stored now', m.inFlight);
-  gauge('chatlab_event_loop_delay_ms', 'Mean event-loop delay over the last sample window', m.eventLoopDelayMs);
+  gauge('chatlab_event_loop_delay_ms', 'Mean event-loop delay over the last sample window, beyond the 20 ms sampling interval (idle reads ~0)', m.eventLoopDelayMs);
   let depth = 0;
   for (const c of node.conns.values()) depth += c.unacked.size;
   gauge('chatlab_unacked_deliveries', 'Deliveries sent and not yet acked (inbox depth in flight)', depth);
