@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { DUP_TRANSPORT, DUP_VISIBLE, Ledger, OUT_OF_ORDER } from './ledger.ts';
 import { check, type CheckOptions } from './checker.ts';
+import { headline } from './format.ts';
+import { renderTerminal } from './render-terminal.ts';
 
 const OPTS: CheckOptions = { startMs: 0, endMs: 10_000, graceMs: 1000, lateMs: 500 };
 
@@ -91,6 +93,37 @@ describe('check', () => {
     l.deliver(0, 555, 6, 'direct');
     l.deliver(0, 555, 7, 'direct', DUP_TRANSPORT);
     assert.equal(check(l, OPTS).delivery.unexpected, 1);
+  });
+
+  it("reports the driver's send lag (first write − intended) apart, retries and closed-model sends aside", () => {
+    const l = new Ledger();
+    for (let m = 0; m < 10; m++) {
+      l.send(m, 1, m * 10, m * 10 + 2);
+      l.ack(m, m * 10 + 3);
+      l.expect(m, 100 + m, 'direct');
+      l.deliver(m, 100 + m, m * 10 + 50, 'direct');
+    }
+    l.send(3, 1, 30, 900); // a retry of msg 3: the cluster's doing, not the scheduler's
+    l.send(20, 1, NaN, 500); // closed model: no intended time
+    const r = check(l, OPTS);
+    assert.equal(r.latency.sendLagMs.count, 10);
+    assert.equal(r.latency.sendLagMs.max, 2);
+    assert.equal(r.latency.driverLimited, null, 'a 2 ms lag beside a 50 ms e2e p99 is not the driver');
+    assert.match(renderTerminal(r), /driver send lag \(fired - intended\) +10 +2\.00/);
+  });
+
+  it('marks a run driver-limited when send lag is a material share of e2e p99, naming the cause', () => {
+    const l = new Ledger();
+    for (let m = 0; m < 10; m++) {
+      l.send(m, 1, m * 10, m * 10 + 8);
+      l.ack(m, m * 10 + 9);
+      l.expect(m, 100 + m, 'direct');
+      l.deliver(m, 100 + m, m * 10 + 10, 'direct');
+    }
+    const r = check(l, { ...OPTS, extra: { driver: { cpuPercent: 95, eventLoopP99Ms: 3, bound: true } } });
+    assert.match(r.latency.driverLimited!, /send lag p99 8\.0 ms is 80% of e2e p99 10\.0 ms/);
+    assert.match(r.latency.driverLimited!, /driver CPU 95%/);
+    assert.match(headline(r), /driver-limited: .*send lag/);
   });
 
   it('measures e2e from the intended send, so a stalled sender shows a larger latency', () => {

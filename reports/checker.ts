@@ -27,6 +27,7 @@ import {
   type DriverStats,
   type ErrorsReport,
   type FaultReport,
+  type LatencySummary,
   type LostKey,
   type PathReport,
   type Report,
@@ -109,6 +110,7 @@ class Run {
   readonly total = new Tally();
   readonly byPath = new Map<Path, Tally>(Paths.map((p) => [p, new Tally()]));
   readonly ack = new Trend();
+  readonly sendLag = new Trend();
   readonly receipts = [new Trend(), new Trend()];
   readonly bins = new DecadeBins();
   readonly faults: FaultWindow[];
@@ -219,6 +221,12 @@ class Run {
     for (let s = 0; s < msgs.size; s++) {
       if (msgs.acked(s) && !Number.isNaN(msgs.ref[s])) this.ack.record(msgs.ackAt[s] - msgs.ref[s]);
     }
+    // The scheduler's lateness per message (its first send row): a write held back by a stalled
+    // cluster (device offline, in-flight window full) is the cluster's, charged to e2e, not here.
+    const c = this.ledger.sends.cols;
+    for (let i = 0; i < this.ledger.sends.length; i++) {
+      if (Number.isFinite(c.intended[i]) && c.sent[i] === msgs.sent[msgs.slot(c.msg[i])]) this.sendLag.record(c.lag[i]);
+    }
     for (const r of this.pairs.strayReceipts) this.receipts[r.kind].record(r.ms);
   }
 
@@ -274,6 +282,8 @@ class Run {
         e2eMs: this.total.e2e.summary(),
         e2eSendMs: this.total.e2eSend.summary(),
         ackMs: this.ack.summary(),
+        sendLagMs: this.sendLag.summary(),
+        driverLimited: driverLimited(this.sendLag.summary(), this.total.e2e.summary(), o.extra?.driver ?? null),
         receiptMs: { delivered: this.receipts[0].summary(), read: this.receipts[1].summary() },
         method: LATENCY_METHOD,
         lateMs: o.lateMs,
@@ -290,6 +300,21 @@ class Run {
       passed: true,
     };
   }
+}
+
+/** Send lag p99 above this share of e2e p99 (and above 1 ms) marks a run driver-limited. */
+export const DRIVER_LAG_SHARE = 0.2;
+
+/** The cause, in words, when the driver's own delay is a material part of the measured latency; else null. */
+export function driverLimited(lag: LatencySummary, e2e: LatencySummary, driver: Report['driver']): string | null {
+  const causes: string[] = [];
+  if (driver && driver.cpuPercent > 90) causes.push(`driver CPU ${driver.cpuPercent.toFixed(0)}%`);
+  if (driver && driver.eventLoopP99Ms > 50) causes.push(`driver event-loop p99 ${driver.eventLoopP99Ms.toFixed(1)} ms`);
+  const lagShare = e2e.count > 0 && e2e.p99 > 0 ? lag.p99 / e2e.p99 : 0;
+  if (lag.count > 0 && lag.p99 > 1 && lagShare > DRIVER_LAG_SHARE) {
+    causes.push(`send lag p99 ${lag.p99.toFixed(1)} ms is ${(lagShare * 100).toFixed(0)}% of e2e p99 ${e2e.p99.toFixed(1)} ms`);
+  }
+  return causes.length > 0 ? causes.join('; ') : null;
 }
 
 const COUNTER_FIELDS: Record<string, keyof DeliveryCounts> = {
@@ -318,6 +343,7 @@ function metricSource(report: Report, run: Run): MetricSource {
       if (name === 'e2e_latency') return pathOf(tag).e2e;
       if (name === 'e2e_latency_uncorrected') return pathOf(tag).e2eSend;
       if (name === 'ack_latency') return run.ack;
+      if (name === 'send_lag') return run.sendLag;
       return name === 'receipt_latency_read' ? run.receipts[1] : run.receipts[0];
     },
     counter(name, tag) {

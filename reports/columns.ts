@@ -6,6 +6,7 @@
 
 export type ColumnCtor =
   | Float64ArrayConstructor
+  | Float32ArrayConstructor
   | Uint32ArrayConstructor
   | Uint16ArrayConstructor
   | Uint8ArrayConstructor;

@@ -62,6 +62,7 @@ const SPECS: Spec[] = [
   ['receipts', 'read p99 ms', (r) => (r.latency.receiptMs.read.count ? r.latency.receiptMs.read.p99 : null), 'lower'],
   ['errors', 'total', (r) => r.errors.total, 'lower'],
   ['driver', 'cpu %', (r) => r.driver?.cpuPercent, 'none'],
+  ['driver', 'send lag p99 ms', (r) => (r.latency.sendLagMs?.count ? r.latency.sendLagMs.p99 : null), 'lower'],
   ['thresholds', 'failed', (r) => r.thresholds.filter((t) => !t.passed).length, 'lower'],
 ];
 

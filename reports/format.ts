@@ -77,6 +77,8 @@ export function deliveryRows(report: Report): string[][] {
 
 export const LATENCY_HEADER = ['latency (ms)', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean'];
 
+const EMPTY: LatencySummary = { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+
 export function latencyRows(report: Report): string[][] {
   const l = report.latency;
   const row = (label: string, s: LatencySummary) => [
@@ -88,6 +90,7 @@ export function latencyRows(report: Report): string[][] {
     row('e2e (from intended send)', l.e2eMs),
     row('e2e (from actual send)', l.e2eSendMs),
     row('ack', l.ackMs),
+    row('driver send lag (fired - intended)', l.sendLagMs ?? EMPTY),
     row('delivered receipt', l.receiptMs.delivered),
     row('read receipt', l.receiptMs.read),
   ];
@@ -156,8 +159,10 @@ export function thresholdRows(report: Report): string[][] {
 export function headline(report: Report): string {
   const failed = report.thresholds.filter((t) => !t.passed).length;
   const total = report.thresholds.length;
-  if (report.passed) return total === 0 ? 'PASSED (no thresholds set)' : `PASSED (all ${total} thresholds)`;
-  return `FAILED (${failed} of ${total} thresholds)`;
+  // A verdict over latencies the driver set says so: the cluster was not what was measured.
+  const limited = report.latency.driverLimited ? `, driver-limited: ${report.latency.driverLimited}` : '';
+  if (report.passed) return total === 0 ? `PASSED (no thresholds set${limited})` : `PASSED (all ${total} thresholds${limited})`;
+  return `FAILED (${failed} of ${total} thresholds${limited})`;
 }
 
 export function firstLostText(report: Report): string | null {
@@ -170,6 +175,8 @@ export function driverText(report: Report): string | null {
   const d = report.driver;
   if (!d) return null;
   const base = `driver: CPU ${fmtNum(d.cpuPercent)}%, event-loop p99 ${fmtMs(d.eventLoopP99Ms)} ms`;
+  const limited = report.latency.driverLimited;
+  if (limited) return `${base} - DRIVER-LIMITED (${limited}): latencies include the load generator's own delay`;
   return d.bound ? `${base} - BOUND: the load generator was saturated, latencies may include its own delay` : base;
 }
 

@@ -16,9 +16,9 @@ import type { LedgerTransfer } from './ledger.ts';
 const MAGIC = 'CHATLAB-LEDGER1\n';
 const TABLES = ['sends', 'acks', 'expects', 'deliveries', 'receipts', 'errors', 'retryOk', 'samples', 'connections'] as const;
 type TableName = (typeof TABLES)[number];
-type AnyColumn = Float64Array | Uint32Array | Uint16Array | Uint8Array;
+type AnyColumn = Float64Array | Float32Array | Uint32Array | Uint16Array | Uint8Array;
 
-const CTORS = { Float64Array, Uint32Array, Uint16Array, Uint8Array } as const;
+const CTORS = { Float64Array, Float32Array, Uint32Array, Uint16Array, Uint8Array } as const;
 type CtorName = keyof typeof CTORS;
 
 interface ColumnEntry {

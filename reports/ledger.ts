@@ -48,7 +48,8 @@ export interface FaultMark {
   endMs: number;
 }
 
-export const SendSchema = { msg: Uint32Array, dev: Uint32Array, intended: Float64Array, sent: Float64Array };
+/** `lag`: when the load fired the send minus its intended time (the scheduler's own lateness; NaN for closed-model sends). */
+export const SendSchema = { msg: Uint32Array, dev: Uint32Array, intended: Float64Array, sent: Float64Array, lag: Float32Array };
 export const AckSchema = { msg: Uint32Array, at: Float64Array };
 export const ExpectSchema = { msg: Uint32Array, dev: Uint32Array, path: Uint8Array };
 export const DeliverSchema = { msg: Uint32Array, dev: Uint32Array, at: Float64Array, path: Uint8Array, flags: Uint8Array };
@@ -119,14 +120,18 @@ export class Ledger {
   private readonly codeIndex = new Map<string, number>();
   private readonly fieldIndex = new Map<string, number>();
 
-  /** intendedMs: the open-model schedule's time (NaN for closed-model sends); sentMs: first write. */
-  send(msg: number, senderDev: number, intendedMs: number, sentMs: number): void {
+  /**
+   * intendedMs: the open-model schedule's time (NaN for closed-model sends); sentMs: first write;
+   * lagMs: when the load handed it to the device − intendedMs (default: sentMs − intendedMs).
+   */
+  send(msg: number, senderDev: number, intendedMs: number, sentMs: number, lagMs = sentMs - intendedMs): void {
     const t = this.sends;
     const i = t.reserve();
     t.cols.msg[i] = u32('msg', msg);
     t.cols.dev[i] = u32('dev', senderDev);
     t.cols.intended[i] = intendedMs;
     t.cols.sent[i] = sentMs;
+    t.cols.lag[i] = lagMs;
   }
 
   /** The server's "sent" tick; only acked messages are owed to recipients. */

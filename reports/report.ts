@@ -69,6 +69,18 @@ export interface LatencyReport {
   e2eSendMs: LatencySummary;
   /** Intended send → server ack ("sent" tick). */
   ackMs: LatencySummary;
+  /**
+   * The driver's own lateness: actual first write − intended send time, per
+   * open-model send. Part of every e2e figure measured from the intended
+   * send; a large share of e2e p99 means the driver, not the cluster, set it.
+   */
+  sendLagMs: LatencySummary;
+  /**
+   * Why the run's latencies may be the driver's rather than the cluster's
+   * (send lag p99 over DRIVER_LAG_SHARE of e2e p99, or the driver's CPU or
+   * event loop saturated), with the cause; null when the driver kept up.
+   */
+  driverLimited: string | null;
   /** Intended send → the sender sees the receipt, per receipt kind. */
   receiptMs: { delivered: LatencySummary; read: LatencySummary };
   /** How latency was measured, in words, for the reader. */

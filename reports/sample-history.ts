@@ -71,7 +71,8 @@ export function sampleLedger(messages = 6000, seed = 7): Ledger {
     const intended = (msg / messages) * 58_000;
     const stall = intended >= faultAt && intended < faultAt + 2000 ? rnd() * 400 : 0;
     const sent = intended + 0.2 + stall;
-    l.send(msg, msg % 400, intended, sent);
+    // The load fired on time (0.2 ms late); the stall is the cluster's (the sender waited for its node).
+    l.send(msg, msg % 400, intended, sent, 0.2);
     l.ack(msg, sent + 1 + rnd() * 2);
     const path = pickPath(rnd());
     const fanout = path.startsWith('group') ? 3 : 1;

@@ -29,6 +29,7 @@ export const METRICS: Record<string, MetricDef> = {
   e2e_latency: { kind: 'trend', tag: 'path', doc: 'send → delivered on device, from the intended send time (ms)' },
   e2e_latency_uncorrected: { kind: 'trend', tag: 'path', doc: 'send → delivered, from the actual socket write (ms)' },
   ack_latency: { kind: 'trend', doc: 'intended send → server ack (ms)' },
+  send_lag: { kind: 'trend', doc: "the driver's own lateness: actual first write − intended send (ms, open-model sends)" },
   receipt_latency_delivered: { kind: 'trend', doc: 'intended send → sender sees the delivered receipt (ms)' },
   receipt_latency_read: { kind: 'trend', doc: 'intended send → sender sees the read receipt (ms)' },
   expected: { kind: 'counter', tag: 'path', doc: 'owed (msg, device) pairs' },

@@ -152,7 +152,7 @@ describe('VirtualDevice', () => {
       h.ack(formatCid(12345), 1); // the answer to a retry: dup ack
       h.clock.advance(60_000);
       assert.equal(h.io.sent('send').length, 3);
-      assert.deepEqual(h.rec.of('onSend'), [[12345, START_MS - 3, START_MS]]);
+      assert.deepEqual(h.rec.of('onSend'), [[12345, START_MS - 3, START_MS, START_MS]]);
       assert.deepEqual(h.rec.of('onAck'), [[12345, START_MS + 2_000, 'a1', 1, 'd:u1:u2']]);
     });
 
@@ -203,7 +203,7 @@ describe('VirtualDevice', () => {
       h.clock.advance(40);
       h.welcome();
       assert.deepEqual(h.io.sent('send').map((f) => f.cid), ['5']);
-      assert.deepEqual(h.rec.of('onSend'), [[5, START_MS, START_MS + 40]]);
+      assert.deepEqual(h.rec.of('onSend'), [[5, START_MS, START_MS + 40, START_MS]]);
     });
 
     it('refuses a send beyond maxPendingSends with queue_full', () => {

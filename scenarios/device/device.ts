@@ -52,8 +52,8 @@ export class VirtualDevice {
       d.write({ t: 'send', cid: e.cid, to: e.to, body: e.body });
     }
 
-    onSend(k: number, intended: number, sent: number): void {
-      this.d.observer.onSend(k, intended, sent);
+    onSend(k: number, intended: number, sent: number, fired: number): void {
+      this.d.observer.onSend(k, intended, sent, fired);
     }
 
     onAck(k: number, at: number, mid: string, seq: number, conv: string): void {

@@ -31,7 +31,7 @@ export interface OutboxPorts {
   online(): boolean;
   /** Writes the send frame; `first` on the message's first transmission. */
   transmit(e: OutboxEntry, first: boolean): void;
-  onSend(msgKey: number, intendedMs: number, sentMs: number): void;
+  onSend(msgKey: number, intendedMs: number, sentMs: number, firedMs: number): void;
   onAck(msgKey: number, ackMs: number, mid: string, seq: number, conv: string): void;
   onError(code: string, msgKey: number, atMs: number, willRetry: boolean): void;
 }
@@ -42,6 +42,8 @@ export interface OutboxEntry {
   readonly to: string;
   readonly body: string;
   readonly intendedMs: number;
+  /** When the message was handed to the device (`add`). */
+  readonly firedMs: number;
   attempts: number;
   timer: TimerHandle | undefined;
 }
@@ -86,7 +88,7 @@ export class Outbox {
       this.ports.onError('queue_full', msgKey, this.ports.clock.now(), false);
       return false;
     }
-    const e: OutboxEntry = { cid, msgKey, to, body, intendedMs, attempts: 0, timer: undefined };
+    const e: OutboxEntry = { cid, msgKey, to, body, intendedMs, firedMs: this.ports.clock.now(), attempts: 0, timer: undefined };
     if (this.pending === NONE) this.pending = new Map();
     this.pending.set(cid, e);
     if (this.ports.online()) this.transmit(e);
@@ -137,7 +139,7 @@ export class Outbox {
     const first = e.attempts === 0;
     e.attempts++;
     this.ports.transmit(e, first);
-    if (first) this.ports.onSend(e.msgKey, e.intendedMs, this.ports.clock.now());
+    if (first) this.ports.onSend(e.msgKey, e.intendedMs, this.ports.clock.now(), e.firedMs);
     this.schedule(e, this.opts.timeoutMs);
   }
 

@@ -25,8 +25,13 @@ export interface DeviceIO {
  * integer for a message. Called synchronously, in the order things happened.
  */
 export interface DeviceObserver {
-  /** First transmission of a message (once per message; a message never sent has none). */
-  onSend(msgKey: number, intendedMs: number, sentMs: number): void;
+  /**
+   * First transmission of a message (once per message; a message never sent
+   * has none). `firedMs`: when the load handed it to the device — the
+   * scheduler's lateness is firedMs − intendedMs; a later sentMs is the
+   * device waiting (offline, or its in-flight window full).
+   */
+  onSend(msgKey: number, intendedMs: number, sentMs: number, firedMs: number): void;
   /** The "sent" tick, at most once per message. */
   onAck(msgKey: number, ackMs: number, mid: string, seq: number, conv: string): void;
   /** A message shown to the user, or (flag DUP_TRANSPORT) a duplicate dropped. Flags: see DeliverFlags. */

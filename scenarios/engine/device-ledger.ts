@@ -121,9 +121,9 @@ export class DeviceLedger {
   }
 
   /** @internal LedgerObserver's hooks from here on. */
-  onSend(k: number, intended: number, sent: number, dev: number): void {
+  onSend(k: number, intended: number, sent: number, dev: number, fired = sent): void {
     this.sent++;
-    this.ledger.send(k, dev, this.rel(intended), this.rel(sent));
+    this.ledger.send(k, dev, this.rel(intended), this.rel(sent), fired - intended);
   }
 
   /** @internal */
@@ -355,8 +355,8 @@ function insertSend(a: number[], i: number, seq: number, k: number, readers: num
 class LedgerObserver implements DeviceObserver {
   constructor(private readonly l: DeviceLedger, private readonly dev: number, private readonly io: { connected(): void }) {}
 
-  onSend(msgKey: number, intendedMs: number, sentMs: number): void {
-    this.l.onSend(msgKey, intendedMs, sentMs, this.dev);
+  onSend(msgKey: number, intendedMs: number, sentMs: number, firedMs: number): void {
+    this.l.onSend(msgKey, intendedMs, sentMs, this.dev, firedMs);
   }
 
   onAck(msgKey: number, ackMs: number, mid: string, seq: number, conv: string): void {

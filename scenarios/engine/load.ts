@@ -18,7 +18,12 @@ export interface LoadHost {
   t0: number;
   /** Timers of the load's schedule; default: the process's own (wall time). */
   timers?: Pick<Clock, 'setTimeout' | 'setInterval' | 'clear'>;
-  /** Fire every arrival by its own timer at its intended time (virtual time) instead of polling every 5 ms. */
+  /**
+   * Virtual time: fire every arrival by its own timer at its intended time.
+   * Otherwise (wall time) one timer per executor waits for the next arrival
+   * and fires every arrival then due: a timer wakes up to ~1 ms late, and a
+   * busy worker later still, which the report shows as the send lag.
+   */
   exactArrivals?: boolean;
   /** Online senders kept by the host (sim: incrementally, for millions of devices); default: a filter every 50 ms. */
   onlineSenders?(): readonly number[];
@@ -32,7 +37,6 @@ const processTimers: Pick<Clock, 'setTimeout' | 'setInterval' | 'clear'> = {
   clear: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-const TICK_MS = 5;
 const FILLER = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor '.repeat(1000);
 
 /**
@@ -44,7 +48,8 @@ const FILLER = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do ei
 export class Load {
   dropped = 0;
   private msgCounter = 0;
-  private timer?: TimerHandle;
+  /** The wall-time timer of each open executor, waiting for its next arrival. */
+  private readonly waits = new Map<{ arrivals: Arrivals; exec: string }, TimerHandle>();
   private readonly timeouts: TimerHandle[] = [];
   private readonly timers: Pick<Clock, 'setTimeout' | 'setInterval' | 'clear'>;
   private readonly open: { arrivals: Arrivals; exec: string }[] = [];
@@ -84,8 +89,7 @@ export class Load {
 
   start(): void {
     const { scenario } = this.host;
-    if (this.host.exactArrivals) for (const o of this.open) this.armNext(o);
-    else this.timer = this.timers.setInterval(() => this.fireDue(), TICK_MS);
+    for (const o of this.open) (this.host.exactArrivals ? this.armNext(o) : this.waitNext(o));
     for (const ev of scenario.timeline) {
       const at = parseDuration(ev.at, 'timeline at');
       this.later(at, () => this.applyEvent(ev.action, ev.share, ev.cohort ?? ev.action, ev.windowMs ?? 0));
@@ -100,7 +104,8 @@ export class Load {
   }
 
   stop(): void {
-    if (this.timer) this.timers.clear(this.timer);
+    for (const t of this.waits.values()) this.timers.clear(t);
+    this.waits.clear();
     for (const t of this.timeouts) this.timers.clear(t);
     this.timeouts.length = 0;
     this.stopped = true;
@@ -123,14 +128,21 @@ export class Load {
     }, Math.max(0, at - this.now()));
   }
 
-  private fireDue(): void {
+  /**
+   * Wall time: fires every arrival already due (never one before its time:
+   * a send ahead of its intended time would shorten the latency measured
+   * from it), then sleeps until the next one.
+   */
+  private waitNext(o: { arrivals: Arrivals; exec: string }): void {
+    if (this.stopped) return;
     const now = this.now();
-    for (const o of this.open) {
-      for (let at = o.arrivals.peek(); at !== undefined && at <= now; at = o.arrivals.peek()) {
-        o.arrivals.next();
-        this.fire(o.exec, at);
-      }
+    let at = o.arrivals.peek();
+    for (; at !== undefined && at <= now; at = o.arrivals.peek()) {
+      o.arrivals.next();
+      this.fire(o.exec, at);
     }
+    if (at === undefined) return void this.waits.delete(o);
+    this.waits.set(o, this.timers.setTimeout(() => this.waitNext(o), at - this.now()));
   }
 
   /** One iteration: the behaviour picks sender and recipient; the device sends (and retries) by itself. */
