@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import type { TokenIssuer } from '../../system/auth/tokens.ts';
 import type { Population } from '../population.ts';
+import { groupMemberDevices, signInOnce } from './group-members.ts';
 
 /**
  * Creates the population's groups through the protocol, as their owners: one
@@ -9,6 +10,7 @@ import type { Population } from '../population.ts';
  * protocol's per-request limit).
  */
 export async function setupGroups(population: Population, url: string, tokens: TokenIssuer): Promise<void> {
+  await signInOnce(groupMemberDevices(population), async (device) => (await open(url, tokens.issue(device, 600_000))).close());
   for (const g of population.groups) {
     const owner = g.members[0];
     if (owner === undefined) continue;

@@ -3,6 +3,7 @@ import type { SimSocket } from '../../system/worlds/sim/sim-transport.ts';
 import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
 import type { VirtualDevice } from '../device/device.ts';
 import type { Population } from '../population.ts';
+import { groupMemberDevices, signInOnce } from './group-members.ts';
 
 /**
  * The devices that can send right now (authenticated and not backgrounded),
@@ -140,6 +141,11 @@ class SetupClient {
 
 /** Creates the population's groups through the protocol on node 1, members in chunks of 1,000 (see setup-groups.ts). */
 export async function setupGroupsSim(world: SimWorld, population: Population): Promise<void> {
+  await signInOnce(groupMemberDevices(population), async (device) => {
+    const client = new SetupClient(world.socketTo(0));
+    await client.open(world.tokens.issue(device, 600_000));
+    client.close();
+  });
   for (const g of population.groups) {
     const owner = g.members[0];
     if (owner === undefined) continue;

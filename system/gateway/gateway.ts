@@ -107,11 +107,13 @@ export class Gateway implements Transport {
     this.alive.add(id);
     ws.on('pong', () => this.alive.add(id));
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      this.alive.add(id);
-      const bytes = byteLength(data);
-      if (isBinary) return this.node.onFrame(id, '\u0000binary');
-      if (bytes > this.opts.maxFrameBytes) return this.node.onFrame(id, ' '.repeat(ProtocolLimits.maxFrameBytes + 1));
-      this.node.onFrame(id, data.toString());
+      // The core contains its own failures (ChatNode.onFrame); this guard keeps a fault here from ending the process.
+      try {
+        this.onMessage(id, data, isBinary);
+      } catch {
+        this.node.metrics.reject('internal');
+        this.close(id, CloseCodes.internal, 'internal error');
+      }
     });
     ws.on('close', () => {
       this.sockets.delete(id);
@@ -120,6 +122,14 @@ export class Gateway implements Transport {
     });
     ws.on('error', () => ws.terminate());
     this.node.onOpen(id);
+  }
+
+  private onMessage(id: ConnId, data: RawData, isBinary: boolean): void {
+    this.alive.add(id);
+    const bytes = byteLength(data);
+    if (isBinary) return this.node.onFrame(id, '\u0000binary');
+    if (bytes > this.opts.maxFrameBytes) return this.node.onFrame(id, ' '.repeat(ProtocolLimits.maxFrameBytes + 1));
+    this.node.onFrame(id, data.toString());
   }
 
   send(conn: ConnId, frame: string): void {

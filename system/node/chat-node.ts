@@ -5,7 +5,7 @@ import type { TokenIssuer } from '../auth/tokens.ts';
 import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
-import { parseClientFrame, validateClientFrame } from '../protocol/parse.ts';
+import { FrameError, parseClientFrame, validateClientFrame } from '../protocol/parse.ts';
 import { Connection } from './connection.ts';
 import { Delivery } from './delivery.ts';
 import { Directory } from './directory.ts';
@@ -180,23 +180,58 @@ export class ChatNode {
     void this.ports.push.wake(c.device, 'msg').catch(() => {});
   }
 
-  /** A frame from a device: text as received, or an object from a transport that carries objects (see validateClientFrame). */
+  /**
+   * A frame from a device: text as received, or an object from a transport
+   * that carries objects (see validateClientFrame). Whatever handling the
+   * frame throws or rejects with stays with this connection (see `failed`):
+   * no input reaches the process as an uncaught exception or an unhandled
+   * rejection.
+   */
   onFrame(conn: ConnId, input: string | object): void {
     const c = this.conns.get(conn);
     if (!c || !this.alive) return;
+    try {
+      this.handle(c, input);
+    } catch (err) {
+      this.failed(c, err);
+    }
+  }
+
+  private handle(c: Connection, input: string | object): void {
     this.metrics.framesIn++;
     const frame = typeof input === 'string' ? parseClientFrame(input) : validateClientFrame(input);
-    if (frame instanceof ChatError) return this.offence(c, frame);
+    if (frame instanceof FrameError) {
+      // A hello without a usable token is a failed sign-in, as a bad token is.
+      if (frame.code === 'unauthorized') return this.refuse(c, frame);
+      return this.offence(c, frame, frame.cid);
+    }
     if (frame.t === 'hello') {
       if (c.state !== 'new') return this.offence(c, new ChatError('bad_frame', 'hello sent twice'));
-      void this.hello(c, frame.token);
+      void this.hello(c, frame.token).catch((err) => this.failed(c, err));
       return;
     }
     if (!c.ready) return this.reply(c, errorFrame(new ChatError('not_ready', 'send hello first')));
     // The two frames of every message are called straight, without dispatch's extra promise: onSend never rejects.
     if (frame.t === 'send') return void this.sendPath.onSend(c, frame);
-    if (frame.t === 'recv') return void this.delivery.onRecv(c, frame.ids).catch((err) => this.reply(c, errorFrame(asChatError(err))));
-    void this.dispatch(c, frame).catch((err) => this.reply(c, errorFrame(asChatError(err), cidOf(frame))));
+    if (frame.t === 'recv') return void this.delivery.onRecv(c, frame.ids).catch((err) => this.failed(c, err));
+    void this.dispatch(c, frame).catch((err) => this.failed(c, err));
+  }
+
+  /**
+   * A frame's handling failed. A ChatError (an input the state refuses, or
+   * a port that failed: `unavailable`) is answered as an error frame; any
+   * other error is a fault of this node, not of the input: the connection
+   * is closed with 1011 ("internal error") and the device reconnects. Never
+   * throws.
+   */
+  failed(c: Connection, err: unknown, cid?: string): void {
+    try {
+      if (err instanceof ChatError) return this.reply(c, errorFrame(err, cid));
+      this.metrics.reject('internal');
+      this.transport.close(c.id, CloseCodes.internal, 'internal error');
+    } catch {
+      // The transport failed as well: nothing more can be said to this connection.
+    }
   }
 
   onEnvelope(env: Envelope): void {
@@ -234,9 +269,10 @@ export class ChatNode {
       case 'ping':
         return this.reply(c, { t: 'pong', serverMs: this.ports.clock.now() });
       case 'keys.publish':
-        await this.ports.keys.publish(c.device!, f.bundle as never);
+        await this.ports.keys.publish(c.device!, f.bundle);
         return this.reply(c, { t: 'keys', user: c.user!, bundles: [] });
       case 'keys.fetch':
+        // An unknown user (or one without published keys) gets an empty list, not not_found.
         return this.reply(c, { t: 'keys', user: f.user, bundles: await this.ports.keys.fetch(f.user) });
       default:
         return this.groupOps.onFrame(c, f);
@@ -245,11 +281,7 @@ export class ChatNode {
 
   private async hello(c: Connection, token: string): Promise<void> {
     const check = this.tokens.verify(token);
-    if (!check.ok) {
-      this.metrics.reject(check.code);
-      this.reply(c, errorFrame(new ChatError(check.code, check.reason)));
-      return this.transport.close(c.id, CloseCodes.unauthorized, check.reason);
-    }
+    if (!check.ok) return this.refuse(c, new ChatError(check.code, check.reason));
     const { user, device } = check.claims;
     c.state = 'authenticating';
     c.device = device;
@@ -281,7 +313,8 @@ export class ChatNode {
       this.reply(c, { t: 'welcome', node: this.id, device, serverMs: this.ports.clock.now() });
       await this.delivery.drain(c);
     } catch (err) {
-      this.reply(c, errorFrame(asChatError(err)));
+      if (!(err instanceof ChatError)) return this.failed(c, err);
+      this.reply(c, errorFrame(err));
       this.transport.close(c.id, CloseCodes.goingAway, 'sign-in failed, retry');
     }
   }
@@ -394,10 +427,17 @@ export class ChatNode {
     this.transport.send(c.id, text);
   }
 
-  /** A malformed frame: tell the device; after `maxOffences`, close with 1008. */
-  private offence(c: Connection, err: ChatError): void {
+  /** A sign-in refused (no usable token, a bad or expired one): tell the device, close with 4401. */
+  private refuse(c: Connection, err: ChatError): void {
     this.metrics.reject(err.code);
     this.reply(c, errorFrame(err));
+    this.transport.close(c.id, CloseCodes.unauthorized, err.message);
+  }
+
+  /** A frame validation refused: tell the device; after `maxOffences`, close with 1008. */
+  private offence(c: Connection, err: ChatError, cid?: string): void {
+    this.metrics.reject(err.code);
+    this.reply(c, errorFrame(err, cid));
     if (++c.offences >= this.opts.maxOffences) this.transport.close(c.id, CloseCodes.policy, `${err.code}: too many bad frames`);
   }
 }
@@ -407,13 +447,4 @@ export function errorFrame(err: ChatError, cid?: string): ServerFrame {
   if (cid !== undefined) f.cid = cid;
   if (err.retryAfterMs !== undefined) f.retryAfterMs = err.retryAfterMs;
   return f;
-}
-
-export function asChatError(err: unknown): ChatError {
-  if (err instanceof ChatError) return err;
-  return new ChatError('unavailable', (err as Error)?.message ?? String(err), 500, { cause: err });
-}
-
-function cidOf(f: ClientFrame): string | undefined {
-  return f.t === 'send' ? f.cid : undefined;
 }

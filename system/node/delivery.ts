@@ -1,7 +1,7 @@
 import type { DeliveryItem } from '../bus/envelope.ts';
 import type { InboxEntry } from '../inbox/inbox.ts';
 import type { PushReason } from '../push/push.ts';
-import { CloseCodes } from '../protocol/errors.ts';
+import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import type { ServerFrame } from '../protocol/frames.ts';
 import type { DeviceId, NodeId } from '../protocol/ids.ts';
 import { groupOf, isGroupConversation, userOf } from '../protocol/ids.ts';
@@ -266,17 +266,24 @@ export class Delivery {
     void this.route(out.routed).catch(noop);
   }
 
-  /** A read marker: `read` receipts to the other side of a direct chat, a bitmap mark in a group. */
+  /**
+   * A read marker: `read` receipts to the other side of a direct chat and
+   * to the reader's other devices, a bitmap mark in a group (seen only
+   * through `group.receipts`). Refused before anything is stored or sent:
+   * a conversation the reader is not part of (`forbidden`, a group that does
+   * not exist included) and an `upTo` past the conversation's last seq
+   * (`bad_frame`).
+   */
   async onRead(c: Connection, conv: string, upTo: number): Promise<void> {
-    if (isGroupConversation(conv)) {
-      const g = await this.node.directory.group(groupOf(conv));
-      if (g?.members.has(c.user!)) await this.node.ports.groups.markReceipt(g.info.id, upTo, c.user!, 'read');
-      return;
-    }
+    const group = isGroupConversation(conv) ? await this.node.directory.group(groupOf(conv)) : undefined;
     const [, a, b] = conv.split(':');
-    if (!conv.startsWith('d:') || (a !== c.user && b !== c.user)) return;
+    const member = group ? group.members.has(c.user!) : !isGroupConversation(conv) && (a === c.user || b === c.user);
+    if (!member) throw new ChatError('forbidden', 'read: conv is not a conversation of yours');
+    const last = await this.node.ports.sequencer.current(conv);
+    if (upTo > last) throw new ChatError('bad_frame', `read: upTo must not exceed the conversation's last seq (${last})`);
+    if (group) return this.node.ports.groups.markReceipt(group.info.id, upTo, c.user!, 'read');
     const other = a === c.user ? b! : a!;
-    const devices = (await this.node.directory.devicesOf([other, c.user!]));
+    const devices = await this.node.directory.devicesOf([other, c.user!]);
     const targets = [...(devices.get(other) ?? []), ...(devices.get(c.user!) ?? []).filter((d) => d !== c.device)];
     const frame = { t: 'receipt', id: this.node.ids.next(), kind: 'read', conv, by: c.device!, upTo, ts: this.node.ports.clock.now() } as const;
     const out = new ReceiptBatch();

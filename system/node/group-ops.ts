@@ -36,6 +36,7 @@ export class GroupOps {
   private async create(c: Connection, f: Extract<GroupFrame, { t: 'group.create' }>): Promise<void> {
     const node = this.node;
     const members = [...new Set([c.user!, ...f.members])];
+    await this.requireUsers('group.create', f.members);
     const gid = f.gid ?? node.ids.next();
     if (await node.ports.groups.get(gid)) throw new ChatError('conflict', `group ${gid} exists`);
     const fanout = f.fanout ?? (members.length > node.opts.fanoutWriteMax ? 'read' : 'write');
@@ -52,11 +53,22 @@ export class GroupOps {
     if (!g.members.has(c.user!) || (removed.length > 0 && g.info.owner !== c.user && !self)) {
       throw new ChatError('forbidden', removed.length > 0 ? 'only the owner removes others' : 'only members add');
     }
+    if (added.length > 0) await this.requireUsers('group.add', added);
     if (added.length > 0) await node.ports.groups.add(gid, added);
     if (removed.length > 0) await node.ports.groups.remove(gid, removed);
     await this.announce({ k: 'membership', group: gid, added, removed });
     const members = await node.ports.groups.members(gid);
     node.reply(c, { t: 'group', gid, name: g.info.name, members, fanout: g.info.fanout });
+  }
+
+  /** A user exists once one of their devices has signed in (Accounts lists it); unknown users are refused by name. */
+  private async requireUsers(frame: string, users: readonly string[]): Promise<void> {
+    if (users.length === 0) return;
+    const devices = await this.node.directory.devicesOf(users);
+    const unknown = [...new Set(users)].filter((u) => (devices.get(u) ?? []).length === 0);
+    if (unknown.length === 0) return;
+    const named = unknown.slice(0, 5).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
+    throw new ChatError('not_found', `${frame}: no such user: ${named}`);
   }
 
   private async list(c: Connection): Promise<void> {

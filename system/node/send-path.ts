@@ -5,7 +5,7 @@ import type { ServerFrame } from '../protocol/frames.ts';
 import type { DeviceId } from '../protocol/ids.ts';
 import { directConversation, groupConversation } from '../protocol/ids.ts';
 import type { ChatNode } from './chat-node.ts';
-import { asChatError, errorFrame } from './chat-node.ts';
+import { errorFrame } from './chat-node.ts';
 import type { Connection } from './connection.ts';
 import { TokenBucket } from './rate-limit.ts';
 
@@ -28,18 +28,20 @@ interface Target {
 export class SendPath {
   constructor(private readonly node: ChatNode) {}
 
-  /** Never rejects: a failure is answered to the device as an error frame carrying the cid. */
+  /** Never rejects: a failure is answered to the device as an error frame carrying the cid (or closes it, see ChatNode.failed). */
   async onSend(c: Connection, f: SendFrame): Promise<void> {
     const node = this.node;
-    const rejection = this.admit(c);
-    if (rejection) {
-      node.metrics.reject(rejection.code);
-      return node.reply(c, errorFrame(rejection, f.cid));
-    }
-    const { dedup } = node.ports;
-    const key = dedupKey(c.device!, f.cid);
-    node.metrics.inFlight++;
+    let counted = false;
     try {
+      const rejection = this.admit(c);
+      if (rejection) {
+        node.metrics.reject(rejection.code);
+        return node.reply(c, errorFrame(rejection, f.cid));
+      }
+      node.metrics.inFlight++;
+      counted = true;
+      const { dedup } = node.ports;
+      const key = dedupKey(c.device!, f.cid);
       // A claim left pending by a node that died mid-send expires soon, so the device's retry is not refused for a day.
       const claim = await dedup.claim(key, node.opts.pendingClaimTtlMs);
       if (claim.state === 'done') {
@@ -75,9 +77,9 @@ export class SendPath {
       // Never rejects: the inboxes have the message, so a failed route costs latency, not delivery.
       await node.delivery.routeOne(target.devices, stored.item, target.conv.startsWith('g:') ? 'group' : 'msg');
     } catch (err) {
-      node.reply(c, errorFrame(asChatError(err), f.cid));
+      node.failed(c, err, f.cid);
     } finally {
-      node.metrics.inFlight--;
+      if (counted) node.metrics.inFlight--;
     }
   }
 

@@ -67,6 +67,8 @@ export const CloseCodes = {
   goingAway: 1001,
   policy: 1008,
   tooBig: 1009,
+  /** A fault of the node while handling a frame (not of the input): the device reconnects and retries. */
+  internal: 1011,
   unauthorized: 4401,
   replaced: 4409,
   slowConsumer: 4408,

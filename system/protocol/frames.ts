@@ -3,6 +3,13 @@
  * docs/protocol.md is the reference for users; this file is the truth.
  */
 
+/** A device's public pre-keys, base64url without padding (see key-bundle.ts for the rules). */
+export interface PreKeyBundle {
+  identityKey: string;
+  signedPreKey: { id: number; key: string; signature: string };
+  oneTimePreKeys: { id: number; key: string }[];
+}
+
 /** Frames a device sends. */
 export type ClientFrame =
   | { t: 'hello'; token: string; resume?: boolean }
@@ -16,7 +23,7 @@ export type ClientFrame =
   | { t: 'group.remove'; gid: string; users: string[] }
   | { t: 'group.list' }
   | { t: 'group.receipts'; gid: string; seq: number }
-  | { t: 'keys.publish'; bundle: unknown }
+  | { t: 'keys.publish'; bundle: PreKeyBundle }
   | { t: 'keys.fetch'; user: string }
   | { t: 'ping' };
 
@@ -36,13 +43,22 @@ export type ServerFrame =
   | { t: 'error'; code: string; message: string; cid?: string; retryable: boolean; retryAfterMs?: number }
   | { t: 'pong'; serverMs: number };
 
-/** Limits a frame must respect; the gateway enforces them before the core sees a frame. */
+/** Limits a frame must respect; docs/protocol.md lists them with the error each one answers. */
 export const ProtocolLimits = {
   /** Largest frame accepted, in bytes (UTF-8). Larger frames get `too_large`. */
   maxFrameBytes: 64 * 1024,
-  /** Largest message body, in characters. */
-  maxBodyChars: 60 * 1024,
-  maxCidChars: 64,
+  /** Largest message body, in bytes (UTF-8). Larger bodies get `too_large`. */
+  maxBodyBytes: 60 * 1024,
+  /** A client message id, in bytes (UTF-8). */
+  maxCidBytes: 64,
+  /** A session token, in characters (tokens are ASCII). */
+  maxTokenChars: 1024,
+  /** A group's name, in bytes (UTF-8). */
+  maxGroupNameBytes: 200,
   maxIdsPerRecv: 1000,
   maxUsersPerRequest: 1000,
+  /** One-time pre-keys in one `keys.publish`. */
+  maxOneTimePreKeys: 100,
+  /** Pre-key ids are 24-bit, as in Signal. */
+  maxPreKeyId: 0xff_ffff,
 } as const;

@@ -1,11 +1,11 @@
 /** A user: letters, digits, '-' and '_' (at most 64). */
 export type UserId = string;
-/** A device: `<user>.<n>`, so the user is always recoverable from it. */
+/** A device: `<user>.<n>`, n in 1..999 written without leading zeros, so the user is always recoverable from it. */
 export type DeviceId = string;
 export type NodeId = string;
 
 const USER = /^[A-Za-z0-9_-]{1,64}$/;
-const DEVICE = /^([A-Za-z0-9_-]{1,64})\.(\d{1,3})$/;
+const DEVICE = /^([A-Za-z0-9_-]{1,64})\.([1-9]\d{0,2})$/;
 
 export function isUserId(s: unknown): s is UserId {
   return typeof s === 'string' && USER.test(s);

@@ -169,6 +169,27 @@ describe('Gateway limits over real WebSockets', function () {
     assert.equal(await c.closed(), 1009);
   });
 
+  it('answers unknown_type over a real socket to every Object.prototype member as t, before and after hello, and keeps serving', async () => {
+    cluster = await EmbeddedCluster.start({ nodes: 1, node: { maxOffences: 1000 } });
+    const url = cluster.nodes[0]!.url;
+    const names = Object.getOwnPropertyNames(Object.prototype);
+    const anon = new TestClient(url);
+    await anon.open();
+    const alice = await TestClient.connect(url, cluster.issueToken('alice.1'));
+    for (const name of names) {
+      anon.raw(JSON.stringify({ t: name }));
+      alice.raw(JSON.stringify({ t: name }));
+    }
+    for (const c of [anon, alice]) {
+      const errors = await c.until('error', names.length);
+      assert.deepEqual(errors.map((e) => e.code), names.map(() => 'unknown_type'));
+    }
+    const bob = await TestClient.connect(url, cluster.issueToken('bob.1'));
+    await alice.sendAndAck('p1', 'bob', 'still serving');
+    assert.equal((await bob.next('msg')).body, 'still serving');
+    for (const c of [anon, alice, bob]) c.terminate();
+  });
+
   it('closes with 1008 after repeated malformed frames, binary included', async () => {
     cluster = await EmbeddedCluster.start({ nodes: 1 });
     const c = await TestClient.connect(cluster.nodes[0]!.url, cluster.issueToken('alice.1'));

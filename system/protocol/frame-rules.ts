@@ -1,0 +1,56 @@
+import { ChatError } from './errors.ts';
+import { ProtocolLimits as L } from './frames.ts';
+import { conversation, fitsBytes, ident, int, list, oneOf, optionalBoolean, target, text, type Problem, type Raw } from './field-rules.ts';
+import { isUserId } from './ids.ts';
+import { keyBundleProblem } from './key-bundle.ts';
+
+/**
+ * One rule per client frame type: a Problem (answered `bad_frame`), or a
+ * ChatError when the protocol names another answer (`too_large` for a body,
+ * `unauthorized` for a hello without a usable token).
+ *
+ * Fields the rule does not name are ignored. Fields are read as plain
+ * properties: none of the names read here is a member of Object.prototype,
+ * so a missing field reads as undefined.
+ */
+export type FrameRule = (f: Raw) => Problem | ChatError;
+
+const isId = (x: unknown) => ident(x, '') === undefined;
+const users = (v: unknown, name: string, min: number) => list(v, name, min, L.maxUsersPerRequest, isUserId, 'user ids');
+
+/** A `cid` a device would recognise its answer by. */
+export function cidProblem(v: unknown): Problem {
+  return text(v, 'cid', L.maxCidBytes);
+}
+
+/**
+ * Keyed by frame type in a Map: a type named after an Object.prototype
+ * member (`__proto__`, `constructor`, `hasOwnProperty`, …) is unknown like
+ * any other.
+ */
+export const frameRules: ReadonlyMap<string, FrameRule> = new Map<string, FrameRule>([
+  ['hello', (f) =>
+    typeof f.token !== 'string' || f.token.length === 0 || f.token.length > L.maxTokenChars
+      ? new ChatError('unauthorized', `hello: token must be a string of 1..${L.maxTokenChars} chars`)
+      : optionalBoolean(f.resume, 'resume')],
+  ['send', (f) =>
+    cidProblem(f.cid) ?? target(f.to, 'to') ??
+    (typeof f.body !== 'string' ? 'body must be a string' : undefined) ??
+    (fitsBytes(f.body as string, L.maxBodyBytes) ? undefined : new ChatError('too_large', `send: body exceeds ${L.maxBodyBytes} bytes (UTF-8)`)) ??
+    oneOf(f.kind, 'kind', ['text', 'media', 'e2e'])],
+  ['recv', (f) => list(f.ids, 'ids', 1, L.maxIdsPerRecv, isId, 'ids ([A-Za-z0-9_-]{1,64})')],
+  ['read', (f) => conversation(f.conv, 'conv') ?? int(f.upTo, 'upTo', 1)],
+  ['typing', (f) => target(f.to, 'to')],
+  ['presence.sub', (f) => users(f.users, 'users', 1)],
+  ['group.create', (f) =>
+    text(f.name, 'name', L.maxGroupNameBytes) ?? users(f.members, 'members', 0) ??
+    (f.gid === undefined ? undefined : ident(f.gid, 'gid')) ?? oneOf(f.fanout, 'fanout', ['write', 'read'])],
+  ['group.add', (f) => ident(f.gid, 'gid') ?? users(f.users, 'users', 1)],
+  ['group.remove', (f) => ident(f.gid, 'gid') ?? users(f.users, 'users', 1)],
+  ['group.list', () => undefined],
+  ['group.receipts', (f) => ident(f.gid, 'gid') ?? int(f.seq, 'seq', 1)],
+  ['keys.publish', (f) => keyBundleProblem(f.bundle)],
+  ['keys.fetch', (f) => ident(f.user, 'user')],
+  ['ping', () => undefined],
+]);
+
