@@ -78,12 +78,27 @@ describe('chatlab plan', () => {
     assert.equal(planValue(20e9, 'msgs/day'), '20 billion msgs/day');
   });
 
+  it('--verify runs the planned connections and message rate per node, and says which figures it tested', async function () {
+    this.timeout(300_000);
+    // 90k DAU: 30 gateway nodes would be planned at 100k each, so 1 node holds ~1,929 devices: the cell runs 3 nodes' share.
+    const p = buildPlan({ dau: '90k', msgsPerUserDay: '40', peakFactor: '3', connsPerNode: '2000' });
+    const v = await verifyPlan(p, { duration: '4s' });
+    const perNode = p.lines.find((l) => l.key === 'concurrentConnections')!.value / p.lines.find((l) => l.key === 'gatewayNodes')!.value;
+    assert.equal(v.cell.plannedConnsPerNode, Math.round(perNode));
+    assert.equal(v.cell.devices, Math.round(perNode * 3), 'every planned connection of the cell is a simulated device');
+    assert.ok(v.tested.some((t) => /per-node connections: .* as planned/.test(t)), v.tested.join('; '));
+    assert.ok(!v.untested.some((t) => /per-node connections/.test(t)));
+  });
+
   it('--verify simulates one cell with a node failure and says whether the SLOs hold, and why not', async function () {
     this.timeout(300_000);
     const p = buildPlan({ dau: '10M', msgsPerUserDay: '40', peakFactor: '3' });
     const ok = await verifyPlan(p, { cellDevices: 300, duration: '6s' });
     assert.equal(ok.holds, true, ok.summary);
-    assert.match(ok.summary, /^holds: a 3-node cell/);
+    assert.match(ok.summary, /^holds: a 3-node cell at the planned per-node load .*decided by e2e_latency p\(99\)<1000 \(actual [\d.]+\)/);
+    assert.ok(ok.untested.some((t) => /per-node connections: the cell held 100 devices per node/.test(t)), 'a cell smaller than planned says so');
+    assert.ok(ok.untested.some((t) => /store fleet/.test(t)));
+    assert.ok(ok.tested.some((t) => /per-node message rate/.test(t)));
     const strict = await verifyPlan(p, { cellDevices: 300, duration: '6s', sloP99Ms: 5 });
     assert.equal(strict.holds, false);
     assert.match(strict.summary, /^does not hold, because e2e_latency p\(99\)<5 was \d/);

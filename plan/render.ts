@@ -5,6 +5,11 @@ export interface Verdict {
   holds: boolean;
   /** "holds" or "does not hold, because …". */
   summary: string;
+  /** The threshold that decided the verdict: the first failed one, else the one closest to its bound. */
+  decidedBy: string;
+  /** Planned figures the cell ran at, and those it did not test. */
+  tested: string[];
+  untested: string[];
   cell: Record<string, number | string>;
   thresholds: { metric: string; expression: string; actual: number | null; passed: boolean }[];
 }
@@ -65,6 +70,7 @@ export function planMarkdown(p: Plan, verdict?: Verdict): string {
   if (verdict) {
     out.push('## Verification (simulated cell)', '', `**${verdict.summary}**`, '');
     out.push(`Cell: ${Object.entries(verdict.cell).map(([k, v]) => `${k}=${v}`).join(', ')}`, '');
+    out.push(`Decided by: ${verdict.decidedBy}`, '', 'Tested:', '', ...verdict.tested.map((t) => `- ${t}`), '', 'Not tested:', '', ...verdict.untested.map((t) => `- ${t}`), '');
     out.push('| threshold | actual | passed |', '|---|---|---|');
     for (const t of verdict.thresholds) out.push(`| ${t.metric} ${t.expression} | ${t.actual ?? 'no data'} | ${t.passed ? 'yes' : 'NO'} |`);
     out.push('');
@@ -79,6 +85,7 @@ export function planHtml(p: Plan, verdict?: Verdict): string {
   const v = verdict
     ? `<h2>Verification (simulated cell)</h2><p class="${verdict.holds ? 'ok' : 'bad'}">${esc(verdict.summary)}</p>
 <p>${esc(Object.entries(verdict.cell).map(([k, x]) => `${k}=${x}`).join(', '))}</p>
+<p>Decided by: ${esc(verdict.decidedBy)}</p><p>Tested:</p><ul>${verdict.tested.map((t) => `<li>${esc(t)}</li>`).join('')}</ul><p>Not tested:</p><ul>${verdict.untested.map((t) => `<li>${esc(t)}</li>`).join('')}</ul>
 <table><tr><th>threshold</th><th>actual</th><th>passed</th></tr>${verdict.thresholds.map((t) => `<tr><td>${esc(`${t.metric} ${t.expression}`)}</td><td>${t.actual ?? 'no data'}</td><td>${t.passed ? 'yes' : 'NO'}</td></tr>`).join('')}</table>`
     : '';
   return `<!doctype html><html><head><meta charset="utf-8"><title>chatlab capacity plan</title>
