@@ -126,6 +126,15 @@ describe('check', () => {
     assert.match(headline(r), /driver-limited: .*send lag/);
   });
 
+  it("marks a run driver-limited when a driver worker's event-loop delay is a material share of e2e p99", () => {
+    const l = new Ledger();
+    steady(l, [0, 1, 2, 3]);
+    const busy = check(l, { ...OPTS, extra: { driver: { cpuPercent: 30, eventLoopP99Ms: 2, bound: false } } });
+    assert.match(busy.latency.driverLimited!, /driver event-loop p99 2\.0 ms is 40% of e2e p99/);
+    const idle = check(l, { ...OPTS, extra: { driver: { cpuPercent: 30, eventLoopP99Ms: 0.5, bound: false } } });
+    assert.equal(idle.latency.driverLimited, null);
+  });
+
   it('measures e2e from the intended send, so a stalled sender shows a larger latency', () => {
     const l = new Ledger();
     // open model wanted a send every 10 ms; the sender stalled 200 ms before writing
