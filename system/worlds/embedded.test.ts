@@ -180,7 +180,9 @@ describe('Gateway limits over real WebSockets', function () {
   });
 
   it('disconnects a slow consumer with 4408 and keeps its messages in the inbox', async () => {
-    cluster = await EmbeddedCluster.start({ nodes: 1, gateway: { maxBufferedBytes: 64 * 1024 }, node: { rateLimitPerSec: 10_000, rateLimitBurst: 10_000 } });
+    // A byte window far above what the kernel's socket buffers absorb: the gateway's own bound must act.
+    const node = { rateLimitPerSec: 10_000, rateLimitBurst: 10_000, unackedWindowMaxBytes: 64 * 1024 * 1024 };
+    cluster = await EmbeddedCluster.start({ nodes: 1, gateway: { maxBufferedBytes: 64 * 1024 }, node });
     const url = cluster.nodes[0]!.url;
     const alice = await TestClient.connect(url, cluster.issueToken('alice.1'));
     const bob = await TestClient.connect(url, cluster.issueToken('bob.1'), false);
@@ -196,5 +198,27 @@ describe('Gateway limits over real WebSockets', function () {
     await sleep(100);
     assert.equal(await cluster.ports.inbox.count('bob.1'), acked, 'nothing acked by bob left his inbox');
     alice.terminate();
+  });
+
+  it('drains 400 pending messages of 60 KiB on one connection to a device that acks each as it arrives', async () => {
+    cluster = await EmbeddedCluster.start({ nodes: 1, node: { rateLimitPerSec: 10_000, rateLimitBurst: 10_000 } });
+    const url = cluster.nodes[0]!.url;
+    const alice = await TestClient.connect(url, cluster.issueToken('alice.1'));
+    const first = await TestClient.connect(url, cluster.issueToken('bob.1'));
+    first.close();
+    await first.closed();
+    await sleep(50);
+    const body = 'z'.repeat(60 * 1024);
+    for (let i = 0; i < 400; i++) await alice.sendAndAck(`d${i}`, 'bob', body);
+    const bob = await TestClient.connect(url, cluster.issueToken('bob.1'));
+    const closed = bob.closed().then((code) => assert.fail(`closed ${code} after ${bob.of('msg').length} messages`));
+    const drained = await Promise.race([bob.next('drained', () => true, 15_000), closed]);
+    assert.equal(bob.closeCode, undefined, 'the connection stayed open');
+    assert.equal(drained.count, 400);
+    assert.equal(new Set(bob.of('msg').map((m) => m.seq)).size, 400);
+    await sleep(100);
+    assert.equal(await cluster.ports.inbox.count('bob.1'), 0);
+    alice.terminate();
+    bob.terminate();
   });
 });
