@@ -200,6 +200,32 @@ describe('Gateway limits over real WebSockets', function () {
     alice.terminate();
   });
 
+  it('closes a socket that never says hello with 4001 after helloTimeoutMs', async () => {
+    cluster = await EmbeddedCluster.start({ nodes: 1, node: { helloTimeoutMs: 400 } });
+    const idle = new TestClient(cluster.nodes[0]!.url);
+    await idle.open();
+    const signedIn = await TestClient.connect(cluster.nodes[0]!.url, cluster.issueToken('alice.1'));
+    assert.equal(await idle.closed(), 4001);
+    await sleep(200);
+    assert.equal(signedIn.closeCode, undefined, 'a signed-in socket stays open');
+    signedIn.terminate();
+  });
+
+  it('bounds the presence frames 100 subscriptions of 1,000 users each can cause on one socket', async () => {
+    cluster = await EmbeddedCluster.start({ nodes: 1 });
+    const c = await TestClient.connect(cluster.nodes[0]!.url, cluster.issueToken('alice.1'));
+    for (let k = 0; k < 100; k++) c.send({ t: 'presence.sub', users: Array.from({ length: 1000 }, (_, i) => `s${k}x${i}`) });
+    await c.until('error', 98);
+    await sleep(300);
+    assert.equal(c.of('presence').length, 2000, 'two subscriptions fit the cap of 2,000 users');
+    const codes = new Set(c.of('error').map((e) => e.code));
+    assert.deepEqual([...codes].sort(), ['rate_limited', 'too_large']);
+    assert.equal(c.closeCode, undefined);
+    c.send({ t: 'ping' });
+    await c.next('pong');
+    c.terminate();
+  });
+
   it('drains 400 pending messages of 60 KiB on one connection to a device that acks each as it arrives', async () => {
     cluster = await EmbeddedCluster.start({ nodes: 1, node: { rateLimitPerSec: 10_000, rateLimitBurst: 10_000 } });
     const url = cluster.nodes[0]!.url;
