@@ -269,12 +269,12 @@ export class ChatNode {
     try {
       // A read (cached) first: registering a device is a write (a transaction in Cassandra) needed once per device, not per connect.
       const known = (await this.directory.devicesOf([user])).get(user) ?? [];
+      if (!(await this.limits.deviceRoom(device, known))) return this.tooManyDevices(c);
       if (!known.includes(device)) {
         await this.ports.accounts.addDevice(user, device);
         this.directory.noteDevice(user, device);
         await this.newDeviceFence(user, device);
       }
-      if (!(await this.limits.deviceRoom(device, known))) return this.tooManyDevices(c);
       const old = this.byDevice.get(device);
       if (old && old !== c) this.retire(old);
       const previous = await this.ports.registry.put(device, this.id);

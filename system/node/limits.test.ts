@@ -126,6 +126,7 @@ describe('Limits on client work (core, virtual time)', () => {
     assert.equal(t.closed.get(third)?.code, CloseCodes.tooManyDevices);
     assert.equal(t.take(third, 'error')[0]?.code, 'forbidden');
     assert.equal(t.take(third, 'welcome').length, 0);
+    assert.ok(!(await c.ports.accounts.devicesOf(['alice'])).get('alice')!.includes('alice.3'), 'a refused device is not registered');
     const again = await c.connect('alice.2', 0);
     assert.equal(t.take(again, 'welcome').length, 1, 'a device already connected may connect again (it replaces itself)');
   });
