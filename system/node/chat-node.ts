@@ -202,7 +202,7 @@ export class ChatNode {
       void this.hello(c, frame.token);
       return;
     }
-    if (!c.ready) return this.reply(c, errorFrame(new ChatError('not_ready', 'send hello first')));
+    if (!c.ready) return this.limits.notReady(c);
     if (!this.limits.admit(c, frame)) return;
     // The two frames of every message are called straight, without dispatch's extra promise: onSend never rejects.
     if (frame.t === 'send') return void this.sendPath.onSend(c, frame);

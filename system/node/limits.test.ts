@@ -117,6 +117,18 @@ describe('Limits on client work (core, virtual time)', () => {
     assert.equal(transport.closed.has(ok), false, 'a signed-in socket stays');
   });
 
+  it('answers frames before hello with not_ready up to unreadyFramesMax, then closes the socket with 1008', async () => {
+    const c = await coreCluster(1, { unreadyFramesMax: 5 });
+    const { node, transport } = c.nodes[0]!;
+    node.onOpen(9002);
+    for (let i = 0; i < 50; i++) node.onFrame(9002, JSON.stringify({ t: 'ping' }));
+    await c.settle();
+    const errors = transport.take(9002, 'error');
+    assert.equal(errors.length, 5);
+    assert.ok(errors.every((e) => e.code === 'not_ready' && e.retryable));
+    assert.equal(transport.closed.get(9002)?.code, CloseCodes.policy);
+  });
+
   it('refuses a device beyond devicesPerUserMax connected at once, counted across nodes, with 4429', async () => {
     const c = await coreCluster(2, { devicesPerUserMax: 2 });
     await c.connect('alice.1', 0);

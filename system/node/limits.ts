@@ -31,6 +31,8 @@ export class ConnLimits {
   /** Presence frames over the budget, latest per user, waiting for tokens. */
   pendingPresence?: Map<UserId, string>;
   presenceTimer?: TimerHandle;
+  /** Frames answered `not_ready` so far. */
+  unreadyFrames = 0;
 }
 
 /**
@@ -161,6 +163,23 @@ export class Limits {
     }
     if (pending.size === 0) l.pendingPresence = undefined;
     else this.schedulePresence(c, l);
+  }
+
+  /**
+   * A frame before sign-in completed: `not_ready` (retryable), up to
+   * `unreadyFramesMax` of them; one more closes the socket with 1008. A
+   * device waits for `welcome` before sending, so only a socket that is not
+   * signing in gets there, and it cannot keep the node answering.
+   */
+  notReady(c: Connection): void {
+    const l = (c.limits ??= new ConnLimits());
+    const over = ++l.unreadyFrames - this.ctx.opts.unreadyFramesMax;
+    if (over > 0) {
+      // Closed once; frames already on their way meanwhile are dropped.
+      if (over === 1) this.ctx.close(c.id, CloseCodes.policy, 'too many frames before hello');
+      return;
+    }
+    this.refuse(c, new ChatError('not_ready', 'send hello first', this.ctx.opts.retryAfterMs));
   }
 
   /** A socket opened: it has `helloTimeoutMs` to sign in. */

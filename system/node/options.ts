@@ -49,6 +49,8 @@ export interface ChatNodeOptions {
   unackedWindowMaxBytes: number;
   /** A socket that has not completed hello this long after opening is closed with 4001. */
   helloTimeoutMs: number;
+  /** Frames answered `not_ready` (sent before sign-in completed) per socket; one more closes it with 1008. */
+  unreadyFramesMax: number;
   /** Devices of one user connected at once, at most (across nodes; see Limits.deviceRoom); one more is refused with 4429. */
   devicesPerUserMax: number;
   /** Per-connection `typing` rate and burst; typing over it is shed without an answer. */
@@ -105,6 +107,7 @@ export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> 
   drainPageMaxBytes: 1024 * 1024,
   unackedWindowMaxBytes: 2 * 1024 * 1024,
   helloTimeoutMs: 10_000,
+  unreadyFramesMax: 20,
   devicesPerUserMax: 8,
   typingPerSec: 5,
   typingBurst: 20,
