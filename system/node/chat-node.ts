@@ -263,6 +263,7 @@ export class ChatNode {
     }
     const { user, device } = check.claims;
     c.state = 'authenticating';
+    this.limits.settled(c);
     c.device = device;
     c.user = user;
     c.draining = true;
@@ -290,7 +291,6 @@ export class ChatNode {
       if (firstHere) this.presence.cameOnline(user);
       await this.groupOps.attach(c);
       c.state = 'ready';
-      this.limits.settled(c);
       this.reply(c, { t: 'welcome', node: this.id, device, serverMs: this.ports.clock.now() });
       await this.delivery.drain(c);
     } catch (err) {

@@ -117,6 +117,20 @@ describe('Limits on client work (core, virtual time)', () => {
     assert.equal(transport.closed.has(ok), false, 'a signed-in socket stays');
   });
 
+  it('does not cut a sign-in that presented a valid token and is still under way', async () => {
+    const c = await coreCluster(2, { helloTimeoutMs: 4000, directoryCacheMs: 8000 });
+    await c.connect('alice.1', 1);
+    const { node, transport } = c.nodes[0]!;
+    node.onOpen(9003);
+    node.onFrame(9003, JSON.stringify({ t: 'hello', token: c.tokens.issue('alice.2', 3600_000) }));
+    for (let i = 0; i < 12; i++) {
+      c.clock.advance(1000);
+      await c.settle();
+    }
+    assert.equal(transport.closed.has(9003), false);
+    assert.equal(transport.take(9003, 'welcome').length, 1, 'welcomed after the directory fence (8 s), past the hello timeout');
+  });
+
   it('answers frames before hello with not_ready up to unreadyFramesMax, then closes the socket with 1008', async () => {
     const c = await coreCluster(1, { unreadyFramesMax: 5 });
     const { node, transport } = c.nodes[0]!;

@@ -182,20 +182,24 @@ export class Limits {
     this.refuse(c, new ChatError('not_ready', 'send hello first', this.ctx.opts.retryAfterMs));
   }
 
-  /** A socket opened: it has `helloTimeoutMs` to sign in. */
+  /** A socket opened: it has `helloTimeoutMs` to present a valid token. */
   opened(c: Connection): void {
     this.awaitingHello.set(c.id, c);
   }
 
-  /** The socket signed in or closed: no more hello timeout for it. */
+  /**
+   * The socket presented a valid token (its sign-in is under way) or
+   * closed: no more hello timeout for it. A sign-in slowed by the stores
+   * is a real device waiting, not an idle socket, so it is not cut.
+   */
   settled(c: Connection): void {
     this.awaitingHello.delete(c.id);
     if (c.closed && c.limits?.presenceTimer) this.ctx.clock.clear(c.limits.presenceTimer);
   }
 
   /**
-   * Closes sockets that have not completed hello within `helloTimeoutMs`
-   * (4001). Run every quarter of the timeout, so a socket goes at most
+   * Closes sockets that have not sent a hello with a valid token within
+   * `helloTimeoutMs` (4001; a bad token is closed at once with 4401). Run every quarter of the timeout, so a socket goes at most
    * 1.25 × the timeout after opening. The map is in open order, so a sweep
    * stops at the first socket still within its time: one clock timer per
    * node, not one per socket.
@@ -205,7 +209,7 @@ export class Limits {
     for (const [id, c] of this.awaitingHello) {
       if (c.openedMs > deadline) return;
       this.awaitingHello.delete(id);
-      if (c.ready || c.closed) continue;
+      if (c.state !== 'new') continue;
       this.ctx.metrics.reject('hello_timeout');
       this.ctx.close(id, CloseCodes.helloTimeout, 'no hello in time');
     }

@@ -47,7 +47,7 @@ export interface ChatNodeOptions {
   drainPageMaxBytes: number;
   /** Bytes of deliveries sent and not yet acked, at most (one larger delivery may go alone); beyond it new ones wait in the inbox. */
   unackedWindowMaxBytes: number;
-  /** A socket that has not completed hello this long after opening is closed with 4001. */
+  /** A socket that has not sent a hello with a valid token this long after opening is closed with 4001. */
   helloTimeoutMs: number;
   /** Frames answered `not_ready` (sent before sign-in completed) per socket; one more closes it with 1008. */
   unreadyFramesMax: number;

@@ -71,7 +71,7 @@ export const CloseCodes = {
   replaced: 4409,
   slowConsumer: 4408,
   idle: 4000,
-  /** No hello completed within the node's helloTimeoutMs. */
+  /** No hello with a valid token within the node's helloTimeoutMs. */
   helloTimeout: 4001,
   /** The user already has devicesPerUserMax devices connected. */
   tooManyDevices: 4429,
