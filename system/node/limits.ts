@@ -26,8 +26,8 @@ type BucketKind = 'typing' | 'ping' | 'presenceSub' | 'keys' | 'reads' | 'groupQ
 /** A connection's limit state, made at its first limited frame. */
 export class ConnLimits {
   readonly buckets = new Map<BucketKind, TokenBucket>();
-  /** Users this connection subscribed to (presence), at most `presenceSubscriptionsMax`. */
-  subscribed?: Set<UserId>;
+  /** Users named in this connection's admitted `presence.sub` frames, at most `presenceSubscriptionsMax`. */
+  subscribed = 0;
   /** Presence frames over the budget, latest per user, waiting for tokens. */
   pendingPresence?: Map<UserId, string>;
   presenceTimer?: TimerHandle;
@@ -113,16 +113,18 @@ export class Limits {
     return false;
   }
 
-  /** Counts the distinct users `c` subscribes to; the frame that would pass the cap is refused whole. */
+  /**
+   * Counts the users `c` subscribes to; the frame that would pass the cap
+   * is refused whole. A count, not a set: a user named twice counts twice,
+   * and the node keeps no copy of what the presence store already holds.
+   */
   private subscribe(c: Connection, users: readonly UserId[]): boolean {
     const max = this.ctx.opts.presenceSubscriptionsMax;
     const l = (c.limits ??= new ConnLimits());
-    const mine = (l.subscribed ??= new Set());
-    const fresh = new Set(users.filter((u) => !mine.has(u)));
-    if (mine.size + fresh.size > max) {
-      return this.refuse(c, new ChatError('too_large', `presence subscriptions are limited to ${max} users per connection (${mine.size} so far)`));
+    if (l.subscribed + users.length > max) {
+      return this.refuse(c, new ChatError('too_large', `presence subscriptions are limited to ${max} users per connection (${l.subscribed} so far)`));
     }
-    for (const u of fresh) mine.add(u);
+    l.subscribed += users.length;
     return true;
   }
 

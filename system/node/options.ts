@@ -62,7 +62,7 @@ export interface ChatNodeOptions {
   /** Per-connection `presence.sub` rate and burst; over it → `rate_limited`. */
   presenceSubPerSec: number;
   presenceSubBurst: number;
-  /** Distinct users one connection may subscribe to in all; more → `too_large`. */
+  /** Users one connection may subscribe to in all (named in its `presence.sub` frames); more → `too_large`. */
   presenceSubscriptionsMax: number;
   /** Presence frames pushed to one connection per second (and burst); beyond it changes are coalesced, latest per user. */
   presenceFramesPerSec: number;
