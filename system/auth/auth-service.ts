@@ -31,6 +31,7 @@ interface PendingCode {
 }
 
 const PHONE = /^\+[1-9]\d{6,14}$/;
+const CODE = /^\d{6}$/;
 
 /**
  * Phone-number sign-in: request a one-time code, verify it, get a session
@@ -51,6 +52,17 @@ export class AuthService {
     this.opts = { ...defaultAuthOptions, ...opts };
   }
 
+  /** The phone as E.164, or `bad_frame` naming the field. */
+  checkPhone(phone: unknown): string {
+    return checkPhone(phone);
+  }
+
+  /** Checks the other fields of a verify: `code` six digits, `device` absent or an integer in [1, 999]; `bad_frame` naming the field. */
+  checkVerifyFields(code: unknown, device: unknown): void {
+    if (typeof code !== 'string' || !CODE.test(code)) throw new ChatError('bad_frame', 'code must be a string of 6 digits');
+    checkDevice(device ?? 1);
+  }
+
   requestCode(phone: unknown): { sent: true; code?: string } {
     const p = checkPhone(phone);
     if (this.pending.size >= this.opts.maxPendingCodes) {
@@ -65,8 +77,7 @@ export class AuthService {
 
   async verifyCode(phone: unknown, code: unknown, deviceNumber: unknown = 1): Promise<{ user: string; device: string; token: string }> {
     const p = checkPhone(phone);
-    const n = Number(deviceNumber);
-    if (!Number.isInteger(n) || n < 1 || n > 999) throw new ChatError('bad_frame', 'device must be an integer in [1, 999]');
+    const n = checkDevice(deviceNumber);
     const entry = this.pending.get(p);
     if (!entry || entry.expiresMs <= this.clock.now()) {
       this.pending.delete(p);
@@ -86,6 +97,13 @@ export class AuthService {
     await this.accounts.addDevice(user, device);
     return { user, device, token: this.tokens.issue(device, this.opts.tokenTtlMs) };
   }
+}
+
+function checkDevice(device: unknown): number {
+  if (typeof device !== 'number' || !Number.isInteger(device) || device < 1 || device > 999) {
+    throw new ChatError('bad_frame', 'device must be an integer in [1, 999]');
+  }
+  return device;
 }
 
 function checkPhone(phone: unknown): string {

@@ -2,15 +2,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { AuthService } from '../auth/auth-service.ts';
+import { AuthHttp, defaultAuthHttpOptions, type AuthHttpOptions } from './auth-http.ts';
 import type { ChatNode } from '../node/chat-node.ts';
 import type { ConnId, Transport } from '../node/ports.ts';
-import { ChatError, CloseCodes } from '../protocol/errors.ts';
+import { CloseCodes } from '../protocol/errors.ts';
 import { ProtocolLimits } from '../protocol/frames.ts';
 import { FrameWriter } from './frame-writer.ts';
 import { LoopDelay } from './loop-delay.ts';
 import { renderMetrics } from './metrics-http.ts';
 
-export interface GatewayOptions {
+/** Options of one gateway; the HTTP sign-in limits are AuthHttpOptions. Defaults are spread first; `resolveGatewayOptions` checks them. */
+export interface GatewayOptions extends AuthHttpOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -31,7 +33,21 @@ export const defaultGatewayOptions: GatewayOptions = {
   maxBufferedBytes: 4 * 1024 * 1024,
   maxFrameBytes: ProtocolLimits.maxFrameBytes,
   loadSampleMs: 500,
+  ...defaultAuthHttpOptions,
 };
+
+export function resolveGatewayOptions(opts: Partial<GatewayOptions>): GatewayOptions {
+  const o = { ...defaultGatewayOptions, ...opts };
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'host') continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`gateway option ${k} must be a non-negative number, got ${v}`);
+  }
+  if (o.httpDiscardMaxBytes < o.httpBodyMaxBytes) throw new RangeError('httpDiscardMaxBytes must be >= httpBodyMaxBytes');
+  for (const k of ['authPhoneBurst', 'authAddressBurst', 'authLimiterKeysMax'] as const) {
+    if (o[k] < 1) throw new RangeError(`gateway option ${k} must be >= 1, got ${o[k]}`);
+  }
+  return o;
+}
 
 /** The ws/HTTP binding of one chat node: sockets in, frames to the core, frames out. */
 export class Gateway implements Transport {
@@ -47,11 +63,12 @@ export class Gateway implements Transport {
   /** Event-loop delay beyond the 20 ms sampling interval (an idle loop reads ~0). */
   private readonly loop = new LoopDelay(20);
   node!: ChatNode;
+  private authHttp?: AuthHttp;
   /** Last accept error (EMFILE when the process ran out of file descriptors). */
   lastAcceptError?: string;
 
   constructor(opts: Partial<GatewayOptions> = {}, private readonly auth?: AuthService) {
-    this.opts = { ...defaultGatewayOptions, ...opts };
+    this.opts = resolveGatewayOptions(opts);
   }
 
   get url(): string {
@@ -65,6 +82,7 @@ export class Gateway implements Transport {
 
   async listen(node: ChatNode): Promise<void> {
     this.node = node;
+    if (this.auth) this.authHttp = new AuthHttp(this.auth, node.ports.clock, this.opts);
     const server = createServer((req, res) => void this.http(req, res));
     const wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxFrameBytes * 2, clientTracking: false, perMessageDeflate: false });
     server.on('upgrade', (req, socket, head) => {
@@ -195,15 +213,10 @@ export class Gateway implements Transport {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
         return void res.end(await renderMetrics(this.node, this.sockets.size));
       }
-      if (req.method === 'POST' && this.auth && (req.url === '/auth/request' || req.url === '/auth/verify')) {
-        const body = await readJson(req, 4096);
-        if (req.url === '/auth/request') return json(res, 200, this.auth.requestCode(body.phone));
-        return json(res, 200, await this.auth.verifyCode(body.phone, body.code, body.device ?? 1));
-      }
-      json(res, 404, { code: 'not_found', message: `no route ${req.method} ${req.url}` });
-    } catch (err) {
-      const e = err instanceof ChatError ? err : new ChatError('bad_frame', (err as Error).message);
-      json(res, e.code === 'unauthorized' ? 401 : 400, { code: e.code, message: e.message });
+      if (req.method === 'POST' && this.authHttp && (req.url === '/auth/request' || req.url === '/auth/verify')) return await this.authHttp.handle(req, res, req.url);
+      json(res, 404, { code: 'not_found', message: `no route ${req.method} ${String(req.url).slice(0, 100)}` });
+    } catch {
+      if (!res.headersSent) json(res, 503, { code: 'unavailable', message: 'try again' });
     }
   }
 }
@@ -216,28 +229,4 @@ function byteLength(data: RawData): number {
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
-}
-
-function readJson(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > maxBytes) {
-        reject(new ChatError('too_large', `body exceeds ${maxBytes} bytes`));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => {
-      try {
-        const v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        if (typeof v !== 'object' || v === null) throw new Error('body must be a JSON object');
-        resolve(v);
-      } catch (e) {
-        reject(new ChatError('bad_frame', (e as Error).message));
-      }
-    });
-    req.on('error', reject);
-  });
 }

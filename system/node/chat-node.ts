@@ -10,6 +10,7 @@ import { Connection } from './connection.ts';
 import { Delivery } from './delivery.ts';
 import { Directory } from './directory.ts';
 import { GroupOps } from './group-ops.ts';
+import { Limits } from './limits.ts';
 import { NodeMetrics } from './metrics.ts';
 import type { ChatNodeOptions } from './options.ts';
 import { resolveNodeOptions } from './options.ts';
@@ -34,6 +35,7 @@ export class ChatNode {
   readonly delivery: Delivery;
   readonly groupOps: GroupOps;
   readonly presence: PresenceHub;
+  readonly limits: Limits;
   private readonly sendPath: SendPath;
   readonly conns = new Map<ConnId, Connection>();
   /** Ready connections by device. */
@@ -65,6 +67,10 @@ export class ChatNode {
     this.groupOps = new GroupOps(this);
     this.presence = new PresenceHub(this);
     this.sendPath = new SendPath(this);
+    this.limits = new Limits({
+      clock: ports.clock, registry: ports.registry, opts: this.opts, metrics: this.metrics,
+      reply: (c, f) => this.reply(c, f), sendRaw: (c, t) => this.sendRaw(c, t), close: (id, code, why) => this.transport.close(id, code, why),
+    });
   }
 
   get id(): string {
@@ -79,6 +85,7 @@ export class ChatNode {
     this.timers.push(
       clock.setInterval(() => this.heartbeat(), this.opts.heartbeatIntervalMs),
       clock.setInterval(() => this.presence.flush(), this.opts.presenceFlushMs),
+      clock.setInterval(() => this.limits.sweepHellos(), this.opts.helloTimeoutMs / 4),
     );
   }
 
@@ -125,7 +132,9 @@ export class ChatNode {
 
   onOpen(conn: ConnId): void {
     if (!this.alive) return this.transport.close(conn, CloseCodes.goingAway, 'node stopping');
-    this.conns.set(conn, new Connection(conn, this.ports.clock.now()));
+    const c = new Connection(conn, this.ports.clock.now());
+    this.conns.set(conn, c);
+    this.limits.opened(c);
     this.metrics.connections++;
   }
 
@@ -135,6 +144,7 @@ export class ChatNode {
     this.conns.delete(conn);
     this.metrics.connections--;
     c.state = 'closed';
+    this.limits.settled(c);
     c.pageWaiter?.();
     this.wakeIfOwed(c);
     // Replaced by a newer sign-in of its device here (retire), or never signed in: the device is not going offline.
@@ -210,7 +220,8 @@ export class ChatNode {
       void this.hello(c, frame.token).catch((err) => this.failed(c, err));
       return;
     }
-    if (!c.ready) return this.reply(c, errorFrame(new ChatError('not_ready', 'send hello first')));
+    if (!c.ready) return this.limits.notReady(c);
+    if (!this.limits.admit(c, frame)) return;
     // The two frames of every message are called straight, without dispatch's extra promise: onSend never rejects.
     if (frame.t === 'send') return void this.sendPath.onSend(c, frame);
     if (frame.t === 'recv') return void this.delivery.onRecv(c, frame.ids).catch((err) => this.failed(c, err));
@@ -243,7 +254,7 @@ export class ChatNode {
         return this.groupOps.onGroupEnvelope(env);
       case 'typing':
       case 'presence':
-        return this.presence.relay(env.devices, env.frame);
+        return this.presence.relay(env.devices, env.frame, env.k);
       case 'kick': {
         const c = this.byDevice.get(env.device);
         if (c && env.newNode !== this.id) this.transport.close(c.id, CloseCodes.replaced, 'connected elsewhere');
@@ -284,12 +295,14 @@ export class ChatNode {
     if (!check.ok) return this.refuse(c, new ChatError(check.code, check.reason));
     const { user, device } = check.claims;
     c.state = 'authenticating';
+    this.limits.settled(c);
     c.device = device;
     c.user = user;
     c.draining = true;
     try {
       // A read (cached) first: registering a device is a write (a transaction in Cassandra) needed once per device, not per connect.
       const known = (await this.directory.devicesOf([user])).get(user) ?? [];
+      if (!(await this.limits.deviceRoom(device, known))) return this.tooManyDevices(c);
       if (!known.includes(device)) {
         await this.ports.accounts.addDevice(user, device);
         this.directory.noteDevice(user, device);
@@ -317,6 +330,13 @@ export class ChatNode {
       this.reply(c, errorFrame(err));
       this.transport.close(c.id, CloseCodes.goingAway, 'sign-in failed, retry');
     }
+  }
+
+  private tooManyDevices(c: Connection): void {
+    const max = this.opts.devicesPerUserMax;
+    this.metrics.reject('too_many_devices');
+    this.reply(c, errorFrame(new ChatError('forbidden', `this user already has ${max} devices connected (devicesPerUserMax)`)));
+    this.transport.close(c.id, CloseCodes.tooManyDevices, 'too many devices connected');
   }
 
   /**

@@ -7,6 +7,7 @@ import type { DeviceId, NodeId } from '../protocol/ids.ts';
 import { groupOf, isGroupConversation, userOf } from '../protocol/ids.ts';
 import type { ChatNode } from './chat-node.ts';
 import type { Connection } from './connection.ts';
+import { frameBytes } from './connection.ts';
 
 /** One item for some devices, as produced by a send or a receipt. */
 export interface Routed {
@@ -105,15 +106,18 @@ export class Delivery {
       else c.needsDrain = true;
       return;
     }
-    if (c.unacked.size >= this.node.opts.unackedWindowMax) {
+    const bytes = frameBytes(item.frame);
+    const o = this.node.opts;
+    // One delivery larger than the byte window still goes when nothing is outstanding, or it could never go.
+    if (c.unacked.size >= o.unackedWindowMax || (c.unacked.size > 0 && c.unackedBytes + bytes > o.unackedWindowMaxBytes)) {
       c.needsDrain = true;
       return;
     }
-    this.push(c, item);
+    this.push(c, item, bytes);
   }
 
-  private push(c: Connection, item: DeliveryItem): void {
-    c.track(item);
+  private push(c: Connection, item: DeliveryItem, bytes = frameBytes(item.frame)): void {
+    c.track(item, bytes);
     this.node.metrics.deliveriesSent++;
     this.node.sendRaw(c, item.frame);
   }
@@ -139,7 +143,7 @@ export class Delivery {
       const held = c.held;
       c.held = [];
       for (const item of held) this.offer(c, item);
-    } while (c.needsDrain && c.unacked.size < node.opts.unackedWindowMax / 2);
+    } while (c.needsDrain && belowHalfWindow(c, node.opts));
     node.reply(c, { t: 'drained', count });
   }
 
@@ -154,7 +158,7 @@ export class Delivery {
       if (c.closed) return count;
       const fresh = page.filter((e) => !c.unacked.has(e.id)).map(itemOf);
       count += fresh.length;
-      await this.sendPage(c, fresh);
+      await this.sendPages(c, fresh);
       if (c.closed) return count;
       if (page.length === size) after = page[page.length - 1]!.id;
       else if (after === null || restarted) return count;
@@ -174,10 +178,18 @@ export class Delivery {
         .filter((m) => m.from !== c.device && !c.unacked.has(m.mid))
         .map((m): DeliveryItem => ({ id: m.mid, kind: 'msg', frame: m.frame, from: m.from, conv: m.conv, seq: m.seq, group: gid }));
       count += fresh.length;
-      await this.sendPage(c, fresh);
+      await this.sendPages(c, fresh);
       if (page.length < size || c.closed) return count;
       cursor = page[page.length - 1]!.seq;
       if (fresh.length === 0) await groups.advanceCursor(gid, c.device!, cursor);
+    }
+  }
+
+  /** Sends what a store page read, in pages of at most `drainPageMaxBytes` (pagesByBytes), each once the previous one is acked. */
+  private async sendPages(c: Connection, items: DeliveryItem[]): Promise<void> {
+    for (const page of pagesByBytes(items, this.node.opts.drainPageMaxBytes)) {
+      await this.sendPage(c, page);
+      if (c.closed) return;
     }
   }
 
@@ -233,7 +245,7 @@ export class Delivery {
       await Promise.all(cursorMoves);
     } else if (acked) await acked;
     if (receipts) await this.sendReceipts(c, receipts);
-    if (c.needsDrain && !c.draining && c.state === 'ready' && c.unacked.size <= this.node.opts.unackedWindowMax / 2) {
+    if (c.needsDrain && !c.draining && c.state === 'ready' && belowHalfWindow(c, this.node.opts)) {
       void this.drain(c).catch(() => this.node.transport.close(c.id, CloseCodes.goingAway, 'drain failed, reconnect'));
     }
   }
@@ -310,6 +322,35 @@ function devicesIn(batch: readonly Routed[]): readonly DeviceId[] {
   const set = new Set<DeviceId>();
   for (const r of batch) for (const d of r.devices) set.add(d);
   return [...set];
+}
+
+/** Below half of the unacked window, in count and in bytes: room for a drain to start again. */
+function belowHalfWindow(c: Connection, o: { unackedWindowMax: number; unackedWindowMaxBytes: number }): boolean {
+  return c.unacked.size <= o.unackedWindowMax / 2 && c.unackedBytes <= o.unackedWindowMaxBytes / 2;
+}
+
+/**
+ * The drain paging rule: consecutive items, in order, in pages of at most
+ * `maxBytes` of frames (UTF-8); an item larger than `maxBytes` alone makes a
+ * page. So a device that acks each page drains any inbox without the
+ * node's send buffer ever holding more than one page (or one item).
+ */
+export function pagesByBytes(items: readonly DeliveryItem[], maxBytes: number): DeliveryItem[][] {
+  const pages: DeliveryItem[][] = [];
+  let page: DeliveryItem[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const n = frameBytes(item.frame);
+    if (page.length > 0 && bytes + n > maxBytes) {
+      pages.push(page);
+      page = [];
+      bytes = 0;
+    }
+    page.push(item);
+    bytes += n;
+  }
+  if (page.length > 0) pages.push(page);
+  return pages;
 }
 
 function itemOf(e: InboxEntry): DeliveryItem {

@@ -53,6 +53,8 @@ export class GroupOps {
     if (!g.members.has(c.user!) || (removed.length > 0 && g.info.owner !== c.user && !self)) {
       throw new ChatError('forbidden', removed.length > 0 ? 'only the owner removes others' : 'only members add');
     }
+    const max = node.opts.groupMembersMax;
+    if (g.list.length + added.length > max) throw new ChatError('too_large', `a group has at most ${max} members`);
     if (added.length > 0) await this.requireUsers('group.add', added);
     if (added.length > 0) await node.ports.groups.add(gid, added);
     if (removed.length > 0) await node.ports.groups.remove(gid, removed);

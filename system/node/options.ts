@@ -43,6 +43,46 @@ export interface ChatNodeOptions {
   directoryCacheMs: number;
   /** Retry hint sent with retryable errors. */
   retryAfterMs: number;
+  /** Bytes of one drain page at most (a single larger entry goes alone); keep well under the gateway's maxBufferedBytes. */
+  drainPageMaxBytes: number;
+  /** Bytes of deliveries sent and not yet acked, at most (one larger delivery may go alone); beyond it new ones wait in the inbox. */
+  unackedWindowMaxBytes: number;
+  /** A socket that has not sent a hello with a valid token this long after opening is closed with 4001. */
+  helloTimeoutMs: number;
+  /** Frames answered `not_ready` (sent before sign-in completed) per socket; one more closes it with 1008. */
+  unreadyFramesMax: number;
+  /** Devices of one user connected at once, at most (across nodes; see Limits.deviceRoom); one more is refused with 4429. */
+  devicesPerUserMax: number;
+  /** Per-connection `typing` rate and burst; typing over it is shed without an answer. */
+  typingPerSec: number;
+  typingBurst: number;
+  /** Per-connection `ping` rate and burst; over it → `rate_limited`. */
+  pingPerSec: number;
+  pingBurst: number;
+  /** Per-connection `presence.sub` rate and burst; over it → `rate_limited`. */
+  presenceSubPerSec: number;
+  presenceSubBurst: number;
+  /** Users one connection may subscribe to in all (named in its `presence.sub` frames); more → `too_large`. */
+  presenceSubscriptionsMax: number;
+  /** Presence frames pushed to one connection per second (and burst); beyond it changes are coalesced, latest per user. */
+  presenceFramesPerSec: number;
+  presenceFramesBurst: number;
+  /** Per-connection `keys.publish` + `keys.fetch` rate and burst; over it → `rate_limited`. */
+  keysPerSec: number;
+  keysBurst: number;
+  /** Per-connection `read` rate and burst; over it → `rate_limited`. */
+  readsPerSec: number;
+  readsBurst: number;
+  /** Per-device `group.create`/`group.add`/`group.remove` rate and burst (kept across reconnects); over it → `rate_limited`. */
+  groupChangesPerSec: number;
+  groupChangesBurst: number;
+  /** Per-connection `group.list` + `group.receipts` rate and burst; over it → `rate_limited`. */
+  groupQueriesPerSec: number;
+  groupQueriesBurst: number;
+  /** Members of one group at most; a create or add beyond it → `too_large`. */
+  groupMembersMax: number;
+  /** Devices the per-device group-change limiter remembers at most (refilled buckets are forgotten first). */
+  limiterKeysMax: number;
 }
 
 export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> = {
@@ -64,6 +104,30 @@ export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> 
   presenceChangesMax: 10_000,
   directoryCacheMs: 2000,
   retryAfterMs: 250,
+  drainPageMaxBytes: 1024 * 1024,
+  unackedWindowMaxBytes: 2 * 1024 * 1024,
+  helloTimeoutMs: 10_000,
+  unreadyFramesMax: 20,
+  devicesPerUserMax: 8,
+  typingPerSec: 5,
+  typingBurst: 20,
+  pingPerSec: 1,
+  pingBurst: 5,
+  presenceSubPerSec: 1,
+  presenceSubBurst: 10,
+  presenceSubscriptionsMax: 2000,
+  presenceFramesPerSec: 100,
+  presenceFramesBurst: 2000,
+  keysPerSec: 5,
+  keysBurst: 50,
+  readsPerSec: 20,
+  readsBurst: 100,
+  groupChangesPerSec: 2,
+  groupChangesBurst: 100,
+  groupQueriesPerSec: 5,
+  groupQueriesBurst: 20,
+  groupMembersMax: 100_000,
+  limiterKeysMax: 100_000,
 };
 
 export function resolveNodeOptions(opts: Partial<ChatNodeOptions> & Pick<ChatNodeOptions, 'nodeId' | 'nodeNumber'>): ChatNodeOptions {
@@ -75,6 +139,12 @@ export function resolveNodeOptions(opts: Partial<ChatNodeOptions> & Pick<ChatNod
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.nodeId)) throw new RangeError(`nodeId must match [A-Za-z0-9_-]{1,64}, got ${o.nodeId}`);
   if (o.drainPageSize < 1 || o.unackedWindowMax < o.drainPageSize) {
     throw new RangeError('drainPageSize must be >= 1 and unackedWindowMax >= drainPageSize');
+  }
+  if (o.drainPageMaxBytes < 1 || o.unackedWindowMaxBytes < o.drainPageMaxBytes) {
+    throw new RangeError('drainPageMaxBytes must be >= 1 and unackedWindowMaxBytes >= drainPageMaxBytes');
+  }
+  for (const k of ['typingBurst', 'pingBurst', 'presenceSubBurst', 'presenceFramesBurst', 'keysBurst', 'readsBurst', 'groupChangesBurst', 'groupQueriesBurst', 'limiterKeysMax', 'devicesPerUserMax', 'helloTimeoutMs'] as const) {
+    if (o[k] < 1) throw new RangeError(`node option ${k} must be >= 1, got ${o[k]}`);
   }
   return o;
 }

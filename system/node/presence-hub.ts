@@ -71,7 +71,8 @@ export class PresenceHub {
     const states = await presence.get(users);
     for (const user of users) {
       const s = states.get(user) ?? { online: false, lastSeenMs: 0 };
-      this.node.reply(c, { t: 'presence', user, online: s.online, lastSeenMs: s.lastSeenMs });
+      const frame: ServerFrame = { t: 'presence', user, online: s.online, lastSeenMs: s.lastSeenMs };
+      this.node.limits.presenceOut(c, user, JSON.stringify(frame));
     }
   }
 
@@ -101,16 +102,33 @@ export class PresenceHub {
       list.push(d);
     }
     for (const [n, list] of byNode) {
-      if (n === this.node.id) this.relay(list, frame);
+      if (n === this.node.id) this.relay(list, frame, k);
       else void this.node.ports.bus.publish(n, { k, devices: list, frame }).catch(() => {});
     }
   }
 
-  /** Sends an ephemeral frame to local devices that are online now; nothing is kept for the others. */
-  relay(devices: readonly DeviceId[], frame: string): void {
+  /**
+   * Sends an ephemeral frame to local devices that are online now; nothing
+   * is kept for the others. Presence goes through each connection's
+   * presence budget (Limits.presenceOut), which coalesces per user.
+   */
+  relay(devices: readonly DeviceId[], frame: string, k: 'typing' | 'presence'): void {
+    const user = k === 'presence' ? presenceUser(frame) : undefined;
     for (const d of devices) {
       const c = this.node.byDevice.get(d);
-      if (c?.ready) this.node.sendRaw(c, frame);
+      if (!c?.ready) continue;
+      if (user === undefined) this.node.sendRaw(c, frame);
+      else this.node.limits.presenceOut(c, user, frame);
     }
+  }
+}
+
+/** The user a presence frame (built by this hub) is about; undefined if it is not one. */
+function presenceUser(frame: string): UserId | undefined {
+  try {
+    const user = (JSON.parse(frame) as { user?: unknown }).user;
+    return typeof user === 'string' ? user : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -73,4 +73,8 @@ export const CloseCodes = {
   replaced: 4409,
   slowConsumer: 4408,
   idle: 4000,
+  /** No hello with a valid token within the node's helloTimeoutMs. */
+  helloTimeout: 4001,
+  /** The user already has devicesPerUserMax devices connected. */
+  tooManyDevices: 4429,
 } as const;

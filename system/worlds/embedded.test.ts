@@ -116,7 +116,7 @@ describe('Embedded world over real WebSockets', function () {
       fetch(base + path, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
     const req = await post('/auth/request', { phone: '+15550001111' });
     assert.equal(req.status, 200);
-    const wrong = await post('/auth/verify', { phone: '+15550001111', code: '000000x' });
+    const wrong = await post('/auth/verify', { phone: '+15550001111', code: req.body.code === '000000' ? '111111' : '000000' });
     assert.equal(wrong.status, 401);
     const bad = await post('/auth/request', { phone: 'not a phone' });
     assert.equal(bad.status, 400);
@@ -201,7 +201,9 @@ describe('Gateway limits over real WebSockets', function () {
   });
 
   it('disconnects a slow consumer with 4408 and keeps its messages in the inbox', async () => {
-    cluster = await EmbeddedCluster.start({ nodes: 1, gateway: { maxBufferedBytes: 64 * 1024 }, node: { rateLimitPerSec: 10_000, rateLimitBurst: 10_000 } });
+    // A byte window far above what the kernel's socket buffers absorb: the gateway's own bound must act.
+    const node = { rateLimitPerSec: 10_000, rateLimitBurst: 10_000, unackedWindowMaxBytes: 64 * 1024 * 1024 };
+    cluster = await EmbeddedCluster.start({ nodes: 1, gateway: { maxBufferedBytes: 64 * 1024 }, node });
     const url = cluster.nodes[0]!.url;
     const alice = await TestClient.connect(url, cluster.issueToken('alice.1'));
     const bob = await TestClient.connect(url, cluster.issueToken('bob.1'), false);
@@ -217,5 +219,53 @@ describe('Gateway limits over real WebSockets', function () {
     await sleep(100);
     assert.equal(await cluster.ports.inbox.count('bob.1'), acked, 'nothing acked by bob left his inbox');
     alice.terminate();
+  });
+
+  it('closes a socket that never says hello with 4001 after helloTimeoutMs', async () => {
+    cluster = await EmbeddedCluster.start({ nodes: 1, node: { helloTimeoutMs: 400 } });
+    const idle = new TestClient(cluster.nodes[0]!.url);
+    await idle.open();
+    const signedIn = await TestClient.connect(cluster.nodes[0]!.url, cluster.issueToken('alice.1'));
+    assert.equal(await idle.closed(), 4001);
+    await sleep(200);
+    assert.equal(signedIn.closeCode, undefined, 'a signed-in socket stays open');
+    signedIn.terminate();
+  });
+
+  it('bounds the presence frames 100 subscriptions of 1,000 users each can cause on one socket', async () => {
+    cluster = await EmbeddedCluster.start({ nodes: 1 });
+    const c = await TestClient.connect(cluster.nodes[0]!.url, cluster.issueToken('alice.1'));
+    for (let k = 0; k < 100; k++) c.send({ t: 'presence.sub', users: Array.from({ length: 1000 }, (_, i) => `s${k}x${i}`) });
+    await c.until('error', 98);
+    await sleep(300);
+    assert.equal(c.of('presence').length, 2000, 'two subscriptions fit the cap of 2,000 users');
+    const codes = new Set(c.of('error').map((e) => e.code));
+    assert.deepEqual([...codes].sort(), ['rate_limited', 'too_large']);
+    assert.equal(c.closeCode, undefined);
+    c.send({ t: 'ping' });
+    await c.next('pong');
+    c.terminate();
+  });
+
+  it('drains 400 pending messages of 60 KiB on one connection to a device that acks each as it arrives', async () => {
+    cluster = await EmbeddedCluster.start({ nodes: 1, node: { rateLimitPerSec: 10_000, rateLimitBurst: 10_000 } });
+    const url = cluster.nodes[0]!.url;
+    const alice = await TestClient.connect(url, cluster.issueToken('alice.1'));
+    const first = await TestClient.connect(url, cluster.issueToken('bob.1'));
+    first.close();
+    await first.closed();
+    await sleep(50);
+    const body = 'z'.repeat(60 * 1024);
+    for (let i = 0; i < 400; i++) await alice.sendAndAck(`d${i}`, 'bob', body);
+    const bob = await TestClient.connect(url, cluster.issueToken('bob.1'));
+    const closed = bob.closed().then((code) => assert.fail(`closed ${code} after ${bob.of('msg').length} messages`));
+    const drained = await Promise.race([bob.next('drained', () => true, 15_000), closed]);
+    assert.equal(bob.closeCode, undefined, 'the connection stayed open');
+    assert.equal(drained.count, 400);
+    assert.equal(new Set(bob.of('msg').map((m) => m.seq)).size, 400);
+    await sleep(100);
+    assert.equal(await cluster.ports.inbox.count('bob.1'), 0);
+    alice.terminate();
+    bob.terminate();
   });
 });
