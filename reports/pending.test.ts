@@ -34,7 +34,7 @@ describe('pending beside lost in the renderers', () => {
   });
 
   it('says when lost counts every undelivered pair because no store was asked', () => {
-    const target: Report = { ...base, world: 'target', delivery: { ...base.delivery, classified: 'none' } };
-    assert.match(renderTerminal(target), /lost counts every undelivered pair: no store could be asked whether it was still pending \(target world\)/);
+    const target: Report = { ...base, world: 'target', delivery: { ...base.delivery, classified: 'none' }, meta: { storeCheck: 'no access' } };
+    assert.match(renderTerminal(target), /lost counts every undelivered pair: no store was asked whether it was still in an inbox \(no access\)/);
   });
 });

@@ -46,7 +46,8 @@ export function pendingText(report: Report): string | null {
   const d = report.delivery;
   if (d.classified === undefined) return null;
   if (d.classified === 'none') {
-    return d.lost > 0 ? `lost counts every undelivered pair: no store could be asked whether it was still pending (${report.world} world)` : null;
+    const why = typeof report.meta?.storeCheck === 'string' ? ` (${report.meta.storeCheck})` : '';
+    return d.lost > 0 ? `lost counts every undelivered pair: no store was asked whether it was still in an inbox${why}` : null;
   }
   const parts: string[] = [];
   const age = d.pendingAgeMs;
