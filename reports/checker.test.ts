@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { DUP_TRANSPORT, DUP_VISIBLE, Ledger, OUT_OF_ORDER } from './ledger.ts';
-import { check, type CheckOptions } from './checker.ts';
+import { Checking, check, type CheckOptions } from './checker.ts';
 import { headline } from './format.ts';
 import { renderTerminal } from './render-terminal.ts';
 
@@ -85,6 +85,70 @@ describe('check', () => {
     l.expect(0, 2, 'direct');
     l.deliver(0, 2, 11_001, 'direct');
     assert.equal(check(l, OPTS).delivery.lost, 1);
+  });
+
+  describe('late or lost', () => {
+    /** msgs 0..2 delivered; msg 3 owed to devs 7 (direct) and 8 (cross-node), msg 4 to dev 9 (direct), none delivered; msg 5 to dev 6 arrives after the grace. */
+    function undelivered(): Ledger {
+      const l = new Ledger();
+      steady(l, [0, 1, 2]);
+      l.send(3, 1, 3000, 3000);
+      l.ack(3, 3001, '00000000bb80010000');
+      l.expect(3, 7, 'direct');
+      l.expect(3, 8, 'cross-node');
+      l.send(4, 1, 4000, 4000);
+      l.ack(4, 4001, '00000000fa00010000');
+      l.expect(4, 9, 'direct');
+      l.send(5, 1, 5000, 5000);
+      l.ack(5, 5001, '0000000138800100a0');
+      l.expect(5, 6, 'push-wake');
+      l.deliver(5, 6, 12_500, 'push-wake');
+      return l;
+    }
+
+    it('lists the owed pairs never delivered with the mid the stores know them by', () => {
+      const pairs = new Checking(undelivered(), OPTS).undelivered();
+      assert.deepEqual(pairs, [
+        { msg: 3, dev: 7, mid: '00000000bb80010000', path: 'direct' },
+        { msg: 3, dev: 8, mid: '00000000bb80010000', path: 'cross-node' },
+        { msg: 4, dev: 9, mid: '00000000fa00010000', path: 'direct' },
+      ]);
+    });
+
+    it('counts pairs still in an inbox as pending with their age, and only pairs in no store as lost', () => {
+      const checking = new Checking(undelivered(), { ...OPTS, thresholds: { pending: ['count<=3'], lost: ['count==0'], 'pending_age{path:direct}': ['max<9000'] } });
+      const r = checking.finish({ atMs: 12_000, held: [{ msg: 3, dev: 7 }, { msg: 4, dev: 9 }], unasked: 0 });
+      assert.equal(r.delivery.classified, 'stores');
+      assert.equal(r.delivery.pending, 3, 'two still held, one delivered after the grace');
+      assert.equal(r.delivery.lost, 1);
+      assert.equal(r.delivery.expected, 7);
+      assert.equal(r.paths.direct.pending, 2);
+      assert.equal(r.paths['cross-node'].lost, 1);
+      assert.equal(r.paths['cross-node'].pending, 0);
+      assert.equal(r.paths['push-wake'].pending, 1);
+      assert.deepEqual([r.paths.direct.pendingAgeMs.min, r.paths.direct.pendingAgeMs.max], [8000, 9000]);
+      assert.equal(r.paths['push-wake'].pendingAgeMs.max, 7500);
+      assert.equal(r.delivery.pendingAgeMs.count, 3);
+      assert.deepEqual(r.delivery.firstLost, { msg: 3, dev: 8, path: 'cross-node', sentAtMs: 3000 });
+      assert.deepEqual(r.thresholds.map((t) => [t.metric, t.actual, t.passed]), [
+        ['pending', 3, true], ['lost', 1, false], ['pending_age{path:direct}', 9000, false],
+      ]);
+    });
+
+    it('keeps every undelivered pair lost when no store was asked, and says so', () => {
+      const r = check(undelivered(), OPTS);
+      assert.equal(r.delivery.classified, 'none');
+      assert.equal(r.delivery.pending, 0);
+      assert.equal(r.delivery.lost, 4);
+      assert.equal(r.delivery.unclassified, 0);
+    });
+
+    it('counts pairs the stores could not be asked about as lost and unclassified', () => {
+      const r = new Checking(undelivered(), OPTS).finish({ atMs: 12_000, held: [], unasked: 1 });
+      assert.equal(r.delivery.lost, 3);
+      assert.equal(r.delivery.pending, 1);
+      assert.equal(r.delivery.unclassified, 1);
+    });
   });
 
   it('flags deliveries of acked messages to devices nobody expected', () => {

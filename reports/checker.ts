@@ -5,10 +5,13 @@
  *
  * Rules (the "truth" the report tells):
  *  - Only acked messages are owed. An owed pair (msg, dev) comes from expect().
- *  - Delivered = delivered at least once by endMs + graceMs; otherwise lost.
+ *  - Delivered = delivered at least once by endMs + graceMs. Otherwise, when
+ *    the stores were asked (CheckOptions.stores), pending if the recipient's
+ *    inbox still held it or it arrived after the grace (late), else lost (in
+ *    no store); when they were not, lost.
  *  - Deliveries of never-acked messages count as deliveredUnacked, never lost.
  *  - A delivered pair is counted under the path of its first actual delivery;
- *    a lost one under its predicted path.
+ *    a pending or lost one under its predicted path.
  *  - e2e latency runs from the intended send time (open-model schedule) to the
  *    first delivery, so a stalled sender's wait counts (coordinated omission);
  *    closed-model sends (intendedMs NaN) measure from the actual send.
@@ -21,6 +24,7 @@ import { DecadeBins, Trend } from './latency.ts';
 import { TimelineBuilder } from './timeline.ts';
 import { evaluateThreshold, parseThresholds, type MetricSource, type Tag } from './thresholds.ts';
 import { DUP_TRANSPORT, DUP_VISIBLE, OUT_OF_ORDER } from './ledger.ts';
+import type { StoreAnswer, UndeliveredPair } from './pending.ts';
 import {
   REPORT_SCHEMA_VERSION,
   type DeliveryCounts,
@@ -56,6 +60,8 @@ export interface CheckOptions {
   maxBuckets?: number;
   /** Disconnects and errors this soon after a fault starts count towards it, even past a shorter fault's end (default 1000). */
   faultMarginMs?: number;
+  /** What the stores said about undelivered pairs (see Checking); null or absent: not asked, all count lost. */
+  stores?: StoreAnswer | null;
   /** Passed through untouched: engine-measured driver load and free-form notes. */
   extra?: { driver?: DriverStats | null; meta?: Record<string, unknown> };
 }
@@ -66,13 +72,14 @@ export const LATENCY_METHOD =
   'closed-model sends measure from the actual send. e2eSendMs is the uncorrected figure from the socket write.';
 
 function zeroCounts(): DeliveryCounts {
-  return { expected: 0, delivered: 0, lost: 0, duplicated: 0, duplicatedTransport: 0, reordered: 0, late: 0 };
+  return { expected: 0, delivered: 0, lost: 0, pending: 0, duplicated: 0, duplicatedTransport: 0, reordered: 0, late: 0 };
 }
 
 class Tally {
   readonly counts = zeroCounts();
   readonly e2e = new Trend();
   readonly e2eSend = new Trend();
+  readonly pendingAge = new Trend();
 }
 
 type Validated = Required<Pick<CheckOptions, 'maxBuckets' | 'faultMarginMs'>> & CheckOptions;
@@ -90,16 +97,47 @@ function validate(opts: CheckOptions): Validated {
 }
 
 export function check(ledger: Ledger, options: CheckOptions): Report {
-  const opts = validate(options);
-  const thresholds = parseThresholds(opts.thresholds);
-  const run = new Run(ledger, opts);
-  run.judgePairs();
-  run.judgeMessages();
-  const report = run.assemble();
-  const src = metricSource(report, run);
-  report.thresholds = thresholds.map((t) => evaluateThreshold(t, src));
-  report.passed = report.thresholds.every((t) => t.passed);
-  return report;
+  return new Checking(ledger, options).finish();
+}
+
+/**
+ * A check in two steps, for an engine that asks the stores in between:
+ * join the ledger once, list the owed pairs never delivered
+ * (`undelivered()`), then judge with the stores' answer (`finish`).
+ */
+export class Checking {
+  private readonly run: Run;
+  private readonly thresholds: ReturnType<typeof parseThresholds>;
+
+  constructor(ledger: Ledger, options: CheckOptions) {
+    const opts = validate(options);
+    this.thresholds = parseThresholds(opts.thresholds);
+    this.run = new Run(ledger, opts);
+  }
+
+  /** Owed pairs of acked messages with no delivery at all, with the mid the stores know them by. */
+  undelivered(): UndeliveredPair[] {
+    const { pairs, msgs, ledger } = this.run;
+    const found: { msg: number; dev: number; path: number }[] = [];
+    for (let p = 0; p < pairs.keys.length; p++) {
+      const slot = pairs.slotOf(p);
+      if (msgs.acked(slot) && pairs.firstAt[p] === Infinity) found.push({ msg: msgs.msgOf(slot), dev: pairs.devOf(p), path: pairs.predicted[p] });
+    }
+    const mids = ledger.midsOf(new Set(found.map((f) => f.msg)));
+    return found.map((f) => ({ msg: f.msg, dev: f.dev, mid: mids.get(f.msg) ?? null, path: Paths[f.path] }));
+  }
+
+  /** Judges the history; `stores` (default: the options') says which undelivered pairs are still pending. */
+  finish(stores: StoreAnswer | null = this.run.opts.stores ?? null): Report {
+    const run = this.run;
+    run.judgePairs(stores);
+    run.judgeMessages();
+    const report = run.assemble(stores);
+    const src = metricSource(report, run);
+    report.thresholds = this.thresholds.map((t) => evaluateThreshold(t, src));
+    report.passed = report.thresholds.every((t) => t.passed);
+    return report;
+  }
 }
 
 class Run {
@@ -140,15 +178,26 @@ class Run {
     return last;
   }
 
-  judgePairs(): void {
-    this.judgeEachPair();
+  judgePairs(stores: StoreAnswer | null): void {
+    this.judgeEachPair(stores === null ? null : this.heldKeys(stores), stores?.atMs ?? NaN);
     for (const tally of this.byPath.values()) {
       this.total.e2e.add(tally.e2e);
       this.total.e2eSend.add(tally.e2eSend);
+      this.total.pendingAge.add(tally.pendingAge);
     }
   }
 
-  private judgeEachPair(): void {
+  private heldKeys(stores: StoreAnswer): Set<number> {
+    const keys = new Set<number>();
+    for (const { msg, dev } of stores.held) {
+      const slot = this.msgs.slot(msg);
+      if (slot >= 0 && dev < this.pairs.devSpace) keys.add(slot * this.pairs.devSpace + dev);
+    }
+    return keys;
+  }
+
+  /** held: pair keys still in an inbox (null: the stores were not asked); askedAtMs: when they were. */
+  private judgeEachPair(held: Set<number> | null, askedAtMs: number): void {
     const { pairs, msgs } = this;
     for (let p = 0; p < pairs.keys.length; p++) {
       const slot = pairs.slotOf(p);
@@ -159,6 +208,9 @@ class Run {
       }
       const at = pairs.firstAt[p];
       if (at <= this.deadline) this.delivered(p, slot, at);
+      // Arrived after the grace, or still in the recipient's inbox: late, not lost.
+      else if (held !== null && at !== Infinity) this.pending(p, slot, at);
+      else if (held?.has(pairs.keys[p])) this.pending(p, slot, askedAtMs);
       else this.lost(p, slot);
       this.flags(p, at <= this.deadline ? pairs.actual[p] : pairs.predicted[p]);
     }
@@ -180,6 +232,16 @@ class Run {
     this.bins.record(ms);
     this.timeline.delivery(at, ms);
     for (const f of this.faults) f.delivered(this.msgs.ref[slot], ms);
+  }
+
+  /** Still owed at the end; its age runs from the intended send to `untilMs`. */
+  private pending(p: number, slot: number, untilMs: number): void {
+    const path = Paths[this.pairs.predicted[p]];
+    for (const tally of [this.total, this.byPath.get(path)!]) {
+      tally.counts.expected++;
+      tally.counts.pending++;
+    }
+    this.byPath.get(path)!.pendingAge.record(untilMs - this.msgs.ref[slot]);
   }
 
   private lost(p: number, slot: number): void {
@@ -254,12 +316,12 @@ class Run {
     return this.faults.map((f) => f.report(this.msgs, this.ledger, sessions));
   }
 
-  assemble(): Report {
+  assemble(stores: StoreAnswer | null): Report {
     const o = this.opts;
     const { timeline, connectedPeak } = this.timeline.build(this.ledger);
     const counts = this.total.counts;
     const paths = {} as Record<Path, PathReport>;
-    for (const [path, t] of this.byPath) paths[path] = { ...t.counts, e2eMs: t.e2e.summary() };
+    for (const [path, t] of this.byPath) paths[path] = { ...t.counts, e2eMs: t.e2e.summary(), pendingAgeMs: t.pendingAge.summary() };
     return {
       schemaVersion: REPORT_SCHEMA_VERSION,
       scenario: o.scenario ?? 'unnamed',
@@ -277,6 +339,9 @@ class Run {
         deliveredUnacked: this.deliveredUnacked + this.pairs.unexpectedUnacked,
         unexpected: this.pairs.unexpectedAcked,
         firstLost: this.firstLost,
+        classified: stores === null ? 'none' : 'stores',
+        pendingAgeMs: this.total.pendingAge.summary(),
+        unclassified: stores === null ? 0 : Math.min(stores.unasked, counts.lost),
       },
       latency: {
         e2eMs: this.total.e2e.summary(),
@@ -325,6 +390,7 @@ const COUNTER_FIELDS: Record<string, keyof DeliveryCounts> = {
   expected: 'expected',
   delivered: 'delivered',
   lost: 'lost',
+  pending: 'pending',
   duplicated_visible: 'duplicated',
   duplicated_transport: 'duplicatedTransport',
   reordered: 'reordered',
@@ -348,6 +414,7 @@ function metricSource(report: Report, run: Run): MetricSource {
       if (name === 'e2e_latency_uncorrected') return pathOf(tag).e2eSend;
       if (name === 'ack_latency') return run.ack;
       if (name === 'send_lag') return run.sendLag;
+      if (name === 'pending_age') return pathOf(tag).pendingAge;
       return name === 'receipt_latency_read' ? run.receipts[1] : run.receipts[0];
     },
     counter(name, tag) {

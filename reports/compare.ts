@@ -50,6 +50,7 @@ const SPECS: Spec[] = [
   ['delivery', 'delivered', (r) => r.delivery.delivered, 'none'],
   ['delivery', 'ratio', (r) => r.delivery.ratio, 'higher'],
   ['delivery', 'lost', (r) => r.delivery.lost, 'lower'],
+  ['delivery', 'pending', (r) => r.delivery.pending, 'lower'],
   ['delivery', 'dup visible', (r) => r.delivery.duplicated, 'lower'],
   ['delivery', 'dup transport', (r) => r.delivery.duplicatedTransport, 'lower'],
   ['delivery', 'reordered', (r) => r.delivery.reordered, 'lower'],
@@ -71,6 +72,7 @@ function pathSpecs(a: Report, b: Report): Spec[] {
   return used.flatMap((p): Spec[] => [
     [`path ${p}`, 'delivered', (r) => r.paths[p]?.delivered, 'none'],
     [`path ${p}`, 'lost', (r) => r.paths[p]?.lost, 'lower'],
+    [`path ${p}`, 'pending', (r) => r.paths[p]?.pending, 'lower'],
     [`path ${p}`, 'p99 ms', (r) => (r.paths[p]?.e2eMs.count ? r.paths[p].e2eMs.p99 : null), 'lower'],
   ]);
 }

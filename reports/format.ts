@@ -50,7 +50,7 @@ export function activePaths(report: Report): Path[] {
   return used.length > 0 ? used : [...Paths];
 }
 
-export const DELIVERY_HEADER = ['path', 'expected', 'delivered', 'lost', 'dup visible', 'dup transport', 'reordered', 'late', 'p50 ms', 'p99 ms', 'max ms'];
+export const DELIVERY_HEADER = ['path', 'expected', 'delivered', 'lost', 'pending', 'dup visible', 'dup transport', 'reordered', 'late', 'p50 ms', 'p99 ms', 'max ms'];
 
 export function deliveryRow(label: string, r: PathReport): string[] {
   return [
@@ -58,6 +58,7 @@ export function deliveryRow(label: string, r: PathReport): string[] {
     fmtInt(r.expected),
     fmtInt(r.delivered),
     fmtInt(r.lost),
+    fmtInt(r.pending),
     fmtInt(r.duplicated),
     fmtInt(r.duplicatedTransport),
     fmtInt(r.reordered),

@@ -21,6 +21,7 @@ export class Messages {
   readonly retryOk: Uint8Array;
   private readonly base: number;
   private readonly map: Map<number, number> | null;
+  private bySlot?: Float64Array;
 
   constructor(ledger: Ledger) {
     const { min, max, rows } = msgRange(ledger);
@@ -46,8 +47,12 @@ export class Messages {
 
   msgOf(slot: number): number {
     if (!this.map) return slot + this.base;
-    for (const [msg, s] of this.map) if (s === slot) return msg;
-    return -1;
+    if (!this.bySlot) {
+      // Built on first use: the end-of-run store lookup asks for many slots.
+      this.bySlot = new Float64Array(this.size).fill(-1);
+      for (const [msg, s] of this.map) this.bySlot[s] = msg;
+    }
+    return this.bySlot[slot] ?? -1;
   }
 
   acked(slot: number): boolean {

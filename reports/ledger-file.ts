@@ -14,7 +14,7 @@ import { endianness } from 'node:os';
 import type { LedgerTransfer } from './ledger.ts';
 
 const MAGIC = 'CHATLAB-LEDGER1\n';
-const TABLES = ['sends', 'acks', 'expects', 'deliveries', 'receipts', 'errors', 'retryOk', 'samples', 'connections'] as const;
+const TABLES = ['sends', 'acks', 'mids', 'expects', 'deliveries', 'receipts', 'errors', 'retryOk', 'samples', 'connections'] as const;
 type TableName = (typeof TABLES)[number];
 type AnyColumn = Float64Array | Float32Array | Uint32Array | Uint16Array | Uint8Array;
 
@@ -41,7 +41,7 @@ function assertLittleEndian(): void {
 }
 
 function columnsOf(t: LedgerTransfer, name: TableName): [string, AnyColumn][] {
-  return Object.entries(t[name] as Record<string, AnyColumn>);
+  return Object.entries((t[name] ?? {}) as Record<string, AnyColumn>);
 }
 
 function align8(n: number): number {

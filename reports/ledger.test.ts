@@ -146,6 +146,25 @@ describe('Ledger', () => {
     }
   });
 
+  it('keeps the mid of each acked message through merge and a ledger file', () => {
+    const a = new Ledger();
+    a.ack(1, 10, '0000abcdef1002ffff');
+    a.ack(2, 11, 'not-a-snowflake');
+    const b = new Ledger();
+    b.ack(3, 12, 'fffffffffff0010000');
+    b.ack(4, 13);
+    const merged = Ledger.merge([a, deserialize(serialize(b.toTransfer())) as LedgerTransfer]);
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+    try {
+      merged.writeTo(join(dir, 'm.ledger'));
+      const back = Ledger.readFrom(join(dir, 'm.ledger'));
+      assert.deepEqual([...back.midsOf(new Set([1, 2, 3, 4]))], [[1, '0000abcdef1002ffff'], [3, 'fffffffffff0010000']]);
+      assert.deepEqual([...back.midsOf(new Set([3]))], [[3, 'fffffffffff0010000']]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('round-trips an empty ledger', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
     try {

@@ -9,7 +9,7 @@
  * flags u8) and its expect row 9 bytes (msg u32, dev u32, path u8): 27 bytes
  * per owed-and-delivered event. Measured on Node 20 with 10M expect + 10M
  * deliver rows: 31.0 bytes/event including the 1.5x growth slack (310 MB);
- * with 5M sends (24 B each) and acks (12 B) the whole ledger held 494 MB, and
+ * with 5M sends (24 B each) and acks (12 B, plus 16 B for the mid) the whole ledger held 494 MB, and
  * check() over it took ~10 s. reports/ledger.test.ts keeps 1M rows under 40 B.
  * Receipts are 17 bytes each; connection rows 15.
  *
@@ -51,6 +51,8 @@ export interface FaultMark {
 /** `lag`: when the load fired the send minus its intended time (the scheduler's own lateness; NaN for closed-model sends). */
 export const SendSchema = { msg: Uint32Array, dev: Uint32Array, intended: Float64Array, sent: Float64Array, lag: Float32Array };
 export const AckSchema = { msg: Uint32Array, at: Float64Array };
+/** The server's mid of an acked message, split so it fits typed columns: hi = its first 11 hex digits, lo = the last 7. */
+export const MidSchema = { msg: Uint32Array, hi: Float64Array, lo: Uint32Array };
 export const ExpectSchema = { msg: Uint32Array, dev: Uint32Array, path: Uint8Array };
 export const DeliverSchema = { msg: Uint32Array, dev: Uint32Array, at: Float64Array, path: Uint8Array, flags: Uint8Array };
 export const ReceiptSchema = { msg: Uint32Array, dev: Uint32Array, at: Float64Array, kind: Uint8Array };
@@ -67,6 +69,8 @@ export interface LedgerTransfer {
   version: 1;
   sends: ColumnsTransfer<typeof SendSchema>;
   acks: ColumnsTransfer<typeof AckSchema>;
+  /** Absent in ledgers written before mids were recorded. */
+  mids?: ColumnsTransfer<typeof MidSchema>;
   expects: ColumnsTransfer<typeof ExpectSchema>;
   deliveries: ColumnsTransfer<typeof DeliverSchema>;
   receipts: ColumnsTransfer<typeof ReceiptSchema>;
@@ -81,6 +85,7 @@ export interface LedgerTransfer {
   faults: FaultMark[];
 }
 
+const MID = /^[0-9a-f]{18}$/;
 const PATH_INDEX = new Map<string, number>(Paths.map((p, i) => [p, i]));
 const MAX_U32 = 0xffffffff;
 
@@ -105,6 +110,7 @@ export function pathIndex(path: Path): number {
 export class Ledger {
   readonly sends = new Table(SendSchema);
   readonly acks = new Table(AckSchema);
+  readonly mids = new Table(MidSchema);
   readonly expects = new Table(ExpectSchema);
   readonly deliveries = new Table(DeliverSchema);
   readonly receipts = new Table(ReceiptSchema, 256);
@@ -134,12 +140,34 @@ export class Ledger {
     t.cols.lag[i] = lagMs;
   }
 
-  /** The server's "sent" tick; only acked messages are owed to recipients. */
-  ack(msg: number, ackMs: number): void {
+  /**
+   * The server's "sent" tick; only acked messages are owed to recipients.
+   * `mid` (the server's id, 18 hex digits) lets the end-of-run check ask the
+   * stores about the message; other forms are not recorded.
+   */
+  ack(msg: number, ackMs: number, mid?: string): void {
     const t = this.acks;
     const i = t.reserve();
     t.cols.msg[i] = u32('msg', msg);
     t.cols.at[i] = ackMs;
+    if (mid !== undefined && MID.test(mid)) {
+      const m = this.mids;
+      const j = m.reserve();
+      m.cols.msg[j] = msg;
+      m.cols.hi[j] = parseInt(mid.slice(0, 11), 16);
+      m.cols.lo[j] = parseInt(mid.slice(11), 16);
+    }
+  }
+
+  /** mid of each message in `msgs` that has one recorded (the first seen). */
+  midsOf(msgs: ReadonlySet<number>): Map<number, string> {
+    const out = new Map<number, string>();
+    const { msg, hi, lo } = this.mids.cols;
+    for (let i = 0; i < this.mids.length; i++) {
+      if (!msgs.has(msg[i]) || out.has(msg[i])) continue;
+      out.set(msg[i], hi[i].toString(16).padStart(11, '0') + lo[i].toString(16).padStart(7, '0'));
+    }
+    return out;
   }
 
   /** Recipient device `dev` must receive `msg`, predicted to travel by `path`. */
@@ -232,7 +260,7 @@ export class Ledger {
 
   /** Approximate bytes held (typed-array capacity). */
   byteLength(): number {
-    return [this.sends, this.acks, this.expects, this.deliveries, this.receipts, this.errors, this.retryOk, this.samples, this.connections]
+    return [this.sends, this.acks, this.mids, this.expects, this.deliveries, this.receipts, this.errors, this.retryOk, this.samples, this.connections]
       .reduce((sum, t) => sum + t.byteLength(), 0);
   }
 
@@ -241,6 +269,7 @@ export class Ledger {
       version: 1,
       sends: this.sends.toTransfer(),
       acks: this.acks.toTransfer(),
+      mids: this.mids.toTransfer(),
       expects: this.expects.toTransfer(),
       deliveries: this.deliveries.toTransfer(),
       receipts: this.receipts.toTransfer(),
@@ -281,6 +310,7 @@ export class Ledger {
     if (t.version !== 1) throw new RangeError(`ledger: unsupported transfer version ${String(t.version)}`);
     appendRows(this.sends, t.sends);
     appendRows(this.acks, t.acks);
+    appendRows(this.mids, t.mids);
     appendRows(this.expects, t.expects);
     appendRows(this.deliveries, t.deliveries);
     appendRows(this.receipts, t.receipts);

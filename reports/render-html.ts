@@ -7,6 +7,7 @@
  */
 import type { Report } from './report.ts';
 import { CHART_SCRIPT, chartData, chartJs, scriptJson } from './html-charts.ts';
+import { PENDING_VS_LOST, pendingText } from './pending.ts';
 import {
   DELIVERY_HEADER,
   FAULT_HEADER,
@@ -56,6 +57,7 @@ function cards(r: Report): string {
     card(`delivered of ${fmtInt(d.expected)}`, fmtInt(d.delivered)),
     card('delivery ratio', fmtPct(d.ratio), d.lost > 0),
     card('lost', fmtInt(d.lost), d.lost > 0),
+    card('pending', fmtInt(d.pending)),
     card('shown twice', fmtInt(d.duplicated), d.duplicated > 0),
     card('out of order', fmtInt(d.reordered), d.reordered > 0),
     card('e2e p50', e.count ? `${fmtMs(e.p50)} ms` : '–'),
@@ -79,7 +81,7 @@ function facts(r: Report): string {
 }
 
 function notes(r: Report): string {
-  const lines = [firstLostText(r), driverText(r)];
+  const lines = [firstLostText(r), pendingText(r), driverText(r)];
   if (r.delivery.deliveredUnacked) lines.push(`${fmtInt(r.delivery.deliveredUnacked)} deliveries of never-acked messages (not owed, not lost).`);
   if (r.delivery.unexpected) lines.push(`${fmtInt(r.delivery.unexpected)} deliveries to devices that were not expected to receive them.`);
   const html = lines.filter((l): l is string => l !== null).map((l) => `<li>${escapeHtml(l)}</li>`);
@@ -162,7 +164,7 @@ ${chartsSection()}
 ${deliveryTable}
 <h2>Latency</h2>
 ${table(LATENCY_HEADER, latencyRows(report))}
-<p class="method">${escapeHtml(l.method)} Late: e2e above ${escapeHtml(fmtMs(l.lateMs))} ms. Lost: not delivered within ${escapeHtml(fmtMs(l.graceMs))} ms after the load stopped.</p>
+<p class="method">${escapeHtml(l.method)} Late: e2e above ${escapeHtml(fmtMs(l.lateMs))} ms. Lost: not delivered within ${escapeHtml(fmtMs(l.graceMs))} ms after the load stopped. ${escapeHtml(PENDING_VS_LOST)}</p>
 <h2>Thresholds</h2>
 ${thresholdsTable(report)}
 ${errorsTable(report)}

@@ -24,6 +24,7 @@ import {
   markdownTable,
   thresholdRows,
 } from './format.ts';
+import { PENDING_VS_LOST, pendingText } from './pending.ts';
 
 function facts(r: Report): string {
   const rows = [
@@ -64,8 +65,9 @@ export function renderMarkdown(report: Report): string {
     facts(report),
     `## Delivery by path\n\n${markdownTable(DELIVERY_HEADER, deliveryRows(report))}`,
     firstLostText(report),
+    pendingText(report),
     `## Latency\n\n${markdownTable(LATENCY_HEADER, latencyRows(report))}\n\n_${report.latency.method}_ ` +
-      `Late means e2e above ${fmtMs(report.latency.lateMs)} ms; lost means not delivered within ${fmtMs(report.latency.graceMs)} ms after the load stopped.`,
+      `Late means e2e above ${fmtMs(report.latency.lateMs)} ms; lost means not delivered within ${fmtMs(report.latency.graceMs)} ms after the load stopped. ${PENDING_VS_LOST}`,
     report.thresholds.length
       ? `## Thresholds\n\n${markdownTable(THRESHOLD_HEADER, thresholdRows(report))}`
       : '## Thresholds\n\nNone set.',

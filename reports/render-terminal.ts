@@ -20,6 +20,7 @@ import {
   textTable,
   thresholdRows,
 } from './format.ts';
+import { pendingText } from './pending.ts';
 
 export interface TerminalOptions {
   /** Show the latency table (default true). */
@@ -84,6 +85,7 @@ export function renderTerminal(report: Report, opts: TerminalOptions = {}): stri
     '',
     textTable(DELIVERY_HEADER, deliveryRows(report)),
     firstLostText(report),
+    pendingText(report),
   ];
   if (opts.latency !== false) parts.push('', textTable(LATENCY_HEADER, latencyRows(report)));
   if (report.thresholds.length > 0) parts.push('', textTable(THRESHOLD_HEADER, thresholdRows(report)));

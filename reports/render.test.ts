@@ -16,7 +16,7 @@ describe('renderers', () => {
     const text = renderTerminal(report);
     assert.match(text, /^chatlab: FAILED \(1 of 5 thresholds\)/);
     assert.match(text, /^offline-drain\s+470\s+469\s+1\s/m);
-    assert.match(text, /^total\s+7,446\s+7,444\s+2\s+0\s+15\s/m);
+    assert.match(text, /^total\s+7,446\s+7,444\s+2\s+0\s+0\s+15\s/m);
     assert.match(text, /first lost: msg \d+ to device \d+ via /);
     assert.match(text, /^FAIL\s+lost\s+count==0\s+2$/m);
     assert.match(text, /fault: kill node-2 at 20\.0 s for 2\.0 s - sent \d+, lost 2/);

@@ -6,6 +6,7 @@
  * Fields marked "wall-clock" vary between two runs of the same seed.
  */
 import type { Path } from './ledger.ts';
+import type { Classified } from './pending.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -27,8 +28,17 @@ export interface DeliveryCounts {
   expected: number;
   /** Owed pairs delivered at least once by endMs + graceMs. */
   delivered: number;
-  /** Owed pairs not delivered by endMs + graceMs. */
+  /**
+   * Owed pairs not delivered by endMs + graceMs and held by no store (the
+   * guarantee broke); when `delivery.classified` is 'none', every such pair.
+   */
   lost: number;
+  /**
+   * Owed pairs not delivered by endMs + graceMs that the recipient's inbox
+   * still held when the stores were asked, or that arrived after the grace
+   * (late: the guarantee holds). 0 when `delivery.classified` is 'none'.
+   */
+  pending: number;
   /** Pairs shown to the user twice (DUP_VISIBLE): a guarantee violation. */
   duplicated: number;
   /** Pairs the transport delivered again and the device dropped (DUP_TRANSPORT): allowed. */
@@ -41,6 +51,8 @@ export interface DeliveryCounts {
 
 export interface PathReport extends DeliveryCounts {
   e2eMs: LatencySummary;
+  /** Age of the pending pairs: intended send → the stores were asked (or the late delivery). */
+  pendingAgeMs: LatencySummary;
 }
 
 export interface LostKey {
@@ -60,6 +72,12 @@ export interface DeliveryReport extends DeliveryCounts {
   unexpected: number;
   /** The lost pair with the earliest send, or null. */
   firstLost: LostKey | null;
+  /** 'stores': undelivered pairs were looked up in the world's stores (pending vs lost); 'none': nothing could be asked, all count lost. */
+  classified: Classified;
+  /** Age of the pending pairs, as in PathReport. */
+  pendingAgeMs: LatencySummary;
+  /** Lost pairs no store could be asked about (fan-out-on-read groups keep no inbox entry; a message without a mid). */
+  unclassified: number;
 }
 
 export interface LatencyReport {

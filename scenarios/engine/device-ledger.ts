@@ -129,7 +129,7 @@ export class DeviceLedger {
   /** @internal */
   onAck(k: number, at: number, mid: string, seq: number, conv: string): void {
     this.acked++;
-    this.ledger.ack(k, this.rel(at));
+    this.ledger.ack(k, this.rel(at), mid);
     if (this.retried.delete(k)) this.ledger.retrySucceeded(k);
     this.hooks.acked?.(k, mid);
     const t = this.targets.get(k);

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { TokenIssuer } from '../../system/auth/tokens.ts';
 import { WallClock } from '../../system/clock/clock-wall.ts';
-import { check } from '../../reports/checker.ts';
+import { Checking } from '../../reports/checker.ts';
 import { Ledger, type LedgerTransfer } from '../../reports/ledger.ts';
 import type { Report } from '../../reports/report.ts';
 import { writeReports, type WrittenReports } from '../../reports/write.ts';
@@ -13,6 +13,7 @@ import { loadEndMs, validateScenario } from '../validate.ts';
 import { applyOverrides, type MainMessage, type Overrides, type WorkerMessage } from './config.ts';
 import { Progress } from './progress.ts';
 import { setupGroups } from './setup-groups.ts';
+import { classifyUndelivered } from './classify.ts';
 import { targetWorld, worlds, type World, type WorldOptions } from './worlds.ts';
 import { planChaos, runChaos, wallTime } from '../../chaos/schedule.ts';
 import { needsProxies } from '../../chaos/faults.ts';
@@ -114,12 +115,17 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     const ledger = Ledger.merge(parts.map((p) => p.ledger as LedgerTransfer));
     for (const f of faults) ledger.fault(f);
     const driver = summarizeDriver(parts.map((p) => p.driver));
-    const report = check(ledger, {
+    const checking = new Checking(ledger, {
       startMs: 0, endMs: loadEnd, graceMs: scenario.graceMs, lateMs: scenario.lateMs,
       thresholds: scenario.options.thresholds, scenario: scenario.name, world: world.kind, seed: o.seed,
       nodes: world.nodes.length, devicesPlanned: devices, startedAt, wallMs: Date.now() - startedAt.getTime(),
       extra: { driver, meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } },
     });
+    // The devices have stopped (nothing acks any more) and the world still runs: ask its inboxes what is still owed.
+    const asked = await classifyUndelivered(world.openInbox, checking.undelivered(), (d) => population.deviceId(d), performance.timeOrigin + performance.now() - t0);
+    log(`chatlab: late or lost: ${asked.note}`);
+    const report = checking.finish(asked.stores);
+    report.meta.storeCheck = asked.note;
     const files = writeReports(report, o.outDir);
     return { report, files };
   } finally {

@@ -4,6 +4,9 @@ import { ContainersWorld } from '../../system/worlds/containers.ts';
 import { join } from 'node:path';
 import type { NodeRef } from './config.ts';
 import type { ToxicSpec } from '../../system/worlds/infra/toxiproxy.ts';
+import { connectCassandra } from '../../system/worlds/infra/cassandra-client.ts';
+import { CassandraInbox } from '../../system/inbox/inbox-cassandra.ts';
+import type { InboxAccess } from './classify.ts';
 
 /** A running cluster as the engine sees it: where to connect, how to sign tokens, and the chaos controls it offers. */
 export interface World {
@@ -46,6 +49,12 @@ export interface World {
   containers?: ContainersWorld;
   /** Where server-side logs were written, if any. */
   logsDir?: string;
+  /**
+   * The world's own inbox store, for the end-of-run question "late or lost?";
+   * absent when chatlab has no access to the cluster's stores (`--target`, a
+   * cluster started by `chatlab up`).
+   */
+  openInbox?(): Promise<InboxAccess>;
   stop(): Promise<void>;
 }
 
@@ -85,6 +94,7 @@ export const worlds: Record<string, WorldFactory> = {
         restartNode: (i) => c.restartNode(i),
       },
       embedded: c,
+      openInbox: async () => ({ inbox: c.ports.inbox, close: async () => {} }),
       stop: () => c.stop(),
     };
   },
@@ -102,6 +112,7 @@ export const worlds: Record<string, WorldFactory> = {
       },
       logsDir: dir,
       local: w,
+      openInbox: () => cassandraInbox(w.cassandra, w.keyspace),
       stop: () => w.stop(),
     };
   },
@@ -119,10 +130,17 @@ export const worlds: Record<string, WorldFactory> = {
       },
       logsDir: dir,
       containers: w,
+      openInbox: () => cassandraInbox(w.cassandra, w.keyspace),
       stop: () => w.stop(),
     };
   },
 };
+
+/** A short-lived session of the engine's own on the world's Cassandra (direct, not through any chaos proxy). */
+async function cassandraInbox(contactPoint: string, keyspace: string): Promise<InboxAccess> {
+  const session = await connectCassandra({ contactPoints: [contactPoint], keyspace });
+  return { inbox: new CassandraInbox({ session }), close: () => session.close() };
+}
 
 /** Dependency and network controls of a local world: only for servers it started, and links it proxies. */
 function localDependencyControls(w: LocalWorld): World['control'] {

@@ -12,7 +12,7 @@ export interface CassandraInboxOptions {
   putConcurrency?: number;
 }
 
-/** Ids per DELETE ... IN, so one ack never becomes a huge statement. */
+/** Ids per DELETE ... IN (and SELECT ... IN), so one ack or question never becomes a huge statement. */
 const ACK_CHUNK = 100;
 
 const INSERT =
@@ -88,6 +88,19 @@ export class CassandraInbox implements Inbox {
     return guard('inbox', async () => {
       const rs = await this.client.execute('SELECT COUNT(*) AS n FROM inbox WHERE device = ?', [device]);
       return num(rs.first()?.get('n'));
+    });
+  }
+
+  /** One single-partition `id IN (...)` read per ACK_CHUNK ids: bounded however many are asked. */
+  has(device: string, ids: readonly string[]): Promise<boolean[]> {
+    return guard('inbox', async () => {
+      const unique = [...new Set(ids)];
+      const held = new Set<string>();
+      for (let i = 0; i < unique.length; i += ACK_CHUNK) {
+        const rs = await this.client.execute('SELECT id FROM inbox WHERE device = ? AND id IN ?', [device, unique.slice(i, i + ACK_CHUNK)]);
+        for (const r of rs.rows) held.add(r.get('id'));
+      }
+      return ids.map((id) => held.has(id));
     });
   }
 

@@ -172,6 +172,13 @@ export class MemoryInbox implements Inbox {
     return this.devices.get(device)?.size ?? 0;
   }
 
+  async has(device: string, ids: readonly string[]): Promise<boolean[]> {
+    this.faults?.check('has');
+    this.expire();
+    const d = this.devices.get(device);
+    return ids.map((id) => d !== undefined && d.items[d.search(id, false)]?.entry.id === id);
+  }
+
   /** Removes every entry past its retention; returns now. */
   private expire(): number {
     const now = this.clock.now();

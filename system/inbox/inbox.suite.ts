@@ -162,6 +162,25 @@ export function runInboxSuite(name: string, make: () => Promise<InboxHarness>): 
       assert.deepEqual(await inbox.page(device(), null, 10), []);
     });
 
+    it('tells which ids a device still holds, in the order asked', async () => {
+      const [d, other] = [device(), device()];
+      await fill(d, 1, 5);
+      await inbox.put([entry(other, 9)]);
+      await inbox.ack(d, [id(2)]);
+      assert.deepEqual(await inbox.has(d, [id(5), id(2), id(9), id(1), id(1)]), [true, false, false, true, true]);
+      assert.deepEqual(await inbox.has(device(), [id(1)]), [false]);
+      assert.deepEqual(await inbox.has(d, []), []);
+    });
+
+    it('answers has for more ids than one statement takes', async () => {
+      const d = device();
+      await fill(d, 1, 150);
+      const asked = range(1, 300);
+      const held = await inbox.has(d, asked);
+      assert.equal(held.length, 300);
+      assert.deepEqual(held, asked.map((_, i) => i < 150));
+    });
+
     it('accepts an empty put', async () => {
       await inbox.put([]);
     });

@@ -14,6 +14,12 @@ export interface Inbox {
   page(device: string, after: string | null, limit: number): Promise<InboxEntry[]>;
   ack(device: string, ids: readonly string[]): Promise<void>;
   count(device: string): Promise<number>;
+  /**
+   * Which of `ids` the inbox of `device` still holds: one boolean per id, in
+   * the order asked (unknown, acked and expired ids are false). A read only,
+   * for the checker's end-of-run question "late or lost?"; nodes never call it.
+   */
+  has(device: string, ids: readonly string[]): Promise<boolean[]>;
 }
 
 export interface InboxEntry {

@@ -23,7 +23,7 @@ const Methods: Record<Exclude<PortName, 'bus'>, string[]> = {
   sequencer: ['next', 'current'],
   dedup: ['claim', 'complete', 'release'],
   log: ['append', 'page'],
-  inbox: ['put', 'page', 'ack', 'count'],
+  inbox: ['put', 'page', 'ack', 'count', 'has'],
   groups: ['create', 'get', 'add', 'remove', 'members', 'groupsOf', 'cursor', 'advanceCursor', 'markReceipt', 'receipts'],
   presence: ['heartbeat', 'offline', 'get', 'subscribe', 'unsubscribeAll', 'subscribers'],
   push: ['wake'],
