@@ -57,7 +57,8 @@ describe('Limits on client work (core, virtual time)', () => {
   it('refuses a group beyond groupMembersMax on create and on add with too_large', async () => {
     const c = await coreCluster(1, { groupMembersMax: 3 });
     const a = await c.connect('alice.1');
-    await c.connect('bob.1');
+    // Members must exist (have signed in): the member cap is what refuses these groups.
+    for (const d of ['bob.1', 'carol.1', 'dave.1']) await c.connect(d);
     await c.frame(a, { t: 'group.create', name: 'g', members: ['bob', 'carol', 'dave'] });
     const t = c.nodes[0]!.transport;
     assert.equal(t.take(a, 'error')[0]?.code, 'too_large');
