@@ -187,6 +187,14 @@ describe('check', () => {
     assert.equal(failing.thresholds[1].actual, null, 'no data on that path fails rather than passing');
   });
 
+  it('counts sends never acked under failed, the short name of messages_failed', () => {
+    const l = new Ledger();
+    steady(l, [0, 1]);
+    l.send(2, 1, 20, 20);
+    const r = check(l, { ...OPTS, thresholds: { failed: ['count==0'], messages_failed: ['count==1'] } });
+    assert.deepEqual(r.thresholds.map((t) => [t.metric, t.actual, t.passed]), [['failed', 1, false], ['messages_failed', 1, true]]);
+  });
+
   it('rejects a malformed threshold before checking', () => {
     assert.throws(() => check(new Ledger(), { ...OPTS, thresholds: { e2e_latency: ['p99<10'] } }), /p99<10/);
   });

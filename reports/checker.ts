@@ -311,6 +311,7 @@ function metricSource(report: Report, run: Run): MetricSource {
     messages_sent: () => report.messages.sent,
     messages_acked: () => report.messages.acked,
     messages_failed: () => report.messages.failed,
+    failed: () => report.messages.failed,
   };
   return {
     durationMs: report.durationMs,

@@ -334,6 +334,7 @@ export class ChatNode {
       }
       return this.watchPeers();
     }).catch(() => this.oweRedrains('shared state back'));
+    this.sendPath.renewClaims();
     this.presence.refresh();
   }
 

@@ -25,9 +25,13 @@ export interface ChatNodeOptions {
   maxOffences: number;
   /** How long a client message id is remembered for dedup. */
   dedupTtlMs: number;
-  /** How long a claimed id stays pending while its send is stored; a node dying mid-send frees it after this. */
-  pendingClaimTtlMs: number;
-  /** Registry heartbeat interval; the node is considered dead 3 intervals after its last one. */
+  /**
+   * Registry heartbeat interval; the node is considered dead 3 intervals
+   * after its last one (its liveness TTL). The same TTL is the lease of a
+   * send's dedup claim, renewed every heartbeat while the send is stored:
+   * a node that dies mid-send blocks a retry of that cid (answered
+   * `in_progress`) for at most 3 intervals after its last heartbeat.
+   */
   heartbeatIntervalMs: number;
   /** Presence changes are coalesced and published at most once per interval. */
   presenceFlushMs: number;
@@ -57,7 +61,6 @@ export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> 
   rateLimitBurst: 100,
   maxOffences: 3,
   dedupTtlMs: 24 * 3600_000,
-  pendingClaimTtlMs: 30_000,
   heartbeatIntervalMs: 1000,
   presenceFlushMs: 1000,
   presenceTtlMs: 30_000,
