@@ -104,6 +104,7 @@ export class ChatNode {
 
   private halt(): void {
     this.alive = false;
+    this.delivery.redelivery.clear();
     for (const t of this.timers) this.ports.clock.clear(t);
     this.timers = [];
   }

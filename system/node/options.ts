@@ -47,6 +47,17 @@ export interface ChatNodeOptions {
   directoryCacheMs: number;
   /** Retry hint sent with retryable errors. */
   retryAfterMs: number;
+  /**
+   * A live delivery published over the bus (at most once) whose inbox entry
+   * is still there this long after is routed again (0 = never; see
+   * Redelivery). An online device gets a delivery the bus lost within
+   * 1.25 × this, plus an inbox read and a bus hop, per loss in a row.
+   */
+  redeliverAfterMs: number;
+  /** Redeliveries of one item at most; after them it waits for the device's next drain. */
+  redeliverRoundsMax: number;
+  /** Bus deliveries waiting for their check, at most; beyond it new ones are not watched (counted in redeliverDropped). */
+  redeliverQueueMax: number;
 }
 
 export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> = {
@@ -67,6 +78,9 @@ export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> 
   presenceChangesMax: 10_000,
   directoryCacheMs: 2000,
   retryAfterMs: 250,
+  redeliverAfterMs: 2000,
+  redeliverRoundsMax: 10,
+  redeliverQueueMax: 200_000,
 };
 
 export function resolveNodeOptions(opts: Partial<ChatNodeOptions> & Pick<ChatNodeOptions, 'nodeId' | 'nodeNumber'>): ChatNodeOptions {
