@@ -173,6 +173,22 @@ describe('check', () => {
     assert.deepEqual([shifted.faults[0].startMs, shifted.faults[0].endMs], [5, 25]);
   });
 
+  it('reports an observed fault with the impact of a scheduled one, and a failed threshold names both', () => {
+    const l = new Ledger();
+    steady(l, [0, 1, 2, 3]);
+    l.send(4, 1, 25, 25);
+    l.fault({ kind: 'node-kill', target: 'node-1', startMs: 5, endMs: 8 });
+    l.fault({ kind: 'process-exit', target: 'node-2', startMs: 15, endMs: 35, observed: true, detail: 'killed by SIGKILL' });
+    const r = check(l, { ...OPTS, thresholds: { failed: ['count==0'], lost: ['count==0'] } });
+    const { impact, ...mark } = r.faults[1]!;
+    assert.deepEqual(mark, { kind: 'process-exit', target: 'node-2', startMs: 15, endMs: 35, observed: true, detail: 'killed by SIGKILL' });
+    assert.deepEqual([impact?.sent, impact?.lost], [3, 0]);
+    assert.equal(r.faults[0]!.observed, undefined, 'a scheduled fault is not marked observed');
+    assert.deepEqual(r.thresholds[0]!.faults, ['node-kill node-1 0.0s-0.0s', 'process-exit node-2 (observed: killed by SIGKILL) 0.0s-0.0s']);
+    assert.equal(r.thresholds[1]!.passed, true);
+    assert.equal(r.thresholds[1]!.faults, undefined, 'a passed threshold names nothing');
+  });
+
   it('evaluates thresholds and passes only when all pass', () => {
     const l = new Ledger();
     steady(l, [0, 1, 2]);
