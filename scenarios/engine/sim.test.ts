@@ -149,6 +149,15 @@ describe('Sim engine', function () {
     assert.equal(report.delivery.delivered, report.delivery.expected, 'nothing left pending in an inbox');
   });
 
+  it('catches up a large group\'s members on the messages whose group envelope the bus lost', async () => {
+    const chaos = [{ fault: 'link-loss', link: 'node-node', p: 0.3, at: '10%', duration: '50%' }];
+    const { report, world } = await runSim({ scenario: 'group-fanout', overrides: { duration: '8s', chaos }, seed: 1, ...quiet });
+    assert.ok(world.stores.busLost.count > 0, 'the bus lost envelopes');
+    assert.ok(report.paths['group-read'].expected > 10_000);
+    assert.equal(report.paths['group-read'].lost, 0, JSON.stringify(report.delivery.firstLost));
+    assert.equal(report.delivery.lost, 0);
+  });
+
   it('runs 100,000 devices inside the test suite', async () => {
     const { report } = await runSim({ scenario: 'steady-chat', overrides: { devices: 100_000, duration: '2s', rate: 200, nodes: 4 }, seed: 3, ...quiet });
     assert.equal(report.devices.planned, 100_000);
