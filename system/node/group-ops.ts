@@ -191,6 +191,8 @@ export class GroupOps {
    * Offers local members the messages of `gid` that no envelope brought: one
    * sequencer read, and a log read only when the group moved past what was
    * seen. A member that got one of them by its own drain drops the repeat.
+   * A seq burned by a failed send at the group's end (never in the log)
+   * costs one more log read per sweep until a later message passes it.
    */
   private async catchUp(gid: string): Promise<void> {
     const { sequencer, log } = this.node.ports;
