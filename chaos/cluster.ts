@@ -146,7 +146,9 @@ export function clusterWorld(state: ClusterState): World {
  * `t0`, an epoch time). A fault still in place ends now, and lasts at least
  * to the end of the load, as a scheduled one without a duration does.
  */
-export function marksDuring(marks: readonly ControlMark[], t0: number, loadEndMs: number, nowEpochMs: number): FaultMark[] {
+export function marksDuring(
+  marks: readonly Pick<ControlMark, 'kind' | 'target' | 'startEpochMs' | 'endEpochMs'>[], t0: number, loadEndMs: number, nowEpochMs: number,
+): FaultMark[] {
   return marks
     .map((m) => ({
       kind: m.kind,

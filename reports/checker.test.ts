@@ -279,6 +279,22 @@ describe('check', () => {
     assert.deepEqual([shifted.faults[0].startMs, shifted.faults[0].endMs], [5, 25]);
   });
 
+  it('reports an observed fault with the impact of a scheduled one, and a failed threshold names both', () => {
+    const l = new Ledger();
+    steady(l, [0, 1, 2, 3]);
+    l.send(4, 1, 25, 25);
+    l.fault({ kind: 'node-kill', target: 'node-1', startMs: 5, endMs: 8 });
+    l.fault({ kind: 'process-exit', target: 'node-2', startMs: 15, endMs: 35, observed: true, detail: 'killed by SIGKILL' });
+    const r = check(l, { ...OPTS, thresholds: { failed: ['count==0'], lost: ['count==0'] } });
+    const { impact, ...mark } = r.faults[1]!;
+    assert.deepEqual(mark, { kind: 'process-exit', target: 'node-2', startMs: 15, endMs: 35, observed: true, detail: 'killed by SIGKILL' });
+    assert.deepEqual([impact?.sent, impact?.lost], [3, 0]);
+    assert.equal(r.faults[0]!.observed, undefined, 'a scheduled fault is not marked observed');
+    assert.deepEqual(r.thresholds[0]!.faults, ['node-kill node-1 0.0s-0.0s', 'process-exit node-2 (observed: killed by SIGKILL) 0.0s-0.0s']);
+    assert.equal(r.thresholds[1]!.passed, true);
+    assert.equal(r.thresholds[1]!.faults, undefined, 'a passed threshold names nothing');
+  });
+
   it('evaluates thresholds and passes only when all pass', () => {
     const l = new Ledger();
     steady(l, [0, 1, 2]);
@@ -291,6 +307,14 @@ describe('check', () => {
     const failing = check(l, { ...OPTS, thresholds: { e2e_latency: ['p(50)<1'], 'e2e_latency{path:group-read}': ['p(99)<1'] } });
     assert.equal(failing.passed, false);
     assert.equal(failing.thresholds[1].actual, null, 'no data on that path fails rather than passing');
+  });
+
+  it('counts sends never acked under failed, the short name of messages_failed', () => {
+    const l = new Ledger();
+    steady(l, [0, 1]);
+    l.send(2, 1, 20, 20);
+    const r = check(l, { ...OPTS, thresholds: { failed: ['count==0'], messages_failed: ['count==1'] } });
+    assert.deepEqual(r.thresholds.map((t) => [t.metric, t.actual, t.passed]), [['failed', 1, false], ['messages_failed', 1, true]]);
   });
 
   it('rejects a malformed threshold before checking', () => {

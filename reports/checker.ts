@@ -136,8 +136,31 @@ export class Checking {
     const src = metricSource(report, run);
     report.thresholds = this.thresholds.map((t) => evaluateThreshold(t, src));
     report.passed = report.thresholds.every((t) => t.passed);
+    nameFaults(report, run.opts);
     return report;
   }
+}
+
+/**
+ * A failed threshold names the faults in its window, scheduled or observed,
+ * so a reader sees a cause beside the verdict. Thresholds judge the whole
+ * run (load and grace), so its window is the run's and every fault that
+ * overlaps it is named, in start order.
+ */
+function nameFaults(report: Report, opts: Validated): void {
+  const runEnd = opts.endMs + opts.graceMs - opts.startMs;
+  const names = report.faults
+    .filter((f) => f.startMs <= runEnd && f.endMs >= 0)
+    .sort((a, b) => a.startMs - b.startMs)
+    .map(faultLabel);
+  if (names.length === 0) return;
+  for (const t of report.thresholds) if (!t.passed) t.faults = names;
+}
+
+/** `node-kill node-2 9.0s-18.0s`, `process-exit node-2 (observed: killed by SIGKILL) 6.1s-30.0s`. */
+export function faultLabel(f: FaultReport): string {
+  const how = f.observed ? ` (observed${f.detail ? `: ${f.detail}` : ''})` : '';
+  return `${f.kind} ${f.target}${how} ${(f.startMs / 1000).toFixed(1)}s-${(f.endMs / 1000).toFixed(1)}s`;
 }
 
 class Run {
@@ -406,6 +429,7 @@ function metricSource(report: Report, run: Run): MetricSource {
     messages_sent: () => report.messages.sent,
     messages_acked: () => report.messages.acked,
     messages_failed: () => report.messages.failed,
+    failed: () => report.messages.failed,
   };
   return {
     durationMs: report.durationMs,

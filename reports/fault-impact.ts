@@ -74,12 +74,14 @@ export class FaultWindow {
     let sent = 0;
     for (let s = 0; s < msgs.size; s++) if (this.covers(msgs.ref[s])) sent++;
     const [before, during, after] = this.trends.map(windowLatency) as [WindowLatency, WindowLatency, WindowLatency];
-    const { kind, target } = this.mark;
+    const { kind, target, observed, detail } = this.mark;
     return {
       kind,
       target,
       startMs: this.from - this.opts.startMs,
       endMs: this.to - this.opts.startMs,
+      ...(observed ? { observed } : {}),
+      ...(detail !== undefined ? { detail } : {}),
       impact: {
         sent,
         lost: this.lost,

@@ -121,7 +121,7 @@ export function faultRows(report: Report, arrow = '→'): string[][] {
   return report.faults.map((f) => {
     const i = f.impact;
     return [
-      f.kind,
+      f.observed ? `${f.kind} (observed)` : f.kind,
       f.target,
       fmtDuration(f.startMs),
       fmtDuration(f.endMs - f.startMs),
@@ -151,10 +151,13 @@ export function faultLatencyRows(report: Report): string[][] {
 export const FAULT_LATENCY_NOTE =
   'e2e latency (ms) of messages sent in a window as long as the fault just before it, during it, and just after it.';
 
-export const THRESHOLD_HEADER = ['', 'metric', 'threshold', 'actual'];
+export const THRESHOLD_HEADER = ['', 'metric', 'threshold', 'actual', 'faults in its window'];
 
+/** A failed threshold names the faults in its window (scheduled or observed): the likely cause beside the verdict. */
 export function thresholdRows(report: Report): string[][] {
-  return report.thresholds.map((t) => [t.passed ? 'PASS' : 'FAIL', t.metric, t.expression, t.actual === null ? 'no data' : fmtNum(t.actual)]);
+  return report.thresholds.map((t) => [
+    t.passed ? 'PASS' : 'FAIL', t.metric, t.expression, t.actual === null ? 'no data' : fmtNum(t.actual), t.passed ? '' : (t.faults?.join('; ') ?? 'none'),
+  ]);
 }
 
 export function headline(report: Report): string {

@@ -46,6 +46,10 @@ export interface FaultMark {
   /** Run clock, like every other ledger time. */
   startMs: number;
   endMs: number;
+  /** Nobody scheduled it: the world saw it happen (a process exited or stopped answering). */
+  observed?: true;
+  /** How an observed fault showed (an exit signal, the probe's failure). */
+  detail?: string;
 }
 
 /** `lag`: when the load fired the send minus its intended time (the scheduler's own lateness; NaN for closed-model sends). */
@@ -255,7 +259,10 @@ export class Ledger {
   }
 
   fault(mark: FaultMark): void {
-    this.faults.push({ kind: mark.kind, target: mark.target, startMs: mark.startMs, endMs: mark.endMs });
+    const f: FaultMark = { kind: mark.kind, target: mark.target, startMs: mark.startMs, endMs: mark.endMs };
+    if (mark.observed) f.observed = true;
+    if (mark.detail !== undefined) f.detail = mark.detail;
+    this.faults.push(f);
   }
 
   /** Approximate bytes held (typed-array capacity). */

@@ -62,7 +62,8 @@ function p50p99(w: WindowLatency): string {
 function faultLines(r: Report): string[] {
   return r.faults.flatMap((f: FaultReport) => {
     const i = f.impact;
-    const head = `fault: ${f.kind} ${f.target} at ${fmtDuration(f.startMs)} for ${fmtDuration(f.endMs - f.startMs)}`;
+    const seen = f.observed ? ` (observed, not scheduled${f.detail ? `: ${f.detail}` : ''})` : '';
+    const head = `fault: ${f.kind} ${f.target}${seen} at ${fmtDuration(f.startMs)} for ${fmtDuration(f.endMs - f.startMs)}`;
     if (!i) return [head];
     const { before, during, after } = i.latency;
     const c = i.reconnects;

@@ -18,7 +18,7 @@ describe('renderers', () => {
     assert.match(text, /^offline-drain\s+470\s+469\s+1\s/m);
     assert.match(text, /^total\s+7,446\s+7,444\s+2\s+0\s+0\s+15\s/m);
     assert.match(text, /first lost: msg \d+ to device \d+ via /);
-    assert.match(text, /^FAIL\s+lost\s+count==0\s+2$/m);
+    assert.match(text, /^FAIL\s+lost\s+count==0\s+2\s+kill node-2 20\.0s-22\.0s/m, 'a failed threshold names the faults in its window');
     assert.match(text, /fault: kill node-2 at 20\.0 s for 2\.0 s - sent \d+, lost 2/);
     assert.ok(/^[\x20-\x7e\n–]*$/.test(text), 'plain ASCII apart from the dash for "no value"');
   });
@@ -46,7 +46,7 @@ describe('renderers', () => {
     assert.match(md, /^# ❌ sample-node-failure: FAILED/);
     assert.match(md, /## Delivery by path\n\n\| path \| expected \|/);
     assert.match(md, /\| e2e \(from intended send\) \| 7,444 \|/);
-    assert.match(md, /\| FAIL \| lost \| count==0 \| 2 \|/);
+    assert.match(md, /\| FAIL \| lost \| count==0 \| 2 \| kill node-2 20\.0s-22\.0s/);
     assert.match(md, /node-1\\\|redis/, 'pipes in cells are escaped');
   });
 

@@ -189,6 +189,10 @@ export interface FaultReport {
   /** Relative to startMs. */
   startMs: number;
   endMs: number;
+  /** Present (true) for a fault nobody scheduled that the world saw happen; absent for the chaos schedule's. */
+  observed?: true;
+  /** How an observed fault showed, e.g. "killed by SIGKILL", "no answer within 2000 ms". */
+  detail?: string;
   impact?: FaultImpact;
 }
 
@@ -198,6 +202,8 @@ export interface ThresholdResult {
   /** The measured value the expression was tested against; null when there was no data. */
   actual: number | null;
   passed: boolean;
+  /** A failed threshold only, when any: the faults (scheduled or observed) overlapping the run it judged, e.g. "node-kill node-2 9.0s-18.0s". */
+  faults?: string[];
 }
 
 /** Filled by the engine: how loaded the load generator itself was. Wall-clock by nature. */

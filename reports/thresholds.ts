@@ -47,6 +47,7 @@ export const METRICS: Record<string, MetricDef> = {
   messages_sent: { kind: 'counter', doc: 'messages sent' },
   messages_acked: { kind: 'counter', doc: 'messages acked by the server' },
   messages_failed: { kind: 'counter', doc: 'messages sent and never acked' },
+  failed: { kind: 'counter', doc: 'messages sent and never acked (short for messages_failed)' },
   delivery_ratio: { kind: 'rate', tag: 'path', doc: 'delivered / expected' },
   ack_ratio: { kind: 'rate', doc: 'acked / sent' },
   connected_peak: { kind: 'gauge', doc: 'most devices connected at once' },

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { TokenIssuer } from '../../system/auth/tokens.ts';
 import { WallClock } from '../../system/clock/clock-wall.ts';
 import { Checking } from '../../reports/checker.ts';
-import { Ledger, type LedgerTransfer } from '../../reports/ledger.ts';
+import { Ledger, type FaultMark, type LedgerTransfer } from '../../reports/ledger.ts';
 import type { Report } from '../../reports/report.ts';
 import { writeReports, type WrittenReports } from '../../reports/write.ts';
 import { Population } from '../population.ts';
@@ -79,7 +79,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
       nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, cassandra: o.cassandra, proxies: needsProxies(scenario.chaos),
     });
   const children: ChildProcess[] = [];
-  const faults: { kind: string; target: string; startMs: number; endMs: number }[] = [];
+  const faults: FaultMark[] = [];
   try {
     const loadEnd = loadEndMs(scenario);
     const chaosPlan = planChaos(scenario.chaos, world, loadEnd);
@@ -111,6 +111,10 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
         log(`chaos: ${m.kind} ${m.target} from ${(m.startMs / 1000).toFixed(1)}s to ${(m.endMs / 1000).toFixed(1)}s (injected into the cluster)`);
       }
     }
+    for (const m of observedDuring(world, t0, loadEnd)) {
+      faults.push(m);
+      log(`observed: ${m.kind} ${m.target} (${m.detail}) from ${(m.startMs / 1000).toFixed(1)}s to ${(m.endMs / 1000).toFixed(1)}s`);
+    }
     const parts = await pool.finish();
     const ledger = Ledger.merge(parts.map((p) => p.ledger as LedgerTransfer));
     for (const f of faults) ledger.fault(f);
@@ -132,6 +136,13 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await world.stop();
   }
+}
+
+/** The faults the world saw happen without chatlab (a node killed from outside, a server that stopped answering) during the load, on the run's clock. */
+function observedDuring(world: World, t0: number, loadEnd: number): FaultMark[] {
+  const marks = world.observed?.() ?? [];
+  const now = performance.timeOrigin + performance.now();
+  return marks.flatMap((m) => marksDuring([m], t0, loadEnd, now).map((f) => ({ ...f, observed: true as const, detail: m.detail })));
 }
 
 async function startWorld(kind: string, opts: WorldOptions): Promise<World> {

@@ -138,6 +138,26 @@ describe('Sim engine', function () {
     assert.equal(report.passed, true);
   });
 
+  it('redelivers live deliveries the bus lost: with 30% of envelopes lost, every owed delivery arrives before the end', async () => {
+    const file = drillFile('bus-loss', [{ fault: 'link-loss', link: 'node-node', p: 0.3, at: '10%', duration: '60%' }], {
+      population: { devices: 300, devicesPerUser: 1 }, graceMs: 10_000,
+    });
+    const { report, world } = await runSim({ scenario: file, overrides: { duration: '5s', rate: 100 }, seed: 4, ...quiet });
+    assert.ok(world.stores.busLost.count > 50, `the bus lost ${world.stores.busLost.count} envelopes`);
+    assert.ok(report.delivery.expected > 300);
+    assert.equal(report.delivery.lost, 0, JSON.stringify(report.delivery.firstLost));
+    assert.equal(report.delivery.delivered, report.delivery.expected, 'nothing left pending in an inbox');
+  });
+
+  it('catches up a large group\'s members on the messages whose group envelope the bus lost', async () => {
+    const chaos = [{ fault: 'link-loss', link: 'node-node', p: 0.3, at: '10%', duration: '50%' }];
+    const { report, world } = await runSim({ scenario: 'group-fanout', overrides: { duration: '8s', chaos }, seed: 1, ...quiet });
+    assert.ok(world.stores.busLost.count > 0, 'the bus lost envelopes');
+    assert.ok(report.paths['group-read'].expected > 10_000);
+    assert.equal(report.paths['group-read'].lost, 0, JSON.stringify(report.delivery.firstLost));
+    assert.equal(report.delivery.lost, 0);
+  });
+
   it('runs 100,000 devices inside the test suite', async () => {
     const { report } = await runSim({ scenario: 'steady-chat', overrides: { devices: 100_000, duration: '2s', rate: 200, nodes: 4 }, seed: 3, ...quiet });
     assert.equal(report.devices.planned, 100_000);

@@ -7,6 +7,7 @@ import type { ToxicSpec } from '../../system/worlds/infra/toxiproxy.ts';
 import { connectCassandra } from '../../system/worlds/infra/cassandra-client.ts';
 import { CassandraInbox } from '../../system/inbox/inbox-cassandra.ts';
 import type { InboxAccess } from './classify.ts';
+import type { ObservedMark } from '../../system/worlds/infra/watchdog.ts';
 
 /** A running cluster as the engine sees it: where to connect, how to sign tokens, and the chaos controls it offers. */
 export interface World {
@@ -41,6 +42,13 @@ export interface World {
     /** local with proxies: Toxiproxy links between each node and its peers. */
     network?: NetworkControl;
   };
+  /**
+   * Faults nobody scheduled that the world noticed (a process that exited or
+   * stopped answering), epoch times; the live engine puts those overlapping
+   * its load in the report. Local world only: an embedded node shares the
+   * engine's process, so nothing outside can kill it alone.
+   */
+  observed?(): readonly ObservedMark[];
   /** The in-process cluster, when the world is embedded (tests reach its fault hooks through it). */
   embedded?: EmbeddedCluster;
   /** The local world's processes and servers. */
@@ -111,6 +119,7 @@ export const worlds: Record<string, WorldFactory> = {
         ...localDependencyControls(w),
       },
       logsDir: dir,
+      observed: () => w.watchdog.marks,
       local: w,
       openInbox: () => cassandraInbox(w.cassandra, w.keyspace),
       stop: () => w.stop(),

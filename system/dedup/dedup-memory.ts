@@ -6,7 +6,7 @@ import type { ClaimResult, Dedup } from './dedup.ts';
 export interface MemoryDedupOptions {
   /** Decides when claims and results expire. */
   clock: Clock;
-  /** Test hook: arm failures per method name ('claim', 'complete', 'release'). */
+  /** Test hook: arm failures per method name ('claim', 'complete', 'release', 'renew'). */
   faults?: FaultSwitch;
 }
 
@@ -64,5 +64,11 @@ export class MemoryDedup implements Dedup {
     this.faults?.check('release');
     // Only a pending claim is released: a completed key keeps answering with its result.
     if (this.entries.peek(key, this.clock.now(), MISSING) === undefined) this.entries.delete(key);
+  }
+
+  async renew(keys: readonly string[], ttlMs: number): Promise<void> {
+    this.faults?.check('renew');
+    const now = this.clock.now();
+    for (const key of keys) if (this.entries.peek(key, now, MISSING) === undefined) this.entries.set(key, undefined, now, ttlMs);
   }
 }

@@ -18,6 +18,17 @@ if redis.call('GET', KEYS[1]) == 'p' then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
 /**
+ * Extends each key in ARGV[2..] that is still a pending claim to ARGV[1] ms;
+ * a completed or lapsed key is left alone. The keys travel as arguments, as
+ * their number varies (one Redis, like the rest of this adapter).
+ */
+const RENEW = `
+for i = 2, #ARGV do
+  if redis.call('GET', ARGV[i]) == 'p' then redis.call('PEXPIRE', ARGV[i], ARGV[1]) end
+end
+return 0`;
+
+/**
  * Dedup in Redis, one key per client message id: `<prefix>dedup:<key>` holds
  * `p` while the first attempt is in flight and `d:<result>` once it
  * completed, each with its own TTL (PX, so expiry is exact to the
@@ -34,12 +45,14 @@ export class RedisDedup implements Dedup {
   private readonly prefix: string;
   private readonly claimScript: ScriptFn;
   private readonly releaseScript: ScriptFn;
+  private readonly renewScript: ScriptFn;
 
   constructor(options: RedisAdapterOptions) {
     this.client = options.client;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.claimScript = script(this.client, 'dedup_claim', 1, CLAIM);
     this.releaseScript = script(this.client, 'dedup_release', 1, RELEASE);
+    this.renewScript = script(this.client, 'dedup_renew', 0, RENEW);
   }
 
   claim(key: string, ttlMs: number): Promise<ClaimResult> {
@@ -60,6 +73,13 @@ export class RedisDedup implements Dedup {
   release(key: string): Promise<void> {
     return guard('dedup', async () => {
       await this.releaseScript(this.key(key));
+    });
+  }
+
+  renew(keys: readonly string[], ttlMs: number): Promise<void> {
+    if (keys.length === 0) return Promise.resolve();
+    return guard('dedup', async () => {
+      await this.renewScript(ttlPx(ttlMs), ...keys.map((k) => this.key(k)));
     });
   }
 

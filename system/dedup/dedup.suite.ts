@@ -97,6 +97,32 @@ export function runDedupSuite(name: string, make: () => Promise<DedupHarness>): 
       assert.deepEqual(await d.claim(k, ttlMs), { state: 'claimed' });
     });
 
+    it('keeps a renewed pending claim past its first TTL, and frees it one TTL after the last renewal', async () => {
+      const k = key();
+      await d.claim(k, ttlMs);
+      for (let i = 0; i < 3; i++) {
+        await h.advance(ttlMs / 2);
+        await d.renew([k], ttlMs);
+      }
+      assert.deepEqual(await d.claim(k, ttlMs), { state: 'pending' }, 'held 1.5 TTLs after the claim');
+      await expire();
+      assert.deepEqual(await d.claim(k, ttlMs), { state: 'claimed' }, 'free once renewals stop');
+    });
+
+    it('leaves completed, released and unknown keys alone when renewing', async () => {
+      const [done, released, unknown] = [key(), key(), key()];
+      await d.claim(done, ttlMs);
+      await d.complete(done, 'ack', ttlMs);
+      await d.claim(released, ttlMs);
+      await d.release(released);
+      await d.renew([done, released, unknown], ttlMs * 3);
+      assert.deepEqual(await d.claim(done, ttlMs), { state: 'done', result: 'ack' });
+      assert.deepEqual(await d.claim(released, ttlMs), { state: 'claimed' });
+      assert.deepEqual(await d.claim(unknown, ttlMs), { state: 'claimed' });
+      await expire();
+      assert.deepEqual(await d.claim(done, ttlMs), { state: 'claimed' }, 'a completed key keeps the TTL of its completion');
+    });
+
     it('forgets a completed result when its TTL ends', async () => {
       const k = key();
       await d.claim(k, ttlMs);

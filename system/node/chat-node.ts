@@ -111,6 +111,7 @@ export class ChatNode {
 
   private halt(): void {
     this.alive = false;
+    this.delivery.redelivery.clear();
     for (const t of this.timers) this.ports.clock.clear(t);
     this.timers = [];
   }
@@ -387,6 +388,7 @@ export class ChatNode {
       }
       return this.watchPeers();
     }).catch(() => this.oweRedrains('shared state back'));
+    this.sendPath.renewClaims();
     this.presence.refresh();
   }
 

@@ -8,6 +8,7 @@ import { groupOf, isGroupConversation, userOf } from '../protocol/ids.ts';
 import type { ChatNode } from './chat-node.ts';
 import type { Connection } from './connection.ts';
 import { frameBytes } from './connection.ts';
+import { Redelivery } from './redelivery.ts';
 
 /** One item for some devices, as produced by a send or a receipt. */
 export interface Routed {
@@ -23,7 +24,15 @@ export interface Routed {
  * (inbox removal, cursor moves, delivered receipts).
  */
 export class Delivery {
-  constructor(private readonly node: ChatNode) {}
+  /** Second chances for items published over the (at most once) bus. */
+  readonly redelivery: Redelivery;
+
+  constructor(private readonly node: ChatNode) {
+    this.redelivery = new Redelivery({
+      ports: node.ports, opts: node.opts, metrics: node.metrics,
+      deliverLocal: (devices, item) => this.deliverLocal(devices, item), alive: () => node.alive,
+    });
+  }
 
   /**
    * Routes items already written to their inboxes: one registry lookup for
@@ -69,6 +78,7 @@ export class Delivery {
       } else if (devices.length === 1) {
         // The envelope may share the caller's list: receivers only read it.
         (sends ??= []).push(node.ports.bus.publish(n, { k: 'deliver', devices: devices as DeviceId[], item, push }));
+        this.redelivery.watch(devices, item);
       } else {
         byNode ??= new Map();
         const list = byNode.get(n);
@@ -76,7 +86,12 @@ export class Delivery {
         else byNode.set(n, [d]);
       }
     }
-    if (byNode) for (const [n, list] of byNode) (sends ??= []).push(node.ports.bus.publish(n, { k: 'deliver', devices: list, item, push }));
+    if (byNode) {
+      for (const [n, list] of byNode) {
+        (sends ??= []).push(node.ports.bus.publish(n, { k: 'deliver', devices: list, item, push }));
+        this.redelivery.watch(list, item);
+      }
+    }
     return sends;
   }
 

@@ -1,4 +1,5 @@
-import type { GroupEnvelope, MembershipEnvelope } from '../bus/envelope.ts';
+import type { DeliveryItem, GroupEnvelope, MembershipEnvelope } from '../bus/envelope.ts';
+import type { TimerHandle } from '../clock/clock.ts';
 import { ChatError } from '../protocol/errors.ts';
 import type { ClientFrame } from '../protocol/frames.ts';
 import type { ChatNode } from './chat-node.ts';
@@ -14,6 +15,16 @@ type GroupFrame = Extract<ClientFrame, { t: `group.${string}` }>;
 export class GroupOps {
   /** Ready local connections per fan-out-on-read group. */
   private readonly local = new Map<string, Set<Connection>>();
+  /**
+   * Per group held here, the seq up to which every message was offered to
+   * its members (from envelopes or a catch-up), and the seqs offered beyond
+   * it: a group envelope crosses the at-most-once bus, so every
+   * `redeliverAfterMs` the group's current seq is read and what lies past
+   * `seen` is read from its log and offered (see catchUp).
+   */
+  private readonly seen = new Map<string, number>();
+  private readonly ahead = new Map<string, Set<number>>();
+  private catchUpTimer: TimerHandle | undefined;
 
   constructor(private readonly node: ChatNode) {}
 
@@ -131,6 +142,11 @@ export class GroupOps {
     if (!set) {
       this.local.set(gid, (set = new Set()));
       void this.node.ports.registry.joinGroup(gid, this.node.id).catch(() => {});
+      // Read before the member's drain reads the log: anything after it comes by envelope or by catch-up.
+      void this.node.ports.sequencer.current(`g:${gid}`).then((seq) => {
+        if (!this.seen.has(gid) && this.local.has(gid)) this.seen.set(gid, seq);
+      }, () => {});
+      this.armCatchUp();
     }
     set.add(c);
   }
@@ -142,6 +158,8 @@ export class GroupOps {
     set.delete(c);
     if (set.size === 0) {
       this.local.delete(gid);
+      this.seen.delete(gid);
+      this.ahead.delete(gid);
       if (this.node.alive) void this.node.ports.registry.leaveGroup(gid, this.node.id).catch(() => {});
     }
   }
@@ -150,7 +168,67 @@ export class GroupOps {
   onGroupEnvelope(env: GroupEnvelope): void {
     const set = this.local.get(env.group);
     if (!set) return;
+    this.noteSeen(env.group, env.seq);
     const item = { id: env.mid, kind: 'msg' as const, frame: env.frame, from: env.from, conv: `g:${env.group}`, seq: env.seq, group: env.group };
     for (const c of set) if (c.device !== env.from) this.node.delivery.offer(c, item);
+  }
+
+  /** Moves `seen` past `seq` when it is the next one (and past the seqs already ahead); keeps it ahead otherwise. */
+  private noteSeen(gid: string, seq: number): void {
+    let upTo = this.seen.get(gid);
+    if (upTo === undefined || seq <= upTo) return;
+    let ahead = this.ahead.get(gid);
+    if (seq > upTo + 1) {
+      if (!ahead) this.ahead.set(gid, (ahead = new Set()));
+      // Bounded: past the limit the catch-up reads the log from `seen` and offers again what was already offered.
+      if (ahead.size < 1024) ahead.add(seq);
+      return;
+    }
+    upTo = seq;
+    while (ahead?.delete(upTo + 1)) upTo++;
+    this.seen.set(gid, upTo);
+    if (ahead?.size === 0) this.ahead.delete(gid);
+  }
+
+  /** One node-wide timer while this node holds members of a fan-out-on-read group (none when `redeliverAfterMs` is 0). */
+  private armCatchUp(): void {
+    const every = this.node.opts.redeliverAfterMs;
+    if (this.catchUpTimer || every <= 0 || !this.node.alive) return;
+    this.catchUpTimer = this.node.ports.clock.setTimeout(() => {
+      this.catchUpTimer = undefined;
+      if (!this.node.alive || this.local.size === 0) return;
+      void Promise.allSettled([...this.local.keys()].map((gid) => this.catchUp(gid))).then(() => this.armCatchUp());
+    }, every);
+  }
+
+  /**
+   * Offers local members the messages of `gid` that no envelope brought: one
+   * sequencer read, and a log read only when the group moved past what was
+   * seen. A member that got one of them by its own drain drops the repeat.
+   * A seq burned by a failed send at the group's end (never in the log)
+   * costs one more log read per sweep until a later message passes it.
+   */
+  private async catchUp(gid: string): Promise<void> {
+    const { sequencer, log } = this.node.ports;
+    const from = this.seen.get(gid);
+    if (from === undefined) return;
+    const conv = `g:${gid}`;
+    if ((await sequencer.current(conv)) <= from) return;
+    const page = await log.page(conv, from, this.node.opts.drainPageSize);
+    const set = this.local.get(gid);
+    if (!set || page.length === 0) return;
+    const ahead = this.ahead.get(gid);
+    for (const m of page) {
+      if (ahead?.has(m.seq)) continue;
+      const item: DeliveryItem = { id: m.mid, kind: 'msg', frame: m.frame, from: m.from, conv, seq: m.seq, group: gid };
+      this.node.metrics.redeliveries++;
+      for (const c of set) if (c.device !== m.from) this.node.delivery.offer(c, item);
+    }
+    // Everything up to the page's last seq is offered now (a seq missing from the log was burned by a failed send).
+    let upTo = page[page.length - 1]!.seq;
+    if (upTo <= (this.seen.get(gid) ?? -1)) return;
+    if (ahead) for (const q of ahead) if (q <= upTo) ahead.delete(q);
+    while (ahead?.delete(upTo + 1)) upTo++;
+    this.seen.set(gid, upTo);
   }
 }

@@ -17,6 +17,12 @@ export class NodeMetrics {
   /** Connections closed by the gateway for answering no ping (4000). */
   idleCloses = 0;
   inFlight = 0;
+  /** Items routed again because they were still in a device's inbox `redeliverAfterMs` after a bus publish (see Redelivery). */
+  redeliveries = 0;
+  /** Inbox reads made to check bus deliveries. */
+  redeliverChecks = 0;
+  /** Bus deliveries not watched because the redelivery queue was full (they wait for the device's next drain). */
+  redeliverDropped = 0;
   /** Mean event-loop delay over the gateway's last sample window. */
   eventLoopDelayMs = 0;
   readonly rejections = new Map<string, number>();

@@ -25,9 +25,13 @@ export interface ChatNodeOptions {
   maxOffences: number;
   /** How long a client message id is remembered for dedup. */
   dedupTtlMs: number;
-  /** How long a claimed id stays pending while its send is stored; a node dying mid-send frees it after this. */
-  pendingClaimTtlMs: number;
-  /** Registry heartbeat interval; the node is considered dead 3 intervals after its last one. */
+  /**
+   * Registry heartbeat interval; the node is considered dead 3 intervals
+   * after its last one (its liveness TTL). The same TTL is the lease of a
+   * send's dedup claim, renewed every heartbeat while the send is stored:
+   * a node that dies mid-send blocks a retry of that cid (answered
+   * `in_progress`) for at most 3 intervals after its last heartbeat.
+   */
   heartbeatIntervalMs: number;
   /** Presence changes are coalesced and published at most once per interval. */
   presenceFlushMs: number;
@@ -83,6 +87,17 @@ export interface ChatNodeOptions {
   groupMembersMax: number;
   /** Devices the per-device group-change limiter remembers at most (refilled buckets are forgotten first). */
   limiterKeysMax: number;
+  /**
+   * A live delivery published over the bus (at most once) whose inbox entry
+   * is still there this long after is routed again (0 = never; see
+   * Redelivery). An online device gets a delivery the bus lost within
+   * 1.25 × this, plus an inbox read and a bus hop, per loss in a row.
+   */
+  redeliverAfterMs: number;
+  /** Redeliveries of one item at most; after them it waits for the device's next drain. */
+  redeliverRoundsMax: number;
+  /** Bus deliveries waiting for their check, at most; beyond it new ones are not watched (counted in redeliverDropped). */
+  redeliverQueueMax: number;
 }
 
 export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> = {
@@ -97,7 +112,6 @@ export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> 
   rateLimitBurst: 100,
   maxOffences: 3,
   dedupTtlMs: 24 * 3600_000,
-  pendingClaimTtlMs: 30_000,
   heartbeatIntervalMs: 1000,
   presenceFlushMs: 1000,
   presenceTtlMs: 30_000,
@@ -128,6 +142,9 @@ export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> 
   groupQueriesBurst: 20,
   groupMembersMax: 100_000,
   limiterKeysMax: 100_000,
+  redeliverAfterMs: 2000,
+  redeliverRoundsMax: 10,
+  redeliverQueueMax: 200_000,
 };
 
 export function resolveNodeOptions(opts: Partial<ChatNodeOptions> & Pick<ChatNodeOptions, 'nodeId' | 'nodeNumber'>): ChatNodeOptions {

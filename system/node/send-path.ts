@@ -26,12 +26,42 @@ interface Target {
  * wake-ups for offline ones.
  */
 export class SendPath {
+  /**
+   * Dedup keys this node has claimed and not yet completed or released, with
+   * when each lease was last taken or renewed (clock ms). A claim lasts one
+   * liveness TTL (`claimLeaseMs`); `renewClaims`, at every heartbeat, extends
+   * the ones older than a heartbeat interval, so a slow store never loses a
+   * live node its claim, and a dead node's claims lapse with its liveness.
+   */
+  private readonly leases = new Map<string, number>();
+
   constructor(private readonly node: ChatNode) {}
+
+  /** How long a pending claim holds without renewal: the node's liveness TTL (3 heartbeat intervals). */
+  get claimLeaseMs(): number {
+    return this.node.opts.heartbeatIntervalMs * 3;
+  }
+
+  /** Renews the leases of sends still being stored that were taken or renewed a heartbeat interval ago or more. */
+  renewClaims(): void {
+    if (this.leases.size === 0) return;
+    const now = this.node.ports.clock.now();
+    const due = now - this.node.opts.heartbeatIntervalMs;
+    const keys: string[] = [];
+    for (const [key, at] of this.leases) {
+      if (at > due) continue;
+      keys.push(key);
+      this.leases.set(key, now);
+    }
+    if (keys.length > 0) void this.node.ports.dedup.renew(keys, this.claimLeaseMs).catch(noop);
+  }
 
   /** Never rejects: a failure is answered to the device as an error frame carrying the cid (or closes it, see ChatNode.failed). */
   async onSend(c: Connection, f: SendFrame): Promise<void> {
     const node = this.node;
     let counted = false;
+    let leased = false;
+    let key = '';
     try {
       const rejection = this.admit(c);
       if (rejection) {
@@ -41,9 +71,13 @@ export class SendPath {
       node.metrics.inFlight++;
       counted = true;
       const { dedup } = node.ports;
-      const key = dedupKey(c.device!, f.cid);
-      // A claim left pending by a node that died mid-send expires soon, so the device's retry is not refused for a day.
-      const claim = await dedup.claim(key, node.opts.pendingClaimTtlMs);
+      key = dedupKey(c.device!, f.cid);
+      // A lease, renewed while this node lives: a node that dies mid-send frees the cid within its liveness TTL.
+      const claim = await dedup.claim(key, this.claimLeaseMs);
+      if (claim.state === 'claimed') {
+        leased = true;
+        this.leases.set(key, node.ports.clock.now());
+      }
       if (claim.state === 'done') {
         node.metrics.messagesDuplicate++;
         return node.sendRaw(c, duplicateAck(f.cid, claim.result));
@@ -80,6 +114,7 @@ export class SendPath {
       node.failed(c, err, f.cid);
     } finally {
       if (counted) node.metrics.inFlight--;
+      if (leased) this.leases.delete(key);
     }
   }
 

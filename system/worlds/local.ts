@@ -7,6 +7,7 @@ import { freePort } from './infra/ports.ts';
 import { ManagedProcess } from './infra/processes.ts';
 import { startRedis, type RedisServer } from './infra/redis-server.ts';
 import { startToxiproxy, type ProxyLink, type ToxiproxyServer } from './infra/toxiproxy.ts';
+import { cqlProbe, httpProbe, redisProbe, Watchdog } from './infra/watchdog.ts';
 
 export interface LocalWorldOptions {
   nodes: number;
@@ -60,6 +61,12 @@ export class LocalWorld {
   toxiproxy?: ToxiproxyServer;
   /** Toxiproxy links by name (`node-1:redis`, …), when started with `proxies`. */
   readonly links = new Map<string, ProxyLink>();
+  /**
+   * Notices a node, Redis or Cassandra that exits or stops answering
+   * without this world's own controls having done it (observed faults):
+   * each control below keeps its target quiet while it has it down.
+   */
+  readonly watchdog = new Watchdog();
 
   private constructor(readonly opts: LocalWorldOptions) {}
 
@@ -99,6 +106,23 @@ export class LocalWorld {
     this.nodes.push(await this.spawnNode(0, ports[0]!));
     const rest = await Promise.all(ports.slice(1).map((port, i) => this.spawnNode(i + 1, port)));
     this.nodes.push(...rest);
+    this.watch();
+  }
+
+  /** Every node, and Redis and Cassandra (started here or not), looked at every 500 ms. */
+  private watch(): void {
+    const w = this.watchdog;
+    this.nodes.forEach((n, i) => w.add({
+      name: n.id,
+      running: () => this.nodes[i]!.proc.running,
+      exitDetail: () => exitText(this.nodes[i]!.proc.exitInfo),
+      probe: () => httpProbe(`http://127.0.0.1:${this.nodes[i]!.port}/health`),
+    }));
+    const redisPort = Number(new URL(this.redisUrl).port);
+    w.add({ name: 'redis', running: () => this.redis?.running ?? true, probe: () => redisProbe(redisPort) });
+    const cqlPort = Number(this.cassandra.split(':').at(-1));
+    w.add({ name: 'cassandra', running: () => this.cassandraServer?.running ?? true, probe: () => cqlProbe(cqlPort) });
+    w.start();
   }
 
   /** One proxy per node and peer, so a fault can hit one node's link alone (a partition). */
@@ -155,6 +179,7 @@ export class LocalWorld {
   async killNode(i: number): Promise<void> {
     const n = this.nodes[i]!;
     n.up = false;
+    this.watchdog.quiet(n.id, true);
     await n.proc.stop('SIGKILL', 5000);
   }
 
@@ -162,41 +187,50 @@ export class LocalWorld {
   async stopNode(i: number): Promise<void> {
     const n = this.nodes[i]!;
     n.up = false;
+    this.watchdog.quiet(n.id, true);
     await n.proc.stop('SIGTERM', 15_000);
   }
 
   async restartNode(i: number): Promise<void> {
     const n = this.nodes[i]!;
+    this.watchdog.quiet(n.id, true);
     if (n.proc.running) await n.proc.stop('SIGTERM', 15_000);
     this.nodes[i] = await this.spawnNode(i, n.port);
+    this.watchdog.quiet(n.id, false);
   }
 
   async pauseNode(i: number): Promise<void> {
+    this.watchdog.quiet(this.nodes[i]!.id, true);
     this.nodes[i]!.proc.signal('SIGSTOP');
   }
 
   async resumeNode(i: number): Promise<void> {
     this.nodes[i]!.proc.signal('SIGCONT');
+    this.watchdog.quiet(this.nodes[i]!.id, false);
   }
 
   /** Graceful stop of the Redis this world started (AOF flushed); nodes see connection errors until `startRedis`. */
   async stopRedis(): Promise<void> {
+    this.watchdog.quiet('redis', true);
     await this.own(this.redis, 'Redis').stop();
   }
 
   /** Starts the stopped Redis again on the same port and data; resolves once it answers. */
   async startRedis(): Promise<void> {
     await this.own(this.redis, 'Redis').restart();
+    this.watchdog.quiet('redis', false);
   }
 
   /** Graceful stop of the Cassandra this world started (drains, flushes; ~3-5 s). */
   async stopCassandra(): Promise<void> {
+    this.watchdog.quiet('cassandra', true);
     await this.own(this.cassandraServer, 'Cassandra').stop();
   }
 
   /** Starts the stopped Cassandra again on the same ports and data (~12 s); resolves once CQL answers. */
   async startCassandra(): Promise<void> {
     await this.own(this.cassandraServer, 'Cassandra').restart();
+    this.watchdog.quiet('cassandra', false);
   }
 
   private own<T>(server: T | undefined, what: string): T {
@@ -205,9 +239,16 @@ export class LocalWorld {
   }
 
   async stop(): Promise<void> {
+    this.watchdog.stop();
     await Promise.allSettled(this.nodes.map((n) => (n.proc.signal('SIGCONT'), n.proc.stop('SIGTERM', 10_000))));
     await Promise.allSettled([this.push?.stop('SIGTERM', 5000), this.redis?.stop(), this.cassandraServer?.stop(), this.toxiproxy?.stop()]);
   }
+}
+
+/** How a process ended, for an observed fault's detail. */
+function exitText(e: { code: number | null; signal: NodeJS.Signals | null } | undefined): string {
+  if (!e) return 'exited';
+  return e.signal ? `killed by ${e.signal}` : `exited with code ${e.code}`;
 }
 
 /** Waits for the `{"ready":true,…}` line a chatlab process prints, failing with its log if it exits first. */

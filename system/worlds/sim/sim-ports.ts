@@ -21,7 +21,7 @@ export const StoreOf: Record<PortName, StoreKind> = {
 const Methods: Record<Exclude<PortName, 'bus'>, string[]> = {
   registry: ['put', 'remove', 'lookup', 'heartbeat', 'retire', 'nodes', 'joinGroup', 'leaveGroup', 'groupNodes'],
   sequencer: ['next', 'current'],
-  dedup: ['claim', 'complete', 'release'],
+  dedup: ['claim', 'complete', 'release', 'renew'],
   log: ['append', 'page'],
   inbox: ['put', 'page', 'ack', 'count', 'has'],
   groups: ['create', 'get', 'add', 'remove', 'members', 'groupsOf', 'cursor', 'advanceCursor', 'markReceipt', 'receipts'],
