@@ -16,9 +16,9 @@ const DROP_MARGIN_MS = 1000;
  *  - offline: until the matching online event of the same cohort starts
  *    (else the end of the load) — the devices were away that long;
  *  - online: its spread window;
- *  - drop: its spread window, stretched until the last device the drop
- *    disconnected was signed in again (from the ledger's connection rows),
- *    so the reconnect storm is inside the mark.
+ *  - drop: its spread window, at least as long as the slowest reconnect
+ *    of a device it disconnected (session end to next welcome, from the
+ *    ledger's connection rows), so the reconnect storm is inside the mark.
  */
 export function timelineMarks(s: Scenario, loadEndMs: number, ledger: Ledger): FaultMark[] {
   const sessions = s.timeline.some((ev) => ev.action === 'drop') ? new Sessions(ledger) : undefined;
