@@ -119,7 +119,8 @@ function sweepGauges(ledger: Ledger, tl: TimelineBuilder): GaugeSweep {
     let values = series.get(name);
     if (!values) series.set(name, (values = new Array<number | null>(tl.count).fill(null)));
     values[b] = total;
-    if (name === 'connected') {
+    // A low needs every source's figure: the first worker to sample must not read as the whole population.
+    if (name === 'connected' && bySource.size >= ledger.sources) {
       const low = lows[b];
       lows[b] = low === null ? total : Math.min(low, total);
     }

@@ -60,6 +60,18 @@ describe('timeline marks', () => {
     assert.equal(r.devices.connectedPeak, 4);
   });
 
+  it('reads no dip before every worker has sampled the connected gauge', () => {
+    const a = new Ledger();
+    const b = new Ledger();
+    a.sample(700, { connected: 150 });
+    b.sample(720, { connected: 150 });
+    a.sample(1700, { connected: 150 });
+    b.sample(1720, { connected: 150 });
+    const merged = Ledger.merge([a.toTransfer(), b.toTransfer()]);
+    const r = check(merged, { startMs: 0, endMs: 3000, graceMs: 0, lateMs: 500 });
+    assert.deepEqual(r.timeline.buckets.map((k) => k.connected), [300, 300, 300]);
+  });
+
   it('spans an offline cohort until its online event, and an online event over its window', async () => {
     const s = scenario(await loadScenario('offline-burst'), [
       { at: '500ms', action: 'offline', share: 0.5, cohort: 'burst' },
