@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { check } from '../../reports/checker.ts';
 import { Ledger } from '../../reports/ledger.ts';
 import { loadScenario } from '../registry.ts';
 import type { Scenario } from '../scenario.ts';
+import { runLive } from './live.ts';
 import { timelineMarks } from './timeline-marks.ts';
 
 const DROP = 1006;
@@ -83,5 +87,25 @@ describe('timeline marks', () => {
       { kind: 'timeline:online', target: 'burst: 50% of users', startMs: 30_000, endMs: 32_000 },
       { kind: 'timeline:offline', target: 'background: 5% of users', startMs: 5000, endMs: 40_000 },
     ]);
+  });
+
+  it("shows reconnect-storm's mass drop in its own report: a marked drop, a dip on the connected chart, every device back (embedded run)", async function () {
+    this.timeout(120_000);
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-storm-'));
+    // The drop stays at 10 s of the measured load; 11 s of load leaves a second after it.
+    const { report, files } = await runLive({
+      scenario: 'reconnect-storm', world: 'embedded', overrides: { devices: 120, duration: '11s', rate: 60, graceMs: 5000 }, seed: 2, outDir, progress: false, log: () => {},
+    });
+    const drop = report.faults.find((f) => f.kind === 'timeline:drop');
+    assert.ok(drop, JSON.stringify(report.faults));
+    assert.equal(drop.startMs, 12_000, 'at 10 s of the load, after the 2 s warm-up');
+    assert.equal(drop.impact!.reconnects.devices, 120);
+    assert.equal(drop.impact!.reconnects.notBack, 0);
+    const dropBucket = report.timeline.buckets[12]!;
+    assert.ok(dropBucket.connected !== null && dropBucket.connected < 120, `connected ${dropBucket.connected} in the drop's second`);
+    assert.equal(report.timeline.buckets[10]!.connected, 120);
+    assert.equal(report.warmupMs, 2000);
+    assert.equal(report.passed, true, JSON.stringify(report.thresholds));
+    assert.match(readFileSync(files.md, 'utf8'), /timeline:drop/);
   });
 });
