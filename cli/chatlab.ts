@@ -57,6 +57,7 @@ program
   .option('--duration <d>', 'load duration of every executor, e.g. 30s', duration)
   .option('--rate <r>', 'messages per second of every constant-arrival-rate executor', positive('--rate'))
   .option('--grace <d>', 'how long after the load deliveries still count, e.g. 30s', duration)
+  .option('--warmup <d>', 'load run before the measured window and left out of latencies and thresholds, e.g. 3s; 0s for none (default: the scenario\'s own)', duration)
   .option('--seed <s>', 'seed of the population and the load', int('--seed', 0, 2 ** 31), 1)
   .option('--workers <n>', 'driver worker processes (default: 2, or one per 15,000 devices)', int('--workers', 1, 64))
   .option('--target <urls>', 'drive a cluster that is already running (comma-separated ws:// URLs on loopback) instead of starting a world')
@@ -104,6 +105,7 @@ function runOverrides(o: Record<string, unknown>): Overrides {
   return {
     nodes: o.nodes as number | undefined, devices: o.devices as number | undefined, devicesPerUser: o.devicesPerUser as number | undefined,
     duration: o.duration as string | undefined, rate: o.rate as number | undefined, graceMs: o.grace ? parseDuration(o.grace as string) : undefined,
+    warmup: o.warmup as string | undefined,
   };
 }
 

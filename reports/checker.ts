@@ -16,6 +16,10 @@
  *    first delivery, so a stalled sender's wait counts (coordinated omission);
  *    closed-model sends (intendedMs NaN) measure from the actual send.
  *  - A fault's impact is judged over its windows (see fault-impact.ts).
+ *  - Warm-up: messages whose intended (else actual) send falls before
+ *    startMs + warmupMs are owed like any other (lost, shown twice and
+ *    delivery counts include them) but leave no latency, late count or send
+ *    lag: the statistics and thresholds cover the measured window only.
  */
 import { Paths, type Ledger, type Path } from './ledger.ts';
 import { Messages, Pairs, tallyErrors } from './join.ts';
@@ -44,6 +48,8 @@ export interface CheckOptions {
   endMs: number;
   /** How long after endMs deliveries still count. */
   graceMs: number;
+  /** Load before the measured window, from startMs (default 0): see the rules above. */
+  warmupMs?: number;
   /** A delivery slower than this (e2e) is counted late. */
   lateMs: number;
   /** k6-style thresholds; parsed (and validated) before anything is computed. */
@@ -82,18 +88,20 @@ class Tally {
   readonly pendingAge = new Trend();
 }
 
-type Validated = Required<Pick<CheckOptions, 'maxBuckets' | 'faultMarginMs'>> & CheckOptions;
+type Validated = Required<Pick<CheckOptions, 'maxBuckets' | 'faultMarginMs' | 'warmupMs'>> & CheckOptions;
 
 function validate(opts: CheckOptions): Validated {
   for (const key of ['startMs', 'endMs', 'graceMs', 'lateMs'] as const) {
     if (!Number.isFinite(opts[key])) throw new TypeError(`check: ${key} must be a finite number`);
   }
   if (opts.endMs < opts.startMs) throw new RangeError('check: endMs is before startMs');
+  const warmupMs = opts.warmupMs ?? 0;
+  if (!(Number.isFinite(warmupMs) && warmupMs >= 0 && warmupMs <= opts.endMs - opts.startMs)) throw new RangeError('check: warmupMs must be within the run');
   const maxBuckets = opts.maxBuckets ?? 600;
   if (!(Number.isInteger(maxBuckets) && maxBuckets >= 1)) throw new RangeError('check: maxBuckets must be a positive integer');
   const faultMarginMs = opts.faultMarginMs ?? 1000;
   if (!(Number.isFinite(faultMarginMs) && faultMarginMs >= 0)) throw new RangeError('check: faultMarginMs must be a finite number >= 0');
-  return { ...opts, maxBuckets, faultMarginMs };
+  return { ...opts, maxBuckets, faultMarginMs, warmupMs };
 }
 
 export function check(ledger: Ledger, options: CheckOptions): Report {
@@ -175,6 +183,8 @@ class Run {
   readonly receipts = [new Trend(), new Trend()];
   readonly bins = new DecadeBins();
   readonly faults: FaultWindow[];
+  /** Run clock time the measured window starts (after the warm-up). */
+  readonly measuredFrom: number;
   deliveredUnacked = 0;
   firstLost: LostKey | null = null;
 
@@ -185,6 +195,7 @@ class Run {
     this.msgs = new Messages(ledger);
     this.pairs = new Pairs(ledger, this.msgs);
     this.deadline = opts.endMs + opts.graceMs;
+    this.measuredFrom = opts.startMs + opts.warmupMs;
     this.timeline = new TimelineBuilder(opts.startMs, this.timelineEnd(), opts.maxBuckets);
     this.timeline.countEvents(ledger);
     const windows = { startMs: opts.startMs, endMs: opts.endMs, marginMs: opts.faultMarginMs };
@@ -243,11 +254,14 @@ class Run {
     const path = Paths[this.pairs.actual[p]];
     const ms = at - this.msgs.ref[slot];
     const sendMs = at - this.msgs.sent[slot];
+    const measured = this.msgs.ref[slot] >= this.measuredFrom;
     for (const tally of [this.total, this.byPath.get(path)!]) {
       tally.counts.expected++;
       tally.counts.delivered++;
-      if (ms > this.opts.lateMs) tally.counts.late++;
+      if (measured && ms > this.opts.lateMs) tally.counts.late++;
     }
+    // A warm-up delivery is drawn on the timeline (shaded there) and counted, never measured.
+    if (!measured) return void this.timeline.delivery(at, ms);
     // Only per-path trends record; the total is their sum (HDR add), half the cost.
     const byPath = this.byPath.get(path)!;
     byPath.e2e.record(ms);
@@ -295,6 +309,7 @@ class Run {
   }
 
   private recordReceipts(p: number): void {
+    if (!(this.msgs.ref[this.pairs.slotOf(p)] >= this.measuredFrom)) return;
     const r = this.pairs.receiptMs;
     if (r[p * 2] !== Infinity) this.receipts[0].record(r[p * 2]);
     if (r[p * 2 + 1] !== Infinity) this.receipts[1].record(r[p * 2 + 1]);
@@ -304,13 +319,13 @@ class Run {
   judgeMessages(): void {
     const { msgs } = this;
     for (let s = 0; s < msgs.size; s++) {
-      if (msgs.acked(s) && !Number.isNaN(msgs.ref[s])) this.ack.record(msgs.ackAt[s] - msgs.ref[s]);
+      if (msgs.acked(s) && msgs.ref[s] >= this.measuredFrom) this.ack.record(msgs.ackAt[s] - msgs.ref[s]);
     }
     // The scheduler's lateness per message (its first send row): a write held back by a stalled
     // cluster (device offline, in-flight window full) is the cluster's, charged to e2e, not here.
     const c = this.ledger.sends.cols;
     for (let i = 0; i < this.ledger.sends.length; i++) {
-      if (Number.isFinite(c.intended[i]) && c.sent[i] === msgs.sent[msgs.slot(c.msg[i])]) this.sendLag.record(c.lag[i]);
+      if (c.intended[i] >= this.measuredFrom && c.sent[i] === msgs.sent[msgs.slot(c.msg[i])]) this.sendLag.record(c.lag[i]);
     }
     for (const r of this.pairs.strayReceipts) this.receipts[r.kind].record(r.ms);
   }
@@ -353,6 +368,7 @@ class Run {
       startedAt: new Date(o.startedAt ?? Date.now()).toISOString(),
       wallMs: o.wallMs ?? null,
       durationMs: o.endMs - o.startMs,
+      warmupMs: o.warmupMs,
       nodes: o.nodes ?? 0,
       devices: { planned: o.devicesPlanned ?? 0, connectedPeak },
       messages: this.messageCounts(),

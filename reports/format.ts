@@ -169,6 +169,27 @@ export function headline(report: Report): string {
   return `FAILED (${failed} of ${total} thresholds${limited})`;
 }
 
+/** `duration` with its warm-up named: '32.0 s (warm-up 2.0 s excluded)'. */
+export function durationText(report: Report): string {
+  const w = report.warmupMs ?? 0;
+  return w > 0 ? `${fmtDuration(report.durationMs)} (warm-up ${fmtDuration(w)} excluded)` : fmtDuration(report.durationMs);
+}
+
+/** Open-model arrivals that found no online sender (k6's dropped iterations); null when the engine did not count them. */
+export function droppedIterations(report: Report): number | null {
+  const m = report.meta ?? {};
+  const n = m.droppedIterations ?? (m.sim as { droppedIterations?: unknown } | undefined)?.droppedIterations;
+  return typeof n === 'number' ? n : null;
+}
+
+/** 'sent 1,000, acked 1,000, failed 0, dropped iterations 3' — every renderer's message counts. */
+export function messagesText(report: Report): string {
+  const m = report.messages;
+  const dropped = droppedIterations(report);
+  return `${fmtInt(m.sent)} sent, ${fmtInt(m.acked)} acked, ${fmtInt(m.failed)} failed` +
+    (dropped === null ? '' : `, ${fmtInt(dropped)} dropped iterations (no online sender)`);
+}
+
 export function firstLostText(report: Report): string | null {
   const f = report.delivery.firstLost;
   if (!f) return null;

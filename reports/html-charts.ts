@@ -1,7 +1,8 @@
 /**
  * The browser side of report.html: the data the charts need and the script
- * that draws them with the inlined chart.js UMD build. Fault windows are
- * drawn by a tiny chart.js plugin (`faultMarkers`) on every time chart.
+ * that draws them with the inlined chart.js UMD build. Fault windows (and
+ * timeline actions) are drawn by a tiny chart.js plugin (`faultMarkers`) on
+ * every time chart, which also shades the warm-up, left out of the figures.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,6 +30,8 @@ export interface ChartData {
   p99: (number | null)[];
   histogram: { label: string; count: number }[];
   faults: { label: string; start: number; end: number }[];
+  /** Seconds of warm-up from the start (0: none), shaded grey. */
+  warmup: number;
 }
 
 export function chartData(report: Report): ChartData {
@@ -44,6 +47,7 @@ export function chartData(report: Report): ChartData {
     p99: buckets.map((b) => b.p99),
     histogram: report.histogram.bins.map((b) => ({ label: `≤${b.hi}`, count: b.count })),
     faults: report.faults.map((f) => ({ label: `${f.kind} ${f.target}`, start: f.startMs / 1000, end: f.endMs / 1000 })),
+    warmup: (report.warmupMs ?? 0) / 1000,
   };
 }
 
@@ -64,9 +68,18 @@ export const CHART_SCRIPT = String.raw`
     id: 'faultMarkers',
     beforeDatasetsDraw: function (chart, _args, opts) {
       var faults = (opts && opts.faults) || [];
+      var warmup = (opts && opts.warmup) || 0;
       var x = chart.scales.x, area = chart.chartArea, ctx = chart.ctx;
-      if (!faults.length || !x) return;
+      if ((!faults.length && !warmup) || !x) return;
       ctx.save();
+      if (warmup > 0) {
+        var w1 = Math.max(area.left, Math.min(area.right, x.getPixelForValue(warmup)));
+        ctx.fillStyle = 'rgba(100, 116, 139, 0.18)';
+        ctx.fillRect(area.left, area.top, w1 - area.left, area.bottom - area.top);
+        ctx.fillStyle = 'rgb(71, 85, 105)';
+        ctx.font = '11px system-ui, sans-serif';
+        ctx.fillText('warm-up (excluded)', area.left + 4, area.bottom - 6);
+      }
       faults.forEach(function (f, i) {
         var x0 = Math.max(area.left, Math.min(area.right, x.getPixelForValue(f.start)));
         var x1 = Math.max(area.left, Math.min(area.right, x.getPixelForValue(f.end)));
@@ -107,7 +120,7 @@ export const CHART_SCRIPT = String.raw`
           x: { type: 'linear', title: { display: true, text: 'seconds since start' }, min: 0 },
           y: { beginAtZero: true, title: { display: true, text: yTitle } }
         },
-        plugins: { faultMarkers: { faults: D.faults }, legend: { position: 'bottom' } }
+        plugins: { faultMarkers: { faults: D.faults, warmup: D.warmup }, legend: { position: 'bottom' } }
       }
     });
   }

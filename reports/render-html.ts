@@ -16,16 +16,17 @@ import {
   LATENCY_HEADER,
   deliveryRows,
   driverText,
+  durationText,
   faultLatencyRows,
   faultRows,
   firstLostText,
-  fmtDuration,
   fmtInt,
   fmtMs,
   fmtNum,
   fmtPct,
   headline,
   latencyRows,
+  messagesText,
   numericColumns,
 } from './format.ts';
 
@@ -73,8 +74,8 @@ function facts(r: Report): string {
     ['seed', String(r.seed)],
     ['nodes', fmtInt(r.nodes)],
     ['devices', `${fmtInt(r.devices.planned)} planned, ${fmtInt(r.devices.connectedPeak)} peak connected`],
-    ['messages', `${fmtInt(r.messages.sent)} sent, ${fmtInt(r.messages.acked)} acked, ${fmtInt(r.messages.failed)} failed`],
-    ['duration', fmtDuration(r.durationMs)],
+    ['messages', messagesText(r)],
+    ['duration', durationText(r)],
     ['started', r.startedAt],
   ];
   return `<p class="facts">${items.map(([k, v]) => `<span><b>${escapeHtml(k)}</b> ${escapeHtml(v)}</span>`).join(' ')}</p>`;

@@ -12,16 +12,17 @@ import {
   THRESHOLD_HEADER,
   deliveryRows,
   driverText,
+  durationText,
   faultLatencyRows,
   faultRows,
   firstLostText,
-  fmtDuration,
   fmtInt,
   fmtMs,
   fmtPct,
   headline,
   latencyRows,
   markdownTable,
+  messagesText,
   thresholdRows,
 } from './format.ts';
 import { PENDING_VS_LOST, pendingText } from './pending.ts';
@@ -32,10 +33,10 @@ function facts(r: Report): string {
     ['world', r.world],
     ['seed', String(r.seed)],
     ['started', r.startedAt],
-    ['duration', fmtDuration(r.durationMs)],
+    ['duration', durationText(r)],
     ['nodes', fmtInt(r.nodes)],
     ['devices', `${fmtInt(r.devices.planned)} planned, ${fmtInt(r.devices.connectedPeak)} peak connected`],
-    ['messages', `${fmtInt(r.messages.sent)} sent, ${fmtInt(r.messages.acked)} acked, ${fmtInt(r.messages.failed)} failed`],
+    ['messages', messagesText(r)],
     ['delivery ratio', fmtPct(r.delivery.ratio)],
   ];
   if (r.delivery.deliveredUnacked) rows.push(['delivered-unacked', fmtInt(r.delivery.deliveredUnacked)]);

@@ -9,6 +9,7 @@ import {
   THRESHOLD_HEADER,
   deliveryRows,
   driverText,
+  durationText,
   firstLostText,
   fmtDuration,
   fmtInt,
@@ -16,6 +17,7 @@ import {
   fmtPct,
   headline,
   latencyRows,
+  messagesText,
   rejectedText,
   textTable,
   thresholdRows,
@@ -31,15 +33,14 @@ function runLine(r: Report): string {
   return (
     `${r.scenario}  world=${r.world}  seed=${r.seed}  nodes=${r.nodes}  ` +
     `devices=${fmtInt(r.devices.planned)} (peak connected ${fmtInt(r.devices.connectedPeak)})  ` +
-    `duration=${fmtDuration(r.durationMs)}`
+    `duration=${durationText(r)}`
   );
 }
 
 function messageLine(r: Report): string {
-  const m = r.messages;
   const d = r.delivery;
   return (
-    `messages: sent ${fmtInt(m.sent)}, acked ${fmtInt(m.acked)}, failed ${fmtInt(m.failed)}; ` +
+    `messages: ${messagesText(r)}; ` +
     `delivery ratio ${fmtPct(d.ratio)}` +
     (d.deliveredUnacked ? `, ${fmtInt(d.deliveredUnacked)} delivered-unacked` : '') +
     (d.unexpected ? `, ${fmtInt(d.unexpected)} UNEXPECTED deliveries` : '')

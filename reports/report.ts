@@ -126,7 +126,11 @@ export interface TimelineBucket {
   acked: number;
   delivered: number;
   errors: number;
-  /** Connected devices at the end of the bucket, summed over workers (null before any sample). */
+  /**
+   * The fewest devices connected at any moment of the bucket, summed over
+   * workers (every sign-in and session end is sampled, so a drop and
+   * reconnect inside one bucket shows); null before any sample.
+   */
   connected: number | null;
   /** e2e latency percentiles of deliveries completed in the bucket (null if none); ~1% precision. */
   p50: number | null;
@@ -224,8 +228,14 @@ export interface Report {
   startedAt: string;
   /** Wall time the whole run took, including setup. Wall-clock. */
   wallMs: number | null;
-  /** endMs - startMs on the run's clock (virtual in sim). */
+  /** endMs - startMs on the run's clock (virtual in sim), warm-up included. */
   durationMs: number;
+  /**
+   * Load run before the measured window, from startMs (0: none). Latencies,
+   * late counts and send lag cover [warmupMs, durationMs] only; delivery
+   * counts (lost, shown twice) and message counts include the warm-up.
+   */
+  warmupMs: number;
   nodes: number;
   devices: { planned: number; connectedPeak: number };
   messages: { sent: number; acked: number; failed: number; retriedOk: number };

@@ -82,7 +82,11 @@ function tally(tl: TimelineBuilder, into: Uint32Array, times: Float64Array, n: n
 }
 
 interface GaugeSweep {
-  /** Per gauge: the summed value at the end of each bucket (null before the first sample). */
+  /**
+   * Per gauge: the summed value at the end of each bucket (null before the
+   * first sample); for `connected`, the lowest sum at any sample in the
+   * bucket, so a drop the devices recover from within the bucket still shows.
+   */
   series: Map<string, (number | null)[]>;
   /** Per gauge: the highest sum at any sample instant. */
   peaks: Map<string, number>;
@@ -100,6 +104,7 @@ function sweepGauges(ledger: Ledger, tl: TimelineBuilder): GaugeSweep {
   const peaks = new Map<string, number>();
   const latest = new Map<number, Map<number, number>>();
   const totals = new Map<number, number>();
+  const lows = new Array<number | null>(tl.count).fill(null);
   for (const i of order) {
     const field = s.field[i];
     let bySource = latest.get(field);
@@ -114,8 +119,15 @@ function sweepGauges(ledger: Ledger, tl: TimelineBuilder): GaugeSweep {
     let values = series.get(name);
     if (!values) series.set(name, (values = new Array<number | null>(tl.count).fill(null)));
     values[b] = total;
+    // A low needs every source's figure: the first worker to sample must not read as the whole population.
+    if (name === 'connected' && bySource.size >= ledger.sources) {
+      const low = lows[b];
+      lows[b] = low === null ? total : Math.min(low, total);
+    }
   }
   for (const values of series.values()) forwardFill(values);
+  const connected = series.get('connected');
+  if (connected) for (let b = 0; b < connected.length; b++) if (lows[b] !== null) connected[b] = lows[b];
   return { series, peaks };
 }
 

@@ -37,4 +37,18 @@ describe('Population', () => {
     assert.deepEqual(p.recipients(sender, `g:${g.gid}`), want);
     assert.deepEqual(p.recipients(sender, 'g:nope'), []);
   });
+
+  it('puts exactly the share of users in a timeline cohort, the same set for the same name and seed', async () => {
+    const burst = await loadScenario('offline-burst');
+    for (const seed of [1, 2, 3]) {
+      const p = new Population(burst, seed, 't');
+      const half = p.cohort('burst', 0.5);
+      assert.equal(half.size, 20, `seed ${seed}: half of 40 users`);
+      assert.deepEqual([...new Population(burst, seed, 'other').cohort('burst', 0.5)].sort(), [...half].sort());
+      assert.equal([...half].filter((u) => p.inCohort(u, 'burst', 0.5)).length, 20);
+    }
+    const p = await population(40, 1);
+    assert.equal(p.cohort('background', 0.05).size, 2);
+    assert.equal(p.cohort('all', 1).size, 40);
+  });
 });

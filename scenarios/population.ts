@@ -132,9 +132,30 @@ export class Population {
     return out;
   }
 
-  /** Whether a device is in a timeline cohort of the given share (stable per seed and cohort name). */
-  inCohort(dev: number, cohort: string, share: number): boolean {
-    return hash32(`${cohort}:${dev}`, this.seed) / 4294967296 < share;
+  private readonly cohorts = new Map<string, Set<number>>();
+
+  /**
+   * The users of a timeline cohort: exactly round(share × users) of them
+   * (a share of 0.5 is half, not a coin flip per user that may land on 11 of
+   * 40), the ones with the lowest hash of (cohort, user) — stable per seed
+   * and cohort name, the same on every worker.
+   */
+  cohort(name: string, share: number): Set<number> {
+    const key = `${name}\u0000${share}`;
+    let set = this.cohorts.get(key);
+    if (!set) {
+      const size = Math.round(Math.min(1, Math.max(0, share)) * this.users);
+      const ranked = Array.from({ length: this.users }, (_, u) => ({ u, h: hash32(`${name}:${u}`, this.seed) }));
+      ranked.sort((a, b) => a.h - b.h || a.u - b.u);
+      set = new Set(ranked.slice(0, size).map((r) => r.u));
+      this.cohorts.set(key, set);
+    }
+    return set;
+  }
+
+  /** Whether a user is in a timeline cohort of the given share (see `cohort`). */
+  inCohort(user: number, cohort: string, share: number): boolean {
+    return this.cohort(cohort, share).has(user);
   }
 
   /** Worker w of n gets every n-th device: an even, deterministic split (also used for --shard i/N). */

@@ -112,6 +112,16 @@ export interface Scenario {
   timeline: TimelineEvent[];
   /** Faults at points of the run; see chaos/. */
   chaos: ChaosEntry[];
+  /**
+   * Load run before the measured window ('3s'): its latencies and late
+   * counts are left out of the report's statistics and thresholds; its
+   * messages still count toward delivery guarantees (a message lost in the
+   * warm-up is lost). Every other time in the scenario is measured from the
+   * end of the warm-up. See warmup.ts.
+   */
+  warmup?: string;
+  /** Set by `expandWarmup` (the engines): where the measured window starts, ms. Never set it by hand. */
+  measuredFromMs?: number;
   /** Deliveries count until this long after the load ends. */
   graceMs: number;
   /** A delivery slower than this counts as late. */

@@ -22,6 +22,7 @@ export function drill(name: string, description: string, chaos: ChaosEntry[], ex
     },
     timeline: [],
     chaos,
+    warmup: '2s',
     graceMs: 20_000,
     lateMs: 15_000,
     nodes: 3,

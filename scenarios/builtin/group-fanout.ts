@@ -22,10 +22,11 @@ export const groupFanout: Scenario = {
   exec: { group: groupPost },
   options: {
     scenarios: { posts: { executor: 'constant-arrival-rate', rate: 4, timeUnit: '1s', duration: '20s', exec: 'group' } },
-    thresholds: { lost: ['count==0'], duplicated_visible: ['count==0'], e2e_latency: ['p(99)<3000'] },
+    thresholds: { lost: ['count==0'], duplicated_visible: ['count==0'], e2e_latency: ['p(99)<3000'], messages_failed: ['count==0'] },
   },
   timeline: [],
   chaos: [],
+  warmup: '2s',
   graceMs: 10_000,
   lateMs: 5000,
   nodes: 3,

@@ -18,11 +18,13 @@ export const steadyChat: Scenario = {
       duplicated_visible: ['count==0'],
       e2e_latency: ['p(99)<500'],
       ack_latency: ['p(99)<500'],
+      messages_failed: ['count==0'],
     },
   },
   // 5% of devices go to the background for a while; a message to them arrives by push wake-up.
   timeline: [{ at: '5s', action: 'offline', share: 0.05, cohort: 'background' }],
   chaos: [],
+  warmup: '2s',
   graceMs: 5000,
   lateMs: 2000,
   nodes: 3,

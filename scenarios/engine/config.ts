@@ -1,5 +1,6 @@
 import type { ChaosEntry, Scenario } from '../scenario.ts';
 import type { DeviceOptions } from '../device/options.ts';
+import { expandWarmup } from '../warmup.ts';
 
 /** How the driver's virtual devices behave in every engine (live workers and the sim), from the scenario. */
 export function driverDeviceOptions(s: Scenario): Omit<DeviceOptions, 'id' | 'token' | 'clock' | 'random'> {
@@ -28,6 +29,8 @@ export interface Overrides {
   devicesPerUser?: number;
   /** Replaces the scenario's chaos schedule (`chatlab sweep`'s fault mixes). */
   chaos?: ChaosEntry[];
+  /** Replaces the scenario's warm-up ('3s'; '0s' for none). */
+  warmup?: string;
 }
 
 export interface NodeRef {
@@ -66,7 +69,9 @@ export function applyOverrides(s: Scenario, o: Overrides): Scenario {
     if (o.rate !== undefined && e.executor === 'constant-arrival-rate') e.rate = o.rate;
     out.options.scenarios[name] = e;
   }
-  return out;
+  if (o.warmup !== undefined) out.warmup = o.warmup;
+  // Last: the warm-up runs ahead of the load as overridden, and shifts everything after it.
+  return expandWarmup(out);
 }
 
 export type WorkerMessage =

@@ -39,6 +39,22 @@ describe('DeviceLedger', () => {
     assert.equal(r.connected, 1);
   });
 
+  it('samples the connected gauge at every sign-in and session end of the run, so a short mass drop is not missed', () => {
+    const ledger = new Ledger();
+    let t0 = 0;
+    const r = recorder(ledger, () => t0);
+    const io = { connected() {} };
+    const devs = [1, 2, 3].map((d) => r.observerFor(d, io));
+    devs.forEach((d, i) => d.onConnected(1000 + i, 'node-1'));
+    t0 = 2000;
+    r.runStarted();
+    devs.forEach((d, i) => d.onDisconnected(12_000 + i, 1006));
+    devs.forEach((d, i) => d.onConnected(12_300 + i, 'node-1'));
+    const { at, value } = ledger.samples.toTransfer();
+    assert.deepEqual(Array.from(at), [10_000, 10_001, 10_002, 10_300, 10_301, 10_302]);
+    assert.deepEqual(Array.from(value), [2, 1, 0, 1, 2, 3]);
+  });
+
   it('turns read markers into one receipt per acked send, per reader, in seq order, and keeps a send only until its readers have read it', () => {
     const ledger = new Ledger();
     let readers = [1];

@@ -186,8 +186,20 @@ export class DeviceLedger {
       this.nodeSlots = grown;
     }
     this.nodeSlots[dev] = 2 + (this.nodeNumbers.get(node) ?? -1);
-    if (this.recordingConnections) this.ledger.connected(dev, this.rel(at));
+    if (this.recordingConnections) {
+      this.ledger.connected(dev, this.rel(at));
+      this.sampleConnected(at);
+    }
     this.hooks.online?.(dev, true);
+  }
+
+  /**
+   * Every sign-in and session end also samples the connected gauge: the
+   * once-a-second sample would miss a mass drop the devices recover from
+   * within the second (the report's connected chart shows each bucket's low).
+   */
+  private sampleConnected(at: number): void {
+    this.ledger.sample(this.rel(at), { connected: this.connected });
   }
 
   /** @internal */
@@ -196,7 +208,10 @@ export class DeviceLedger {
     if (this.nodeSlots[dev]) {
       this.nodeSlots[dev] = 0;
       this.connected--;
-      if (this.recordingConnections) this.ledger.disconnected(dev, this.rel(at), code);
+      if (this.recordingConnections) {
+        this.ledger.disconnected(dev, this.rel(at), code);
+        this.sampleConnected(at);
+      }
     }
     this.hooks.online?.(dev, false);
   }

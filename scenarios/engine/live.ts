@@ -14,6 +14,7 @@ import { applyOverrides, type MainMessage, type Overrides, type WorkerMessage } 
 import { Progress } from './progress.ts';
 import { setupGroups } from './setup-groups.ts';
 import { classifyUndelivered } from './classify.ts';
+import { timelineMarks } from './timeline-marks.ts';
 import { targetWorld, worlds, type World, type WorldOptions } from './worlds.ts';
 import { planChaos, runChaos, wallTime } from '../../chaos/schedule.ts';
 import { needsProxies } from '../../chaos/faults.ts';
@@ -118,9 +119,10 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     const parts = await pool.finish();
     const ledger = Ledger.merge(parts.map((p) => p.ledger as LedgerTransfer));
     for (const f of faults) ledger.fault(f);
+    for (const m of timelineMarks(scenario, loadEnd, ledger)) ledger.fault(m);
     const driver = summarizeDriver(parts.map((p) => p.driver));
     const checking = new Checking(ledger, {
-      startMs: 0, endMs: loadEnd, graceMs: scenario.graceMs, lateMs: scenario.lateMs,
+      startMs: 0, endMs: loadEnd, graceMs: scenario.graceMs, lateMs: scenario.lateMs, warmupMs: scenario.measuredFromMs ?? 0,
       thresholds: scenario.options.thresholds, scenario: scenario.name, world: world.kind, seed: o.seed,
       nodes: world.nodes.length, devicesPlanned: devices, startedAt, wallMs: Date.now() - startedAt.getTime(),
       extra: { driver, meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } },

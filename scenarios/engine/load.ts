@@ -195,8 +195,7 @@ export class Load {
 
   private applyEvent(action: 'offline' | 'online' | 'drop', share: number, cohort: string, windowMs: number): void {
     const { population, devices } = this.host;
-    const users: number[] = [];
-    for (let u = 0; u < population.users; u++) if (population.inCohort(u, cohort, share)) users.push(u);
+    const users = [...population.cohort(cohort, share)].sort((a, b) => a - b);
     const mineInCohort = users.flatMap((u) => population.devicesOfUser(u)).filter((d) => devices.has(d));
     if (action === 'offline') this.offlineCohorts.set(cohort, users);
     if (action === 'online') this.offlineCohorts.delete(cohort);

@@ -15,6 +15,7 @@ import { Population } from '../population.ts';
 import { loadScenario } from '../registry.ts';
 import { loadEndMs, validateScenario } from '../validate.ts';
 import { applyOverrides, driverDeviceOptions, type Overrides } from './config.ts';
+import { timelineMarks } from './timeline-marks.ts';
 import { DeviceLedger } from './device-ledger.ts';
 import { Load } from './load.ts';
 import { classifyUndelivered } from './classify.ts';
@@ -163,6 +164,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   clock.clear(sampler);
   await chaos;
   for (const m of marks) ledger.fault(m);
+  for (const m of timelineMarks(scenario, loadEnd, ledger)) ledger.fault(m);
 
   const wallMs = performance.now() - wall0;
   const virtualMs = clock.now() - t0;
@@ -171,7 +173,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     node: o.node ?? {},
   };
   const checking = new Checking(ledger, {
-    startMs: 0, endMs: loadEnd, graceMs: scenario.graceMs, lateMs: scenario.lateMs, thresholds: scenario.options.thresholds,
+    startMs: 0, endMs: loadEnd, graceMs: scenario.graceMs, lateMs: scenario.lateMs, warmupMs: scenario.measuredFromMs ?? 0, thresholds: scenario.options.thresholds,
     scenario: scenario.name, world: 'sim', seed: o.seed, nodes: scenario.nodes, devicesPlanned: n, startedAt, wallMs,
     extra: {
       driver: null,

@@ -14,7 +14,7 @@ describe('Sim sweep', () => {
     const lines: SweepRun[] = [];
     const runs = await runSweep({
       scenarios: ['steady-chat'], faults: ['own', 'node-kill'], seeds: [1], devicesPerUser: [1, 2], outDir: dir,
-      overrides: { devices: 200, duration: '6s', rate: 60 }, onRun: (r) => lines.push(r),
+      overrides: { devices: 200, duration: '6s', rate: 60, warmup: '0s' }, onRun: (r) => lines.push(r),
     });
     assert.deepEqual(runs.map((r) => `${r.fault} x${r.devicesPerUser}`), ['own x1', 'own x2', 'node-kill x1', 'node-kill x2']);
     assert.equal(lines.length, 4);
@@ -34,7 +34,7 @@ describe('Sim sweep', () => {
     const dir = outDir();
     const runs = await runSweep({
       scenarios: ['offline-burst'], faults: ['own'], seeds: [5], devicesPerUser: [1], outDir: dir,
-      overrides: { devices: 40, duration: '2s', rate: 100 }, inject: [{ atMs: 1500, port: 'inbox', op: 'put', action: 'drop' }],
+      overrides: { devices: 40, duration: '2s', rate: 100, warmup: '0s' }, inject: [{ atMs: 1500, port: 'inbox', op: 'put', action: 'drop' }],
     });
     const r = runs[0]!;
     assert.equal(r.violation, true);
