@@ -5,9 +5,11 @@
  * BENCH_NODES (default 3), BENCH_SEED (default 1), BENCH_SECRET (the token
  * secret the driver mints with). Reports `ready` with its node URLs over IPC
  * and answers `stats` (RSS after GC, CPU, connections). Exits when the parent
- * goes away.
+ * goes away. An exception or rejection that escapes is reported on stderr
+ * (crash-report.ts) and still ends the process.
  */
 import { EmbeddedCluster } from '../../system/worlds/embedded.ts';
+import { reportEscapes } from './crash-report.ts';
 import { openFds, openFileLimit, procStats, type ServerCommand, type ServerReport } from './ipc.ts';
 
 function report(msg: ServerReport): void {
@@ -28,6 +30,7 @@ async function connections(cluster: EmbeddedCluster): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  reportEscapes();
   if (!process.send) throw new Error('embedded-server must be forked with an IPC channel');
   const secret = process.env.BENCH_SECRET;
   const cluster = await EmbeddedCluster.start({
