@@ -11,7 +11,7 @@ export interface Tally {
   frames: number;
   answers: number;
   undocumented: number;
-  /** The first undocumented answers, each with the frame sent before it. */
+  /** The first undocumented answer of each kind, with the frames sent since the answer before it. */
   examples: string[];
   errorsByCode: Map<string, number>;
   closesByCode: Map<number, number>;
@@ -29,30 +29,34 @@ const EXAMPLES_MAX = 10;
 export const CUT = 1006;
 
 export class AnswerChecker {
+  private readonly kinds = new Set<string>();
+
   constructor(private readonly doc: Documented, readonly tally: Tally) {}
 
-  private undocumented(what: string, after: string): void {
+  private undocumented(kind: string, what: string, after: string): void {
     this.tally.undocumented++;
-    if (this.tally.examples.length < EXAMPLES_MAX) this.tally.examples.push(`${what} — after ${after}`);
+    if (this.kinds.has(kind) || this.kinds.size >= EXAMPLES_MAX) return;
+    this.kinds.add(kind);
+    this.tally.examples.push(`${what} — after ${after}`);
   }
 
   /** One frame from the server; returns it parsed (undefined when it is not JSON). */
   answer(data: Buffer, binary: boolean, after: string): Record<string, unknown> | undefined {
     this.tally.answers++;
-    if (binary) return void this.undocumented(`binary frame of ${data.length} bytes`, after);
+    if (binary) return void this.undocumented('binary', `binary frame of ${data.length} bytes`, after);
     let f: Record<string, unknown>;
     try {
       f = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
     } catch {
-      return void this.undocumented(`non-JSON frame ${JSON.stringify(data.toString('utf8').slice(0, 80))}`, after);
+      return void this.undocumented('non-JSON', `non-JSON frame ${JSON.stringify(data.toString('utf8').slice(0, 80))}`, after);
     }
     const t = typeof f === 'object' && f !== null ? f.t : undefined;
     if (typeof t !== 'string' || !this.doc.serverFrames.has(t)) {
-      this.undocumented(`frame of undocumented type ${JSON.stringify(data.toString('utf8').slice(0, 120))}`, after);
+      this.undocumented(`type ${String(t)}`, `frame of undocumented type ${JSON.stringify(data.toString('utf8').slice(0, 120))}`, after);
     } else if (t === 'error') {
       const code = String(f.code);
       this.tally.errorsByCode.set(code, (this.tally.errorsByCode.get(code) ?? 0) + 1);
-      if (!this.doc.errorCodes.has(code)) this.undocumented(`error code ${JSON.stringify(f.code)} (${JSON.stringify(f.message)})`, after);
+      if (!this.doc.errorCodes.has(code)) this.undocumented(`code ${code}`, `error code ${JSON.stringify(f.code)} (${JSON.stringify(f.message)})`, after);
     }
     return f;
   }
@@ -60,6 +64,6 @@ export class AnswerChecker {
   /** A close the server started (or a cut while the cluster was up). */
   close(code: number, reason: string, after: string): void {
     this.tally.closesByCode.set(code, (this.tally.closesByCode.get(code) ?? 0) + 1);
-    if (!this.doc.closeCodes.has(code)) this.undocumented(code === CUT ? 'connection cut without a close frame (1006)' : `close ${code} ${JSON.stringify(reason)}`, after);
+    if (!this.doc.closeCodes.has(code)) this.undocumented(`close ${code}`, code === CUT ? 'connection cut without a close frame (1006)' : `close ${code} ${JSON.stringify(reason)}`, after);
   }
 }

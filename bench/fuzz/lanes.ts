@@ -40,8 +40,9 @@ export async function runLane(lane: number, o: LaneOptions): Promise<void> {
 
 async function fuzzConnection(device: string, url: string, o: LaneOptions): Promise<void> {
   const ws = new WebSocket(url, { perMessageDeflate: false });
-  const recent: string[] = ['the socket opened'];
-  const after = () => recent.join(' | ');
+  // Frames sent since the last answer: one of them is what the next answer (or close) is about.
+  let recent: string[] = ['the socket opened'];
+  const after = () => recent.map((d) => (d.length > 60 ? `${d.slice(0, 50)}…` : d)).join(' | ');
   let closed = false;
   let closedByUs = false;
   let waiter: (() => void) | undefined;
@@ -53,6 +54,7 @@ async function fuzzConnection(device: string, url: string, o: LaneOptions): Prom
   ws.on('error', () => {});
   ws.on('message', (data: Buffer, binary: boolean) => {
     const f = o.checker.answer(data, binary, after());
+    recent = [];
     if (!f) return;
     if (f.t === 'msg' && typeof f.mid === 'string') ws.send(JSON.stringify({ t: 'recv', ids: [f.mid] }));
     else if (f.t === 'receipt' && typeof f.id === 'string') ws.send(JSON.stringify({ t: 'recv', ids: [f.id] }));
@@ -83,14 +85,14 @@ async function fuzzConnection(device: string, url: string, o: LaneOptions): Prom
   o.checker.tally.connections++;
   if (o.random() < o.helloShare) {
     ws.send(JSON.stringify({ t: 'hello', token: o.token(device) }));
-    recent[0] = `hello as ${device}`;
+    recent = [`hello as ${device}`];
     await answered(o.answerTimeoutMs);
   }
   for (let sent = 0; !closed && sent < o.perConnection && o.more();) {
     for (let i = 0; i < o.batch && !closed && o.more(); i++, sent++) {
       const f = o.source.take();
       const d = describeFrame(f);
-      if (recent.push(d) > 3) recent.shift();
+      recent.push(d);
       o.onSent(d);
       ws.send(f.data, { binary: f.binary });
       o.checker.tally.frames++;
