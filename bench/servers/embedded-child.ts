@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CRASH_LINE } from './crash-report.ts';
-import type { ServerReport } from './ipc.ts';
+import type { ErrorTally, ServerReport } from './ipc.ts';
 
 export interface Escape {
   origin: string;
@@ -89,6 +89,21 @@ export class EmbeddedChild {
     } catch {
       return 0;
     }
+  }
+
+  /** Every error frame the cluster has sent so far, by code (see embedded-server.ts). */
+  errors(timeoutMs = 10_000): Promise<Record<string, ErrorTally>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => (this.proc.off('message', on), reject(new Error('the cluster did not answer `errors`'))), timeoutMs);
+      const on = (m: ServerReport) => {
+        if (m.t !== 'errors') return;
+        clearTimeout(timer);
+        this.proc.off('message', on);
+        resolve(m.byCode);
+      };
+      this.proc.on('message', on);
+      this.proc.send({ cmd: 'errors' });
+    });
   }
 
   /** Asks the child to stop, then kills it by PID if it has not within `ms`. */
