@@ -5,6 +5,7 @@
  *    against the embedded cluster in a child process; the saturation rate S is
  *    the highest step whose settled seconds acked ≥ 95% of the offered rate
  *    with a median per-second e2e p99 ≤ --p99-max-ms. (--saturation skips it.)
+ *    Each run starts with 5 s of warm-up at half its first rate, not reported.
  * 2. One run in phases: S for --baseline-seconds (the baseline, measured in
  *    the same run), 2×S for --overload-seconds, then S/2 for
  *    --recovery-seconds.
@@ -54,6 +55,11 @@ const hard = setTimeout(() => {
 }, 1800_000);
 hard.unref();
 
+/** Connections, JIT and heap settle before anything is measured: 5 s at half the first rate, not reported. */
+function warmup(rate: number): Phase {
+  return { name: 'warm-up', rate: Math.max(1, Math.round(rate / 2)), seconds: 5 };
+}
+
 async function drive(cluster: EmbeddedChild, phases: Phase[]): Promise<Report> {
   const scenario = writePlan(phases, { devices: o.devices });
   const { report } = await runLive({
@@ -87,19 +93,21 @@ try {
   console.log(`bench:overload — embedded world (3 nodes, pid ${cluster.pid}), ${o.devices} devices, Node ${process.version}`);
   let sat = o.saturation ?? 0;
   if (!o.saturation) {
-    const steps = o.steps.split(',').map((r, i) => ({ name: `step ${i + 1}`, rate: Number(r), seconds: o.stepSeconds }));
+    const rates = o.steps.split(',').map(Number);
+    const steps = [warmup(rates[0]!), ...rates.map((rate, i) => ({ name: `step ${i + 1}`, rate, seconds: o.stepSeconds }))];
     log(`bench:overload: finding saturation over ${steps.map((s) => s.rate).join(', ')} msgs/s`);
     const report = await drive(cluster, steps);
     const figs = phaseFigures(steps, report.timeline.buckets);
     console.log(`\nsaturation search (${o.stepSeconds} s per step; carried: acked >= 95% of rate, median per-second e2e p99 <= ${o.p99MaxMs} ms)\n${HEAD}`);
-    for (const f of figs) console.log(row(f));
-    sat = saturation(figs);
+    for (const f of figs.slice(1)) console.log(row(f));
+    sat = saturation(figs.slice(1));
     if (report.driver?.bound) console.log(`note: the driver may have limited the search (driver CPU ${report.driver.cpuPercent.toFixed(0)}%, event-loop p99 ${report.driver.eventLoopP99Ms.toFixed(0)} ms)`);
     if (sat === 0) throw new Error('no step was carried: lower --steps');
   }
   console.log(`\nsaturation: ${sat} msgs/s; overload: ${2 * sat} msgs/s for ${o.overloadSeconds} s`);
   const before = await cluster.errors();
   const phases: Phase[] = [
+    warmup(sat),
     { name: 'baseline', rate: sat, seconds: o.baselineSeconds },
     { name: 'overload', rate: 2 * sat, seconds: o.overloadSeconds },
     { name: 'recovery', rate: Math.max(1, Math.round(sat / 2)), seconds: o.recoverySeconds },
@@ -109,12 +117,13 @@ try {
   const after = await cluster.errors();
   const figs = phaseFigures(phases, report.timeline.buckets);
   console.log(`\n${HEAD}`);
-  for (const f of figs) console.log(row(f));
+  for (const f of figs.slice(1)) console.log(row(f));
+  figs.shift();
 
   const baseP99 = figs[0]!.p99MedianMs ?? NaN;
-  const overEnd = phaseStarts(phases)[2]!;
+  const overEnd = phaseStarts(phases)[3]!;
   const normalMs = 1.5 * baseP99;
-  const back = backToNormal(report.timeline.buckets, { fromS: overEnd, untilS: overEnd + o.recoverySeconds, p99MaxMs: normalMs, ackedMin: 0.9 * phases[2]!.rate, holdS: 5 });
+  const back = backToNormal(report.timeline.buckets, { fromS: overEnd, untilS: overEnd + o.recoverySeconds, p99MaxMs: normalMs, ackedMin: 0.9 * phases[3]!.rate, holdS: 5 });
   console.log(`\nadmitted sends' e2e p99 during the overload: median per-second ${ms(figs[1]!.p99MedianMs)} ms, worst second ${ms(figs[1]!.p99MaxMs)} ms (baseline at ${sat}/s: ${ms(figs[0]!.p99MedianMs)} ms, worst ${ms(figs[0]!.p99MaxMs)} ms)`);
   const rejections = diff(before, after);
   const total = Object.values(rejections).reduce((n, e) => n + e.count, 0);
@@ -123,7 +132,7 @@ try {
   console.log(`rejections (error frames the cluster sent): ${total === 0 ? 'none' : Object.entries(rejections).map(([c, e]) => `${c} ${e.count} (retryable ${e.retryable}, with retryAfterMs ${e.withRetryAfter})`).join(', ')}; retryable with retryAfterMs: ${share.toFixed(1)}%`);
   console.log(`messages: ${report.messages.sent} sent, ${report.messages.acked} acked, ${report.messages.failed} never acked (failed), ${report.delivery.lost} acked lost (owed deliveries not made within the grace period)`);
   console.log(`cluster RSS peak: ${rssMb.toFixed(0)} MB (bound ${o.rssMaxMb} MB)`);
-  console.log(`time back to normal (5 s in a row with e2e p99 <= ${ms(normalMs)} ms = 1.5x baseline, acked >= 90% of ${phases[2]!.rate}/s): ${back === null ? `not within ${o.recoverySeconds} s` : `${back} s`}`);
+  console.log(`time back to normal (5 s in a row with e2e p99 <= ${ms(normalMs)} ms = 1.5x baseline, acked >= 90% of ${phases[3]!.rate}/s): ${back === null ? `not within ${o.recoverySeconds} s` : `${back} s`}`);
   if (report.driver?.bound) console.log(`note: the driver may have limited this run (driver CPU ${report.driver.cpuPercent.toFixed(0)}%, event-loop p99 ${report.driver.eventLoopP99Ms.toFixed(0)} ms)`);
   if (report.delivery.lost > 0) problems.push(`${report.delivery.lost} acked message(s) lost`);
   if (good < total) problems.push(`${total - good} rejection(s) not retryable with a retryAfterMs`);
