@@ -5,10 +5,14 @@
  * BENCH_NODES (default 3), BENCH_SEED (default 1), BENCH_SECRET (the token
  * secret the driver mints with). Reports `ready` with its node URLs over IPC
  * and answers `stats` (RSS after GC, CPU, connections). Exits when the parent
- * goes away.
+ * goes away. An exception or rejection that escapes is reported on stderr
+ * (crash-report.ts) and still ends the process. `errors` answers with every
+ * error frame the nodes sent so far, by code, and how many were retryable
+ * and carried `retryAfterMs` (read off the wire, gateway.send).
  */
 import { EmbeddedCluster } from '../../system/worlds/embedded.ts';
-import { openFds, openFileLimit, procStats, type ServerCommand, type ServerReport } from './ipc.ts';
+import { reportEscapes } from './crash-report.ts';
+import { openFds, openFileLimit, procStats, type ErrorTally, type ServerCommand, type ServerReport } from './ipc.ts';
 
 function report(msg: ServerReport): void {
   process.send?.(msg);
@@ -28,6 +32,7 @@ async function connections(cluster: EmbeddedCluster): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  reportEscapes();
   if (!process.send) throw new Error('embedded-server must be forked with an IPC channel');
   const secret = process.env.BENCH_SECRET;
   const cluster = await EmbeddedCluster.start({
@@ -35,8 +40,10 @@ async function main(): Promise<void> {
     seed: Number(process.env.BENCH_SEED ?? 1),
     ...(secret ? { secret } : {}),
   });
+  const errors = tapErrors(cluster);
   process.on('message', (m: ServerCommand) => {
-    if (m.cmd === 'stats') {
+    if (m.cmd === 'errors') report({ t: 'errors', byCode: errors });
+    else if (m.cmd === 'stats') {
       void connections(cluster).then((n) => {
         const acceptError = cluster.nodes.map((x) => x.gateway.lastAcceptError).find((e) => e);
         report({ t: 'stats', stats: procStats(), connections: n, ...(acceptError ? { acceptError } : {}) });
@@ -48,6 +55,25 @@ async function main(): Promise<void> {
   });
   process.on('disconnect', () => process.exit(0));
   report({ t: 'ready', urls: cluster.urls(), pid: process.pid, fdLimit: await openFileLimit(), openFds: await openFds() });
+}
+
+/** Counts the error frames every node sends, as a device receives them. */
+function tapErrors(cluster: EmbeddedCluster): Record<string, ErrorTally> {
+  const byCode: Record<string, ErrorTally> = {};
+  for (const n of cluster.nodes) {
+    const send = n.gateway.send.bind(n.gateway);
+    n.gateway.send = (conn, frame) => {
+      if (frame.startsWith('{"t":"error"')) {
+        const f = JSON.parse(frame) as { code: string; retryable?: boolean; retryAfterMs?: unknown };
+        const e = (byCode[f.code] ??= { count: 0, retryable: 0, withRetryAfter: 0 });
+        e.count++;
+        if (f.retryable === true) e.retryable++;
+        if (typeof f.retryAfterMs === 'number' && f.retryAfterMs >= 0) e.withRetryAfter++;
+      }
+      send(conn, frame);
+    };
+  }
+  return byCode;
 }
 
 main().catch((err: Error) => {

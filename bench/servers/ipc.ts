@@ -11,8 +11,15 @@ export interface ProcStats {
   cpuUs: number;
 }
 
-/** Parent -> embedded-server or local-server. */
-export type ServerCommand = { cmd: 'stats' } | { cmd: 'stop' };
+/** Parent -> embedded-server or local-server (`errors`: embedded-server only). */
+export type ServerCommand = { cmd: 'stats' } | { cmd: 'stop' } | { cmd: 'errors' };
+
+/** Error frames of one code the cluster sent: how many, how many retryable, how many with a retryAfterMs. */
+export interface ErrorTally {
+  count: number;
+  retryable: number;
+  withRetryAfter: number;
+}
 
 /** embedded-server or local-server -> parent. */
 export type ServerReport =
@@ -31,6 +38,7 @@ export type ServerReport =
       logs?: string;
     }
   | { t: 'stats'; stats: ProcStats; connections: number; acceptError?: string; extra?: Record<string, ProcStats & { inCluster: boolean }> }
+  | { t: 'errors'; byCode: Record<string, ErrorTally> }
   | { t: 'fatal'; message: string };
 
 /** Parent -> conn-worker. */
