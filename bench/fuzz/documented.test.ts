@@ -20,10 +20,15 @@ describe('The documented answers', () => {
     assert.deepEqual([...d.serverFrames].sort(), ['drained', 'welcome']);
   });
 
+  it('read every row of the Close codes table, whatever its wording', () => {
+    const md = ['## Close codes', '', '| code | when |', '|---|---|', '| 1007 | a text frame that is not valid UTF-8 |', '| 4001 | no hello in time |', '', '## Next', '| 1234 | not here |'].join('\n');
+    assert.deepEqual([...parseDocumented(md).closeCodes].sort(), [1007, 4001]);
+  });
+
   it('include the codes docs/protocol.md names today', () => {
     const d = readDocumented();
     for (const code of ['bad_frame', 'unknown_type', 'not_ready', 'rate_limited']) assert.ok(d.errorCodes.has(code), code);
-    for (const code of [1008, 4401, 4408, 4409]) assert.ok(d.closeCodes.has(code), String(code));
+    for (const code of [1002, 1007, 1008, 1009, 1011, 4001, 4401, 4408, 4409, 4429]) assert.ok(d.closeCodes.has(code), String(code));
     for (const t of ['welcome', 'ack', 'msg', 'error', 'pong']) assert.ok(d.serverFrames.has(t), t);
   });
 });

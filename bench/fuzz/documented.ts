@@ -44,13 +44,15 @@ function errorCodes(md: string): Set<string> {
   return out;
 }
 
-/** Every 1xxx/4xxx number in a sentence or table row that speaks of closing. */
+/** Every 1xxx/4xxx number in a sentence or table row that speaks of closing, and the first column of the "Close codes" section's table. */
 function closeCodes(md: string): Set<number> {
   const out = new Set<number>();
   for (const chunk of sentences(md)) {
     if (!/clos/i.test(chunk)) continue;
     for (const m of chunk.matchAll(/\b([14]\d{3})\b/g)) out.add(Number(m[1]));
   }
+  const section = /^## Close codes\n([\s\S]*?)(?=^## )/m.exec(md)?.[1] ?? '';
+  for (const m of section.matchAll(/^\| *([14]\d{3}) *\|/gm)) out.add(Number(m[1]));
   return out;
 }
 

@@ -1,3 +1,5 @@
+import { createHmac } from 'node:crypto';
+import { isDeviceId } from '../../system/protocol/ids.ts';
 /**
  * The fuzz run: an embedded cluster in a child process (so its exit is seen
  * and counted, and whatever escaped before it), fuzz lanes over real
@@ -81,7 +83,7 @@ export async function runFuzz(opts: Partial<FuzzOptions> = {}): Promise<FuzzResu
   const tally = newTally();
   const checker = new AnswerChecker(doc, tally);
   const fuzzUsers = Array.from({ length: o.lanes }, (_, i) => `fz${i}`);
-  const source = new FrameSource({ users: [...fuzzUsers, ...BYSTANDER_USERS], signInUsers: fuzzUsers, token: (d, ttl) => tokens.issue(d, ttl) }, o.seed);
+  const source = new FrameSource({ users: [...fuzzUsers, ...BYSTANDER_USERS], signInUsers: fuzzUsers, token: (d, ttl) => (isDeviceId(d) ? tokens.issue(d, ttl) : signedClaims(child.secret, d, ttl)) }, o.seed);
   const random = new SeededRandom(o.seed);
   const last: string[] = [];
   let lastAtExit: string[] = [];
@@ -149,4 +151,13 @@ export function summary(r: FuzzResult): string[] {
   for (const b of broken(r)) lines.push(`FAILED: ${b}`);
   lines.push(`frames=${r.frames} crashes=${r.crashes} undocumented=${r.undocumented} bystanderLost=${r.bystander.lost} rssMB=${Math.round(r.rssMb)}`);
   return lines;
+}
+
+/**
+ * A correctly signed token whose claims name something that is not a device
+ * (`fz1.0`): the issuer refuses to mint it, and the node must refuse it too.
+ */
+function signedClaims(secret: string, device: string, ttlMs: number): string {
+  const body = Buffer.from(JSON.stringify({ u: device.split('.')[0], d: device, exp: Date.now() + ttlMs })).toString('base64url');
+  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
 }

@@ -138,7 +138,10 @@ export class Gateway implements Transport {
       this.alive.delete(id);
       this.node.onClose(id);
     });
-    ws.on('error', () => ws.terminate());
+    // A protocol error (a frame over maxPayload: 1009, invalid UTF-8: 1007, a malformed frame: 1002) makes ws
+    // send its close frame and then emit 'error': cutting the socket now would drop that close frame (the peer
+    // would see 1006). Cut it only if the close handshake does not finish.
+    ws.on('error', () => setTimeout(() => ws.terminate(), 1000).unref());
     this.node.onOpen(id);
   }
 
