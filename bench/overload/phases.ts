@@ -34,7 +34,8 @@ export function writePlan(phases: Phase[], o: { devices: number; graceMs?: numbe
     `  ...s, name: 'steady-chat-plan', description: 'steady-chat in phases: ${phases.map((p) => `${p.name} ${p.rate}/s ${p.seconds}s`).join(', ')}',`,
     `  population: { ...s.population, devices: ${o.devices} },`,
     `  options: { ...s.options, scenarios: { chat: { executor: 'ramping-arrival-rate', startRate: ${phases[0]?.rate ?? 1}, timeUnit: '1s', stages: ${JSON.stringify(stages)}, exec: 'chat' } } },`,
-    `  timeline: [], chaos: [], graceMs: ${o.graceMs ?? 10_000},${o.extra ?? ''}`,
+    // The phases carry their own warm-up, and their times are read off the timeline: no scenario warm-up shifts them.
+    `  warmup: '0s', timeline: [], chaos: [], graceMs: ${o.graceMs ?? 10_000},${o.extra ?? ''}`,
     `};`,
     '',
   ].join('\n'));

@@ -92,7 +92,7 @@ export class EmbeddedChild {
   }
 
   /** Every error frame the cluster has sent so far, by code (see embedded-server.ts). */
-  errors(timeoutMs = 10_000): Promise<Record<string, ErrorTally>> {
+  errors(timeoutMs = 60_000): Promise<Record<string, ErrorTally>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => (this.proc.off('message', on), reject(new Error('the cluster did not answer `errors`'))), timeoutMs);
       const on = (m: ServerReport) => {
