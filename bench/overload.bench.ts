@@ -63,7 +63,7 @@ function warmup(rate: number): Phase {
 async function drive(cluster: EmbeddedChild, phases: Phase[]): Promise<Report> {
   const scenario = writePlan(phases, { devices: o.devices });
   const { report } = await runLive({
-    scenario, world: 'embedded', target: cluster.urls.join(','), secret: cluster.secret, overrides: {}, seed: 1,
+    scenario, world: 'embedded', target: cluster.urls.join(','), secret: cluster.secret, overrides: {}, seed: 1, inboxAccess: async () => cluster.inboxAccess(),
     outDir: mkdtempSync(join(tmpdir(), 'chatlab-overload-')), progress: false, log: () => {},
   });
   return report;
@@ -130,7 +130,7 @@ try {
   const good = Object.values(rejections).reduce((n, e) => n + Math.min(e.retryable, e.withRetryAfter), 0);
   const share = total === 0 ? 100 : (good / total) * 100;
   console.log(`rejections (error frames the cluster sent): ${total === 0 ? 'none' : Object.entries(rejections).map(([c, e]) => `${c} ${e.count} (retryable ${e.retryable}, with retryAfterMs ${e.withRetryAfter})`).join(', ')}; retryable with retryAfterMs: ${share.toFixed(1)}%`);
-  console.log(`messages: ${report.messages.sent} sent, ${report.messages.acked} acked, ${report.messages.failed} never acked (failed), ${report.delivery.lost} acked lost (owed deliveries not made within the grace period)`);
+  console.log(`messages: ${report.messages.sent} sent, ${report.messages.acked} acked, ${report.messages.failed} never acked (failed), ${report.delivery.lost} acked lost (in no inbox at the end), ${report.delivery.pending} pending (late: still in an inbox after the grace period; oldest ${ms(report.delivery.pendingAgeMs?.max ?? null)} ms)`);
   console.log(`cluster RSS peak: ${rssMb.toFixed(0)} MB (bound ${o.rssMaxMb} MB)`);
   console.log(`time back to normal (5 s in a row with e2e p99 <= ${ms(normalMs)} ms = 1.5x baseline, acked >= 90% of ${phases[3]!.rate}/s): ${back === null ? `not within ${o.recoverySeconds} s` : `${back} s`}`);
   if (report.driver?.bound) console.log(`note: the driver may have limited this run (driver CPU ${report.driver.cpuPercent.toFixed(0)}%, event-loop p99 ${report.driver.eventLoopP99Ms.toFixed(0)} ms)`);

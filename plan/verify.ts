@@ -43,7 +43,7 @@ export async function verifyPlan(p: Plan, o: VerifyOptions = {}): Promise<Verdic
   const { report } = await runSim({
     scenario: 'node-failure',
     overrides: {
-      devices, nodes: NODES, rate, duration: o.duration ?? '30s', warmup: '0s',
+      devices, nodes: NODES, rate, duration: o.duration ?? '30s',
       thresholds: { e2e_latency: [`p(99)<${slo}`], lost: ['count==0'], messages_failed: ['count==0'] },
     },
     seed: o.seed ?? 1,

@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CRASH_LINE } from './crash-report.ts';
 import type { ErrorTally, ServerReport } from './ipc.ts';
+import type { Inbox } from '../../system/inbox/inbox.ts';
+import type { InboxAccess } from '../../scenarios/engine/classify.ts';
 
 export interface Escape {
   origin: string;
@@ -104,6 +106,28 @@ export class EmbeddedChild {
       this.proc.on('message', on);
       this.proc.send({ cmd: 'errors' });
     });
+  }
+
+  /**
+   * The cluster's inboxes, asked over IPC: lets a run driven with `target`
+   * still tell a late delivery (pending in an inbox) from a lost one.
+   */
+  inboxAccess(): InboxAccess {
+    let next = 0;
+    const has = (device: string, ids: readonly string[]) =>
+      new Promise<boolean[]>((resolve, reject) => {
+        const req = next++;
+        const on = (m: ServerReport) => {
+          if (m.t !== 'inbox-has' || m.req !== req) return;
+          this.proc.off('message', on);
+          if (m.held) resolve(m.held);
+          else reject(new Error(m.error ?? 'inbox-has failed'));
+        };
+        this.proc.on('message', on);
+        this.proc.send({ cmd: 'inbox-has', req, device, ids: [...ids] });
+      });
+    // Only `has` is asked at the end of a run (scenarios/engine/classify.ts).
+    return { inbox: { has } as unknown as Inbox, close: async () => {} };
   }
 
   /** Asks the child to stop, then kills it by PID if it has not within `ms`. */

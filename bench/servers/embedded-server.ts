@@ -43,6 +43,12 @@ async function main(): Promise<void> {
   const errors = tapErrors(cluster);
   process.on('message', (m: ServerCommand) => {
     if (m.cmd === 'errors') report({ t: 'errors', byCode: errors });
+    else if (m.cmd === 'inbox-has') {
+      cluster.ports.inbox.has(m.device, m.ids).then(
+        (held) => report({ t: 'inbox-has', req: m.req, held }),
+        (err: Error) => report({ t: 'inbox-has', req: m.req, error: err.message }),
+      );
+    }
     else if (m.cmd === 'stats') {
       void connections(cluster).then((n) => {
         const acceptError = cluster.nodes.map((x) => x.gateway.lastAcceptError).find((e) => e);

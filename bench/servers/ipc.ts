@@ -12,7 +12,12 @@ export interface ProcStats {
 }
 
 /** Parent -> embedded-server or local-server (`errors`: embedded-server only). */
-export type ServerCommand = { cmd: 'stats' } | { cmd: 'stop' } | { cmd: 'errors' };
+export type ServerCommand =
+  | { cmd: 'stats' }
+  | { cmd: 'stop' }
+  | { cmd: 'errors' }
+  /** Which of `ids` each device's inbox still holds (embedded-server only): end-of-run pending vs lost. */
+  | { cmd: 'inbox-has'; req: number; device: string; ids: string[] };
 
 /** Error frames of one code the cluster sent: how many, how many retryable, how many with a retryAfterMs. */
 export interface ErrorTally {
@@ -39,6 +44,7 @@ export type ServerReport =
     }
   | { t: 'stats'; stats: ProcStats; connections: number; acceptError?: string; extra?: Record<string, ProcStats & { inCluster: boolean }> }
   | { t: 'errors'; byCode: Record<string, ErrorTally> }
+  | { t: 'inbox-has'; req: number; held?: boolean[]; error?: string }
   | { t: 'fatal'; message: string };
 
 /** Parent -> conn-worker. */

@@ -173,6 +173,30 @@ describe('VirtualDevice', () => {
       ]);
     });
 
+    it('after rate_limited, sends one queued message at a time from retryAfterMs on, not every refused one at once', () => {
+      const h = harness({ sendRetry: { timeoutMs: 5_000, maxAttempts: 40 } });
+      h.online();
+      for (let k = 1; k <= 50; k++) h.dev.send('u2', 'x', k, h.clock.now());
+      assert.equal(h.io.sent('send').length, 50);
+      for (let k = 1; k <= 50; k++) h.frame({ t: 'error', code: 'rate_limited', message: '', cid: formatCid(k), retryable: true, retryAfterMs: 20 });
+      h.dev.send('u2', 'new', 51, h.clock.now());
+      assert.equal(h.io.sent('send').length, 50, 'a new send waits behind the refused ones');
+      h.clock.advance(20);
+      assert.deepEqual(h.io.sent('send').slice(50).map((f) => f.cid), ['1'], 'one at a time, the oldest first');
+      h.ack('1', 1);
+      assert.deepEqual(h.io.sent('send').slice(51).map((f) => f.cid), ['2'], 'the next goes when the previous is acked');
+      h.frame({ t: 'error', code: 'rate_limited', message: '', cid: '2', retryable: true, retryAfterMs: 20 });
+      h.clock.advance(19);
+      assert.equal(h.io.sent('send').length, 52, 'refused again: the queue waits retryAfterMs');
+      h.clock.advance(1);
+      assert.deepEqual(h.io.sent('send').slice(52).map((f) => f.cid), ['2']);
+      for (let k = 2; k <= 51; k++) h.ack(formatCid(k), k);
+      assert.equal(h.io.sent('send').length, 53 + 49, 'every queued message went exactly once more (3 to 51, one each)');
+      assert.equal(h.dev.stats().pendingSends, 0);
+      h.dev.send('u2', 'after', 52, h.clock.now());
+      assert.equal(h.io.sent('send').at(-1)!.cid, formatCid(52), 'the gate opened once the queue emptied');
+    });
+
     it('fails a send with timeout after maxAttempts transmissions', () => {
       const h = harness({ sendRetry: { timeoutMs: 100, maxAttempts: 3 } });
       h.online();

@@ -71,6 +71,8 @@ const NONE = new Map<never, never>();
  */
 export class Outbox {
   private pending: Map<string, OutboxEntry> = NONE;
+  /** Made on the first `rate_limited`/`overloaded`; most devices never meet one (a device per million in the sim). */
+  private gate?: Gate;
 
   constructor(private readonly opts: OutboxOptions, private readonly ports: OutboxPorts) {
     validateOutboxOptions(opts);
@@ -91,7 +93,8 @@ export class Outbox {
     const e: OutboxEntry = { cid, msgKey, to, body, intendedMs, firedMs: this.ports.clock.now(), attempts: 0, timer: undefined };
     if (this.pending === NONE) this.pending = new Map();
     this.pending.set(cid, e);
-    if (this.ports.online()) this.transmit(e);
+    if (this.gate?.holding()) this.gate.queue.push(e);
+    else if (this.ports.online()) this.transmit(e);
     return true;
   }
 
@@ -102,6 +105,48 @@ export class Outbox {
     this.finish(e);
     this.ports.onAck(e.msgKey, this.ports.clock.now(), mid, seq, conv);
     return true;
+  }
+
+  /**
+   * The node asked this device to slow down (`rate_limited`: its send
+   * bucket is empty; `overloaded`: the node sheds load). Retrying each
+   * refused send on its own `retryAfterMs` would send them all back at the
+   * same instant, and all but one would be refused again — a storm that
+   * grows with what is pending. Instead every refused and every new send
+   * waits in one queue; from `retryAfterMs` on they go one at a time, the
+   * next when the previous is acked, oldest first. The gate opens when the
+   * queue is empty, or on a new connection (its limits are new too).
+   */
+  private slowDown(e: OutboxEntry, retryAfterMs: number): void {
+    this.cancel(e);
+    const g = (this.gate ??= new Gate());
+    if (g.probe === e) g.probe = undefined;
+    g.until = Math.max(g.until, this.ports.clock.now() + retryAfterMs);
+    if (!g.queue.includes(e)) {
+      // Oldest first, as they were handed over.
+      const at = g.queue.findIndex((q) => q.firedMs > e.firedMs || (q.firedMs === e.firedMs && q.msgKey > e.msgKey));
+      g.queue.splice(at < 0 ? g.queue.length : at, 0, e);
+    }
+    this.armGate(g);
+  }
+
+  private armGate(g: Gate): void {
+    if (g.timer || g.probe) return;
+    g.timer = this.ports.clock.setTimeout(() => {
+      g.timer = undefined;
+      this.releaseNext(g);
+    }, Math.max(0, g.until - this.ports.clock.now()));
+  }
+
+  /** Sends the oldest queued message, or opens the gate when none is left. */
+  private releaseNext(g: Gate): void {
+    if (g.probe || g.timer) return;
+    if (this.ports.clock.now() < g.until) return this.armGate(g);
+    const e = g.queue.shift();
+    if (!e) return void (this.gate = undefined);
+    if (!this.ports.online()) return void g.queue.unshift(e);
+    g.probe = e;
+    this.transmit(e);
   }
 
   /** An error frame for `cid`. Returns false when nothing was pending under it. */
@@ -115,18 +160,27 @@ export class Outbox {
       return true;
     }
     this.ports.onError(code, e.msgKey, this.ports.clock.now(), true);
-    this.schedule(e, retryAfterMs !== undefined && retryAfterMs >= 0 ? retryAfterMs : this.opts.timeoutMs);
+    const after = retryAfterMs !== undefined && retryAfterMs >= 0 ? retryAfterMs : this.opts.timeoutMs;
+    if (code === 'rate_limited' || code === 'overloaded') this.slowDown(e, after);
+    else this.schedule(e, after);
     return true;
   }
 
-  /** The socket is authenticated again: transmit every pending message, oldest first. */
+  /** The socket is authenticated again: transmit every pending message, oldest first (a new connection has fresh limits). */
   resendAll(): void {
+    this.closeGate();
     for (const e of [...this.pending.values()]) this.retry(e);
   }
 
   /** The socket closed: no timers run while offline; `resendAll` picks everything up. */
   pause(): void {
     for (const e of this.pending.values()) this.cancel(e);
+    this.closeGate();
+  }
+
+  private closeGate(): void {
+    if (this.gate?.timer) this.ports.clock.clear(this.gate.timer);
+    this.gate = undefined;
   }
 
   /** End of run: forget everything; un-acked messages stay unknown in the ledger. */
@@ -170,7 +224,31 @@ export class Outbox {
   /** An emptied outbox goes back to the shared empty Map: a device has nothing pending nearly all the time. */
   private finish(e: OutboxEntry): void {
     this.cancel(e);
+    const g = this.gate;
+    if (g) {
+      const i = g.queue.indexOf(e);
+      if (i >= 0) g.queue.splice(i, 1);
+      if (g.probe === e) {
+        g.probe = undefined;
+        this.releaseNext(g);
+      }
+    }
     this.pending.delete(e.cid);
     if (this.pending.size === 0) this.pending = NONE;
+  }
+}
+
+/** The outbox's slow-down state (see Outbox.slowDown). */
+class Gate {
+  /** Nothing is sent before this (clock ms). */
+  until = 0;
+  /** Sends waiting, oldest first. */
+  readonly queue: OutboxEntry[] = [];
+  /** The one queued send in flight; the next goes when it is acked or refused. */
+  probe: OutboxEntry | undefined;
+  timer: TimerHandle | undefined;
+
+  holding(): boolean {
+    return this.queue.length > 0 || this.probe !== undefined || this.timer !== undefined;
   }
 }

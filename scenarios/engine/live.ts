@@ -13,7 +13,7 @@ import { loadEndMs, validateScenario } from '../validate.ts';
 import { applyOverrides, type MainMessage, type Overrides, type WorkerMessage } from './config.ts';
 import { Progress } from './progress.ts';
 import { setupGroups } from './setup-groups.ts';
-import { classifyUndelivered } from './classify.ts';
+import { classifyUndelivered, type InboxAccess } from './classify.ts';
 import { timelineMarks } from './timeline-marks.ts';
 import { targetWorld, worlds, type World, type WorldOptions } from './worlds.ts';
 import { planChaos, runChaos, wallTime } from '../../chaos/schedule.ts';
@@ -29,6 +29,13 @@ export interface LiveRunOptions {
   /** Driver worker processes; default: 2, or one per 15,000 devices. */
   workers?: number;
   target?: string;
+  /**
+   * With `target`: how to reach the cluster's inboxes after the run, for a
+   * caller that started the cluster itself (a benchmark's child process), so
+   * an undelivered message is told pending from lost. Worlds chatlab starts
+   * bring their own.
+   */
+  inboxAccess?: () => Promise<InboxAccess>;
   secret?: string;
   /** A cluster started by `chatlab up`: driven like `target`; faults injected into it during the load go into the report. */
   cluster?: ClusterClient;
@@ -128,7 +135,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
       extra: { driver, meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } },
     });
     // The devices have stopped (nothing acks any more) and the world still runs: ask its inboxes what is still owed.
-    const asked = await classifyUndelivered(world.openInbox, checking.undelivered(), (d) => population.deviceId(d), performance.timeOrigin + performance.now() - t0);
+    const asked = await classifyUndelivered(world.openInbox ?? o.inboxAccess, checking.undelivered(), (d) => population.deviceId(d), performance.timeOrigin + performance.now() - t0);
     log(`chatlab: late or lost: ${asked.note}`);
     const report = checking.finish(asked.stores);
     report.meta.storeCheck = asked.note;
