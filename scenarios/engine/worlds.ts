@@ -138,6 +138,7 @@ export const worlds: Record<string, WorldFactory> = {
         ...nodeControls(w),
       },
       logsDir: dir,
+      observed: () => w.watchdog.marks,
       containers: w,
       openInbox: () => cassandraInbox(w.cassandra, w.keyspace),
       stop: () => w.stop(),

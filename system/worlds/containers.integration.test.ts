@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,5 +52,27 @@ describe('The containers world (Testcontainers)', function () {
     assert.equal(report.delivery.lost, 0, `lost ${report.delivery.lost}; first: ${JSON.stringify(report.delivery.firstLost)}; logs in ${outDir}/servers`);
     assert.equal(report.delivery.duplicated, 0);
     assert.ok(report.paths['offline-drain'].delivered + report.paths['cross-node'].delivered > 0);
+  });
+
+  it('reports a node container docker-killed from outside chatlab as an observed fault', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-containers-'));
+    let killedAtMs = NaN;
+    const { report } = await runLive({
+      scenario: 'steady-chat', world: 'containers', overrides: { devices: 45, duration: '12s', rate: 20, graceMs: 30_000 }, seed: 13, outDir, ...quiet,
+      onLoadStart: (world) => {
+        const t0 = Date.now();
+        const id = world.containers!.nodes[1]!.container!.getId();
+        // As an operator would, with the docker CLI: no chatlab control is involved.
+        setTimeout(() => {
+          killedAtMs = Date.now() - t0;
+          spawnSync('docker', ['kill', id], { stdio: 'ignore', timeout: 30_000 });
+        }, 5000);
+      },
+    });
+    const seen = report.faults.filter((f) => f.observed);
+    assert.equal(seen.length, 1, JSON.stringify(report.faults));
+    assert.deepEqual([seen[0]!.kind, seen[0]!.target], ['unresponsive', 'node-2']);
+    assert.ok(Math.abs(seen[0]!.startMs - killedAtMs) < 3000, `marked at ${seen[0]!.startMs} ms, killed at ~${Math.round(killedAtMs)} ms`);
+    assert.equal(report.delivery.lost, 0, JSON.stringify(report.delivery.firstLost));
   });
 });

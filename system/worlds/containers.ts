@@ -8,6 +8,7 @@ import type { GenericContainer, StartedTestContainer } from 'testcontainers';
 import { containerImages, isLocalImage, provisionDocker, type ContainerImages } from './containers-images.ts';
 import { queryReleaseVersion } from './infra/cassandra-server.ts';
 import { freePorts, LOOPBACK } from './infra/ports.ts';
+import { cqlProbe, httpProbe, redisProbe, Watchdog } from './infra/watchdog.ts';
 
 export interface ContainersWorldOptions {
   nodes: number;
@@ -59,6 +60,14 @@ export class ContainersWorld {
   readonly images: ContainerImages;
   /** How long each part took to become ready, ms (what a slow start is made of). */
   readonly timings: Record<string, number> = {};
+  /**
+   * Notices a node, Redis or Cassandra container that stops answering
+   * without this world's own controls having done it (`docker kill` or
+   * `docker pause` from outside, the OOM killer): observed faults. A
+   * container that exited no longer answers its probe, so it shows as
+   * `unresponsive` with the probe's failure as detail.
+   */
+  readonly watchdog = new Watchdog();
   pushUrl = '';
   redisUrl = '';
   cassandra = '';
@@ -119,6 +128,16 @@ export class ContainersWorld {
     await timed('firstNode', async () => void this.nodes.push(await this.startNode(0, ports[0]!)));
     await timed('otherNodes', async () => void this.nodes.push(...(await Promise.all(ports.slice(1).map((p, i) => this.startNode(i + 1, p))))));
     this.timings.total = Date.now() - t0;
+    this.watch();
+  }
+
+  /** Every node, and Redis and Cassandra (started here or not), probed every 500 ms on their loopback ports. */
+  private watch(): void {
+    const w = this.watchdog;
+    this.nodes.forEach((n, i) => w.add({ name: n.id, running: () => true, probe: () => httpProbe(`http://${LOOPBACK}:${this.nodes[i]!.port}/health`) }));
+    w.add({ name: 'redis', running: () => true, probe: () => redisProbe(Number(new URL(this.redisUrl).port)) });
+    w.add({ name: 'cassandra', running: () => true, probe: () => cqlProbe(Number(this.cassandra.split(':').at(-1))) });
+    w.start();
   }
 
   private container(image: string, name: string): GenericContainer {
@@ -220,6 +239,7 @@ export class ContainersWorld {
   /** `docker kill` (SIGKILL): a crash. Its registry entries expire with its heartbeat; its devices reconnect elsewhere. */
   async killNode(i: number): Promise<void> {
     const n = this.nodes[i]!;
+    this.watchdog.quiet(n.id, true);
     n.up = false;
     const container = n.container;
     n.container = undefined;
@@ -234,6 +254,7 @@ export class ContainersWorld {
   /** `docker stop`: SIGTERM (the node drains, devices are told to go), SIGKILL after 15 s. */
   async stopNode(i: number): Promise<void> {
     const n = this.nodes[i]!;
+    this.watchdog.quiet(n.id, true);
     n.up = false;
     const container = n.container;
     n.container = undefined;
@@ -247,10 +268,12 @@ export class ContainersWorld {
     const n = this.nodes[i]!;
     if (n.container) await this.stopNode(i);
     this.nodes[i] = await this.startNode(i, n.port);
+    this.watchdog.quiet(n.id, false);
   }
 
   /** `docker pause` (cgroup freezer): the node stops answering but keeps its sockets. */
   async pauseNode(i: number): Promise<void> {
+    this.watchdog.quiet(this.nodes[i]!.id, true);
     const id = this.nodes[i]!.container?.getId();
     if (id) await (await this.tc.getContainerRuntimeClient()).container.getById(id).pause();
   }
@@ -258,10 +281,12 @@ export class ContainersWorld {
   async resumeNode(i: number): Promise<void> {
     const id = this.nodes[i]!.container?.getId();
     if (id) await (await this.tc.getContainerRuntimeClient()).container.getById(id).unpause();
+    this.watchdog.quiet(this.nodes[i]!.id, false);
   }
 
   /** Stops and removes every container it started: nodes gracefully (10 s), the rest at once (their data is thrown away). */
   async stop(): Promise<void> {
+    this.watchdog.stop();
     await Promise.allSettled(this.nodes.map(async (n) => {
       if (!n.container) return;
       await (await this.tc.getContainerRuntimeClient()).container.getById(n.container.getId()).unpause().catch(() => {});
