@@ -79,7 +79,7 @@ describe('docker-compose.yml (HAProxy, 3 nodes, Redis, Cassandra, push)', functi
       const outDir = mkdtempSync(join(tmpdir(), 'chatlab-compose-'));
       const { report } = await runLive({
         scenario: 'steady-chat', world: 'embedded', target: `ws://127.0.0.1:${pub}/ws`, secret,
-        overrides: { devices: 60, duration: '3s', rate: 60 }, seed: 13, outDir, progress: false, log: () => {},
+        overrides: { devices: 60, duration: '3s', rate: 60, graceMs: 20_000 }, seed: 13, outDir, progress: false, log: () => {},
       });
       assert.equal(report.world, 'target');
       assert.ok(report.messages.acked > 100, `acked ${report.messages.acked}`);
