@@ -34,7 +34,7 @@ export interface StoreAnswer {
 }
 
 /** Which classification a report's `pending`/`lost` split rests on. */
-export type Classified = 'stores' | 'none';
+export type { Classified } from './report.ts';
 
 /** The one sentence that tells the two apart, shown wherever pending and lost are. */
 export const PENDING_VS_LOST =

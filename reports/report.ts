@@ -6,7 +6,9 @@
  * Fields marked "wall-clock" vary between two runs of the same seed.
  */
 import type { Path } from './ledger.ts';
-import type { Classified } from './pending.ts';
+
+/** Whether the undelivered were told pending from lost by asking the stores ('stores') or could not be ('none'). */
+export type Classified = 'stores' | 'none';
 
 export const REPORT_SCHEMA_VERSION = 1;
 

@@ -1,6 +1,6 @@
 import type { DeliveryItem } from '../bus/envelope.ts';
 import type { ConnId } from './ports.ts';
-import type { ConnLimits } from './limits.ts';
+import type { ConnLimits } from './conn-limits.ts';
 import type { TokenBucket } from './rate-limit.ts';
 
 /** Shared by every connection until its first delivery / first drain page: a node holds a connection per device, and empty Maps and Sets are not free. */

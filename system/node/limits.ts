@@ -7,6 +7,7 @@ import type { Connection } from './connection.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { ChatNodeOptions } from './options.ts';
 import type { ConnId } from './ports.ts';
+import { ConnLimits, type BucketKind } from './conn-limits.ts';
 import { KeyedLimiter, TokenBucket } from './rate-limit.ts';
 
 /** What the limits need of their node: a narrow context, not the node. */
@@ -18,21 +19,6 @@ export interface LimitsContext {
   reply(c: Connection, frame: ServerFrame): void;
   sendRaw(c: Connection, text: string): void;
   close(conn: ConnId, code: number, reason: string): void;
-}
-
-/** Per-connection buckets of the limited frame kinds, made lazily: most connections send none of them. */
-type BucketKind = 'typing' | 'ping' | 'presenceSub' | 'keys' | 'reads' | 'groupQueries' | 'presenceFrames';
-
-/** A connection's limit state, made at its first limited frame. */
-export class ConnLimits {
-  readonly buckets = new Map<BucketKind, TokenBucket>();
-  /** Users named in this connection's admitted `presence.sub` frames, at most `presenceSubscriptionsMax`. */
-  subscribed = 0;
-  /** Presence frames over the budget, latest per user, waiting for tokens. */
-  pendingPresence?: Map<UserId, string>;
-  presenceTimer?: TimerHandle;
-  /** Frames answered `not_ready` so far. */
-  unreadyFrames = 0;
 }
 
 /**
