@@ -147,7 +147,7 @@ export const worlds: Record<string, WorldFactory> = {
 };
 
 /** A short-lived session of the engine's own on the world's Cassandra (direct, not through any chaos proxy). */
-async function cassandraInbox(contactPoint: string, keyspace: string): Promise<InboxAccess> {
+export async function cassandraInbox(contactPoint: string, keyspace: string): Promise<InboxAccess> {
   const session = await connectCassandra({ contactPoints: [contactPoint], keyspace });
   return { inbox: new CassandraInbox({ session }), close: () => session.close() };
 }
