@@ -33,6 +33,25 @@ describe('Watchdog', () => {
     assert.ok(m.startEpochMs >= killedMs && m.startEpochMs - killedMs < 200, `marked ${m.startEpochMs - killedMs} ms after the kill`);
   });
 
+  it('marks one process-exit, not unresponsive first, when the probe is refused before the exit is reported', async () => {
+    let exited = false;
+    let refuse = false;
+    const w = new Watchdog({ intervalMs: 50, probeTimeoutMs: 200 });
+    w.add({
+      name: 'node-2', running: () => !exited, exitDetail: () => 'killed by SIGKILL',
+      probe: async () => {
+        if (refuse) throw new Error('connect ECONNREFUSED');
+      },
+    });
+    w.start();
+    await sleep(120);
+    refuse = true; // the port is gone at once…
+    setTimeout(() => (exited = true), 120); // …the child's exit event comes a little later
+    await sleep(700);
+    w.stop();
+    assert.deepEqual(w.marks.map((m) => [m.kind, m.detail]), [['process-exit', 'killed by SIGKILL']]);
+  });
+
   it('marks a server that stops answering, and ends the mark when it answers again', async () => {
     const redis = await fakeRedis();
     const w = new Watchdog({ intervalMs: 50, probeTimeoutMs: 150 });

@@ -95,7 +95,12 @@ export class Watchdog {
       await withTimeout(t.probe(), this.o.probeTimeoutMs);
       if (!this.quietNames.has(t.name) && t.running()) this.end(t.name, Date.now());
     } catch (err) {
-      if (!this.quietNames.has(t.name) && t.running()) this.begin(t.name, 'unresponsive', sentMs, (err as Error).message);
+      // A killed process refuses its probe before its exit is reported to us: give the exit a moment to
+      // arrive, so one kill is one `process-exit` mark (from the probe's time), not `unresponsive` first.
+      if (t.running()) await new Promise((r) => setTimeout(r, EXIT_GRACE_MS).unref());
+      if (this.quietNames.has(t.name)) return;
+      if (t.running()) this.begin(t.name, 'unresponsive', sentMs, (err as Error).message);
+      else this.begin(t.name, 'process-exit', sentMs, t.exitDetail?.() ?? 'exited');
     } finally {
       this.probing.delete(t.name);
     }
@@ -118,6 +123,9 @@ export class Watchdog {
     this.open.delete(target);
   }
 }
+
+/** How long a failed probe waits for the process's exit to be reported before calling it unresponsive. */
+const EXIT_GRACE_MS = 300;
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
