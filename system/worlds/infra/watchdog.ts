@@ -50,6 +50,13 @@ export class Watchdog {
   private readonly open = new Map<string, ObservedMark>();
   private readonly quietNames = new Set<string>();
   private readonly probing = new Set<string>();
+  /**
+   * When each target's last answered probe was sent (epoch ms): it was
+   * alive then, so whatever cut it off came later. A mark starts there —
+   * at most one interval early — and so covers the devices it disconnected,
+   * which the driver sees before the process's exit reaches us.
+   */
+  private readonly lastAnswered = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly o: WatchdogOptions;
 
@@ -93,7 +100,10 @@ export class Watchdog {
     const sentMs = Date.now();
     try {
       await withTimeout(t.probe(), this.o.probeTimeoutMs);
-      if (!this.quietNames.has(t.name) && t.running()) this.end(t.name, Date.now());
+      if (!this.quietNames.has(t.name) && t.running()) {
+        this.lastAnswered.set(t.name, sentMs);
+        this.end(t.name, Date.now());
+      }
     } catch (err) {
       // A killed process refuses its probe before its exit is reported to us: give the exit a moment to
       // arrive, so one kill is one `process-exit` mark (from the probe's time), not `unresponsive` first.
@@ -106,9 +116,11 @@ export class Watchdog {
     }
   }
 
-  private begin(target: string, kind: ObservedMark['kind'], atMs: number, detail: string): void {
+  private begin(target: string, kind: ObservedMark['kind'], seenMs: number, detail: string): void {
     const now = this.open.get(target);
     if (now?.kind === kind || now?.kind === 'process-exit') return;
+    // From the last sign of life, unless a mark already open (unresponsive, then exited) ends here.
+    const atMs = now ? seenMs : Math.min(seenMs, this.lastAnswered.get(target) ?? seenMs);
     if (now) now.endEpochMs = atMs;
     if (this.marks.length >= this.o.marksMax) return;
     const m: ObservedMark = { kind, target, startEpochMs: atMs, endEpochMs: null, detail };
