@@ -56,6 +56,7 @@ program
   .option('--devices-per-user <n>', 'devices per user, 1..9 (overrides the scenario): multi-device fan-out and sync', int('--devices-per-user', 1, 9))
   .option('--duration <d>', 'load duration of every executor, e.g. 30s', duration)
   .option('--rate <r>', 'messages per second of every constant-arrival-rate executor', positive('--rate'))
+  .option('--vus <n>', 'closed loop instead: every executor becomes constant-vus with n devices each sending, waiting for the ack, sending again (finds the saturation throughput)', int('--vus', 1, 10_000_000))
   .option('--grace <d>', 'how long after the load deliveries still count, e.g. 30s', duration)
   .option('--warmup <d>', 'load run before the measured window and left out of latencies and thresholds, e.g. 3s; 0s for none (default: the scenario\'s own)', duration)
   .option('--seed <s>', 'seed of the population and the load', int('--seed', 0, 2 ** 31), 1)
@@ -104,7 +105,7 @@ program
 function runOverrides(o: Record<string, unknown>): Overrides {
   return {
     nodes: o.nodes as number | undefined, devices: o.devices as number | undefined, devicesPerUser: o.devicesPerUser as number | undefined,
-    duration: o.duration as string | undefined, rate: o.rate as number | undefined, graceMs: o.grace ? parseDuration(o.grace as string) : undefined,
+    duration: o.duration as string | undefined, rate: o.rate as number | undefined, vus: o.vus as number | undefined, graceMs: o.grace ? parseDuration(o.grace as string) : undefined,
     warmup: o.warmup as string | undefined,
   };
 }
@@ -157,16 +158,17 @@ program
 
 program
   .command('calibrate')
-  .description('run a short live steady-chat and write a calibration file (CPU per frame, link latencies, store times) for --world sim --calibration')
+  .description('measure a live world and write a calibration file for --world sim --calibration: embedded — a closed-loop run (CPU per message, saturation) and a light run (link latency); local — the light run')
   .addOption(new Option('--world <world>', 'the live world to measure').choices(['embedded', 'local']).default('embedded'))
-  .option('--devices <n>', 'devices of the calibration run (default 200)', int('--devices', 2, 20_000))
-  .option('--rate <r>', 'messages per second (default 200)', positive('--rate'))
-  .option('--duration <d>', 'load duration (default 10s)', duration)
+  .option('--devices <n>', 'devices of the calibration runs (default: steady-chat\'s 1000)', int('--devices', 2, 20_000))
+  .option('--rate <r>', 'messages per second of the light run (default: steady-chat\'s 400)', positive('--rate'))
+  .option('--duration <d>', 'load duration of each run (default 15s)', duration)
+  .option('--driver-cpus <list>', 'pin the driver\'s workers to these CPUs (taskset list, e.g. 1); pin chatlab itself with `taskset -c 0 npx chatlab calibrate …`')
   .option('--seed <s>', 'seed', int('--seed', 0, 2 ** 31), 1)
   .option('--out <file>', 'where to write it', 'calibration.json')
   .action(async (o) => {
     const overrides = Object.fromEntries(Object.entries({ devices: o.devices, rate: o.rate, duration: o.duration }).filter(([, v]) => v !== undefined));
-    const { calibration, file } = await calibrate({ world: o.world, overrides, seed: o.seed, out: o.out });
+    const { calibration, file } = await calibrate({ world: o.world, overrides, seed: o.seed, out: o.out, driverCpus: o.driverCpus });
     process.stdout.write(`${JSON.stringify(calibration.notes, null, 2)}\ncalibration: ${file}\nuse it: chatlab run steady-chat --world sim --calibration ${file}\n`);
   });
 

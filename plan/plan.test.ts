@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultCalibration } from '../system/worlds/sim/calibration.ts';
+import { datacenterCalibration } from '../system/worlds/sim/calibration.ts';
 import { buildPlan, writePlan } from './command.ts';
 import { parseCount, plan, resolvePlanInput } from './plan.ts';
 import { value as planValue } from './render.ts';
@@ -55,7 +55,7 @@ describe('chatlab plan', () => {
 
   it('writes the plan as JSON, Markdown and HTML, each figure with its formula', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chatlab-plan-'));
-    const p = buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '3' }, defaultCalibration);
+    const p = buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '3' }, datacenterCalibration);
     const files = writePlan(p, dir);
     for (const f of Object.values(files)) assert.ok(existsSync(f));
     const json = JSON.parse(readFileSync(files.json, 'utf8'));
@@ -65,7 +65,7 @@ describe('chatlab plan', () => {
     const html = readFileSync(files.html, 'utf8');
     assert.match(html, /<td>gateway nodes needed<\/td>/);
     assert.match(html, /<p>Inputs: [^<]*dau=500M, msgsPerUserDay=40, peakFactor=3/, 'plan.html shows the inputs it plans for');
-    assert.match(p.capacitySource, /calibration "defaults"/);
+    assert.match(p.capacitySource, /calibration "datacenter/);
   });
 
   it('writes figures in units that scale: PB and Gbit/s, "6,430 nodes", "2.64 million"', () => {

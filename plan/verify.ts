@@ -1,4 +1,4 @@
-import type { Calibration } from '../system/worlds/sim/calibration.ts';
+import { datacenterCalibration, type Calibration } from '../system/worlds/sim/calibration.ts';
 import { runSim } from '../scenarios/engine/sim.ts';
 import type { Plan } from './plan.ts';
 import type { Verdict } from './render.ts';
@@ -47,7 +47,8 @@ export async function verifyPlan(p: Plan, o: VerifyOptions = {}): Promise<Verdic
       thresholds: { e2e_latency: [`p(99)<${slo}`], lost: ['count==0'], messages_failed: ['count==0'] },
     },
     seed: o.seed ?? 1,
-    calibration: o.calibration,
+    // A plan is for a datacenter: its figures, unless the planner measured their own.
+    calibration: o.calibration ?? datacenterCalibration,
     outDir: o.outDir,
     log: o.log,
     progress: false,

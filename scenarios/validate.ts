@@ -30,6 +30,7 @@ export function validateScenario(s: Scenario): void {
     if ('duration' in ex) at(`options.scenarios.${name}.duration`, () => parseDuration(ex.duration));
     if (ex.executor === 'constant-arrival-rate' && !(ex.rate > 0)) problems.push(`options.scenarios.${name}.rate must be > 0`);
     if (ex.executor === 'constant-vus' && !(Number.isInteger(ex.vus) && ex.vus > 0)) problems.push(`options.scenarios.${name}.vus must be a positive integer`);
+    else if (ex.executor === 'constant-vus' && ex.vus > s.population.devices) problems.push(`options.scenarios.${name}.vus (${ex.vus}) must be at most the population's ${s.population.devices} devices: each VU is a device`);
     if (ex.executor === 'ramping-arrival-rate') for (const st of ex.stages) at(`options.scenarios.${name}.stages`, () => parseDuration(st.duration));
     if (!s.exec[ex.exec ?? 'chat']) problems.push(`options.scenarios.${name}.exec "${ex.exec ?? 'chat'}" is not a behaviour in scenario.exec (${Object.keys(s.exec).join(', ')})`);
   }

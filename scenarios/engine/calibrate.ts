@@ -1,102 +1,202 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus as cpuList, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../reports/report.ts';
-import { defaultCalibration, type Calibration } from '../../system/worlds/sim/calibration.ts';
+import { datacenterCalibration, type Calibration } from '../../system/worlds/sim/calibration.ts';
 import type { Dist } from '../../system/worlds/sim/distribution.ts';
+import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
 import { runLive } from './live.ts';
+import { runSim } from './sim.ts';
 import type { Overrides } from './config.ts';
 
 export interface CalibrateOptions {
   world: 'embedded' | 'local';
+  /** The light run's load; default: steady-chat as the main job runs it, for 15 s. */
   overrides?: Overrides;
   seed?: number;
   /** Where to write the calibration JSON. */
   out: string;
   log?: (line: string) => void;
+  /** Pin the driver's workers to these CPUs (see LiveRunOptions.driverCpus). */
+  driverCpus?: string;
 }
 
 export interface CalibrateResult {
   calibration: Calibration;
+  /** The light run (link latencies). */
   report: Report;
+  /** embedded: the closed-loop run (CPU per message, saturation throughput). */
+  saturation?: Report;
   file: string;
 }
 
+/** Relative CPU weights of the sim's cost model: a sign-in costs 3 units, a send 2, other frames 1, a bus envelope ½, a frame written ¼. */
+const WEIGHTS = { hello: 3, send: 2, recv: 1, read: 1, other: 1, envelope: 0.5, frameOut: 0.25 } as const;
+/** Unit of the weight-counting sim run: small enough that nothing queues, so the load runs as it would with no CPU cost. */
+const PROBE_UNIT_MS = 0.0001;
+
 /**
- * `chatlab calibrate`: a short live run of steady-chat, and from it the
- * figures the sim needs.
+ * `chatlab calibrate`: what the sim needs to know about a live world,
+ * measured on this machine.
  *
- * - CPU per frame: the node process's CPU time over the load divided by the
- *   frames its nodes handled (embedded: the nodes share the main process; the
- *   driver runs in worker processes, so it is not counted). One figure for
- *   every frame kind, weighted: a sign-in costs 3×, a send 2×, others 1×.
- * - device↔gateway link: half of the ack latency's p50 and p99 after taking
- *   off the node's own time (an ack is one round trip plus the send path).
- * - stores: the world's store latency as seen by the node; the embedded world
- *   runs them in memory, so their service time is the CPU already counted.
+ * - Node CPU (embedded world): a closed-loop run (`vus` = every device, each
+ *   sending as soon as its last message is acked) keeps the main process —
+ *   every node, their memory stores, the push service — busy; its CPU time
+ *   over the load divided by the messages acked is the CPU one message
+ *   costs, everything it causes included (deliveries, receipts,
+ *   heartbeats). The sim's cost model (WEIGHTS) is then scaled so that the
+ *   same load costs the same CPU in the sim: the scenario runs in the sim
+ *   once with unit costs, and the unit is the measured CPU per message over
+ *   the units the sim charged per message. The nodes share one event loop
+ *   (`node.cpu: shared`), as they do in the embedded world. The closed
+ *   loop's throughput is the world's saturation, kept in the notes.
+ * - device↔gateway link: from a light run at the main job's load, half of
+ *   the ack latency's p50 and p99 after taking off the node's CPU for a send
+ *   (an ack is one round trip plus the send path). On loopback this link is
+ *   mostly the driver's own time: its workers' event loops and the kernel.
+ * - stores: the embedded world runs them in memory, their time is in the
+ *   CPU above; the local world keeps the datacenter figures (Redis and
+ *   Cassandra on this machine are measured by bench:local, not here).
  *
- * Rough by design (one run, aggregate CPU); the sim report names the
- * calibration it used so a reader can judge.
+ * The sim report names the calibration it used so a reader can judge.
  */
 export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const overrides = { devices: 200, duration: '10s', rate: 200, ...(o.overrides ?? {}) };
-  let frames = () => 0;
+  const seed = o.seed ?? 1;
+  const light = { duration: '15s', ...(o.overrides ?? {}) };
+  const memoryStores = o.world === 'embedded';
+  let cpu: CpuFit | undefined;
+  let saturation: Report | undefined;
+  if (memoryStores) {
+    const devices = light.devices ?? 1000;
+    const closed = await measureCpu({ world: o.world, overrides: { ...light, devices, vus: devices }, seed, log, driverCpus: o.driverCpus });
+    saturation = closed.report;
+    cpu = { ...closed, ...(await simUnitsPerMessage({ ...light, devices, rate: Math.max(1, Math.round(measuredThroughput(saturation))) }, seed)) };
+  }
+  const { report } = await runLive({
+    scenario: 'steady-chat', world: o.world, overrides: light, seed, outDir: tmp(), progress: false, log, driverCpus: o.driverCpus,
+  });
+  const unitMs = cpu ? cpu.cpuMsPerMessage / cpu.unitsPerMessage : 0.02;
+  const frame = (w: number): Dist => ({ kind: 'constant', ms: round(unitMs * w) });
+  const sendMs = unitMs * (WEIGHTS.send + WEIGHTS.frameOut);
+  const ack = report.latency.ackMs;
+  const link: Dist = { kind: 'lognormal', p50Ms: round(Math.max(0.02, (ack.p50 - sendMs) / 2)), p99Ms: round(Math.max(0.05, (ack.p99 - sendMs) / 2)) };
+  const d = datacenterCalibration;
+  const calibration: Calibration = {
+    version: 1,
+    source: `${o.world} world on ${new Date().toISOString().slice(0, 10)}: steady-chat, ${light.devices ?? 1000} devices, ${light.rate ?? 400} msgs/s for ${light.duration}${cpu ? `, and closed loop (${saturation!.devices} VUs)` : ''}`,
+    links: {
+      ...d.links,
+      'device-gateway': link,
+      'node-node': memoryStores ? { kind: 'constant', ms: 0.001 } : d.links['node-node'],
+      'node-store': memoryStores ? { kind: 'constant', ms: 0.001 } : d.links['node-store'],
+      push: memoryStores ? link : d.links.push,
+    },
+    node: {
+      frameMs: { hello: frame(WEIGHTS.hello), send: frame(WEIGHTS.send), recv: frame(WEIGHTS.recv), read: frame(WEIGHTS.read), other: frame(WEIGHTS.other) },
+      envelopeMs: frame(WEIGHTS.envelope),
+      frameOutMs: frame(WEIGHTS.frameOut),
+      ...(memoryStores ? { cpu: 'shared' as const } : {}),
+    },
+    stores: memoryStores
+      ? { redis: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } }, cassandra: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } }, push: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } } }
+      : d.stores,
+    // In-memory stores answer in microseconds: 10 µs steps, or each store round trip would cost 0.1 ms the world does not spend.
+    ...(memoryStores ? { resolutionMs: 0.01 } : {}),
+    notes: {
+      world: o.world,
+      machine: machine(),
+      lightRun: { ackP50Ms: ack.p50, ackP99Ms: ack.p99, e2eP50Ms: report.latency.e2eMs.p50, e2eP99Ms: report.latency.e2eMs.p99, ackedPerSec: round(measuredThroughput(report)) },
+      ...(cpu ? {
+        closedLoop: {
+          saturationMsgsPerSec: round(measuredThroughput(saturation!)), clusterCpuCores: round(cpu.cpuShare), cpuMsPerMessage: round(cpu.cpuMsPerMessage), simUnitsPerMessage: round(cpu.unitsPerMessage),
+          unitMs: round(unitMs), ackP50Ms: saturation!.latency.ackMs.p50, ackP99Ms: saturation!.latency.ackMs.p99,
+        },
+      } : {}),
+      command: `chatlab calibrate --world ${o.world}${o.overrides?.devices ? ` --devices ${o.overrides.devices}` : ''}${o.overrides?.rate ? ` --rate ${o.overrides.rate}` : ''}`,
+    },
+  };
+  writeFileSync(o.out, `${JSON.stringify(calibration, null, 2)}\n`);
+  return { calibration, report, ...(saturation ? { saturation } : {}), file: o.out };
+}
+
+interface CpuFit {
+  cpuMsPerMessage: number;
+  /** The main process's CPU over the closed loop, in cores: near 1 when the cluster, not the driver, set the saturation. */
+  cpuShare: number;
+  unitsPerMessage: number;
+}
+
+/** A live run whose main-process CPU over the load is divided by the messages it acked. */
+async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides; seed: number; log: (l: string) => void; driverCpus?: string }): Promise<{ cpuMsPerMessage: number; cpuShare: number; report: Report }> {
   let cpu0 = process.cpuUsage();
-  // (cpu µs, frames) while the load runs; the last sample where frames grew bounds the load, not the teardown.
-  let last = { cpuUs: 0, frames: 0 };
+  let wall0 = performance.now();
+  let frames = () => 0;
+  // (cpu µs) at the last sample where the nodes' frame count grew: it bounds the load, not the teardown.
+  let last = { cpuUs: 0, frames: 0, wallMs: 0 };
   let sampler: NodeJS.Timeout | undefined;
   const { report } = await runLive({
-    scenario: 'steady-chat', world: o.world, overrides, seed: o.seed ?? 1, outDir: mkdtempSync(join(tmpdir(), 'chatlab-calibrate-')),
-    progress: false, log,
+    scenario: 'steady-chat', world: o.world, overrides: o.overrides, seed: o.seed, outDir: tmp(), progress: false, log: o.log, driverCpus: o.driverCpus,
     onLoadStart: (world) => {
       cpu0 = process.cpuUsage();
+      wall0 = performance.now();
       const nodes = world.embedded?.nodes ?? [];
-      const base = nodes.reduce((n, x) => n + x.node.metrics.framesIn + x.node.metrics.framesOut, 0);
-      frames = () => nodes.reduce((n, x) => n + x.node.metrics.framesIn + x.node.metrics.framesOut, 0) - base;
+      frames = () => nodes.reduce((n, x) => n + x.node.metrics.framesIn + x.node.metrics.framesOut, 0);
       sampler = setInterval(() => {
         const f = frames();
         if (f <= last.frames) return;
         const c = process.cpuUsage(cpu0);
-        last = { cpuUs: c.user + c.system, frames: f };
+        last = { cpuUs: c.user + c.system, frames: f, wallMs: performance.now() - wall0 };
       }, 250);
     },
   });
   clearInterval(sampler);
-  const n = last.frames;
-  const cpu = { user: last.cpuUs, system: 0 };
-  const perFrameMs = n > 0 ? last.cpuUs / 1000 / n : NaN;
-  const frame = (w: number): Dist => ({ kind: 'constant', ms: round((Number.isFinite(perFrameMs) ? perFrameMs : 0.02) * w) });
-  const ack = report.latency.ackMs;
-  const nodeMs = Number.isFinite(perFrameMs) ? perFrameMs * 4 : 0;
-  const link: Dist = { kind: 'lognormal', p50Ms: round(Math.max(0.05, (ack.p50 - nodeMs) / 2)), p99Ms: round(Math.max(0.1, (ack.p99 - nodeMs) / 2)) };
-  const memoryStores = o.world === 'embedded';
-  const calibration: Calibration = {
-    ...defaultCalibration,
-    source: `${o.world} run of steady-chat (${overrides.devices} devices, ${overrides.rate} msgs/s, ${overrides.duration}) on ${new Date().toISOString()}`,
-    links: {
-      ...defaultCalibration.links,
-      'device-gateway': link,
-      'node-node': memoryStores ? { kind: 'constant', ms: 0.01 } : defaultCalibration.links['node-node'],
-      'node-store': memoryStores ? { kind: 'constant', ms: 0.01 } : defaultCalibration.links['node-store'],
-      push: memoryStores ? { kind: 'lognormal', p50Ms: 1, p99Ms: 5 } : defaultCalibration.links.push,
-    },
+  return { cpuMsPerMessage: last.cpuUs / 1000 / Math.max(1, report.messages.acked), cpuShare: last.cpuUs / 1000 / Math.max(1, last.wallMs), report };
+}
+
+/**
+ * The units of WEIGHTS the sim charges per acked message for the same
+ * scenario at the closed loop's throughput, as an open-model rate (run with
+ * a negligible unit, nothing queues: a closed loop would spin). The rate
+ * matters: a read marker covers every message read so far, so the faster
+ * the messages, the fewer frames each one costs.
+ */
+async function simUnitsPerMessage(overrides: Overrides, seed: number): Promise<{ unitsPerMessage: number }> {
+  const unit = (w: number): Dist => ({ kind: 'constant', ms: PROBE_UNIT_MS * w });
+  const probe: Calibration = {
+    ...datacenterCalibration,
+    source: 'unit-cost probe',
+    links: { 'device-gateway': { kind: 'constant', ms: 0.2 }, 'node-node': { kind: 'constant', ms: 0.001 }, 'node-store': { kind: 'constant', ms: 0.001 }, push: { kind: 'constant', ms: 0.2 } },
     node: {
-      frameMs: { hello: frame(3), send: frame(2), recv: frame(1), read: frame(1), other: frame(1) },
-      envelopeMs: frame(0.5),
-      frameOutMs: frame(0.25),
-    },
-    stores: memoryStores
-      ? { redis: { servers: 64, opMs: { default: { kind: 'constant', ms: 0.002 } } }, cassandra: { servers: 64, opMs: { default: { kind: 'constant', ms: 0.005 } } }, push: { servers: 64, opMs: { default: { kind: 'constant', ms: 0.005 } } } }
-      : defaultCalibration.stores,
-    notes: {
-      world: o.world, frames: n, cpuMs: Math.round((cpu.user + cpu.system) / 1000), perFrameMs: round(perFrameMs),
-      ackP50Ms: ack.p50, ackP99Ms: ack.p99, e2eP50Ms: report.latency.e2eMs.p50, e2eP99Ms: report.latency.e2eMs.p99,
-      ackedPerSec: round(report.messages.acked / (report.durationMs / 1000)),
+      frameMs: { hello: unit(WEIGHTS.hello), send: unit(WEIGHTS.send), recv: unit(WEIGHTS.recv), read: unit(WEIGHTS.read), other: unit(WEIGHTS.other) },
+      envelopeMs: unit(WEIGHTS.envelope), frameOutMs: unit(WEIGHTS.frameOut), cpu: 'shared',
     },
   };
-  writeFileSync(o.out, `${JSON.stringify(calibration, null, 2)}\n`);
-  return { calibration, report, file: o.out };
+  let busy0 = 0;
+  const busy = (w: SimWorld) => w.transports[0]!.cpu.totalBusyMs;
+  const { report, world } = await runSim({
+    scenario: 'steady-chat', overrides, seed, calibration: probe, resolutionMs: 0.01, progress: false, log: () => {},
+    onLoadStart: (w) => { busy0 = busy(w); },
+  });
+  return { unitsPerMessage: (busy(world) - busy0) / PROBE_UNIT_MS / Math.max(1, report.messages.acked) };
+}
+
+/** Acked messages per second over the measured window (warm-up left out). */
+export function measuredThroughput(r: Report): number {
+  const from = r.warmupMs / 1000;
+  const to = r.durationMs / 1000;
+  const secs = r.timeline.bucketMs / 1000;
+  const acked = r.timeline.buckets.filter((b) => b.t * secs >= from && b.t * secs < to).reduce((n, b) => n + b.acked, 0);
+  return acked / Math.max(1e-9, to - from);
+}
+
+function machine(): string {
+  const cpus = cpuList();
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform} ${process.arch}, node ${process.version}`;
+}
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'chatlab-calibrate-'));
 }
 
 function round(x: number): number {

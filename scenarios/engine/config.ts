@@ -1,4 +1,5 @@
-import type { ChaosEntry, Scenario } from '../scenario.ts';
+import type { ChaosEntry, Executor, Scenario } from '../scenario.ts';
+import { parseDuration } from '../duration.ts';
 import type { DeviceOptions } from '../device/options.ts';
 import { expandWarmup } from '../warmup.ts';
 
@@ -20,6 +21,12 @@ export interface Overrides {
   duration?: string;
   /** Overrides the rate of every arrival-rate executor (per second). */
   rate?: number;
+  /**
+   * Turns every executor into a closed loop of this many VUs (constant-vus,
+   * no think time): each sends, waits for its ack, sends again — the
+   * throughput where the cluster saturates.
+   */
+  vus?: number;
   nodes?: number;
   /** How long after the load deliveries still count (ms); slow worlds want more. */
   graceMs?: number;
@@ -67,11 +74,19 @@ export function applyOverrides(s: Scenario, o: Overrides): Scenario {
     const e = { ...ex };
     if (o.duration !== undefined && e.executor !== 'ramping-arrival-rate') e.duration = o.duration;
     if (o.rate !== undefined && e.executor === 'constant-arrival-rate') e.rate = o.rate;
-    out.options.scenarios[name] = e;
+    out.options.scenarios[name] = o.vus === undefined ? e : closedLoop(e, o.vus);
   }
   if (o.warmup !== undefined) out.warmup = o.warmup;
   // Last: the warm-up runs ahead of the load as overridden, and shifts everything after it.
   return expandWarmup(out);
+}
+
+/** The executor as a closed loop of `vus` VUs over the same time span and behaviour. */
+function closedLoop(e: Executor, vus: number): Executor {
+  const duration = e.executor === 'ramping-arrival-rate'
+    ? `${e.stages.reduce((ms, st) => ms + parseDuration(st.duration), 0)}ms`
+    : e.duration;
+  return { executor: 'constant-vus', vus, duration, ...(e.startTime ? { startTime: e.startTime } : {}), ...(e.exec ? { exec: e.exec } : {}) };
 }
 
 export type WorkerMessage =

@@ -35,6 +35,8 @@ export class DeviceLedger {
   deliveredUnique = 0;
   expected = 0;
   errors = 0;
+  /** Told when a send is over: acked, or failed for good (a closed-loop VU sends its next message then). */
+  onSettled?: (msgKey: number) => void;
   private readonly targets = new Map<number, { from: number; to: string }>();
   private readonly midKeys = new QuickLRU<string, number>({ maxSize: RECEIPT_KEYS_MAX });
   private readonly retried = new Set<number>();
@@ -132,6 +134,7 @@ export class DeviceLedger {
     this.ledger.ack(k, this.rel(at), mid);
     if (this.retried.delete(k)) this.ledger.retrySucceeded(k);
     this.hooks.acked?.(k, mid);
+    this.onSettled?.(k);
     const t = this.targets.get(k);
     this.targets.delete(k);
     if (!t) return;
@@ -171,7 +174,10 @@ export class DeviceLedger {
     this.errors++;
     if (k !== undefined) {
       if (willRetry) this.retried.add(k);
-      else this.targets.delete(k);
+      else {
+        this.targets.delete(k);
+        this.onSettled?.(k);
+      }
     }
     this.ledger.error(this.rel(at), code, k ?? -1, willRetry);
   }

@@ -11,6 +11,7 @@ import { Population } from '../population.ts';
 import { loadScenario } from '../registry.ts';
 import { loadEndMs, validateScenario } from '../validate.ts';
 import { applyOverrides, type MainMessage, type Overrides, type WorkerMessage } from './config.ts';
+import { pinToCpus } from './affinity.ts';
 import { Progress } from './progress.ts';
 import { setupGroups } from './setup-groups.ts';
 import { classifyUndelivered, type InboxAccess } from './classify.ts';
@@ -45,6 +46,12 @@ export interface LiveRunOptions {
   /** Show live progress (TTY bar or plain lines). */
   progress?: boolean;
   log?: (line: string) => void;
+  /**
+   * Pin the driver's worker processes to these CPUs (taskset list, e.g. `1`):
+   * with the embedded world's process pinned elsewhere, the cluster and the
+   * driver do not take each other's core (bench:sim-vs-live).
+   */
+  driverCpus?: string;
   /** Called once the load has started (tests use it to arm fault hooks). */
   onLoadStart?: (world: World) => void;
 }
@@ -97,7 +104,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
       worker: w, workers, scenario: o.scenario, overrides: o.overrides, seed: o.seed, tag,
       nodes: world.nodes, pushUrl: world.pushUrl, secret: world.secret, spreadSourceAddresses: devices > 60_000,
     });
-    const pool = new WorkerPool(workers, children);
+    const pool = new WorkerPool(workers, children, o.driverCpus);
     await pool.init(config);
     log(`chatlab: ${pool.connected()} devices connected; load starts`);
     const t0 = performance.timeOrigin + performance.now() + 300;
@@ -189,9 +196,10 @@ class WorkerPool {
   private failure?: Error;
   onTick?: () => void;
 
-  constructor(private readonly count: number, children: ChildProcess[]) {
+  constructor(private readonly count: number, children: ChildProcess[], cpus?: string) {
     for (let w = 0; w < count; w++) {
       const p = fork(WORKER, [], { execArgv: ['--import', TSX, '--import', SELF_RESOLVE], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      if (cpus !== undefined && p.pid !== undefined) pinToCpus(p.pid, cpus);
       p.on('message', (m: WorkerMessage) => this.onMessage(w, m));
       p.on('exit', (code) => {
         if (!this.done.has(w) && code !== 0) this.failure ??= new Error(`driver worker ${w} exited with code ${code}`);

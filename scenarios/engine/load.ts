@@ -12,7 +12,7 @@ export interface LoadHost {
   config: { worker: number; workers: number };
   scenario: Scenario;
   population: Population;
-  recorder: Pick<DeviceLedger, 'willSend' | 'acked'>;
+  recorder: Pick<DeviceLedger, 'willSend' | 'onSettled'>;
   devices: { has(dev: number): boolean; get(dev: number): { device: VirtualDevice } | undefined; keys(): Iterable<number> };
   clock: { now(): number };
   t0: number;
@@ -56,6 +56,8 @@ export class Load {
   private readonly offlineCohorts = new Map<string, number[]>();
   private readonly mine: number[];
   private readonly offlineDevices = new Set<number>();
+  /** Closed-loop VUs waiting for their message to be acked (or to fail), by msgKey. */
+  private readonly vuWaits = new Map<number, () => void>();
   /**
    * What every iteration's PickContext shares, built once: closures and the
    * group list made per iteration were garbage for every message.
@@ -80,6 +82,7 @@ export class Load {
       const exec = ex.exec ?? 'chat';
       if (!scenario.exec[exec]) throw new Error(`executor ${name}: no behaviour "${exec}" in scenario.exec`);
       if (ex.executor !== 'constant-vus') this.open.push({ arrivals: new Arrivals(ex, config.worker, config.workers), exec });
+      else host.recorder.onSettled = (k) => this.settled(k);
     }
   }
 
@@ -145,32 +148,43 @@ export class Load {
     this.waits.set(o, this.timers.setTimeout(() => this.waitNext(o), at - this.now()));
   }
 
-  /** One iteration: the behaviour picks sender and recipient; the device sends (and retries) by itself. */
-  private fire(exec: string, intendedMs: number, onlyFrom?: number): boolean {
+  /** One iteration: the behaviour picks sender and recipient; the device sends (and retries) by itself. Returns its msgKey, if any. */
+  private fire(exec: string, intendedMs: number, onlyFrom?: number): number | undefined {
     const { scenario, recorder, devices, t0, config } = this.host;
     const ctx = this.context(onlyFrom);
     const pick = scenario.exec[exec]!(ctx);
     if (!pick || !devices.has(pick.from)) {
       this.dropped++;
-      return false;
+      return undefined;
     }
     const msgKey = this.msgCounter++ * config.workers + config.worker;
     const { min, max } = scenario.behaviour.bodyBytes;
     const size = min + this.random.int(Math.max(1, max - min + 1));
     recorder.willSend(msgKey, pick.from, pick.to);
     devices.get(pick.from)!.device.send(pick.to, FILLER.slice(0, size), msgKey, t0 + intendedMs);
-    return true;
+    return msgKey;
   }
 
+  /**
+   * A closed-loop VU: sends, waits until that message is acked (or failed
+   * for good), thinks, sends the next. Its throughput is set by the
+   * cluster's answer time, which is what a saturation measurement wants.
+   */
   private loopVu(dev: number, exec: string, endMs: number, thinkMs: number): void {
-    const step = () => {
-      if (this.now() >= endMs) return;
-      const before = this.host.recorder.acked;
-      if (!this.fire(exec, this.now(), dev)) return void this.later(this.now() + 100, step);
-      const wait = () => (this.host.recorder.acked > before ? this.later(this.now() + thinkMs, step) : this.later(this.now() + 2, wait));
-      wait();
+    const step = (): void => {
+      if (this.stopped || this.now() >= endMs) return;
+      const k = this.fire(exec, this.now(), dev);
+      if (k === undefined) return void this.timers.setTimeout(step, 100);
+      this.vuWaits.set(k, () => this.timers.setTimeout(step, thinkMs));
     };
     step();
+  }
+
+  private settled(msgKey: number): void {
+    const next = this.vuWaits.get(msgKey);
+    if (!next) return;
+    this.vuWaits.delete(msgKey);
+    next();
   }
 
   private context(onlyFrom?: number): PickContext {

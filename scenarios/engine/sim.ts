@@ -6,7 +6,7 @@ import { writeReports, type WrittenReports } from '../../reports/write.ts';
 import { planChaos, runChaos, type FaultMark } from '../../chaos/schedule.ts';
 import type { ChatNodeOptions } from '../../system/node/options.ts';
 import { SeededRandom } from '../../system/random/random.ts';
-import { defaultCalibration, validateCalibration, type Calibration } from '../../system/worlds/sim/calibration.ts';
+import { builtinCalibrations, defaultCalibration, validateCalibration, type Calibration } from '../../system/worlds/sim/calibration.ts';
 import { mean } from '../../system/worlds/sim/distribution.ts';
 import { SimWorld } from '../../system/worlds/sim/sim-world.ts';
 import { VirtualDevice } from '../device/device.ts';
@@ -34,13 +34,15 @@ export interface SimRunOptions {
   calibration?: string | Calibration;
   /** Test-only faults armed at virtual times (replayable: they are stored in the report). */
   inject?: InjectedFault[];
-  /** Events within this window share one instant. Default 0.1 ms. */
+  /** Events within this window share one instant. Default: the calibration's, else 0.1 ms. */
   resolutionMs?: number;
   /** Node options for every node (e.g. a longer heartbeat for huge populations; see docs/sim.md). */
   node?: Partial<Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'>>;
   log?: (line: string) => void;
   /** Print a progress line every few wall seconds. Default true. */
   progress?: boolean;
+  /** Called when the load starts (calibration reads the simulated CPU spent from here on). */
+  onLoadStart?: (world: SimWorld) => void;
   /** Called every simulated second of the load with the messages sent so far and the events scheduled (benchmarks). */
   onSample?: (s: { virtualMs: number; sent: number; events: number }) => void;
 }
@@ -74,6 +76,8 @@ function storeConnectsPerSec(c: Calibration): number {
 export function loadCalibration(source: string | Calibration | undefined): { calibration: Calibration; file?: string } {
   if (source === undefined) return { calibration: defaultCalibration };
   if (typeof source !== 'string') return { calibration: validateCalibration(source) };
+  const builtin = builtinCalibrations[source];
+  if (builtin) return { calibration: builtin };
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(source, 'utf8'));
@@ -99,7 +103,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   validateScenario(scenario);
   const { calibration, file } = loadCalibration(o.calibration);
   const n = scenario.population.devices;
-  const resolutionMs = o.resolutionMs ?? 0.1;
+  const resolutionMs = o.resolutionMs ?? calibration.resolutionMs ?? 0.1;
   log(`chatlab sim: ${scenario.name} — ${n} devices, ${scenario.nodes} nodes, seed ${o.seed}, calibration ${file ?? calibration.source}`);
 
   const world = new SimWorld({ nodes: scenario.nodes, seed: o.seed, calibration, resolutionMs, node: o.node });
@@ -157,6 +161,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     o.onSample?.({ virtualMs: at, sent: recorder.sent, events: clock.events });
   }, 1000);
 
+  o.onLoadStart?.(world);
   load.start();
   await clock.run(t0 + loadEnd);
   await quiesce(clock, t0 + loadEnd + scenario.graceMs, recorder, Math.max(0, scenario.behaviour.readDelayMs) + 1000);

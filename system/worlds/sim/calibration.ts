@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { validateDist, type Dist } from './distribution.ts';
 
 /** Link classes of the simulated network. */
@@ -38,8 +39,21 @@ export interface Calibration {
     envelopeMs: Dist;
     /** CPU time per frame written to a device. */
     frameOutMs: Dist;
+    /**
+     * Whose CPU a node's work waits for: `per-node` (default) — each node is
+     * its own process with its own event loop; `shared` — every node runs on
+     * one event loop, as in the embedded world, where the nodes, their
+     * memory stores and the push service share the main process.
+     */
+    cpu?: 'per-node' | 'shared';
   };
   stores: Record<StoreKind, StoreModel>;
+  /**
+   * The sim time step these figures need (ms; a run's own `resolutionMs`
+   * wins). Stores that answer in microseconds need a step finer than the
+   * default 0.1 ms, or every store round trip costs a whole step.
+   */
+  resolutionMs?: number;
   /** Free-form notes of the calibration run (measured rates, sample counts). */
   notes?: Record<string, unknown>;
 }
@@ -47,9 +61,15 @@ export interface Calibration {
 const ln = (p50Ms: number, p99Ms: number): Dist => ({ kind: 'lognormal', p50Ms, p99Ms });
 const k = (ms: number): Dist => ({ kind: 'constant', ms });
 
-export const defaultCalibration: Calibration = {
+/**
+ * Figures typical of one datacenter and mobile clients (20 ms median to a
+ * phone, sub-millisecond inside the datacenter, Cassandra writes at ~0.3 ms):
+ * not measured here. `--calibration datacenter`; `chatlab plan --verify`
+ * uses them unless given a calibration.
+ */
+export const datacenterCalibration: Calibration = {
   version: 1,
-  source: 'defaults',
+  source: 'datacenter (typical figures, not measured)',
   links: {
     'device-gateway': ln(20, 120),
     'node-node': ln(0.25, 2),
@@ -73,7 +93,7 @@ export function validateCalibration(raw: unknown, where = 'calibration'): Calibr
   const o = raw as Partial<Calibration> | null;
   if (!o || typeof o !== 'object') throw new RangeError(`${where}: not a JSON object`);
   if (o.version !== 1) throw new RangeError(`${where}: version must be 1, got ${String(o.version)}`);
-  const d = defaultCalibration;
+  const d = datacenterCalibration;
   const links = {} as Calibration['links'];
   for (const c of LinkClasses) links[c] = validateDist(o.links?.[c] ?? d.links[c], `${where}.links.${c}`);
   const frameMs = {} as Calibration['node']['frameMs'];
@@ -94,8 +114,33 @@ export function validateCalibration(raw: unknown, where = 'calibration'): Calibr
       frameMs,
       envelopeMs: validateDist(o.node?.envelopeMs ?? d.node.envelopeMs, `${where}.node.envelopeMs`),
       frameOutMs: validateDist(o.node?.frameOutMs ?? d.node.frameOutMs, `${where}.node.frameOutMs`),
+      ...(o.node?.cpu === undefined ? {} : { cpu: nodeCpu(o.node.cpu, `${where}.node.cpu`) }),
     },
     stores,
+    ...(o.resolutionMs === undefined ? {} : { resolutionMs: positiveMs(o.resolutionMs, `${where}.resolutionMs`) }),
     ...(o.notes ? { notes: o.notes } : {}),
   };
 }
+
+function positiveMs(v: unknown, where: string): number {
+  if (typeof v === 'number' && v > 0 && v <= 10) return v;
+  throw new RangeError(`${where} must be a number of ms in (0, 10], got ${JSON.stringify(v)}`);
+}
+
+function nodeCpu(v: unknown, where: string): 'per-node' | 'shared' {
+  if (v === 'per-node' || v === 'shared') return v;
+  throw new RangeError(`${where} must be "per-node" or "shared", got ${JSON.stringify(v)}`);
+}
+
+/**
+ * The sim's default: `chatlab calibrate --world embedded` on a 2-core
+ * machine, shipped so that an uncalibrated sim run of the main job lands
+ * near the embedded world's figures (bench:sim-vs-live checks it).
+ */
+export const defaultCalibration: Calibration = validateCalibration(
+  JSON.parse(readFileSync(new URL('./calibrations/embedded.json', import.meta.url), 'utf8')),
+  'calibrations/embedded.json',
+);
+
+/** Calibrations chatlab ships, by the name `--calibration` takes. */
+export const builtinCalibrations: Record<string, Calibration> = { embedded: defaultCalibration, datacenter: datacenterCalibration };

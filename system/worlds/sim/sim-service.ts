@@ -15,6 +15,8 @@ export class ServiceQueue {
   busyMs = 0;
   waitedMs = 0;
   maxWaitMs = 0;
+  /** Service time admitted since the queue was made (never reset): the CPU a run spent, for calibration. */
+  totalBusyMs = 0;
 
   constructor(readonly name: string, readonly servers: number) {
     if (!Number.isInteger(servers) || servers < 1) throw new RangeError(`${name}: servers must be an integer >= 1, got ${servers}`);
@@ -32,6 +34,7 @@ export class ServiceQueue {
     const wait = start - nowMs;
     this.served++;
     this.busyMs += serviceMs;
+    this.totalBusyMs += serviceMs;
     this.waitedMs += wait;
     if (wait > this.maxWaitMs) this.maxWaitMs = wait;
     return done;

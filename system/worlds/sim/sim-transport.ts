@@ -58,8 +58,9 @@ export class SimTransport implements Transport {
   readonly cpu: ServiceQueue;
   readonly conns = new Map<ConnId, SimConn>();
 
-  constructor(readonly name: string, private readonly links: SimLinks) {
-    this.cpu = new ServiceQueue(name, 1);
+  /** `cpu`: the event loop this node's work waits for; its own unless the nodes share one (see Calibration.node.cpu). */
+  constructor(readonly name: string, private readonly links: SimLinks, cpu?: ServiceQueue) {
+    this.cpu = cpu ?? new ServiceQueue(name, 1);
   }
 
   // ---- Transport (called by the node) ----

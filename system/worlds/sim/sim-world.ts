@@ -52,6 +52,8 @@ export class SimWorld {
   private readonly links: SimLinks;
   private readonly urlIndex: Map<string, number>;
   private connCounter = 0;
+  /** The one event loop of every node when the calibration says they share one. */
+  private readonly sharedCpu?: ServiceQueue;
 
   constructor(readonly opts: SimWorldOptions) {
     if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 4095) throw new RangeError(`nodes must be 1..4095, got ${opts.nodes}`);
@@ -71,7 +73,8 @@ export class SimWorld {
     this.nodeIds = Array.from({ length: opts.nodes }, (_, i) => `node-${i + 1}`);
     this.urls = this.nodeIds.map((id) => `sim://${id}`);
     this.urlIndex = new Map(this.urls.map((u, i) => [u, i]));
-    for (const id of this.nodeIds) this.transports.push(new SimTransport(id, this.links));
+    this.sharedCpu = this.calibration.node.cpu === 'shared' ? new ServiceQueue('nodes', 1) : undefined;
+    for (const id of this.nodeIds) this.transports.push(new SimTransport(id, this.links, this.sharedCpu));
   }
 
   /** Starts every node; drive it with `clock.settle(world.start())`. */
@@ -88,7 +91,7 @@ export class SimWorld {
     const node = new ChatNode({ ...this.opts.node, nodeId: t.name, nodeNumber: i + 1 }, ports, this.tokens, t);
     t.node = node;
     t.up = true;
-    t.cpu.reset(this.clock.now());
+    if (!this.sharedCpu) t.cpu.reset(this.clock.now()); // a shared loop keeps the other nodes' queued work
     await node.start();
   }
 
@@ -171,7 +174,7 @@ export class SimWorld {
     const now = this.clock.now();
     let cpu = 0;
     let queueMs = 0;
-    for (const t of this.transports) {
+    for (const t of this.sharedCpu ? this.transports.slice(0, 1) : this.transports) {
       const w = t.cpu.window(windowMs);
       cpu = Math.max(cpu, w.utilisation);
       queueMs = Math.max(queueMs, t.cpu.backlogMs(now));

@@ -1,0 +1,20 @@
+import { execFileSync } from 'node:child_process';
+import { cpus as cpuList } from 'node:os';
+
+/**
+ * Pins a process (all its threads) to a set of CPUs with util-linux's
+ * `taskset`, so a measurement can keep the cluster and the driver off each
+ * other's cores. `cpus`: a list as taskset takes it, e.g. `0` or `1-3`.
+ */
+export function pinToCpus(pid: number, cpus: string): void {
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpus)) throw new RangeError(`cpu list "${cpus}": expected e.g. 0, 1-3 or 0,2`);
+  const highest = Math.max(...cpus.split(/[,-]/).map(Number));
+  // Every CPU of the machine, not the ones this process may use: it may be pinned itself.
+  const count = cpuList().length;
+  if (highest >= count) throw new RangeError(`cpu list "${cpus}": this machine has CPUs 0..${count - 1}`);
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+  } catch (err) {
+    throw new Error(`could not pin process ${pid} to CPUs ${cpus} with taskset (util-linux): ${(err as Error).message}`);
+  }
+}
