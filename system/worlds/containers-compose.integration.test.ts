@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runLive } from '../../scenarios/engine/live.ts';
 import { provisionDocker } from './containers-images.ts';
-import { freePorts } from './infra/ports.ts';
+import { freePorts } from './infra/tcp-ports.ts';
 import { PROJECT_ROOT } from './infra/provisioning.ts';
 
 const COMPOSE_FILE = join(PROJECT_ROOT, 'docker-compose.yml');
