@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runLive } from '../scenarios/engine/live.ts';
 import type { Report } from '../reports/report.ts';
 import { ErrorCodes } from '../system/protocol/errors.ts';
-import { sharedCassandra } from '../system/worlds/infra/shared-cassandra.ts';
+import { sharedCassandra } from '../system/testing/shared-cassandra.ts';
 import { requireProvisioned } from '../system/worlds/infra/provisioning.ts';
 import { drillFile } from './drills/drill-file.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLive } from '../scenarios/engine/live.ts';
 import type { Report } from '../reports/report.ts';
-import { sharedCassandra } from '../system/worlds/infra/shared-cassandra.ts';
+import { sharedCassandra } from '../system/testing/shared-cassandra.ts';
 import { requireProvisioned } from '../system/worlds/infra/provisioning.ts';
 
 // A node process of the local world killed from outside chatlab, as an

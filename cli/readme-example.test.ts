@@ -38,7 +38,7 @@ describe("README's scenario example", function () {
 
 describe('README and docs links', () => {
   it('point only at files inside the repository, and every one exists', () => {
-    for (const doc of ['README.md', 'docs/design.md', 'docs/protocol.md', 'docs/report-schema.md', 'docs/sim.md', 'chaos/README.md']) {
+    for (const doc of ['README.md', 'docs/architecture.md', 'docs/design.md', 'docs/protocol.md', 'docs/report-schema.md', 'docs/sim.md', 'chaos/README.md']) {
       const text = readFileSync(join(ROOT, doc), 'utf8');
       const base = join(ROOT, doc, '..');
       for (const m of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)|`(\.\.\/[^`\s]+)`/g)) {

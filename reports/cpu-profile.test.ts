@@ -18,7 +18,7 @@ describe('cpu profile breakdown', () => {
     assert.equal(componentOf(`${root}/system/node/delivery.ts`, 'onRecv'), 'node core');
     assert.equal(componentOf(`${root}/system/protocol/parse.ts`, ''), 'node core');
     assert.equal(componentOf(`${root}/system/inbox/inbox-memory.ts`, 'put'), 'stores and caches');
-    assert.equal(componentOf(`${root}/system/clock/ttl-cache.ts`, 'live'), 'stores and caches');
+    assert.equal(componentOf(`${root}/system/cache/ttl-cache.ts`, 'live'), 'stores and caches');
     assert.equal(componentOf(`${root}/system/worlds/sim/sim-transport.ts`, 'deliver'), 'sim world');
     assert.equal(componentOf(`${root}/system/clock/clock-virtual.ts`, 'runUntil'), 'sim world');
     assert.equal(componentOf(`${root}/scenarios/device/device.ts`, 'onFrame'), 'devices');

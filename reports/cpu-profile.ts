@@ -32,7 +32,7 @@ export type Component = (typeof Components)[number];
  * The component of a profile frame, by its source path:
  * - `node core`: system/node, system/protocol, system/auth (ChatNode, frames, tokens);
  * - `stores and caches`: the memory adapters (system/inbox, log, accounts, registry, presence,
- *   sequencer, bus, dedup, groups, keys, push) and system/clock/ttl-cache (the node's directory, dedup);
+ *   sequencer, bus, dedup, groups, keys, push) and system/cache (the TtlCache of the node's directory and dedup);
  * - `devices`: scenarios/device and the population (the virtual device state machine);
  * - `engine`: scenarios/engine and reports (the DeviceLedger, the load, the checker);
  * - `sim world`: system/worlds/sim and the virtual clock (links, queues, the event loop);
@@ -49,8 +49,7 @@ export function componentOf(url: string, functionName: string): Component {
   if (url.includes('/node_modules/')) return 'other';
   if (url.startsWith('node:internal/process/task_queues')) return 'promise jobs';
   if (/\/system\/(node|protocol|auth)\//.test(url)) return 'node core';
-  if (/\/system\/(inbox|log|accounts|registry|presence|sequencer|bus|dedup|groups|keys|push)\//.test(url)) return 'stores and caches';
-  if (url.includes('/system/clock/ttl-cache')) return 'stores and caches';
+  if (/\/system\/(inbox|log|accounts|registry|presence|sequencer|bus|dedup|groups|keys|push|cache)\//.test(url)) return 'stores and caches';
   if (url.includes('/system/worlds/sim/') || url.includes('/system/clock/clock-virtual')) return 'sim world';
   if (url.includes('/scenarios/device/') || url.includes('/scenarios/population')) return 'devices';
   if (url.includes('/scenarios/engine/') || url.includes('/reports/')) return 'engine';

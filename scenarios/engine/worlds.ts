@@ -4,7 +4,7 @@ import { ContainersWorld } from '../../system/worlds/containers.ts';
 import { join } from 'node:path';
 import type { NodeRef } from './config.ts';
 import type { ToxicSpec } from '../../system/worlds/infra/toxiproxy.ts';
-import { connectCassandra } from '../../system/worlds/infra/cassandra-client.ts';
+import { connectCassandra } from '../../system/drivers/cassandra-client.ts';
 import { CassandraInbox } from '../../system/inbox/inbox-cassandra.ts';
 import type { InboxAccess } from './classify.ts';
 import type { ObservedMark } from '../../system/worlds/infra/watchdog.ts';

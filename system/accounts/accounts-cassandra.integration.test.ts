@@ -1,4 +1,4 @@
-import { useSharedCassandra } from '../worlds/infra/shared-cassandra.ts';
+import { useSharedCassandra } from '../testing/shared-cassandra.ts';
 import { CassandraAccounts } from './accounts-cassandra.ts';
 import { runAccountsSuite } from './accounts.suite.ts';
 

@@ -1,6 +1,6 @@
 import type cassandra from 'cassandra-driver';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
-import { guard, num, type CassandraSession } from '../worlds/infra/cassandra-client.ts';
+import { guard, num, type CassandraSession } from '../drivers/cassandra-client.ts';
 import type { Accounts } from './accounts.ts';
 
 export interface CassandraAccountsOptions {

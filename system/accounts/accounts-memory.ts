@@ -1,5 +1,5 @@
 import type { DeviceId, UserId } from '../protocol/ids.ts';
-import type { FaultSwitch } from '../testing/faults.ts';
+import type { FaultSwitch } from '../faults/port-faults.ts';
 import type { Accounts } from './accounts.ts';
 
 export interface MemoryAccountsOptions {

@@ -1,5 +1,5 @@
 import type { NodeId } from '../protocol/ids.ts';
-import type { FaultSwitch } from '../testing/faults.ts';
+import type { FaultSwitch } from '../faults/port-faults.ts';
 import type { Bus, Unsubscribe } from './bus.ts';
 import type { Envelope } from './envelope.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { waitFor } from '../testing/harness.ts';
-import { useRedisServer } from '../worlds/infra/redis-test-server.ts';
+import { useRedisServer } from '../testing/redis-test-server.ts';
 import { RedisBus } from './bus-redis.ts';
 import { runBusSuite } from './bus.suite.ts';
 import type { Envelope, TypingEnvelope } from './envelope.ts';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { NodeId } from '../protocol/ids.ts';
-import { closeRedis, DEFAULT_PREFIX, guard, type RedisAdapterOptions } from '../worlds/infra/redis-client.ts';
+import { closeRedis, DEFAULT_PREFIX, guard, type RedisAdapterOptions } from '../drivers/redis-client.ts';
 import type { Bus, Unsubscribe } from './bus.ts';
 import type { Envelope } from './envelope.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { FaultSwitch } from '../testing/faults.ts';
+import { FaultSwitch } from '../faults/port-faults.ts';
 import { virtualHarness } from '../testing/harness.ts';
-import { TtlCache } from '../clock/ttl-cache.ts';
+import { TtlCache } from '../cache/ttl-cache.ts';
 import { MemoryDedup } from './dedup-memory.ts';
 import { runDedupSuite } from './dedup.suite.ts';
 

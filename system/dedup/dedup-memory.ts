@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/clock.ts';
-import { TtlCache } from '../clock/ttl-cache.ts';
-import type { FaultSwitch } from '../testing/faults.ts';
+import { TtlCache } from '../cache/ttl-cache.ts';
+import type { FaultSwitch } from '../faults/port-faults.ts';
 import type { ClaimResult, Dedup } from './dedup.ts';
 
 export interface MemoryDedupOptions {

@@ -1,4 +1,4 @@
-import { useRedisServer } from '../worlds/infra/redis-test-server.ts';
+import { useRedisServer } from '../testing/redis-test-server.ts';
 import { RedisDedup } from './dedup-redis.ts';
 import { runDedupSuite } from './dedup.suite.ts';
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { DEFAULT_PREFIX, guard, script, type RedisAdapterOptions, type ScriptFn } from '../worlds/infra/redis-client.ts';
+import { DEFAULT_PREFIX, guard, script, type RedisAdapterOptions, type ScriptFn } from '../drivers/redis-client.ts';
 import type { ClaimResult, Dedup } from './dedup.ts';
 
 /**

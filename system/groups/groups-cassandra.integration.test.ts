@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { unique } from '../testing/harness.ts';
-import { useSharedCassandra } from '../worlds/infra/shared-cassandra.ts';
+import { useSharedCassandra } from '../testing/shared-cassandra.ts';
 import { CassandraGroups } from './groups-cassandra.ts';
 import { runGroupsSuite } from './groups.suite.ts';
 

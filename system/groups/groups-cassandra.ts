@@ -1,7 +1,7 @@
 import type cassandra from 'cassandra-driver';
 import { ChatError } from '../protocol/errors.ts';
 import type { UserId } from '../protocol/ids.ts';
-import { DEFAULT_TTL_SECONDS, guard, num, type CassandraSession } from '../worlds/infra/cassandra-client.ts';
+import { DEFAULT_TTL_SECONDS, guard, num, type CassandraSession } from '../drivers/cassandra-client.ts';
 import type { GroupInfo, GroupReceipts, Groups } from './groups.ts';
 
 export interface CassandraGroupsOptions {

@@ -1,6 +1,6 @@
 import { ChatError } from '../protocol/errors.ts';
 import type { UserId } from '../protocol/ids.ts';
-import type { FaultSwitch } from '../testing/faults.ts';
+import type { FaultSwitch } from '../faults/port-faults.ts';
 import type { GroupInfo, GroupReceipts, Groups } from './groups.ts';
 
 export interface MemoryGroupsOptions {

@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import { DEFAULT_TTL_SECONDS, guard, inParallel, num, ttlSeconds, type CassandraSession } from '../worlds/infra/cassandra-client.ts';
+import { DEFAULT_TTL_SECONDS, guard, inParallel, num, ttlSeconds, type CassandraSession } from '../drivers/cassandra-client.ts';
 import type { Inbox, InboxEntry } from './inbox.ts';
 
 const { unset } = cassandra.types;

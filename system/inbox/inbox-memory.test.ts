@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FaultSwitch } from '../testing/faults.ts';
+import { FaultSwitch } from '../faults/port-faults.ts';
 import { virtualHarness } from '../testing/harness.ts';
 import { MemoryInbox } from './inbox-memory.ts';
 import { runInboxSuite } from './inbox.suite.ts';

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock/clock.ts';
-import type { FaultSwitch } from '../testing/faults.ts';
+import type { FaultSwitch } from '../faults/port-faults.ts';
 import type { Inbox, InboxEntry } from './inbox.ts';
 
 export interface MemoryInboxOptions {

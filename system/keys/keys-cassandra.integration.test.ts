@@ -1,4 +1,4 @@
-import { useSharedCassandra } from '../worlds/infra/shared-cassandra.ts';
+import { useSharedCassandra } from '../testing/shared-cassandra.ts';
 import { CassandraKeys } from './keys-cassandra.ts';
 import { runKeysSuite } from './keys.suite.ts';
 

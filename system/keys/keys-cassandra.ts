@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver';
 import { randomInt, randomUUID } from 'node:crypto';
 import { type DeviceId, type UserId, userOf } from '../protocol/ids.ts';
-import { guard, num, type CassandraSession } from '../worlds/infra/cassandra-client.ts';
+import { guard, num, type CassandraSession } from '../drivers/cassandra-client.ts';
 import type { FetchedBundle, Keys, PublishedBundle } from './keys.ts';
 
 const { Uuid } = cassandra.types;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FaultSwitch } from '../testing/faults.ts';
+import { FaultSwitch } from '../faults/port-faults.ts';
 import { virtualHarness } from '../testing/harness.ts';
 import { MemoryKeys } from './keys-memory.ts';
 import { runKeysSuite } from './keys.suite.ts';

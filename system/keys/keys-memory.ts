@@ -1,5 +1,5 @@
 import { type DeviceId, type UserId, userOf } from '../protocol/ids.ts';
-import type { FaultSwitch } from '../testing/faults.ts';
+import type { FaultSwitch } from '../faults/port-faults.ts';
 import type { FetchedBundle, Keys, PublishedBundle } from './keys.ts';
 
 export interface MemoryKeysOptions {

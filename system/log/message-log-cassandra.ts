@@ -1,5 +1,5 @@
 import type cassandra from 'cassandra-driver';
-import { DEFAULT_TTL_SECONDS, guard, num, type CassandraSession } from '../worlds/infra/cassandra-client.ts';
+import { DEFAULT_TTL_SECONDS, guard, num, type CassandraSession } from '../drivers/cassandra-client.ts';
 import type { MessageLog, StoredMessage } from './message-log.ts';
 
 const DAY_MS = 24 * 3600 * 1000;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { unhandledRejectionsOf } from '../testing/harness.ts';
-import { coreCluster } from './node-harness.ts';
+import { coreCluster } from '../testing/node-harness.ts';
 
 describe('ChatNode (core, no sockets)', () => {
   it('acks a send once it is stored and delivers it to the online recipient', async () => {

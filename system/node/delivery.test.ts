@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { DeliveryItem } from '../bus/envelope.ts';
 import { pagesByBytes } from './delivery.ts';
-import { coreCluster } from './node-harness.ts';
+import { coreCluster } from '../testing/node-harness.ts';
 
 const item = (id: string, bytes: number): DeliveryItem => ({ id, kind: 'msg', frame: 'x'.repeat(bytes) });
 const sizes = (pages: DeliveryItem[][]) => pages.map((p) => p.map((i) => i.frame.length));

@@ -1,7 +1,7 @@
 import type { GroupInfo } from '../groups/groups.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
 import type { Ports } from './ports.ts';
-import { TtlCache } from '../clock/ttl-cache.ts';
+import { TtlCache } from '../cache/ttl-cache.ts';
 
 const MAX_CACHED = 200_000;
 /** `peek`'s answer for a group not cached (a cached undefined is a group known not to exist). */

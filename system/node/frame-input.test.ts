@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { ProtocolLimits } from '../protocol/frames.ts';
 import { unhandledRejectionsOf } from '../testing/harness.ts';
-import { coreCluster, type CoreCluster } from './node-harness.ts';
+import { coreCluster, type CoreCluster } from '../testing/node-harness.ts';
 
 const b64 = (bytes: number, fill = 1) => Buffer.alloc(bytes, fill).toString('base64url');
 const bundle = () => ({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { CloseCodes } from '../protocol/errors.ts';
-import { coreCluster } from './node-harness.ts';
+import { coreCluster } from '../testing/node-harness.ts';
 
 describe('Limits on client work (core, virtual time)', () => {
   it('sheds typing over the per-connection rate without an answer', async () => {

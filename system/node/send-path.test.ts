@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { retainedPerString } from '../testing/retained.ts';
-import { coreCluster } from './node-harness.ts';
+import { coreCluster } from '../testing/node-harness.ts';
 import { dedupKey, duplicateAck, keptAck } from './send-path.ts';
 
 describe('SendPath dedup values', () => {

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/clock.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
-import type { FaultSwitch } from '../testing/faults.ts';
+import type { FaultSwitch } from '../faults/port-faults.ts';
 import type { Presence, PresenceState } from './presence.ts';
 
 export interface MemoryPresenceOptions {

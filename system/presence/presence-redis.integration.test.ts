@@ -1,4 +1,4 @@
-import { useRedisServer } from '../worlds/infra/redis-test-server.ts';
+import { useRedisServer } from '../testing/redis-test-server.ts';
 import { RedisPresence } from './presence-redis.ts';
 import { runPresenceSuite } from './presence.suite.ts';
 

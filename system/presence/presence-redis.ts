@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock/clock.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
-import { DEFAULT_PREFIX, execAll, guard, script, type RedisAdapterOptions, type ScriptFn } from '../worlds/infra/redis-client.ts';
+import { DEFAULT_PREFIX, execAll, guard, script, type RedisAdapterOptions, type ScriptFn } from '../drivers/redis-client.ts';
 import type { Presence, PresenceState } from './presence.ts';
 
 export interface RedisPresenceOptions extends RedisAdapterOptions {

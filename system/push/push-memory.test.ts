@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FaultSwitch } from '../testing/faults.ts';
+import { FaultSwitch } from '../faults/port-faults.ts';
 import { flush, virtualHarness } from '../testing/harness.ts';
 import { MemoryPush } from './push-memory.ts';
 import { runPushSuite } from './push.suite.ts';

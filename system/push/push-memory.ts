@@ -1,5 +1,5 @@
 import type { DeviceId } from '../protocol/ids.ts';
-import type { FaultSwitch } from '../testing/faults.ts';
+import type { FaultSwitch } from '../faults/port-faults.ts';
 import type { Push, PushReason, PushSubscriber } from './push.ts';
 
 export interface MemoryPushOptions {

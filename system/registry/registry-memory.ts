@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/clock.ts';
 import type { DeviceId, NodeId } from '../protocol/ids.ts';
-import type { FaultSwitch } from '../testing/faults.ts';
+import type { FaultSwitch } from '../faults/port-faults.ts';
 import type { Registry } from './registry.ts';
 
 export interface MemoryRegistryOptions {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { DeviceId, NodeId } from '../protocol/ids.ts';
-import { DEFAULT_PREFIX, execAll, guard, script, type RedisAdapterOptions, type ScriptFn } from '../worlds/infra/redis-client.ts';
+import { DEFAULT_PREFIX, execAll, guard, script, type RedisAdapterOptions, type ScriptFn } from '../drivers/redis-client.ts';
 import type { Registry } from './registry.ts';
 
 export interface RedisRegistryOptions extends RedisAdapterOptions {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FaultSwitch } from '../testing/faults.ts';
+import { FaultSwitch } from '../faults/port-faults.ts';
 import { virtualHarness } from '../testing/harness.ts';
 import { MemorySequencer } from './sequencer-memory.ts';
 import { runSequencerSuite } from './sequencer.suite.ts';

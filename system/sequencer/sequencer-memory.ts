@@ -1,4 +1,4 @@
-import type { FaultSwitch } from '../testing/faults.ts';
+import type { FaultSwitch } from '../faults/port-faults.ts';
 import type { Sequencer } from './sequencer.ts';
 
 export interface MemorySequencerOptions {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { useRedisServer } from '../worlds/infra/redis-test-server.ts';
+import { useRedisServer } from '../testing/redis-test-server.ts';
 import { RedisSequencer } from './sequencer-redis.ts';
 import { runSequencerSuite } from './sequencer.suite.ts';
 

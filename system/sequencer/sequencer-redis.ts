@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { DEFAULT_PREFIX, guard, type RedisAdapterOptions } from '../worlds/infra/redis-client.ts';
+import { DEFAULT_PREFIX, guard, type RedisAdapterOptions } from '../drivers/redis-client.ts';
 import type { Sequencer } from './sequencer.ts';
 
 /**

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { GenericContainer, StartedTestContainer } from 'testcontainers';
 import { containerImages, isLocalImage, provisionDocker, type ContainerImages } from './containers-images.ts';
 import { queryReleaseVersion } from './infra/cassandra-server.ts';
-import { freePorts, LOOPBACK } from './infra/ports.ts';
+import { freePorts, LOOPBACK } from './infra/tcp-ports.ts';
 import { cqlProbe, httpProbe, redisProbe, Watchdog } from './infra/watchdog.ts';
 
 export interface ContainersWorldOptions {

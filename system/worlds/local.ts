@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCassandra, type CassandraServer } from './infra/cassandra-server.ts';
-import { freePort } from './infra/ports.ts';
+import { freePort } from './infra/tcp-ports.ts';
 import { ManagedProcess } from './infra/processes.ts';
 import { startRedis, type RedisServer } from './infra/redis-server.ts';
 import { startToxiproxy, type ProxyLink, type ToxiproxyServer } from './infra/toxiproxy.ts';

@@ -5,14 +5,14 @@ import { MemoryDedup } from '../dedup/dedup-memory.ts';
 import { MemoryGroups } from '../groups/groups-memory.ts';
 import { MemoryInbox } from '../inbox/inbox-memory.ts';
 import { MemoryKeys } from '../keys/keys-memory.ts';
-import { MemoryMessageLog } from '../log/message-log-memory.ts';
+import { CompactMessageLog } from '../log/message-log-compact.ts';
 import type { Ports } from '../node/ports.ts';
 import { MemoryPresence } from '../presence/presence-memory.ts';
 import { MemoryPush } from '../push/push-memory.ts';
 import type { Random } from '../random/random.ts';
 import { MemoryRegistry } from '../registry/registry-memory.ts';
 import { MemorySequencer } from '../sequencer/sequencer-memory.ts';
-import { FaultSwitch } from '../testing/faults.ts';
+import { FaultSwitch } from '../faults/port-faults.ts';
 
 export type PortName = Exclude<keyof Ports, 'clock' | 'random'>;
 
@@ -39,7 +39,7 @@ export function memoryPorts(clock: Clock, random: Random, faults: PortFaults = m
     bus: new MemoryBus({ faults: faults.bus }),
     sequencer: new MemorySequencer({ faults: faults.sequencer }),
     dedup: new MemoryDedup({ clock, faults: faults.dedup }),
-    log: new MemoryMessageLog({ faults: faults.log }),
+    log: new CompactMessageLog({ faults: faults.log }),
     inbox: new MemoryInbox({ clock, faults: faults.inbox }),
     groups: new MemoryGroups({ faults: faults.groups }),
     presence: new MemoryPresence({ clock, faults: faults.presence }),

@@ -18,7 +18,7 @@ import { WallClock } from '../clock/clock-wall.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { ChatNode } from '../node/chat-node.ts';
 import { SeededRandom } from '../random/random.ts';
-import { parseAddressMap } from './infra/cassandra-client.ts';
+import { parseAddressMap } from '../drivers/cassandra-client.ts';
 import { realPorts } from './real-ports.ts';
 
 function env(name: string, fallback?: string): string {

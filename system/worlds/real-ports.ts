@@ -12,8 +12,8 @@ import { HttpPush } from '../push/push-http.ts';
 import type { Random } from '../random/random.ts';
 import { RedisRegistry } from '../registry/registry-redis.ts';
 import { RedisSequencer } from '../sequencer/sequencer-redis.ts';
-import { connectCassandra, type CassandraSession } from './infra/cassandra-client.ts';
-import { connectRedis } from './infra/redis-client.ts';
+import { connectCassandra, type CassandraSession } from '../drivers/cassandra-client.ts';
+import { connectRedis } from '../drivers/redis-client.ts';
 
 export interface RealPortsOptions {
   redisUrl: string;

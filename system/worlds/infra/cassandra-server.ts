@@ -2,7 +2,7 @@ import cassandra from 'cassandra-driver';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts, LOOPBACK } from './ports.ts';
+import { freePorts, LOOPBACK } from './tcp-ports.ts';
 import { isTerminating, ManagedProcess } from './processes.ts';
 import { CASSANDRA_LIB, requireProvisioned } from './provisioning.ts';
 

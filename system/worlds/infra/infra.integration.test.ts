@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { queryReleaseVersion, startCassandra, type CassandraServer } from './cassandra-server.ts';
-import { isPortFree } from './ports.ts';
+import { isPortFree } from './tcp-ports.ts';
 import { liveProcesses, pidAlive } from './processes.ts';
 import { CASSANDRA_VERSION, scratchDir } from './provisioning.ts';
 import { startRedis, type RedisServer } from './redis-server.ts';

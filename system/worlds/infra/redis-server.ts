@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { LOOPBACK, portOrFree } from './ports.ts';
+import { LOOPBACK, portOrFree } from './tcp-ports.ts';
 import { isTerminating, ManagedProcess } from './processes.ts';
 import { requireProvisioned } from './provisioning.ts';
 

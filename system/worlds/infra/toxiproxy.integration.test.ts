@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { connectCassandra } from './cassandra-client.ts';
+import { connectCassandra } from '../../drivers/cassandra-client.ts';
 import { scratchDir } from './provisioning.ts';
-import { closeRedis, connectRedis } from './redis-client.ts';
+import { closeRedis, connectRedis } from '../../drivers/redis-client.ts';
 import { startRedis, type RedisServer } from './redis-server.ts';
-import { sharedCassandra } from './shared-cassandra.ts';
+import { sharedCassandra } from '../../testing/shared-cassandra.ts';
 import { startToxiproxy, type ToxiproxyServer } from './toxiproxy.ts';
 
 async function timed(op: () => Promise<unknown>): Promise<number> {

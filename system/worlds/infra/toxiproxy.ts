@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Toxiproxy, type Proxy } from 'toxiproxy-node-client';
-import { freePort, LOOPBACK } from './ports.ts';
+import { freePort, LOOPBACK } from './tcp-ports.ts';
 import { ManagedProcess } from './processes.ts';
 import { requireProvisioned, TOXIPROXY_BIN } from './provisioning.ts';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FaultSwitch } from './faults.ts';
+import { FaultSwitch } from './port-faults.ts';
 
 describe('FaultSwitch', () => {
   it('fails the armed number of calls of one operation, then passes', () => {

@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { wallHarness, type Harness } from '../../testing/harness.ts';
-import { closeRedis, connectRedis } from './redis-client.ts';
-import { scratchDir } from './provisioning.ts';
-import { startRedis, type RedisServer } from './redis-server.ts';
+import { wallHarness, type Harness } from './harness.ts';
+import { closeRedis, connectRedis } from '../drivers/redis-client.ts';
+import { scratchDir } from '../worlds/infra/provisioning.ts';
+import { startRedis, type RedisServer } from '../worlds/infra/redis-server.ts';
 
 export interface RedisForTests {
   /** The running server (after `before`). */

@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import { PortError } from '../../protocol/errors.ts';
+import { PortError } from '../protocol/errors.ts';
 import { migrate } from './cassandra-migrations.ts';
 
 const { consistencies } = cassandra.types;
@@ -125,7 +125,7 @@ function cqlMap(map: Record<string, string | number>): string {
 }
 
 /** Runs a store operation, turning any failure into a PortError of `port` (outcome unknown). */
-export { guardPort as guard } from '../../protocol/errors.ts';
+export { guardPort as guard } from '../protocol/errors.ts';
 
 /** A bigint/int/counter column as a JS number (the driver returns Long for bigint). */
 export function num(value: unknown): number {

@@ -1,5 +1,5 @@
 import { Redis, type ChainableCommander } from 'ioredis';
-import { PortError } from '../../protocol/errors.ts';
+import { PortError } from '../protocol/errors.ts';
 
 /** Every key chatlab writes starts with this, so one Redis can host other data too. */
 export const DEFAULT_PREFIX = 'chatlab:';
@@ -58,7 +58,7 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
 }
 
 /** Runs a store operation, turning any failure into a PortError of `port` (outcome unknown). */
-export { guardPort as guard } from '../../protocol/errors.ts';
+export { guardPort as guard } from '../protocol/errors.ts';
 
 export type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 

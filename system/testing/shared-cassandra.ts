@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
-import { wallHarness, type Harness } from '../../testing/harness.ts';
-import { connectCassandra, type CassandraSession } from './cassandra-client.ts';
-import { startCassandra } from './cassandra-server.ts';
-import { scratchDir } from './provisioning.ts';
+import { wallHarness, type Harness } from './harness.ts';
+import { connectCassandra, type CassandraSession } from '../drivers/cassandra-client.ts';
+import { startCassandra } from '../worlds/infra/cassandra-server.ts';
+import { scratchDir } from '../worlds/infra/provisioning.ts';
 
 export interface CassandraEndpoint {
   contactPoint: string;

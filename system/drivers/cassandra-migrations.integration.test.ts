@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connectCassandra } from './cassandra-client.ts';
 import { loadMigrations, migrate } from './cassandra-migrations.ts';
-import { sharedCassandra } from './shared-cassandra.ts';
+import { sharedCassandra } from '../testing/shared-cassandra.ts';
 
 describe('Cassandra schema on a real Cassandra', function () {
   this.timeout(240_000);

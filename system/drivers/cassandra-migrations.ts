@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Where the versioned schema lives: `NNN-name.cql`, applied in NNN order. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('./cassandra/migrations/', import.meta.url));
+export const MIGRATIONS_DIR = fileURLToPath(new URL('./cassandra-migrations/', import.meta.url));
 
 export interface Migration {
   version: number;

@@ -2,11 +2,11 @@ import { TokenIssuer } from '../auth/tokens.ts';
 import { VirtualClock } from '../clock/clock-virtual.ts';
 import type { ServerFrame } from '../protocol/frames.ts';
 import { SeededRandom } from '../random/random.ts';
-import { flush } from '../testing/harness.ts';
+import { flush } from './harness.ts';
 import { memoryPorts, makePortFaults, type MemoryPorts, type PortFaults } from '../worlds/memory-ports.ts';
-import { ChatNode } from './chat-node.ts';
-import type { ChatNodeOptions } from './options.ts';
-import type { ConnId, Transport } from './ports.ts';
+import { ChatNode } from '../node/chat-node.ts';
+import type { ChatNodeOptions } from '../node/options.ts';
+import type { ConnId, Transport } from '../node/ports.ts';
 
 /** A transport that records frames per connection: the node core tested without sockets. */
 export class RecordingTransport implements Transport {

@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLive } from '../../scenarios/engine/live.ts';
-import { provisionDocker } from './containers-images.ts';
+import { runLive } from './live.ts';
+import { provisionDocker } from '../../system/worlds/containers-images.ts';
 
 const quiet = { progress: false, log: () => {} };
 
