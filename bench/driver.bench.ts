@@ -1,6 +1,6 @@
 /**
  * bench:driver — what the load driver itself adds to the latencies it
- * reports: `npm run bench:driver -- [--devices 1000] [--rate 2000] [--duration 15s] [--rounds 3]`.
+ * reports: `npm run bench:driver -- [--devices 1000] [--rate 2000] [--duration 15s] [--rounds 3] [--workers n]`.
  *
  * The same scenario run (steady-chat at `--rate` with `--devices`, the
  * driver's workers exactly as `chatlab run` starts them) against two
@@ -24,17 +24,15 @@
  * devices steady-chat backgrounds miss what is sent to them there, so the
  * relay's delivery figures are not a finding, only its latencies.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Report } from '../reports/report.ts';
 import { pinToCpus } from '../scenarios/engine/affinity.ts';
 import { runLive } from '../scenarios/engine/live.ts';
 import { EmbeddedChild } from './servers/embedded-child.ts';
+import { startProtocolRelay } from './servers/protocol-relay-child.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,8 +41,10 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '15s' },
     rounds: { type: 'string', default: '3' },
     seed: { type: 'string', default: '1' },
+    workers: { type: 'string' },
   },
 });
+const workers = values.workers === undefined ? undefined : Number(values.workers);
 const overrides = { devices: Number(values.devices), rate: Number(values.rate), duration: values.duration! };
 const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be an integer >= 1');
@@ -54,25 +54,7 @@ const log = (l: string) => process.stderr.write(`${l}\n`);
 
 interface Target { urls: string[]; secret: string; pid: number; stop(): Promise<void> }
 
-async function relay(): Promise<Target> {
-  const secret = randomBytes(24).toString('base64url');
-  const proc: ChildProcess = fork(fileURLToPath(new URL('./servers/protocol-relay.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'], env: { ...process.env, BENCH_SECRET: secret }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const urls = await new Promise<string[]>((resolve, reject) => {
-    proc.once('message', (m: { urls: string[] }) => resolve(m.urls));
-    proc.once('exit', (code) => reject(new Error(`protocol relay exited with ${code}`)));
-  });
-  return {
-    urls, secret, pid: proc.pid!,
-    stop: async () => {
-      const gone = new Promise((r) => proc.once('exit', r));
-      proc.disconnect();
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 3000))]);
-      if (proc.exitCode === null) proc.kill('SIGKILL');
-    },
-  };
-}
+const relay = startProtocolRelay;
 
 async function embedded(): Promise<Target> {
   const c = await EmbeddedChild.start({ nodes: 3, execArgv: ['--max-semi-space-size=64'] });
@@ -85,7 +67,7 @@ async function measure(name: string, start: () => Promise<Target>, seed: number)
     if (pinned) pinToCpus(t.pid, '0');
     const { report } = await runLive({
       scenario: 'steady-chat', world: 'embedded', target: t.urls.join(','), secret: t.secret, overrides, seed,
-      outDir: mkdtempSync(join(tmpdir(), `chatlab-driver-${name}-`)), progress: false, log: () => {}, driverCpus,
+      outDir: mkdtempSync(join(tmpdir(), `chatlab-driver-${name}-`)), progress: false, log: () => {}, driverCpus, workers,
     });
     return report;
   } finally {

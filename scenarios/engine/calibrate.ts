@@ -67,8 +67,8 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const memoryStores = o.world === 'embedded';
   let cpu: CpuFit | undefined;
   let saturation: Report | undefined;
+  const devices = light.devices ?? 1000;
   if (memoryStores) {
-    const devices = light.devices ?? 1000;
     const closed = await measureCpu({ world: o.world, overrides: { ...light, devices, vus: devices }, seed, log, driverCpus: o.driverCpus });
     saturation = closed.report;
     cpu = { ...closed, ...(await simUnitsPerMessage({ ...light, devices, rate: Math.max(1, Math.round(measuredThroughput(saturation))) }, seed)) };
@@ -84,7 +84,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const d = datacenterCalibration;
   const calibration: Calibration = {
     version: 1,
-    source: `${o.world} world on ${new Date().toISOString().slice(0, 10)}: steady-chat, ${light.devices ?? 1000} devices, ${light.rate ?? 400} msgs/s for ${light.duration}${cpu ? `, and closed loop (${saturation!.devices} VUs)` : ''}`,
+    source: `${o.world} world on ${new Date().toISOString().slice(0, 10)}: steady-chat, ${devices} devices, ${light.rate ?? 400} msgs/s for ${light.duration}${cpu ? `, and closed loop (${devices} VUs)` : ''}`,
     links: {
       ...d.links,
       'device-gateway': link,

@@ -59,3 +59,53 @@ describe('Load (open model, wall-time scheduling)', () => {
     assert.ok(sends.every((s) => s.at >= s.intended));
   });
 });
+
+describe('Load (closed loop, constant-vus)', () => {
+  /** VUs over a virtual clock whose "cluster" acks each send `ackMs` later (or never, for keys in `neverAck`). */
+  function runVus(vus: number, ackMs: number, durationMs: number, neverAck = new Set<number>()) {
+    const clock = new VirtualClock(0);
+    const scenario: Scenario = {
+      ...steadyChat,
+      population: { devices: 20, devicesPerUser: 1 },
+      timeline: [],
+      options: { ...steadyChat.options, scenarios: { loop: { executor: 'constant-vus', vus, duration: `${durationMs}ms`, exec: 'chat' } } },
+    };
+    const recorder: LoadHost['recorder'] = { willSend: () => {} };
+    const sends: { from: number; key: number; at: number }[] = [];
+    const devices = new Map<number, { device: VirtualDevice }>();
+    for (let d = 0; d < 20; d++) {
+      const device = {
+        state: 'online',
+        send: (_to: string, _body: string, key: number) => {
+          sends.push({ from: d, key, at: clock.now() });
+          if (!neverAck.has(key)) clock.setTimeout(() => recorder.onSettled?.(key), ackMs);
+        },
+      };
+      devices.set(d, { device: device as unknown as VirtualDevice });
+    }
+    const load = new Load({
+      config: { worker: 0, workers: 1 }, scenario, population: new Population(scenario, 1, 't'), recorder, devices, clock, t0: 0,
+      timers: { setTimeout: (fn, ms) => clock.setTimeout(fn, ms), setInterval: (fn, ms) => clock.setInterval(fn, ms), clear: (h) => clock.clear(h) },
+    }, new SeededRandom(1));
+    load.start();
+    clock.advance(durationMs + 100);
+    load.stop();
+    return sends;
+  }
+
+  it('each VU sends its next message only once its own last one is acked: throughput = VUs / answer time', () => {
+    const sends = runVus(5, 10, 1000);
+    assert.equal(sends.length, 5 * 100, '5 VUs × (1000 ms / 10 ms per round trip)');
+    for (let d = 0; d < 5; d++) {
+      const mine = sends.filter((s) => s.from === d).map((s) => s.at);
+      for (let i = 1; i < mine.length; i++) assert.equal(mine[i]! - mine[i - 1]!, 10, `VU ${d} waits for its own ack, not anyone's`);
+    }
+    assert.ok(sends.every((s) => s.from < 5), 'only the VUs send');
+  });
+
+  it('a VU whose message is never settled sends nothing more (others go on)', () => {
+    const sends = runVus(2, 10, 200, new Set([0]));
+    assert.equal(sends.filter((s) => s.from === sends[0]!.from).length, 1);
+    assert.equal(sends.length, 1 + 20);
+  });
+});

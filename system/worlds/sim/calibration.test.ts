@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { builtinCalibrations, datacenterCalibration, defaultCalibration, validateCalibration } from './calibration.ts';
+import { SimWorld } from './sim-world.ts';
+
+describe('calibration', () => {
+  it('ships a measured default with its provenance: where, when, on what machine, by which command', () => {
+    assert.match(defaultCalibration.source, /^embedded world on \d{4}-\d{2}-\d{2}/);
+    const notes = defaultCalibration.notes as Record<string, unknown>;
+    assert.match(String(notes.machine), /\d+ × .+, \d+ GiB/);
+    assert.match(String(notes.command), /^chatlab calibrate --world embedded/);
+    assert.ok((notes.closedLoop as { saturationMsgsPerSec: number }).saturationMsgsPerSec > 0);
+    assert.equal(defaultCalibration.node.cpu, 'shared', 'the embedded world runs every node on one event loop');
+    assert.equal(defaultCalibration.resolutionMs, 0.01);
+    assert.equal(builtinCalibrations.embedded, defaultCalibration);
+    assert.equal(builtinCalibrations.datacenter, datacenterCalibration);
+  });
+
+  it('refuses a node.cpu or resolutionMs it does not know, naming the field', () => {
+    assert.throws(() => validateCalibration({ version: 1, node: { cpu: 'both' } }, 'c.json'), /c\.json\.node\.cpu must be "per-node" or "shared", got "both"/);
+    assert.throws(() => validateCalibration({ version: 1, resolutionMs: 0 }, 'c.json'), /c\.json\.resolutionMs must be a number of ms/);
+    assert.equal(validateCalibration({ version: 1, node: { cpu: 'shared' }, resolutionMs: 0.01 }).resolutionMs, 0.01);
+    assert.equal(validateCalibration({ version: 1 }).node.cpu, undefined, 'per-node unless said');
+  });
+
+  it("node.cpu shared: every node's work waits for one event loop; per-node: one each", () => {
+    const shared = new SimWorld({ nodes: 3, seed: 1, calibration: { ...datacenterCalibration, node: { ...datacenterCalibration.node, cpu: 'shared' } } });
+    assert.equal(new Set(shared.transports.map((t) => t.cpu)).size, 1);
+    const own = new SimWorld({ nodes: 3, seed: 1, calibration: datacenterCalibration });
+    assert.equal(new Set(own.transports.map((t) => t.cpu)).size, 3);
+  });
+});
