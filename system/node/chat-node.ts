@@ -2,6 +2,7 @@ import type { Envelope } from '../bus/envelope.ts';
 import type { Unsubscribe } from '../bus/bus.ts';
 import type { TimerHandle } from '../clock/clock.ts';
 import type { TokenIssuer } from '../auth/tokens.ts';
+import { errorFrame } from '../protocol/error-frame.ts';
 import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
@@ -462,11 +463,4 @@ export class ChatNode {
     this.reply(c, errorFrame(err, cid));
     if (++c.offences >= this.opts.maxOffences) this.transport.close(c.id, CloseCodes.policy, `${err.code}: too many bad frames`);
   }
-}
-
-export function errorFrame(err: ChatError, cid?: string): ServerFrame {
-  const f: ServerFrame = { t: 'error', code: err.code, message: err.message, retryable: err.retryable };
-  if (cid !== undefined) f.cid = cid;
-  if (err.retryAfterMs !== undefined) f.retryAfterMs = err.retryAfterMs;
-  return f;
 }

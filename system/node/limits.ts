@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../clock/clock.ts';
+import { errorFrame } from '../protocol/error-frame.ts';
 import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
@@ -93,9 +94,7 @@ export class Limits {
 
   private refuse(c: Connection, err: ChatError): false {
     this.ctx.metrics.reject(err.code);
-    const f: ServerFrame = { t: 'error', code: err.code, message: err.message, retryable: err.retryable };
-    if (err.retryAfterMs !== undefined) f.retryAfterMs = err.retryAfterMs;
-    this.ctx.reply(c, f);
+    this.ctx.reply(c, errorFrame(err));
     return false;
   }
 

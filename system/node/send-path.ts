@@ -1,11 +1,11 @@
 import type { DeliveryItem } from '../bus/envelope.ts';
 import type { InboxEntry } from '../inbox/inbox.ts';
+import { errorFrame } from '../protocol/error-frame.ts';
 import { ChatError } from '../protocol/errors.ts';
 import type { ServerFrame } from '../protocol/frames.ts';
 import type { DeviceId } from '../protocol/ids.ts';
 import { directConversation, groupConversation } from '../protocol/ids.ts';
 import type { ChatNode } from './chat-node.ts';
-import { errorFrame } from './chat-node.ts';
 import type { Connection } from './connection.ts';
 import { TokenBucket } from './rate-limit.ts';
 
