@@ -7,12 +7,15 @@ import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
 import { FrameError, parseClientFrame, validateClientFrame } from '../protocol/parse.ts';
+import { ConnIndex } from './conn-index.ts';
+import type { SignedIn } from './connection.ts';
 import { Connection } from './connection.ts';
 import { Delivery } from './delivery.ts';
 import { Directory } from './directory.ts';
 import { GroupOps } from './group-ops.ts';
 import { Limits } from './limits.ts';
 import { NodeMetrics } from './metrics.ts';
+import type { NodeContext } from './node-context.ts';
 import type { ChatNodeOptions } from './options.ts';
 import { resolveNodeOptions } from './options.ts';
 import type { ConnId, Ports, Transport } from './ports.ts';
@@ -38,11 +41,7 @@ export class ChatNode {
   readonly presence: PresenceHub;
   readonly limits: Limits;
   private readonly sendPath: SendPath;
-  readonly conns = new Map<ConnId, Connection>();
-  /** Ready connections by device. */
-  readonly byDevice = new Map<string, Connection>();
-  /** Ready connections by user (a user may have several devices here). */
-  readonly byUser = new Map<string, Set<Connection>>();
+  readonly connections = new ConnIndex();
   private timers: TimerHandle[] = [];
   private unsubscribe?: Unsubscribe;
   /** Heartbeats still to be followed by a drain of every connection, after the registry was unreachable. */
@@ -58,20 +57,29 @@ export class ChatNode {
   constructor(
     opts: Partial<ChatNodeOptions> & Pick<ChatNodeOptions, 'nodeId' | 'nodeNumber'>,
     readonly ports: Ports,
-    readonly tokens: TokenIssuer,
-    readonly transport: Transport,
+    private readonly tokens: TokenIssuer,
+    private readonly transport: Transport,
   ) {
     this.opts = resolveNodeOptions(opts);
     this.ids = new Snowflake(ports.clock, this.opts.nodeNumber);
     this.directory = new Directory(ports, this.opts.directoryCacheMs);
-    this.delivery = new Delivery(this);
-    this.groupOps = new GroupOps(this);
-    this.presence = new PresenceHub(this);
-    this.sendPath = new SendPath(this);
+    const ctx: NodeContext = {
+      ports, opts: this.opts, metrics: this.metrics, directory: this.directory, ids: this.ids, connections: this.connections,
+      alive: () => this.alive,
+      loadLevel: () => this.loadLevel(),
+      reply: (c, f) => this.reply(c, f),
+      sendRaw: (c, t) => this.sendRaw(c, t),
+      close: (id, code, why) => transport.close(id, code, why),
+      failed: (c, err, cid) => this.failed(c, err, cid),
+    };
     this.limits = new Limits({
       clock: ports.clock, registry: ports.registry, opts: this.opts, metrics: this.metrics,
-      reply: (c, f) => this.reply(c, f), sendRaw: (c, t) => this.sendRaw(c, t), close: (id, code, why) => this.transport.close(id, code, why),
+      reply: ctx.reply, sendRaw: ctx.sendRaw, close: ctx.close,
     });
+    this.delivery = new Delivery(ctx);
+    this.groupOps = new GroupOps(ctx, this.delivery);
+    this.presence = new PresenceHub(ctx, this.limits);
+    this.sendPath = new SendPath(ctx, this.delivery, this.groupOps);
   }
 
   get id(): string {
@@ -93,9 +101,9 @@ export class ChatNode {
   /** Graceful stop: leave the registry, close every connection with 1001 so devices move elsewhere. */
   async stop(): Promise<void> {
     if (!this.alive) return;
-    const users = [...this.byUser.keys()];
+    const users = [...this.connections.byUser.keys()];
     this.halt();
-    for (const c of this.conns.values()) this.transport.close(c.id, CloseCodes.goingAway, 'node stopping');
+    for (const c of this.connections.open.values()) this.transport.close(c.id, CloseCodes.goingAway, 'node stopping');
     await Promise.allSettled([
       this.ports.registry.retire(this.id),
       this.unsubscribe?.(),
@@ -135,38 +143,35 @@ export class ChatNode {
   onOpen(conn: ConnId): void {
     if (!this.alive) return this.transport.close(conn, CloseCodes.goingAway, 'node stopping');
     const c = new Connection(conn, this.ports.clock.now());
-    this.conns.set(conn, c);
+    this.connections.open.set(conn, c);
     this.limits.opened(c);
     this.metrics.connections++;
   }
 
   onClose(conn: ConnId): void {
-    const c = this.conns.get(conn);
+    const c = this.connections.open.get(conn);
     if (!c) return;
-    this.conns.delete(conn);
+    this.connections.open.delete(conn);
     this.metrics.connections--;
     c.state = 'closed';
     this.limits.settled(c);
     c.pageWaiter?.();
-    this.wakeIfOwed(c);
+    this.delivery.wakeIfOwed(c);
     // Replaced by a newer sign-in of its device here (retire), or never signed in: the device is not going offline.
-    if (!c.device || this.byDevice.get(c.device) !== c) return;
-    const lastOfUser = this.detach(c);
+    const s = this.connections.current(c);
+    if (!s) return;
+    const lastOfUser = this.detach(s);
     if (!this.alive) return;
-    void this.ports.registry.remove(c.device, this.id).catch(() => {});
-    void this.ports.presence.unsubscribeAll(c.device).catch(() => {});
-    if (lastOfUser) this.presence.wentOffline(c.user!);
+    void this.ports.registry.remove(s.device, this.id).catch(() => {});
+    void this.ports.presence.unsubscribeAll(s.device).catch(() => {});
+    if (lastOfUser) this.presence.wentOffline(s.user);
   }
 
   /** Takes a signed-in connection out of the device, user and group indexes; true when it was its user's last one here. */
-  private detach(c: Connection): boolean {
-    this.byDevice.delete(c.device!);
-    const mine = this.byUser.get(c.user!);
-    mine?.delete(c);
+  private detach(c: SignedIn): boolean {
+    const last = this.connections.remove(c);
     this.groupOps.detach(c);
-    if (!mine || mine.size > 0) return false;
-    this.byUser.delete(c.user!);
-    return true;
+    return last;
   }
 
   /**
@@ -176,20 +181,9 @@ export class ChatNode {
    * device (the registry keys a device by node, and the new sign-in's put
    * may land first) nor mark it offline: it is coming back online here.
    */
-  private retire(old: Connection): void {
-    if (this.byDevice.get(old.device!) === old) this.detach(old);
+  private retire(old: SignedIn): void {
+    if (this.connections.byDevice.get(old.device) === old) this.detach(old);
     this.transport.close(old.id, CloseCodes.replaced, 'connected again');
-  }
-
-  /**
-   * A connection closed with deliveries it never acked (or a drain still
-   * owed): they wait in its inbox, and nobody else would wake the device, as
-   * senders saw it online. One push brings it back to drain them.
-   */
-  private wakeIfOwed(c: Connection): void {
-    if (!this.alive || !c.device || (c.unacked.size === 0 && !c.needsDrain && c.held.length === 0)) return;
-    this.metrics.pushWakes++;
-    void this.ports.push.wake(c.device, 'msg').catch(() => {});
   }
 
   /**
@@ -200,7 +194,7 @@ export class ChatNode {
    * rejection.
    */
   onFrame(conn: ConnId, input: string | object): void {
-    const c = this.conns.get(conn);
+    const c = this.connections.open.get(conn);
     if (!c || !this.alive) return;
     try {
       this.handle(c, input);
@@ -222,7 +216,7 @@ export class ChatNode {
       void this.hello(c, frame.token).catch((err) => this.failed(c, err));
       return;
     }
-    if (!c.ready) return this.limits.notReady(c);
+    if (!c.isReady()) return this.limits.notReady(c);
     if (!this.limits.admit(c, frame)) return;
     // The two frames of every message are called straight, without dispatch's extra promise: onSend never rejects.
     if (frame.t === 'send') return void this.sendPath.onSend(c, frame);
@@ -258,7 +252,7 @@ export class ChatNode {
       case 'presence':
         return this.presence.relay(env.devices, env.frame, env.k);
       case 'kick': {
-        const c = this.byDevice.get(env.device);
+        const c = this.connections.byDevice.get(env.device);
         if (c && env.newNode !== this.id) this.transport.close(c.id, CloseCodes.replaced, 'connected elsewhere');
         return;
       }
@@ -267,7 +261,7 @@ export class ChatNode {
     }
   }
 
-  private async dispatch(c: Connection, f: ClientFrame): Promise<void> {
+  private async dispatch(c: SignedIn, f: ClientFrame): Promise<void> {
     switch (f.t) {
       case 'send':
         return this.sendPath.onSend(c, f);
@@ -282,8 +276,8 @@ export class ChatNode {
       case 'ping':
         return this.reply(c, { t: 'pong', serverMs: this.ports.clock.now() });
       case 'keys.publish':
-        await this.ports.keys.publish(c.device!, f.bundle);
-        return this.reply(c, { t: 'keys', user: c.user!, bundles: [] });
+        await this.ports.keys.publish(c.device, f.bundle);
+        return this.reply(c, { t: 'keys', user: c.user, bundles: [] });
       case 'keys.fetch':
         // An unknown user (or one without published keys) gets an empty list, not not_found.
         return this.reply(c, { t: 'keys', user: f.user, bundles: await this.ports.keys.fetch(f.user) });
@@ -296,45 +290,38 @@ export class ChatNode {
     const check = this.tokens.verify(token);
     if (!check.ok) return this.refuse(c, new ChatError(check.code, check.reason));
     const { user, device } = check.claims;
-    c.state = 'authenticating';
-    this.limits.settled(c);
-    c.device = device;
-    c.user = user;
-    c.draining = true;
+    const s = c.signIn(user, device);
+    this.limits.settled(s);
+    s.draining = true;
     try {
       // A read (cached) first: registering a device is a write (a transaction in Cassandra) needed once per device, not per connect.
       const known = (await this.directory.devicesOf([user])).get(user) ?? [];
-      if (!(await this.limits.deviceRoom(device, known))) return this.tooManyDevices(c);
+      if (!(await this.limits.deviceRoom(device, known))) return this.tooManyDevices(s);
       if (!known.includes(device)) {
         await this.ports.accounts.addDevice(user, device);
         this.directory.noteDevice(user, device);
         await this.newDeviceFence(user, device);
       }
-      const old = this.byDevice.get(device);
-      if (old && old !== c) this.retire(old);
+      const old = this.connections.byDevice.get(device);
+      if (old && old !== s) this.retire(old);
       const previous = await this.ports.registry.put(device, this.id);
       if (previous && previous !== this.id) {
         void this.ports.bus.publish(previous, { k: 'kick', device, newNode: this.id }).catch(() => {});
       }
-      if (c.closed || !this.alive) return void this.ports.registry.remove(device, this.id).catch(() => {});
-      this.byDevice.set(device, c);
-      let mine = this.byUser.get(user);
-      if (!mine) this.byUser.set(user, (mine = new Set()));
-      const firstHere = mine.size === 0;
-      mine.add(c);
-      if (firstHere) this.presence.cameOnline(user);
-      await this.groupOps.attach(c);
-      c.state = 'ready';
-      this.reply(c, { t: 'welcome', node: this.id, device, serverMs: this.ports.clock.now() });
-      await this.delivery.drain(c);
+      if (s.closed || !this.alive) return void this.ports.registry.remove(device, this.id).catch(() => {});
+      if (this.connections.add(s)) this.presence.cameOnline(user);
+      await this.groupOps.attach(s);
+      s.state = 'ready';
+      this.reply(s, { t: 'welcome', node: this.id, device, serverMs: this.ports.clock.now() });
+      await this.delivery.drain(s);
     } catch (err) {
-      if (!(err instanceof ChatError)) return this.failed(c, err);
-      this.reply(c, errorFrame(err));
-      this.transport.close(c.id, CloseCodes.goingAway, 'sign-in failed, retry');
+      if (!(err instanceof ChatError)) return this.failed(s, err);
+      this.reply(s, errorFrame(err));
+      this.transport.close(s.id, CloseCodes.goingAway, 'sign-in failed, retry');
     }
   }
 
-  private tooManyDevices(c: Connection): void {
+  private tooManyDevices(c: SignedIn): void {
     const max = this.opts.devicesPerUserMax;
     this.metrics.reject('too_many_devices');
     this.reply(c, errorFrame(new ChatError('forbidden', `this user already has ${max} devices connected (devicesPerUserMax)`)));
@@ -423,8 +410,8 @@ export class ChatNode {
    */
   private redrainAll(reason: string): void {
     this.metrics.redrains.set(reason, (this.metrics.redrains.get(reason) ?? 0) + 1);
-    for (const c of this.conns.values()) {
-      if (c.state !== 'ready') continue;
+    for (const c of this.connections.open.values()) {
+      if (!c.isReady()) continue;
       if (c.draining) c.needsDrain = true;
       // A drain that fails (store still slow or away) would leave the connection marked draining, holding
       // live deliveries forever: close it instead, so the device reconnects and drains afresh.
