@@ -26,7 +26,7 @@ export async function renderMetrics(node: ChatNode, sockets: number): Promise<st
   gauge('chatlab_inflight_sends', 'Sends being stored now', m.inFlight);
   gauge('chatlab_event_loop_delay_ms', 'Mean event-loop delay over the last sample window, beyond the 20 ms sampling interval (idle reads ~0)', m.eventLoopDelayMs);
   let depth = 0;
-  for (const c of node.conns.values()) depth += c.unacked.size;
+  for (const c of node.connections.open.values()) depth += c.unacked.size;
   gauge('chatlab_unacked_deliveries', 'Deliveries sent and not yet acked (inbox depth in flight)', depth);
   const rej = new Gauge({ name: 'chatlab_rejections_total', help: 'Rejected frames by reason', labelNames: ['node', 'reason'], registers: [registry] });
   for (const [reason, n] of m.rejections) rej.set({ ...labels, reason }, n);

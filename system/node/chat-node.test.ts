@@ -100,7 +100,7 @@ describe('ChatNode (core, no sockets)', () => {
     await c.connect('bob.1');
     c.nodes[0]!.node.onClose(2 ** 30); // unknown connection: ignored
     const t = c.nodes[0]!.transport;
-    const bobConn = [...c.nodes[0]!.node.byDevice.values()].find((x) => x.device === 'bob.1')!.id;
+    const bobConn = [...c.nodes[0]!.node.connections.byDevice.values()].find((x) => x.device === 'bob.1')!.id;
     c.nodes[0]!.node.onClose(bobConn);
     await c.settle();
     for (let i = 0; i < 25; i++) await c.frame(a, { t: 'send', cid: `o${i}`, to: 'bob', body: `m${i}` });

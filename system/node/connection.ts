@@ -1,4 +1,5 @@
 import type { DeliveryItem } from '../bus/envelope.ts';
+import type { DeviceId, UserId } from '../protocol/ids.ts';
 import type { ConnId } from './ports.ts';
 import type { ConnLimits } from './conn-limits.ts';
 import type { TokenBucket } from './rate-limit.ts';
@@ -18,8 +19,9 @@ const NO_PAGE: Set<string> = new Set();
  * drops any duplicate mid this causes.
  */
 export class Connection {
-  device?: string;
-  user?: string;
+  /** Set once a valid token was presented (see `signIn`), and kept after the connection closes. */
+  device?: DeviceId;
+  user?: UserId;
   state: 'new' | 'authenticating' | 'ready' | 'closed' = 'new';
   /** Sent and not yet acked, by id; the shared empty map until the first delivery (add with `track`). */
   unacked: ReadonlyMap<string, DeliveryItem> = NONE;
@@ -40,6 +42,14 @@ export class Connection {
   readGroups: string[] = [];
 
   constructor(readonly id: ConnId, readonly openedMs: number) {}
+
+  /** A valid token named this connection's device and user: its sign-in is under way. */
+  signIn(user: UserId, device: DeviceId): SignedIn {
+    this.state = 'authenticating';
+    this.user = user;
+    this.device = device;
+    return this as SignedIn;
+  }
 
   /** Remembers a delivery sent and not yet acked, of `bytes` (its frame's UTF-8 size). */
   track(item: DeliveryItem, bytes: number): void {
@@ -66,9 +76,20 @@ export class Connection {
     return this.state === 'closed';
   }
 
-  get ready(): boolean {
+  /** Signed in and welcomed: frames other than hello are served. */
+  isReady(): this is SignedIn {
     return this.state === 'ready';
   }
+}
+
+/**
+ * A connection whose device presented a valid token: its device and user
+ * are known for the rest of its life, closed or not. Only these are in the
+ * node's connection index and reach the parts that serve frames.
+ */
+export interface SignedIn extends Connection {
+  readonly device: DeviceId;
+  readonly user: UserId;
 }
 
 /** The UTF-8 size of a frame: what it costs in the socket's send buffer. */

@@ -5,9 +5,9 @@ import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import type { ServerFrame } from '../protocol/frames.ts';
 import type { DeviceId, NodeId } from '../protocol/ids.ts';
 import { groupOf, isGroupConversation, userOf } from '../protocol/ids.ts';
-import type { ChatNode } from './chat-node.ts';
-import type { Connection } from './connection.ts';
+import type { Connection, SignedIn } from './connection.ts';
 import { frameBytes } from './connection.ts';
+import type { NodeContext } from './node-context.ts';
 import { Redelivery } from './redelivery.ts';
 
 /** One item for some devices, as produced by a send or a receipt. */
@@ -27,10 +27,10 @@ export class Delivery {
   /** Second chances for items published over the (at most once) bus. */
   readonly redelivery: Redelivery;
 
-  constructor(private readonly node: ChatNode) {
+  constructor(private readonly ctx: NodeContext) {
     this.redelivery = new Redelivery({
-      ports: node.ports, opts: node.opts, metrics: node.metrics,
-      deliverLocal: (devices, item) => this.deliverLocal(devices, item), alive: () => node.alive,
+      ports: ctx.ports, opts: ctx.opts, metrics: ctx.metrics,
+      deliverLocal: (devices, item) => this.deliverLocal(devices, item), alive: () => ctx.alive(),
     });
   }
 
@@ -44,7 +44,7 @@ export class Delivery {
     if (batch.length === 1) return this.routeOne(batch[0]!.devices, batch[0]!.item, batch[0]!.push);
     const all = devicesIn(batch);
     if (all.length === 0) return;
-    const where = await this.node.ports.registry.lookup(all).catch(() => undefined);
+    const where = await this.ctx.ports.registry.lookup(all).catch(() => undefined);
     if (!where) return;
     let sends: Promise<void>[] | undefined;
     for (const r of batch) sends = this.dispatch(where, r.devices, r.item, r.push, sends);
@@ -54,7 +54,7 @@ export class Delivery {
   /** `route` of one item (a message, a receipt): the common case, without the batch's bookkeeping. */
   async routeOne(devices: readonly DeviceId[], item: DeliveryItem, push?: PushReason): Promise<void> {
     if (devices.length === 0) return;
-    const where = await this.node.ports.registry.lookup(devices).catch(() => undefined);
+    const where = await this.ctx.ports.registry.lookup(devices).catch(() => undefined);
     if (!where) return;
     const sends = this.dispatch(where, devices, item, push, undefined);
     if (sends) await settled(sends);
@@ -64,20 +64,20 @@ export class Delivery {
   private dispatch(
     where: ReadonlyMap<DeviceId, NodeId>, devices: readonly DeviceId[], item: DeliveryItem, push: PushReason | undefined, sends: Promise<void>[] | undefined,
   ): Promise<void>[] | undefined {
-    const node = this.node;
+    const { ports, opts, metrics } = this.ctx;
     let byNode: Map<NodeId, DeviceId[]> | undefined;
     for (const d of devices) {
       const n = where.get(d);
       if (n === undefined) {
         if (push) {
-          node.metrics.pushWakes++;
-          (sends ??= []).push(node.ports.push.wake(d, push));
+          metrics.pushWakes++;
+          (sends ??= []).push(ports.push.wake(d, push));
         }
-      } else if (n === node.id) {
+      } else if (n === opts.nodeId) {
         this.deliverTo(d, item, push);
       } else if (devices.length === 1) {
         // The envelope may share the caller's list: receivers only read it.
-        (sends ??= []).push(node.ports.bus.publish(n, { k: 'deliver', devices: devices as DeviceId[], item, push }));
+        (sends ??= []).push(ports.bus.publish(n, { k: 'deliver', devices: devices as DeviceId[], item, push }));
         this.redelivery.watch(devices, item);
       } else {
         byNode ??= new Map();
@@ -88,7 +88,7 @@ export class Delivery {
     }
     if (byNode) {
       for (const [n, list] of byNode) {
-        (sends ??= []).push(node.ports.bus.publish(n, { k: 'deliver', devices: list, item, push }));
+        (sends ??= []).push(ports.bus.publish(n, { k: 'deliver', devices: list, item, push }));
         this.redelivery.watch(list, item);
       }
     }
@@ -106,23 +106,34 @@ export class Delivery {
    * online, so an item that wakes offline devices (`push`) wakes it here.
    */
   private deliverTo(device: DeviceId, item: DeliveryItem, push?: PushReason): void {
-    const c = this.node.byDevice.get(device);
+    const c = this.ctx.connections.byDevice.get(device);
     if (c && !c.closed) return this.offer(c, item);
-    if (!push || !this.node.alive) return;
-    this.node.metrics.pushWakes++;
-    void this.node.ports.push.wake(device, push).catch(() => {});
+    if (!push || !this.ctx.alive()) return;
+    this.ctx.metrics.pushWakes++;
+    void this.ctx.ports.push.wake(device, push).catch(() => {});
+  }
+
+  /**
+   * A connection closed with deliveries it never acked (or a drain still
+   * owed): they wait in its inbox, and nobody else would wake the device, as
+   * senders saw it online. One push brings it back to drain them.
+   */
+  wakeIfOwed(c: Connection): void {
+    if (!this.ctx.alive() || !c.device || (c.unacked.size === 0 && !c.needsDrain && c.held.length === 0)) return;
+    this.ctx.metrics.pushWakes++;
+    void this.ctx.ports.push.wake(c.device, 'msg').catch(() => {});
   }
 
   /** A live delivery to one connection, subject to drain state and the unacked window. */
   offer(c: Connection, item: DeliveryItem): void {
     if (c.closed || c.unacked.has(item.id)) return;
     if (c.draining) {
-      if (c.held.length < this.node.opts.drainBufferMax) c.held.push(item);
+      if (c.held.length < this.ctx.opts.drainBufferMax) c.held.push(item);
       else c.needsDrain = true;
       return;
     }
     const bytes = frameBytes(item.frame);
-    const o = this.node.opts;
+    const o = this.ctx.opts;
     // One delivery larger than the byte window still goes when nothing is outstanding, or it could never go.
     if (c.unacked.size >= o.unackedWindowMax || (c.unacked.size > 0 && c.unackedBytes + bytes > o.unackedWindowMaxBytes)) {
       c.needsDrain = true;
@@ -133,8 +144,8 @@ export class Delivery {
 
   private push(c: Connection, item: DeliveryItem, bytes = frameBytes(item.frame)): void {
     c.track(item, bytes);
-    this.node.metrics.deliveriesSent++;
-    this.node.sendRaw(c, item.frame);
+    this.ctx.metrics.deliveriesSent++;
+    this.ctx.sendRaw(c, item.frame);
   }
 
   /**
@@ -144,32 +155,32 @@ export class Delivery {
    * written late), then each fan-out-on-read group's log after the device's
    * cursor. Live deliveries held meanwhile go out afterwards.
    */
-  async drain(c: Connection): Promise<void> {
-    const node = this.node;
+  async drain(c: SignedIn): Promise<void> {
+    const { metrics, opts } = this.ctx;
     let count = 0;
     do {
       c.draining = true;
       c.needsDrain = false;
-      node.metrics.drains++;
+      metrics.drains++;
       count += await this.drainInbox(c);
       for (const gid of c.readGroups) count += await this.drainGroup(c, gid);
-      if (c.closed || !node.alive) return;
+      if (c.closed || !this.ctx.alive()) return;
       c.draining = false;
       const held = c.held;
       c.held = [];
       for (const item of held) this.offer(c, item);
-    } while (c.needsDrain && belowHalfWindow(c, node.opts));
-    node.reply(c, { t: 'drained', count });
+    } while (c.needsDrain && belowHalfWindow(c, opts));
+    this.ctx.reply(c, { t: 'drained', count });
   }
 
-  private async drainInbox(c: Connection): Promise<number> {
-    const { inbox } = this.node.ports;
-    const size = this.node.opts.drainPageSize;
+  private async drainInbox(c: SignedIn): Promise<number> {
+    const { inbox } = this.ctx.ports;
+    const size = this.ctx.opts.drainPageSize;
     let after: string | null = null;
     let restarted = false;
     let count = 0;
     for (;;) {
-      const page = await inbox.page(c.device!, after, size);
+      const page = await inbox.page(c.device, after, size);
       if (c.closed) return count;
       const fresh = page.filter((e) => !c.unacked.has(e.id)).map(itemOf);
       count += fresh.length;
@@ -181,10 +192,10 @@ export class Delivery {
     }
   }
 
-  private async drainGroup(c: Connection, gid: string): Promise<number> {
-    const { groups, log } = this.node.ports;
-    const size = this.node.opts.drainPageSize;
-    let cursor = await groups.cursor(gid, c.device!);
+  private async drainGroup(c: SignedIn, gid: string): Promise<number> {
+    const { groups, log } = this.ctx.ports;
+    const size = this.ctx.opts.drainPageSize;
+    let cursor = await groups.cursor(gid, c.device);
     let count = 0;
     for (;;) {
       const page = await log.page(`g:${gid}`, cursor, size);
@@ -196,13 +207,13 @@ export class Delivery {
       await this.sendPages(c, fresh);
       if (page.length < size || c.closed) return count;
       cursor = page[page.length - 1]!.seq;
-      if (fresh.length === 0) await groups.advanceCursor(gid, c.device!, cursor);
+      if (fresh.length === 0) await groups.advanceCursor(gid, c.device, cursor);
     }
   }
 
   /** Sends what a store page read, in pages of at most `drainPageMaxBytes` (pagesByBytes), each once the previous one is acked. */
   private async sendPages(c: Connection, items: DeliveryItem[]): Promise<void> {
-    for (const page of pagesByBytes(items, this.node.opts.drainPageMaxBytes)) {
+    for (const page of pagesByBytes(items, this.ctx.opts.drainPageMaxBytes)) {
       await this.sendPage(c, page);
       if (c.closed) return;
     }
@@ -211,14 +222,14 @@ export class Delivery {
   /** Sends a page and waits until the device has acked all of it (or the connection ends). */
   private sendPage(c: Connection, items: DeliveryItem[]): Promise<void> {
     if (items.length === 0) return Promise.resolve();
-    const { clock } = this.node.ports;
+    const { clock } = this.ctx.ports;
     c.pageOutstanding = new Set(items.map((i) => i.id));
     for (const item of items) this.push(c, item);
     return new Promise((resolve) => {
       const timer = clock.setTimeout(() => {
-        this.node.transport.close(c.id, CloseCodes.slowConsumer, 'drain page not acked in time');
+        this.ctx.close(c.id, CloseCodes.slowConsumer, 'drain page not acked in time');
         c.pageWaiter?.();
-      }, this.node.opts.drainAckTimeoutMs);
+      }, this.ctx.opts.drainAckTimeoutMs);
       c.pageWaiter = () => {
         clock.clear(timer);
         c.pageWaiter = undefined;
@@ -228,8 +239,8 @@ export class Delivery {
   }
 
   /** The device acked `ids`: forget them, remove inbox entries, move cursors, send delivered receipts. */
-  async onRecv(c: Connection, ids: readonly string[]): Promise<void> {
-    const { inbox, groups } = this.node.ports;
+  async onRecv(c: SignedIn, ids: readonly string[]): Promise<void> {
+    const { inbox, groups } = this.ctx.ports;
     const inboxIds: string[] = [];
     let receipts: DeliveryItem[] | undefined;
     /** Group store writes this ack sets off: cursor moves, group receipt marks. */
@@ -242,39 +253,39 @@ export class Delivery {
         inboxIds.push(id);
         continue;
       }
-      this.node.metrics.deliveriesAcked++;
+      this.ctx.metrics.deliveriesAcked++;
       if (item.group) {
-        (cursorMoves ??= []).push(groups.advanceCursor(item.group, c.device!, item.seq!));
-        cursorMoves.push(groups.markReceipt(item.group, item.seq!, c.user!, 'delivered'));
+        (cursorMoves ??= []).push(groups.advanceCursor(item.group, c.device, item.seq!));
+        cursorMoves.push(groups.markReceipt(item.group, item.seq!, c.user, 'delivered'));
         continue;
       }
       inboxIds.push(id);
       if (item.kind !== 'msg' || !item.from || userOf(item.from) === c.user) continue;
-      if (isGroupConversation(item.conv!)) (cursorMoves ??= []).push(groups.markReceipt(groupOf(item.conv!), item.seq!, c.user!, 'delivered'));
+      if (isGroupConversation(item.conv!)) (cursorMoves ??= []).push(groups.markReceipt(groupOf(item.conv!), item.seq!, c.user, 'delivered'));
       else (receipts ??= []).push(item);
     }
     if (c.pageOutstanding.size === 0) c.pageWaiter?.();
-    const acked = inboxIds.length > 0 ? inbox.ack(c.device!, inboxIds) : undefined;
+    const acked = inboxIds.length > 0 ? inbox.ack(c.device, inboxIds) : undefined;
     if (cursorMoves) {
       if (acked) cursorMoves.push(acked);
       await Promise.all(cursorMoves);
     } else if (acked) await acked;
     if (receipts) await this.sendReceipts(c, receipts);
-    if (c.needsDrain && !c.draining && c.state === 'ready' && belowHalfWindow(c, this.node.opts)) {
-      void this.drain(c).catch(() => this.node.transport.close(c.id, CloseCodes.goingAway, 'drain failed, reconnect'));
+    if (c.needsDrain && !c.draining && c.state === 'ready' && belowHalfWindow(c, this.ctx.opts)) {
+      void this.drain(c).catch(() => this.ctx.close(c.id, CloseCodes.goingAway, 'drain failed, reconnect'));
     }
   }
 
   /** `delivered` receipts for direct messages, to every device of each sender's user (queued in their inboxes). */
-  private async sendReceipts(c: Connection, items: DeliveryItem[]): Promise<void> {
-    const dir = this.node.directory;
+  private async sendReceipts(c: SignedIn, items: DeliveryItem[]): Promise<void> {
+    const dir = this.ctx.directory;
     // One sender (the usual ack of one message) whose devices are cached: no read, no promise.
     const only = items.length === 1 ? dir.cachedDevices(userOf(items[0]!.from!)) : undefined;
     const devicesOf = only ? undefined : await dir.devicesOf([...new Set(items.map((i) => userOf(i.from!)))]);
-    const now = this.node.ports.clock.now();
+    const now = this.ctx.ports.clock.now();
     const out = new ReceiptBatch();
     for (const i of items) {
-      const frame = { t: 'receipt', id: this.node.ids.next(), kind: 'delivered', conv: i.conv!, by: c.device!, mid: i.id, ts: now } as const;
+      const frame = { t: 'receipt', id: this.ctx.ids.next(), kind: 'delivered', conv: i.conv!, by: c.device, mid: i.id, ts: now } as const;
       this.addReceipt(out, frame, only ?? devicesOf!.get(userOf(i.from!)) ?? []);
     }
     await this.sendReceiptFrames(out);
@@ -284,12 +295,12 @@ export class Delivery {
     const text = JSON.stringify(frame);
     for (const d of devices) out.entries.push({ device: d, id: frame.id, kind: 'receipt', frame: text });
     out.routed.push({ devices, item: { id: frame.id, kind: 'receipt', frame: text } });
-    this.node.metrics.receiptsSent += devices.length;
+    this.ctx.metrics.receiptsSent += devices.length;
   }
 
   /** Receipts are queued in the inbox of every device of the sender (offline ones get them on their next drain), then routed to the online ones. */
   private async sendReceiptFrames(out: ReceiptBatch): Promise<void> {
-    if (out.entries.length > 0) await this.node.ports.inbox.put(out.entries);
+    if (out.entries.length > 0) await this.ctx.ports.inbox.put(out.entries);
     void this.route(out.routed).catch(noop);
   }
 
@@ -301,18 +312,18 @@ export class Delivery {
    * not exist included) and an `upTo` past the conversation's last seq
    * (`bad_frame`).
    */
-  async onRead(c: Connection, conv: string, upTo: number): Promise<void> {
-    const group = isGroupConversation(conv) ? await this.node.directory.group(groupOf(conv)) : undefined;
+  async onRead(c: SignedIn, conv: string, upTo: number): Promise<void> {
+    const group = isGroupConversation(conv) ? await this.ctx.directory.group(groupOf(conv)) : undefined;
     const [, a, b] = conv.split(':');
-    const member = group ? group.members.has(c.user!) : !isGroupConversation(conv) && (a === c.user || b === c.user);
+    const member = group ? group.members.has(c.user) : !isGroupConversation(conv) && (a === c.user || b === c.user);
     if (!member) throw new ChatError('forbidden', 'read: conv is not a conversation of yours');
-    const last = await this.node.ports.sequencer.current(conv);
+    const last = await this.ctx.ports.sequencer.current(conv);
     if (upTo > last) throw new ChatError('bad_frame', `read: upTo must not exceed the conversation's last seq (${last})`);
-    if (group) return this.node.ports.groups.markReceipt(group.info.id, upTo, c.user!, 'read');
+    if (group) return this.ctx.ports.groups.markReceipt(group.info.id, upTo, c.user, 'read');
     const other = a === c.user ? b! : a!;
-    const devices = await this.node.directory.devicesOf([other, c.user!]);
-    const targets = [...(devices.get(other) ?? []), ...(devices.get(c.user!) ?? []).filter((d) => d !== c.device)];
-    const frame = { t: 'receipt', id: this.node.ids.next(), kind: 'read', conv, by: c.device!, upTo, ts: this.node.ports.clock.now() } as const;
+    const devices = await this.ctx.directory.devicesOf([other, c.user]);
+    const targets = [...(devices.get(other) ?? []), ...(devices.get(c.user) ?? []).filter((d) => d !== c.device)];
+    const frame = { t: 'receipt', id: this.ctx.ids.next(), kind: 'read', conv, by: c.device, upTo, ts: this.ctx.ports.clock.now() } as const;
     const out = new ReceiptBatch();
     this.addReceipt(out, frame, targets);
     await this.sendReceiptFrames(out);

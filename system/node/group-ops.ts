@@ -2,8 +2,9 @@ import type { DeliveryItem, GroupEnvelope, MembershipEnvelope } from '../bus/env
 import type { TimerHandle } from '../clock/clock.ts';
 import { ChatError } from '../protocol/errors.ts';
 import type { ClientFrame } from '../protocol/frames.ts';
-import type { ChatNode } from './chat-node.ts';
-import type { Connection } from './connection.ts';
+import type { SignedIn } from './connection.ts';
+import type { Delivery } from './delivery.ts';
+import type { NodeContext } from './node-context.ts';
 
 type GroupFrame = Extract<ClientFrame, { t: `group.${string}` }>;
 
@@ -14,7 +15,7 @@ type GroupFrame = Extract<ClientFrame, { t: `group.${string}` }>;
  */
 export class GroupOps {
   /** Ready local connections per fan-out-on-read group. */
-  private readonly local = new Map<string, Set<Connection>>();
+  private readonly local = new Map<string, Set<SignedIn>>();
   /**
    * Per group held here, the seq up to which every message was offered to
    * its members (from envelopes or a catch-up), and the seqs offered beyond
@@ -26,9 +27,12 @@ export class GroupOps {
   private readonly ahead = new Map<string, Set<number>>();
   private catchUpTimer: TimerHandle | undefined;
 
-  constructor(private readonly node: ChatNode) {}
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly delivery: Delivery,
+  ) {}
 
-  async onFrame(c: Connection, f: ClientFrame): Promise<void> {
+  async onFrame(c: SignedIn, f: ClientFrame): Promise<void> {
     const g = f as GroupFrame;
     switch (g.t) {
       case 'group.create':
@@ -44,62 +48,62 @@ export class GroupOps {
     }
   }
 
-  private async create(c: Connection, f: Extract<GroupFrame, { t: 'group.create' }>): Promise<void> {
-    const node = this.node;
-    const members = [...new Set([c.user!, ...f.members])];
+  private async create(c: SignedIn, f: Extract<GroupFrame, { t: 'group.create' }>): Promise<void> {
+    const ctx = this.ctx;
+    const members = [...new Set([c.user, ...f.members])];
     await this.requireUsers('group.create', f.members);
-    const gid = f.gid ?? node.ids.next();
-    if (await node.ports.groups.get(gid)) throw new ChatError('conflict', `group ${gid} exists`);
-    const fanout = f.fanout ?? (members.length > node.opts.fanoutWriteMax ? 'read' : 'write');
-    await node.ports.groups.create({ id: gid, name: f.name, owner: c.user!, createdMs: node.ports.clock.now(), fanout }, members);
+    const gid = f.gid ?? ctx.ids.next();
+    if (await ctx.ports.groups.get(gid)) throw new ChatError('conflict', `group ${gid} exists`);
+    const fanout = f.fanout ?? (members.length > ctx.opts.fanoutWriteMax ? 'read' : 'write');
+    await ctx.ports.groups.create({ id: gid, name: f.name, owner: c.user, createdMs: ctx.ports.clock.now(), fanout }, members);
     await this.announce({ k: 'membership', group: gid, added: members, removed: [] });
-    node.reply(c, { t: 'group', gid, name: f.name, members, fanout });
+    ctx.reply(c, { t: 'group', gid, name: f.name, members, fanout });
   }
 
-  private async change(c: Connection, gid: string, added: string[], removed: string[]): Promise<void> {
-    const node = this.node;
-    const g = await node.directory.group(gid);
+  private async change(c: SignedIn, gid: string, added: string[], removed: string[]): Promise<void> {
+    const ctx = this.ctx;
+    const g = await ctx.directory.group(gid);
     if (!g) throw new ChatError('not_found', `no group ${gid}`);
     const self = removed.length === 1 && removed[0] === c.user;
-    if (!g.members.has(c.user!) || (removed.length > 0 && g.info.owner !== c.user && !self)) {
+    if (!g.members.has(c.user) || (removed.length > 0 && g.info.owner !== c.user && !self)) {
       throw new ChatError('forbidden', removed.length > 0 ? 'only the owner removes others' : 'only members add');
     }
-    const max = node.opts.groupMembersMax;
+    const max = ctx.opts.groupMembersMax;
     if (g.list.length + added.length > max) throw new ChatError('too_large', `a group has at most ${max} members`);
     if (added.length > 0) await this.requireUsers('group.add', added);
-    if (added.length > 0) await node.ports.groups.add(gid, added);
-    if (removed.length > 0) await node.ports.groups.remove(gid, removed);
+    if (added.length > 0) await ctx.ports.groups.add(gid, added);
+    if (removed.length > 0) await ctx.ports.groups.remove(gid, removed);
     await this.announce({ k: 'membership', group: gid, added, removed });
-    const members = await node.ports.groups.members(gid);
-    node.reply(c, { t: 'group', gid, name: g.info.name, members, fanout: g.info.fanout });
+    const members = await ctx.ports.groups.members(gid);
+    ctx.reply(c, { t: 'group', gid, name: g.info.name, members, fanout: g.info.fanout });
   }
 
   /** A user exists once one of their devices has signed in (Accounts lists it); unknown users are refused by name. */
   private async requireUsers(frame: string, users: readonly string[]): Promise<void> {
     if (users.length === 0) return;
-    const devices = await this.node.directory.devicesOf(users);
+    const devices = await this.ctx.directory.devicesOf(users);
     const unknown = [...new Set(users)].filter((u) => (devices.get(u) ?? []).length === 0);
     if (unknown.length === 0) return;
     const named = unknown.slice(0, 5).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
     throw new ChatError('not_found', `${frame}: no such user: ${named}`);
   }
 
-  private async list(c: Connection): Promise<void> {
-    const ids = await this.node.ports.groups.groupsOf(c.user!);
+  private async list(c: SignedIn): Promise<void> {
+    const ids = await this.ctx.ports.groups.groupsOf(c.user);
     const groups = [];
     for (const gid of ids) {
-      const g = await this.node.directory.group(gid);
+      const g = await this.ctx.directory.group(gid);
       if (g) groups.push({ gid, name: g.info.name, members: g.list.length });
     }
-    this.node.reply(c, { t: 'groups', groups });
+    this.ctx.reply(c, { t: 'groups', groups });
   }
 
-  private async receipts(c: Connection, gid: string, seq: number): Promise<void> {
-    const g = await this.node.directory.group(gid);
-    if (!g || !g.members.has(c.user!)) throw new ChatError('forbidden', `not a member of ${gid}`);
-    const r = await this.node.ports.groups.receipts(gid, seq);
+  private async receipts(c: SignedIn, gid: string, seq: number): Promise<void> {
+    const g = await this.ctx.directory.group(gid);
+    if (!g || !g.members.has(c.user)) throw new ChatError('forbidden', `not a member of ${gid}`);
+    const r = await this.ctx.ports.groups.receipts(gid, seq);
     const b64 = (a: Uint8Array) => Buffer.from(a).toString('base64');
-    this.node.reply(c, {
+    this.ctx.reply(c, {
       t: 'group.receipts', gid, seq, members: r.members, delivered: r.delivered, read: r.read,
       deliveredBitmap: b64(r.deliveredBitmap), readBitmap: b64(r.readBitmap),
     });
@@ -107,43 +111,43 @@ export class GroupOps {
 
   /** Membership changed: every alive node drops its cache and re-indexes its local members. */
   private async announce(env: MembershipEnvelope): Promise<void> {
-    const nodes = await this.node.ports.registry.nodes();
+    const nodes = await this.ctx.ports.registry.nodes();
     this.onMembership(env);
-    await Promise.allSettled(nodes.filter((n) => n !== this.node.id).map((n) => this.node.ports.bus.publish(n, env)));
+    await Promise.allSettled(nodes.filter((n) => n !== this.ctx.opts.nodeId).map((n) => this.ctx.ports.bus.publish(n, env)));
   }
 
   onMembership(env: MembershipEnvelope): void {
-    const node = this.node;
-    node.directory.forgetGroup(env.group);
-    void node.directory.group(env.group).then((g) => {
+    const ctx = this.ctx;
+    ctx.directory.forgetGroup(env.group);
+    void ctx.directory.group(env.group).then((g) => {
       if (!g || g.info.fanout !== 'read') return;
-      for (const u of env.added) for (const c of node.byUser.get(u) ?? []) this.join(c, env.group);
-      for (const u of env.removed) for (const c of node.byUser.get(u) ?? []) this.leave(c, env.group);
+      for (const u of env.added) for (const c of ctx.connections.byUser.get(u) ?? []) this.join(c, env.group);
+      for (const u of env.removed) for (const c of ctx.connections.byUser.get(u) ?? []) this.leave(c, env.group);
     }).catch(() => {});
   }
 
   /** A device signed in here: index it under its fan-out-on-read groups. */
-  async attach(c: Connection): Promise<void> {
-    const ids = await this.node.ports.groups.groupsOf(c.user!);
+  async attach(c: SignedIn): Promise<void> {
+    const ids = await this.ctx.ports.groups.groupsOf(c.user);
     for (const gid of ids) {
-      const g = await this.node.directory.group(gid);
+      const g = await this.ctx.directory.group(gid);
       if (g?.info.fanout === 'read') this.join(c, gid);
     }
   }
 
-  detach(c: Connection): void {
+  detach(c: SignedIn): void {
     for (const gid of [...c.readGroups]) this.leave(c, gid);
   }
 
-  private join(c: Connection, gid: string): void {
+  private join(c: SignedIn, gid: string): void {
     if (c.readGroups.includes(gid)) return;
     c.readGroups.push(gid);
     let set = this.local.get(gid);
     if (!set) {
       this.local.set(gid, (set = new Set()));
-      void this.node.ports.registry.joinGroup(gid, this.node.id).catch(() => {});
+      void this.ctx.ports.registry.joinGroup(gid, this.ctx.opts.nodeId).catch(() => {});
       // Read before the member's drain reads the log: anything after it comes by envelope or by catch-up.
-      void this.node.ports.sequencer.current(`g:${gid}`).then((seq) => {
+      void this.ctx.ports.sequencer.current(`g:${gid}`).then((seq) => {
         if (!this.seen.has(gid) && this.local.has(gid)) this.seen.set(gid, seq);
       }, () => {});
       this.armCatchUp();
@@ -151,7 +155,7 @@ export class GroupOps {
     set.add(c);
   }
 
-  private leave(c: Connection, gid: string): void {
+  private leave(c: SignedIn, gid: string): void {
     c.readGroups = c.readGroups.filter((g) => g !== gid);
     const set = this.local.get(gid);
     if (!set) return;
@@ -160,7 +164,7 @@ export class GroupOps {
       this.local.delete(gid);
       this.seen.delete(gid);
       this.ahead.delete(gid);
-      if (this.node.alive) void this.node.ports.registry.leaveGroup(gid, this.node.id).catch(() => {});
+      if (this.ctx.alive()) void this.ctx.ports.registry.leaveGroup(gid, this.ctx.opts.nodeId).catch(() => {});
     }
   }
 
@@ -170,7 +174,7 @@ export class GroupOps {
     if (!set) return;
     this.noteSeen(env.group, env.seq);
     const item = { id: env.mid, kind: 'msg' as const, frame: env.frame, from: env.from, conv: `g:${env.group}`, seq: env.seq, group: env.group };
-    for (const c of set) if (c.device !== env.from) this.node.delivery.offer(c, item);
+    for (const c of set) if (c.device !== env.from) this.delivery.offer(c, item);
   }
 
   /** Moves `seen` past `seq` when it is the next one (and past the seqs already ahead); keeps it ahead otherwise. */
@@ -192,11 +196,11 @@ export class GroupOps {
 
   /** One node-wide timer while this node holds members of a fan-out-on-read group (none when `redeliverAfterMs` is 0). */
   private armCatchUp(): void {
-    const every = this.node.opts.redeliverAfterMs;
-    if (this.catchUpTimer || every <= 0 || !this.node.alive) return;
-    this.catchUpTimer = this.node.ports.clock.setTimeout(() => {
+    const every = this.ctx.opts.redeliverAfterMs;
+    if (this.catchUpTimer || every <= 0 || !this.ctx.alive()) return;
+    this.catchUpTimer = this.ctx.ports.clock.setTimeout(() => {
       this.catchUpTimer = undefined;
-      if (!this.node.alive || this.local.size === 0) return;
+      if (!this.ctx.alive() || this.local.size === 0) return;
       void Promise.allSettled([...this.local.keys()].map((gid) => this.catchUp(gid))).then(() => this.armCatchUp());
     }, every);
   }
@@ -209,20 +213,20 @@ export class GroupOps {
    * costs one more log read per sweep until a later message passes it.
    */
   private async catchUp(gid: string): Promise<void> {
-    const { sequencer, log } = this.node.ports;
+    const { sequencer, log } = this.ctx.ports;
     const from = this.seen.get(gid);
     if (from === undefined) return;
     const conv = `g:${gid}`;
     if ((await sequencer.current(conv)) <= from) return;
-    const page = await log.page(conv, from, this.node.opts.drainPageSize);
+    const page = await log.page(conv, from, this.ctx.opts.drainPageSize);
     const set = this.local.get(gid);
     if (!set || page.length === 0) return;
     const ahead = this.ahead.get(gid);
     for (const m of page) {
       if (ahead?.has(m.seq)) continue;
       const item: DeliveryItem = { id: m.mid, kind: 'msg', frame: m.frame, from: m.from, conv, seq: m.seq, group: gid };
-      this.node.metrics.redeliveries++;
-      for (const c of set) if (c.device !== m.from) this.node.delivery.offer(c, item);
+      this.ctx.metrics.redeliveries++;
+      for (const c of set) if (c.device !== m.from) this.delivery.offer(c, item);
     }
     // Everything up to the page's last seq is offered now (a seq missing from the log was burned by a failed send).
     let upTo = page[page.length - 1]!.seq;

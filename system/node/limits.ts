@@ -1,9 +1,10 @@
 import type { Clock, TimerHandle } from '../clock/clock.ts';
+import { errorFrame } from '../protocol/error-frame.ts';
 import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
 import type { Registry } from '../registry/registry.ts';
-import type { Connection } from './connection.ts';
+import type { Connection, SignedIn } from './connection.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { ChatNodeOptions } from './options.ts';
 import type { ConnId } from './ports.ts';
@@ -44,7 +45,7 @@ export class Limits {
   }
 
   /** True when `f` from the signed-in `c` may go on; otherwise it was answered (or shed) here. */
-  admit(c: Connection, f: ClientFrame): boolean {
+  admit(c: SignedIn, f: ClientFrame): boolean {
     const o = this.ctx.opts;
     switch (f.t) {
       case 'typing':
@@ -74,8 +75,8 @@ export class Limits {
     }
   }
 
-  private groupChange(c: Connection): boolean {
-    const wait = this.groupChanges.take(c.device!);
+  private groupChange(c: SignedIn): boolean {
+    const wait = this.groupChanges.take(c.device);
     return wait === 0 || this.refuse(c, new ChatError('rate_limited', 'group change rate limit reached', wait));
   }
 
@@ -93,9 +94,7 @@ export class Limits {
 
   private refuse(c: Connection, err: ChatError): false {
     this.ctx.metrics.reject(err.code);
-    const f: ServerFrame = { t: 'error', code: err.code, message: err.message, retryable: err.retryable };
-    if (err.retryAfterMs !== undefined) f.retryAfterMs = err.retryAfterMs;
-    this.ctx.reply(c, f);
+    this.ctx.reply(c, errorFrame(err));
     return false;
   }
 

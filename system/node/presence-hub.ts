@@ -1,8 +1,9 @@
 import type { ServerFrame } from '../protocol/frames.ts';
 import type { DeviceId, NodeId, UserId } from '../protocol/ids.ts';
 import { directConversation } from '../protocol/ids.ts';
-import type { ChatNode } from './chat-node.ts';
-import type { Connection } from './connection.ts';
+import type { SignedIn } from './connection.ts';
+import type { Limits } from './limits.ts';
+import type { NodeContext } from './node-context.ts';
 
 /**
  * Presence and typing: ephemeral, best effort, shed first under load.
@@ -13,15 +14,18 @@ import type { Connection } from './connection.ts';
 export class PresenceHub {
   private readonly changed = new Set<UserId>();
 
-  constructor(private readonly node: ChatNode) {}
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly limits: Limits,
+  ) {}
 
   cameOnline(user: UserId): void {
-    void this.node.ports.presence.heartbeat([user], this.node.opts.presenceTtlMs).catch(() => {});
+    void this.ctx.ports.presence.heartbeat([user], this.ctx.opts.presenceTtlMs).catch(() => {});
     this.noteChange(user);
   }
 
   wentOffline(user: UserId): void {
-    void this.node.ports.presence.offline(user).catch(() => {});
+    void this.ctx.ports.presence.offline(user).catch(() => {});
     this.noteChange(user);
   }
 
@@ -33,15 +37,15 @@ export class PresenceHub {
    * user per second would dominate the stores' load for large populations.
    */
   refresh(): void {
-    const now = this.node.ports.clock.now();
-    if (now - this.lastRefreshMs < this.node.opts.presenceTtlMs / 3) return;
+    const now = this.ctx.ports.clock.now();
+    if (now - this.lastRefreshMs < this.ctx.opts.presenceTtlMs / 3) return;
     this.lastRefreshMs = now;
-    const users = [...this.node.byUser.keys()];
-    if (users.length > 0) void this.node.ports.presence.heartbeat(users, this.node.opts.presenceTtlMs).catch(() => {});
+    const users = [...this.ctx.connections.byUser.keys()];
+    if (users.length > 0) void this.ctx.ports.presence.heartbeat(users, this.ctx.opts.presenceTtlMs).catch(() => {});
   }
 
   private noteChange(user: UserId): void {
-    if (this.changed.size < this.node.opts.presenceChangesMax) this.changed.add(user);
+    if (this.changed.size < this.ctx.opts.presenceChangesMax) this.changed.add(user);
   }
 
   /** Publishes coalesced changes; skipped (changes dropped) while the node sheds load. */
@@ -49,12 +53,12 @@ export class PresenceHub {
     if (this.changed.size === 0) return;
     const users = [...this.changed];
     this.changed.clear();
-    if (this.node.loadLevel() > 0) return;
+    if (this.ctx.loadLevel() > 0) return;
     void this.publish(users).catch(() => {});
   }
 
   private async publish(users: UserId[]): Promise<void> {
-    const { presence } = this.node.ports;
+    const { presence } = this.ctx.ports;
     const states = await presence.get(users);
     for (const user of users) {
       const subs = await presence.subscribers(user);
@@ -65,36 +69,36 @@ export class PresenceHub {
     }
   }
 
-  async onSubscribe(c: Connection, users: UserId[]): Promise<void> {
-    const { presence } = this.node.ports;
-    await presence.subscribe(c.device!, users);
+  async onSubscribe(c: SignedIn, users: UserId[]): Promise<void> {
+    const { presence } = this.ctx.ports;
+    await presence.subscribe(c.device, users);
     const states = await presence.get(users);
     for (const user of users) {
       const s = states.get(user) ?? { online: false, lastSeenMs: 0 };
       const frame: ServerFrame = { t: 'presence', user, online: s.online, lastSeenMs: s.lastSeenMs };
-      this.node.limits.presenceOut(c, user, JSON.stringify(frame));
+      this.limits.presenceOut(c, user, JSON.stringify(frame));
     }
   }
 
-  async onTyping(c: Connection, to: string): Promise<void> {
-    if (this.node.loadLevel() > 0) return;
+  async onTyping(c: SignedIn, to: string): Promise<void> {
+    if (this.ctx.loadLevel() > 0) return;
     let devices: DeviceId[];
     let conv: string;
     if (to.startsWith('g:')) {
-      const g = await this.node.directory.group(to.slice(2));
-      if (!g || !g.members.has(c.user!) || g.info.fanout === 'read') return;
-      devices = [...(await this.node.directory.devicesOf(g.list)).values()].flat();
+      const g = await this.ctx.directory.group(to.slice(2));
+      if (!g || !g.members.has(c.user) || g.info.fanout === 'read') return;
+      devices = [...(await this.ctx.directory.devicesOf(g.list)).values()].flat();
       conv = to;
     } else {
-      devices = (await this.node.directory.devicesOf([to])).get(to) ?? [];
-      conv = directConversation(c.user!, to);
+      devices = (await this.ctx.directory.devicesOf([to])).get(to) ?? [];
+      conv = directConversation(c.user, to);
     }
-    const frame: ServerFrame = { t: 'typing', from: c.user!, conv };
+    const frame: ServerFrame = { t: 'typing', from: c.user, conv };
     await this.sendEphemeral(devices.filter((d) => d !== c.device), JSON.stringify(frame), 'typing');
   }
 
   private async sendEphemeral(devices: DeviceId[], frame: string, k: 'typing' | 'presence'): Promise<void> {
-    const where = await this.node.ports.registry.lookup(devices);
+    const where = await this.ctx.ports.registry.lookup(devices);
     const byNode = new Map<NodeId, DeviceId[]>();
     for (const [d, n] of where) {
       let list = byNode.get(n);
@@ -102,8 +106,8 @@ export class PresenceHub {
       list.push(d);
     }
     for (const [n, list] of byNode) {
-      if (n === this.node.id) this.relay(list, frame, k);
-      else void this.node.ports.bus.publish(n, { k, devices: list, frame }).catch(() => {});
+      if (n === this.ctx.opts.nodeId) this.relay(list, frame, k);
+      else void this.ctx.ports.bus.publish(n, { k, devices: list, frame }).catch(() => {});
     }
   }
 
@@ -115,10 +119,10 @@ export class PresenceHub {
   relay(devices: readonly DeviceId[], frame: string, k: 'typing' | 'presence'): void {
     const user = k === 'presence' ? presenceUser(frame) : undefined;
     for (const d of devices) {
-      const c = this.node.byDevice.get(d);
-      if (!c?.ready) continue;
-      if (user === undefined) this.node.sendRaw(c, frame);
-      else this.node.limits.presenceOut(c, user, frame);
+      const c = this.ctx.connections.byDevice.get(d);
+      if (!c?.isReady()) continue;
+      if (user === undefined) this.ctx.sendRaw(c, frame);
+      else this.limits.presenceOut(c, user, frame);
     }
   }
 }

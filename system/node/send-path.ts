@@ -1,12 +1,14 @@
 import type { DeliveryItem } from '../bus/envelope.ts';
 import type { InboxEntry } from '../inbox/inbox.ts';
+import { errorFrame } from '../protocol/error-frame.ts';
 import { ChatError } from '../protocol/errors.ts';
 import type { ServerFrame } from '../protocol/frames.ts';
 import type { DeviceId } from '../protocol/ids.ts';
 import { directConversation, groupConversation } from '../protocol/ids.ts';
-import type { ChatNode } from './chat-node.ts';
-import { errorFrame } from './chat-node.ts';
-import type { Connection } from './connection.ts';
+import type { SignedIn } from './connection.ts';
+import type { Delivery } from './delivery.ts';
+import type { GroupOps } from './group-ops.ts';
+import type { NodeContext } from './node-context.ts';
 import { TokenBucket } from './rate-limit.ts';
 
 type SendFrame = { t: 'send'; cid: string; to: string; body: string; kind?: 'text' | 'media' | 'e2e' };
@@ -35,55 +37,59 @@ export class SendPath {
    */
   private readonly leases = new Map<string, number>();
 
-  constructor(private readonly node: ChatNode) {}
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly delivery: Delivery,
+    private readonly groupOps: GroupOps,
+  ) {}
 
   /** How long a pending claim holds without renewal: the node's liveness TTL (3 heartbeat intervals). */
   get claimLeaseMs(): number {
-    return this.node.opts.heartbeatIntervalMs * 3;
+    return this.ctx.opts.heartbeatIntervalMs * 3;
   }
 
   /** Renews the leases of sends still being stored that were taken or renewed a heartbeat interval ago or more. */
   renewClaims(): void {
     if (this.leases.size === 0) return;
-    const now = this.node.ports.clock.now();
-    const due = now - this.node.opts.heartbeatIntervalMs;
+    const now = this.ctx.ports.clock.now();
+    const due = now - this.ctx.opts.heartbeatIntervalMs;
     const keys: string[] = [];
     for (const [key, at] of this.leases) {
       if (at > due) continue;
       keys.push(key);
       this.leases.set(key, now);
     }
-    if (keys.length > 0) void this.node.ports.dedup.renew(keys, this.claimLeaseMs).catch(noop);
+    if (keys.length > 0) void this.ctx.ports.dedup.renew(keys, this.claimLeaseMs).catch(noop);
   }
 
-  /** Never rejects: a failure is answered to the device as an error frame carrying the cid (or closes it, see ChatNode.failed). */
-  async onSend(c: Connection, f: SendFrame): Promise<void> {
-    const node = this.node;
+  /** Never rejects: a failure is answered to the device as an error frame carrying the cid (or closes it, see NodeContext.failed). */
+  async onSend(c: SignedIn, f: SendFrame): Promise<void> {
+    const ctx = this.ctx;
     let counted = false;
     let leased = false;
     let key = '';
     try {
       const rejection = this.admit(c);
       if (rejection) {
-        node.metrics.reject(rejection.code);
-        return node.reply(c, errorFrame(rejection, f.cid));
+        ctx.metrics.reject(rejection.code);
+        return ctx.reply(c, errorFrame(rejection, f.cid));
       }
-      node.metrics.inFlight++;
+      ctx.metrics.inFlight++;
       counted = true;
-      const { dedup } = node.ports;
-      key = dedupKey(c.device!, f.cid);
+      const { dedup } = ctx.ports;
+      key = dedupKey(c.device, f.cid);
       // A lease, renewed while this node lives: a node that dies mid-send frees the cid within its liveness TTL.
       const claim = await dedup.claim(key, this.claimLeaseMs);
       if (claim.state === 'claimed') {
         leased = true;
-        this.leases.set(key, node.ports.clock.now());
+        this.leases.set(key, ctx.ports.clock.now());
       }
       if (claim.state === 'done') {
-        node.metrics.messagesDuplicate++;
-        return node.sendRaw(c, duplicateAck(f.cid, claim.result));
+        ctx.metrics.messagesDuplicate++;
+        return ctx.sendRaw(c, duplicateAck(f.cid, claim.result));
       }
       if (claim.state === 'pending') {
-        return node.reply(c, errorFrame(new ChatError('in_progress', 'this cid is still being stored', node.opts.retryAfterMs), f.cid));
+        return ctx.reply(c, errorFrame(new ChatError('in_progress', 'this cid is still being stored', ctx.opts.retryAfterMs), f.cid));
       }
       let ackText: string;
       let kept: string;
@@ -93,7 +99,7 @@ export class SendPath {
         const t = f.to.startsWith('g:') ? this.resolveGroup(c, f.to.slice(2)) : this.resolveDirect(c, f.to);
         target = t instanceof Promise ? await t : t;
         stored = await this.store(c, f, target);
-        const ts = node.ports.clock.now();
+        const ts = ctx.ports.clock.now();
         const ack: ServerFrame = { t: 'ack', cid: f.cid, mid: stored.mid, seq: stored.seq, conv: target.conv, ts };
         ackText = JSON.stringify(ack);
         kept = keptAck(stored.mid, stored.seq, ts, target.conv);
@@ -103,35 +109,35 @@ export class SendPath {
       }
       // Durable from here: a failed `complete` must not turn into an error the device would retry as a new message.
       // The ack's fields are kept; a resend of the cid gets the same ack back marked `dup` (duplicateAck).
-      await dedup.complete(key, kept, node.opts.dedupTtlMs).catch(noop);
-      if (!node.alive) return;
-      node.metrics.messagesAcked++;
-      node.sendRaw(c, ackText);
+      await dedup.complete(key, kept, ctx.opts.dedupTtlMs).catch(noop);
+      if (!ctx.alive()) return;
+      ctx.metrics.messagesAcked++;
+      ctx.sendRaw(c, ackText);
       if (target.readGroup) return await this.fanOutRead(c, target.readGroup, stored);
       // Never rejects: the inboxes have the message, so a failed route costs latency, not delivery.
-      await node.delivery.routeOne(target.devices, stored.item, target.conv.startsWith('g:') ? 'group' : 'msg');
+      await this.delivery.routeOne(target.devices, stored.item, target.conv.startsWith('g:') ? 'group' : 'msg');
     } catch (err) {
-      node.failed(c, err, f.cid);
+      ctx.failed(c, err, f.cid);
     } finally {
-      if (counted) node.metrics.inFlight--;
+      if (counted) ctx.metrics.inFlight--;
       if (leased) this.leases.delete(key);
     }
   }
 
-  private admit(c: Connection): ChatError | undefined {
+  private admit(c: SignedIn): ChatError | undefined {
     // Built on the first send: a full bucket then is what one built at sign-in would hold by now (it caps at the burst).
-    c.bucket ??= new TokenBucket(this.node.ports.clock, this.node.opts.rateLimitPerSec, this.node.opts.rateLimitBurst);
+    c.bucket ??= new TokenBucket(this.ctx.ports.clock, this.ctx.opts.rateLimitPerSec, this.ctx.opts.rateLimitBurst);
     const wait = c.bucket.take();
     if (wait > 0) return new ChatError('rate_limited', 'send rate limit reached', wait);
-    if (this.node.loadLevel() === 2) return new ChatError('overloaded', 'node overloaded', this.node.opts.retryAfterMs * 4);
+    if (this.ctx.loadLevel() === 2) return new ChatError('overloaded', 'node overloaded', this.ctx.opts.retryAfterMs * 4);
     return undefined;
   }
 
   /** A direct message: every device of the recipient and the sender's other devices (no promise when both lists are cached). */
-  private resolveDirect(c: Connection, to: string): Target | Promise<Target> {
-    const user = c.user!;
+  private resolveDirect(c: SignedIn, to: string): Target | Promise<Target> {
+    const user = c.user;
     const self = to === user;
-    const dir = this.node.directory;
+    const dir = this.ctx.directory;
     const theirs = dir.cachedDevices(to);
     const mine = self ? [] : dir.cachedDevices(user);
     if (theirs === undefined || mine === undefined) {
@@ -141,25 +147,25 @@ export class SendPath {
   }
 
   /** A group message: its members' devices (fan-out on write), or nobody for fan-out on read. */
-  private async resolveGroup(c: Connection, gid: string): Promise<Target> {
-    const node = this.node;
-    const g = await node.directory.group(gid);
+  private async resolveGroup(c: SignedIn, gid: string): Promise<Target> {
+    const { directory } = this.ctx;
+    const g = await directory.group(gid);
     if (!g) throw new ChatError('not_found', `no group ${gid}`);
-    if (!g.members.has(c.user!)) throw new ChatError('forbidden', `not a member of ${gid}`);
+    if (!g.members.has(c.user)) throw new ChatError('forbidden', `not a member of ${gid}`);
     if (g.info.fanout === 'read') return { conv: groupConversation(gid), devices: [], readGroup: gid };
-    const devices = await node.directory.devicesOf(g.list);
+    const devices = await directory.devicesOf(g.list);
     const list: DeviceId[] = [];
     for (const ds of devices.values()) for (const d of ds) if (d !== c.device) list.push(d);
     return { conv: groupConversation(gid), devices: list };
   }
 
   /** seq, mid, log append, inbox entries. Resolves only when all of it is durable. */
-  private async store(c: Connection, f: SendFrame, target: Target): Promise<Stored> {
-    const { sequencer, log, inbox, clock } = this.node.ports;
+  private async store(c: SignedIn, f: SendFrame, target: Target): Promise<Stored> {
+    const { sequencer, log, inbox, clock } = this.ctx.ports;
     const { conv, devices } = target;
-    const from = c.device!;
+    const from = c.device;
     const seq = await sequencer.next(conv);
-    const mid = this.node.ids.next();
+    const mid = this.ctx.ids.next();
     const ts = clock.now();
     const msg: ServerFrame = { t: 'msg', mid, seq, conv, from, body: f.body, ts, cid: f.cid };
     if (f.kind && f.kind !== 'text') msg.kind = f.kind;
@@ -179,20 +185,20 @@ export class SendPath {
     return { mid, seq, frame, item: { id: mid, kind: 'msg', frame, from, conv, seq } };
   }
 
-  private async fanOutRead(c: Connection, gid: string, stored: Stored): Promise<void> {
-    const node = this.node;
-    const env = { k: 'group' as const, group: gid, seq: stored.seq, mid: stored.mid, from: c.device!, frame: stored.frame };
-    const nodes = await node.ports.registry.groupNodes(gid).catch(() => [node.id]);
-    await Promise.allSettled(nodes.map((n) => (n === node.id ? node.groupOps.onGroupEnvelope(env) : node.ports.bus.publish(n, env))));
+  private async fanOutRead(c: SignedIn, gid: string, stored: Stored): Promise<void> {
+    const { ports, opts } = this.ctx;
+    const env = { k: 'group' as const, group: gid, seq: stored.seq, mid: stored.mid, from: c.device, frame: stored.frame };
+    const nodes = await ports.registry.groupNodes(gid).catch(() => [opts.nodeId]);
+    await Promise.allSettled(nodes.map((n) => (n === opts.nodeId ? this.groupOps.onGroupEnvelope(env) : ports.bus.publish(n, env))));
   }
 }
 
-function directTarget(c: Connection, to: string, theirs: readonly DeviceId[], mine: readonly DeviceId[]): Target {
+function directTarget(c: SignedIn, to: string, theirs: readonly DeviceId[], mine: readonly DeviceId[]): Target {
   if (theirs.length === 0) throw new ChatError('not_found', `user ${to} has no devices`);
   const list: DeviceId[] = [];
   for (const d of theirs) if (d !== c.device) list.push(d);
   for (const d of mine) if (d !== c.device) list.push(d);
-  return { conv: directConversation(c.user!, to), devices: list };
+  return { conv: directConversation(c.user, to), devices: list };
 }
 
 /** What the store kept of a message: the ack's fields and the item routed to online devices. */

@@ -4,9 +4,16 @@ import type { ServerFrame } from '../protocol/frames.ts';
 import { SeededRandom } from '../random/random.ts';
 import { flush } from './harness.ts';
 import { memoryPorts, makePortFaults, type MemoryPorts, type PortFaults } from '../worlds/memory-ports.ts';
+import { userOf, type DeviceId } from '../protocol/ids.ts';
 import { ChatNode } from '../node/chat-node.ts';
-import type { ChatNodeOptions } from '../node/options.ts';
+import { ConnIndex } from '../node/conn-index.ts';
+import { Connection, type SignedIn } from '../node/connection.ts';
+import { Directory } from '../node/directory.ts';
+import { NodeMetrics } from '../node/metrics.ts';
+import type { NodeContext } from '../node/node-context.ts';
+import { resolveNodeOptions, type ChatNodeOptions } from '../node/options.ts';
 import type { ConnId, Transport } from '../node/ports.ts';
+import { Snowflake } from '../node/snowflake.ts';
 
 /** A transport that records frames per connection: the node core tested without sockets. */
 export class RecordingTransport implements Transport {
@@ -49,6 +56,11 @@ export interface CoreCluster {
 
 let nextConn = 1;
 
+/** Lets promise chains started by an event run out (a store call is a few microtasks deep). */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await flush();
+}
+
 /** N node cores over shared memory ports in virtual time, no sockets. */
 export async function coreCluster(count = 1, opts: Partial<ChatNodeOptions> = {}): Promise<CoreCluster> {
   const clock = new VirtualClock();
@@ -63,9 +75,6 @@ export async function coreCluster(count = 1, opts: Partial<ChatNodeOptions> = {}
     await node.start();
     nodes.push({ node, transport });
   }
-  const settle = async () => {
-    for (let i = 0; i < 20; i++) await flush();
-  };
   const frame = async (conn: ConnId, f: object, n = 0) => {
     nodes[n]!.node.onFrame(conn, JSON.stringify(f));
     await settle();
@@ -85,4 +94,56 @@ export async function coreCluster(count = 1, opts: Partial<ChatNodeOptions> = {}
       return conn;
     },
   };
+}
+
+/**
+ * A NodeContext of its own for building one part of a node without the
+ * node: memory ports in virtual time, frames recorded per connection, and
+ * liveness and load that a test sets.
+ */
+export interface PartContext extends NodeContext {
+  readonly ports: MemoryPorts;
+  readonly clock: VirtualClock;
+  /** Frames sent per connection (reply and sendRaw alike), decoded. */
+  readonly frames: Map<ConnId, ServerFrame[]>;
+  readonly closed: Map<ConnId, { code: number; reason: string }>;
+  /** What `failed` was told, in order. */
+  readonly failures: { conn: ConnId; err: unknown }[];
+  isAlive: boolean;
+  level: 0 | 1 | 2;
+  /** Opens a connection for `device` here, signed in and welcomed, and indexes it. */
+  signedIn(device: DeviceId): SignedIn;
+  of(conn: ConnId): ServerFrame[];
+}
+
+export function partContext(opts: Partial<ChatNodeOptions> = {}): PartContext {
+  const clock = new VirtualClock();
+  const ports = memoryPorts(clock, new SeededRandom(7));
+  const o = resolveNodeOptions({ ...opts, nodeId: 'n1', nodeNumber: 1 });
+  const frames = new Map<ConnId, ServerFrame[]>();
+  const record = (c: Connection, f: ServerFrame) => {
+    if (c.closed) return;
+    let list = frames.get(c.id);
+    if (!list) frames.set(c.id, (list = []));
+    list.push(f);
+  };
+  const ctx: PartContext = {
+    ports, clock, frames, closed: new Map(), failures: [], isAlive: true, level: 0,
+    opts: o, metrics: new NodeMetrics(), directory: new Directory(ports, o.directoryCacheMs), ids: new Snowflake(clock, 1), connections: new ConnIndex(),
+    alive: () => ctx.isAlive,
+    loadLevel: () => ctx.level,
+    reply: record,
+    sendRaw: (c, text) => record(c, JSON.parse(text)),
+    close: (conn, code, reason) => void ctx.closed.set(conn, { code, reason }),
+    failed: (c, err) => void ctx.failures.push({ conn: c.id, err }),
+    signedIn(device) {
+      const c = new Connection(nextConn++, clock.now()).signIn(userOf(device), device);
+      c.state = 'ready';
+      ctx.connections.open.set(c.id, c);
+      ctx.connections.add(c);
+      return c;
+    },
+    of: (conn) => frames.get(conn) ?? [],
+  };
+  return ctx;
 }
