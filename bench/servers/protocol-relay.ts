@@ -72,6 +72,7 @@ function onFrame(c: Conn, f: Frame): void {
       for (const id of Array.isArray(f.ids) ? f.ids : []) {
         const d = direct.get(String(id));
         if (!d || d[1] === c.user) continue;
+        direct.delete(String(id)); // one recipient device per user in the runs it serves: its ack is the only one
         toUsers([d[1]], { t: 'receipt', id: ids.next(), kind: 'delivered', conv: d[0], by: c.device, mid: id, ts: clock.now() });
       }
       return;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Report } from '../../reports/report.ts';
 import { datacenterCalibration, type Calibration } from '../../system/worlds/sim/calibration.ts';
 import type { Dist } from '../../system/worlds/sim/distribution.ts';
+import { SeededRandom } from '../../system/random/random.ts';
 import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
 import { runLive } from './live.ts';
 import { runSim } from './sim.ts';
@@ -50,10 +51,12 @@ const PROBE_UNIT_MS = 0.0001;
  *   the units the sim charged per message. The nodes share one event loop
  *   (`node.cpu: shared`), as they do in the embedded world. The closed
  *   loop's throughput is the world's saturation, kept in the notes.
- * - device↔gateway link: from a light run at the main job's load, half of
- *   the ack latency's p50 and p99 after taking off the node's CPU for a send
- *   (an ack is one round trip plus the send path). On loopback this link is
- *   mostly the driver's own time: its workers' event loops and the kernel.
+ * - device↔gateway link: from a light run at the main job's load (first, in
+ *   a fresh process, as the main job runs), a lognormal hop such that two
+ *   hops in a row — a message up to its node and down to the recipient —
+ *   have the run's e2e p50 and p99 after taking off the node's CPU for a
+ *   send (fitHop). On loopback this link is mostly the driver's own time:
+ *   its workers' event loops, its send lag and the kernel.
  * - stores: the embedded world runs them in memory, their time is in the
  *   CPU above; the local world keeps the datacenter figures (Redis and
  *   Cassandra on this machine are measured by bench:local, not here).
@@ -65,6 +68,10 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const seed = o.seed ?? 1;
   const light = { duration: '15s', ...(o.overrides ?? {}) };
   const memoryStores = o.world === 'embedded';
+  // The light run first, in a fresh process as `chatlab run` would be: its latencies are what an uncalibrated sim should land near.
+  const { report } = await runLive({
+    scenario: 'steady-chat', world: o.world, overrides: light, seed, outDir: tmp(), progress: false, log, driverCpus: o.driverCpus,
+  });
   let cpu: CpuFit | undefined;
   let saturation: Report | undefined;
   const devices = light.devices ?? 1000;
@@ -73,14 +80,12 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
     saturation = closed.report;
     cpu = { ...closed, ...(await simUnitsPerMessage({ ...light, devices, rate: Math.max(1, Math.round(measuredThroughput(saturation))) }, seed)) };
   }
-  const { report } = await runLive({
-    scenario: 'steady-chat', world: o.world, overrides: light, seed, outDir: tmp(), progress: false, log, driverCpus: o.driverCpus,
-  });
   const unitMs = cpu ? cpu.cpuMsPerMessage / cpu.unitsPerMessage : 0.02;
   const frame = (w: number): Dist => ({ kind: 'constant', ms: round(unitMs * w) });
   const sendMs = unitMs * (WEIGHTS.send + WEIGHTS.frameOut);
   const ack = report.latency.ackMs;
-  const link: Dist = { kind: 'lognormal', p50Ms: round(Math.max(0.02, (ack.p50 - sendMs) / 2)), p99Ms: round(Math.max(0.05, (ack.p99 - sendMs) / 2)) };
+  const e2e = report.latency.e2eMs;
+  const link = fitHop(e2e.p50 - sendMs, e2e.p99 - sendMs);
   const d = datacenterCalibration;
   const calibration: Calibration = {
     version: 1,
@@ -113,7 +118,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
           unitMs: round(unitMs), ackP50Ms: saturation!.latency.ackMs.p50, ackP99Ms: saturation!.latency.ackMs.p99,
         },
       } : {}),
-      command: `chatlab calibrate --world ${o.world}${o.overrides?.devices ? ` --devices ${o.overrides.devices}` : ''}${o.overrides?.rate ? ` --rate ${o.overrides.rate}` : ''}`,
+      command: `chatlab calibrate --world ${o.world}${o.overrides?.devices ? ` --devices ${o.overrides.devices}` : ''}${o.overrides?.rate ? ` --rate ${o.overrides.rate}` : ''}${o.overrides?.duration ? ` --duration ${o.overrides.duration}` : ''}${o.driverCpus ? ` --driver-cpus ${o.driverCpus}` : ''}`,
     },
   };
   writeFileSync(o.out, `${JSON.stringify(calibration, null, 2)}\n`);
@@ -179,6 +184,40 @@ async function simUnitsPerMessage(overrides: Overrides, seed: number): Promise<{
     onLoadStart: (w) => { busy0 = busy(w); },
   });
   return { unitsPerMessage: (busy(world) - busy0) / PROBE_UNIT_MS / Math.max(1, report.messages.acked) };
+}
+
+/**
+ * The lognormal hop whose sum of two independent draws has median `p50Ms`
+ * and 99th percentile `p99Ms` (a p99 of a sum is less than the sum of p99s,
+ * so halving each figure would make the tail too short). Found by bisection
+ * on the spread, each step a seeded Monte Carlo estimate of the sum.
+ */
+export function fitHop(p50Ms: number, p99Ms: number): Dist {
+  const target = Math.max(1.0001, p99Ms / Math.max(1e-6, p50Ms));
+  const draws = 40_000;
+  const quantiles = (sigma: number): [number, number] => {
+    const r = new SeededRandom(7);
+    const sums = new Float64Array(draws);
+    for (let i = 0; i < draws; i++) sums[i] = Math.exp(sigma * gauss(r)) + Math.exp(sigma * gauss(r));
+    sums.sort();
+    return [sums[Math.floor(draws * 0.5)]!, sums[Math.floor(draws * 0.99)]!];
+  };
+  let lo = 0;
+  let hi = 4;
+  for (let i = 0; i < 40; i++) {
+    const mid = (lo + hi) / 2;
+    const [q50, q99] = quantiles(mid);
+    if (q99 / q50 < target) lo = mid;
+    else hi = mid;
+  }
+  const sigma = (lo + hi) / 2;
+  const [q50] = quantiles(sigma);
+  const hopP50 = Math.max(0.01, p50Ms / q50);
+  return { kind: 'lognormal', p50Ms: round(hopP50), p99Ms: round(hopP50 * Math.exp(sigma * 2.326347874)) };
+}
+
+function gauss(r: SeededRandom): number {
+  return Math.sqrt(-2 * Math.log(1 - r.next())) * Math.cos(2 * Math.PI * r.next());
 }
 
 /** Acked messages per second over the measured window (warm-up left out). */
