@@ -29,8 +29,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Report } from '../reports/report.ts';
-import { pinToCpus } from '../scenarios/engine/affinity.ts';
-import { runLive } from '../scenarios/engine/live.ts';
+import { pinToCpus } from '../scenarios/engine/live/affinity.ts';
+import { runLive } from '../scenarios/engine/live/live.ts';
 import { EmbeddedChild } from './servers/embedded-child.ts';
 import { startProtocolRelay } from './servers/protocol-relay-child.ts';
 

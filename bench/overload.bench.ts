@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Report } from '../reports/report.ts';
-import { runLive } from '../scenarios/engine/live.ts';
+import { runLive } from '../scenarios/engine/live/live.ts';
 import { EmbeddedChild } from './servers/embedded-child.ts';
 import type { ErrorTally } from './servers/ipc.ts';
 import { backToNormal, phaseFigures, phaseStarts, writePlan, type Phase, type PhaseFigures } from './overload/phases.ts';

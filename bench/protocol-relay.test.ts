@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLive } from '../scenarios/engine/live.ts';
+import { runLive } from '../scenarios/engine/live/live.ts';
 import { startProtocolRelay } from './servers/protocol-relay-child.ts';
 
 describe("bench:driver's floor: the protocol relay", function () {

@@ -29,10 +29,10 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Report } from '../reports/report.ts';
-import { pinToCpus } from '../scenarios/engine/affinity.ts';
+import { pinToCpus } from '../scenarios/engine/live/affinity.ts';
 import { calibrate, measuredThroughput } from '../scenarios/engine/calibrate.ts';
-import { runLive } from '../scenarios/engine/live.ts';
-import { loadCalibration, runSim } from '../scenarios/engine/sim.ts';
+import { runLive } from '../scenarios/engine/live/live.ts';
+import { loadCalibration, runSim } from '../scenarios/engine/sim/sim.ts';
 import type { Overrides } from '../scenarios/engine/config.ts';
 
 const { values } = parseArgs({

@@ -12,8 +12,8 @@
  */
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { runSim } from '../scenarios/engine/sim.ts';
-import { parseDuration } from '../scenarios/duration.ts';
+import { runSim } from '../scenarios/engine/sim/sim.ts';
+import { parseDuration } from '../system/clock/duration.ts';
 import { cpuBreakdown, formatBreakdown, type CpuProfile } from '../reports/cpu-profile.ts';
 
 const { values } = parseArgs({

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { NodeRef } from '../scenarios/engine/config.ts';
-import { targetWorld, type World } from '../scenarios/engine/worlds.ts';
+import type { NodeRef, World } from '../system/worlds/world.ts';
+import { targetWorld } from '../system/worlds/target.ts';
 import type { ControlMark, Injection } from './control.ts';
 import type { FaultMark } from './schedule.ts';
 

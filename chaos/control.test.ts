@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { ControlServer, type ControlMark } from './control.ts';
 import { marksDuring } from './cluster.ts';
-import { worlds, type World } from '../scenarios/engine/worlds.ts';
+import { worlds, type StartedWorld } from '../system/worlds/worlds.ts';
 
 async function post(url: string, body: string, type = 'application/json') {
   const res = await fetch(`${url}/faults`, { method: 'POST', headers: { 'content-type': type }, body });
@@ -13,7 +13,7 @@ async function get<T>(url: string, path: string): Promise<T> {
 }
 
 describe('Control server', function () {
-  let world: World;
+  let world: StartedWorld;
   let server: ControlServer;
   this.timeout(20_000);
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ChaosEntry } from '../scenarios/scenario.ts';
-import type { World } from '../scenarios/engine/worlds.ts';
+import type { ChaosEntry } from './entry.ts';
+import type { World } from '../system/worlds/world.ts';
 import { faultKinds } from './faults.ts';
 import { applyPlanned, labelOf, planFault, wallTime, type ChaosTime } from './schedule.ts';
 

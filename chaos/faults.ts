@@ -1,5 +1,5 @@
-import type { ChaosEntry } from '../scenarios/scenario.ts';
-import type { World } from '../scenarios/engine/worlds.ts';
+import type { ChaosEntry } from './entry.ts';
+import type { World } from '../system/worlds/world.ts';
 import { networkFaults } from './network-faults.ts';
 
 const LINKS = ['device-gateway', 'node-node', 'node-store', 'push'] as const;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { planChaos, runChaos, sleepUntilWall, type FaultMark } from './schedule.ts';
-import type { World } from '../scenarios/engine/worlds.ts';
+import type { World } from '../system/worlds/world.ts';
 
 function fakeWorld(kind: string, control: World['control']): World & { calls: string[] } {
   const calls: string[] = [];

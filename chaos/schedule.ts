@@ -1,6 +1,6 @@
-import { parseDuration } from '../scenarios/duration.ts';
-import type { ChaosEntry } from '../scenarios/scenario.ts';
-import type { World } from '../scenarios/engine/worlds.ts';
+import { parseDuration } from '../system/clock/duration.ts';
+import type { World } from '../system/worlds/world.ts';
+import type { ChaosEntry } from './entry.ts';
 import { faultKinds } from './faults.ts';
 
 export interface FaultMark {

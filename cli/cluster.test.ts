@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlServer } from '../chaos/control.ts';
 import { writeClusterState } from '../chaos/cluster.ts';
-import { worlds, type World } from '../scenarios/engine/worlds.ts';
+import { worlds, type StartedWorld } from '../system/worlds/worlds.ts';
 
 /** The CLI in a child process, awaited without blocking this one (the cluster it talks to runs here). */
 function chatlab(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -20,7 +20,7 @@ describe('chatlab up, chaos and run --cluster on the command line', function () 
   this.timeout(60_000);
   const dir = mkdtempSync(join(tmpdir(), 'chatlab-cluster-'));
   const state = join(dir, 'cluster.json');
-  let world: World;
+  let world: StartedWorld;
   let server: ControlServer;
 
   before(async () => {

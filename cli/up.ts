@@ -1,7 +1,8 @@
 import { join, dirname } from 'node:path';
 import { ControlServer } from '../chaos/control.ts';
 import { ClusterClient, DEFAULT_STATE_FILE, NoCluster, removeClusterState, writeClusterState, type ClusterState } from '../chaos/cluster.ts';
-import { worlds, type World } from '../scenarios/engine/worlds.ts';
+import type { World } from '../system/worlds/world.ts';
+import { worlds } from '../system/worlds/worlds.ts';
 
 export interface UpOptions {
   world: 'embedded' | 'local' | 'containers';

@@ -1,5 +1,5 @@
 import { datacenterCalibration, type Calibration } from '../system/worlds/sim/calibration.ts';
-import { runSim } from '../scenarios/engine/sim.ts';
+import { runSim } from '../scenarios/engine/sim/sim.ts';
 import type { Plan } from './plan.ts';
 import type { Verdict } from './render.ts';
 

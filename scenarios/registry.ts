@@ -5,11 +5,11 @@ import { offlineBurst } from './builtin/offline-burst.ts';
 import { reconnectStorm } from './builtin/reconnect-storm.ts';
 import { steadyChat } from './builtin/steady-chat.ts';
 import type { Scenario } from './scenario.ts';
-import { nodeFailure } from '../chaos/drills/node-failure.ts';
-import { rollingRestart } from '../chaos/drills/rolling-restart.ts';
-import { redisOutage } from '../chaos/drills/redis-outage.ts';
-import { cassandraSlow } from '../chaos/drills/cassandra-slow.ts';
-import { partition } from '../chaos/drills/partition.ts';
+import { nodeFailure } from './drills/node-failure.ts';
+import { rollingRestart } from './drills/rolling-restart.ts';
+import { redisOutage } from './drills/redis-outage.ts';
+import { cassandraSlow } from './drills/cassandra-slow.ts';
+import { partition } from './drills/partition.ts';
 
 /** Built-in scenarios by name: the one registry the CLI and the engines read. */
 export const builtins: Record<string, () => Scenario> = {

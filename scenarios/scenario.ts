@@ -1,3 +1,5 @@
+import type { ChaosEntry } from '../chaos/entry.ts';
+
 /**
  * A scenario is data plus small behaviour functions, in k6's vocabulary:
  * `options.scenarios` holds executors (open-model arrival rates and
@@ -130,13 +132,5 @@ export interface Scenario {
   nodes: number;
 }
 
-/** A chaos schedule entry (the chaos issue adds the fault kinds). */
-export interface ChaosEntry {
-  fault: string;
-  /** 'node-2', '2', 'all'; omitted = the last node. */
-  target?: string;
-  /** A duration from the load's start ('9s') or a share of the load ('30%'). */
-  at: string;
-  duration?: string;
-  [option: string]: unknown;
-}
+/** A chaos schedule entry: defined by the chaos schedule that runs it (chaos/entry.ts). */
+export type { ChaosEntry };

@@ -1,5 +1,5 @@
 import { parseThresholds } from '../reports/thresholds.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../system/clock/duration.ts';
 import type { Scenario } from './scenario.ts';
 
 /** Checks a scenario once, at the edge, and throws one error naming every problem found. */

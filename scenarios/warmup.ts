@@ -1,4 +1,4 @@
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../system/clock/duration.ts';
 import { loadEndMs } from './validate.ts';
 import type { ChaosEntry, Executor, Scenario } from './scenario.ts';
 

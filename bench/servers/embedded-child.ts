@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { CRASH_LINE } from './crash-report.ts';
 import type { ErrorTally, ServerReport } from './ipc.ts';
 import type { Inbox } from '../../system/inbox/inbox.ts';
-import type { InboxAccess } from '../../scenarios/engine/classify.ts';
+import type { InboxAccess } from '../../system/worlds/world.ts';
 
 export interface Escape {
   origin: string;

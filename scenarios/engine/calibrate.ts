@@ -6,8 +6,8 @@ import { datacenterCalibration, type Calibration } from '../../system/worlds/sim
 import type { Dist } from '../../system/worlds/sim/distribution.ts';
 import { SeededRandom } from '../../system/random/random.ts';
 import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
-import { runLive } from './live.ts';
-import { runSim } from './sim.ts';
+import { runLive } from './live/live.ts';
+import { runSim } from './sim/sim.ts';
 import type { Overrides } from './config.ts';
 
 export interface CalibrateOptions {

@@ -7,8 +7,8 @@ import { MemoryInbox } from '../../system/inbox/inbox-memory.ts';
 import { virtualHarness } from '../../system/testing/harness.ts';
 import type { UndeliveredPair } from '../../reports/pending.ts';
 import { askInboxes, classifyUndelivered } from './classify.ts';
-import { runLive } from './live.ts';
-import { runSim } from './sim.ts';
+import { runLive } from './live/live.ts';
+import { runSim } from './sim/sim.ts';
 
 const quiet = { progress: false, log: () => {} };
 const BEHAVIOURS = fileURLToPath(new URL('../builtin/behaviours.ts', import.meta.url));

@@ -1,11 +1,6 @@
 import type { StoreAnswer, UndeliveredPair } from '../../reports/pending.ts';
 import type { Inbox } from '../../system/inbox/inbox.ts';
-
-/** A world's inbox store for the end-of-run question, and how to let go of it. */
-export interface InboxAccess {
-  inbox: Inbox;
-  close(): Promise<void>;
-}
+import type { InboxAccess } from '../../system/worlds/world.ts';
 
 export interface ClassifyOptions {
   /** Devices asked at once (each one `has` call, itself chunked by the adapter). Default 16. */

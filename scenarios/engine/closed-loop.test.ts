@@ -4,7 +4,7 @@ import { loadScenario } from '../registry.ts';
 import { validateScenario } from '../validate.ts';
 import { measuredThroughput } from './calibrate.ts';
 import { applyOverrides } from './config.ts';
-import { runSim } from './sim.ts';
+import { runSim } from './sim/sim.ts';
 
 /** A calibration whose nodes are the bottleneck: 1 ms of CPU per frame, a fast network and stores. */
 function cpuBound(cpu: 'shared' | 'per-node'): Calibration {

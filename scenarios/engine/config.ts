@@ -1,6 +1,7 @@
 import type { ChaosEntry, Executor, Scenario } from '../scenario.ts';
-import { parseDuration } from '../duration.ts';
+import { parseDuration } from '../../system/clock/duration.ts';
 import type { DeviceOptions } from '../device/options.ts';
+import type { NodeRef } from '../../system/worlds/world.ts';
 import { expandWarmup } from '../warmup.ts';
 
 /** How the driver's virtual devices behave in every engine (live workers and the sim), from the scenario. */
@@ -38,13 +39,6 @@ export interface Overrides {
   chaos?: ChaosEntry[];
   /** Replaces the scenario's warm-up ('3s'; '0s' for none). */
   warmup?: string;
-}
-
-export interface NodeRef {
-  id: string;
-  url: string;
-  /** Snowflake node number: tells whether a message was stored by the recipient's own node. */
-  number: number;
 }
 
 /** Everything a driver worker needs; plain data, sent over IPC. */

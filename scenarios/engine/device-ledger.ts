@@ -7,7 +7,7 @@ import type { DeviceObserver } from '../device/ports.ts';
 import { firstChoice } from '../../system/worlds/placement.ts';
 import type { Population } from '../population.ts';
 import type { Scenario } from '../scenario.ts';
-import type { NodeRef } from './config.ts';
+import type { NodeRef } from '../../system/worlds/world.ts';
 
 /** Bounded memory of mid -> msgKey for receipts about this worker's own sends (the most recent at least). */
 const RECEIPT_KEYS_MAX = 200_000;

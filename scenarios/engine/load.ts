@@ -1,4 +1,4 @@
-import { parseDuration } from '../duration.ts';
+import { parseDuration } from '../../system/clock/duration.ts';
 import type { Random } from '../../system/random/random.ts';
 import type { PickContext, Scenario } from '../scenario.ts';
 import type { Population } from '../population.ts';

@@ -1,4 +1,4 @@
-import { parseDuration } from '../duration.ts';
+import { parseDuration } from '../../system/clock/duration.ts';
 import type { Executor } from '../scenario.ts';
 
 /**

@@ -6,7 +6,7 @@ import { check } from '../../reports/checker.ts';
 import { Ledger } from '../../reports/ledger.ts';
 import { loadScenario } from '../registry.ts';
 import type { Scenario } from '../scenario.ts';
-import { runLive } from './live.ts';
+import { runLive } from './live/live.ts';
 import { timelineMarks } from './timeline-marks.ts';
 
 const DROP = 1006;

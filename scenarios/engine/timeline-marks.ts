@@ -1,6 +1,6 @@
 import { Sessions } from '../../reports/fault-impact.ts';
 import type { FaultMark, Ledger } from '../../reports/ledger.ts';
-import { parseDuration } from '../duration.ts';
+import { parseDuration } from '../../system/clock/duration.ts';
 import type { Scenario, TimelineEvent } from '../scenario.ts';
 
 /** How long after a drop's window its devices' disconnects are looked for (their sockets close a little after the drop). */

@@ -9,6 +9,7 @@ import { containerImages, isLocalImage, provisionDocker, type ContainerImages } 
 import { queryReleaseVersion } from './infra/cassandra-server.ts';
 import { freePorts, LOOPBACK } from './infra/tcp-ports.ts';
 import { cqlProbe, httpProbe, redisProbe, Watchdog } from './infra/watchdog.ts';
+import { bindNodeControls, type WorldControls } from './world.ts';
 
 export interface ContainersWorldOptions {
   nodes: number;
@@ -282,6 +283,11 @@ export class ContainersWorld {
     const id = this.nodes[i]!.container?.getId();
     if (id) await (await this.tc.getContainerRuntimeClient()).container.getById(id).unpause();
     this.watchdog.quiet(this.nodes[i]!.id, false);
+  }
+
+  /** The chaos controls this world offers, bound to it: the node controls (the stores' containers are not offered). */
+  controls(): WorldControls {
+    return bindNodeControls(this);
   }
 
   /** Stops and removes every container it started: nodes gracefully (10 s), the rest at once (their data is thrown away). */

@@ -8,6 +8,7 @@ import type { ChatNodeOptions } from '../node/options.ts';
 import { PushService } from '../push/push-service.ts';
 import { SeededRandom } from '../random/random.ts';
 import { makePortFaults, memoryPorts, type MemoryPorts, type PortFaults } from './memory-ports.ts';
+import type { WorldControls } from './world.ts';
 
 export interface EmbeddedOptions {
   /** Gateway nodes in this process. Default 3. */
@@ -109,6 +110,15 @@ export class EmbeddedCluster {
     const old = this.nodes[index]!;
     if (old.up) return;
     this.nodes[index] = await this.startNode(index, old.port);
+  }
+
+  /** The chaos controls this world offers: an in-process node can be crashed, stopped and restarted. */
+  controls(): WorldControls {
+    return {
+      killNode: (i) => this.killNode(i),
+      stopNode: (i) => this.stopNode(i),
+      restartNode: (i) => this.restartNode(i),
+    };
   }
 
   async stop(): Promise<void> {

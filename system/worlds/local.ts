@@ -8,6 +8,7 @@ import { ManagedProcess } from './infra/processes.ts';
 import { startRedis, type RedisServer } from './infra/redis-server.ts';
 import { startToxiproxy, type ProxyLink, type ToxiproxyServer } from './infra/toxiproxy.ts';
 import { cqlProbe, httpProbe, redisProbe, Watchdog } from './infra/watchdog.ts';
+import { bindNodeControls, type NetworkControl, type WorldControls } from './world.ts';
 
 export interface LocalWorldOptions {
   nodes: number;
@@ -231,6 +232,30 @@ export class LocalWorld {
   async startCassandra(): Promise<void> {
     await this.own(this.cassandraServer, 'Cassandra').restart();
     this.watchdog.quiet('cassandra', false);
+  }
+
+  /**
+   * The chaos controls this world offers, bound to it: every node control;
+   * stopping and starting only the servers it started itself; network faults
+   * only on the links it proxies.
+   */
+  controls(): WorldControls {
+    const link = (name: string) => {
+      const l = this.links.get(name);
+      if (!l) throw new Error(`no network link ${name}; links: ${[...this.links.keys()].join(', ')}`);
+      return l;
+    };
+    const network: NetworkControl | undefined = this.links.size === 0 ? undefined : {
+      links: () => [...this.links.keys()],
+      addToxic: (name, toxic) => link(name).addToxic(toxic),
+      cut: (name) => link(name).cut(),
+    };
+    return {
+      ...bindNodeControls(this),
+      ...(this.redis ? { stopRedis: () => this.stopRedis(), startRedis: () => this.startRedis() } : {}),
+      ...(this.cassandraServer ? { stopCassandra: () => this.stopCassandra(), startCassandra: () => this.startCassandra() } : {}),
+      ...(network ? { network, partition: (a: string, b: string) => network.cut(`${a}:${b}`) } : {}),
+    };
   }
 
   private own<T>(server: T | undefined, what: string): T {

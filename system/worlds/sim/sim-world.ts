@@ -11,6 +11,7 @@ import { SimNetwork } from './sim-network.ts';
 import { simPorts, type SimStores } from './sim-ports.ts';
 import { ServiceQueue } from './sim-service.ts';
 import { frameDecoder, SimSocket, SimTransport, type SimLinks, type SimRouter } from './sim-transport.ts';
+import type { WorldControls } from '../world.ts';
 
 export interface SimWorldOptions {
   nodes: number;
@@ -167,6 +168,19 @@ export class SimWorld {
   storeOutage(store: StoreKind): () => void {
     this.stores.down.add(store);
     return () => this.stores.down.delete(store);
+  }
+
+  /** The chaos controls this world offers, bound to it: nodes, any link, any store. */
+  controls(): WorldControls {
+    return {
+      killNode: (i) => this.killNode(i),
+      stopNode: (i) => this.stopNode(i),
+      restartNode: (i) => this.restartNode(i),
+      partition: (a, b) => this.partition(a, b),
+      addLatency: (l, ms) => this.addLatency(l, ms),
+      setLoss: (l, p) => this.setLoss(l, p),
+      storeOutage: (s) => this.storeOutage(s),
+    };
   }
 
   /** Gauges over the last `windowMs` (and resets them): the busiest node's CPU, queue delay, store utilisation. */

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Report } from '../../reports/report.ts';
+import type { Report } from '../../../reports/report.ts';
 import { replaySim, runSim } from './sim.ts';
 import { withoutWallClock } from './sim-report.ts';
-import { unhandledRejectionsOf } from '../../system/testing/harness.ts';
-import { drillFile } from '../../chaos/drills/drill-file.ts';
+import { unhandledRejectionsOf } from '../../../system/testing/harness.ts';
+import { drillFile } from '../../drills/drill-file.ts';
 
 const quiet = { progress: false, log: () => {} };
 const small = { devices: 300, duration: '3s', rate: 100 };

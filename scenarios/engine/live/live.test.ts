@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Envelope } from '../../system/bus/envelope.ts';
-import type { Report } from '../../reports/report.ts';
-import { drillFile } from '../../chaos/drills/drill-file.ts';
+import type { Envelope } from '../../../system/bus/envelope.ts';
+import type { Report } from '../../../reports/report.ts';
+import { drillFile } from '../../drills/drill-file.ts';
 import { runLive } from './live.ts';
 
 const quiet = { progress: false, log: () => {} };

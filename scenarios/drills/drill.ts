@@ -1,5 +1,5 @@
-import type { ChaosEntry, Scenario } from '../../scenarios/scenario.ts';
-import { chat } from '../../scenarios/builtin/behaviours.ts';
+import type { ChaosEntry, Scenario } from '../scenario.ts';
+import { chat } from '../builtin/behaviours.ts';
 
 /**
  * A chaos drill: steady 1:1 and small-group chat on 3 nodes with a fault

@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtins } from '../registry.ts';
-import type { ChaosEntry } from '../scenario.ts';
-import type { Overrides } from './config.ts';
+import { builtins } from '../../registry.ts';
+import type { ChaosEntry } from '../../scenario.ts';
+import type { Overrides } from '../config.ts';
 import { runSim } from './sim.ts';
 import type { InjectedFault } from './sim-report.ts';
-import type { Report } from '../../reports/report.ts';
-import { unhandledRejectionsOf } from '../../system/testing/harness.ts';
+import type { Report } from '../../../reports/report.ts';
+import { unhandledRejectionsOf } from '../../../system/testing/harness.ts';
 
 /**
  * Fault mixes a sweep plays over each scenario, in simulated time (shares of

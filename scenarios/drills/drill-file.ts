@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChaosEntry, Scenario } from '../../scenarios/scenario.ts';
+import type { ChaosEntry, Scenario } from '../scenario.ts';
 
 const DRILL = fileURLToPath(new URL('./drill.ts', import.meta.url));
 

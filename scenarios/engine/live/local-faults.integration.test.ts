@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLive } from '../scenarios/engine/live.ts';
-import type { Report } from '../reports/report.ts';
-import { ErrorCodes } from '../system/protocol/errors.ts';
-import { sharedCassandra } from '../system/testing/shared-cassandra.ts';
-import { requireProvisioned } from '../system/worlds/infra/provisioning.ts';
-import { drillFile } from './drills/drill-file.ts';
+import { runLive } from './live.ts';
+import type { Report } from '../../../reports/report.ts';
+import { ErrorCodes } from '../../../system/protocol/errors.ts';
+import { sharedCassandra } from '../../../system/testing/shared-cassandra.ts';
+import { requireProvisioned } from '../../../system/worlds/infra/provisioning.ts';
+import { drillFile } from '../../drills/drill-file.ts';
 
 // Dependency and network faults in the local world (node processes over a
 // real redis-server and Cassandra, Toxiproxy between them), each in a short

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLive } from './live.ts';
-import { provisionDocker } from '../../system/worlds/containers-images.ts';
+import { provisionDocker } from '../../../system/worlds/containers-images.ts';
 
 const quiet = { progress: false, log: () => {} };
 

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
-import type { DeviceIO } from '../device/ports.ts';
-import type { VirtualDevice } from '../device/device.ts';
-import { preferenceOrder } from '../../system/worlds/placement.ts';
+import type { DeviceIO } from '../../device/ports.ts';
+import type { VirtualDevice } from '../../device/device.ts';
+import { preferenceOrder } from '../../../system/worlds/placement.ts';
 
 export interface SocketLimits {
   /** Set when this process ran out of file descriptors: the clear error the run reports. */

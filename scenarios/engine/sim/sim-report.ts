@@ -1,9 +1,9 @@
-import { DUP_VISIBLE, OUT_OF_ORDER, Paths, type Ledger } from '../../reports/ledger.ts';
-import type { Report } from '../../reports/report.ts';
-import type { Calibration } from '../../system/worlds/sim/calibration.ts';
-import type { PortName } from '../../system/worlds/memory-ports.ts';
-import type { Population } from '../population.ts';
-import type { Overrides } from './config.ts';
+import { DUP_VISIBLE, OUT_OF_ORDER, Paths, type Ledger } from '../../../reports/ledger.ts';
+import type { Report } from '../../../reports/report.ts';
+import type { Calibration } from '../../../system/worlds/sim/calibration.ts';
+import type { PortName } from '../../../system/worlds/memory-ports.ts';
+import type { Population } from '../../population.ts';
+import type { Overrides } from '../config.ts';
 import type { MidIndex } from './sim-devices.ts';
 
 /**

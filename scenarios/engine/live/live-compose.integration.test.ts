@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runLive } from './live.ts';
-import { provisionDocker } from '../../system/worlds/containers-images.ts';
-import { freePorts } from '../../system/worlds/infra/tcp-ports.ts';
-import { PROJECT_ROOT } from '../../system/worlds/infra/provisioning.ts';
+import { provisionDocker } from '../../../system/worlds/containers-images.ts';
+import { freePorts } from '../../../system/worlds/infra/tcp-ports.ts';
+import { PROJECT_ROOT } from '../../../system/worlds/infra/provisioning.ts';
 
 const COMPOSE_FILE = join(PROJECT_ROOT, 'docker-compose.yml');
 const HAPROXY_CFG = join(PROJECT_ROOT, 'docker', 'haproxy', 'haproxy.cfg');

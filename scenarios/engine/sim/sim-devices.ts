@@ -1,9 +1,9 @@
-import type { ClientFrame } from '../../system/protocol/frames.ts';
-import type { SimSocket } from '../../system/worlds/sim/sim-transport.ts';
-import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
-import type { VirtualDevice } from '../device/device.ts';
-import type { Population } from '../population.ts';
-import { groupMemberDevices, signInOnce } from './group-members.ts';
+import type { ClientFrame } from '../../../system/protocol/frames.ts';
+import type { SimSocket } from '../../../system/worlds/sim/sim-transport.ts';
+import type { SimWorld } from '../../../system/worlds/sim/sim-world.ts';
+import type { VirtualDevice } from '../../device/device.ts';
+import type { Population } from '../../population.ts';
+import { groupMemberDevices, signInOnce } from '../group-members.ts';
 
 /**
  * The devices that can send right now (authenticated and not backgrounded),

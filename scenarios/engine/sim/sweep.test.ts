@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Report } from '../../reports/report.ts';
+import type { Report } from '../../../reports/report.ts';
 import { replaySim } from './sim.ts';
 import { runSweep, sweepLine, type SweepRun } from './sweep.ts';
 

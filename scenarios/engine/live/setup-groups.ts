@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
-import type { TokenIssuer } from '../../system/auth/tokens.ts';
-import type { Population } from '../population.ts';
-import { groupMemberDevices, signInOnce } from './group-members.ts';
+import type { TokenIssuer } from '../../../system/auth/tokens.ts';
+import type { Population } from '../../population.ts';
+import { groupMemberDevices, signInOnce } from '../group-members.ts';
 
 /**
  * Creates the population's groups through the protocol, as their owners: one

@@ -1,27 +1,25 @@
 import { readFileSync } from 'node:fs';
-import { Checking } from '../../reports/checker.ts';
-import { Ledger } from '../../reports/ledger.ts';
-import type { Report } from '../../reports/report.ts';
-import { writeReports, type WrittenReports } from '../../reports/write.ts';
-import { planChaos, runChaos, type FaultMark } from '../../chaos/schedule.ts';
-import type { ChatNodeOptions } from '../../system/node/options.ts';
-import { SeededRandom } from '../../system/random/random.ts';
-import { builtinCalibrations, defaultCalibration, validateCalibration, type Calibration } from '../../system/worlds/sim/calibration.ts';
-import { mean } from '../../system/worlds/sim/distribution.ts';
-import { SimWorld } from '../../system/worlds/sim/sim-world.ts';
-import { VirtualDevice } from '../device/device.ts';
-import { emptyStats } from '../device/stats.ts';
-import { Population } from '../population.ts';
-import { loadScenario } from '../registry.ts';
-import { loadEndMs, validateScenario } from '../validate.ts';
-import { applyOverrides, driverDeviceOptions, type Overrides } from './config.ts';
-import { timelineMarks } from './timeline-marks.ts';
-import { DeviceLedger } from './device-ledger.ts';
-import { Load } from './load.ts';
-import { classifyUndelivered } from './classify.ts';
+import { Ledger } from '../../../reports/ledger.ts';
+import type { Report } from '../../../reports/report.ts';
+import type { WrittenReports } from '../../../reports/write.ts';
+import { planChaos, type FaultMark } from '../../../chaos/schedule.ts';
+import type { ChatNodeOptions } from '../../../system/node/options.ts';
+import { SeededRandom } from '../../../system/random/random.ts';
+import { builtinCalibrations, defaultCalibration, validateCalibration, type Calibration } from '../../../system/worlds/sim/calibration.ts';
+import { mean } from '../../../system/worlds/sim/distribution.ts';
+import { SimWorld } from '../../../system/worlds/sim/sim-world.ts';
+import type { World } from '../../../system/worlds/world.ts';
+import { VirtualDevice } from '../../device/device.ts';
+import { emptyStats } from '../../device/stats.ts';
+import { Population } from '../../population.ts';
+import type { Scenario } from '../../scenario.ts';
+import { loadEndMs } from '../../validate.ts';
+import { driverDeviceOptions, type Overrides } from '../config.ts';
+import { DeviceLedger } from '../device-ledger.ts';
+import { Load } from '../load.ts';
+import { finishRun, prepareScenario, startChaos } from '../pipeline.ts';
 import { DeviceTable, MidIndex, OnlineSet, setupGroupsSim } from './sim-devices.ts';
 import { describeViolation, firstViolation, reportDiff, type InjectedFault, type ReplaySpec } from './sim-report.ts';
-import type { World } from './worlds.ts';
 
 export interface SimRunOptions {
   /** Built-in name or path of a scenario file. */
@@ -99,8 +97,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const wall0 = performance.now();
   const startedAt = new Date();
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const scenario = applyOverrides(await loadScenario(o.scenario), o.overrides);
-  validateScenario(scenario);
+  const scenario = await prepareScenario(o.scenario, o.overrides);
   const { calibration, file } = loadCalibration(o.calibration);
   const n = scenario.population.devices;
   const resolutionMs = o.resolutionMs ?? calibration.resolutionMs ?? 0.1;
@@ -145,10 +142,9 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
 
   const view = worldView(world);
   const marks: FaultMark[] = [];
-  const chaos = runChaos(planChaos(scenario.chaos, view, loadEnd), view, t0, loadEnd, (m) => {
-    marks.push(m);
-    log(`chaos: ${m.kind} ${m.target} from ${(m.startMs / 1000).toFixed(1)}s to ${(m.endMs / 1000).toFixed(1)}s (virtual)`);
-  }, { now: () => clock.now() - t0, sleepUntil: (ms) => clock.sleep(ms - (clock.now() - t0)) });
+  const chaos = startChaos(planChaos(scenario.chaos, view, loadEnd), view, t0, loadEnd, marks, log, {
+    time: { now: () => clock.now() - t0, sleepUntil: (ms) => clock.sleep(ms - (clock.now() - t0)) }, note: ' (virtual)',
+  });
   chaos.catch(() => {});
   for (const f of o.inject ?? []) {
     clock.at(t0 + f.atMs, () => world.faults[f.port][f.action === 'drop' ? 'dropNext' : 'failNext'](f.op, f.count ?? 1));
@@ -168,42 +164,38 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   load.stop();
   clock.clear(sampler);
   await chaos;
-  for (const m of marks) ledger.fault(m);
-  for (const m of timelineMarks(scenario, loadEnd, ledger)) ledger.fault(m);
-
-  const wallMs = performance.now() - wall0;
-  const virtualMs = clock.now() - t0;
   const replay: ReplaySpec = {
     engine: 'sim', version: 1, scenario: o.scenario, overrides: o.overrides, seed: o.seed, calibration, inject: o.inject ?? [], resolutionMs,
     node: o.node ?? {},
   };
-  const checking = new Checking(ledger, {
-    startMs: 0, endMs: loadEnd, graceMs: scenario.graceMs, lateMs: scenario.lateMs, warmupMs: scenario.measuredFromMs ?? 0, thresholds: scenario.options.thresholds,
-    scenario: scenario.name, world: 'sim', seed: o.seed, nodes: scenario.nodes, devicesPlanned: n, startedAt, wallMs,
-    extra: {
+  const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEnd, faults: marks }, {
+    world: 'sim', seed: o.seed, nodes: scenario.nodes, devicesPlanned: n, startedAt,
+    wallMs: () => performance.now() - wall0,
+    extra: (wallMs) => ({
       driver: null,
       meta: {
         replay,
         calibration: { source: calibration.source },
-        sim: { events: clock.events, virtualMs: Math.round(virtualMs), connectRampMs: rampMs, droppedIterations: load.dropped, busLost: world.stores.busLost.count },
+        sim: { events: clock.events, virtualMs: Math.round(clock.now() - t0), connectRampMs: rampMs, droppedIterations: load.dropped, busLost: world.stores.busLost.count },
         wall: { wallMs: Math.round(wallMs), eventsPerSec: Math.round(clock.events / (wallMs / 1000)), rssGB: round2(process.memoryUsage().rss / 2 ** 30) },
       },
+    }),
+    // The shared memory inbox every simulated node writes: what it still holds at the end is late, not lost.
+    inbox: async () => ({ inbox: world.shared.inbox, close: async () => {} }),
+    deviceId: (d) => population.deviceId(d),
+    nowMs: () => clock.now() - t0,
+    judge: (report) => {
+      const violation = firstViolation(report, ledger, mids, population, o.seed);
+      report.meta.firstViolation = violation;
+      if (violation) log(`chatlab sim: first violation: ${describeViolation(violation)}`);
+      if (!report.passed) log(`chatlab sim: thresholds failed — rerun exactly with: chatlab replay <report.json>  (seed ${o.seed})`);
     },
+    outDir: o.outDir,
   });
-  // The shared memory inbox every simulated node writes: what it still holds at the end is late, not lost.
-  const inbox = async () => ({ inbox: world.shared.inbox, close: async () => {} });
-  const asked = await classifyUndelivered(inbox, checking.undelivered(), (d) => population.deviceId(d), clock.now() - t0);
-  const report = checking.finish(asked.stores);
-  report.meta.storeCheck = asked.note;
-  const violation = firstViolation(report, ledger, mids, population, o.seed);
-  report.meta.firstViolation = violation;
-  if (violation) log(`chatlab sim: first violation: ${describeViolation(violation)}`);
-  if (!report.passed) log(`chatlab sim: thresholds failed — rerun exactly with: chatlab replay <report.json>  (seed ${o.seed})`);
-  const files = o.outDir ? writeReports(report, o.outDir) : undefined;
   return { report, files, world };
 }
 
-function makeDevices(world: SimWorld, population: Population, scenario: ReturnType<typeof applyOverrides>, recorder: DeviceLedger, seed: number): VirtualDevice[] {
+function makeDevices(world: SimWorld, population: Population, scenario: Scenario, recorder: DeviceLedger, seed: number): VirtualDevice[] {
   const root = new SeededRandom(seed).fork('devices');
   const opts = driverDeviceOptions(scenario);
   const token = (id: string) => world.tokens.issue(id, 24 * 3600_000);
@@ -260,21 +252,13 @@ async function quiesce(clock: SimWorld['clock'], deadline: number, r: DeviceLedg
   });
 }
 
-/** The World interface the chaos schedule drives, bound to the sim world's controls. */
+/** The sim world as the chaos schedule drives it. */
 function worldView(w: SimWorld): World {
   return {
     kind: 'sim',
     nodes: w.nodeIds.map((id, i) => ({ id, url: w.urls[i]!, number: i + 1 })),
     secret: w.secret,
-    control: {
-      killNode: (i) => w.killNode(i),
-      stopNode: (i) => w.stopNode(i),
-      restartNode: (i) => w.restartNode(i),
-      partition: (a, b) => w.partition(a, b),
-      addLatency: (l, ms) => w.addLatency(l, ms),
-      setLoss: (l, p) => w.setLoss(l, p),
-      storeOutage: (s) => w.storeOutage(s),
-    },
+    control: w.controls(),
     stop: async () => {},
   };
 }

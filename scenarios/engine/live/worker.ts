@@ -1,17 +1,17 @@
 import { performance } from 'node:perf_hooks';
-import { LoopDelay } from '../../system/gateway/loop-delay.ts';
-import { TokenIssuer } from '../../system/auth/tokens.ts';
-import { WallClock } from '../../system/clock/clock-wall.ts';
-import { SeededRandom } from '../../system/random/random.ts';
-import { Ledger } from '../../reports/ledger.ts';
-import { VirtualDevice } from '../device/device.ts';
-import { Population } from '../population.ts';
-import { loadScenario } from '../registry.ts';
-import type { Scenario } from '../scenario.ts';
-import { applyOverrides, driverDeviceOptions, type MainMessage, type WorkerConfig, type WorkerMessage } from './config.ts';
+import { LoopDelay } from '../../../system/gateway/loop-delay.ts';
+import { TokenIssuer } from '../../../system/auth/tokens.ts';
+import { WallClock } from '../../../system/clock/clock-wall.ts';
+import { SeededRandom } from '../../../system/random/random.ts';
+import { Ledger } from '../../../reports/ledger.ts';
+import { VirtualDevice } from '../../device/device.ts';
+import { Population } from '../../population.ts';
+import { loadScenario } from '../../registry.ts';
+import type { Scenario } from '../../scenario.ts';
+import { applyOverrides, driverDeviceOptions, type MainMessage, type WorkerConfig, type WorkerMessage } from '../config.ts';
 import { SocketIO, listenForPush, type SocketLimits } from './device-host.ts';
-import { DeviceLedger } from './device-ledger.ts';
-import { Load } from './load.ts';
+import { DeviceLedger } from '../device-ledger.ts';
+import { Load } from '../load.ts';
 
 /** Wall time with sub-millisecond resolution, comparable across the driver's processes. */
 class PreciseClock extends WallClock {

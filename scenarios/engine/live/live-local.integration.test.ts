@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLive } from './live.ts';
-import { sharedCassandra } from '../../system/testing/shared-cassandra.ts';
+import { sharedCassandra } from '../../../system/testing/shared-cassandra.ts';
 
 // The local world: N chat node processes over a real redis-server and a real
 // Cassandra. Cassandra is shared by the test files of this mocha process

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLive } from '../scenarios/engine/live.ts';
-import type { Report } from '../reports/report.ts';
-import { sharedCassandra } from '../system/testing/shared-cassandra.ts';
-import { requireProvisioned } from '../system/worlds/infra/provisioning.ts';
+import { runLive } from './live.ts';
+import type { Report } from '../../../reports/report.ts';
+import { sharedCassandra } from '../../../system/testing/shared-cassandra.ts';
+import { requireProvisioned } from '../../../system/worlds/infra/provisioning.ts';
 
 // A node process of the local world killed from outside chatlab, as an
 // operator's `kill -9` would: no chaos schedule, no control API. The report

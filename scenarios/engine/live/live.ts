@@ -1,0 +1,156 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { TokenIssuer } from '../../../system/auth/tokens.ts';
+import { WallClock } from '../../../system/clock/clock-wall.ts';
+import type { InboxAccess } from '../../../system/worlds/world.ts';
+import { startWorld, type StartedWorld } from '../../../system/worlds/worlds.ts';
+import { targetWorld } from '../../../system/worlds/target.ts';
+import { Ledger, type FaultMark, type LedgerTransfer } from '../../../reports/ledger.ts';
+import type { Report } from '../../../reports/report.ts';
+import type { WrittenReports } from '../../../reports/write.ts';
+import { planChaos, wallTime } from '../../../chaos/schedule.ts';
+import { needsProxies } from '../../../chaos/faults.ts';
+import { clusterWorld, marksDuring, type ClusterClient } from '../../../chaos/cluster.ts';
+import { Population } from '../../population.ts';
+import { loadEndMs } from '../../validate.ts';
+import type { Overrides } from '../config.ts';
+import { describeMark, finishRun, prepareScenario, startChaos } from '../pipeline.ts';
+import { Progress } from './progress.ts';
+import { setupGroups } from './setup-groups.ts';
+import { summarizeDriver, WorkerPool } from './worker-pool.ts';
+
+export interface LiveRunOptions {
+  scenario: string;
+  world: string;
+  overrides: Overrides;
+  seed: number;
+  outDir: string;
+  /** Driver worker processes; default: 2, or one per 15,000 devices. */
+  workers?: number;
+  target?: string;
+  /**
+   * With `target`: how to reach the cluster's inboxes after the run, for a
+   * caller that started the cluster itself (a benchmark's child process), so
+   * an undelivered message is told pending from lost. Worlds chatlab starts
+   * bring their own.
+   */
+  inboxAccess?: () => Promise<InboxAccess>;
+  secret?: string;
+  /** A cluster started by `chatlab up`: driven like `target`; faults injected into it during the load go into the report. */
+  cluster?: ClusterClient;
+  /** local world: use these servers instead of starting them. */
+  redisUrl?: string;
+  cassandra?: string;
+  /** Show live progress (TTY bar or plain lines). */
+  progress?: boolean;
+  log?: (line: string) => void;
+  /**
+   * Pin the driver's worker processes to these CPUs (taskset list, e.g. `1`):
+   * with the embedded world's process pinned elsewhere, the cluster and the
+   * driver do not take each other's core (bench:sim-vs-live).
+   */
+  driverCpus?: string;
+  /** Called once the load has started (tests use it to arm fault hooks). */
+  onLoadStart?: (world: StartedWorld) => void;
+}
+
+export interface LiveRunResult {
+  report: Report;
+  files: WrittenReports;
+}
+
+const DEVICES_PER_WORKER = 15_000;
+
+/**
+ * The live engine: starts the world, forks driver workers that each play a
+ * slice of the population over real WebSockets, shows progress, stops when
+ * the load is over and every owed delivery arrived (or the grace period
+ * ends), merges the workers' ledgers, checks them and writes the reports.
+ */
+export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const scenario = await prepareScenario(o.scenario, o.overrides);
+  if (o.cluster && scenario.chaos.length > 0) {
+    throw new Error(`${scenario.name} has a chaos schedule, which a cluster started by \`chatlab up\` does not run; inject faults with \`chatlab chaos\` during the run, or run the drill with --world`);
+  }
+  const devices = scenario.population.devices;
+  const workers = o.workers ?? Math.max(2, Math.ceil(devices / DEVICES_PER_WORKER));
+  const tag = `r${o.seed.toString(36)}${randomBytes(2).toString('hex')}`;
+  const startedAt = new Date();
+  log(`chatlab: ${scenario.name} on ${o.cluster ? `the ${o.cluster.state.world} cluster of ${o.cluster.file}` : o.target ? 'target' : o.world} — ${devices} devices, ${scenario.nodes} nodes, ${workers} driver workers, seed ${o.seed}`);
+  const world: StartedWorld = o.cluster
+    ? clusterWorld(o.cluster.state)
+    : o.target
+    ? targetWorld(o.target, o.secret)
+    : await startWorld(o.world, {
+      nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, cassandra: o.cassandra, proxies: needsProxies(scenario.chaos),
+    });
+  const children: ChildProcess[] = [];
+  const faults: FaultMark[] = [];
+  try {
+    const loadEnd = loadEndMs(scenario);
+    const chaosPlan = planChaos(scenario.chaos, world, loadEnd);
+    const population = new Population(scenario, o.seed, tag);
+    await setupGroups(population, world.nodes[0]!.url, new TokenIssuer(world.secret, new WallClock()));
+    const config = (w: number) => ({
+      worker: w, workers, scenario: o.scenario, overrides: o.overrides, seed: o.seed, tag,
+      nodes: world.nodes, pushUrl: world.pushUrl, secret: world.secret, spreadSourceAddresses: devices > 60_000,
+    });
+    const pool = new WorkerPool(workers, children, o.driverCpus);
+    await pool.init(config);
+    log(`chatlab: ${pool.connected()} devices connected; load starts`);
+    const t0 = performance.timeOrigin + performance.now() + 300;
+    pool.broadcast({ type: 'start', t0 });
+    o.onLoadStart?.(world);
+    const progress = new Progress(o.progress ?? true, loadEnd, log);
+    pool.onTick = () => progress.update(pool.totals());
+    const chaos = startChaos(chaosPlan, world, t0, loadEnd, faults, log);
+    await sleepUntil(t0 + loadEnd);
+    await chaos;
+    await pool.quiesce(scenario.graceMs, progress);
+    progress.stop();
+    if (o.cluster) {
+      for (const m of marksDuring(await o.cluster.marks(), t0, loadEnd, performance.timeOrigin + performance.now())) {
+        faults.push(m);
+        log(`chaos: ${describeMark(m)} (injected into the cluster)`);
+      }
+    }
+    for (const m of observedDuring(world, t0, loadEnd)) {
+      faults.push(m);
+      log(`observed: ${m.kind} ${m.target} (${m.detail}) from ${(m.startMs / 1000).toFixed(1)}s to ${(m.endMs / 1000).toFixed(1)}s`);
+    }
+    const parts = await pool.finish();
+    const ledger = Ledger.merge(parts.map((p) => p.ledger as LedgerTransfer));
+    const driver = summarizeDriver(parts.map((p) => p.driver));
+    const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEnd, faults }, {
+      world: world.kind, seed: o.seed, nodes: world.nodes.length, devicesPlanned: devices, startedAt,
+      wallMs: () => Date.now() - startedAt.getTime(),
+      extra: () => ({ driver, meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } }),
+      inbox: world.openInbox ?? o.inboxAccess, deviceId: (d) => population.deviceId(d),
+      nowMs: () => performance.timeOrigin + performance.now() - t0, outDir: o.outDir, log,
+    });
+    return { report, files: files! };
+  } finally {
+    await endWorkers(children);
+    await world.stop();
+  }
+}
+
+/** The faults the world saw happen without chatlab (a node killed from outside, a server that stopped answering) during the load, on the run's clock. */
+function observedDuring(world: StartedWorld, t0: number, loadEnd: number): FaultMark[] {
+  const marks = world.observed?.() ?? [];
+  const now = performance.timeOrigin + performance.now();
+  return marks.flatMap((m) => marksDuring([m], t0, loadEnd, now).map((f) => ({ ...f, observed: true as const, detail: m.detail })));
+}
+
+/** Lets each worker leave by itself (a profile or a flush gets written), then kills what is left by PID after 2 s. */
+async function endWorkers(children: ChildProcess[]): Promise<void> {
+  const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  const exited = alive.map((c) => new Promise((r) => c.once('exit', r)));
+  for (const c of alive) if (c.connected) c.disconnect();
+  await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 2000).unref())]);
+  for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
+/** Waits until an epoch time in ms (the chaos schedule's wall clock with its origin at the epoch). */
+const sleepUntil = wallTime(0).sleepUntil;

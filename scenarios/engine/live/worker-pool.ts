@@ -1,0 +1,125 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { MainMessage, WorkerMessage } from '../config.ts';
+import { pinToCpus } from './affinity.ts';
+import type { Progress } from './progress.ts';
+
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+/** tsx resolved from this package, so workers start from any working directory. */
+const TSX = import.meta.resolve('tsx');
+/** Lets a worker import a scenario file that imports `chatlab/...` from any folder (cli/self-resolve.mjs). */
+const SELF_RESOLVE = new URL('../../../cli/self-resolve.mjs', import.meta.url).href;
+
+export type Done = Extract<WorkerMessage, { type: 'done' }>;
+type Tick = Extract<WorkerMessage, { type: 'tick' }>;
+
+export function summarizeDriver(parts: Done['driver'][]) {
+  const cpuPercent = Math.max(...parts.map((p) => p.cpuPercent));
+  const eventLoopP99Ms = Math.max(...parts.map((p) => p.eventLoopP99Ms));
+  const emfile = parts.find((p) => p.emfile)?.emfile;
+  return {
+    cpuPercent,
+    eventLoopP99Ms,
+    bound: cpuPercent > 90 || eventLoopP99Ms > 100,
+    workers: parts.length,
+    droppedIterations: parts.reduce((n, p) => n + p.droppedIterations, 0),
+    ...(emfile ? { emfile } : {}),
+  };
+}
+
+/** The driver's worker processes and their latest progress. */
+export class WorkerPool {
+  private readonly procs: ChildProcess[] = [];
+  private readonly ticks = new Map<number, Tick>();
+  private readonly ready = new Map<number, number>();
+  private readonly done = new Map<number, Done>();
+  private failure?: Error;
+  onTick?: () => void;
+
+  constructor(private readonly count: number, children: ChildProcess[], cpus?: string) {
+    for (let w = 0; w < count; w++) {
+      // CHATLAB_DRIVER_CPU_PROF=<dir>: a V8 CPU profile of each worker (where the driver's time goes).
+      const prof = process.env.CHATLAB_DRIVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHATLAB_DRIVER_CPU_PROF}`] : [];
+      const p = fork(WORKER, [], { execArgv: ['--import', TSX, '--import', SELF_RESOLVE, ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      if (cpus !== undefined && p.pid !== undefined) pinToCpus(p.pid, cpus);
+      p.on('message', (m: WorkerMessage) => this.onMessage(w, m));
+      p.on('exit', (code) => {
+        if (!this.done.has(w) && code !== 0) this.failure ??= new Error(`driver worker ${w} exited with code ${code}`);
+      });
+      this.procs.push(p);
+      children.push(p);
+    }
+  }
+
+  private onMessage(w: number, m: WorkerMessage): void {
+    if (m.type === 'ready') this.ready.set(w, m.connected);
+    else if (m.type === 'tick') {
+      this.ticks.set(w, m);
+      if (w === 0) this.onTick?.();
+    } else if (m.type === 'done') this.done.set(w, m);
+    else if (m.type === 'fatal') this.failure ??= new Error(`driver worker ${w}: ${m.message}`);
+  }
+
+  broadcast(m: MainMessage): void {
+    for (const p of this.procs) p.send(m);
+  }
+
+  async init(config: (w: number) => unknown): Promise<void> {
+    this.procs.forEach((p, w) => p.send({ type: 'init', config: config(w) } as MainMessage));
+    await this.waitFor(() => this.ready.size === this.count, 120_000, 'devices to connect');
+  }
+
+  connected(): number {
+    return [...this.ready.values()].reduce((a, b) => a + b, 0);
+  }
+
+  totals() {
+    const t = { connected: 0, sent: 0, acked: 0, delivered: 0, errors: 0, p99Ms: 0, pendingSends: 0, expected: 0, deliveredUnique: 0, atMs: 0 };
+    for (const k of this.ticks.values()) {
+      t.connected += k.connected;
+      t.sent += k.sent;
+      t.acked += k.acked;
+      t.delivered += k.delivered;
+      t.errors += k.errors;
+      t.pendingSends += k.pendingSends;
+      t.expected += k.expected;
+      t.deliveredUnique += k.deliveredUnique;
+      t.p99Ms = Math.max(t.p99Ms, k.p99Ms);
+      t.atMs = Math.max(t.atMs, k.atMs);
+    }
+    return t;
+  }
+
+  /** Waits until nothing is in flight and every owed delivery arrived, for two ticks in a row, or the grace ends. */
+  async quiesce(graceMs: number, progress: Progress): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    let calm = 0;
+    let lastAt = -1;
+    while (Date.now() < deadline) {
+      if (this.failure) throw this.failure;
+      const t = this.totals();
+      if (t.atMs !== lastAt) {
+        lastAt = t.atMs;
+        calm = t.pendingSends === 0 && t.deliveredUnique >= t.expected ? calm + 1 : 0;
+        if (calm >= 2) return;
+      }
+      progress.note('draining');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async finish(): Promise<Done[]> {
+    this.broadcast({ type: 'finish' });
+    await this.waitFor(() => this.done.size === this.count, 60_000, 'workers to hand over their ledgers');
+    return [...this.done.entries()].sort((a, b) => a[0] - b[0]).map(([, d]) => d);
+  }
+
+  private async waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+      if (this.failure) throw this.failure;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { runInboxSuite } from '../../inbox/inbox.suite.ts';
+import type { Ports } from '../../node/ports.ts';
+import { PortError } from '../../protocol/errors.ts';
+import { SeededRandom } from '../../random/random.ts';
+import { memoryPorts } from '../memory-ports.ts';
+import { datacenterCalibration, type Calibration } from './calibration.ts';
+import type { Dist } from './distribution.ts';
+import { SimClock } from './sim-clock.ts';
+import { SimNetwork } from './sim-network.ts';
+import { simPorts, type SimStores } from './sim-ports.ts';
+import { ServiceQueue } from './sim-service.ts';
+
+const k = (ms: number): Dist => ({ kind: 'constant', ms });
+
+/** One node's sim ports over fixed costs: every node↔store hop 1 ms, every store request 2 ms of service on one server. */
+function world(): { stores: SimStores; ports: Ports; clock: SimClock } {
+  const clock = new SimClock(0, 0.1);
+  const random = new SeededRandom(1);
+  const calibration: Calibration = {
+    ...datacenterCalibration,
+    links: { ...datacenterCalibration.links, 'node-store': k(1) },
+    stores: { redis: { servers: 1, opMs: { default: k(2) } }, cassandra: { servers: 1, opMs: { default: k(2) } }, push: { servers: 1, opMs: { default: k(2) } } },
+  };
+  const stores: SimStores = {
+    clock, calibration, random: random.fork('service'),
+    network: new SimNetwork(calibration.links, random.fork('network'), { resolutionMs: 0.1 }),
+    shared: memoryPorts(clock, random.fork('ports')),
+    queues: { redis: new ServiceQueue('redis', 1), cassandra: new ServiceQueue('cassandra', 1), push: new ServiceQueue('push', 1) },
+    down: new Set(), timeoutMs: 1000, busOrder: new Map(), busLost: { count: 0 },
+  };
+  return { stores, clock, ports: simPorts('node-1', stores, (run) => run()) };
+}
+
+/** `t` is `ms` to within the slot it fell in (continuations run at the end of their 0.1 ms slot). */
+const near = (t: number, ms: number) => t >= ms - 1e-9 && t <= ms + 0.1 + 1e-9;
+
+/** When `p` settles in virtual time, and how. */
+async function timed<T>(clock: SimClock, p: Promise<T>): Promise<{ atMs: number; value?: T; error?: unknown }> {
+  const out: { atMs: number; value?: T; error?: unknown } = { atMs: -1 };
+  p.then((value) => Object.assign(out, { atMs: clock.now(), value }), (error) => Object.assign(out, { atMs: clock.now(), error }));
+  await clock.run(10_000, () => out.atMs >= 0);
+  return out;
+}
+
+describe('simPorts (a node\'s stores in the sim)', () => {
+  it('answers a store call after the hop there, the service time and the hop back', async () => {
+    const { ports, clock } = world();
+    const r = await timed(clock, ports.sequencer.next('d:a:b'));
+    assert.equal(r.value, 1);
+    assert.ok(near(r.atMs, 4), `answered at ${r.atMs} ms`);
+  });
+
+  it('queues calls to a busy store first in, first out', async () => {
+    const { ports, clock } = world();
+    const answered: number[] = [];
+    const calls = [1, 2, 3].map((n) => ports.sequencer.next('d:a:b').then((seq) => answered.push(seq) && clock.now()));
+    await clock.run(100);
+    const times = await Promise.all(calls);
+    assert.deepEqual(answered, [1, 2, 3]);
+    assert.ok([4, 6, 8].every((ms, i) => near(times[i]!, ms)), `answered at ${times.join(', ')} ms: each waits for the one before on the single server`);
+  });
+
+  it('fails a call to a store that is down after the store timeout, as a PortError, and has no effect', async () => {
+    const { ports, clock, stores } = world();
+    stores.down.add('redis');
+    const r = await timed(clock, ports.sequencer.next('d:a:b'));
+    assert.ok(r.error instanceof PortError, String(r.error));
+    assert.ok(near(r.atMs, 1000), `failed at ${r.atMs} ms`);
+    stores.down.delete('redis');
+    assert.equal((await timed(clock, ports.sequencer.next('d:a:b'))).value, 1, 'the failed call took no number');
+  });
+
+  it('fails a call across a partition between the node and its store', async () => {
+    const { ports, clock, stores } = world();
+    const heal = stores.network.partition('node-1', 'cassandra');
+    assert.ok((await timed(clock, ports.inbox.count('a.1'))).error instanceof PortError);
+    assert.equal((await timed(clock, ports.sequencer.next('d:a:b'))).value, 1, 'redis is still reachable');
+    heal();
+    assert.equal((await timed(clock, ports.inbox.count('a.1'))).value, 0);
+  });
+});
+
+/** Runs every call of a port to completion on the sim clock, so a suite can await it like a real store call. */
+function settled<T extends object>(clock: SimClock, port: T): T {
+  return new Proxy(port, {
+    get: (target, key) => {
+      const v = (target as Record<string | symbol, unknown>)[key];
+      return typeof v === 'function' ? (...args: unknown[]) => clock.settle((v as (...a: unknown[]) => Promise<unknown>).apply(target, args)) : v;
+    },
+  });
+}
+
+runInboxSuite('sim', async () => {
+  const { ports, clock } = world();
+  return {
+    clock,
+    inbox: settled(clock, ports.inbox),
+    retentionMs: undefined,
+    advance: async (ms) => void (await clock.run(clock.now() + ms)),
+    close: async () => {},
+  };
+});

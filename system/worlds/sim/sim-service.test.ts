@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { ServiceQueue } from './sim-service.ts';
+
+describe('ServiceQueue', () => {
+  it('serves work on one server first in, first out, each after the one before', () => {
+    const q = new ServiceQueue('node-1', 1);
+    assert.equal(q.admit(0, 5), 5);
+    assert.equal(q.admit(1, 5), 10);
+    assert.equal(q.admit(2, 1), 11);
+    assert.equal(q.admit(20, 1), 21, 'an idle server starts at once');
+  });
+
+  it('gives each arrival the earliest free server', () => {
+    const q = new ServiceQueue('redis', 2);
+    assert.equal(q.admit(0, 10), 10);
+    assert.equal(q.admit(0, 4), 4);
+    assert.equal(q.admit(1, 1), 5, 'the second server frees up first');
+  });
+
+  it('reports the backlog new work would wait and whether a server is idle', () => {
+    const q = new ServiceQueue('cassandra', 1);
+    assert.equal(q.backlogMs(0), 0);
+    assert.ok(q.idleAt(0));
+    q.admit(0, 3);
+    q.admit(0, 3);
+    assert.equal(q.backlogMs(1), 5);
+    assert.ok(!q.idleAt(1));
+    assert.ok(q.idleAt(6));
+  });
+
+  it('forgets queued work on reset, as a restarted process does', () => {
+    const q = new ServiceQueue('node-1', 1);
+    q.admit(0, 100);
+    q.reset(10);
+    assert.equal(q.backlogMs(10), 0);
+    assert.equal(q.admit(10, 1), 11);
+  });
+
+  it('measures utilisation and waits per window, then starts a new window', () => {
+    const q = new ServiceQueue('node-1', 2);
+    q.admit(0, 10);
+    q.admit(0, 10);
+    q.admit(0, 10);
+    assert.deepEqual(q.window(20), { served: 3, utilisation: 0.75, meanWaitMs: 10 / 3, maxWaitMs: 10 });
+    assert.deepEqual(q.window(20), { served: 0, utilisation: 0, meanWaitMs: 0, maxWaitMs: 0 });
+    assert.equal(q.totalBusyMs, 30, 'the run total is never reset');
+  });
+
+  it('refuses a queue without servers', () => {
+    assert.throws(() => new ServiceQueue('x', 0), RangeError);
+    assert.throws(() => new ServiceQueue('x', 1.5), RangeError);
+  });
+});

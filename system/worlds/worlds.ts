@@ -1,0 +1,93 @@
+import { join } from 'node:path';
+import { connectCassandra } from '../drivers/cassandra-client.ts';
+import { CassandraInbox } from '../inbox/inbox-cassandra.ts';
+import { ContainersWorld } from './containers.ts';
+import { EmbeddedCluster } from './embedded.ts';
+import { LocalWorld } from './local.ts';
+import type { InboxAccess, World } from './world.ts';
+
+/** A world chatlab started itself, with the parts tests and calibration reach past the World contract. */
+export interface StartedWorld extends World {
+  /** The in-process cluster, when the world is embedded (tests reach its fault hooks through it). */
+  embedded?: EmbeddedCluster;
+  /** The local world's processes and servers. */
+  local?: LocalWorld;
+  /** The containers world's containers. */
+  containers?: ContainersWorld;
+}
+
+export interface WorldOptions {
+  nodes: number;
+  seed: number;
+  outDir: string;
+  /** local world: servers the user already runs. */
+  redisUrl?: string;
+  cassandra?: string;
+  /** local: route node and device traffic through Toxiproxy (the chaos schedule has network faults). */
+  proxies?: boolean;
+}
+
+export type WorldFactory = (o: WorldOptions) => Promise<StartedWorld>;
+
+/** The worlds the live engine can start, by name. */
+export const worlds: Record<string, WorldFactory> = {
+  embedded: async ({ nodes, seed }) => {
+    const c = await EmbeddedCluster.start({ nodes, seed });
+    return {
+      kind: 'embedded',
+      nodes: c.nodes.map((n) => ({ id: n.id, url: n.url, number: n.index + 1 })),
+      pushUrl: c.push.subscribeUrl,
+      secret: c.secret,
+      control: c.controls(),
+      embedded: c,
+      openInbox: async () => ({ inbox: c.ports.inbox, close: async () => {} }),
+      stop: () => c.stop(),
+    };
+  },
+  local: async ({ nodes, outDir, redisUrl, cassandra, proxies }) => {
+    const dir = join(outDir, 'servers');
+    const w = await LocalWorld.start({ nodes, dir, redisUrl, cassandra, proxies });
+    return {
+      kind: 'local',
+      nodes: w.nodes.map((n, i) => ({ id: n.id, url: w.deviceUrl(i), number: n.number })),
+      pushUrl: w.pushUrl.replace('http://', 'ws://') + '/subscribe',
+      secret: w.secret,
+      control: w.controls(),
+      logsDir: dir,
+      observed: () => w.watchdog.marks,
+      local: w,
+      openInbox: () => cassandraInbox(w.cassandra, w.keyspace),
+      stop: () => w.stop(),
+    };
+  },
+  /** Redis, Cassandra, push and the nodes in containers (Testcontainers); images from CHATLAB_*_IMAGE or the local ones. */
+  containers: async ({ nodes, outDir, redisUrl, cassandra }) => {
+    const dir = join(outDir, 'servers');
+    const w = await ContainersWorld.start({ nodes, dir, redisUrl, cassandra });
+    return {
+      kind: 'containers',
+      nodes: w.nodes.map((n) => ({ id: n.id, url: n.url, number: n.number })),
+      pushUrl: w.pushUrl.replace('http://', 'ws://') + '/subscribe',
+      secret: w.secret,
+      control: w.controls(),
+      logsDir: dir,
+      observed: () => w.watchdog.marks,
+      containers: w,
+      openInbox: () => cassandraInbox(w.cassandra, w.keyspace),
+      stop: () => w.stop(),
+    };
+  },
+};
+
+/** Starts a world by name. */
+export async function startWorld(kind: string, opts: WorldOptions): Promise<StartedWorld> {
+  const make = worlds[kind];
+  if (!make) throw new Error(`unknown world "${kind}": available here: ${Object.keys(worlds).join(', ')}`);
+  return make(opts);
+}
+
+/** A short-lived session of the engine's own on the world's Cassandra (direct, not through any chaos proxy). */
+export async function cassandraInbox(contactPoint: string, keyspace: string): Promise<InboxAccess> {
+  const session = await connectCassandra({ contactPoints: [contactPoint], keyspace });
+  return { inbox: new CassandraInbox({ session }), close: () => session.close() };
+}
