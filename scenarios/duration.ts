@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { shown } from '../system/schema/check.ts';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const DURATION = /^(\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
@@ -20,7 +21,7 @@ export function isDuration(text: unknown): text is string | number {
  * Throws a RangeError naming `what` otherwise.
  */
 export function parseDuration(text: string | number, what = 'duration'): number {
-  if (!isDuration(text)) throw new RangeError(`${what}: ${DURATION_RULE}, got ${JSON.stringify(text) ?? String(text)}`);
+  if (!isDuration(text)) throw new RangeError(`${what}: ${DURATION_RULE}, got ${shown(text)}`);
   if (typeof text === 'number') return text;
   let total = 0;
   for (const [, n, unit] of text.trim().matchAll(PART)) total += Number(n) * UNITS[unit!]!;

@@ -84,7 +84,7 @@ const thresholds = z.record(text, z.array(text, { error: 'expected a list of thr
     try {
       parseThresholds({ [metric]: expressions });
     } catch (e) {
-      ctx.addIssue({ code: 'custom', path: [metric], input: expressions, message: `expected expressions like "p(99)<500" of a known metric: ${(e as Error).message}` });
+      ctx.addIssue({ code: 'custom', path: [metric], input: expressions, message: `expected threshold expressions like "p(99)<500": ${(e as Error).message}` });
     }
   }
 });
