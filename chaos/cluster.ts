@@ -1,25 +1,33 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { z } from 'zod';
 import type { NodeRef, World } from '../system/worlds/world.ts';
 import { targetWorld } from '../system/worlds/target.ts';
+import { parseOrThrow } from '../system/schema/check.ts';
 import type { ControlMark, Injection } from './control.ts';
 import type { FaultMark } from './schedule.ts';
 
 export const DEFAULT_STATE_FILE = 'out/cluster.json';
 
-/** What `chatlab up` writes so other commands can find its cluster: `run --cluster`, `chaos`. */
-export interface ClusterState {
-  world: string;
+const nodeRefSchema = z.object({ id: z.string(), url: z.string(), number: z.number() });
+// A node of the state file is a NodeRef: this fails to compile if they drift apart.
+const nodeRefMatches: z.ZodType<NodeRef, unknown> = nodeRefSchema;
+void nodeRefMatches;
+
+/** What `chatlab up` writes so other commands can find its cluster: `run --cluster`, `chaos` (cluster.json). */
+export const clusterStateSchema = z.object({
+  world: z.string(),
   /** The `chatlab up` process. */
-  pid: number;
-  nodes: NodeRef[];
+  pid: z.number().int(),
+  nodes: z.array(nodeRefSchema),
   /** Token secret: the file is readable by its owner only. */
-  secret: string;
-  pushUrl?: string;
-  /** Control API, http://127.0.0.1:<port>. */
-  control: string;
-  startedAt: string;
-}
+  secret: z.string(),
+  pushUrl: z.string().optional(),
+  /** Control API, http://127.0.0.1:<port>: it is only ever spoken to on loopback. */
+  control: z.string().regex(/^http:\/\/127\.\d+\.\d+\.\d+:\d+$/, { error: 'expected a control API on 127.0.0.0/8, like http://127.0.0.1:<port>' }),
+  startedAt: z.string(),
+});
+export type ClusterState = z.infer<typeof clusterStateSchema>;
 
 /** `GET /` of the control API. */
 export interface ClusterInfo {
@@ -67,16 +75,13 @@ export function removeClusterState(file: string, pid = process.pid): void {
 
 export function readClusterState(file: string): ClusterState {
   if (!existsSync(file)) throw new NoCluster(file, 'no state file');
-  let s: ClusterState;
+  let raw: unknown;
   try {
-    s = JSON.parse(readFileSync(file, 'utf8')) as ClusterState;
+    raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new NoCluster(file, `unreadable state file: ${(err as Error).message}`, { cause: err });
   }
-  if (typeof s.control !== 'string' || !Array.isArray(s.nodes) || typeof s.secret !== 'string') throw new NoCluster(file, 'not a state file written by `chatlab up`');
-  // The control API is only ever spoken to on loopback.
-  if (!/^http:\/\/127\.\d+\.\d+\.\d+:\d+$/.test(s.control)) throw new NoCluster(file, `control ${s.control} is not on 127.0.0.0/8`);
-  return s;
+  return parseOrThrow(clusterStateSchema, raw, '', (problem) => new NoCluster(file, `not a state file written by \`chatlab up\`: ${problem}`));
 }
 
 /** The control API of a cluster started by `chatlab up`. */

@@ -43,7 +43,7 @@ describe('Control server', function () {
     assert.match(String(unknown.body.error), /unknown fault; known: node-kill/);
     const pause = await post(server.url, JSON.stringify({ fault: 'node-pause', target: 'node-2', duration: '1s' }));
     assert.equal(pause.status, 400);
-    assert.match(String(pause.body.error), /node-pause: cannot apply in the embedded world.*--world local/);
+    assert.match(String(pause.body.error), /fault \(node-pause\): cannot apply in the embedded world.*--world local/);
     const target = await post(server.url, JSON.stringify({ fault: 'node-kill', target: 'node-7', duration: '1s' }));
     assert.equal(target.status, 400);
     assert.match(String(target.body.error), /node-1..node-2/);

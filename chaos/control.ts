@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ChaosEntry } from './entry.ts';
+import type { ChaosEntryInput } from './fault-schema.ts';
 import type { World } from '../system/worlds/world.ts';
 import { faultKinds } from './faults.ts';
 import { applyPlanned, labelOf, planFault, wallTime, type ChaosTime } from './schedule.ts';
@@ -84,7 +84,7 @@ export class FaultDesk {
     const entry = toEntry(body);
     let planned;
     try {
-      planned = planFault(entry, `fault ${entry.fault}`, this.world);
+      planned = planFault(entry, 'fault', this.world);
     } catch (err) {
       throw new ControlError('bad_request', (err as Error).message);
     }
@@ -138,15 +138,11 @@ export class FaultDesk {
   }
 }
 
-/** A `POST /faults` body as a chaos entry applied now: `{ fault, target?, duration?, ...options }`. */
-function toEntry(body: unknown): ChaosEntry {
+/** A `POST /faults` body as a chaos entry applied now: `{ fault, target?, duration?, ...options }`; `planFault` checks its fields. */
+function toEntry(body: unknown): ChaosEntryInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ControlError('bad_request', 'body must be a JSON object like {"fault":"node-kill","target":"node-2","duration":"10s"}');
-  const b = body as Record<string, unknown>;
-  if (typeof b.fault !== 'string' || b.fault === '') throw new ControlError('bad_request', `fault must be a fault name; known: ${Object.keys(faultKinds).join(', ')}`);
-  if (b.target !== undefined && typeof b.target !== 'string') throw new ControlError('bad_request', 'target must be a string like node-2 or node-2:redis');
-  if (b.duration !== undefined && typeof b.duration !== 'string') throw new ControlError('bad_request', 'duration must be a string like 10s');
-  if (b.at !== undefined) throw new ControlError('bad_request', 'at does not apply here: the fault is applied now');
-  return { ...b, fault: b.fault, at: '0ms' } as ChaosEntry;
+  if ('at' in body) throw new ControlError('bad_request', 'at does not apply here: the fault is applied now');
+  return { ...body, at: '0ms' } as ChaosEntryInput;
 }
 
 export interface ControlServerOptions {

@@ -26,7 +26,7 @@ describe('Chaos schedule', () => {
     assert.throws(() => planChaos([{ fault: 'meteor', at: '1s' }], world, 10_000), /unknown fault; known: node-kill/);
     assert.throws(() => planChaos([{ fault: 'node-kill', target: 'node-9', at: '1s' }], world, 10_000), /node-1..node-3/);
     assert.throws(() => planChaos([{ fault: 'node-kill', at: '20s' }], world, 10_000), /after the load ends/);
-    assert.throws(() => planChaos([{ fault: 'node-kill', at: 'soon' }], world, 10_000), /not a duration/);
+    assert.throws(() => planChaos([{ fault: 'node-kill', at: 'soon' }], world, 10_000), /chaos\[0\]\.at: expected a duration like 500ms, 30s, 2m or 1h30m, or a share of the load like 30%, got "soon"/);
   });
 
   it('scales percentages with the load and applies and reverts faults in order, marking each', async () => {
@@ -58,9 +58,9 @@ describe('Chaos schedule', () => {
       cut: async (link) => (added.push(`cut ${link}`), async () => void added.push(`heal ${link}`)),
     };
     world.control.partition = (a, b) => world.control.network!.cut(`${a}:${b}`);
-    assert.throws(() => planChaos([{ fault: 'latency', target: 'cassandra', at: '0s', duration: '1s' }], world, 1000), /ms must be a number/);
+    assert.throws(() => planChaos([{ fault: 'latency', target: 'cassandra', at: '0s', duration: '1s' }], world, 1000), /chaos\[0\]\.ms: expected a number >= 0, got nothing/);
     assert.throws(() => planChaos([{ fault: 'latency', target: 'node-3:redis', ms: 5, at: '0s', duration: '1s' }], world, 1000), /no link node-3:redis/);
-    assert.throws(() => planChaos([{ fault: 'reset', target: 'mongo', at: '0s', duration: '1s' }], world, 1000), /target must be/);
+    assert.throws(() => planChaos([{ fault: 'reset', target: 'mongo', at: '0s', duration: '1s' }], world, 1000), /chaos\[0\]\.target: expected redis, cassandra, devices or node-<n>:<peer>.*got "mongo"/);
     assert.throws(() => planChaos([{ fault: 'slicer', target: 'redis', averageBytes: 16, variationBytes: 32, at: '0s', duration: '1s' }], world, 1000), /below averageBytes/);
     assert.throws(() => planChaos([{ fault: 'partition', target: 'node-1', peer: 'devices', at: '0s', duration: '1s' }], world, 1000), /only from redis, cassandra/);
     const plan = planChaos([

@@ -1,7 +1,8 @@
-import { parseDuration } from '../system/clock/duration.ts';
+import { parseDuration, parseShare } from '../system/clock/duration.ts';
 import type { World } from '../system/worlds/world.ts';
-import type { ChaosEntry } from './entry.ts';
-import { faultKinds } from './faults.ts';
+import { parseOrThrow } from '../system/schema/check.ts';
+import { chaosEntrySchema, faultNames, type ChaosEntry, type ChaosEntryInput } from './fault-schema.ts';
+import { faultKindOf, faultKinds } from './faults.ts';
 
 export interface FaultMark {
   kind: string;
@@ -32,27 +33,32 @@ function resolveTargets(target: string | undefined, nodes: number): number[] {
  * Without a load (a fault injected into a running cluster) a share means nothing and is an error.
  */
 function timeOf(text: string, loadEndMs: number | undefined, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)%$/.exec(String(text));
-  if (m && loadEndMs === undefined) throw new Error(`${what}: ${text} is a share of a load, and there is none here; give a duration like 10s`);
-  return m ? (Number(m[1]) / 100) * loadEndMs! : parseDuration(text, what);
+  const share = parseShare(text);
+  if (share === undefined) return parseDuration(text, what);
+  if (loadEndMs === undefined) throw new Error(`${what}: ${text} is a share of a load, and there is none here; give a duration like 10s`);
+  return share * loadEndMs;
 }
 
 /** Checks a chaos schedule against a world before the run: unknown faults, unsupported faults and bad times are errors. */
-export function planChaos(entries: readonly ChaosEntry[], world: Pick<World, 'kind' | 'control' | 'nodes'>, loadEndMs: number): Planned[] {
-  return entries.map((entry, i) => planFault(entry, `chaos[${i}] (${entry.fault})`, world, loadEndMs));
+export function planChaos(entries: readonly ChaosEntryInput[], world: Pick<World, 'kind' | 'control' | 'nodes'>, loadEndMs: number): Planned[] {
+  return entries.map((entry, i) => planFault(entry, `chaos[${i}]`, world, loadEndMs));
 }
 
 /**
- * Checks one fault against a world and resolves its times and targets; throws naming `where`.
+ * Checks one fault (its fields against `chaosEntrySchema`, then against the
+ * world) and resolves its times and targets; throws naming `path`, the
+ * entry's place ('chaos[0]'): `chaos[0].ms: expected a number >= 0, got -1`.
  * `loadEndMs` undefined: there is no load to place it in (a fault injected into a running cluster).
  */
-export function planFault(entry: ChaosEntry, where: string, world: Pick<World, 'kind' | 'control' | 'nodes'>, loadEndMs?: number): Planned {
-  const kind = faultKinds[entry.fault];
-  if (!kind) throw new Error(`${where}: unknown fault; known: ${Object.keys(faultKinds).join(', ')}`);
+export function planFault(input: ChaosEntryInput, path: string, world: Pick<World, 'kind' | 'control' | 'nodes'>, loadEndMs?: number): Planned {
+  const where = `${path} (${String(input.fault)})`;
+  const kind = faultKindOf(input.fault);
+  if (!kind) throw new Error(`${where}: unknown fault; known: ${faultNames.join(', ')}`);
   const missing = kind.needs.filter((c) => !world.control[c]);
   if (missing.length > 0) throw new Error(`${where}: cannot apply in the ${world.kind} world (it has no ${missing.join(', ')}); ${kind.hint ?? 'choose another world'}`);
-  const atMs = timeOf(entry.at, loadEndMs, `${where}.at`);
-  const durationMs = entry.duration === undefined ? 0 : timeOf(entry.duration, loadEndMs, `${where}.duration`);
+  const entry: ChaosEntry = parseOrThrow(chaosEntrySchema, input, path, (m) => new Error(m));
+  const atMs = timeOf(entry.at, loadEndMs, `${path}.at`);
+  const durationMs = entry.duration === undefined ? 0 : timeOf(entry.duration, loadEndMs, `${path}.duration`);
   if (kind.durationRequired && durationMs <= 0) throw new Error(`${where}: needs a duration`);
   if (loadEndMs !== undefined && atMs > loadEndMs) throw new Error(`${where}: at ${entry.at} is after the load ends (${loadEndMs} ms)`);
   kind.validate?.(entry, where, world);
@@ -138,7 +144,7 @@ export async function applyPlanned(p: Planned, world: World, time: ChaosTime, ob
     }
     return;
   }
-  const kind = faultKinds[p.entry.fault]!;
+  const kind = faultKinds[p.entry.fault];
   for (const t of p.targets) {
     const start = time.now();
     const target = labelOf(p, world, t);
@@ -154,6 +160,6 @@ export async function applyPlanned(p: Planned, world: World, time: ChaosTime, ob
 
 /** What a planned fault's mark on node `t` names as its target: the node, or the fault's own label (a link, a store). */
 export function labelOf(p: Planned, world: Pick<World, 'nodes'>, t: number): string {
-  const label = p.entry.fault === 'rolling-restart' ? undefined : faultKinds[p.entry.fault]!.label;
+  const label = p.entry.fault === 'rolling-restart' ? undefined : faultKinds[p.entry.fault].label;
   return label?.(p.entry, world as World, t) ?? world.nodes[t]!.id;
 }

@@ -46,8 +46,8 @@ describe('chatlab CLI', function () {
   });
 
   it('rejects bad values by naming the option', () => {
-    assert.match(chatlab('run', 'steady-chat', '--devices', '-5').err, /--devices must be an integer/);
-    assert.match(chatlab('run', 'steady-chat', '--duration', 'soon').err, /duration must look like/);
+    assert.match(chatlab('run', 'steady-chat', '--devices', '-5').err, /--devices: expected an integer in \[2, 10000000\], got "-5"/);
+    assert.match(chatlab('run', 'steady-chat', '--duration', 'soon').err, /--duration: expected a duration like 500ms, 30s, 2m or 1h30m, got "soon"/);
     assert.match(chatlab('run', 'steady-chat', '--world', 'mars').err, /Allowed choices are embedded/);
     assert.match(chatlab('run', 'no-such-scenario').err, /unknown scenario "no-such-scenario"/);
   });

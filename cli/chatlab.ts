@@ -13,6 +13,7 @@ import { planMarkdown } from '../plan/render.ts';
 import { verifyPlan } from '../plan/verify.ts';
 import { calibrate } from '../scenarios/engine/calibrate.ts';
 import { parseDuration } from '../system/clock/duration.ts';
+import { cpuList, duration, int, positive } from './values.ts';
 import { ClusterClient, DEFAULT_STATE_FILE } from '../chaos/cluster.ts';
 import { up } from './up.ts';
 import { chaosCommand, collectOpt } from './chaos.ts';
@@ -31,21 +32,6 @@ program
   .showHelpAfterError('hint: add --help to see every option and its default')
   .configureOutput({ outputError: (s, write) => write(`error: ${s.replace(/^error: /, '')}`) });
 
-const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
-  return n;
-};
-const positive = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number`);
-  return n;
-};
-const duration = (v: string) => {
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(v)) throw new InvalidArgumentError('duration must look like 500ms, 30s, 2m or 1h30m');
-  return v;
-};
-
 program
   .command('run')
   .description('run a scenario against a world and write report.json, report.html and summary.md')
@@ -54,11 +40,11 @@ program
   .option('--nodes <n>', 'chat nodes to start', int('--nodes', 1, 64))
   .option('--devices <n>', 'virtual devices (overrides the scenario)', int('--devices', 2, 10_000_000))
   .option('--devices-per-user <n>', 'devices per user, 1..9 (overrides the scenario): multi-device fan-out and sync', int('--devices-per-user', 1, 9))
-  .option('--duration <d>', 'load duration of every executor, e.g. 30s', duration)
+  .option('--duration <d>', 'load duration of every executor, e.g. 30s', duration('--duration'))
   .option('--rate <r>', 'messages per second of every constant-arrival-rate executor', positive('--rate'))
   .option('--vus <n>', 'closed loop instead: every executor becomes constant-vus with n devices each sending, waiting for the ack, sending again (finds the saturation throughput)', int('--vus', 1, 10_000_000))
-  .option('--grace <d>', 'how long after the load deliveries still count, e.g. 30s', duration)
-  .option('--warmup <d>', 'load run before the measured window and left out of latencies and thresholds, e.g. 3s; 0s for none (default: the scenario\'s own)', duration)
+  .option('--grace <d>', 'how long after the load deliveries still count, e.g. 30s', duration('--grace'))
+  .option('--warmup <d>', 'load run before the measured window and left out of latencies and thresholds, e.g. 3s; 0s for none (default: the scenario\'s own)', duration('--warmup'))
   .option('--seed <s>', 'seed of the population and the load', int('--seed', 0, 2 ** 31), 1)
   .option('--workers <n>', 'driver worker processes (default: 2, or one per 15,000 devices)', int('--workers', 1, 64))
   .option('--target <urls>', 'drive a cluster that is already running (comma-separated ws:// URLs on loopback) instead of starting a world')
@@ -162,8 +148,8 @@ program
   .addOption(new Option('--world <world>', 'the live world to measure').choices(['embedded', 'local']).default('embedded'))
   .option('--devices <n>', 'devices of the calibration runs (default: steady-chat\'s 1000)', int('--devices', 2, 20_000))
   .option('--rate <r>', 'messages per second of the light run (default: steady-chat\'s 400)', positive('--rate'))
-  .option('--duration <d>', 'load duration of each run (default 15s)', duration)
-  .option('--driver-cpus <list>', 'pin the driver\'s workers to these CPUs (taskset list, e.g. 1); pin chatlab itself with `taskset -c 0 npx chatlab calibrate …`')
+  .option('--duration <d>', 'load duration of each run (default 15s)', duration('--duration'))
+  .option('--driver-cpus <list>', 'pin the driver\'s workers to these CPUs (taskset list, e.g. 1); pin chatlab itself with `taskset -c 0 npx chatlab calibrate …`', cpuList('--driver-cpus'))
   .option('--seed <s>', 'seed', int('--seed', 0, 2 ** 31), 1)
   .option('--out <file>', 'where to write it', 'calibration.json')
   .action(async (o) => {
@@ -226,7 +212,7 @@ program
   .option('--seeds <list>', 'seeds: 1,5,9 or a range 1-8', list('--seeds', int('--seeds', 0, 2 ** 31)), [1, 2])
   .option('--devices-per-user <list>', 'devices per user, e.g. 1,2', list('--devices-per-user', int('--devices-per-user', 1, 9)), [1, 2])
   .option('--devices <n>', 'virtual devices of every run (default: each scenario\'s own)', int('--devices', 2, 10_000_000))
-  .option('--duration <d>', 'load duration of every run (default: each scenario\'s own)', duration)
+  .option('--duration <d>', 'load duration of every run (default: each scenario\'s own)', duration('--duration'))
   .option('--nodes <n>', 'chat nodes of every run', int('--nodes', 1, 64))
   .option('--out <dir>', 'where sweep.json and the reports of failing runs go (default: out/sweep-<time>)')
   .action(async (o) => {
@@ -300,7 +286,7 @@ program
   .description('inject a fault into the cluster `chatlab up` runs, now; waits until it has been reverted and prints its mark')
   .argument('[fault]', 'fault kind, e.g. node-kill (chatlab chaos --list shows what the cluster supports)')
   .option('--target <target>', 'node-2, 2, all (node faults; default the last node) or redis, node-2:redis, … (network faults)')
-  .option('--duration <d>', 'how long until it is reverted, e.g. 10s (without it a node fault stays in place)', duration)
+  .option('--duration <d>', 'how long until it is reverted, e.g. 10s (without it a node fault stays in place)', duration('--duration'))
   .option('--opt <key=value>', 'a fault option, repeatable, e.g. --opt ms=200 --opt jitterMs=20', collectOpt)
   .option('--cluster <file>', 'state file written by `chatlab up`', DEFAULT_STATE_FILE)
   .option('--no-wait', 'return once the fault is applied, without waiting for its revert')

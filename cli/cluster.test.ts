@@ -63,7 +63,7 @@ describe('chatlab up, chaos and run --cluster on the command line', function () 
     assert.match(list.out, /not here:\n(.|\n)*node-pause +the embedded world has no pauseNode/);
     const pause = await chatlab('chaos', 'node-pause', '--duration', '1s', '--cluster', state);
     assert.notEqual(pause.code, 0);
-    assert.match(pause.err, /node-pause: cannot apply in the embedded world/);
+    assert.match(pause.err, /fault \(node-pause\): cannot apply in the embedded world/);
     assert.deepEqual(server.desk.list(), []);
   });
 

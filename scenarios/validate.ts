@@ -1,45 +1,15 @@
-import { parseThresholds } from '../reports/thresholds.ts';
+import { problemsOf } from '../system/schema/check.ts';
 import { parseDuration } from '../system/clock/duration.ts';
 import type { Scenario } from './scenario.ts';
+import { scenarioSchema } from './schema.ts';
 
-/** Checks a scenario once, at the edge, and throws one error naming every problem found. */
+/**
+ * Checks a scenario once, at the edge, against `scenarioSchema`, and throws
+ * one error naming every problem found, each with its path:
+ * `options.scenarios.peak.rate: expected a positive number, got -5`.
+ */
 export function validateScenario(s: Scenario): void {
-  const problems: string[] = [];
-  const at = (what: string, fn: () => void) => {
-    try {
-      fn();
-    } catch (e) {
-      problems.push(`${what}: ${(e as Error).message}`);
-    }
-  };
-  const p = s.population;
-  if (!Number.isInteger(p?.devices) || p.devices < 2) problems.push(`population.devices must be an integer >= 2, got ${p?.devices}`);
-  if (!Number.isInteger(p?.devicesPerUser) || p.devicesPerUser < 1 || p.devicesPerUser > 9) problems.push('population.devicesPerUser must be 1..9');
-  if (!Number.isInteger(s.nodes) || s.nodes < 1 || s.nodes > 64) problems.push(`nodes must be 1..64, got ${s.nodes}`);
-  const b = s.behaviour;
-  if (!(b.bodyBytes.min >= 1 && b.bodyBytes.max >= b.bodyBytes.min && b.bodyBytes.max <= 60_000)) problems.push('behaviour.bodyBytes must satisfy 1 <= min <= max <= 60000');
-  const names = Object.keys(s.options.scenarios);
-  if (names.length === 0) problems.push('options.scenarios needs at least one executor');
-  for (const [name, ex] of Object.entries(s.options.scenarios)) {
-    const known = ['constant-arrival-rate', 'ramping-arrival-rate', 'constant-vus'];
-    if (!known.includes(ex.executor)) {
-      problems.push(`options.scenarios.${name}.executor "${ex.executor}" is not one of ${known.join(', ')}`);
-      continue;
-    }
-    at(`options.scenarios.${name}.startTime`, () => parseDuration(ex.startTime ?? '0s'));
-    if ('duration' in ex) at(`options.scenarios.${name}.duration`, () => parseDuration(ex.duration));
-    if (ex.executor === 'constant-arrival-rate' && !(ex.rate > 0)) problems.push(`options.scenarios.${name}.rate must be > 0`);
-    if (ex.executor === 'constant-vus' && !(Number.isInteger(ex.vus) && ex.vus > 0)) problems.push(`options.scenarios.${name}.vus must be a positive integer`);
-    else if (ex.executor === 'constant-vus' && ex.vus > s.population.devices) problems.push(`options.scenarios.${name}.vus (${ex.vus}) must be at most the population's ${s.population.devices} devices: each VU is a device`);
-    if (ex.executor === 'ramping-arrival-rate') for (const st of ex.stages) at(`options.scenarios.${name}.stages`, () => parseDuration(st.duration));
-    if (!s.exec[ex.exec ?? 'chat']) problems.push(`options.scenarios.${name}.exec "${ex.exec ?? 'chat'}" is not a behaviour in scenario.exec (${Object.keys(s.exec).join(', ')})`);
-  }
-  at('options.thresholds', () => parseThresholds(s.options.thresholds));
-  for (const [i, ev] of s.timeline.entries()) {
-    at(`timeline[${i}].at`, () => parseDuration(ev.at));
-    if (!['offline', 'online', 'drop'].includes(ev.action)) problems.push(`timeline[${i}].action must be offline, online or drop`);
-    if (!(ev.share >= 0 && ev.share <= 1)) problems.push(`timeline[${i}].share must be in [0, 1]`);
-  }
+  const problems = problemsOf(scenarioSchema, s);
   if (problems.length > 0) throw new Error(`scenario ${s.name} is not valid:\n  - ${problems.join('\n  - ')}`);
 }
 

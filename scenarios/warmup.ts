@@ -1,4 +1,4 @@
-import { parseDuration } from '../system/clock/duration.ts';
+import { parseDuration, parseShare } from '../system/clock/duration.ts';
 import { loadEndMs } from './validate.ts';
 import type { ChaosEntry, Executor, Scenario } from './scenario.ts';
 
@@ -60,12 +60,11 @@ function warmupExecutor(ex: Executor, w: number, exec: string | undefined): Exec
 }
 
 function shiftChaos(c: ChaosEntry, w: number, loadMs: number): ChaosEntry {
-  const share = (t: string) => /^(\d+(?:\.\d+)?)%$/.exec(String(t));
-  const at = share(c.at);
-  const out: ChaosEntry = { ...c, at: ms((at ? (Number(at[1]) / 100) * loadMs : parseDuration(c.at, 'chaos at')) + w) };
+  const at = parseShare(c.at);
+  const out: ChaosEntry = { ...c, at: ms((at !== undefined ? at * loadMs : parseDuration(c.at, 'chaos at')) + w) };
   if (c.duration !== undefined) {
-    const d = share(c.duration);
-    out.duration = d ? ms((Number(d[1]) / 100) * loadMs) : c.duration;
+    const d = parseShare(c.duration);
+    out.duration = d !== undefined ? ms(d * loadMs) : c.duration;
   }
   return out;
 }

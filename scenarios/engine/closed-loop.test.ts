@@ -27,7 +27,7 @@ describe('closed loop (--vus)', () => {
 
   it('refuses more VUs than devices: each VU is a device', async () => {
     const s = applyOverrides(await loadScenario('steady-chat'), { vus: 2000 });
-    assert.throws(() => validateScenario(s), /vus \(2000\) must be at most the population's 1000 devices/);
+    assert.throws(() => validateScenario(s), /options\.scenarios\.\w+\.vus: expected at most the population's 1000 devices: each VU is a device, got 2000/);
   });
 
   it('saturates where the CPU model says: nodes sharing one event loop carry far less than three loops', async function () {

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus as cpuList } from 'node:os';
+import { parseOrThrow } from '../../../system/schema/check.ts';
+import { cpuListSchema } from '../../cpu-list.ts';
 
 /**
  * Pins a process (all its threads) to a set of CPUs with util-linux's
@@ -7,7 +9,7 @@ import { cpus as cpuList } from 'node:os';
  * other's cores. `cpus`: a list as taskset takes it, e.g. `0` or `1-3`.
  */
 export function pinToCpus(pid: number, cpus: string): void {
-  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpus)) throw new RangeError(`cpu list "${cpus}": expected e.g. 0, 1-3 or 0,2`);
+  parseOrThrow(cpuListSchema, cpus, 'cpu list');
   const highest = Math.max(...cpus.split(/[,-]/).map(Number));
   // Every CPU of the machine, not the ones this process may use: it may be pinned itself.
   const count = cpuList().length;

@@ -150,7 +150,7 @@ describe('Sim engine', function () {
   });
 
   it('catches up a large group\'s members on the messages whose group envelope the bus lost', async () => {
-    const chaos = [{ fault: 'link-loss', link: 'node-node', p: 0.3, at: '10%', duration: '50%' }];
+    const chaos = [{ fault: 'link-loss' as const, link: 'node-node' as const, p: 0.3, at: '10%', duration: '50%' }];
     const { report, world } = await runSim({ scenario: 'group-fanout', overrides: { duration: '8s', chaos }, seed: 1, ...quiet });
     assert.ok(world.stores.busLost.count > 0, 'the bus lost envelopes');
     assert.ok(report.paths['group-read'].expected > 10_000);

@@ -16,8 +16,8 @@ describe('calibration', () => {
   });
 
   it('refuses a node.cpu or resolutionMs it does not know, naming the field', () => {
-    assert.throws(() => validateCalibration({ version: 1, node: { cpu: 'both' } }, 'c.json'), /c\.json\.node\.cpu must be "per-node" or "shared", got "both"/);
-    assert.throws(() => validateCalibration({ version: 1, resolutionMs: 0 }, 'c.json'), /c\.json\.resolutionMs must be a number of ms/);
+    assert.throws(() => validateCalibration({ version: 1, node: { cpu: 'both' } }, 'c.json'), /c\.json\.node\.cpu: expected "per-node" or "shared", got "both"/);
+    assert.throws(() => validateCalibration({ version: 1, resolutionMs: 0 }, 'c.json'), /c\.json\.resolutionMs: expected a number of ms in \(0, 10\], got 0/);
     assert.equal(validateCalibration({ version: 1, node: { cpu: 'shared' }, resolutionMs: 0.01 }).resolutionMs, 0.01);
     assert.equal(validateCalibration({ version: 1 }).node.cpu, undefined, 'per-node unless said');
   });

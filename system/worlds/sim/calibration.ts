@@ -1,17 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { validateDist, type Dist } from './distribution.ts';
+import { parseOrThrow } from '../../schema/check.ts';
+import { calibrationFileSchema, FrameKinds, LinkClasses, StoreKinds, type FrameKind, type LinkClass, type StoreKind } from './calibration-schema.ts';
+import type { Dist } from './distribution.ts';
 
-/** Link classes of the simulated network. */
-export const LinkClasses = ['device-gateway', 'node-node', 'node-store', 'push'] as const;
-export type LinkClass = (typeof LinkClasses)[number];
-
-/** Frame kinds a node spends CPU on, by the client frame's `t` (everything else is `other`). */
-export const FrameKinds = ['hello', 'send', 'recv', 'read', 'other'] as const;
-export type FrameKind = (typeof FrameKinds)[number];
-
-/** The simulated stores: Redis (registry, bus, sequencer, dedup, presence) and Cassandra (log, inbox, groups, keys, accounts). */
-export const StoreKinds = ['redis', 'cassandra', 'push'] as const;
-export type StoreKind = (typeof StoreKinds)[number];
+export { FrameKinds, LinkClasses, StoreKinds, type FrameKind, type LinkClass, type StoreKind };
 
 export interface StoreModel {
   /** Requests served at once (Redis shards, Cassandra nodes × concurrency): an M/G/c queue. */
@@ -88,48 +80,38 @@ export const datacenterCalibration: Calibration = {
   },
 };
 
-/** Validates a parsed calibration file (missing sections fall back to the defaults); errors name the field. */
+/**
+ * Checks a parsed calibration file against `calibrationFileSchema` (a
+ * RangeError naming the field: `c.json.node.cpu: expected "per-node" or
+ * "shared", got "both"`) and fills the sections it leaves out from the
+ * datacenter figures.
+ */
 export function validateCalibration(raw: unknown, where = 'calibration'): Calibration {
-  const o = raw as Partial<Calibration> | null;
-  if (!o || typeof o !== 'object') throw new RangeError(`${where}: not a JSON object`);
-  if (o.version !== 1) throw new RangeError(`${where}: version must be 1, got ${String(o.version)}`);
+  const o = parseOrThrow(calibrationFileSchema, raw, where);
   const d = datacenterCalibration;
   const links = {} as Calibration['links'];
-  for (const c of LinkClasses) links[c] = validateDist(o.links?.[c] ?? d.links[c], `${where}.links.${c}`);
+  for (const c of LinkClasses) links[c] = o.links?.[c] ?? d.links[c];
   const frameMs = {} as Calibration['node']['frameMs'];
-  for (const f of FrameKinds) frameMs[f] = validateDist(o.node?.frameMs?.[f] ?? d.node.frameMs[f], `${where}.node.frameMs.${f}`);
+  for (const f of FrameKinds) frameMs[f] = o.node?.frameMs?.[f] ?? d.node.frameMs[f];
   const stores = {} as Calibration['stores'];
   for (const s of StoreKinds) {
     const m = o.stores?.[s] ?? d.stores[s];
-    if (!Number.isInteger(m.servers) || m.servers < 1) throw new RangeError(`${where}.stores.${s}.servers must be an integer >= 1`);
-    const opMs = { default: validateDist(m.opMs?.default ?? d.stores[s].opMs.default, `${where}.stores.${s}.opMs.default`) } as StoreModel['opMs'];
-    for (const [op, dist] of Object.entries(m.opMs ?? {})) opMs[op] = validateDist(dist, `${where}.stores.${s}.opMs.${op}`);
-    stores[s] = { servers: m.servers, opMs };
+    stores[s] = { servers: m.servers, opMs: { default: m.opMs?.default ?? d.stores[s].opMs.default, ...m.opMs } };
   }
   return {
     version: 1,
-    source: typeof o.source === 'string' ? o.source : 'unnamed',
+    source: o.source ?? 'unnamed',
     links,
     node: {
       frameMs,
-      envelopeMs: validateDist(o.node?.envelopeMs ?? d.node.envelopeMs, `${where}.node.envelopeMs`),
-      frameOutMs: validateDist(o.node?.frameOutMs ?? d.node.frameOutMs, `${where}.node.frameOutMs`),
-      ...(o.node?.cpu === undefined ? {} : { cpu: nodeCpu(o.node.cpu, `${where}.node.cpu`) }),
+      envelopeMs: o.node?.envelopeMs ?? d.node.envelopeMs,
+      frameOutMs: o.node?.frameOutMs ?? d.node.frameOutMs,
+      ...(o.node?.cpu === undefined ? {} : { cpu: o.node.cpu }),
     },
     stores,
-    ...(o.resolutionMs === undefined ? {} : { resolutionMs: positiveMs(o.resolutionMs, `${where}.resolutionMs`) }),
+    ...(o.resolutionMs === undefined ? {} : { resolutionMs: o.resolutionMs }),
     ...(o.notes ? { notes: o.notes } : {}),
   };
-}
-
-function positiveMs(v: unknown, where: string): number {
-  if (typeof v === 'number' && v > 0 && v <= 10) return v;
-  throw new RangeError(`${where} must be a number of ms in (0, 10], got ${JSON.stringify(v)}`);
-}
-
-function nodeCpu(v: unknown, where: string): 'per-node' | 'shared' {
-  if (v === 'per-node' || v === 'shared') return v;
-  throw new RangeError(`${where} must be "per-node" or "shared", got ${JSON.stringify(v)}`);
 }
 
 /**

@@ -60,31 +60,6 @@ export function mean(d: Dist): number {
   return q.reduce((a, b) => a + b, 0) / q.length;
 }
 
-/** Throws a RangeError naming `where` unless `d` is a well-formed distribution. */
-export function validateDist(d: unknown, where: string): Dist {
-  const o = d as Record<string, unknown> | null;
-  const num = (v: unknown, name: string) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`${where}.${name} must be a number >= 0, got ${String(v)}`);
-    return v;
-  };
-  if (!o || typeof o !== 'object') throw new RangeError(`${where} must be a distribution object`);
-  if (o.kind === 'constant') return { kind: 'constant', ms: num(o.ms, 'ms') };
-  if (o.kind === 'lognormal') {
-    const p50Ms = num(o.p50Ms, 'p50Ms');
-    const p99Ms = num(o.p99Ms, 'p99Ms');
-    if (p99Ms < p50Ms) throw new RangeError(`${where}: p99Ms (${p99Ms}) is below p50Ms (${p50Ms})`);
-    return { kind: 'lognormal', p50Ms, p99Ms };
-  }
-  if (o.kind === 'empirical') {
-    const q = o.quantilesMs;
-    if (!Array.isArray(q) || q.length === 0) throw new RangeError(`${where}.quantilesMs must be a non-empty array`);
-    q.forEach((v, i) => num(v, `quantilesMs[${i}]`));
-    for (let i = 1; i < q.length; i++) if (q[i] < q[i - 1]) throw new RangeError(`${where}.quantilesMs must be ascending`);
-    return { kind: 'empirical', quantilesMs: [...(q as number[])] };
-  }
-  throw new RangeError(`${where}.kind must be constant, lognormal or empirical, got ${String(o.kind)}`);
-}
-
 /** Quantiles (count of them, equally spaced in probability) of measured values, for an empirical Dist. */
 export function empiricalFrom(values: readonly number[], count = 101): Dist {
   if (values.length === 0) throw new RangeError('empiricalFrom: no values');

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { chaosEntrySchema } from '../chaos/fault-schema.ts';
+import { parseThresholds } from '../reports/thresholds.ts';
+import { durationSchema } from '../system/clock/duration.ts';
+import type { Behaviour } from './scenario.ts';
+
+/**
+ * The scenario file format as a schema: `Scenario` (scenario.ts) is inferred
+ * from it, so the type users write and the check at the edge cannot drift.
+ * Every rule reads "expected …"; a refusal adds the field's path and the
+ * value given (see system/schema/check.ts).
+ */
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.number({ error: `expected an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`}` }).int().min(min).max(max);
+const atLeast = (min: number) => z.number({ error: `expected a number >= ${min}` }).min(min);
+const positive = z.number({ error: 'expected a positive number' }).positive();
+const text = z.string({ error: 'expected a string' });
+
+/** Which behaviour picks sender and recipient (a key of `Scenario.exec`). Default 'chat'. */
+const exec = text.optional();
+
+/** k6 executors chatlab implements. Durations are k6 strings: '500ms', '30s', '2m', '1h'. */
+export const executorSchema = z.discriminatedUnion('executor', [
+  z.object({
+    executor: z.literal('constant-arrival-rate'),
+    /** Iterations (messages) per `timeUnit`, across all devices. */
+    rate: positive,
+    timeUnit: durationSchema.optional(),
+    duration: durationSchema,
+    startTime: durationSchema.optional(),
+    exec,
+  }),
+  z.object({
+    executor: z.literal('ramping-arrival-rate'),
+    startRate: atLeast(0),
+    timeUnit: durationSchema.optional(),
+    stages: z.array(z.object({ target: atLeast(0), duration: durationSchema }), { error: 'expected a list of stages' }),
+    startTime: durationSchema.optional(),
+    exec,
+  }),
+  z.object({
+    executor: z.literal('constant-vus'),
+    /** Devices each sending in a closed loop: send, wait for the ack, think, repeat. */
+    vus: int(1),
+    duration: durationSchema,
+    startTime: durationSchema.optional(),
+    /** Pause between an ack and the next send. Default 0. */
+    thinkTimeMs: atLeast(0).optional(),
+    exec,
+  }),
+], { error: 'expected executor constant-arrival-rate, ramping-arrival-rate or constant-vus' });
+
+/** A population-wide change at a point of the run. */
+export const timelineEventSchema = z.object({
+  at: durationSchema,
+  /** offline: background the chosen devices; online: bring them back (spread over `windowMs`); drop: abrupt network drop, devices reconnect by themselves. */
+  action: z.enum(['offline', 'online', 'drop'], { error: 'expected offline, online or drop' }),
+  /** Share of devices chosen (deterministically from the seed), 0..1. */
+  share: z.number({ error: 'expected a share in [0, 1]' }).min(0).max(1),
+  /** Spread the action over this window (reconnect storms use a short one). Default 0. */
+  windowMs: atLeast(0).optional(),
+  /** Which devices: a name shared by an offline and a later online event so they pick the same devices. */
+  cohort: text.optional(),
+});
+
+export const groupSpecSchema = z.object({
+  count: int(0),
+  /** Members per group, including phantom ones. */
+  members: int(1),
+  /** Members without a device in the population: they count toward fan-out, never toward expected deliveries. */
+  phantomMembers: int(0).optional(),
+  fanout: z.enum(['write', 'read'], { error: 'expected write or read' }).optional(),
+});
+
+const bodyBytes = z.object({ min: atLeast(1), max: z.number({ error: 'expected a number in [1, 60000]' }).min(1).max(60_000) }).refine((b) => b.max >= b.min, {
+  error: (i) => `expected max >= min (${String((i.input as { min: number }).min)})`,
+  path: ['max'],
+});
+
+/** A threshold map whose expressions parse (reports/thresholds.ts has the grammar). */
+const thresholds = z.record(text, z.array(text, { error: 'expected a list of threshold expressions' })).superRefine((map, ctx) => {
+  for (const [metric, expressions] of Object.entries(map)) {
+    try {
+      parseThresholds({ [metric]: expressions });
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: [metric], input: expressions, message: `expected threshold expressions like "p(99)<500": ${(e as Error).message}` });
+    }
+  }
+});
+
+const scenarioShape = z.object({
+  name: text,
+  description: text,
+  population: z.object({
+    devices: int(2),
+    devicesPerUser: int(1, 9),
+  }),
+  social: z.object({
+    contactsPerUser: int(0),
+    groups: z.array(groupSpecSchema),
+  }),
+  behaviour: z.object({
+    bodyBytes,
+    /** Delay before a device reports reading a message; -1 never. */
+    readDelayMs: atLeast(-1),
+    /** Whether a push wake-up brings a backgrounded device online. Default true. */
+    wakeOnPush: z.boolean({ error: 'expected true or false' }).optional(),
+  }),
+  exec: z.record(text, z.custom<Behaviour>((f) => typeof f === 'function', { error: 'expected a behaviour function' })),
+  options: z.object({
+    scenarios: z.record(text, executorSchema).refine((m) => Object.keys(m).length > 0, { error: 'expected at least one executor' }),
+    thresholds,
+  }),
+  timeline: z.array(timelineEventSchema),
+  /** Faults at points of the run; see chaos/. */
+  chaos: z.array(chaosEntrySchema),
+  /**
+   * Load run before the measured window ('3s'): its latencies and late
+   * counts are left out of the report's statistics and thresholds; its
+   * messages still count toward delivery guarantees (a message lost in the
+   * warm-up is lost). Every other time in the scenario is measured from the
+   * end of the warm-up. See warmup.ts.
+   */
+  warmup: durationSchema.optional(),
+  /** Set by `expandWarmup` (the engines): where the measured window starts, ms. Never set it by hand. */
+  measuredFromMs: atLeast(0).optional(),
+  /** Deliveries count until this long after the load ends. */
+  graceMs: atLeast(0),
+  /** A delivery slower than this counts as late. */
+  lateMs: atLeast(0),
+  /** Nodes the world starts unless --nodes says otherwise. */
+  nodes: int(1, 64),
+});
+
+/** A scenario: its fields, then the rules between them (a VU is a device; an executor's behaviour exists). */
+export const scenarioSchema = scenarioShape.superRefine((s, ctx) => {
+  for (const [name, ex] of Object.entries(s.options.scenarios)) {
+    const path = ['options', 'scenarios', name];
+    if (ex.executor === 'constant-vus' && ex.vus > s.population.devices) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'vus'], input: ex.vus, message: `expected at most the population's ${s.population.devices} devices: each VU is a device` });
+    }
+    const behaviour = ex.exec ?? 'chat';
+    if (!Object.hasOwn(s.exec, behaviour)) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'exec'], input: behaviour, message: `expected a behaviour in scenario.exec (${Object.keys(s.exec).join(', ')})` });
+    }
+  }
+});

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { problemsOf } from '../../schema/check.ts';
+import { datacenterCalibration, validateCalibration } from './calibration.ts';
+import { calibrationFileSchema, distSchema } from './calibration-schema.ts';
+
+describe('calibration schema', () => {
+  it('takes every kind of distribution and refuses malformed ones, naming the field', () => {
+    for (const d of [{ kind: 'constant', ms: 0 }, { kind: 'lognormal', p50Ms: 1, p99Ms: 5 }, { kind: 'empirical', quantilesMs: [1, 1, 2] }]) assert.deepEqual(problemsOf(distSchema, d), []);
+    assert.deepEqual(problemsOf(distSchema, { kind: 'constant', ms: -1 }, 'links.push'), ['links.push.ms: expected a number >= 0, got -1']);
+    assert.deepEqual(problemsOf(distSchema, { kind: 'lognormal', p50Ms: 5, p99Ms: 1 }, 'd'), ['d.p99Ms: expected p99Ms at or above p50Ms (5), got 1']);
+    assert.deepEqual(problemsOf(distSchema, { kind: 'empirical', quantilesMs: [] }, 'd'), ['d.quantilesMs: expected a non-empty list of quantiles, got []']);
+    assert.deepEqual(problemsOf(distSchema, { kind: 'empirical', quantilesMs: [2, 1] }, 'd'), ['d.quantilesMs: expected ascending quantiles, got [2,1]']);
+    assert.deepEqual(problemsOf(distSchema, { kind: 'pareto' }, 'd'), ['d.kind: expected a distribution of kind constant, lognormal or empirical, got "pareto"']);
+  });
+
+  it('refuses each kind of bad calibration file field with its path', () => {
+    const cases: [unknown, string][] = [
+      [[], 'c.json: expected a JSON object, got []'],
+      [{ version: 2 }, 'c.json.version: expected version 1, got 2'],
+      [{ version: 1, links: { 'node-store': { kind: 'constant', ms: 'x' } } }, 'c.json.links.node-store.ms: expected a number >= 0, got "x"'],
+      [{ version: 1, stores: { redis: { servers: 0 } } }, 'c.json.stores.redis.servers: expected an integer >= 1, got 0'],
+      [{ version: 1, node: { frameMs: { send: { kind: 'constant' } } } }, 'c.json.node.frameMs.send.ms: expected a number >= 0, got nothing'],
+      [{ version: 1, resolutionMs: 11 }, 'c.json.resolutionMs: expected a number of ms in (0, 10], got 11'],
+    ];
+    for (const [file, refusal] of cases) {
+      assert.deepEqual(problemsOf(calibrationFileSchema, file, 'c.json'), [refusal]);
+      assert.throws(() => validateCalibration(file, 'c.json'), new RangeError(refusal));
+    }
+  });
+
+  it('fills what a file leaves out from the datacenter figures', () => {
+    const c = validateCalibration({ version: 1, source: 42, stores: { redis: { servers: 4, opMs: { 'bus.publish': { kind: 'constant', ms: 0.5 } } } } });
+    assert.equal(c.source, 'unnamed');
+    assert.deepEqual(c.links, datacenterCalibration.links);
+    assert.deepEqual(c.stores.redis, { servers: 4, opMs: { default: datacenterCalibration.stores.redis.opMs.default, 'bus.publish': { kind: 'constant', ms: 0.5 } } });
+    assert.deepEqual(c.stores.cassandra, datacenterCalibration.stores.cassandra);
+  });
+});
