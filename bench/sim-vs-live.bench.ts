@@ -24,9 +24,11 @@
  * still runs its closed loop for the live saturation); `--write-default`
  * writes step 2's calibration where the sim's default lives.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Report } from '../reports/report.ts';
 import { pinToCpus } from '../scenarios/engine/live/affinity.ts';
@@ -88,9 +90,12 @@ for (const share of [0.5, 0.8, 1.0, 1.2]) {
   log(`${share * 100}% of saturation: ${rate} msgs/s`);
   rows.push({ load: `${share * 100}%`, rate: `${rate}/s`, live: await live(o, `live-${share * 100}`), sim: await sim(o, calibration), goals: share <= 0.8 ? ['p50', 'p99'] : [] });
 }
-// The main job as `chatlab run steady-chat` runs it — nothing pinned — and the sim with nothing given (the shipped default).
-if (driverCpus) pinToCpus(process.pid, `0-${cpuCount - 1}`);
-const mainLive = (await runLive({ scenario: 'steady-chat', world: 'embedded', overrides: {}, seed, outDir: join(out, 'main-job-embedded'), progress: false, log: quiet })).report;
+// The main job as `chatlab run steady-chat` runs it: its own fresh process (a warm one shows a shorter tail), nothing pinned;
+// and the sim with nothing given (the shipped default).
+const mainDir = join(out, 'main-job-embedded');
+if (driverCpus) pinToCpus(process.pid, `0-${cpuCount - 1}`); // a child inherits its parent's CPUs
+execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../cli/chatlab.ts', import.meta.url)), 'run', 'steady-chat', '--out', mainDir, '--no-progress'], { stdio: 'ignore' });
+const mainLive = JSON.parse(readFileSync(join(mainDir, 'report.json'), 'utf8')) as Report;
 const mainSim = await sim({}, undefined, 'main-job-sim');
 rows.push({ load: 'main job', rate: '400/s', live: mainLive, sim: mainSim, goals: ['p50', 'p99'] });
 
