@@ -15,8 +15,9 @@
  *    by side. Goals: saturation within ±25%; p50 and p99 within ±25% at 50%
  *    and 80%.
  * 5. The main job (steady-chat as `chatlab run steady-chat` runs it, nothing
- *    pinned) live, and in the sim with no calibration given (the shipped
- *    default, measured the same way by `chatlab calibrate`): within
+ *    pinned, three fresh runs: the one with the median p99 stands for it)
+ *    live, and in the sim with no calibration given (the shipped default,
+ *    measured the same way by `chatlab calibrate`): within
  *    ±25% on e2e p50/p99; both reports are written, with the
  *    `chatlab compare` command that shows them side by side.
  *
@@ -92,10 +93,18 @@ for (const share of [0.5, 0.8, 1.0, 1.2]) {
 }
 // The main job as `chatlab run steady-chat` runs it: its own fresh process (a warm one shows a shorter tail), nothing pinned;
 // and the sim with nothing given (the shipped default).
-const mainDir = join(out, 'main-job-embedded');
 if (driverCpus) pinToCpus(process.pid, `0-${cpuCount - 1}`); // a child inherits its parent's CPUs
-execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../cli/chatlab.ts', import.meta.url)), 'run', 'steady-chat', '--out', mainDir, '--no-progress'], { stdio: 'ignore' });
-const mainLive = JSON.parse(readFileSync(join(mainDir, 'report.json'), 'utf8')) as Report;
+// One run's p99 moves by ±30% from run to run here: three runs, and the one with the median p99 stands for the main job.
+const mainRuns: Report[] = [];
+for (let i = 1; i <= 3; i++) {
+  const dir = join(out, `main-job-embedded-${i}`);
+  execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../cli/chatlab.ts', import.meta.url)), 'run', 'steady-chat', '--out', dir, '--no-progress'], { stdio: 'ignore' });
+  mainRuns.push(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report);
+}
+const mainOrder = [0, 1, 2].sort((a, b) => mainRuns[a]!.latency.e2eMs.p99 - mainRuns[b]!.latency.e2eMs.p99);
+const mainLive = mainRuns[mainOrder[1]!]!;
+const mainDir = join(out, `main-job-embedded-${mainOrder[1]! + 1}`);
+log(`main job live, 3 fresh runs: e2e p50 ${mainRuns.map((r) => r.latency.e2eMs.p50.toFixed(2)).join(' / ')}, p99 ${mainRuns.map((r) => r.latency.e2eMs.p99.toFixed(2)).join(' / ')} ms`);
 const mainSim = await sim({}, undefined, 'main-job-sim');
 rows.push({ load: 'main job', rate: '400/s', live: mainLive, sim: mainSim, goals: ['p50', 'p99'] });
 
@@ -116,5 +125,6 @@ for (const r of rows) {
   const verdict = r.goals.length === 0 ? '-' : outside.length === 0 ? `within ±25% (${r.goals.join(', ')})` : `OUTSIDE ±25%: ${outside.join(', ')}`;
   process.stdout.write(`${w(r.load, 11)}${w(r.rate, 10)}${cell(a.throughput, b.throughput, 0)}${cell(a.p50, b.p50, 2)}${cell(a.p99, b.p99, 2)}   ${verdict}\n`);
 }
-process.stdout.write(`\nreports: ${out}; the main job side by side: npx chatlab compare ${join(out, 'main-job-embedded', 'report.json')} ${join(out, 'main-job-sim', 'report.json')}\n`);
+process.stdout.write(`\nmain job live, 3 fresh runs: e2e p50 ${mainRuns.map((r) => r.latency.e2eMs.p50.toFixed(2)).join(' / ')} ms, p99 ${mainRuns.map((r) => r.latency.e2eMs.p99.toFixed(2)).join(' / ')} ms (the row: the median p99's run)\n`);
+process.stdout.write(`reports: ${out}; the main job side by side: npx chatlab compare ${join(mainDir, 'report.json')} ${join(out, 'main-job-sim', 'report.json')}\n`);
 process.stdout.write(`sim vs live: ${misses === 0 ? 'every goal met' : `${misses} figure(s) outside ±25%`}\n`);

@@ -1,4 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { cpus as cpuList, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../reports/report.ts';
@@ -31,6 +33,26 @@ export interface CalibrateResult {
   file: string;
 }
 
+/** Light runs, each in a fresh process; the median p99's run is used. */
+const LIGHT_RUNS = 3;
+const CLI = fileURLToPath(new URL('../../cli/chatlab.ts', import.meta.url));
+
+/** `chatlab run steady-chat` in a process of its own, as a user runs it; its report. */
+function chatlabRun(world: string, o: Overrides, seed: number): Report {
+  const out = tmp();
+  const args = ['--import', 'tsx', CLI, 'run', 'steady-chat', '--world', world, '--seed', String(seed), '--out', out, '--no-progress'];
+  if (o.devices !== undefined) args.push('--devices', String(o.devices));
+  if (o.rate !== undefined) args.push('--rate', String(o.rate));
+  if (o.duration !== undefined) args.push('--duration', String(o.duration));
+  // Thresholds may fail on a busy machine; the report is written either way.
+  spawnSync(process.execPath, args, { stdio: 'ignore', timeout: 600_000 });
+  try {
+    return JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
+  } catch (err) {
+    throw new Error(`calibration light run (chatlab run steady-chat --world ${world}) wrote no report: ${(err as Error).message}`);
+  }
+}
+
 /** Relative CPU weights of the sim's cost model: a sign-in costs 3 units, a send 2, other frames 1, a bus envelope ½, a frame written ¼. */
 const WEIGHTS = { hello: 3, send: 2, recv: 1, read: 1, other: 1, envelope: 0.5, frameOut: 0.25 } as const;
 /** Unit of the weight-counting sim run: small enough that nothing queues, so the load runs as it would with no CPU cost. */
@@ -51,8 +73,9 @@ const PROBE_UNIT_MS = 0.0001;
  *   the units the sim charged per message. The nodes share one event loop
  *   (`node.cpu: shared`), as they do in the embedded world. The closed
  *   loop's throughput is the world's saturation, kept in the notes.
- * - device↔gateway link: from a light run at the main job's load (first, in
- *   a fresh process, as the main job runs), a lognormal hop such that two
+ * - device↔gateway link: from light runs at the main job's load (three
+ *   `chatlab run`s, each in a fresh process, as the main job runs; the one
+ *   with the median p99 counts), a lognormal hop such that two
  *   hops in a row — a message up to its node and down to the recipient —
  *   have the run's e2e p50 and p99 after taking off the node's CPU for a
  *   send (fitHop). On loopback this link is mostly the driver's own time:
@@ -68,10 +91,10 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const seed = o.seed ?? 1;
   const light = { duration: '15s', ...(o.overrides ?? {}) };
   const memoryStores = o.world === 'embedded';
-  // The light run first, in a fresh process as `chatlab run` would be: its latencies are what an uncalibrated sim should land near.
-  const { report } = await runLive({
-    scenario: 'steady-chat', world: o.world, overrides: light, seed, outDir: tmp(), progress: false, log, driverCpus: o.driverCpus,
-  });
+  // The light runs first, each `chatlab run` in a fresh process of its own: their latencies are what an uncalibrated sim should
+  // land near. One run's p99 moves by ±30% from run to run here; the run with the median p99 stands for them.
+  const lights = Array.from({ length: LIGHT_RUNS }, () => chatlabRun(o.world, light, seed));
+  const report = [...lights].sort((a, b) => a.latency.e2eMs.p99 - b.latency.e2eMs.p99)[Math.floor(LIGHT_RUNS / 2)]!;
   let cpu: CpuFit | undefined;
   let saturation: Report | undefined;
   const devices = light.devices ?? 1000;
@@ -111,6 +134,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
     notes: {
       world: o.world,
       machine: machine(),
+      lightRuns: lights.map((r) => ({ e2eP50Ms: r.latency.e2eMs.p50, e2eP99Ms: r.latency.e2eMs.p99 })),
       lightRun: { ackP50Ms: ack.p50, ackP99Ms: ack.p99, e2eP50Ms: report.latency.e2eMs.p50, e2eP99Ms: report.latency.e2eMs.p99, ackedPerSec: round(measuredThroughput(report)) },
       ...(cpu ? {
         closedLoop: {
@@ -121,9 +145,33 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
       command: `chatlab calibrate --world ${o.world}${o.overrides?.devices ? ` --devices ${o.overrides.devices}` : ''}${o.overrides?.rate ? ` --rate ${o.overrides.rate}` : ''}${o.overrides?.duration ? ` --duration ${o.overrides.duration}` : ''}${o.driverCpus ? ` --driver-cpus ${o.driverCpus}` : ''}`,
     },
   };
+  if (memoryStores) await closeTheLoop(calibration, light, seed, e2e.p50, e2e.p99);
   writeFileSync(o.out, `${JSON.stringify(calibration, null, 2)}\n`);
   return { calibration, report, ...(saturation ? { saturation } : {}), file: o.out };
 }
+
+/**
+ * The sim's e2e is more than two hops and a send: group fan-out, the node's
+ * queue, a connection's frames in order. So the fitted hop is checked by
+ * running the light load in the sim with it, and scaled by how far the
+ * sim's e2e p50 and p99 land from the live run's — twice — so an
+ * uncalibrated sim of that load lands on what was measured.
+ */
+async function closeTheLoop(c: Calibration, light: Overrides, seed: number, liveP50: number, liveP99: number): Promise<void> {
+  for (let round = 0; ; round++) {
+    const { report } = await runSim({ scenario: 'steady-chat', overrides: light, seed, calibration: c, progress: false, log: () => {} });
+    const sim = report.latency.e2eMs;
+    (c.notes as Record<string, unknown>).fit = { scalings: round, simE2eP50Ms: sim.p50, simE2eP99Ms: sim.p99, liveE2eP50Ms: liveP50, liveE2eP99Ms: liveP99 };
+    const hop = c.links['device-gateway'];
+    if (round === 2 || hop.kind !== 'lognormal') return;
+    const p50 = round4(hop.p50Ms * (liveP50 / sim.p50));
+    const p99 = round4(Math.max(p50 * 1.01, hop.p99Ms * (liveP99 / sim.p99)));
+    c.links['device-gateway'] = { kind: 'lognormal', p50Ms: p50, p99Ms: p99 };
+    c.links.push = c.links['device-gateway'];
+  }
+}
+
+const round4 = (x: number) => Math.round(x * 10000) / 10000;
 
 interface CpuFit {
   cpuMsPerMessage: number;
