@@ -1,6 +1,8 @@
 import { InvalidArgumentError } from 'commander';
+import { z } from 'zod';
 import { ClusterClient } from '../chaos/cluster.ts';
 import type { ControlMark } from '../chaos/control.ts';
+import { optionValue } from './values.ts';
 
 export interface ChaosCommandOptions {
   cluster: string;
@@ -16,14 +18,34 @@ export interface ChaosCommandOptions {
 
 const RESERVED = ['fault', 'target', 'duration', 'at'];
 
+const OPT = /^([A-Za-z][\w-]*)=(.*)$/;
+
+/** A fault option's value as typed: a decimal number, a boolean, or else the text itself. */
+const optValueSchema = z.union([
+  z.string().regex(/^-?\d+(\.\d+)?$/).transform(Number),
+  z.enum(['true', 'false']).transform((v) => v === 'true'),
+  z.string(),
+]);
+
+/** `key=value` with a key that is not one of the command's own options. */
+const optSchema = z
+  .string()
+  .regex(OPT, { error: 'expected key=value (e.g. --opt ms=200)' })
+  .refine((text) => !RESERVED.includes(OPT.exec(text)?.[1] ?? ''), {
+    error: (issue) => {
+      const key = OPT.exec(String(issue.input))![1]!;
+      return `expected a fault option; ${key} is given as ${key === 'fault' ? 'the <fault> argument' : `--${key}`}${key === 'at' ? ' (a fault is applied now)' : ''}`;
+    },
+  })
+  .transform((text) => {
+    const [, key, raw] = OPT.exec(text)! as unknown as [string, string, string];
+    return { key, value: optValueSchema.parse(raw) };
+  });
+
 /** `--opt key=value`, repeatable: numbers and booleans are typed, so `--opt ms=200` is the scenario's `ms: 200`. */
 export function collectOpt(text: string, prev: Record<string, unknown> = {}): Record<string, unknown> {
-  const m = /^([A-Za-z][\w-]*)=(.*)$/.exec(text);
-  if (!m) throw new InvalidArgumentError(`--opt takes key=value (e.g. --opt ms=200), got ${text}`);
-  const [, key, raw] = m as unknown as [string, string, string];
-  if (RESERVED.includes(key)) throw new InvalidArgumentError(`--opt ${key}: use --${key === 'fault' ? '<fault> argument' : key}${key === 'at' ? ' (a fault is applied now)' : ''}`);
-  if (key in prev) throw new InvalidArgumentError(`--opt ${key} given twice`);
-  const value = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
+  const { key, value } = optionValue('--opt', optSchema)(text);
+  if (Object.hasOwn(prev, key)) throw new InvalidArgumentError(`--opt: expected each key once, got ${key} again`);
   return { ...prev, [key]: value };
 }
 

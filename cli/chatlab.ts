@@ -13,7 +13,7 @@ import { planMarkdown } from '../plan/render.ts';
 import { verifyPlan } from '../plan/verify.ts';
 import { calibrate } from '../scenarios/engine/calibrate.ts';
 import { parseDuration } from '../system/clock/duration.ts';
-import { cpuList, duration, int, positive } from './values.ts';
+import { cpuList, duration, int, list, positive } from './values.ts';
 import { ClusterClient, DEFAULT_STATE_FILE } from '../chaos/cluster.ts';
 import { up } from './up.ts';
 import { chaosCommand, collectOpt } from './chaos.ts';
@@ -189,20 +189,6 @@ program
     process.stdout.write(`${planMarkdown(p, verdict)}\nplan: ${files.md}\n      ${files.html}\n      ${files.json}\n`);
     if (verdict && !verdict.holds) process.exitCode = 1;
   });
-
-const list = (name: string, parse: (v: string) => number | string = String) => (v: string) => {
-  const items = v.split(',').map((x) => x.trim()).filter(Boolean);
-  if (items.length === 0) throw new InvalidArgumentError(`${name} needs at least one value`);
-  return items.flatMap((x) => {
-    const range = /^(\d+)-(\d+)$/.exec(x);
-    if (range && parse !== String) {
-      const [from, to] = [Number(range[1]), Number(range[2])];
-      if (to < from || to - from > 10_000) throw new InvalidArgumentError(`${name}: ${x} is not a range of at most 10,000`);
-      return Array.from({ length: to - from + 1 }, (_, i) => parse(String(from + i)));
-    }
-    return [parse(x)];
-  });
-};
 
 program
   .command('sweep')

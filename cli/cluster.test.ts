@@ -51,7 +51,7 @@ describe('chatlab up, chaos and run --cluster on the command line', function () 
 
   it('rejects unknown options and malformed fault options by name', async () => {
     assert.match((await chatlab('chaos', 'node-kill', '--bogus')).err, /unknown option '--bogus'/);
-    assert.match((await chatlab('chaos', 'latency', '--opt', 'ms')).err, /--opt takes key=value/);
+    assert.match((await chatlab('chaos', 'latency', '--opt', 'ms')).err, /--opt: expected key=value \(e.g. --opt ms=200\), got "ms"/);
     assert.match((await chatlab('up', '--world', 'embedded', '--proxies')).err, /--proxies applies to --world local/);
     assert.match((await chatlab('up', '--world', 'mars')).err, /Allowed choices are embedded, local, containers/);
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from 'commander';
-import { cpuList, duration, int, positive } from './values.ts';
+import { collectOpt } from './chaos.ts';
+import { cpuList, duration, int, list, positive } from './values.ts';
 
 /** The message an option parser refuses `text` with. */
 function refusal(parse: (text: string) => unknown, text: string): string {
@@ -36,5 +37,25 @@ describe('command-line values', () => {
   it('reads taskset CPU lists', () => {
     assert.equal(cpuList('--driver-cpus')('0,2-3'), '0,2-3');
     assert.equal(refusal(cpuList('--driver-cpus'), '1..3'), '--driver-cpus: expected a CPU list like 0, 1-3 or 0,2, got "1..3"');
+  });
+
+  it('reads comma-separated lists, each item through its parser and ranges spelled out', () => {
+    assert.deepEqual(list('--faults')(' own, node-kill ,,'), ['own', 'node-kill']);
+    assert.deepEqual(list('--faults')('1-3'), ['1-3'], 'a list of names has no ranges');
+    assert.deepEqual(list('--seeds', int('--seeds', 0, 99))('1,5-7,9'), [1, 5, 6, 7, 9]);
+    assert.equal(refusal(list('--faults'), ' , '), '--faults: expected at least one value, comma-separated, got " , "');
+    assert.equal(refusal(list('--seeds', int('--seeds', 0, 99)), '9-1'), '--seeds: expected a range low-high of at most 10,000, got "9-1"');
+    assert.equal(refusal(list('--seeds', int('--seeds', 0, 99)), '0-10001'), '--seeds: expected a range low-high of at most 10,000, got "0-10001"');
+    assert.equal(refusal(list('--seeds', int('--seeds', 0, 99)), '1,x'), '--seeds: expected an integer in [0, 99], got "x"');
+  });
+
+  it('types fault options given as key=value, and refuses malformed, reserved and repeated keys', () => {
+    const opts = ['ms=200', 'rate=-0.5', 'flag=true', 'off=false', 'name=node-2', 'empty=', 'big=1e3'].reduce<Record<string, unknown>>((o, t) => collectOpt(t, o), {});
+    assert.deepEqual(opts, { ms: 200, rate: -0.5, flag: true, off: false, name: 'node-2', empty: '', big: '1e3' });
+    assert.equal(refusal(collectOpt, 'ms'), '--opt: expected key=value (e.g. --opt ms=200), got "ms"');
+    assert.equal(refusal(collectOpt, 'target=node-2'), '--opt: expected a fault option; target is given as --target, got "target=node-2"');
+    assert.equal(refusal(collectOpt, 'at=5s'), '--opt: expected a fault option; at is given as --at (a fault is applied now), got "at=5s"');
+    assert.equal(refusal((t) => collectOpt(t, { ms: 1 }), 'ms=2'), '--opt: expected each key once, got ms again');
+    assert.deepEqual(collectOpt('constructor=1'), { constructor: 1 });
   });
 });

@@ -30,3 +30,37 @@ export const duration = (name: string) => optionValue(name, durationSchema);
 
 /** CPUs as taskset takes them. */
 export const cpuList = (name: string) => optionValue(name, cpuListSchema);
+
+/** Comma-separated items, blanks dropped: at least one. */
+const itemsSchema = z
+  .string()
+  .refine((v) => v.split(',').some((x) => x.trim() !== ''), { error: 'expected at least one value, comma-separated' })
+  .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean));
+
+const RANGE = /^(\d+)-(\d+)$/;
+const RANGE_MAX = 10_000;
+
+/** `from-to` with from <= to, at most RANGE_MAX + 1 values. */
+const rangeSchema = z
+  .string()
+  .refine((x) => {
+    const [, from, to] = RANGE.exec(x)!.map(Number) as [number, number, number];
+    return from <= to && to - from <= RANGE_MAX;
+  }, { error: `expected a range low-high of at most ${RANGE_MAX.toLocaleString('en-US')}` })
+  .transform((x) => RANGE.exec(x)!.slice(1).map(Number) as [number, number]);
+
+/**
+ * A comma-separated list (`a,b`). With an item parser, every item goes
+ * through it and a range `1-8` stands for each number in it.
+ */
+export function list(name: string): (text: string) => string[];
+export function list<T>(name: string, item: (text: string) => T): (text: string) => T[];
+export function list<T>(name: string, item?: (text: string) => T): (text: string) => (T | string)[] {
+  return (text) =>
+    optionValue(name, itemsSchema)(text).flatMap((x): (T | string)[] => {
+      if (!item) return [x];
+      if (!RANGE.test(x)) return [item(x)];
+      const [from, to] = optionValue(name, rangeSchema)(x);
+      return Array.from({ length: to - from + 1 }, (_, i) => item(String(from + i)));
+    });
+}

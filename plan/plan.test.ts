@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datacenterCalibration } from '../system/worlds/sim/calibration.ts';
-import { buildPlan, writePlan } from './command.ts';
-import { parseCount, plan, resolvePlanInput } from './plan.ts';
+import { buildPlan, type PlanOptions, writePlan } from './command.ts';
+import { parseCount, parseDays, plan, PlanInputError, resolvePlanInput } from './plan.ts';
 import { value as planValue } from './render.ts';
 import { verifyPlan } from './verify.ts';
 
@@ -40,17 +40,40 @@ describe('chatlab plan', () => {
     assert.ok(Math.abs(value(p, 'bandwidthBitsPerSec') - peak * 2 * 300 * 8) < 1e-6);
   });
 
-  it('rejects negative, missing and malformed figures with errors that name the option', () => {
-    assert.throws(() => buildPlan({ dau: '-5', msgsPerUserDay: '40', peakFactor: '3' }), /--dau: must not be negative/);
-    assert.throws(() => buildPlan({ msgsPerUserDay: '40', peakFactor: '3' }), /--dau: is required/);
-    assert.throws(() => buildPlan({ dau: '500M', peakFactor: '3' }), /--msgs-per-user-day: is required/);
-    assert.throws(() => buildPlan({ dau: 'lots', msgsPerUserDay: '40', peakFactor: '3' }), /--dau: "lots" is not a number/);
-    assert.throws(() => buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '0.5' }), /--peak-factor: must be at least 1/);
-    assert.throws(() => buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '3', groupShare: '1.5' }), /--group-share: must be between 0 and 1/);
-    assert.throws(() => buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '3', headroom: '1' }), /--headroom: must be below 1/);
-    assert.throws(() => buildPlan({ dau: '500M', msgsPerUserDay: '0', peakFactor: '3' }), /--msgs-per-user-day: must be greater than 0/);
-    assert.throws(() => buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '3', retention: '-1d' }), /--retention: must not be negative/);
-    assert.equal(parseCount('1.5k', 'x'), 1500);
+  it('rejects negative, missing and malformed figures with errors that name the option, the rule and the value', () => {
+    const base = { dau: '500M', msgsPerUserDay: '40', peakFactor: '3' };
+    const refusal = (o: PlanOptions): string => {
+      const e = (() => {
+        try {
+          buildPlan(o);
+        } catch (err) {
+          return err;
+        }
+        return assert.fail('accepted');
+      })();
+      assert.ok(e instanceof PlanInputError, String(e));
+      return e.message;
+    };
+    assert.equal(refusal({ ...base, dau: '-5' }), '--dau: expected a finite number >= 0, got -5');
+    assert.equal(refusal({ msgsPerUserDay: '40', peakFactor: '3' }), '--dau: expected a number like 500M, 1.5, 100e9 or 2B, got nothing');
+    assert.equal(refusal({ dau: '500M', peakFactor: '3' }), '--msgs-per-user-day: expected a number like 500M, 1.5, 100e9 or 2B, got nothing');
+    assert.equal(refusal({ ...base, dau: 'lots' }), '--dau: expected a number like 500M, 1.5, 100e9 or 2B, got "lots"');
+    assert.equal(refusal({ ...base, dau: '1e999' }), '--dau: expected a finite number >= 0, got Infinity');
+    assert.equal(refusal({ ...base, peakFactor: '0.5' }), '--peak-factor: expected a number of at least 1 (the peak is not below the average), got 0.5');
+    assert.equal(refusal({ ...base, groupShare: '1.5' }), '--group-share: expected a number between 0 and 1, got 1.5');
+    assert.equal(refusal({ ...base, headroom: '1' }), '--headroom: expected a number between 0 and 1, below 1, got 1');
+    assert.equal(refusal({ ...base, msgsPerUserDay: '0' }), '--msgs-per-user-day: expected a number greater than 0, got 0');
+    assert.equal(refusal({ ...base, groupSize: '1' }), '--group-size: expected a number of at least 2, got 1');
+    assert.equal(refusal({ ...base, concurrent: '0' }), '--concurrent: expected a number greater than 0, got 0');
+    assert.equal(refusal({ ...base, retention: '-1d' }), '--retention: expected a finite number >= 0, got -1');
+    assert.equal(refusal({ ...base, retention: '2w' }), '--retention: expected days like 30d, 12h or 90, got "2w"');
+    assert.throws(() => resolvePlanInput({ dau: Number.NaN, msgsPerUserDay: 1, peakFactor: 1 }), { message: '--dau: expected a number greater than 0, got NaN' });
+  });
+
+  it('reads counts and days as typed', () => {
+    for (const [text, n] of [['1.5k', 1500], ['500M', 5e8], ['1.5B', 1.5e9], ['100e9', 1e11], [' 2 g ', 2e9], ['40', 40]] as const) assert.equal(parseCount(text, 'x'), n, text);
+    assert.equal(parseCount(7, 'x'), 7);
+    for (const [text, n] of [['30d', 30], ['12h', 0.5], ['90', 90], [' 1.5 d ', 1.5]] as const) assert.equal(parseDays(text, 'retention'), n, text);
   });
 
   it('writes the plan as JSON, Markdown and HTML, each figure with its formula', () => {

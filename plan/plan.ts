@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { parseOrThrow } from '../system/schema/check.ts';
 import type { Calibration } from '../system/worlds/sim/calibration.ts';
 import { mean } from '../system/worlds/sim/distribution.ts';
 
@@ -61,58 +63,79 @@ export interface Plan {
   capacitySource: string;
 }
 
-/** A bad planner input: names the field and what is wrong with it. */
+/** A bad planner input: `field` is the option, the message names it, the rule and the value given. */
 export class PlanInputError extends Error {
   readonly code = 'bad_plan_input';
   constructor(readonly field: string, message: string) {
-    super(`--${field}: ${message}`);
+    super(message);
     this.name = 'PlanInputError';
   }
 }
 
+/** Parses option `field`'s value with `schema`, or refuses it as `--field: expected ..., got ...`. */
+function parseField<S extends z.ZodType>(schema: S, value: unknown, field: string): z.output<S> {
+  return parseOrThrow(schema, value, `--${field}`, (m) => new PlanInputError(field, m));
+}
+
 const SUFFIX: Record<string, number> = { '': 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6, b: 1e9, B: 1e9, g: 1e9, G: 1e9 };
+const COUNT = /^\s*(-?\d+(?:\.\d+)?(?:e\d+)?)\s*([kKmMbBgG]?)\s*$/;
+const DAYS = /^\s*(-?\d+(?:\.\d+)?)\s*(d|h)?\s*$/;
 
-/** "500M", "1.5k", "100e9", "2B" → a number; a clear error otherwise. */
+/** A finite number meeting `ok`, refused as "expected <rule>". */
+const figure = (rule: string, ok: (n: number) => boolean = () => true) =>
+  z.custom<number>((v) => typeof v === 'number' && Number.isFinite(v) && ok(v), { error: `expected ${rule}` });
+
+const notNegative = figure('a finite number >= 0', (n) => n >= 0);
+
+/** Text matching `pattern` (or already a number), turned into a number by `read`, then checked to be >= 0. */
+const textFigure = (pattern: RegExp, rule: string, read: (m: RegExpExecArray) => number) =>
+  z
+    .custom<string | number>((v) => typeof v === 'number' || (typeof v === 'string' && pattern.test(v)), { error: rule })
+    .transform((v) => (typeof v === 'number' ? v : read(pattern.exec(v)!)))
+    .pipe(notNegative);
+
+/** "500M", "1.5k", "100e9", "2B" (or a number) → a number >= 0. */
+const countSchema = textFigure(COUNT, 'expected a number like 500M, 1.5, 100e9 or 2B', (m) => Number(m[1]) * SUFFIX[m[2]!]!);
+
+/** "30d", "12h", "90" (days; or a number) → days >= 0. */
+const daysSchema = textFigure(DAYS, 'expected days like 30d, 12h or 90', (m) => (m[2] === 'h' ? Number(m[1]) / 24 : Number(m[1])));
+
+/** "500M", "1.5k", "100e9", "2B" → a number; refused naming `--field` otherwise. */
 export function parseCount(text: string | number | undefined, field: string): number {
-  if (text === undefined || text === '') throw new PlanInputError(field, 'is required');
-  if (typeof text === 'number') return check(text, field);
-  const m = /^\s*(-?\d+(?:\.\d+)?(?:e\d+)?)\s*([kKmMbBgG]?)\s*$/.exec(text);
-  if (!m) throw new PlanInputError(field, `"${text}" is not a number (examples: 500M, 1.5, 100e9, 2B)`);
-  return check(Number(m[1]) * SUFFIX[m[2]!]!, field);
+  return parseField(countSchema, text, field);
 }
 
-/** "30d", "12h", "90" (days) → days. */
+/** "30d", "12h", "90" (days) → days; refused naming `--field` otherwise. */
 export function parseDays(text: string | number | undefined, field: string): number {
-  if (text === undefined || text === '') throw new PlanInputError(field, 'is required');
-  if (typeof text === 'number') return check(text, field);
-  const m = /^\s*(-?\d+(?:\.\d+)?)\s*(d|h)?\s*$/.exec(text);
-  if (!m) throw new PlanInputError(field, `"${text}" is not a duration in days (examples: 30d, 12h, 90)`);
-  return check(m[2] === 'h' ? Number(m[1]) / 24 : Number(m[1]), field);
+  return parseField(daysSchema, text, field);
 }
 
-function check(n: number, field: string): number {
-  if (!Number.isFinite(n)) throw new PlanInputError(field, 'must be a finite number');
-  if (n < 0) throw new PlanInputError(field, `must not be negative, got ${n}`);
-  return n;
-}
+const greaterThan0 = figure('a number greater than 0', (n) => n > 0);
+const share = figure('a number between 0 and 1', (n) => n >= 0 && n <= 1);
+
+/** Each figure of a plan: its option name and its rule, checked in this order. */
+const FIGURES: [keyof PlanInput, string, z.ZodType][] = [
+  ['dau', 'dau', greaterThan0],
+  ['msgsPerUserDay', 'msgs-per-user-day', greaterThan0],
+  ['peakFactor', 'peak-factor', figure('a number of at least 1 (the peak is not below the average)', (n) => n >= 1)],
+  ['devicesPerUser', 'devices-per-user', greaterThan0],
+  ['groupSize', 'group-size', figure('a number of at least 2', (n) => n >= 2)],
+  ['messageBytes', 'message-bytes', greaterThan0],
+  ['connsPerNode', 'conns-per-node', greaterThan0],
+  ['framesPerNodeSec', 'frames-per-node-sec', greaterThan0],
+  ['writesPerStoreNode', 'writes-per-store-node', greaterThan0],
+  ['replication', 'replication', greaterThan0],
+  ['groupShare', 'group-share', share],
+  ['onlineShare', 'online-share', share],
+  ['headroom', 'headroom', figure('a number between 0 and 1, below 1', (n) => n >= 0 && n < 1)],
+  ['retentionDays', 'retention', notNegative],
+  ['concurrent', 'concurrent', greaterThan0.optional()],
+];
 
 /** Fills defaults and checks every figure once, at the edge. */
 export function resolvePlanInput(raw: Partial<PlanInput> & Pick<PlanInput, 'dau' | 'msgsPerUserDay' | 'peakFactor'>): PlanInput {
   const i = { ...PlanDefaults, ...stripUndefined(raw) } as PlanInput;
-  const positive: (keyof PlanInput)[] = ['dau', 'msgsPerUserDay', 'peakFactor', 'devicesPerUser', 'groupSize', 'messageBytes', 'connsPerNode', 'framesPerNodeSec', 'writesPerStoreNode', 'replication'];
-  for (const k of positive) {
-    const v = i[k];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new PlanInputError(kebab(k), v === undefined ? 'is required' : 'must be a number');
-    if (!(v > 0)) throw new PlanInputError(kebab(k), `must be greater than 0, got ${v}`);
-  }
-  for (const k of ['groupShare', 'onlineShare', 'headroom'] as const) {
-    if (!(i[k] >= 0 && i[k] <= 1)) throw new PlanInputError(kebab(k), `must be between 0 and 1, got ${i[k]}`);
-  }
-  if (i.headroom >= 1) throw new PlanInputError('headroom', 'must be below 1');
-  if (!(i.retentionDays >= 0)) throw new PlanInputError('retention', `must not be negative, got ${i.retentionDays}`);
-  if (i.peakFactor < 1) throw new PlanInputError('peak-factor', `must be at least 1 (the peak is not below the average), got ${i.peakFactor}`);
-  if (i.groupSize < 2) throw new PlanInputError('group-size', 'must be at least 2');
-  if (i.concurrent !== undefined && !(i.concurrent > 0)) throw new PlanInputError('concurrent', `must be greater than 0, got ${i.concurrent}`);
+  for (const [key, field, schema] of FIGURES) parseField(schema, i[key], field);
   return i;
 }
 
@@ -179,10 +202,6 @@ export function fmt(n: number): string {
 
 function trim(n: number): string {
   return Number(n.toPrecision(3)).toString();
-}
-
-function kebab(k: string): string {
-  return k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace('retention-days', 'retention');
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -108,7 +108,8 @@ class DeviceEntries {
 export class MemoryInbox implements Inbox {
   private readonly clock: Clock;
   private readonly faults?: FaultSwitch;
-  private readonly retentionMs: number;
+  /** How long an entry the device never acks is kept. */
+  readonly retentionMs: number;
   private readonly devices = new Map<string, DeviceEntries>();
   private stored = 0;
   private expiry: Stored[] = [];

@@ -51,11 +51,15 @@ describe('Sim sweep', () => {
     const dir = outDir();
     await assert.rejects(
       runSweep({ scenarios: ['steady-chat'], faults: ['own', 'meteor'], seeds: [1], devicesPerUser: [1], outDir: dir }),
-      /unknown fault mix "meteor"; known: own, node-kill/,
+      /^Error: faults\[1\]: expected a fault mix: own, node-kill.*, got "meteor"$/,
     );
     await assert.rejects(
       runSweep({ scenarios: ['steady-chit'], faults: ['own'], seeds: [1], devicesPerUser: [1], outDir: dir }),
-      /unknown scenario "steady-chit": use one of steady-chat/,
+      /^Error: scenarios\[0\]: expected one of steady-chat.* or a path to a \.ts file, got "steady-chit"$/,
+    );
+    await assert.rejects(
+      runSweep({ scenarios: ['steady-chat'], faults: ['__proto__'], seeds: [], devicesPerUser: [1], outDir: dir }),
+      /^Error: faults\[0\]: expected a fault mix: .*, got "__proto__" \(and 1 more: seeds: expected at least one seed, got \[\]\)$/,
     );
     assert.deepEqual(readdirSync(dir), []);
   });

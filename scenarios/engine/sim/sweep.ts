@@ -1,11 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { builtins } from '../../registry.ts';
 import type { ChaosEntry } from '../../scenario.ts';
 import type { Overrides } from '../config.ts';
 import { runSim } from './sim.ts';
 import type { InjectedFault } from './sim-report.ts';
 import type { Report } from '../../../reports/report.ts';
+import { parseOrThrow } from '../../../system/schema/check.ts';
 import { unhandledRejectionsOf } from '../../../system/testing/harness.ts';
 
 /**
@@ -139,17 +141,23 @@ export function sweepLine(r: SweepRun): string {
   return `${r.violation ? 'FAIL' : 'ok  '} ${what}: ${counts}${slo}, ${(r.wallMs / 1000).toFixed(1)} s${first}`;
 }
 
-/** Throws on what a sweep cannot run: an unknown scenario or fault mix, an empty dimension. */
+const atLeastOne = (what: string) => ({ error: `expected at least one ${what}` });
+
+/** What a sweep can run: known scenarios (or scenario files) and fault mixes, no empty dimension. */
+const sweepSchema = z.object({
+  scenarios: z
+    .array(z.string().refine((s) => Object.hasOwn(builtins, s) || /\.(ts|js|mjs)$/.test(s), { error: `expected one of ${Object.keys(builtins).join(', ')} or a path to a .ts file` }))
+    .min(1, atLeastOne('scenario')),
+  faults: z
+    .array(z.string().refine((f) => Object.hasOwn(sweepFaults, f), { error: `expected a fault mix: ${Object.keys(sweepFaults).join(', ')}` }))
+    .min(1, atLeastOne('fault mix')),
+  seeds: z.array(z.number()).min(1, atLeastOne('seed')),
+  devicesPerUser: z.array(z.number()).min(1, atLeastOne('devices-per-user value')),
+});
+
+/** Throws on what a sweep cannot run, naming the field: `faults[1]: expected a fault mix: own, ..., got "meteor"`. */
 export function validateSweep(o: Pick<SweepOptions, 'scenarios' | 'faults' | 'seeds' | 'devicesPerUser'>): void {
-  for (const s of o.scenarios) {
-    if (!builtins[s] && !/\.(ts|js|mjs)$/.test(s)) throw new Error(`unknown scenario "${s}": use one of ${Object.keys(builtins).join(', ')} or a path to a .ts file`);
-  }
-  for (const f of o.faults) {
-    if (!sweepFaults[f]) throw new Error(`unknown fault mix "${f}"; known: ${Object.keys(sweepFaults).join(', ')}`);
-  }
-  if (o.scenarios.length === 0 || o.seeds.length === 0 || o.devicesPerUser.length === 0 || o.faults.length === 0) {
-    throw new Error('a sweep needs at least one scenario, fault mix, devices-per-user value and seed');
-  }
+  parseOrThrow(sweepSchema, o, '', (m) => new Error(m));
 }
 
 async function sweepOne(o: SweepOptions, scenario: string, fault: string, devicesPerUser: number, seed: number): Promise<SweepRun> {

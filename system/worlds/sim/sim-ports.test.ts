@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
+import { runAccountsSuite } from '../../accounts/accounts.suite.ts';
+import type { Bus } from '../../bus/bus.ts';
+import { runBusSuite } from '../../bus/bus.suite.ts';
+import { runDedupSuite } from '../../dedup/dedup.suite.ts';
+import { runGroupsSuite } from '../../groups/groups.suite.ts';
 import { runInboxSuite } from '../../inbox/inbox.suite.ts';
+import { runKeysSuite } from '../../keys/keys.suite.ts';
+import { runMessageLogSuite } from '../../log/message-log.suite.ts';
 import type { Ports } from '../../node/ports.ts';
+import { runPresenceSuite } from '../../presence/presence.suite.ts';
+import { runPushSuite } from '../../push/push.suite.ts';
+import { runRegistrySuite } from '../../registry/registry.suite.ts';
+import { runSequencerSuite } from '../../sequencer/sequencer.suite.ts';
 import { PortError } from '../../protocol/errors.ts';
 import { SeededRandom } from '../../random/random.ts';
-import { memoryPorts } from '../memory-ports.ts';
+import { memoryPorts, type PortName } from '../memory-ports.ts';
 import { datacenterCalibration, type Calibration } from './calibration.ts';
 import type { Dist } from './distribution.ts';
 import { SimClock } from './sim-clock.ts';
@@ -13,8 +24,12 @@ import { ServiceQueue } from './sim-service.ts';
 
 const k = (ms: number): Dist => ({ kind: 'constant', ms });
 
-/** One node's sim ports over fixed costs: every node↔store hop 1 ms, every store request 2 ms of service on one server. */
-function world(): { stores: SimStores; ports: Ports; clock: SimClock } {
+/**
+ * The sim stores over fixed costs: every node↔store hop 1 ms, every store
+ * request 2 ms of service on one server. `ports` is node-1's view; `node(name)`
+ * gives another node's view of the same stores.
+ */
+function world(): { stores: SimStores; ports: Ports; clock: SimClock; node(name: string): Ports } {
   const clock = new SimClock(0, 0.1);
   const random = new SeededRandom(1);
   const calibration: Calibration = {
@@ -29,7 +44,8 @@ function world(): { stores: SimStores; ports: Ports; clock: SimClock } {
     queues: { redis: new ServiceQueue('redis', 1), cassandra: new ServiceQueue('cassandra', 1), push: new ServiceQueue('push', 1) },
     down: new Set(), timeoutMs: 1000, busOrder: new Map(), busLost: { count: 0 },
   };
-  return { stores, clock, ports: simPorts('node-1', stores, (run) => run()) };
+  const node = (name: string) => simPorts(name, stores, (run) => run());
+  return { stores, clock, ports: node('node-1'), node };
 }
 
 /** `t` is `ms` to within the slot it fell in (continuations run at the end of their 0.1 ms slot). */
@@ -91,13 +107,86 @@ function settled<T extends object>(clock: SimClock, port: T): T {
   });
 }
 
-runInboxSuite('sim', async () => {
-  const { ports, clock } = world();
+/**
+ * What every suite's factory shares in the sim: one world, time that passes
+ * only when the clock runs, and each node's ports settled on that clock.
+ */
+function simHarness() {
+  const { clock, node, stores } = world();
   return {
     clock,
-    inbox: settled(clock, ports.inbox),
-    retentionMs: undefined,
-    advance: async (ms) => void (await clock.run(clock.now() + ms)),
+    stores,
+    advance: async (ms: number) => void (await clock.run(clock.now() + ms)),
     close: async () => {},
+    /** Port `name` as node `at` sees it. */
+    port: <K extends PortName>(name: K, at = 'node-1'): Ports[K] => settled(clock, node(at)[name]),
   };
+}
+
+runInboxSuite('sim', async () => {
+  const { port, stores, ...h } = simHarness();
+  return { ...h, inbox: port('inbox'), retentionMs: stores.shared.inbox.retentionMs };
+});
+
+runRegistrySuite('sim', async () => {
+  const { port, ...h } = simHarness();
+  return { ...h, registry: port('registry'), peer: async () => port('registry', 'node-2') };
+});
+
+runSequencerSuite('sim', async () => {
+  const { port, ...h } = simHarness();
+  return { ...h, sequencer: port('sequencer'), peer: async () => port('sequencer', 'node-2') };
+});
+
+runDedupSuite('sim', async () => {
+  const { port, ...h } = simHarness();
+  return { ...h, dedup: port('dedup'), peer: async () => port('dedup', 'node-2') };
+});
+
+runPresenceSuite('sim', async () => {
+  const { port, ...h } = simHarness();
+  return { ...h, presence: port('presence') };
+});
+
+runMessageLogSuite('sim', async () => {
+  const { port, ...h } = simHarness();
+  return { ...h, log: port('log') };
+});
+
+runGroupsSuite('sim', async () => {
+  const { port, ...h } = simHarness();
+  return { ...h, groups: port('groups') };
+});
+
+runKeysSuite('sim', async () => {
+  const { port, ...h } = simHarness();
+  return { ...h, keys: port('keys'), peer: async () => port('keys', 'node-2') };
+});
+
+runAccountsSuite('sim', async () => {
+  const { port, ...h } = simHarness();
+  return { ...h, accounts: port('accounts'), peer: async () => port('accounts', 'node-2') };
+});
+
+runPushSuite('sim', async () => {
+  const { port, stores, ...h } = simHarness();
+  return { ...h, push: port('push'), subscribe: (s) => stores.shared.push.onWake(s) };
+});
+
+/**
+ * A published envelope reaches its subscriber one node↔node hop after the
+ * publish is answered, and the suite waits for it in real time: so each
+ * publish here also runs the world until nothing is left in flight.
+ */
+runBusSuite('sim', async () => {
+  const { clock, port, ...h } = simHarness();
+  const drained = (bus: Bus): Bus => ({
+    publish: async (target, envelope) => {
+      await bus.publish(target, envelope);
+      await clock.run(clock.now() + 1000, () => clock.pending === 0);
+    },
+    subscribe: (target, handler) => bus.subscribe(target, handler),
+    close: () => bus.close(),
+  });
+  return { ...h, clock, bus: drained(port('bus')), peer: async () => drained(port('bus', 'node-2')) };
 });
