@@ -25,11 +25,11 @@
  * relay's delivery figures are not a finding, only its latencies.
  */
 import { mkdtempSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Report } from '../reports/report.ts';
-import { pinToCpus } from '../scenarios/engine/live/affinity.ts';
+import { cpusBesideFirst, pinToCpus } from '../scenarios/engine/live/affinity.ts';
 import { runLive } from '../scenarios/engine/live/live.ts';
 import { EmbeddedChild } from './servers/embedded-child.ts';
 import { startProtocolRelay } from './servers/protocol-relay-child.ts';
@@ -52,8 +52,8 @@ const workers = values.workers === undefined ? undefined : Number(values.workers
 const overrides = { devices: Number(values.devices), rate: Number(values.rate), duration: values.duration! };
 const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be an integer >= 1');
-const pinned = availableParallelism() >= 2;
-const driverCpus = pinned ? (availableParallelism() === 2 ? '1' : `1-${availableParallelism() - 1}`) : undefined;
+const driverCpus = cpusBesideFirst();
+const pinned = driverCpus !== undefined;
 const log = (l: string) => process.stderr.write(`${l}\n`);
 
 interface Target { urls: string[]; secret: string; pid: number; stop(): Promise<void> }

@@ -25,15 +25,12 @@
  * still runs its closed loop for the live saturation); `--write-default`
  * writes step 2's calibration where the sim's default lives.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Report } from '../reports/report.ts';
-import { pinToCpus } from '../scenarios/engine/live/affinity.ts';
-import { calibrate, measuredThroughput } from '../scenarios/engine/calibrate.ts';
+import { cpusBesideFirst, pinToCpus } from '../scenarios/engine/live/affinity.ts';
+import { calibrate, chatlabRun, measuredThroughput } from '../scenarios/engine/calibrate.ts';
 import { runLive } from '../scenarios/engine/live/live.ts';
 import { loadCalibration, runSim } from '../scenarios/engine/sim/sim.ts';
 import type { Overrides } from '../scenarios/engine/config.ts';
@@ -56,10 +53,8 @@ mkdirSync(out, { recursive: true });
 const log = (l: string) => process.stderr.write(`${l}\n`);
 const quiet = () => {};
 
-let driverCpus: string | undefined;
-const cpuCount = availableParallelism();
-if (cpuCount >= 2) {
-  driverCpus = cpuCount === 2 ? '1' : `1-${cpuCount - 1}`;
+const driverCpus = cpusBesideFirst();
+if (driverCpus) {
   pinToCpus(process.pid, '0');
   log(`pinned: the embedded world (this process) to CPU 0, the driver's workers to CPU ${driverCpus}`);
 } else log('one CPU: the cluster and the driver share it (figures will differ from the sim\'s)');
@@ -93,13 +88,11 @@ for (const share of [0.5, 0.8, 1.0, 1.2]) {
 }
 // The main job as `chatlab run steady-chat` runs it: its own fresh process (a warm one shows a shorter tail), nothing pinned;
 // and the sim with nothing given (the shipped default).
-if (driverCpus) pinToCpus(process.pid, `0-${cpuCount - 1}`); // a child inherits its parent's CPUs
+if (driverCpus) pinToCpus(process.pid, `0,${driverCpus}`); // a child inherits its parent's CPUs
 // One run's p99 moves by ±30% from run to run here: three runs, and the one with the median p99 stands for the main job.
 const mainRuns: Report[] = [];
 for (let i = 1; i <= 3; i++) {
-  const dir = join(out, `main-job-embedded-${i}`);
-  execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../cli/chatlab.ts', import.meta.url)), 'run', 'steady-chat', '--out', dir, '--no-progress'], { stdio: 'ignore' });
-  mainRuns.push(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report);
+  mainRuns.push(chatlabRun('embedded', {}, seed, join(out, `main-job-embedded-${i}`)));
 }
 const mainOrder = [0, 1, 2].sort((a, b) => mainRuns[a]!.latency.e2eMs.p99 - mainRuns[b]!.latency.e2eMs.p99);
 const mainLive = mainRuns[mainOrder[1]!]!;

@@ -5,7 +5,7 @@ import { cpus as cpuList, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../reports/report.ts';
 import { datacenterCalibration, type Calibration } from '../../system/worlds/sim/calibration.ts';
-import type { Dist } from '../../system/worlds/sim/distribution.ts';
+import { normal, Z99, type Dist } from '../../system/worlds/sim/distribution.ts';
 import { SeededRandom } from '../../system/random/random.ts';
 import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
 import { runLive } from './live/live.ts';
@@ -37,9 +37,8 @@ export interface CalibrateResult {
 const LIGHT_RUNS = 3;
 const CLI = fileURLToPath(new URL('../../cli/chatlab.ts', import.meta.url));
 
-/** `chatlab run steady-chat` in a process of its own, as a user runs it; its report. */
-function chatlabRun(world: string, o: Overrides, seed: number): Report {
-  const out = tmp();
+/** `chatlab run steady-chat` in a process of its own, as a user runs it (nothing pinned); its report, written to `out`. */
+export function chatlabRun(world: string, o: Overrides, seed: number, out = tmp()): Report {
   const args = ['--import', 'tsx', CLI, 'run', 'steady-chat', '--world', world, '--seed', String(seed), '--out', out, '--no-progress'];
   if (o.devices !== undefined) args.push('--devices', String(o.devices));
   if (o.rate !== undefined) args.push('--rate', String(o.rate));
@@ -158,20 +157,18 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
  * uncalibrated sim of that load lands on what was measured.
  */
 async function closeTheLoop(c: Calibration, light: Overrides, seed: number, liveP50: number, liveP99: number): Promise<void> {
-  for (let round = 0; ; round++) {
+  for (let scalings = 0; ; scalings++) {
     const { report } = await runSim({ scenario: 'steady-chat', overrides: light, seed, calibration: c, progress: false, log: () => {} });
     const sim = report.latency.e2eMs;
-    (c.notes as Record<string, unknown>).fit = { scalings: round, simE2eP50Ms: sim.p50, simE2eP99Ms: sim.p99, liveE2eP50Ms: liveP50, liveE2eP99Ms: liveP99 };
+    (c.notes as Record<string, unknown>).fit = { scalings, simE2eP50Ms: sim.p50, simE2eP99Ms: sim.p99, liveE2eP50Ms: liveP50, liveE2eP99Ms: liveP99 };
     const hop = c.links['device-gateway'];
-    if (round === 2 || hop.kind !== 'lognormal') return;
-    const p50 = round4(hop.p50Ms * (liveP50 / sim.p50));
-    const p99 = round4(Math.max(p50 * 1.01, hop.p99Ms * (liveP99 / sim.p99)));
+    if (scalings === 2 || hop.kind !== 'lognormal') return;
+    const p50 = round(hop.p50Ms * (liveP50 / sim.p50));
+    const p99 = round(Math.max(p50 * 1.01, hop.p99Ms * (liveP99 / sim.p99)));
     c.links['device-gateway'] = { kind: 'lognormal', p50Ms: p50, p99Ms: p99 };
     c.links.push = c.links['device-gateway'];
   }
 }
-
-const round4 = (x: number) => Math.round(x * 10000) / 10000;
 
 interface CpuFit {
   cpuMsPerMessage: number;
@@ -246,7 +243,7 @@ export function fitHop(p50Ms: number, p99Ms: number): Dist {
   const quantiles = (sigma: number): [number, number] => {
     const r = new SeededRandom(7);
     const sums = new Float64Array(draws);
-    for (let i = 0; i < draws; i++) sums[i] = Math.exp(sigma * gauss(r)) + Math.exp(sigma * gauss(r));
+    for (let i = 0; i < draws; i++) sums[i] = Math.exp(sigma * normal(r)) + Math.exp(sigma * normal(r));
     sums.sort();
     return [sums[Math.floor(draws * 0.5)]!, sums[Math.floor(draws * 0.99)]!];
   };
@@ -261,11 +258,7 @@ export function fitHop(p50Ms: number, p99Ms: number): Dist {
   const sigma = (lo + hi) / 2;
   const [q50] = quantiles(sigma);
   const hopP50 = Math.max(0.01, p50Ms / q50);
-  return { kind: 'lognormal', p50Ms: round(hopP50), p99Ms: round(hopP50 * Math.exp(sigma * 2.326347874)) };
-}
-
-function gauss(r: SeededRandom): number {
-  return Math.sqrt(-2 * Math.log(1 - r.next())) * Math.cos(2 * Math.PI * r.next());
+  return { kind: 'lognormal', p50Ms: round(hopP50), p99Ms: round(hopP50 * Math.exp(sigma * Z99)) };
 }
 
 /** Acked messages per second over the measured window (warm-up left out). */

@@ -20,3 +20,9 @@ export function pinToCpus(pid: number, cpus: string): void {
     throw new Error(`could not pin process ${pid} to CPUs ${cpus} with taskset (util-linux): ${(err as Error).message}`);
   }
 }
+
+/** Every CPU but CPU 0 as a taskset list (`1`, `1-3`), or undefined on a one-CPU machine: where a driver goes when the cluster has CPU 0. */
+export function cpusBesideFirst(): string | undefined {
+  const count = cpuList().length;
+  return count < 2 ? undefined : count === 2 ? '1' : `1-${count - 1}`;
+}

@@ -17,7 +17,7 @@ export type Dist =
   | { kind: 'empirical'; quantilesMs: number[] };
 
 /** z of the 99th percentile of the standard normal. */
-const Z99 = 2.326347874;
+export const Z99 = 2.326347874;
 
 /** Draws one value (ms, >= 0) from `d` using `random` only, so a seed replays it. */
 export function sample(d: Dist, random: Random): number {
@@ -79,7 +79,7 @@ function round3(x: number): number {
 }
 
 /** Standard normal by Box-Muller from two uniforms of `random`. */
-function normal(random: Random): number {
+export function normal(random: Random): number {
   const u = 1 - random.next();
   const v = random.next();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
