@@ -57,6 +57,7 @@ program
   .option('--cassandra-image <image>', 'containers world: Cassandra image, e.g. cassandra:5.0 (or CHATLAB_CASSANDRA_IMAGE; default chatlab/cassandra:local)')
   .option('--out <dir>', 'output folder (default: out/<scenario>-<time>)')
   .option('--calibration <file>', 'sim world: calibration file written by `chatlab calibrate` (default: built-in figures)')
+  .option('--no-e2ee', 'devices send plaintext: no end-to-end encryption (on by default), to compare its cost with `chatlab compare`')
   .option('--no-progress', 'no live progress display')
   .action(async (scenario: string, o, cmd: Command) => {
     const name = scenario.replace(/^.*\//, '').replace(/\.ts$/, '');
@@ -93,6 +94,8 @@ function runOverrides(o: Record<string, unknown>): Overrides {
     nodes: o.nodes as number | undefined, devices: o.devices as number | undefined, devicesPerUser: o.devicesPerUser as number | undefined,
     duration: o.duration as string | undefined, rate: o.rate as number | undefined, vus: o.vus as number | undefined, graceMs: o.grace ? parseDuration(o.grace as string) : undefined,
     warmup: o.warmup as string | undefined,
+    // Only `--no-e2ee` overrides: without it the scenario's own setting (on by default) holds.
+    e2ee: o.e2ee === false ? false : undefined,
   };
 }
 

@@ -27,12 +27,13 @@ import { FaultWindow, Sessions } from './fault-impact.ts';
 import { DecadeBins, Trend } from './latency.ts';
 import { TimelineBuilder } from './timeline.ts';
 import { evaluateThreshold, parseThresholds, type MetricSource, type Tag } from './thresholds.ts';
-import { DUP_TRANSPORT, DUP_VISIBLE, OUT_OF_ORDER } from './ledger.ts';
+import { DUP_TRANSPORT, DUP_VISIBLE, OUT_OF_ORDER, UNDECRYPTABLE } from './ledger.ts';
 import type { StoreAnswer, UndeliveredPair } from './pending.ts';
 import {
   REPORT_SCHEMA_VERSION,
   type DeliveryCounts,
   type DriverStats,
+  type E2eeReport,
   type ErrorsReport,
   type FaultReport,
   type LatencySummary,
@@ -69,7 +70,7 @@ export interface CheckOptions {
   /** What the stores said about undelivered pairs (see Checking); null or absent: not asked, all count lost. */
   stores?: StoreAnswer | null;
   /** Passed through untouched: engine-measured driver load and free-form notes. */
-  extra?: { driver?: DriverStats | null; meta?: Record<string, unknown> };
+  extra?: { driver?: DriverStats | null; e2ee?: E2eeReport | null; meta?: Record<string, unknown> };
 }
 
 export const LATENCY_METHOD =
@@ -78,7 +79,7 @@ export const LATENCY_METHOD =
   'closed-model sends measure from the actual send. e2eSendMs is the uncorrected figure from the socket write.';
 
 function zeroCounts(): DeliveryCounts {
-  return { expected: 0, delivered: 0, lost: 0, pending: 0, duplicated: 0, duplicatedTransport: 0, reordered: 0, late: 0 };
+  return { expected: 0, delivered: 0, lost: 0, pending: 0, duplicated: 0, duplicatedTransport: 0, reordered: 0, undecryptable: 0, late: 0 };
 }
 
 class Tally {
@@ -305,6 +306,7 @@ class Run {
       if (f & DUP_TRANSPORT) tally.counts.duplicatedTransport++;
       if (f & DUP_VISIBLE) tally.counts.duplicated++;
       if (f & OUT_OF_ORDER) tally.counts.reordered++;
+      if (f & UNDECRYPTABLE) tally.counts.undecryptable++;
     }
   }
 
@@ -400,6 +402,7 @@ class Run {
       faults: this.faultReports(),
       thresholds: [],
       driver: o.extra?.driver ?? null,
+      e2ee: o.extra?.e2ee ?? null,
       meta: { ...(o.extra?.meta ?? {}), negativeLatencies: this.total.e2e.negatives + this.ack.negatives },
       passed: true,
     };
@@ -433,6 +436,7 @@ const COUNTER_FIELDS: Record<string, keyof DeliveryCounts> = {
   duplicated_visible: 'duplicated',
   duplicated_transport: 'duplicatedTransport',
   reordered: 'reordered',
+  undecryptable: 'undecryptable',
   late: 'late',
 };
 

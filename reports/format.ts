@@ -45,12 +45,12 @@ export function fmtDuration(ms: number): string {
 export function activePaths(report: Report): Path[] {
   const used = Paths.filter((p) => {
     const r = report.paths[p];
-    return r && (r.expected > 0 || r.duplicatedTransport > 0 || r.duplicated > 0 || r.reordered > 0);
+    return r && (r.expected > 0 || r.duplicatedTransport > 0 || r.duplicated > 0 || r.reordered > 0 || r.undecryptable > 0);
   });
   return used.length > 0 ? used : [...Paths];
 }
 
-export const DELIVERY_HEADER = ['path', 'expected', 'delivered', 'lost', 'pending', 'dup visible', 'dup transport', 'reordered', 'late', 'p50 ms', 'p99 ms', 'max ms'];
+export const DELIVERY_HEADER = ['path', 'expected', 'delivered', 'lost', 'pending', 'dup visible', 'dup transport', 'reordered', 'undecryptable', 'late', 'p50 ms', 'p99 ms', 'max ms'];
 
 export function deliveryRow(label: string, r: PathReport): string[] {
   return [
@@ -62,6 +62,7 @@ export function deliveryRow(label: string, r: PathReport): string[] {
     fmtInt(r.duplicated),
     fmtInt(r.duplicatedTransport),
     fmtInt(r.reordered),
+    fmtInt(r.undecryptable ?? 0),
     fmtInt(r.late),
     r.e2eMs.count ? fmtMs(r.e2eMs.p50) : '–',
     r.e2eMs.count ? fmtMs(r.e2eMs.p99) : '–',
@@ -194,6 +195,37 @@ export function firstLostText(report: Report): string | null {
   const f = report.delivery.firstLost;
   if (!f) return null;
   return `first lost: msg ${f.msg} to device ${f.dev} via ${f.path}, sent at ${fmtDuration(Math.max(0, f.sentAtMs))}`;
+}
+
+export const E2EE_HEADER = ['end-to-end encryption', ''];
+
+/** The e2ee section as rows (null without one): device CPU per message, what it set up, what failed, what it added to the wire. */
+export function e2eeRows(report: Report): string[][] | null {
+  const e = report.e2ee;
+  if (!e) return null;
+  const us = (s: { count: number; p50: number; p99: number }) => (s.count ? `${fmtInt(s.p50)} / ${fmtInt(s.p99)}` : '–');
+  const wire: string[][] = [
+    ['frames per message (all a device wrote)', fmtNum(e.framesPerMessage)],
+    ['bytes per message (all a device wrote)', fmtInt(Math.round(e.bytesPerMessage))],
+  ];
+  if (e.mode === 'off') return [['mode', 'off (--no-e2ee): plaintext on the wire'], ['devices per user', fmtInt(e.devicesPerUser)], ...wire];
+  const failed = Object.entries(e.undecryptable).map(([r, n]) => `${r} ${fmtInt(n)}`).join(', ');
+  return [
+    ['mode', e.mode === 'real' ? 'real: every device ran the crypto' : `modeled: calibrated cost${e.costSource ? ` (${e.costSource})` : ''}, no real keys`],
+    ['devices per user', fmtInt(e.devicesPerUser)],
+    ['messages encrypted', fmtInt(e.messages)],
+    ['encrypt per message p50 / p99 (µs)', us(e.encryptUs)],
+    ['decrypt per delivery p50 / p99 (µs)', us(e.decryptUs)],
+    ['ciphertext overhead per message (bytes)', fmtInt(Math.round(e.overheadBytesPerMessage))],
+    ...wire,
+    ['sessions started / accepted', `${fmtInt(e.sessionsStarted)} / ${fmtInt(e.sessionsAccepted)}`],
+    ['bundles fetched / published', `${fmtInt(e.bundlesFetched)} / ${fmtInt(e.bundlesPublished)}`],
+    ['sessions from the signed pre-key alone (one-time pre-keys ran out)', fmtInt(e.signedPreKeyOnly)],
+    ['identity changes seen', fmtInt(e.identityChanges)],
+    ['sender keys distributed / rotated', `${fmtInt(e.senderKeysDistributed)} / ${fmtInt(e.senderKeyRotations)}`],
+    ['sends resent for a stale view (devices / members)', `${fmtInt(e.devicesChanged)} / ${fmtInt(e.membersChanged)}`],
+    ['undecryptable', failed === '' ? '0' : failed],
+  ];
 }
 
 export function driverText(report: Report): string | null {

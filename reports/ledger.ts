@@ -29,6 +29,8 @@ export const DUP_TRANSPORT = 1;
 export const DUP_VISIBLE = 2;
 /** Shown after a higher seq of the same conversation: a guarantee violation. */
 export const OUT_OF_ORDER = 4;
+/** The device could not decrypt it (end-to-end encryption): it arrived, but the user never saw it. A guarantee violation. */
+export const UNDECRYPTABLE = 16;
 
 export type ReceiptKind = 'delivered' | 'read';
 export const RECEIPT_DELIVERED = 0;
@@ -183,7 +185,7 @@ export class Ledger {
     t.cols.path[i] = pathIndex(path);
   }
 
-  /** `dev` received `msg` by the actual `path`; flags: DUP_TRANSPORT | DUP_VISIBLE | OUT_OF_ORDER. */
+  /** `dev` received `msg` by the actual `path`; flags: DUP_TRANSPORT | DUP_VISIBLE | OUT_OF_ORDER | UNDECRYPTABLE. */
   deliver(msg: number, dev: number, atMs: number, path: Path, flags = 0): void {
     const t = this.deliveries;
     const i = t.reserve();

@@ -16,6 +16,8 @@ import {
   LATENCY_HEADER,
   deliveryRows,
   driverText,
+  E2EE_HEADER,
+  e2eeRows,
   durationText,
   faultLatencyRows,
   faultRows,
@@ -51,6 +53,11 @@ function card(label: string, value: string, bad = false): string {
   return `<div class="card${bad ? ' bad' : ''}"><div class="v">${escapeHtml(value)}</div><div class="l">${escapeHtml(label)}</div></div>`;
 }
 
+function e2eeTable(r: Report): string {
+  const rows = e2eeRows(r);
+  return rows ? `<h2>End-to-end encryption</h2>${table(E2EE_HEADER, rows)}` : '';
+}
+
 function cards(r: Report): string {
   const d = r.delivery;
   const e = r.latency.e2eMs;
@@ -61,6 +68,7 @@ function cards(r: Report): string {
     card('pending', fmtInt(d.pending)),
     card('shown twice', fmtInt(d.duplicated), d.duplicated > 0),
     card('out of order', fmtInt(d.reordered), d.reordered > 0),
+    card('undecryptable', fmtInt(d.undecryptable), d.undecryptable > 0),
     card('e2e p50', e.count ? `${fmtMs(e.p50)} ms` : '–'),
     card('e2e p99', e.count ? `${fmtMs(e.p99)} ms` : '–'),
     card('ack p99', r.latency.ackMs.count ? `${fmtMs(r.latency.ackMs.p99)} ms` : '–'),
@@ -168,6 +176,7 @@ ${table(LATENCY_HEADER, latencyRows(report))}
 <p class="method">${escapeHtml(l.method)} Late: e2e above ${escapeHtml(fmtMs(l.lateMs))} ms. Lost: not delivered within ${escapeHtml(fmtMs(l.graceMs))} ms after the load stopped. ${escapeHtml(PENDING_VS_LOST)}</p>
 <h2>Thresholds</h2>
 ${thresholdsTable(report)}
+${e2eeTable(report)}
 ${errorsTable(report)}
 ${faultsTable(report)}
 <script>${chartJs()}</script>

@@ -5,6 +5,8 @@
 import type { Report } from './report.ts';
 import {
   DELIVERY_HEADER,
+  E2EE_HEADER,
+  e2eeRows,
   FAULT_HEADER,
   FAULT_LATENCY_HEADER,
   FAULT_LATENCY_NOTE,
@@ -44,6 +46,11 @@ function facts(r: Report): string {
   return markdownTable(['run', ''], rows);
 }
 
+function e2eeSection(r: Report): string | null {
+  const rows = e2eeRows(r);
+  return rows ? `## End-to-end encryption\n\n${markdownTable(E2EE_HEADER, rows)}` : null;
+}
+
 function errors(r: Report): string | null {
   const entries = Object.entries(r.errors.byCode).sort((a, b) => b[1].count - a[1].count);
   if (entries.length === 0) return null;
@@ -72,6 +79,7 @@ export function renderMarkdown(report: Report): string {
     report.thresholds.length
       ? `## Thresholds\n\n${markdownTable(THRESHOLD_HEADER, thresholdRows(report))}`
       : '## Thresholds\n\nNone set.',
+    e2eeSection(report),
     errors(report),
     faults(report),
     driverText(report),

@@ -5,6 +5,8 @@
 import type { FaultReport, Report, WindowLatency } from './report.ts';
 import {
   DELIVERY_HEADER,
+  E2EE_HEADER,
+  e2eeRows,
   LATENCY_HEADER,
   THRESHOLD_HEADER,
   deliveryRows,
@@ -91,6 +93,8 @@ export function renderTerminal(report: Report, opts: TerminalOptions = {}): stri
   ];
   if (opts.latency !== false) parts.push('', textTable(LATENCY_HEADER, latencyRows(report)));
   if (report.thresholds.length > 0) parts.push('', textTable(THRESHOLD_HEADER, thresholdRows(report)));
+  const e2ee = e2eeRows(report);
+  if (e2ee) parts.push('', textTable(E2EE_HEADER, e2ee));
   parts.push('', errorLine(report), ...faultLines(report), driverText(report));
   return parts
     .filter((p): p is string => p !== null)

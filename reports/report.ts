@@ -47,6 +47,12 @@ export interface DeliveryCounts {
   duplicatedTransport: number;
   /** Pairs shown out of per-conversation order (OUT_OF_ORDER): a guarantee violation. */
   reordered: number;
+  /**
+   * Owed pairs that arrived but the device could not decrypt (end-to-end
+   * encryption: no session, a ratchet out of step, no sender key): the user
+   * never saw them, so the guarantee broke. Counted apart from lost.
+   */
+  undecryptable: number;
   /** Delivered pairs whose e2e latency exceeded lateMs. */
   late: number;
 }
@@ -221,6 +227,49 @@ export interface DriverStats {
   [extra: string]: unknown;
 }
 
+/**
+ * What end-to-end encryption cost the devices in a run (Signal-style: X3DH,
+ * the Double Ratchet per device pair, sender keys per group). Device-side
+ * figures: the server never sees plaintext, so none of this is the cluster's.
+ */
+export interface E2eeReport {
+  /** 'real': every device ran the crypto; 'modeled': the sim charged its calibrated cost instead (no real keys); 'off': `--no-e2ee` (only frames and bytes are counted, to compare). */
+  mode: 'real' | 'modeled' | 'off';
+  /** Where a modeled cost came from (the calibration's name), when modeled. */
+  costSource?: string;
+  devicesPerUser: number;
+  /** Messages encrypted (each once, whatever its recipient devices). */
+  messages: number;
+  /** Device CPU to encrypt one message for all its recipient devices (or once under a sender key), µs. */
+  encryptUs: LatencySummary;
+  /** Device CPU to decrypt one delivery, µs. */
+  decryptUs: LatencySummary;
+  /** Sessions started from a fetched bundle (X3DH initiator) and from a received pre-key message (responder). */
+  sessionsStarted: number;
+  sessionsAccepted: number;
+  /** Sessions started from the signed pre-key alone: the recipient's one-time pre-keys had run out. */
+  signedPreKeyOnly: number;
+  /** Bundles received in `keys` answers (one per device). */
+  bundlesFetched: number;
+  /** Bundles published (the first, and each replenishment below the threshold). */
+  bundlesPublished: number;
+  /** A contact's device came back with another identity key (reinstalled): its old session was dropped. */
+  identityChanges: number;
+  /** Sender-key distribution messages sent (one per member device) and sender-key rotations (a member left). */
+  senderKeysDistributed: number;
+  senderKeyRotations: number;
+  /** Sends the server refused because the sender's view of the recipient devices or group members was stale (then fixed and resent). */
+  devicesChanged: number;
+  membersChanged: number;
+  /** Deliveries the device could not decrypt, by reason (every one, owed or not). */
+  undecryptable: Record<string, number>;
+  /** Mean ciphertext bytes a message's send frame carried beyond its plaintext (all recipient devices together). */
+  overheadBytesPerMessage: number;
+  /** Frames and bytes the devices wrote per message: the sends, key fetches and distributions, together. */
+  framesPerMessage: number;
+  bytesPerMessage: number;
+}
+
 export interface Report {
   schemaVersion: number;
   scenario: string;
@@ -250,6 +299,8 @@ export interface Report {
   faults: FaultReport[];
   thresholds: ThresholdResult[];
   driver: DriverStats | null;
+  /** End-to-end encryption's cost (mode 'off' with `--no-e2ee`: frames and bytes only). Absent in reports from before it existed. */
+  e2ee?: E2eeReport | null;
   meta: Record<string, unknown>;
   /** Every threshold passed (true when there are none). */
   passed: boolean;

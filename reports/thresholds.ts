@@ -40,6 +40,7 @@ export const METRICS: Record<string, MetricDef> = {
   duplicated_visible: { kind: 'counter', tag: 'path', doc: 'pairs shown to the user twice' },
   duplicated_transport: { kind: 'counter', tag: 'path', doc: 'pairs delivered again and dropped by the device' },
   reordered: { kind: 'counter', tag: 'path', doc: 'pairs shown out of conversation order' },
+  undecryptable: { kind: 'counter', tag: 'path', doc: 'pairs that arrived but the device could not decrypt (end-to-end encryption)' },
   late: { kind: 'counter', tag: 'path', doc: 'pairs delivered after lateMs' },
   delivered_unacked: { kind: 'counter', doc: 'pairs delivered for never-acked messages' },
   unexpected: { kind: 'counter', doc: 'deliveries of acked messages to devices not expected' },

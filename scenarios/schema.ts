@@ -131,6 +131,12 @@ const scenarioShape = z.object({
   lateMs: atLeast(0),
   /** Nodes the world starts unless --nodes says otherwise. */
   nodes: int(1, 64),
+  /**
+   * End-to-end encryption on the devices (Signal-style: X3DH, the Double
+   * Ratchet per device pair, sender keys per group): the cluster carries
+   * ciphertext only. Default true; `--no-e2ee` turns it off to compare.
+   */
+  e2ee: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
 /** A scenario: its fields, then the rules between them (a VU is a device; an executor's behaviour exists). */

@@ -22,7 +22,7 @@ export const groupFanout: Scenario = {
   exec: { group: groupPost },
   options: {
     scenarios: { posts: { executor: 'constant-arrival-rate', rate: 4, timeUnit: '1s', duration: '20s', exec: 'group' } },
-    thresholds: { lost: ['count==0'], duplicated_visible: ['count==0'], e2e_latency: ['p(99)<3000'], messages_failed: ['count==0'] },
+    thresholds: { lost: ['count==0'], duplicated_visible: ['count==0'], undecryptable: ['count==0'], e2e_latency: ['p(99)<3000'], messages_failed: ['count==0'] },
   },
   timeline: [],
   chaos: [],

@@ -34,7 +34,7 @@ export function offlineBurst(messagesPerOffline = 1000, devices = 40): Scenario 
       scenarios: {
         burst: { executor: 'constant-arrival-rate', rate, timeUnit: '1s', duration: `${burstMs}ms`, startTime: '1s', exec: 'toOffline' },
       },
-      thresholds: { lost: ['count==0'], duplicated_visible: ['count==0'], messages_failed: ['count==0'] },
+      thresholds: { lost: ['count==0'], duplicated_visible: ['count==0'], undecryptable: ['count==0'], messages_failed: ['count==0'] },
     },
     timeline: [
       { at: '500ms', action: 'offline', share, cohort: 'burst' },

@@ -11,7 +11,7 @@ export const reconnectStorm: Scenario = {
   exec: { chat: chat(0.1) },
   options: {
     scenarios: { chat: { executor: 'constant-arrival-rate', rate: 200, timeUnit: '1s', duration: '25s', exec: 'chat' } },
-    thresholds: { lost: ['count==0'], duplicated_visible: ['count==0'], messages_failed: ['count==0'] },
+    thresholds: { lost: ['count==0'], duplicated_visible: ['count==0'], undecryptable: ['count==0'], messages_failed: ['count==0'] },
   },
   timeline: [{ at: '10s', action: 'drop', share: 1, windowMs: 0 }],
   chaos: [],

@@ -16,6 +16,7 @@ export const steadyChat: Scenario = {
     thresholds: {
       lost: ['count==0'],
       duplicated_visible: ['count==0'],
+      undecryptable: ['count==0'],
       e2e_latency: ['p(99)<500'],
       ack_latency: ['p(99)<500'],
       messages_failed: ['count==0'],

@@ -6,10 +6,11 @@ import { DeviceCloseCodes, type DeviceIO, type DeviceObserver, type DeviceState 
 import { Backoff, validateBackoff } from './backoff.ts';
 import { MidWindow } from './mid-window.ts';
 import { deviceProfile, resolveDeviceOptions, type DeviceOptions, type DeviceProfile } from './options.ts';
-import { Outbox, parseCid, validateOutboxOptions, type OutboxEntry, type OutboxOptions, type OutboxPorts } from './outbox.ts';
+import { Outbox, formatCid, parseCid, validateOutboxOptions, type OutboxEntry, type OutboxOptions, type OutboxPorts } from './outbox.ts';
 import { DeliverFlags, ReorderBuffer, type Incoming, type ReorderOptions } from './reorder.ts';
 import { ReadTracker } from './read-receipts.ts';
 import { emptyStats, type DeviceStats } from './stats.ts';
+import { E2eeClient, type E2eeLink, type HeldMessage } from './e2ee/e2ee-client.ts';
 
 export { DeliverFlags } from './reorder.ts';
 export { formatCid, parseCid } from './outbox.ts';
@@ -49,7 +50,10 @@ export class VirtualDevice {
       const d = this.d;
       if (first && d.opts.typing) d.write({ t: 'typing', to: e.to });
       if (!first) d.counters.retries++;
-      d.write({ t: 'send', cid: e.cid, to: e.to, body: e.body });
+      if (!d.opts.e2ee?.enabled) return d.write({ t: 'send', cid: e.cid, to: e.to, body: e.body });
+      // Encrypted per recipient device (or under the group's sender key); nothing goes out until their keys are here.
+      const f = d.e2ee.frameFor(e);
+      if (f) d.write(f);
     }
 
     onSend(k: number, intended: number, sent: number, fired: number): void {
@@ -57,11 +61,44 @@ export class VirtualDevice {
     }
 
     onAck(k: number, at: number, mid: string, seq: number, conv: string): void {
+      this.d.e2eePart?.settled(formatCid(k));
       this.d.observer.onAck(k, at, mid, seq, conv);
     }
 
     onError(code: string, k: number, at: number, willRetry: boolean): void {
+      if (!willRetry) this.d.e2eePart?.settled(formatCid(k));
       this.d.observer.onError(code, k, at, willRetry);
+    }
+  };
+
+  /** The end-to-end layer's view of its device. */
+  private static readonly E2eeLinkOf = class implements E2eeLink {
+    constructor(private readonly d: VirtualDevice) {}
+
+    get id(): string {
+      return this.d.id;
+    }
+
+    get clock(): Clock {
+      return this.d.opts.clock;
+    }
+
+    online(): boolean {
+      return this.d.current === 'online';
+    }
+
+    write(frame: ClientFrame): void {
+      this.d.write(frame);
+    }
+
+    kick(cid: string): void {
+      this.d.outboxPart?.kick(cid);
+    }
+
+    released(h: HeldMessage, plaintext: string | undefined): void {
+      const m = h.meta as Incoming;
+      if (plaintext === undefined) m.undecryptable = true;
+      this.d.reorder.offer(m);
     }
   };
 
@@ -82,6 +119,7 @@ export class VirtualDevice {
   private readsPart?: ReadTracker;
   private midsPart?: MidWindow;
   private receiptIdsPart?: MidWindow;
+  private e2eePart?: E2eeClient;
   private readonly counters: DeviceStats;
   private recvIds: string[] = [];
   private recvTimer: TimerHandle | undefined;
@@ -118,6 +156,16 @@ export class VirtualDevice {
       this.write({ t: 'read', conv, upTo });
       return true;
     }));
+  }
+
+  /** Built on first use, with end-to-end encryption set up (even off: it counts the frames written). */
+  private get e2ee(): E2eeClient {
+    return (this.e2eePart ??= new E2eeClient(this.opts.e2ee!, new VirtualDevice.E2eeLinkOf(this)));
+  }
+
+  /** The app is reinstalled: a new identity, no sessions (contacts see an identity change). */
+  reinstall(): void {
+    if (this.opts.e2ee?.enabled) this.e2ee.reinstall();
   }
 
   private get mids(): MidWindow {
@@ -162,6 +210,10 @@ export class VirtualDevice {
       }
     }
     this.counters.framesIn++;
+    if (this.opts.e2ee?.enabled && f.t !== 'msg') {
+      if (f.t === 'skdm' && typeof f.id === 'string') this.queueRecv(f.id);
+      if (this.e2ee.onFrame(f)) return;
+    }
     switch (f.t) {
       case 'welcome': return this.onWelcome(f);
       case 'msg': return this.onMsg(f);
@@ -265,6 +317,7 @@ export class VirtualDevice {
     this.backoffPart?.reset();
     this.counters.connects++;
     this.observer.onConnected(this.now(), typeof f.node === 'string' ? f.node : '');
+    if (this.opts.e2ee?.enabled) this.e2ee.onWelcome();
     if (this.opts.presenceSubscribe.length > 0) this.write({ t: 'presence.sub', users: this.opts.presenceSubscribe });
     this.outboxPart?.resendAll();
     this.readsPart?.flushOwed();
@@ -283,7 +336,17 @@ export class VirtualDevice {
       this.observer.onDeliver(msgKey, mid, conv, seq, this.now(), DeliverFlags.DUP_TRANSPORT, from, this.draining, this.pushWoken);
       return;
     }
-    this.reorder.offer({ mid, conv, seq, from, msgKey, arrivedMs: this.now(), drained: this.draining, pushWoken: this.pushWoken });
+    const m: Incoming = { mid, conv, seq, from, msgKey, arrivedMs: this.now(), drained: this.draining, pushWoken: this.pushWoken };
+    if (f.kind === 'e2e') {
+      if (!this.opts.e2ee?.enabled) m.undecryptable = true;
+      else {
+        const r = this.e2ee.decryptMsg(f, m);
+        // A group message whose sender key is still on its way waits for it (offered by E2eeLink.released).
+        if (r.held) return;
+        if (r.plaintext === undefined) m.undecryptable = true;
+      }
+    }
+    this.reorder.offer(m);
   }
 
   private onReceiptFrame(f: Frame): void {
@@ -319,6 +382,8 @@ export class VirtualDevice {
     const code = typeof f.code === 'string' ? f.code : 'unknown';
     this.counters.errors++;
     const retryAfterMs = typeof f.retryAfterMs === 'number' ? f.retryAfterMs : undefined;
+    // The sender's view of the recipients was stale: refresh it before the resend below.
+    if ((code === 'devices_changed' || code === 'members_changed') && typeof f.cid === 'string' && this.e2eePart) this.e2eePart.onStale(f.cid, f);
     if (typeof f.cid === 'string' && this.outbox.error(f.cid, code, f.retryable === true, retryAfterMs)) return;
     // Not about a pending send (a connection-level error, or one for a send already settled).
     this.observer.onError(code, undefined, this.now(), false);
@@ -326,7 +391,9 @@ export class VirtualDevice {
 
   /** The reorder buffer's output: what the user sees. */
   private show(m: Incoming, flags: number): void {
+    if (m.undecryptable) flags |= DeliverFlags.UNDECRYPTABLE;
     if (flags & DeliverFlags.DUP_TRANSPORT) this.counters.dupTransport++;
+    else if (m.undecryptable) this.counters.undecryptable++;
     else {
       this.counters.delivered++;
       if (flags & DeliverFlags.DUP_VISIBLE) this.counters.dupVisible++;
@@ -384,6 +451,7 @@ export class VirtualDevice {
     this.recvTimer = undefined;
     this.recvIds = [];
     this.outboxPart?.pause();
+    this.e2eePart?.onDisconnected();
     this.draining = false;
     this.counters.disconnects++;
     this.observer.onDisconnected(this.now(), code);
@@ -405,6 +473,7 @@ export class VirtualDevice {
     this.outboxPart?.clear();
     this.reorderPart?.clear();
     this.readsPart?.clear();
+    this.e2eePart?.stop();
     this.pushWoken = false;
   }
 
@@ -420,8 +489,15 @@ export class VirtualDevice {
 
   private write(frame: ClientFrame): void {
     this.counters.framesOut++;
-    if (this.io.sendFrame) this.io.sendFrame(frame);
-    else this.io.send(JSON.stringify(frame));
+    const stats = this.opts.e2ee?.stats;
+    if (this.io.sendFrame) {
+      stats?.wrote(0);
+      return this.io.sendFrame(frame);
+    }
+    const text = JSON.stringify(frame);
+    // JSON of base64url ciphertexts and ids is ASCII: its length is its bytes (a plaintext body may be a few bytes over).
+    stats?.wrote(text.length);
+    this.io.send(text);
   }
 
   private now(): number {

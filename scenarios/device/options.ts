@@ -3,6 +3,7 @@ import type { Random } from '../../system/random/random.ts';
 import { ProtocolLimits } from '../../system/protocol/frames.ts';
 import { BackoffDefaults, type BackoffOptions } from './backoff.ts';
 import type { DeviceStats } from './stats.ts';
+import type { E2eeSetup } from './e2ee/e2ee-client.ts';
 
 /** How a virtual device behaves. Everything but the identity and the ports has a default. */
 export interface DeviceOptions {
@@ -43,9 +44,12 @@ export interface DeviceOptions {
   connectTimeoutMs?: number;
   /** A push wake-up brings a backgrounded (offline) device online. */
   wakeOnPush?: boolean;
+  /** End-to-end encryption (Signal-style, see e2ee/e2ee-client.ts); shared by every device built alike. Absent: plaintext, nothing counted. */
+  e2ee?: E2eeSetup;
 }
 
-export type ResolvedDeviceOptions = Required<Omit<DeviceOptions, 'backoff' | 'sendRetry' | 'stats'>> & {
+export type ResolvedDeviceOptions = Required<Omit<DeviceOptions, 'backoff' | 'sendRetry' | 'stats' | 'e2ee'>> & {
+  e2ee: E2eeSetup | undefined;
   backoff: BackoffOptions;
   sendRetry: { timeoutMs: number; maxAttempts: number };
 };
@@ -100,6 +104,7 @@ export function resolveDeviceOptions(o: DeviceOptions): ResolvedDeviceOptions {
     dedupWindow: o.dedupWindow ?? D.dedupWindow,
     connectTimeoutMs: o.connectTimeoutMs ?? D.connectTimeoutMs,
     wakeOnPush: o.wakeOnPush ?? D.wakeOnPush,
+    e2ee: o.e2ee,
     backoff: shared(o.backoff, D.backoff),
     sendRetry: shared(o.sendRetry, D.sendRetry),
   };
@@ -137,7 +142,7 @@ function idOf(o: object): number {
 export function deviceProfile(r: ResolvedDeviceOptions): DeviceProfile {
   let byKey = profiles.get(r.clock);
   if (!byKey) profiles.set(r.clock, (byKey = new Map()));
-  const key = `${r.reorderWaitMs}/${r.reorderMax}/${r.readDelayMs}/${r.recvFlushMs}/${r.recvBatchMax}/${r.maxPendingSends}/${r.typing}/${r.dedupWindow}/${r.connectTimeoutMs}/${r.wakeOnPush}/${idOf(r.presenceSubscribe)}/${idOf(r.backoff)}/${idOf(r.sendRetry)}`;
+  const key = `${r.reorderWaitMs}/${r.reorderMax}/${r.readDelayMs}/${r.recvFlushMs}/${r.recvBatchMax}/${r.maxPendingSends}/${r.typing}/${r.dedupWindow}/${r.connectTimeoutMs}/${r.wakeOnPush}/${idOf(r.presenceSubscribe)}/${idOf(r.backoff)}/${idOf(r.sendRetry)}/${r.e2ee ? idOf(r.e2ee) : 0}`;
   let p = byKey.get(key);
   if (!p) {
     const { id: _id, token: _token, random: _random, ...rest } = r;

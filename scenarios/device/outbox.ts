@@ -166,6 +166,17 @@ export class Outbox {
     return true;
   }
 
+  /**
+   * The frame of pending send `cid` can be built now (its recipients' keys
+   * arrived): transmits it at once, unless offline or queued behind the
+   * slow-down gate (which sends it in turn).
+   */
+  kick(cid: string): void {
+    const e = this.pending.get(cid);
+    if (!e || !this.ports.online() || this.gate?.queue.includes(e)) return;
+    this.retry(e);
+  }
+
   /** The socket is authenticated again: transmit every pending message, oldest first (a new connection has fresh limits). */
   resendAll(): void {
     this.closeGate();

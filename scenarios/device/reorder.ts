@@ -11,6 +11,8 @@ export const DeliverFlags = {
   OUT_OF_ORDER: 4,
   /** Shown right after a gap the device gave up waiting for. */
   GAP_SKIPPED: 8,
+  /** End-to-end encrypted and the device could not decrypt it: it arrived, the user never saw it. */
+  UNDECRYPTABLE: 16,
 } as const;
 
 /** An incoming message on its way to the user. */
@@ -25,6 +27,8 @@ export interface Incoming {
   drained: boolean;
   /** Arrived on a connection opened by a push wake-up, before `drained`. */
   pushWoken: boolean;
+  /** End-to-end encrypted and it could not be decrypted: passes in order, but the user never sees it. */
+  undecryptable?: boolean;
 }
 
 export interface ReorderOptions {

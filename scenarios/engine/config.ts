@@ -1,12 +1,15 @@
 import type { ChaosEntry, Executor, Scenario } from '../scenario.ts';
 import { parseDuration } from '../../system/clock/duration.ts';
 import type { DeviceOptions } from '../device/options.ts';
+import type { E2eeSetup } from '../device/e2ee/e2ee-client.ts';
+import type { E2eeStatsTransfer } from '../device/e2ee/e2ee-stats.ts';
 import type { NodeRef } from '../../system/worlds/world.ts';
 import { expandWarmup } from '../warmup.ts';
 
 /** How the driver's virtual devices behave in every engine (live workers and the sim), from the scenario. */
-export function driverDeviceOptions(s: Scenario): Omit<DeviceOptions, 'id' | 'token' | 'clock' | 'random'> {
+export function driverDeviceOptions(s: Scenario, e2ee?: E2eeSetup): Omit<DeviceOptions, 'id' | 'token' | 'clock' | 'random'> {
   return {
+    e2ee,
     readDelayMs: s.behaviour.readDelayMs,
     wakeOnPush: s.behaviour.wakeOnPush ?? true,
     sendRetry: { timeoutMs: 3000, maxAttempts: 40 },
@@ -39,6 +42,8 @@ export interface Overrides {
   chaos?: ChaosEntry[];
   /** Replaces the scenario's warm-up ('3s'; '0s' for none). */
   warmup?: string;
+  /** false: no end-to-end encryption (`--no-e2ee`). */
+  e2ee?: boolean;
 }
 
 /** Everything a driver worker needs; plain data, sent over IPC. */
@@ -71,6 +76,7 @@ export function applyOverrides(s: Scenario, o: Overrides): Scenario {
     out.options.scenarios[name] = o.vus === undefined ? e : closedLoop(e, o.vus);
   }
   if (o.warmup !== undefined) out.warmup = o.warmup;
+  if (o.e2ee !== undefined) out.e2ee = o.e2ee;
   // Last: the warm-up runs ahead of the load as overridden, and shifts everything after it.
   return expandWarmup(out);
 }
@@ -86,7 +92,7 @@ function closedLoop(e: Executor, vus: number): Executor {
 export type WorkerMessage =
   | { type: 'ready'; connected: number; setupMs: number }
   | { type: 'tick'; atMs: number; connected: number; sent: number; acked: number; delivered: number; errors: number; p99Ms: number; pendingSends: number; expected: number; deliveredUnique: number }
-  | { type: 'done'; ledger: unknown; driver: { cpuPercent: number; eventLoopP99Ms: number; emfile?: string; droppedIterations: number } }
+  | { type: 'done'; ledger: unknown; e2ee: E2eeStatsTransfer; driver: { cpuPercent: number; eventLoopP99Ms: number; emfile?: string; droppedIterations: number } }
   | { type: 'fatal'; message: string };
 
 export type MainMessage =

@@ -14,7 +14,12 @@ export interface DeviceCrypto {
   /** This device's identity public key (base64url). A reinstall makes a new one. */
   readonly identityKey: string;
 
-  /** The bundle to publish: identity, the current signed pre-key and every unused one-time pre-key it holds, topped up with fresh ones to `stock` (at most 100). */
+  /**
+   * The bundle to publish: identity, the current signed pre-key and `stock` (at most 100) fresh one-time
+   * pre-keys. Publishing replaces the server's whole bundle, so only fresh ones are named (one already
+   * handed out must never be handed out again); the privates of earlier ones are kept (bounded) for
+   * sessions still starting from them.
+   */
   bundle(stock: number): PublishedBundleData;
   /** A new signed pre-key; the previous one is kept for sessions still starting from it (one generation). */
   rotateSignedPreKey(): void;
@@ -27,6 +32,8 @@ export interface DeviceCrypto {
    * `identityChanged`: a session or a known identity for `remote` existed with another identity key (the old session is gone).
    */
   startSession(remote: DeviceId, bundle: FetchedBundleData): { identityChanged: boolean; usedOneTimePreKey: boolean };
+  /** The identity key (base64url) the session with `remote` was started with, or undefined without a session. */
+  sessionIdentity(remote: DeviceId): string | undefined;
   /** Drops the session with `remote` (a device the server says is gone). */
   forget(remote: DeviceId): void;
 

@@ -17,6 +17,7 @@ import type { Overrides } from '../config.ts';
 import { describeMark, finishRun, prepareScenario, startChaos } from '../pipeline.ts';
 import { Progress } from './progress.ts';
 import { setupGroups } from './setup-groups.ts';
+import { e2eeReport } from '../e2ee-setup.ts';
 import { summarizeDriver, WorkerPool } from './worker-pool.ts';
 
 export interface LiveRunOptions {
@@ -125,7 +126,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEnd, faults }, {
       world: world.kind, seed: o.seed, nodes: world.nodes.length, devicesPlanned: devices, startedAt,
       wallMs: () => Date.now() - startedAt.getTime(),
-      extra: () => ({ driver, meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } }),
+      extra: () => ({ driver, e2ee: e2eeReport(scenario, parts.map((p) => p.e2ee)), meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } }),
       inbox: world.openInbox ?? o.inboxAccess, deviceId: (d) => population.deviceId(d),
       nowMs: () => performance.timeOrigin + performance.now() - t0, outDir: o.outDir, log,
     });

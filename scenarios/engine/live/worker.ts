@@ -8,6 +8,8 @@ import { VirtualDevice } from '../../device/device.ts';
 import { Population } from '../../population.ts';
 import { loadScenario } from '../../registry.ts';
 import type { Scenario } from '../../scenario.ts';
+import { E2eeStats } from '../../device/e2ee/e2ee-stats.ts';
+import { liveE2ee } from '../e2ee-setup.ts';
 import { applyOverrides, driverDeviceOptions, type MainMessage, type WorkerConfig, type WorkerMessage } from '../config.ts';
 import { SocketIO, listenForPush, type SocketLimits } from './device-host.ts';
 import { DeviceLedger } from '../device-ledger.ts';
@@ -30,6 +32,8 @@ class DriverWorker {
   readonly limits: SocketLimits = {};
   readonly devices = new Map<number, { device: VirtualDevice; io: SocketIO }>();
   readonly ledger = new Ledger();
+  /** What end-to-end encryption cost this worker's devices. */
+  readonly e2ee = new E2eeStats();
   /** The worker's own event-loop delay, beyond the 10 ms sampling interval. */
   readonly loop = new LoopDelay(10);
   scenario!: Scenario;
@@ -53,6 +57,7 @@ class DriverWorker {
     const tokens = new TokenIssuer(cfg.secret, this.clock);
     const root = new SeededRandom(cfg.seed).fork(`worker-${cfg.worker}`);
     const urls = cfg.nodes.map((n) => n.url);
+    const e2ee = liveE2ee(this.scenario, this.e2ee);
     for (const d of this.population.slice(cfg.worker, cfg.workers)) {
       const id = this.population.deviceId(d);
       const local = cfg.spreadSourceAddresses ? `127.0.${1 + ((d >> 8) % 254)}.${1 + (d % 254)}` : undefined;
@@ -63,7 +68,7 @@ class DriverWorker {
           token: () => tokens.issue(id, 24 * 3600_000),
           clock: this.clock,
           random: root.fork(id),
-          ...driverDeviceOptions(this.scenario),
+          ...driverDeviceOptions(this.scenario, e2ee),
         },
         io,
         this.recorder.observerFor(d, io),
@@ -129,6 +134,7 @@ class DriverWorker {
     this.send({
       type: 'done',
       ledger: this.ledger.toTransfer(),
+      e2ee: this.e2ee.toTransfer(),
       driver: {
         cpuPercent: ((cpu.user + cpu.system) / 1000 / Math.max(1, wallMs)) * 100,
         eventLoopP99Ms: this.loop.percentileMs(99),

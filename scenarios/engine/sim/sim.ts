@@ -14,6 +14,9 @@ import { emptyStats } from '../../device/stats.ts';
 import { Population } from '../../population.ts';
 import type { Scenario } from '../../scenario.ts';
 import { loadEndMs } from '../../validate.ts';
+import { E2eeStats } from '../../device/e2ee/e2ee-stats.ts';
+import type { E2eeSetup } from '../../device/e2ee/e2ee-client.ts';
+import { e2eeCostSource, simE2ee } from '../e2ee-setup.ts';
 import { driverDeviceOptions, type Overrides } from '../config.ts';
 import { DeviceLedger } from '../device-ledger.ts';
 import { Load } from '../load.ts';
@@ -119,7 +122,9 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     online: (d, up) => (up && !background[d] ? online.add(d) : online.remove(d)),
     acked: (k, mid) => mids.set(k, mid),
   });
-  const devices = makeDevices(world, population, scenario, recorder, o.seed);
+  const e2eeStats = new E2eeStats();
+  const e2ee = simE2ee(scenario, e2eeStats, calibration.e2ee);
+  const devices = makeDevices(world, population, scenario, recorder, o.seed, e2ee);
   world.onWake((id) => {
     const d = population.deviceIndex(id);
     if (d >= 0) devices[d]!.onPush();
@@ -173,6 +178,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     wallMs: () => performance.now() - wall0,
     extra: (wallMs) => ({
       driver: null,
+      e2ee: e2eeStats.report(e2ee.enabled ? 'modeled' : 'off', scenario.population.devicesPerUser, e2ee.enabled ? e2eeCostSource(calibration.e2ee) : undefined),
       meta: {
         replay,
         calibration: { source: calibration.source },
@@ -195,9 +201,9 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   return { report, files, world };
 }
 
-function makeDevices(world: SimWorld, population: Population, scenario: Scenario, recorder: DeviceLedger, seed: number): VirtualDevice[] {
+function makeDevices(world: SimWorld, population: Population, scenario: Scenario, recorder: DeviceLedger, seed: number, e2ee: E2eeSetup): VirtualDevice[] {
   const root = new SeededRandom(seed).fork('devices');
-  const opts = driverDeviceOptions(scenario);
+  const opts = driverDeviceOptions(scenario, e2ee);
   const token = (id: string) => world.tokens.issue(id, 24 * 3600_000);
   // Counted into one object for the whole population: nothing reads a device's own counters in the sim.
   const stats = emptyStats();

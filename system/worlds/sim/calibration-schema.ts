@@ -1,3 +1,4 @@
+import { e2eeCostSchema } from './e2ee-cost.ts';
 import { z } from 'zod';
 import type { Dist } from './distribution.ts';
 
@@ -57,6 +58,7 @@ export const calibrationFileSchema = z.object({
   }).optional(),
   stores: z.partialRecord(z.enum(StoreKinds), storeSchema).optional(),
   resolutionMs: z.number({ error: 'expected a number of ms in (0, 10]' }).gt(0).max(10).optional(),
+  e2ee: e2eeCostSchema.optional(),
   notes: z.record(z.string(), z.unknown()).optional(),
 }, { error: 'expected a JSON object' });
 

@@ -1,3 +1,4 @@
+import type { E2eeCostModel } from './e2ee-cost.ts';
 import { readFileSync } from 'node:fs';
 import { parseOrThrow } from '../../schema/check.ts';
 import { calibrationFileSchema, FrameKinds, LinkClasses, StoreKinds, type FrameKind, type LinkClass, type StoreKind } from './calibration-schema.ts';
@@ -46,6 +47,8 @@ export interface Calibration {
    * default 0.1 ms, or every store round trip costs a whole step.
    */
   resolutionMs?: number;
+  /** What end-to-end encryption costs a device (the sim charges it; default DEFAULT_E2EE_COST). */
+  e2ee?: E2eeCostModel;
   /** Free-form notes of the calibration run (measured rates, sample counts). */
   notes?: Record<string, unknown>;
 }
@@ -110,6 +113,7 @@ export function validateCalibration(raw: unknown, where = 'calibration'): Calibr
     },
     stores,
     ...(o.resolutionMs === undefined ? {} : { resolutionMs: o.resolutionMs }),
+    ...(o.e2ee === undefined ? {} : { e2ee: o.e2ee }),
     ...(o.notes ? { notes: o.notes } : {}),
   };
 }

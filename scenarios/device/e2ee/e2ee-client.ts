@@ -1,0 +1,521 @@
+import type { Clock, TimerHandle } from '../../../system/clock/clock.ts';
+import type { ClientFrame } from '../../../system/protocol/frames.ts';
+import { userOf, type DeviceId, type UserId } from '../../../system/protocol/ids.ts';
+import { E2eeError, type DeviceCrypto, type FetchedBundleData } from './contract.ts';
+import type { E2eeStats } from './e2ee-stats.ts';
+
+type Frame = Record<string, unknown>;
+
+/** How a device runs end-to-end encryption; one object shared by every device built alike. */
+export interface E2eeSetup {
+  /** This device's crypto: a new identity each call (a second call is a reinstall). */
+  crypto(deviceId: string): DeviceCrypto;
+  /** Where every device of this process counts (see E2eeStats). */
+  stats: E2eeStats;
+  /** CPU clock in ms with sub-ms resolution (performance.now): what crypto costs is measured, not simulated. */
+  cpuNow(): number;
+  /** One-time pre-keys published at a time (≤ 100). Default 20. */
+  preKeyStock?: number;
+  /** Replenish when the server holds fewer than this. Default 5. */
+  preKeyLowWater?: number;
+  /** False: no encryption (`--no-e2ee`); only the frames and bytes the devices write are counted, for comparison. */
+  enabled: boolean;
+  /** Longest a group message waits for its sender's key distribution before it counts as undecryptable. Default 3000 ms. */
+  senderKeyWaitMs?: number;
+}
+
+/** What the end-to-end layer needs from its device. */
+export interface E2eeLink {
+  readonly id: DeviceId;
+  readonly clock: Clock;
+  online(): boolean;
+  write(frame: ClientFrame): void;
+  /** Transmit the pending send `cid` now (its frame can be built). */
+  kick(cid: string): void;
+  /** A group message held for its sender key is ready: decrypted, or given up (reason). */
+  released(held: HeldMessage, plaintext: string | undefined, reason?: string): void;
+}
+
+/** A send the outbox holds, as the end-to-end layer sees it. */
+export interface PendingSend {
+  readonly cid: string;
+  readonly to: string;
+  readonly body: string;
+}
+
+export interface HeldMessage {
+  frame: Frame;
+  atMs: number;
+  /** What the device kept beside the frame (how it arrived). */
+  meta: unknown;
+}
+
+/** Keys answers that did not come (a rate-limited or lost request) are asked again after this. */
+const FETCH_RETRY_MS = 1000;
+/** A device the server names that its keys answer did not include (not published yet): fetch again after this. */
+const UNPUBLISHED_RETRY_MS = 100;
+/** How long a device the server names but that has no bundle yet is waited for; then sends go on without it (and the server says so). */
+const AWAIT_PUBLISH_MS = 5000;
+/** Users per `keys.fetch` frame (the protocol's bound). */
+const USERS_PER_FETCH = 100;
+/** Distribution bodies per `keys.distribute`: ~250 B each keeps a frame well under 64 KiB. */
+const BODIES_PER_DISTRIBUTE = 150;
+/** Pre-key messages received between two `keys.count` checks. */
+const COUNT_EVERY = 5;
+
+interface GroupState {
+  version: string;
+  devices: DeviceId[];
+  /** Member devices holding this device's current sender key (their distribution was stored). */
+  keyed: Set<DeviceId>;
+  /** Distributions in flight: cid → devices. */
+  inFlight: Map<string, DeviceId[]>;
+  asked: boolean;
+}
+
+/**
+ * A device's end-to-end layer (Signal-style): publishes and replenishes its
+ * pre-keys, fetches its contacts' bundles and starts sessions before a
+ * first message (X3DH), encrypts each message once per recipient device
+ * (Double Ratchet) or once per group (sender keys, distributed pairwise to
+ * every member device first), and decrypts what arrives. Protocol frames as
+ * docs/protocol.md describes them: `keys.*`, `group.devices`, `skdm`, and
+ * the `devices_changed` / `members_changed` answers that make the sender
+ * refresh its view and resend.
+ *
+ * Guarantees: nothing leaves the device in plaintext; a delivery that cannot
+ * be decrypted is reported with its reason, never dropped silently; every
+ * wait (a keys answer, a distribution, a sender key) is bounded in time.
+ */
+export class E2eeClient {
+  private crypto: DeviceCrypto;
+  private published = false;
+  private preKeyMessages = 0;
+  /** Devices of each user as this device last learned them (own device excluded). */
+  private readonly devicesOf = new Map<UserId, DeviceId[]>();
+  /** Users asked in a `keys.fetch` not answered yet, with when. */
+  private readonly fetching = new Map<UserId, number>();
+  private readonly groups = new Map<string, GroupState>();
+  /** Frames built for pending sends, reused by retries until the server says the recipients changed. */
+  private readonly built = new Map<string, ClientFrame>();
+  /** Sends waiting for keys, group devices or distributions. */
+  private readonly waiting = new Map<string, PendingSend>();
+  /** Group messages waiting for their sender's key: `${from} ${gid}` → messages. */
+  private readonly held = new Map<string, HeldMessage[]>();
+  /** Devices the server named missing, with since when: their bundles are awaited. */
+  private readonly awaited = new Map<DeviceId, number>();
+  private retryTimer: TimerHandle | undefined;
+  private holdTimer: TimerHandle | undefined;
+  private distributeCounter = 0;
+
+  constructor(private readonly setup: E2eeSetup, private readonly link: E2eeLink) {
+    this.crypto = setup.crypto(link.id);
+  }
+
+  get stats(): E2eeStats {
+    return this.setup.stats;
+  }
+
+  /** The app was reinstalled: a new identity, no sessions, nothing published yet. */
+  reinstall(): void {
+    this.crypto = this.setup.crypto(this.link.id);
+    this.published = false;
+    this.devicesOf.clear();
+    this.groups.clear();
+    this.built.clear();
+  }
+
+  // ---- connection ----
+
+  onWelcome(): void {
+    if (!this.published) this.publish();
+    else this.write({ t: 'keys.count' });
+    this.retryWaiting();
+  }
+
+  private publish(): void {
+    this.published = true;
+    this.stats.counts.bundlesPublished++;
+    this.write({ t: 'keys.publish', bundle: this.crypto.bundle(this.setup.preKeyStock ?? 20) });
+  }
+
+  // ---- sending ----
+
+  /** The frame to transmit for a pending send, or undefined while keys, group devices or distributions are awaited (then `kick` follows). */
+  frameFor(e: PendingSend): ClientFrame | undefined {
+    const done = this.built.get(e.cid);
+    if (done) return done;
+    const f = e.to.startsWith('g:') ? this.groupFrame(e, e.to.slice(2)) : this.directFrame(e, e.to);
+    if (f) {
+      this.built.set(e.cid, f);
+      this.waiting.delete(e.cid);
+    } else this.waiting.set(e.cid, e);
+    return f;
+  }
+
+  /** The send is over (acked or failed for good). */
+  settled(cid: string): void {
+    this.built.delete(cid);
+    this.waiting.delete(cid);
+  }
+
+  private directFrame(e: PendingSend, to: UserId): ClientFrame | undefined {
+    const me = userOf(this.link.id);
+    const users = to === me ? [me] : [to, me];
+    const missing = users.filter((u) => !this.devicesOf.has(u));
+    if (missing.length > 0) return void this.fetch(missing);
+    const t0 = this.setup.cpuNow();
+    const bodies: Record<string, string> = {};
+    let bytes = 0;
+    for (const u of users) {
+      for (const d of this.devicesOf.get(u)!) {
+        const c = this.crypto.encrypt(d, e.body);
+        bodies[d] = c;
+        bytes += c.length;
+      }
+    }
+    this.stats.encrypted((this.setup.cpuNow() - t0) * 1000, utf8Bytes(e.body), bytes);
+    return { t: 'send', cid: e.cid, to, kind: 'e2e', bodies } as ClientFrame;
+  }
+
+  private groupFrame(e: PendingSend, gid: string): ClientFrame | undefined {
+    const g = this.groups.get(gid);
+    if (!g || g.version === '') {
+      this.askGroup(gid);
+      return undefined;
+    }
+    const users = [...new Set(g.devices.map(userOf))].filter((u) => !this.devicesOf.has(u));
+    if (users.length > 0) return void this.fetch(users);
+    const unkeyed = g.devices.filter((d) => !g.keyed.has(d) && !isInFlight(g, d));
+    if (unkeyed.length > 0) this.distribute(gid, g, unkeyed);
+    if (g.inFlight.size > 0) return undefined;
+    const t0 = this.setup.cpuNow();
+    const body = this.crypto.groupEncrypt(gid, e.body);
+    this.stats.encrypted((this.setup.cpuNow() - t0) * 1000, utf8Bytes(e.body), body.length);
+    return { t: 'send', cid: e.cid, to: e.to, kind: 'e2e', body, members: g.version } as ClientFrame;
+  }
+
+  /** Sends this device's sender key for `gid` to `devices`, pairwise encrypted, in frames of a bounded size. */
+  private distribute(gid: string, g: GroupState, devices: DeviceId[]): void {
+    const skdm = this.crypto.senderKeyDistribution(gid);
+    for (let i = 0; i < devices.length; i += BODIES_PER_DISTRIBUTE) {
+      const chunk = devices.slice(i, i + BODIES_PER_DISTRIBUTE);
+      const bodies: Record<string, string> = {};
+      for (const d of chunk) bodies[d] = this.crypto.encrypt(d, skdm);
+      const cid = `k${(this.distributeCounter++).toString(36)}`;
+      g.inFlight.set(cid, chunk);
+      this.stats.counts.senderKeysDistributed += chunk.length;
+      this.write({ t: 'keys.distribute', cid, gid, bodies } as ClientFrame);
+    }
+  }
+
+  private askGroup(gid: string): void {
+    let g = this.groups.get(gid);
+    if (!g) this.groups.set(gid, (g = { version: '', devices: [], keyed: new Set(), inFlight: new Map(), asked: false }));
+    if (g.asked) return;
+    g.asked = true;
+    this.write({ t: 'group.devices', gid } as ClientFrame);
+    this.armRetry();
+  }
+
+  private fetch(users: UserId[]): void {
+    const now = this.link.clock.now();
+    const ask = users.filter((u) => !this.fetching.has(u));
+    for (let i = 0; i < ask.length; i += USERS_PER_FETCH) {
+      const chunk = ask.slice(i, i + USERS_PER_FETCH);
+      for (const u of chunk) this.fetching.set(u, now);
+      this.write({ t: 'keys.fetch', users: chunk } as ClientFrame);
+    }
+    this.armRetry();
+  }
+
+  // ---- frames from the node ----
+
+  /** Handles an end-to-end frame; false when `f` is not one. */
+  onFrame(f: Frame): boolean {
+    switch (f.t) {
+      case 'keys':
+        this.onKeys(f);
+        return true;
+      case 'keys.count':
+        if (typeof f.remaining === 'number' && f.remaining < (this.setup.preKeyLowWater ?? 5)) this.publish();
+        return true;
+      case 'group.devices':
+        this.onGroupDevices(f);
+        return true;
+      case 'keys.distributed':
+        this.onDistributed(f);
+        return true;
+      case 'skdm':
+        this.onSkdm(f);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private onKeys(f: Frame): void {
+    // This device fetches with `users` only; `keys {user, bundles: []}` answers its own publish.
+    const asked = Array.isArray(f.users) ? (f.users as unknown[]) : [];
+    const bundles = Array.isArray(f.bundles) ? (f.bundles as FetchedBundleData[]) : [];
+    const fresh = new Map<UserId, DeviceId[]>();
+    for (const u of asked) if (typeof u === 'string' && this.fetching.delete(u)) fresh.set(u, []);
+    for (const b of bundles) {
+      if (b.device === this.link.id) continue;
+      const u = userOf(b.device);
+      if (!fresh.has(u)) continue;
+      this.stats.counts.bundlesFetched++;
+      this.awaited.delete(b.device);
+      // A session started with the identity this bundle names is kept; another identity is a reinstalled device.
+      if (this.crypto.hasSession(b.device) && this.crypto.sessionIdentity(b.device) === b.identityKey) {
+        fresh.get(u)!.push(b.device);
+        continue;
+      }
+      try {
+        const r = this.crypto.startSession(b.device, b);
+        this.stats.counts.sessionsStarted++;
+        if (!r.usedOneTimePreKey) this.stats.counts.signedPreKeyOnly++;
+        if (r.identityChanged) this.stats.counts.identityChanges++;
+        fresh.get(u)!.push(b.device);
+      } catch (err) {
+        this.stats.failed(err instanceof E2eeError ? `session_${err.reason}` : 'session_failed');
+      }
+    }
+    const now = this.link.clock.now();
+    const again: UserId[] = [];
+    for (const [u, ds] of fresh) {
+      // The server named a device of u that published no bundle yet (it signed in a moment ago): ask again shortly.
+      const unpublished = [...this.awaited].some(([d, since]) => userOf(d) === u && !ds.includes(d) && now - since < AWAIT_PUBLISH_MS);
+      if (unpublished) again.push(u);
+      else this.devicesOf.set(u, ds);
+    }
+    if (again.length > 0) this.link.clock.setTimeout(() => this.fetch(again.filter((u) => !this.devicesOf.has(u))), UNPUBLISHED_RETRY_MS);
+    if (fresh.size > again.length) this.retryWaiting();
+  }
+
+  private onGroupDevices(f: Frame): void {
+    const gid = f.gid;
+    if (typeof gid !== 'string' || typeof f.version !== 'string' || !Array.isArray(f.devices)) return;
+    let g = this.groups.get(gid);
+    if (!g) this.groups.set(gid, (g = { version: '', devices: [], keyed: new Set(), inFlight: new Map(), asked: false }));
+    const devices = (f.devices as DeviceId[]).filter((d) => d !== this.link.id);
+    const now = new Set(devices);
+    // A member device gone: the sender key it holds must not read what comes next.
+    if (g.version !== '' && g.devices.some((d) => !now.has(d))) {
+      this.crypto.rotateSenderKey(gid);
+      this.stats.counts.senderKeyRotations++;
+      g.keyed.clear();
+    }
+    g.version = f.version;
+    g.devices = devices;
+    g.asked = false;
+    for (const d of g.keyed) if (!now.has(d)) g.keyed.delete(d);
+    this.retryWaiting();
+  }
+
+  private onDistributed(f: Frame): void {
+    if (typeof f.cid !== 'string') return;
+    for (const g of this.groups.values()) {
+      const sent = g.inFlight.get(f.cid);
+      if (!sent) continue;
+      g.inFlight.delete(f.cid);
+      const stale = new Set(Array.isArray(f.stale) ? (f.stale as string[]) : []);
+      for (const d of sent) if (!stale.has(d)) g.keyed.add(d);
+      this.retryWaiting();
+      return;
+    }
+  }
+
+  private onSkdm(f: Frame): void {
+    const { from, gid, body } = f;
+    if (typeof from !== 'string' || typeof gid !== 'string' || typeof body !== 'string') return;
+    try {
+      const t0 = this.setup.cpuNow();
+      const d = this.crypto.decrypt(from, body);
+      this.crypto.processSenderKeyDistribution(from, gid, d.plaintext);
+      this.stats.decrypted((this.setup.cpuNow() - t0) * 1000);
+      this.noteDecrypted(d);
+    } catch (err) {
+      this.stats.failed(err instanceof E2eeError ? `skdm_${err.reason}` : 'skdm_failed');
+      return;
+    }
+    const k = `${from} ${gid}`;
+    const waiting = this.held.get(k);
+    if (!waiting) return;
+    this.held.delete(k);
+    for (const h of waiting) {
+      const r = this.decryptMsg(h.frame, h.meta, false);
+      this.link.released(h, r.plaintext, r.reason);
+    }
+  }
+
+  /** The server's answer to a stale view: `devices_changed` (direct) or `members_changed` (group). Refreshes what it names. */
+  onStale(cid: string, f: Frame): void {
+    const e = this.waiting.get(cid);
+    const frame = this.built.get(cid) as Frame | undefined;
+    this.built.delete(cid);
+    if (f.code === 'members_changed') {
+      this.stats.counts.membersChanged++;
+      const to = typeof frame?.to === 'string' ? frame.to : e?.to;
+      if (to?.startsWith('g:')) {
+        const g = this.groups.get(to.slice(2));
+        if (g) g.version = '';
+        this.askGroup(to.slice(2));
+      }
+      return;
+    }
+    this.stats.counts.devicesChanged++;
+    const stale = Array.isArray(f.stale) ? (f.stale as string[]) : [];
+    const missing = Array.isArray(f.missing) ? (f.missing as string[]) : [];
+    for (const d of stale) {
+      this.crypto.forget(d);
+      const ds = this.devicesOf.get(userOf(d));
+      if (ds) this.devicesOf.set(userOf(d), ds.filter((x) => x !== d));
+    }
+    for (const d of missing) if (!this.awaited.has(d)) this.awaited.set(d, this.link.clock.now());
+    const users = [...new Set(missing.map(userOf))];
+    // Fetched again, so their bundles (and new sessions) replace what this device knew.
+    for (const u of users) this.devicesOf.delete(u);
+    if (users.length > 0) this.fetch(users.filter((u) => !this.fetching.has(u)));
+  }
+
+  // ---- receiving ----
+
+  /**
+   * Decrypts an `e2e` message: its plaintext, or the reason it cannot be read.
+   * A group message whose sender key has not arrived yet is held (`held`),
+   * to be released through `link.released` when its distribution comes or
+   * the wait ends.
+   */
+  decryptMsg(f: Frame, meta: unknown, mayHold = true): { plaintext?: string; reason?: string; held?: true } {
+    const { from, conv, body } = f;
+    if (typeof from !== 'string' || typeof conv !== 'string' || typeof body !== 'string') return this.fail('malformed');
+    const t0 = this.setup.cpuNow();
+    try {
+      if (conv.startsWith('g:')) {
+        const plaintext = this.crypto.groupDecrypt(from, conv.slice(2), body);
+        this.stats.decrypted((this.setup.cpuNow() - t0) * 1000);
+        return { plaintext };
+      }
+      const d = this.crypto.decrypt(from, body);
+      this.stats.decrypted((this.setup.cpuNow() - t0) * 1000);
+      this.noteDecrypted(d);
+      return { plaintext: d.plaintext };
+    } catch (err) {
+      const reason = err instanceof E2eeError ? err.reason : 'malformed';
+      if (reason === 'no_sender_key' && mayHold) return this.hold(f, meta, `${from} ${conv.slice(2)}`);
+      return this.fail(reason);
+    }
+  }
+
+  private noteDecrypted(d: { startedSession: boolean; identityChanged: boolean; usedOneTimePreKey?: number }): void {
+    if (d.startedSession) this.stats.counts.sessionsAccepted++;
+    if (d.identityChanged) this.stats.counts.identityChanges++;
+    if (d.usedOneTimePreKey !== undefined && ++this.preKeyMessages % COUNT_EVERY === 0 && this.link.online()) this.write({ t: 'keys.count' });
+  }
+
+  private fail(reason: string): { reason: string } {
+    this.stats.failed(reason);
+    return { reason };
+  }
+
+  private hold(f: Frame, meta: unknown, key: string): { held: true } {
+    const list = this.held.get(key);
+    const h = { frame: f, atMs: this.link.clock.now(), meta };
+    if (list) list.push(h);
+    else this.held.set(key, [h]);
+    this.armHold();
+    return { held: true };
+  }
+
+  private armHold(): void {
+    if (this.holdTimer) return;
+    const wait = this.setup.senderKeyWaitMs ?? 3000;
+    this.holdTimer = this.link.clock.setTimeout(() => {
+      this.holdTimer = undefined;
+      const cutoff = this.link.clock.now() - wait;
+      for (const [k, list] of this.held) {
+        const expired = list.filter((h) => h.atMs <= cutoff);
+        if (expired.length === 0) continue;
+        const rest = list.filter((h) => h.atMs > cutoff);
+        if (rest.length > 0) this.held.set(k, rest);
+        else this.held.delete(k);
+        for (const h of expired) this.link.released(h, undefined, this.fail('no_sender_key').reason);
+      }
+      if (this.held.size > 0) this.armHold();
+    }, wait);
+  }
+
+  // ---- waits ----
+
+  /** Every send waiting for something: those whose frame can be built now are transmitted. */
+  private retryWaiting(): void {
+    if (!this.link.online()) return;
+    for (const [cid, e] of [...this.waiting]) {
+      if (this.built.has(cid) || this.ready(e)) this.link.kick(cid);
+    }
+  }
+
+  /** Whether `frameFor` would build the frame now (no request on the way). */
+  private ready(e: PendingSend): boolean {
+    if (e.to.startsWith('g:')) {
+      const g = this.groups.get(e.to.slice(2));
+      if (!g || g.version === '' || g.inFlight.size > 0) return false;
+      return g.devices.every((d) => this.devicesOf.has(userOf(d)));
+    }
+    const me = userOf(this.link.id);
+    return this.devicesOf.has(e.to) && this.devicesOf.has(me);
+  }
+
+  /** Keys or group answers that did not come are asked again; a device still unpublished is looked up again shortly. */
+  private armRetry(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = this.link.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.link.online()) return;
+      const cutoff = this.link.clock.now() - FETCH_RETRY_MS;
+      const again = [...this.fetching].filter(([, at]) => at <= cutoff).map(([u]) => u);
+      for (const u of again) this.fetching.delete(u);
+      if (again.length > 0) this.fetch(again);
+      for (const [gid, g] of this.groups) {
+        if (g.version === '' && g.asked) {
+          g.asked = false;
+          this.askGroup(gid);
+        }
+      }
+      if (this.fetching.size > 0 || this.waiting.size > 0) this.armRetry();
+    }, this.waiting.size > 0 && this.fetching.size === 0 ? UNPUBLISHED_RETRY_MS : FETCH_RETRY_MS);
+  }
+
+  /** The socket closed: answers to requests in flight will not come; ask again after the next welcome. */
+  onDisconnected(): void {
+    this.fetching.clear();
+    for (const g of this.groups.values()) {
+      g.asked = false;
+      g.inFlight.clear();
+    }
+  }
+
+  stop(): void {
+    if (this.retryTimer) this.link.clock.clear(this.retryTimer);
+    if (this.holdTimer) this.link.clock.clear(this.holdTimer);
+    this.retryTimer = this.holdTimer = undefined;
+    this.awaited.clear();
+    this.held.clear();
+    this.waiting.clear();
+    this.built.clear();
+  }
+
+  private write(f: ClientFrame): void {
+    this.link.write(f);
+  }
+}
+
+function isInFlight(g: GroupState, d: DeviceId): boolean {
+  for (const ds of g.inFlight.values()) if (ds.includes(d)) return true;
+  return false;
+}
+
+function utf8Bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}

@@ -1,0 +1,128 @@
+import type { DeviceId } from '../../../system/protocol/ids.ts';
+import type { E2eeCostModel } from '../../../system/worlds/sim/e2ee-cost.ts';
+import { E2eeError, type Decrypted, type DeviceCrypto, type FetchedBundleData, type PublishedBundleData } from './contract.ts';
+
+/** The running total of modeled CPU (ms): the sim's `cpuNow`, so the device's own cost measurement reads the model. */
+export interface ModeledClock {
+  spentMs: number;
+}
+
+/** Filler the modeled ciphertexts are sliced from (a slice shares the string's memory). */
+const FILL = 'A'.repeat(128 * 1024);
+
+/**
+ * A DeviceCrypto with the protocol's shape and the calibrated cost, but no
+ * keys: sessions, pre-key messages, sender keys and their generations are
+ * tracked so every protocol step happens (fetches, distributions, a group
+ * message waiting for its sender key, an undecryptable one), while each
+ * operation only adds its measured µs to the modeled clock and returns a
+ * ciphertext of the measured size. For the sim, where millions of devices
+ * cannot each run the real crypto; the report says it is modeled.
+ */
+export class ModeledCrypto implements DeviceCrypto {
+  readonly identityKey: string;
+  private nextPreKey = 1;
+  private signedPreKey = 1;
+  /** remote → [identity, confirmed (a reply came, so messages are no longer pre-key messages)]. */
+  private readonly sessions = new Map<DeviceId, { identity: string; confirmed: boolean }>();
+  /** `${sender} ${group}` → the sender-key generation held. */
+  private readonly senderKeys = new Map<string, number>();
+  private readonly ownGeneration = new Map<string, number>();
+
+  constructor(private readonly model: E2eeCostModel, private readonly clock: ModeledClock, identity: number) {
+    this.identityKey = key32(identity);
+  }
+
+  private spend(us: number): void {
+    this.clock.spentMs += us / 1000;
+  }
+
+  bundle(stock: number): PublishedBundleData {
+    const oneTimePreKeys = [];
+    for (let i = 0; i < Math.min(100, stock); i++) oneTimePreKeys.push({ id: this.nextPreKey, key: key32(this.nextPreKey++) });
+    return { identityKey: this.identityKey, signedPreKey: { id: this.signedPreKey, key: key32(this.signedPreKey), signature: FILL.slice(0, 86) }, oneTimePreKeys };
+  }
+
+  rotateSignedPreKey(): void {
+    this.signedPreKey++;
+  }
+
+  hasSession(remote: DeviceId): boolean {
+    return this.sessions.has(remote);
+  }
+
+  sessionIdentity(remote: DeviceId): string | undefined {
+    return this.sessions.get(remote)?.identity;
+  }
+
+  startSession(remote: DeviceId, bundle: FetchedBundleData): { identityChanged: boolean; usedOneTimePreKey: boolean } {
+    this.spend(this.model.sessionStartUs);
+    const old = this.sessions.get(remote);
+    this.sessions.set(remote, { identity: bundle.identityKey, confirmed: false });
+    return { identityChanged: old !== undefined && old.identity !== bundle.identityKey, usedOneTimePreKey: bundle.oneTimePreKey !== undefined };
+  }
+
+  forget(remote: DeviceId): void {
+    this.sessions.delete(remote);
+  }
+
+  encrypt(remote: DeviceId, plaintext: string): string {
+    const s = this.sessions.get(remote);
+    if (!s) throw new E2eeError('no_session', `no session with ${remote}`);
+    this.spend(this.model.encryptUs);
+    // 'P' + the sender's identity: a pre-key message names it (the responder starts its session from it).
+    if (!s.confirmed) return `P${this.identityKey}${FILL.slice(0, this.model.preKeyMessageOverheadBytes + plaintext.length)}`;
+    return `M${FILL.slice(0, this.model.messageOverheadBytes + plaintext.length)}`;
+  }
+
+  decrypt(remote: DeviceId, ciphertext: string): Decrypted {
+    this.spend(this.model.decryptUs);
+    const s = this.sessions.get(remote);
+    if (ciphertext.startsWith('P')) {
+      const identity = ciphertext.slice(1, 44);
+      this.spend(this.model.sessionAcceptUs);
+      this.sessions.set(remote, { identity, confirmed: true });
+      const size = ciphertext.length - 44 - this.model.preKeyMessageOverheadBytes;
+      return { plaintext: FILL.slice(0, Math.max(0, size)), startedSession: true, identityChanged: s !== undefined && s.identity !== identity, usedOneTimePreKey: 0 };
+    }
+    if (!ciphertext.startsWith('M')) throw new E2eeError('malformed', 'not a modeled ciphertext');
+    if (!s) throw new E2eeError('no_session', `no session with ${remote}`);
+    s.confirmed = true;
+    return { plaintext: FILL.slice(0, Math.max(0, ciphertext.length - 1 - this.model.messageOverheadBytes)), startedSession: false, identityChanged: false };
+  }
+
+  senderKeyDistribution(group: string): string {
+    const gen = this.ownGeneration.get(group) ?? 1;
+    this.ownGeneration.set(group, gen);
+    return `${gen} ${FILL.slice(0, this.model.distributionBytes)}`;
+  }
+
+  rotateSenderKey(group: string): void {
+    this.ownGeneration.set(group, (this.ownGeneration.get(group) ?? 1) + 1);
+  }
+
+  processSenderKeyDistribution(sender: DeviceId, group: string, skdm: string): void {
+    this.senderKeys.set(`${sender} ${group}`, parseInt(skdm, 10));
+  }
+
+  groupEncrypt(group: string, plaintext: string): string {
+    this.spend(this.model.groupEncryptUs);
+    const gen = this.ownGeneration.get(group) ?? 1;
+    return `${gen} ${FILL.slice(0, this.model.senderKeyOverheadBytes + plaintext.length)}`;
+  }
+
+  groupDecrypt(sender: DeviceId, group: string, ciphertext: string): string {
+    const gen = parseInt(ciphertext, 10);
+    const held = this.senderKeys.get(`${sender} ${group}`);
+    if (held === undefined || held < gen) throw new E2eeError('no_sender_key', `no sender key of ${sender} for ${group} (generation ${gen})`);
+    this.spend(this.model.groupDecryptUs);
+    const space = ciphertext.indexOf(' ');
+    return FILL.slice(0, Math.max(0, ciphertext.length - space - 1 - this.model.senderKeyOverheadBytes));
+  }
+}
+
+/** A 32-byte key's base64url (43 characters) standing for `n`: distinct per n, valid for the node's bundle check. */
+function key32(n: number): string {
+  const digits = n.toString(36);
+  return `${FILL.slice(0, 43 - digits.length)}${digits}`.replace(/[^A-Za-z0-9]/g, 'A');
+}
