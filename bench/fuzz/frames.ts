@@ -29,7 +29,7 @@ export const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype);
 
 export const FRAME_TYPES = [
   'hello', 'send', 'recv', 'read', 'typing', 'presence.sub', 'group.create', 'group.add', 'group.remove',
-  'group.list', 'group.receipts', 'keys.publish', 'keys.fetch', 'ping',
+  'group.list', 'group.receipts', 'group.devices', 'keys.publish', 'keys.fetch', 'keys.count', 'keys.distribute', 'ping',
 ] as const;
 
 /** A value written into the JSON text as is (numbers JSON.stringify cannot produce, like 1e309). */
@@ -77,9 +77,17 @@ function validFrames(ctx: FrameContext): Record<(typeof FRAME_TYPES)[number], fc
   const body = fc.oneof({ weight: 40, arbitrary: fc.string({ maxLength: 60 }) }, { weight: 1, arbitrary: fc.constantFrom('x'.repeat(61_440), 'x'.repeat(61_441), '€'.repeat(21_000)) });
   const cid = fc.string({ minLength: 1, maxLength: 64 });
   const to = fc.oneof({ weight: 4, arbitrary: user }, { weight: 1, arbitrary: gid.map((g) => `g:${g}`) });
+  // Ciphertexts per device: mostly the fuzzer's own users' devices (so some match their targets), a few bodies at the size edges.
+  const ciphertext = fc.oneof({ weight: 20, arbitrary: fc.base64String({ minLength: 4, maxLength: 40 }).map((b) => b.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')) }, { weight: 1, arbitrary: fc.constantFrom('A'.repeat(61_440), 'A'.repeat(61_441), '') });
+  const bodies = fc.dictionary(device, ciphertext, { minKeys: 1, maxKeys: 6 });
+  const send = fc.record({ t: fc.constant('send'), cid, to, body, kind: fc.constantFrom('text', 'media', 'e2e') }, { requiredKeys: ['t', 'cid', 'to', 'body'] });
+  const e2eSend = fc.oneof(
+    fc.record({ t: fc.constant('send'), cid, to: user, kind: fc.constant('e2e'), bodies }),
+    fc.record({ t: fc.constant('send'), cid, to: gid.map((g) => `g:${g}`), body, kind: fc.constant('e2e'), members: fc.stringMatching(/^[A-Za-z0-9_-]{16}$/) }),
+  );
   return {
     hello: fc.record({ t: fc.constant('hello'), token }),
-    send: fc.record({ t: fc.constant('send'), cid, to, body, kind: fc.constantFrom('text', 'media', 'e2e') }, { requiredKeys: ['t', 'cid', 'to', 'body'] }),
+    send: fc.oneof({ weight: 3, arbitrary: send }, { weight: 1, arbitrary: e2eSend }),
     recv: fc.record({ t: fc.constant('recv'), ids: fc.array(fc.string({ maxLength: 20 }), { maxLength: 5 }) }),
     read: fc.record({ t: fc.constant('read'), conv: fc.oneof(user.map((u) => `d:${u}:${ctx.users[0]}`), gid.map((g) => `g:${g}`)), upTo: fc.nat() }),
     typing: fc.record({ t: fc.constant('typing'), to }),
@@ -89,8 +97,11 @@ function validFrames(ctx: FrameContext): Record<(typeof FRAME_TYPES)[number], fc
     'group.remove': fc.record({ t: fc.constant('group.remove'), gid, users }),
     'group.list': fc.constant({ t: 'group.list' }),
     'group.receipts': fc.record({ t: fc.constant('group.receipts'), gid, seq: fc.nat() }),
+    'group.devices': fc.record({ t: fc.constant('group.devices'), gid }),
     'keys.publish': fc.record({ t: fc.constant('keys.publish'), bundle: fc.record({ identityKey: fc.base64String({ maxLength: 44 }), signedPreKey: fc.base64String({ maxLength: 44 }), oneTimeKeys: fc.array(fc.base64String({ maxLength: 44 }), { maxLength: 3 }) }) }),
-    'keys.fetch': fc.record({ t: fc.constant('keys.fetch'), user }),
+    'keys.fetch': fc.oneof(fc.record({ t: fc.constant('keys.fetch'), user }), fc.record({ t: fc.constant('keys.fetch'), users: fc.array(user, { minLength: 1, maxLength: 8 }) })),
+    'keys.count': fc.constant({ t: 'keys.count' }),
+    'keys.distribute': fc.record({ t: fc.constant('keys.distribute'), cid, gid, bodies }),
     ping: fc.constant({ t: 'ping' }),
   };
 }

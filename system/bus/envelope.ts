@@ -13,9 +13,10 @@ export interface DeliverEnvelope {
 
 /** One inbox item as the node tracks it until the device acks it. */
 export interface DeliveryItem {
-  /** Inbox entry id (a mid for messages, a receipt id for receipts). */
+  /** Inbox entry id (a mid for messages, a receipt id for receipts, a distribution's id for `skdm`). */
   id: string;
-  kind: 'msg' | 'receipt';
+  /** Only `msg` produces receipts on ack and push wake-ups; `receipt` and `skdm` are acked and forgotten. */
+  kind: 'msg' | 'receipt' | 'skdm';
   /** Serialized server frame. */
   frame: string;
   /** For messages: who sent it, so the device's ack can produce a `delivered` receipt. */

@@ -61,6 +61,19 @@ export function runInboxSuite(name: string, make: () => Promise<InboxHarness>): 
       assert.deepEqual((await inbox.page(d, null, 10)).map(clean), [msg, receipt]);
     });
 
+    it('keeps, pages and acks sender-key distributions (kind skdm) among messages and receipts', async () => {
+      const d = device();
+      const skdm = (n: number): InboxEntry => ({ device: d, id: id(n), kind: 'skdm', frame: `{"t":"skdm","id":"${id(n)}","body":"Ym9i"}`, from: 'alice.1' });
+      const receipt: InboxEntry = { device: d, id: id(3), kind: 'receipt', frame: '{"t":"rcpt"}' };
+      await inbox.put([skdm(4), entry(d, 1), receipt, skdm(2)]);
+      assert.deepEqual((await inbox.page(d, null, 10)).map(clean), [entry(d, 1), skdm(2), receipt, skdm(4)]);
+      assert.deepEqual((await inbox.page(d, id(1), 2)).map(clean), [skdm(2), receipt]);
+      assert.deepEqual(await inbox.has(d, [id(2), id(4), id(5)]), [true, true, false]);
+      await inbox.ack(d, [id(2), id(4)]);
+      assert.deepEqual(ids(await inbox.page(d, null, 10)), [id(1), id(3)]);
+      assert.equal(await inbox.count(d), 2);
+    });
+
     it('lists entries in ascending id order whatever order they were put in', async () => {
       const d = device();
       for (const n of [5, 1, 4, 2, 3]) await inbox.put([entry(d, n)]);

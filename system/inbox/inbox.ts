@@ -24,12 +24,13 @@ export interface Inbox {
 
 export interface InboxEntry {
   device: string;
-  /** Sortable id: the message's mid or the receipt's id. */
+  /** Sortable id: the message's mid, the receipt's id, or the sender-key distribution's id. */
   id: string;
-  kind: 'msg' | 'receipt';
+  /** `skdm`: a sender-key distribution message (`keys.distribute`), kept and acked like a receipt. */
+  kind: 'msg' | 'receipt' | 'skdm';
   /** Serialized server frame. */
   frame: string;
-  /** For messages: sender device, conversation and seq (to produce receipts on ack). */
+  /** For messages: sender device, conversation and seq (to produce receipts on ack); for `skdm`, the sender device. */
   from?: string;
   conv?: string;
   seq?: number;

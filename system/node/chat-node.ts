@@ -12,6 +12,7 @@ import { Connection } from './connection.ts';
 import { Delivery } from './delivery.ts';
 import { Directory } from './directory.ts';
 import { GroupOps } from './group-ops.ts';
+import { KeysOps } from './keys-ops.ts';
 import { Limits } from './limits.ts';
 import { Liveness } from './liveness.ts';
 import { NodeMetrics } from './metrics.ts';
@@ -44,6 +45,7 @@ export class ChatNode {
   readonly presence: PresenceHub;
   readonly limits: Limits;
   private readonly sendPath: SendPath;
+  private readonly keysOps: KeysOps;
   private readonly signIn: SignIn;
   private readonly liveness: Liveness;
   private timers: TimerHandle[] = [];
@@ -77,6 +79,7 @@ export class ChatNode {
     this.groupOps = new GroupOps(ctx, this.delivery);
     this.presence = new PresenceHub(ctx, this.limits);
     this.sendPath = new SendPath(ctx, this.delivery, this.groupOps);
+    this.keysOps = new KeysOps(ctx, this.delivery);
     this.signIn = new SignIn(ctx, tokens, { limits: this.limits, presence: this.presence, groupOps: this.groupOps, delivery: this.delivery });
     this.liveness = new Liveness(ctx, { delivery: this.delivery, sendPath: this.sendPath, presence: this.presence });
   }
@@ -246,11 +249,10 @@ export class ChatNode {
       case 'ping':
         return this.reply(c, { t: 'pong', serverMs: this.ports.clock.now() });
       case 'keys.publish':
-        await this.ports.keys.publish(c.device, f.bundle);
-        return this.reply(c, { t: 'keys', user: c.user, bundles: [] });
       case 'keys.fetch':
-        // An unknown user (or one without published keys) gets an empty list, not not_found.
-        return this.reply(c, { t: 'keys', user: f.user, bundles: await this.ports.keys.fetch(f.user) });
+      case 'keys.count':
+      case 'keys.distribute':
+        return this.keysOps.onFrame(c, f);
       default:
         return this.groupOps.onFrame(c, f);
     }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { GroupInfo } from '../groups/groups.ts';
+import { ChatError } from '../protocol/errors.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
 import type { Ports } from './ports.ts';
 import { TtlCache } from '../cache/ttl-cache.ts';
@@ -7,6 +9,27 @@ const MAX_CACHED = 200_000;
 /** `peek`'s answer for a group not cached (a cached undefined is a group known not to exist). */
 const MISSING = Symbol('missing');
 
+/** A group as the directory caches it: its info, its members in join order and as a set, and their version. */
+export class GroupEntry {
+  readonly members: Set<UserId>;
+  private digest?: string;
+
+  constructor(readonly info: GroupInfo, readonly list: UserId[]) {
+    this.members = new Set(list);
+  }
+
+  /**
+   * The member set's version, as `group.devices` hands it to senders and a
+   * group e2e send must repeat it: 16 base64url chars of the SHA-256 of the
+   * sorted member ids, the same on every node. Made at its first use and
+   * kept with the entry, so a send does not hash the list again and groups
+   * without e2e never pay for it.
+   */
+  get version(): string {
+    return (this.digest ??= createHash('sha256').update([...this.members].sort().join('\n')).digest('base64url').slice(0, 16));
+  }
+}
+
 /**
  * Read-through caches of device lists and group membership, valid for
  * `ttlMs` (the bounded staleness the Accounts and Groups ports allow) and
@@ -14,7 +37,7 @@ const MISSING = Symbol('missing');
  */
 export class Directory {
   private readonly devicesCache: TtlCache<UserId, DeviceId[]>;
-  private readonly groupCache: TtlCache<string, { info: GroupInfo; members: Set<UserId>; list: UserId[] } | undefined>;
+  private readonly groupCache: TtlCache<string, GroupEntry | undefined>;
 
   constructor(private readonly ports: Ports, ttlMs: number) {
     this.devicesCache = new TtlCache(ttlMs, MAX_CACHED);
@@ -55,14 +78,22 @@ export class Directory {
   }
 
 
-  async group(gid: string): Promise<{ info: GroupInfo; members: Set<UserId>; list: UserId[] } | undefined> {
+  async group(gid: string): Promise<GroupEntry | undefined> {
     const now = this.ports.clock.now();
     const cached = this.groupCache.peek(gid, now, MISSING);
     if (cached !== MISSING) return cached;
     const info = await this.ports.groups.get(gid);
-    const value = info ? await this.ports.groups.members(gid).then((list) => ({ info, members: new Set(list), list })) : undefined;
+    const value = info ? new GroupEntry(info, await this.ports.groups.members(gid)) : undefined;
     this.groupCache.set(gid, value, now);
     return value;
+  }
+
+  /** The group `user` acts in: `not_found` when there is none, `forbidden` when they are not a member. */
+  async memberGroup(gid: string, user: UserId): Promise<GroupEntry> {
+    const g = await this.group(gid);
+    if (!g) throw new ChatError('not_found', `no group ${gid}`);
+    if (!g.members.has(user)) throw new ChatError('forbidden', `not a member of ${gid}`);
+    return g;
   }
 
   forgetGroup(gid: string): void {

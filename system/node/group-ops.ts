@@ -45,6 +45,8 @@ export class GroupOps {
         return this.list(c);
       case 'group.receipts':
         return this.receipts(c, g.gid, g.seq);
+      case 'group.devices':
+        return this.devices(c, g.gid);
     }
   }
 
@@ -107,6 +109,20 @@ export class GroupOps {
       t: 'group.receipts', gid, seq, members: r.members, delivered: r.delivered, read: r.read,
       deliveredBitmap: b64(r.deliveredBitmap), readBitmap: b64(r.readBitmap),
     });
+  }
+
+  /**
+   * What a sender encrypts a group message for: every device of every
+   * member as this node's directory sees them (the sender's own included,
+   * in member order), and the member set's version a group e2e send must
+   * repeat (see SendPath.resolveGroup).
+   */
+  private async devices(c: SignedIn, gid: string): Promise<void> {
+    const g = await this.ctx.directory.memberGroup(gid, c.user);
+    const byUser = await this.ctx.directory.devicesOf(g.list);
+    const devices: string[] = [];
+    for (const u of g.list) for (const d of byUser.get(u) ?? []) devices.push(d);
+    this.ctx.reply(c, { t: 'group.devices', gid, devices, version: g.version });
   }
 
   /** Membership changed: every alive node drops its cache and re-indexes its local members. */

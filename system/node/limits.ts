@@ -58,11 +58,15 @@ export class Limits {
         return this.rate(c, 'presenceSub', o.presenceSubPerSec, o.presenceSubBurst, 'presence.sub') && this.subscribe(c, f.users);
       case 'keys.publish':
       case 'keys.fetch':
+      case 'keys.count':
         return this.rate(c, 'keys', o.keysPerSec, o.keysBurst, 'keys');
+      case 'keys.distribute':
+        return this.rate(c, 'keysDistribute', o.keysDistributePerSec, o.keysDistributeBurst, 'keys.distribute', f.cid);
       case 'read':
         return this.rate(c, 'reads', o.readsPerSec, o.readsBurst, 'read');
       case 'group.list':
       case 'group.receipts':
+      case 'group.devices':
         return this.rate(c, 'groupQueries', o.groupQueriesPerSec, o.groupQueriesBurst, 'group query');
       case 'group.create':
         if (new Set([c.user, ...f.members]).size > o.groupMembersMax) return this.refuse(c, new ChatError('too_large', `a group has at most ${o.groupMembersMax} members`));
@@ -80,9 +84,9 @@ export class Limits {
     return wait === 0 || this.refuse(c, new ChatError('rate_limited', 'group change rate limit reached', wait));
   }
 
-  private rate(c: Connection, kind: BucketKind, perSec: number, burst: number, what: string): boolean {
+  private rate(c: Connection, kind: BucketKind, perSec: number, burst: number, what: string, cid?: string): boolean {
     const wait = this.take(c, kind, perSec, burst);
-    return wait === 0 || this.refuse(c, new ChatError('rate_limited', `${what} rate limit reached`, wait));
+    return wait === 0 || this.refuse(c, new ChatError('rate_limited', `${what} rate limit reached`, wait), cid);
   }
 
   private take(c: Connection, kind: BucketKind, perSec: number, burst: number): number {
@@ -92,9 +96,9 @@ export class Limits {
     return b.take();
   }
 
-  private refuse(c: Connection, err: ChatError): false {
+  private refuse(c: Connection, err: ChatError, cid?: string): false {
     this.ctx.metrics.reject(err.code);
-    this.ctx.reply(c, errorFrame(err));
+    this.ctx.reply(c, errorFrame(err, cid));
     return false;
   }
 

@@ -71,16 +71,19 @@ export interface ChatNodeOptions {
   /** Presence frames pushed to one connection per second (and burst); beyond it changes are coalesced, latest per user. */
   presenceFramesPerSec: number;
   presenceFramesBurst: number;
-  /** Per-connection `keys.publish` + `keys.fetch` rate and burst; over it → `rate_limited`. */
+  /** Per-connection `keys.publish` + `keys.fetch` + `keys.count` rate and burst; over it → `rate_limited`. */
   keysPerSec: number;
   keysBurst: number;
+  /** Per-connection `keys.distribute` rate and burst (a group's distribution may take several frames); over it → `rate_limited`. */
+  keysDistributePerSec: number;
+  keysDistributeBurst: number;
   /** Per-connection `read` rate and burst; over it → `rate_limited`. */
   readsPerSec: number;
   readsBurst: number;
   /** Per-device `group.create`/`group.add`/`group.remove` rate and burst (kept across reconnects); over it → `rate_limited`. */
   groupChangesPerSec: number;
   groupChangesBurst: number;
-  /** Per-connection `group.list` + `group.receipts` rate and burst; over it → `rate_limited`. */
+  /** Per-connection `group.list` + `group.receipts` + `group.devices` rate and burst; over it → `rate_limited`. */
   groupQueriesPerSec: number;
   groupQueriesBurst: number;
   /** Members of one group at most; a create or add beyond it → `too_large`. */
@@ -134,6 +137,8 @@ export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> 
   presenceFramesBurst: 2000,
   keysPerSec: 5,
   keysBurst: 50,
+  keysDistributePerSec: 20,
+  keysDistributeBurst: 100,
   readsPerSec: 20,
   readsBurst: 100,
   groupChangesPerSec: 2,
@@ -160,7 +165,7 @@ export function resolveNodeOptions(opts: Partial<ChatNodeOptions> & Pick<ChatNod
   if (o.drainPageMaxBytes < 1 || o.unackedWindowMaxBytes < o.drainPageMaxBytes) {
     throw new RangeError('drainPageMaxBytes must be >= 1 and unackedWindowMaxBytes >= drainPageMaxBytes');
   }
-  for (const k of ['typingBurst', 'pingBurst', 'presenceSubBurst', 'presenceFramesBurst', 'keysBurst', 'readsBurst', 'groupChangesBurst', 'groupQueriesBurst', 'limiterKeysMax', 'devicesPerUserMax', 'helloTimeoutMs'] as const) {
+  for (const k of ['typingBurst', 'pingBurst', 'presenceSubBurst', 'presenceFramesBurst', 'keysBurst', 'keysDistributeBurst', 'readsBurst', 'groupChangesBurst', 'groupQueriesBurst', 'limiterKeysMax', 'devicesPerUserMax', 'helloTimeoutMs'] as const) {
     if (o[k] < 1) throw new RangeError(`node option ${k} must be >= 1, got ${o[k]}`);
   }
   return o;

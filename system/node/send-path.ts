@@ -1,17 +1,18 @@
 import type { DeliveryItem } from '../bus/envelope.ts';
 import type { InboxEntry } from '../inbox/inbox.ts';
 import { errorFrame } from '../protocol/error-frame.ts';
-import { ChatError } from '../protocol/errors.ts';
-import type { ServerFrame } from '../protocol/frames.ts';
+import { ChatError, DevicesChangedError } from '../protocol/errors.ts';
+import type { ClientFrame, ServerFrame } from '../protocol/frames.ts';
+import { ProtocolLimits } from '../protocol/frames.ts';
 import type { DeviceId } from '../protocol/ids.ts';
 import { directConversation, groupConversation } from '../protocol/ids.ts';
 import type { SignedIn } from './connection.ts';
-import type { Delivery } from './delivery.ts';
+import type { Delivery, Routed } from './delivery.ts';
 import type { GroupOps } from './group-ops.ts';
 import type { NodeContext } from './node-context.ts';
 import { TokenBucket } from './rate-limit.ts';
 
-type SendFrame = { t: 'send'; cid: string; to: string; body: string; kind?: 'text' | 'media' | 'e2e' };
+type SendFrame = Extract<ClientFrame, { t: 'send' }>;
 
 interface Target {
   conv: string;
@@ -96,8 +97,9 @@ export class SendPath {
       let target: Target;
       let stored: Stored;
       try {
-        const t = f.to.startsWith('g:') ? this.resolveGroup(c, f.to.slice(2)) : this.resolveDirect(c, f.to);
+        const t = f.to.startsWith('g:') ? this.resolveGroup(c, f.to.slice(2), f.members) : this.resolveDirect(c, f.to);
         target = t instanceof Promise ? await t : t;
+        if (f.bodies) matchBodies(target.devices, f.bodies);
         stored = await this.store(c, f, target);
         const ts = ctx.ports.clock.now();
         const ack: ServerFrame = { t: 'ack', cid: f.cid, mid: stored.mid, seq: stored.seq, conv: target.conv, ts };
@@ -114,6 +116,7 @@ export class SendPath {
       ctx.metrics.messagesAcked++;
       ctx.sendRaw(c, ackText);
       if (target.readGroup) return await this.fanOutRead(c, target.readGroup, stored);
+      if (stored.perDevice) return await this.delivery.route(stored.perDevice);
       // Never rejects: the inboxes have the message, so a failed route costs latency, not delivery.
       await this.delivery.routeOne(target.devices, stored.item, target.conv.startsWith('g:') ? 'group' : 'msg');
     } catch (err) {
@@ -146,12 +149,18 @@ export class SendPath {
     return directTarget(c, to, theirs, mine);
   }
 
-  /** A group message: its members' devices (fan-out on write), or nobody for fan-out on read. */
-  private async resolveGroup(c: SignedIn, gid: string): Promise<Target> {
+  /**
+   * A group message: its members' devices (fan-out on write), or nobody for
+   * fan-out on read. `members`, the version the sender encrypted for, must be
+   * the group's current one: a sender key must not reach a member set the
+   * sender did not mean (someone who left), nor miss someone who joined.
+   */
+  private async resolveGroup(c: SignedIn, gid: string, members: string | undefined): Promise<Target> {
     const { directory } = this.ctx;
-    const g = await directory.group(gid);
-    if (!g) throw new ChatError('not_found', `no group ${gid}`);
-    if (!g.members.has(c.user)) throw new ChatError('forbidden', `not a member of ${gid}`);
+    const g = await directory.memberGroup(gid, c.user);
+    if (members !== undefined && members !== g.version) {
+      throw new ChatError('members_changed', `the members of ${gid} changed: refresh with group.devices`, 0);
+    }
     if (g.info.fanout === 'read') return { conv: groupConversation(gid), devices: [], readGroup: gid };
     const devices = await directory.devicesOf(g.list);
     const list: DeviceId[] = [];
@@ -167,11 +176,22 @@ export class SendPath {
     const seq = await sequencer.next(conv);
     const mid = this.ctx.ids.next();
     const ts = clock.now();
-    const msg: ServerFrame = { t: 'msg', mid, seq, conv, from, body: f.body, ts, cid: f.cid };
+    const msg: ServerFrame = { t: 'msg', mid, seq, conv, from, body: f.body ?? '', ts, cid: f.cid };
     if (f.kind && f.kind !== 'text') msg.kind = f.kind;
+    // With `bodies` this copy (the send's `body`, "" when absent) is what the log keeps: no device's ciphertext.
     const frame = JSON.stringify(msg);
     const entries: InboxEntry[] = [];
-    for (const device of devices) entries.push({ device, id: mid, kind: 'msg', frame, from, conv, seq });
+    let perDevice: Routed[] | undefined;
+    if (f.bodies) {
+      perDevice = [];
+      for (const device of devices) {
+        const own = JSON.stringify({ ...msg, body: f.bodies[device] });
+        entries.push({ device, id: mid, kind: 'msg', frame: own, from, conv, seq });
+        perDevice.push({ devices: [device], item: { id: mid, kind: 'msg', frame: own, from, conv, seq }, push: 'msg' });
+      }
+    } else {
+      for (const device of devices) entries.push({ device, id: mid, kind: 'msg', frame, from, conv, seq });
+    }
     // Both writes start before either is awaited; a failure of one still waits for (and ignores) the other.
     const logged = log.append({ conv, seq, mid, from, frame, ts });
     const put = entries.length > 0 ? inbox.put(entries) : undefined;
@@ -182,7 +202,7 @@ export class SendPath {
       throw err;
     }
     if (put) await put;
-    return { mid, seq, frame, item: { id: mid, kind: 'msg', frame, from, conv, seq } };
+    return { mid, seq, frame, item: { id: mid, kind: 'msg', frame, from, conv, seq }, perDevice };
   }
 
   private async fanOutRead(c: SignedIn, gid: string, stored: Stored): Promise<void> {
@@ -191,6 +211,21 @@ export class SendPath {
     const nodes = await ports.registry.groupNodes(gid).catch(() => [opts.nodeId]);
     await Promise.allSettled(nodes.map((n) => (n === opts.nodeId ? this.groupOps.onGroupEnvelope(env) : ports.bus.publish(n, env))));
   }
+}
+
+/**
+ * A direct e2e send's `bodies` must name exactly its target devices: one
+ * more than the protocol lets a send carry can never match (too_large, not
+ * retryable); otherwise any difference is `devices_changed`, naming both
+ * sides sorted, before anything is stored.
+ */
+function matchBodies(devices: readonly DeviceId[], bodies: Readonly<Record<string, string>>): void {
+  const max = ProtocolLimits.maxSendBodies;
+  if (devices.length > max) throw new ChatError('too_large', `this conversation has ${devices.length} target devices; an e2e send carries at most ${max} bodies`);
+  const missing = devices.filter((d) => !Object.hasOwn(bodies, d));
+  const targets = new Set(devices);
+  const stale = Object.keys(bodies).filter((d) => !targets.has(d));
+  if (missing.length > 0 || stale.length > 0) throw new DevicesChangedError(missing.sort(), stale.sort());
 }
 
 function directTarget(c: SignedIn, to: string, theirs: readonly DeviceId[], mine: readonly DeviceId[]): Target {
@@ -207,6 +242,8 @@ interface Stored {
   seq: number;
   frame: string;
   item: DeliveryItem;
+  /** A direct e2e send: one item per device, each with that device's own body. */
+  perDevice?: Routed[];
 }
 
 /** The dedup key of a send: one flat string (join; a template literal would be a cons string), as dedup keeps one per message sent within its TTL. */

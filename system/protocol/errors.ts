@@ -18,6 +18,10 @@ export const ErrorCodes = {
   forbidden: { retryable: false, definite: true },
   not_found: { retryable: false, definite: true },
   conflict: { retryable: false, definite: true },
+  /** An e2e send's `bodies` do not name exactly the devices it goes to: encrypt for `missing`, drop `stale`, resend. */
+  devices_changed: { retryable: true, definite: true },
+  /** A group e2e send's `members` is not the group's current version: refresh with `group.devices`, resend. */
+  members_changed: { retryable: true, definite: true },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -36,6 +40,18 @@ export class ChatError extends Error {
     this.name = 'ChatError';
     this.retryable = ErrorCodes[code].retryable;
     this.definite = ErrorCodes[code].definite;
+  }
+}
+
+/**
+ * A direct e2e send whose `bodies` do not match its target devices: the
+ * device re-encrypts (for `missing`, dropping `stale`) and resends the same
+ * cid at once, as nothing was stored.
+ */
+export class DevicesChangedError extends ChatError {
+  constructor(readonly missing: string[], readonly stale: string[]) {
+    super('devices_changed', `bodies do not match the target devices (${missing.length} missing, ${stale.length} stale)`, 0);
+    this.name = 'DevicesChangedError';
   }
 }
 

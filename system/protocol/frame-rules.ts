@@ -1,6 +1,7 @@
 import { ChatError } from './errors.ts';
 import { ProtocolLimits as L } from './frames.ts';
 import { conversation, fitsBytes, ident, int, list, oneOf, optionalBoolean, target, text, type Problem, type Raw } from './field-rules.ts';
+import { deviceBodiesProblem } from './device-bodies.ts';
 import { isUserId } from './ids.ts';
 import { keyBundleProblem } from './key-bundle.ts';
 
@@ -23,6 +24,37 @@ export function cidProblem(v: unknown): Problem {
   return text(v, 'cid', L.maxCidBytes);
 }
 
+/** A send's `body`: a string of at most maxBodyBytes; it may be left out only when `bodies` carries the ciphertexts. */
+function sendBody(f: Raw): Problem | ChatError {
+  if (f.body === undefined && f.bodies !== undefined) return undefined;
+  if (typeof f.body !== 'string') return 'body must be a string';
+  return fitsBytes(f.body, L.maxBodyBytes) ? undefined : new ChatError('too_large', `send: body exceeds ${L.maxBodyBytes} bytes (UTF-8)`);
+}
+
+/**
+ * The e2e fields of a send. A direct e2e send carries one ciphertext per
+ * target device (`bodies`); a group e2e send carries one body (under the
+ * sender key) and the member version it was encrypted for (`members`).
+ * Each field is refused where it has no meaning, rather than ignored: a
+ * device that put it there expects it to act.
+ */
+function e2eFields(f: Raw): Problem | ChatError {
+  const group = (f.to as string).startsWith('g:');
+  const e2e = f.kind === 'e2e';
+  if (f.members !== undefined) {
+    if (!group) return 'members is only for a group send';
+    const problem = ident(f.members, 'members');
+    if (problem) return problem;
+  } else if (e2e && group) return 'a group e2e send must carry members (the group.devices version)';
+  if (f.bodies !== undefined) {
+    if (!e2e) return 'bodies is only for kind "e2e"';
+    if (group) return 'bodies is only for a direct send (a group e2e send has one body)';
+    return deviceBodiesProblem(f.bodies, 'bodies', L.maxSendBodies);
+  }
+  if (e2e && !group) return 'a direct e2e send must carry bodies (device id → ciphertext)';
+  return undefined;
+}
+
 /**
  * Keyed by frame type in a Map: a type named after an Object.prototype
  * member (`__proto__`, `constructor`, `hasOwnProperty`, …) is unknown like
@@ -34,10 +66,7 @@ export const frameRules: ReadonlyMap<string, FrameRule> = new Map<string, FrameR
       ? new ChatError('unauthorized', `hello: token must be a string of 1..${L.maxTokenChars} chars`)
       : optionalBoolean(f.resume, 'resume')],
   ['send', (f) =>
-    cidProblem(f.cid) ?? target(f.to, 'to') ??
-    (typeof f.body !== 'string' ? 'body must be a string' : undefined) ??
-    (fitsBytes(f.body as string, L.maxBodyBytes) ? undefined : new ChatError('too_large', `send: body exceeds ${L.maxBodyBytes} bytes (UTF-8)`)) ??
-    oneOf(f.kind, 'kind', ['text', 'media', 'e2e'])],
+    cidProblem(f.cid) ?? target(f.to, 'to') ?? sendBody(f) ?? oneOf(f.kind, 'kind', ['text', 'media', 'e2e']) ?? e2eFields(f)],
   ['recv', (f) => list(f.ids, 'ids', 1, L.maxIdsPerRecv, isId, 'ids ([A-Za-z0-9_-]{1,64})')],
   ['read', (f) => conversation(f.conv, 'conv') ?? int(f.upTo, 'upTo', 1)],
   ['typing', (f) => target(f.to, 'to')],
@@ -50,7 +79,13 @@ export const frameRules: ReadonlyMap<string, FrameRule> = new Map<string, FrameR
   ['group.list', () => undefined],
   ['group.receipts', (f) => ident(f.gid, 'gid') ?? int(f.seq, 'seq', 1)],
   ['keys.publish', (f) => keyBundleProblem(f.bundle)],
-  ['keys.fetch', (f) => ident(f.user, 'user')],
+  ['keys.fetch', (f) =>
+    f.users === undefined ? ident(f.user, 'user')
+    : f.user !== undefined ? 'give either user or users, not both'
+    : list(f.users, 'users', 1, L.maxKeysFetchUsers, isUserId, 'user ids')],
+  ['keys.count', () => undefined],
+  ['keys.distribute', (f) => cidProblem(f.cid) ?? ident(f.gid, 'gid') ?? deviceBodiesProblem(f.bodies, 'bodies', L.maxDistributeBodies)],
+  ['group.devices', (f) => ident(f.gid, 'gid')],
   ['ping', () => undefined],
 ]);
 

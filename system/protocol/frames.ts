@@ -13,7 +13,16 @@ export interface PreKeyBundle {
 /** Frames a device sends. */
 export type ClientFrame =
   | { t: 'hello'; token: string; resume?: boolean }
-  | { t: 'send'; cid: string; to: string; body: string; kind?: 'text' | 'media' | 'e2e' }
+  | {
+      t: 'send'; cid: string; to: string;
+      /** Absent only with `bodies` (then it reads as ""). */
+      body?: string;
+      kind?: 'text' | 'media' | 'e2e';
+      /** A direct e2e send: one ciphertext per target device (device id → base64url). */
+      bodies?: Record<string, string>;
+      /** A group send: the `group.devices` version the sender encrypted for (required for kind e2e). */
+      members?: string;
+    }
   | { t: 'recv'; ids: string[] }
   | { t: 'read'; conv: string; upTo: number }
   | { t: 'typing'; to: string }
@@ -24,7 +33,10 @@ export type ClientFrame =
   | { t: 'group.list' }
   | { t: 'group.receipts'; gid: string; seq: number }
   | { t: 'keys.publish'; bundle: PreKeyBundle }
-  | { t: 'keys.fetch'; user: string }
+  | { t: 'keys.fetch'; user?: string; users?: string[] }
+  | { t: 'keys.count' }
+  | { t: 'keys.distribute'; cid: string; gid: string; bodies: Record<string, string> }
+  | { t: 'group.devices'; gid: string }
   | { t: 'ping' };
 
 /** Frames the server sends. */
@@ -39,8 +51,17 @@ export type ServerFrame =
   | { t: 'group'; gid: string; name: string; members: string[]; fanout: 'write' | 'read' }
   | { t: 'groups'; groups: { gid: string; name: string; members: number }[] }
   | { t: 'group.receipts'; gid: string; seq: number; members: number; delivered: number; read: number; deliveredBitmap: string; readBitmap: string }
-  | { t: 'keys'; user: string; bundles: unknown[] }
-  | { t: 'error'; code: string; message: string; cid?: string; retryable: boolean; retryAfterMs?: number }
+  | { t: 'keys'; user?: string; users?: string[]; bundles: unknown[] }
+  | { t: 'keys.count'; remaining: number }
+  | { t: 'keys.distributed'; cid: string; stale: string[] }
+  | { t: 'skdm'; id: string; from: string; gid: string; body: string; ts: number }
+  | { t: 'group.devices'; gid: string; devices: string[]; version: string }
+  | {
+      t: 'error'; code: string; message: string; cid?: string; retryable: boolean; retryAfterMs?: number;
+      /** `devices_changed`: target devices the send has no body for, and listed devices that are not targets. */
+      missing?: string[];
+      stale?: string[];
+    }
   | { t: 'pong'; serverMs: number };
 
 /** Limits a frame must respect; docs/protocol.md lists them with the error each one answers. */
@@ -61,4 +82,10 @@ export const ProtocolLimits = {
   maxOneTimePreKeys: 100,
   /** Pre-key ids are 24-bit, as in Signal. */
   maxPreKeyId: 0xff_ffff,
+  /** Entries of a direct e2e send's `bodies`: 2 × the node's default devicesPerUserMax (8), the recipient's and the sender's. */
+  maxSendBodies: 16,
+  /** Entries of one `keys.distribute`'s `bodies` (a bigger group takes several frames; the frame size binds first). */
+  maxDistributeBodies: 1000,
+  /** Users in one `keys.fetch`. */
+  maxKeysFetchUsers: 100,
 } as const;

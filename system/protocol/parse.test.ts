@@ -129,7 +129,8 @@ describe('Client frame validation', () => {
 
   it('lists every frame type it accepts', () => {
     assert.deepEqual(clientFrameTypes().sort(), [
-      'group.add', 'group.create', 'group.list', 'group.receipts', 'group.remove', 'hello', 'keys.fetch', 'keys.publish', 'ping', 'presence.sub', 'read', 'recv', 'send', 'typing',
+      'group.add', 'group.create', 'group.devices', 'group.list', 'group.receipts', 'group.remove', 'hello',
+      'keys.count', 'keys.distribute', 'keys.fetch', 'keys.publish', 'ping', 'presence.sub', 'read', 'recv', 'send', 'typing',
     ]);
   });
 });

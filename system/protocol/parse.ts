@@ -6,7 +6,7 @@ import { cidProblem, frameRules } from './frame-rules.ts';
 
 /**
  * A frame refused by validation. `cid` is the frame's own cid when it is a
- * `send` with a usable one, so the device can tell which message it was.
+ * `send` or a `keys.distribute` with a usable one, so the device can tell which message it was.
  */
 export class FrameError extends ChatError {
   constructor(code: ChatError['code'], message: string, readonly cid?: string) {
@@ -14,6 +14,9 @@ export class FrameError extends ChatError {
     this.name = 'FrameError';
   }
 }
+
+/** Frames a device tells its answers apart by `cid`: their errors carry it. */
+const CID_FRAMES: ReadonlySet<string> = new Set(['send', 'keys.distribute']);
 
 /** Every frame type a device may send, in the order docs/protocol.md lists them. */
 export function clientFrameTypes(): string[] {
@@ -49,7 +52,7 @@ export function validateClientFrame(raw: unknown): ClientFrame | FrameError {
   if (!rule) return new FrameError('unknown_type', `unknown frame type ${excerpt(raw.t)}`);
   const problem = rule(raw);
   if (problem === undefined) return raw as unknown as ClientFrame;
-  const cid = raw.t === 'send' && cidProblem(raw.cid) === undefined ? (raw.cid as string) : undefined;
+  const cid = CID_FRAMES.has(raw.t) && cidProblem(raw.cid) === undefined ? (raw.cid as string) : undefined;
   if (typeof problem === 'string') return new FrameError('bad_frame', `${raw.t}: ${problem}`, cid);
   return new FrameError(problem.code, problem.message, cid);
 }

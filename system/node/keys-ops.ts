@@ -1,0 +1,86 @@
+import type { InboxEntry } from '../inbox/inbox.ts';
+import type { FetchedBundle } from '../keys/keys.ts';
+import type { ClientFrame, ServerFrame } from '../protocol/frames.ts';
+import type { DeviceId } from '../protocol/ids.ts';
+import { userOf } from '../protocol/ids.ts';
+import type { SignedIn } from './connection.ts';
+import type { Delivery, Routed } from './delivery.ts';
+import type { NodeContext } from './node-context.ts';
+
+type KeysFrame = Extract<ClientFrame, { t: `keys.${string}` }>;
+type Distribute = Extract<KeysFrame, { t: 'keys.distribute' }>;
+
+/**
+ * The key frames of end-to-end encryption: pre-key bundles (publish, fetch,
+ * count) and the store-and-forward of sender-key distribution messages.
+ * The node handles public keys and ciphertext only; it never reads a body.
+ */
+export class KeysOps {
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly delivery: Delivery,
+  ) {}
+
+  async onFrame(c: SignedIn, f: KeysFrame): Promise<void> {
+    const { ctx } = this;
+    const { keys } = ctx.ports;
+    switch (f.t) {
+      case 'keys.publish':
+        await keys.publish(c.device, f.bundle);
+        return ctx.reply(c, { t: 'keys', user: c.user, bundles: [] });
+      case 'keys.fetch':
+        // An unknown user (or one without published keys) gets an empty list, not not_found.
+        if (f.users === undefined) return ctx.reply(c, { t: 'keys', user: f.user!, bundles: await keys.fetch(f.user!) });
+        return this.fetchMany(c, f.users);
+      case 'keys.count':
+        return ctx.reply(c, { t: 'keys.count', remaining: await keys.remaining(c.device) });
+      case 'keys.distribute':
+        // Errors carry the cid, as a send's do: the device tells its distributions apart by it.
+        return this.distribute(c, f).catch((err) => ctx.failed(c, err, f.cid));
+    }
+  }
+
+  /** Bundles of several users in one answer; a user named twice is fetched once (each fetch hands out one-time pre-keys). */
+  private async fetchMany(c: SignedIn, named: readonly string[]): Promise<void> {
+    const users = [...new Set(named)];
+    const lists = await Promise.all(users.map((u) => this.ctx.ports.keys.fetch(u)));
+    const bundles: FetchedBundle[] = lists.flat();
+    this.ctx.reply(c, { t: 'keys', users, bundles });
+  }
+
+  /**
+   * Sender-key distribution: one inbox entry per listed device that is a
+   * current member device (not the sender's own), each an `skdm` carrying
+   * that device's pairwise ciphertext, durable before the answer and kept
+   * until acked like a receipt. Only the listed devices' users are read, not
+   * the whole group: a big group's distribution comes in many frames.
+   */
+  private async distribute(c: SignedIn, f: Distribute): Promise<void> {
+    const { ctx } = this;
+    const g = await ctx.directory.memberGroup(f.gid, c.user);
+    const listed = Object.keys(f.bodies);
+    const users = [...new Set(listed.map(userOf))].filter((u) => g.members.has(u));
+    const devicesOf = await ctx.directory.devicesOf(users);
+    const isTarget = (d: DeviceId) => d !== c.device && (devicesOf.get(userOf(d))?.includes(d) ?? false);
+    const id = ctx.ids.next();
+    const ts = ctx.ports.clock.now();
+    const entries: InboxEntry[] = [];
+    const routed: Routed[] = [];
+    const stale: DeviceId[] = [];
+    for (const device of listed) {
+      if (!isTarget(device)) {
+        stale.push(device);
+        continue;
+      }
+      const skdm: ServerFrame = { t: 'skdm', id, from: c.device, gid: f.gid, body: f.bodies[device]!, ts };
+      const frame = JSON.stringify(skdm);
+      entries.push({ device, id, kind: 'skdm', frame, from: c.device });
+      routed.push({ devices: [device], item: { id, kind: 'skdm', frame, from: c.device } });
+    }
+    if (entries.length > 0) await ctx.ports.inbox.put(entries);
+    if (!ctx.alive()) return;
+    ctx.reply(c, { t: 'keys.distributed', cid: f.cid, stale: stale.sort() });
+    // Never rejects: the inboxes hold every entry, so a failed route costs latency, not delivery.
+    await this.delivery.route(routed);
+  }
+}
