@@ -265,7 +265,7 @@ export interface E2eeReport {
   undecryptable: Record<string, number>;
   /** Mean ciphertext bytes a message's send frame carried beyond its plaintext (all recipient devices together). */
   overheadBytesPerMessage: number;
-  /** Frames and bytes the devices wrote per message: the sends, key fetches and distributions, together. */
+  /** Frames and bytes the devices wrote per message sent: the sends, key fetches, distributions, acks and read markers, together. */
   framesPerMessage: number;
   bytesPerMessage: number;
 }

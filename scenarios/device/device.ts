@@ -57,6 +57,8 @@ export class VirtualDevice {
     }
 
     onSend(k: number, intended: number, sent: number, fired: number): void {
+      const stats = this.d.opts.e2ee?.stats;
+      if (stats) stats.counts.sends++;
       this.d.observer.onSend(k, intended, sent, fired);
     }
 

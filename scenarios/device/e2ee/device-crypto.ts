@@ -53,6 +53,9 @@ interface SignedPreKey {
   signature: Uint8Array;
 }
 
+/** One-time pre-key privates kept across stocks (three full stocks): a key fetched but not used yet still opens its session. */
+const KEPT_PRE_KEYS = 300;
+
 export class E2eeDeviceCrypto implements DeviceCrypto {
   readonly identityKey: string;
   private readonly identity: Identity;
@@ -93,13 +96,24 @@ export class E2eeDeviceCrypto implements DeviceCrypto {
 
   bundle(stock: number): PublishedBundleData {
     if (!Number.isInteger(stock) || stock < 0) throw new RangeError(`stock must be an integer ≥ 0, got ${stock}`);
-    const target = Math.min(stock, this.options.maxOneTimePreKeys);
-    while (this.oneTimePreKeys.size < target) this.oneTimePreKeys.set(this.takePreKeyId(), generateKeyPair('X25519', this.ratchetConfig.random));
+    // Only fresh keys: a publish replaces the server's whole stock, and a key already handed out must not be handed out again.
+    const fresh: { id: number; key: string }[] = [];
+    for (let i = Math.min(stock, this.options.maxOneTimePreKeys); i > 0; i--) {
+      const id = this.takePreKeyId();
+      const pair = generateKeyPair('X25519', this.ratchetConfig.random);
+      this.oneTimePreKeys.set(id, pair);
+      fresh.push({ id, key: b64(pair.publicKey) });
+    }
+    // Privates of earlier stocks stay for sessions still starting from them, the oldest dropped beyond a bound.
+    for (const id of this.oneTimePreKeys.keys()) {
+      if (this.oneTimePreKeys.size <= KEPT_PRE_KEYS) break;
+      this.oneTimePreKeys.delete(id);
+    }
     const { id, pair, signature } = this.signedPreKey;
     return {
       identityKey: this.identityKey,
       signedPreKey: { id, key: b64(pair.publicKey), signature: b64(signature) },
-      oneTimePreKeys: [...this.oneTimePreKeys].map(([id, k]) => ({ id, key: b64(k.publicKey) })),
+      oneTimePreKeys: fresh,
     };
   }
 
@@ -110,6 +124,10 @@ export class E2eeDeviceCrypto implements DeviceCrypto {
 
   hasSession(remote: DeviceId): boolean {
     return this.sessions.has(remote);
+  }
+
+  sessionIdentity(remote: DeviceId): string | undefined {
+    return this.sessions.has(remote) ? this.knownIdentities.get(remote) : undefined;
   }
 
   startSession(remote: DeviceId, fetched: FetchedBundleData): { identityChanged: boolean; usedOneTimePreKey: boolean } {

@@ -175,7 +175,7 @@ export class E2eeClient {
       }
     }
     this.stats.encrypted((this.setup.cpuNow() - t0) * 1000, utf8Bytes(e.body), bytes);
-    return { t: 'send', cid: e.cid, to, kind: 'e2e', bodies } as ClientFrame;
+    return { t: 'send', cid: e.cid, to, kind: 'e2e', bodies };
   }
 
   private groupFrame(e: PendingSend, gid: string): ClientFrame | undefined {
@@ -192,7 +192,7 @@ export class E2eeClient {
     const t0 = this.setup.cpuNow();
     const body = this.crypto.groupEncrypt(gid, e.body);
     this.stats.encrypted((this.setup.cpuNow() - t0) * 1000, utf8Bytes(e.body), body.length);
-    return { t: 'send', cid: e.cid, to: e.to, kind: 'e2e', body, members: g.version } as ClientFrame;
+    return { t: 'send', cid: e.cid, to: e.to, kind: 'e2e', body, members: g.version };
   }
 
   /** Sends this device's sender key for `gid` to `devices`, pairwise encrypted, in frames of a bounded size. */
@@ -205,7 +205,7 @@ export class E2eeClient {
       const cid = `k${(this.distributeCounter++).toString(36)}`;
       g.inFlight.set(cid, chunk);
       this.stats.counts.senderKeysDistributed += chunk.length;
-      this.write({ t: 'keys.distribute', cid, gid, bodies } as ClientFrame);
+      this.write({ t: 'keys.distribute', cid, gid, bodies });
     }
   }
 
@@ -214,17 +214,18 @@ export class E2eeClient {
     if (!g) this.groups.set(gid, (g = { version: '', devices: [], keyed: new Set(), inFlight: new Map(), asked: false }));
     if (g.asked) return;
     g.asked = true;
-    this.write({ t: 'group.devices', gid } as ClientFrame);
+    this.write({ t: 'group.devices', gid });
     this.armRetry();
   }
 
   private fetch(users: UserId[]): void {
     const now = this.link.clock.now();
-    const ask = users.filter((u) => !this.fetching.has(u));
+    const ask = [...new Set(users)].filter((u) => !this.fetching.has(u));
+    if (ask.length === 0) return;
     for (let i = 0; i < ask.length; i += USERS_PER_FETCH) {
       const chunk = ask.slice(i, i + USERS_PER_FETCH);
       for (const u of chunk) this.fetching.set(u, now);
-      this.write({ t: 'keys.fetch', users: chunk } as ClientFrame);
+      this.write({ t: 'keys.fetch', users: chunk });
     }
     this.armRetry();
   }
@@ -448,23 +449,40 @@ export class E2eeClient {
 
   // ---- waits ----
 
-  /** Every send waiting for something: those whose frame can be built now are transmitted. */
+  /** Every send waiting for something: those whose frame can be built now are transmitted, the others ask for what they still need. */
   private retryWaiting(): void {
     if (!this.link.online()) return;
     for (const [cid, e] of [...this.waiting]) {
-      if (this.built.has(cid) || this.ready(e)) this.link.kick(cid);
+      if (this.built.has(cid) || this.advance(e)) this.link.kick(cid);
     }
   }
 
-  /** Whether `frameFor` would build the frame now (no request on the way). */
-  private ready(e: PendingSend): boolean {
-    if (e.to.startsWith('g:')) {
-      const g = this.groups.get(e.to.slice(2));
-      if (!g || g.version === '' || g.inFlight.size > 0) return false;
-      return g.devices.every((d) => this.devicesOf.has(userOf(d)));
-    }
+  /**
+   * Whether `frameFor` would build the frame now. If not, asks for the next
+   * thing it needs (group devices, then bundles, then distributions), each
+   * asked once while on its way.
+   */
+  private advance(e: PendingSend): boolean {
     const me = userOf(this.link.id);
-    return this.devicesOf.has(e.to) && this.devicesOf.has(me);
+    if (!e.to.startsWith('g:')) {
+      const missing = [e.to, me].filter((u) => !this.devicesOf.has(u));
+      if (missing.length > 0) this.fetch(missing);
+      return missing.length === 0;
+    }
+    const gid = e.to.slice(2);
+    const g = this.groups.get(gid);
+    if (!g || g.version === '') {
+      this.askGroup(gid);
+      return false;
+    }
+    const users = [...new Set(g.devices.map(userOf))].filter((u) => !this.devicesOf.has(u));
+    if (users.length > 0) {
+      this.fetch(users);
+      return false;
+    }
+    const unkeyed = g.devices.filter((d) => !g.keyed.has(d) && !isInFlight(g, d));
+    if (unkeyed.length > 0) this.distribute(gid, g, unkeyed);
+    return g.inFlight.size === 0;
   }
 
   /** Keys or group answers that did not come are asked again; a device still unpublished is looked up again shortly. */

@@ -10,7 +10,7 @@ export interface E2eeStatsTransfer {
 }
 
 const COUNTS = [
-  'messages', 'decrypts', 'sessionsStarted', 'sessionsAccepted', 'signedPreKeyOnly', 'bundlesFetched', 'bundlesPublished',
+  'sends', 'messages', 'decrypts', 'sessionsStarted', 'sessionsAccepted', 'signedPreKeyOnly', 'bundlesFetched', 'bundlesPublished',
   'identityChanges', 'senderKeysDistributed', 'senderKeyRotations', 'devicesChanged', 'membersChanged',
   'plaintextBytes', 'ciphertextBytes', 'framesOut', 'bytesOut',
 ] as const;
@@ -79,6 +79,7 @@ export class E2eeStats {
   report(mode: E2eeReport['mode'], devicesPerUser: number, costSource?: string): E2eeReport {
     const c = this.counts;
     const per = (n: number) => (c.messages > 0 ? round1(n / c.messages) : 0);
+    const perSend = (n: number) => (c.sends > 0 ? round1(n / c.sends) : 0);
     return {
       mode,
       ...(costSource ? { costSource } : {}),
@@ -98,8 +99,8 @@ export class E2eeStats {
       membersChanged: c.membersChanged,
       undecryptable: { ...this.undecryptable },
       overheadBytesPerMessage: per(c.ciphertextBytes - c.plaintextBytes),
-      framesPerMessage: per(c.framesOut),
-      bytesPerMessage: per(c.bytesOut),
+      framesPerMessage: perSend(c.framesOut),
+      bytesPerMessage: perSend(c.bytesOut),
     };
   }
 }
