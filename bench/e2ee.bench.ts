@@ -11,6 +11,12 @@
  * 200-byte plaintext. Each figure is the mean over a fixed time budget (or a
  * fixed count of prepared inputs) after a warm-up; on a machine others use,
  * run it twice.
+ *
+ * Measured here (2-core AMD EPYC, Node 20, load average ~3 from other work),
+ * µs: encrypt 41 same chain / 26 first of a turn; decrypt 39 same chain /
+ * 214 with a DH step; X3DH initiator 638, responder 536; sender-key encrypt
+ * 66, decrypt 156; 100 KiB seal 340, open 167. Overhead on 200 B: pre-key
+ * 148 B, ratchet 75 B, sender-key 79 B (264 / 167 / 172 base64url chars).
  */
 import { cpus } from 'node:os';
 import { type FetchedBundleData, openAttachment, sealAttachment } from '../scenarios/device/e2ee/index.ts';
