@@ -126,13 +126,8 @@ export class DoubleRatchet {
   decrypt(bytes: Uint8Array): Uint8Array {
     const message = decodeRatchetMessage(bytes);
     const { header } = message;
-    const skippedId = skippedKeyId(header.dh, header.n);
-    const kept = this.skipped.get(skippedId);
-    if (kept) {
-      const plaintext = this.open(kept, message);
-      this.skipped.evict(skippedId);
-      return plaintext;
-    }
+    const late = this.openWithKeptKey(message);
+    if (late) return late;
     const s: State = { ...this.state };
     const newChain = !s.dhr || !equalBytes(header.dh, s.dhr);
     this.refuseReplayOrFlood(s, header, newChain);
@@ -175,6 +170,17 @@ export class DoubleRatchet {
     const behind = s.ckr ? header.pn - s.nr : 0;
     if (behind > maxSkip) throw tooMany(behind, maxSkip);
     if (header.n > maxSkip) throw tooMany(header.n, maxSkip);
+  }
+
+  /** A message whose key was kept when a later one arrived first (§3.5 TrySkippedMessageKeys); the key is used once. */
+  private openWithKeptKey(message: RatchetMessage): Uint8Array | undefined {
+    if (this.skipped.size === 0) return undefined; // the usual case: no key id to build
+    const id = skippedKeyId(message.header.dh, message.header.n);
+    const key = this.skipped.get(id);
+    if (!key) return undefined;
+    const plaintext = this.open(key, message);
+    this.skipped.evict(id);
+    return plaintext;
   }
 
   private open(messageKey: Uint8Array, message: RatchetMessage): Uint8Array {
