@@ -49,7 +49,8 @@ const targets = values.targets!.split(',').map((t) => t.trim());
 for (const t of targets) if (t !== 'relay' && t !== 'embedded') throw new Error(`--targets: unknown target "${t}" (relay, embedded)`);
 if (!targets.includes('relay')) throw new Error('--targets must include relay: it is the floor');
 const workers = values.workers === undefined ? undefined : Number(values.workers);
-const overrides = { devices: Number(values.devices), rate: Number(values.rate), duration: values.duration! };
+// Plaintext: the relay only echoes messages (it holds no keys), and this bench measures the driver's transport floor.
+const overrides = { devices: Number(values.devices), rate: Number(values.rate), duration: values.duration!, e2ee: false };
 const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be an integer >= 1');
 const driverCpus = cpusBesideFirst();

@@ -13,7 +13,7 @@ describe("bench:driver's floor: the protocol relay", function () {
     try {
       const { report } = await runLive({
         scenario: 'steady-chat', world: 'embedded', target: relay.urls.join(','), secret: relay.secret, seed: 3,
-        overrides: { devices: 60, rate: 100, duration: '2s', warmup: '0s' }, outDir: mkdtempSync(join(tmpdir(), 'chatlab-relay-')), progress: false, log: () => {},
+        overrides: { devices: 60, rate: 100, duration: '2s', warmup: '0s', e2ee: false }, outDir: mkdtempSync(join(tmpdir(), 'chatlab-relay-')), progress: false, log: () => {},
       });
       assert.equal(report.messages.failed, 0);
       assert.equal(report.messages.acked, report.messages.sent);
