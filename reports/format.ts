@@ -224,6 +224,7 @@ export function e2eeRows(report: Report): string[][] | null {
     ['identity changes seen', fmtInt(e.identityChanges)],
     ['sender keys distributed / rotated', `${fmtInt(e.senderKeysDistributed)} / ${fmtInt(e.senderKeyRotations)}`],
     ['sends resent for a stale view (devices / members)', `${fmtInt(e.devicesChanged)} / ${fmtInt(e.membersChanged)}`],
+    ['channel messages (fan-out on read: not end-to-end encrypted)', fmtInt(e.channelMessages ?? 0)],
     ['undecryptable', failed === '' ? '0' : failed],
   ];
 }

@@ -261,6 +261,8 @@ export interface E2eeReport {
   /** Sends the server refused because the sender's view of the recipient devices or group members was stale (then fixed and resent). */
   devicesChanged: number;
   membersChanged: number;
+  /** Messages to fan-out-on-read groups (channels), which are not end-to-end encrypted: sent as plaintext. */
+  channelMessages: number;
   /** Deliveries the device could not decrypt, by reason (every one, owed or not). */
   undecryptable: Record<string, number>;
   /** Mean ciphertext bytes a message's send frame carried beyond its plaintext (all recipient devices together). */

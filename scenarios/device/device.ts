@@ -100,6 +100,7 @@ export class VirtualDevice {
     released(h: HeldMessage, plaintext: string | undefined): void {
       const m = h.meta as Incoming;
       if (plaintext === undefined) m.undecryptable = true;
+      this.d.queueRecv(m.mid);
       this.d.reorder.offer(m);
     }
   };
@@ -213,7 +214,11 @@ export class VirtualDevice {
     }
     this.counters.framesIn++;
     if (this.opts.e2ee?.enabled && f.t !== 'msg') {
-      if (f.t === 'skdm' && typeof f.id === 'string') this.queueRecv(f.id);
+      if (f.t === 'skdm' && typeof f.id === 'string') {
+        this.queueRecv(f.id);
+        // Redelivered (its recv was not in time): the device has it already.
+        if (!this.receiptIds.add(f.id)) return;
+      }
       if (this.e2ee.onFrame(f)) return;
     }
     switch (f.t) {
@@ -331,9 +336,9 @@ export class VirtualDevice {
       this.counters.badFrames++;
       return;
     }
-    this.queueRecv(mid);
     const msgKey = parseCid(f.cid);
     if (!this.mids.add(mid)) {
+      this.queueRecv(mid);
       this.counters.dupTransport++;
       this.observer.onDeliver(msgKey, mid, conv, seq, this.now(), DeliverFlags.DUP_TRANSPORT, from, this.draining, this.pushWoken);
       return;
@@ -343,11 +348,13 @@ export class VirtualDevice {
       if (!this.opts.e2ee?.enabled) m.undecryptable = true;
       else {
         const r = this.e2ee.decryptMsg(f, m);
-        // A group message whose sender key is still on its way waits for it (offered by E2eeLink.released).
+        // A group message whose sender key is still on its way waits for it, unacked: the inbox keeps it
+        // until E2eeLink.released offers it (and acks it), so a device stopped meanwhile still finds it there.
         if (r.held) return;
         if (r.plaintext === undefined) m.undecryptable = true;
       }
     }
+    this.queueRecv(mid);
     this.reorder.offer(m);
   }
 
@@ -384,8 +391,12 @@ export class VirtualDevice {
     const code = typeof f.code === 'string' ? f.code : 'unknown';
     this.counters.errors++;
     const retryAfterMs = typeof f.retryAfterMs === 'number' ? f.retryAfterMs : undefined;
-    // The sender's view of the recipients was stale: refresh it before the resend below.
-    if ((code === 'devices_changed' || code === 'members_changed') && typeof f.cid === 'string' && this.e2eePart) this.e2eePart.onStale(f.cid, f);
+    if (this.e2eePart) {
+      // The sender's view of the recipients was stale: refresh it before the resend below.
+      if ((code === 'devices_changed' || code === 'members_changed') && typeof f.cid === 'string') this.e2eePart.onStale(f.cid, f);
+      // A refused key distribution or keys request is the end-to-end layer's own to retry.
+      if (this.e2eePart.onError(f.cid, code, retryAfterMs)) return;
+    }
     if (typeof f.cid === 'string' && this.outbox.error(f.cid, code, f.retryable === true, retryAfterMs)) return;
     // Not about a pending send (a connection-level error, or one for a send already settled).
     this.observer.onError(code, undefined, this.now(), false);

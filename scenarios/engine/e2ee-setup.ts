@@ -25,8 +25,7 @@ export function liveE2ee(s: Scenario, stats: E2eeStats): E2eeSetup {
 export function simE2ee(s: Scenario, stats: E2eeStats, cost: E2eeCostModel = DEFAULT_E2EE_COST): E2eeSetup {
   const clock = { spentMs: 0 };
   let identities = 0;
-  // Modeled only when the scenario asks for it (`e2ee: true`): the sim's fault drills do not yet hold their guarantees with it.
-  return { enabled: s.e2ee === true, crypto: () => new ModeledCrypto(cost, clock, ++identities), stats, cpuNow: () => clock.spentMs };
+  return { enabled: e2eeOn(s), crypto: () => new ModeledCrypto(cost, clock, ++identities), stats, cpuNow: () => clock.spentMs };
 }
 
 export function e2eeCostSource(cost: E2eeCostModel | undefined): string {

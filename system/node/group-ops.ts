@@ -119,10 +119,14 @@ export class GroupOps {
    */
   private async devices(c: SignedIn, gid: string): Promise<void> {
     const g = await this.ctx.directory.memberGroup(gid, c.user);
+    const fanout = g.info.fanout;
+    // A fan-out-on-read group is a channel: one copy for everyone, not end-to-end encrypted (as broadcast channels are not),
+    // so no sender needs its member devices (a list that would be as long as the channel).
+    if (fanout === 'read') return this.ctx.reply(c, { t: 'group.devices', gid, devices: [], version: g.version, fanout });
     const byUser = await this.ctx.directory.devicesOf(g.list);
     const devices: string[] = [];
     for (const u of g.list) for (const d of byUser.get(u) ?? []) devices.push(d);
-    this.ctx.reply(c, { t: 'group.devices', gid, devices, version: g.version });
+    this.ctx.reply(c, { t: 'group.devices', gid, devices, version: g.version, fanout });
   }
 
   /** Membership changed: every alive node drops its cache and re-indexes its local members. */

@@ -55,7 +55,7 @@ export type ServerFrame =
   | { t: 'keys.count'; remaining: number }
   | { t: 'keys.distributed'; cid: string; stale: string[] }
   | { t: 'skdm'; id: string; from: string; gid: string; body: string; ts: number }
-  | { t: 'group.devices'; gid: string; devices: string[]; version: string }
+  | { t: 'group.devices'; gid: string; devices: string[]; version: string; fanout: 'write' | 'read' }
   | {
       t: 'error'; code: string; message: string; cid?: string; retryable: boolean; retryAfterMs?: number;
       /** `devices_changed`: target devices the send has no body for, and listed devices that are not targets. */

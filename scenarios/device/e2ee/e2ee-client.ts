@@ -50,8 +50,10 @@ export interface HeldMessage {
   meta: unknown;
 }
 
-/** Keys answers that did not come (a rate-limited or lost request) are asked again after this. */
-const FETCH_RETRY_MS = 1000;
+/** A keys request (or publish, or group question) not answered within this long (refused by a rate limit, or lost with its connection) is asked again. */
+const ANSWER_TIMEOUT_MS = 5000;
+/** `keys.fetch` frames a device has on their way at once: a large group's bundles go a few frames at a time, within the keys rate limit. */
+const FETCHES_IN_FLIGHT = 2;
 /** A device the server names that its keys answer did not include (not published yet): fetch again after this. */
 const UNPUBLISHED_RETRY_MS = 100;
 /** How long a device the server names but that has no bundle yet is waited for; then sends go on without it (and the server says so). */
@@ -68,9 +70,12 @@ interface GroupState {
   devices: DeviceId[];
   /** Member devices holding this device's current sender key (their distribution was stored). */
   keyed: Set<DeviceId>;
-  /** Distributions in flight: cid → devices. */
-  inFlight: Map<string, DeviceId[]>;
+  /** Distributions in flight: cid → the devices and when it went out. */
+  inFlight: Map<string, { devices: DeviceId[]; at: number }>;
   asked: boolean;
+  askedAt: number;
+  /** A fan-out-on-read group is a channel: its messages go as plaintext (see docs/protocol.md, `group.devices`). */
+  channel: boolean;
 }
 
 /**
@@ -93,8 +98,14 @@ export class E2eeClient {
   private preKeyMessages = 0;
   /** Devices of each user as this device last learned them (own device excluded). */
   private readonly devicesOf = new Map<UserId, DeviceId[]>();
-  /** Users asked in a `keys.fetch` not answered yet, with when. */
+  /** Users to fetch: 0 while queued, else when the `keys.fetch` asking for them went out. */
   private readonly fetching = new Map<UserId, number>();
+  /** `keys.fetch` frames on their way. */
+  private fetchesOut = 0;
+  /** No keys request goes out before this (the node said rate_limited). */
+  private keysPausedUntil = 0;
+  /** When the unanswered publish went out (0: answered). */
+  private publishedAt = 0;
   private readonly groups = new Map<string, GroupState>();
   /** Frames built for pending sends, reused by retries until the server says the recipients changed. */
   private readonly built = new Map<string, ClientFrame>();
@@ -135,8 +146,10 @@ export class E2eeClient {
 
   private publish(): void {
     this.published = true;
+    this.publishedAt = this.link.clock.now();
     this.stats.counts.bundlesPublished++;
     this.write({ t: 'keys.publish', bundle: this.crypto.bundle(this.setup.preKeyStock ?? 20) });
+    this.armRetry();
   }
 
   // ---- sending ----
@@ -160,10 +173,9 @@ export class E2eeClient {
   }
 
   private directFrame(e: PendingSend, to: UserId): ClientFrame | undefined {
+    if (!this.advance(e)) return undefined;
     const me = userOf(this.link.id);
     const users = to === me ? [me] : [to, me];
-    const missing = users.filter((u) => !this.devicesOf.has(u));
-    if (missing.length > 0) return void this.fetch(missing);
     const t0 = this.setup.cpuNow();
     const bodies: Record<string, string> = {};
     let bytes = 0;
@@ -179,16 +191,12 @@ export class E2eeClient {
   }
 
   private groupFrame(e: PendingSend, gid: string): ClientFrame | undefined {
-    const g = this.groups.get(gid);
-    if (!g || g.version === '') {
-      this.askGroup(gid);
-      return undefined;
+    if (!this.advance(e)) return undefined;
+    const g = this.groups.get(gid)!;
+    if (g.channel) {
+      this.stats.counts.channelMessages++;
+      return { t: 'send', cid: e.cid, to: e.to, body: e.body };
     }
-    const users = [...new Set(g.devices.map(userOf))].filter((u) => !this.devicesOf.has(u));
-    if (users.length > 0) return void this.fetch(users);
-    const unkeyed = g.devices.filter((d) => !g.keyed.has(d) && !isInFlight(g, d));
-    if (unkeyed.length > 0) this.distribute(gid, g, unkeyed);
-    if (g.inFlight.size > 0) return undefined;
     const t0 = this.setup.cpuNow();
     const body = this.crypto.groupEncrypt(gid, e.body);
     this.stats.encrypted((this.setup.cpuNow() - t0) * 1000, utf8Bytes(e.body), body.length);
@@ -199,35 +207,75 @@ export class E2eeClient {
   private distribute(gid: string, g: GroupState, devices: DeviceId[]): void {
     const skdm = this.crypto.senderKeyDistribution(gid);
     for (let i = 0; i < devices.length; i += BODIES_PER_DISTRIBUTE) {
-      const chunk = devices.slice(i, i + BODIES_PER_DISTRIBUTE);
       const bodies: Record<string, string> = {};
-      for (const d of chunk) bodies[d] = this.crypto.encrypt(d, skdm);
-      const cid = `k${(this.distributeCounter++).toString(36)}`;
-      g.inFlight.set(cid, chunk);
-      this.stats.counts.senderKeysDistributed += chunk.length;
+      const sent: DeviceId[] = [];
+      for (const d of devices.slice(i, i + BODIES_PER_DISTRIBUTE)) {
+        try {
+          bodies[d] = this.crypto.encrypt(d, skdm);
+          sent.push(d);
+        } catch (err) {
+          this.stats.failed(err instanceof E2eeError ? `distribute_${err.reason}` : 'distribute_failed');
+        }
+      }
+      if (sent.length === 0) continue;
+      // '-' never appears in a message's cid (formatCid): a distribution's answer cannot be taken for a send's.
+      const cid = `sk-${(this.distributeCounter++).toString(36)}`;
+      g.inFlight.set(cid, { devices: sent, at: this.link.clock.now() });
+      this.stats.counts.senderKeysDistributed += sent.length;
       this.write({ t: 'keys.distribute', cid, gid, bodies });
     }
   }
 
   private askGroup(gid: string): void {
     let g = this.groups.get(gid);
-    if (!g) this.groups.set(gid, (g = { version: '', devices: [], keyed: new Set(), inFlight: new Map(), asked: false }));
+    if (!g) this.groups.set(gid, (g = { version: '', devices: [], keyed: new Set(), inFlight: new Map(), asked: false, askedAt: 0, channel: false }));
     if (g.asked) return;
     g.asked = true;
+    g.askedAt = this.link.clock.now();
     this.write({ t: 'group.devices', gid });
     this.armRetry();
   }
 
+  /** Queues users whose bundles are needed; they are asked FETCHES_IN_FLIGHT frames at a time. */
   private fetch(users: UserId[]): void {
+    for (const u of users) if (!this.fetching.has(u)) this.fetching.set(u, 0);
+    this.pumpFetches();
+  }
+
+  private pumpFetches(): void {
     const now = this.link.clock.now();
-    const ask = [...new Set(users)].filter((u) => !this.fetching.has(u));
-    if (ask.length === 0) return;
-    for (let i = 0; i < ask.length; i += USERS_PER_FETCH) {
-      const chunk = ask.slice(i, i + USERS_PER_FETCH);
+    if (!this.link.online() || now < this.keysPausedUntil) return this.armRetry();
+    while (this.fetchesOut < FETCHES_IN_FLIGHT) {
+      const chunk: UserId[] = [];
+      for (const [u, at] of this.fetching) {
+        if (at !== 0) continue;
+        chunk.push(u);
+        if (chunk.length === USERS_PER_FETCH) break;
+      }
+      if (chunk.length === 0) break;
       for (const u of chunk) this.fetching.set(u, now);
+      this.fetchesOut++;
       this.write({ t: 'keys.fetch', users: chunk });
     }
     this.armRetry();
+  }
+
+  /**
+   * An error frame: true when it answers this layer's own request (a key
+   * distribution, by its cid), which is then asked again. A `rate_limited`
+   * without a cid may be a keys request's (they carry none): nothing more is
+   * asked before `retryAfterMs`, and the unanswered request times out.
+   */
+  onError(cid: unknown, code: string, retryAfterMs: number | undefined): boolean {
+    if (code === 'rate_limited' && retryAfterMs !== undefined) this.keysPausedUntil = Math.max(this.keysPausedUntil, this.link.clock.now() + retryAfterMs);
+    if (typeof cid !== 'string' || !cid.startsWith('sk-')) return false;
+    for (const g of this.groups.values()) {
+      if (!g.inFlight.delete(cid)) continue;
+      // Sent again (to the devices still without the key) by the next advance, once the pause is over.
+      this.link.clock.setTimeout(() => this.retryWaiting(), Math.max(retryAfterMs ?? 0, 100));
+      break;
+    }
+    return true;
   }
 
   // ---- frames from the node ----
@@ -257,7 +305,12 @@ export class E2eeClient {
 
   private onKeys(f: Frame): void {
     // This device fetches with `users` only; `keys {user, bundles: []}` answers its own publish.
-    const asked = Array.isArray(f.users) ? (f.users as unknown[]) : [];
+    if (!Array.isArray(f.users)) {
+      if (f.user === userOf(this.link.id)) this.publishedAt = 0;
+      return;
+    }
+    const asked = f.users as unknown[];
+    if (this.fetchesOut > 0) this.fetchesOut--;
     const bundles = Array.isArray(f.bundles) ? (f.bundles as FetchedBundleData[]) : [];
     const fresh = new Map<UserId, DeviceId[]>();
     for (const u of asked) if (typeof u === 'string' && this.fetching.delete(u)) fresh.set(u, []);
@@ -292,13 +345,14 @@ export class E2eeClient {
     }
     if (again.length > 0) this.link.clock.setTimeout(() => this.fetch(again.filter((u) => !this.devicesOf.has(u))), UNPUBLISHED_RETRY_MS);
     if (fresh.size > again.length) this.retryWaiting();
+    this.pumpFetches();
   }
 
   private onGroupDevices(f: Frame): void {
     const gid = f.gid;
     if (typeof gid !== 'string' || typeof f.version !== 'string' || !Array.isArray(f.devices)) return;
     let g = this.groups.get(gid);
-    if (!g) this.groups.set(gid, (g = { version: '', devices: [], keyed: new Set(), inFlight: new Map(), asked: false }));
+    if (!g) this.groups.set(gid, (g = { version: '', devices: [], keyed: new Set(), inFlight: new Map(), asked: false, askedAt: 0, channel: false }));
     const devices = (f.devices as DeviceId[]).filter((d) => d !== this.link.id);
     const now = new Set(devices);
     // A member device gone: the sender key it holds must not read what comes next.
@@ -309,6 +363,7 @@ export class E2eeClient {
     }
     g.version = f.version;
     g.devices = devices;
+    g.channel = f.fanout === 'read';
     g.asked = false;
     for (const d of g.keyed) if (!now.has(d)) g.keyed.delete(d);
     this.retryWaiting();
@@ -321,7 +376,7 @@ export class E2eeClient {
       if (!sent) continue;
       g.inFlight.delete(f.cid);
       const stale = new Set(Array.isArray(f.stale) ? (f.stale as string[]) : []);
-      for (const d of sent) if (!stale.has(d)) g.keyed.add(d);
+      for (const d of sent.devices) if (!stale.has(d)) g.keyed.add(d);
       this.retryWaiting();
       return;
     }
@@ -475,39 +530,62 @@ export class E2eeClient {
       this.askGroup(gid);
       return false;
     }
+    if (g.channel) return true;
     const users = [...new Set(g.devices.map(userOf))].filter((u) => !this.devicesOf.has(u));
     if (users.length > 0) {
       this.fetch(users);
       return false;
     }
-    const unkeyed = g.devices.filter((d) => !g.keyed.has(d) && !isInFlight(g, d));
+    // A member device whose user's bundles came without it never published keys: no sender key can reach it.
+    const sendable = g.devices.filter((d) => this.crypto.hasSession(d));
+    const unkeyed = sendable.filter((d) => !g.keyed.has(d) && !isInFlight(g, d));
     if (unkeyed.length > 0) this.distribute(gid, g, unkeyed);
     return g.inFlight.size === 0;
   }
 
-  /** Keys or group answers that did not come are asked again; a device still unpublished is looked up again shortly. */
+  /**
+   * Answers that did not come within ANSWER_TIMEOUT_MS (a request refused by
+   * a rate limit, or lost) are asked again: fetches, group questions,
+   * distributions and the publish. Runs while anything is outstanding.
+   */
   private armRetry(): void {
     if (this.retryTimer) return;
+    const outstanding = this.fetching.size > 0 || this.publishedAt !== 0 || [...this.groups.values()].some((g) => g.asked || g.inFlight.size > 0);
+    if (!outstanding) return;
     this.retryTimer = this.link.clock.setTimeout(() => {
       this.retryTimer = undefined;
       if (!this.link.online()) return;
-      const cutoff = this.link.clock.now() - FETCH_RETRY_MS;
-      const again = [...this.fetching].filter(([, at]) => at <= cutoff).map(([u]) => u);
-      for (const u of again) this.fetching.delete(u);
-      if (again.length > 0) this.fetch(again);
+      const cutoff = this.link.clock.now() - ANSWER_TIMEOUT_MS;
+      let overdue = 0;
+      for (const [u, at] of this.fetching) {
+        if (at !== 0 && at <= cutoff) {
+          this.fetching.set(u, 0);
+          overdue++;
+        }
+      }
+      // Users per frame are not tracked: a frame's worth of overdue users is one frame that will not be answered.
+      if (overdue > 0) this.fetchesOut = Math.max(0, this.fetchesOut - Math.ceil(overdue / USERS_PER_FETCH));
+      if (this.publishedAt !== 0 && this.publishedAt <= cutoff) this.publish();
       for (const [gid, g] of this.groups) {
-        if (g.version === '' && g.asked) {
+        if (g.asked && g.askedAt <= cutoff) {
           g.asked = false;
           this.askGroup(gid);
         }
+        for (const [cid, sent] of g.inFlight) {
+          if (sent.at > cutoff) continue;
+          g.inFlight.delete(cid);
+        }
       }
-      if (this.fetching.size > 0 || this.waiting.size > 0) this.armRetry();
-    }, this.waiting.size > 0 && this.fetching.size === 0 ? UNPUBLISHED_RETRY_MS : FETCH_RETRY_MS);
+      this.pumpFetches();
+      this.retryWaiting();
+      this.armRetry();
+    }, ANSWER_TIMEOUT_MS / 5);
   }
 
-  /** The socket closed: answers to requests in flight will not come; ask again after the next welcome. */
+  /** The socket closed: answers to requests in flight will not come; everything outstanding is asked again after the next welcome. */
   onDisconnected(): void {
-    this.fetching.clear();
+    for (const u of this.fetching.keys()) this.fetching.set(u, 0);
+    this.fetchesOut = 0;
     for (const g of this.groups.values()) {
       g.asked = false;
       g.inFlight.clear();
@@ -530,7 +608,7 @@ export class E2eeClient {
 }
 
 function isInFlight(g: GroupState, d: DeviceId): boolean {
-  for (const ds of g.inFlight.values()) if (ds.includes(d)) return true;
+  for (const s of g.inFlight.values()) if (s.devices.includes(d)) return true;
   return false;
 }
 

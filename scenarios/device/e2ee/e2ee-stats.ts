@@ -11,7 +11,7 @@ export interface E2eeStatsTransfer {
 
 const COUNTS = [
   'sends', 'messages', 'decrypts', 'sessionsStarted', 'sessionsAccepted', 'signedPreKeyOnly', 'bundlesFetched', 'bundlesPublished',
-  'identityChanges', 'senderKeysDistributed', 'senderKeyRotations', 'devicesChanged', 'membersChanged',
+  'identityChanges', 'senderKeysDistributed', 'senderKeyRotations', 'devicesChanged', 'membersChanged', 'channelMessages',
   'plaintextBytes', 'ciphertextBytes', 'framesOut', 'bytesOut',
 ] as const;
 type CountName = (typeof COUNTS)[number];
@@ -97,6 +97,7 @@ export class E2eeStats {
       senderKeyRotations: c.senderKeyRotations,
       devicesChanged: c.devicesChanged,
       membersChanged: c.membersChanged,
+      channelMessages: c.channelMessages,
       undecryptable: { ...this.undecryptable },
       overheadBytesPerMessage: per(c.ciphertextBytes - c.plaintextBytes),
       framesPerMessage: perSend(c.framesOut),

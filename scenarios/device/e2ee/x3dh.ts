@@ -87,7 +87,7 @@ export function x3dhKdf(km: Uint8Array): Uint8Array {
 /** §3.3, Alice's side. Throws `bad_signature` before anything else is computed. */
 export function x3dhInitiate(identity: Identity, bundle: Bundle, random?: RandomSource): InitiatorAgreement {
   const { signedPreKey: spk, oneTimePreKey: opk } = bundle;
-  if (!verify(peerPublicKey('Ed25519', bundle.identityKey), encodeKey('x25519', spk.key), spk.signature)) {
+  if (!verifiedSignedPreKey(bundle.identityKey, spk.key, spk.signature)) {
     throw new E2eeError('bad_signature', "the signed pre-key's signature does not verify under the identity key");
   }
   const remoteIdentityDh = identityDhKey(bundle.identityKey);
@@ -116,12 +116,43 @@ function associatedData(initiatorIdentity: Uint8Array, responderIdentity: Uint8A
   return concat(encodeKey('ed25519', initiatorIdentity), encodeKey('ed25519', responderIdentity));
 }
 
+/**
+ * Results worth remembering across sessions of one process: every device of
+ * a driver worker that talks to the same contact device converts its
+ * identity key and checks its signed pre-key's signature again. Measured on
+ * the main job: the Edwards→Montgomery conversion (field arithmetic in
+ * @noble/curves) and Ed25519 verification were ~4% of a worker's CPU.
+ * Bounded; the oldest entry goes first.
+ */
+const MEMO_MAX = 16_384;
+const identityDhKeys = new Map<string, KeyObject>();
+const verifiedSignatures = new Set<string>();
+
+function remember<T>(m: Map<string, T> | Set<string>, key: string, value?: T): void {
+  if (m.size >= MEMO_MAX) m.delete(m.keys().next().value!);
+  if (m instanceof Map) m.set(key, value as T);
+  else m.add(key);
+}
+
+function verifiedSignedPreKey(identityKey: Uint8Array, spk: Uint8Array, signature: Uint8Array): boolean {
+  const key = Buffer.concat([identityKey, spk, signature]).toString('base64');
+  if (verifiedSignatures.has(key)) return true;
+  if (!verify(peerPublicKey('Ed25519', identityKey), encodeKey('x25519', spk), signature)) return false;
+  remember(verifiedSignatures, key);
+  return true;
+}
+
 function identityDhKey(edPublic: Uint8Array): KeyObject {
+  const key = Buffer.from(edPublic).toString('base64');
+  const known = identityDhKeys.get(key);
+  if (known) return known;
   let u: Uint8Array;
   try {
     u = edPublicToX25519(edPublic);
   } catch {
     throw new E2eeError('malformed', 'the identity key is not an Ed25519 point');
   }
-  return peerPublicKey('X25519', u);
+  const k = peerPublicKey('X25519', u);
+  remember(identityDhKeys, key, k);
+  return k;
 }
