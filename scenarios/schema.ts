@@ -54,8 +54,14 @@ export const executorSchema = z.discriminatedUnion('executor', [
 /** A population-wide change at a point of the run. */
 export const timelineEventSchema = z.object({
   at: durationSchema,
-  /** offline: background the chosen devices; online: bring them back (spread over `windowMs`); drop: abrupt network drop, devices reconnect by themselves. */
-  action: z.enum(['offline', 'online', 'drop'], { error: 'expected offline, online or drop' }),
+  /**
+   * offline: background the chosen devices; online: bring them back (spread
+   * over `windowMs`); drop: abrupt network drop, devices reconnect by
+   * themselves; reinstall: the app is reinstalled — a new identity key, no
+   * sessions, a new bundle published (contacts see an identity change;
+   * what was in flight to the old identity is undecryptable).
+   */
+  action: z.enum(['offline', 'online', 'drop', 'reinstall'], { error: 'expected offline, online, drop or reinstall' }),
   /** Share of devices chosen (deterministically from the seed), 0..1. */
   share: z.number({ error: 'expected a share in [0, 1]' }).min(0).max(1),
   /** Spread the action over this window (reconnect storms use a short one). Default 0. */

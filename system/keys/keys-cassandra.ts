@@ -56,6 +56,26 @@ export class CassandraKeys implements Keys {
     });
   }
 
+  identities(devices: readonly DeviceId[]): Promise<Map<DeviceId, string>> {
+    return guard('keys', async () => {
+      const byUser = new Map<UserId, DeviceId[]>();
+      for (const d of devices) {
+        const u = userOf(d);
+        const list = byUser.get(u);
+        if (list) list.push(d);
+        else byUser.set(u, [d]);
+      }
+      const found = new Map<DeviceId, string>();
+      await Promise.all(
+        [...byUser].map(async ([user, ds]) => {
+          const rs = await this.client.execute('SELECT device, identity_key FROM prekey_bundles WHERE user_id = ? AND device IN ?', [user, ds], { prepare: true });
+          for (const r of rs.rows) found.set(r.get('device'), r.get('identity_key'));
+        }),
+      );
+      return found;
+    });
+  }
+
   fetch(user: UserId): Promise<FetchedBundle[]> {
     return guard('keys', async () => {
       const rs = await this.client.execute(

@@ -52,6 +52,16 @@ export class MemoryKeys implements Keys {
     return bundles;
   }
 
+  async identities(devices: readonly DeviceId[]): Promise<Map<DeviceId, string>> {
+    this.faults?.check('identities');
+    const found = new Map<DeviceId, string>();
+    for (const d of devices) {
+      const keys = this.byUser.get(userOf(d))?.get(d);
+      if (keys) found.set(d, keys.identityKey);
+    }
+    return found;
+  }
+
   async remaining(device: DeviceId): Promise<number> {
     this.faults?.check('remaining');
     const keys = this.byUser.get(userOf(device))?.get(device);

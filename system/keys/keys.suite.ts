@@ -30,6 +30,21 @@ export function runKeysSuite(name: string, make: () => Promise<KeysHarness>): vo
       await h.close();
     });
 
+    it('reads the identity each device last published, across users, and nothing for devices that never published', async () => {
+      const [u, v] = [user(), user()];
+      await k.publish(`${u}.1`, bundle('u1', 0));
+      await k.publish(`${u}.2`, bundle('u2', 0));
+      await k.publish(`${v}.1`, bundle('v1', 0));
+      await k.publish(`${u}.1`, bundle('u1-reinstalled', 0));
+      const got = await (await h.peer()).identities([`${u}.1`, `${u}.2`, `${v}.1`, `${v}.9`]);
+      assert.deepEqual(Object.fromEntries(got), {
+        [`${u}.1`]: bundle('u1-reinstalled', 0).identityKey,
+        [`${u}.2`]: bundle('u2', 0).identityKey,
+        [`${v}.1`]: bundle('v1', 0).identityKey,
+      });
+      assert.equal((await k.identities([])).size, 0);
+    });
+
     it('hands out a published bundle with its identity, signed pre-key and a one-time key', async () => {
       const u = user();
       const b = bundle('a', 2);

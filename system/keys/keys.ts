@@ -12,6 +12,8 @@ export interface Keys {
   fetch(user: UserId): Promise<FetchedBundle[]>;
   /** One-time pre-keys left for a device. */
   remaining(device: DeviceId): Promise<number>;
+  /** The identity key each of `devices` last published (devices that published nothing are absent). A read only. */
+  identities(devices: readonly DeviceId[]): Promise<Map<DeviceId, string>>;
 }
 
 /** Keys as base64url strings. */

@@ -38,10 +38,39 @@ export class GroupEntry {
 export class Directory {
   private readonly devicesCache: TtlCache<UserId, DeviceId[]>;
   private readonly groupCache: TtlCache<string, GroupEntry | undefined>;
+  /** Each device's last published identity key (undefined: none published), for the e2e send's `identities` check. */
+  private readonly identityCache: TtlCache<DeviceId, string | undefined>;
 
   constructor(private readonly ports: Ports, ttlMs: number) {
     this.devicesCache = new TtlCache(ttlMs, MAX_CACHED);
     this.groupCache = new TtlCache(ttlMs, MAX_CACHED);
+    this.identityCache = new TtlCache(ttlMs, MAX_CACHED);
+  }
+
+  /** The identity key each device last published, as cached for the directory's TTL (absent: none published). */
+  async identitiesOf(devices: readonly DeviceId[]): Promise<Map<DeviceId, string>> {
+    const now = this.ports.clock.now();
+    const out = new Map<DeviceId, string>();
+    const missing: DeviceId[] = [];
+    for (const d of devices) {
+      const cached = this.identityCache.get(d, now);
+      if (!cached) missing.push(d);
+      else if (cached.value !== undefined) out.set(d, cached.value);
+    }
+    if (missing.length > 0) {
+      const read = await this.ports.keys.identities(missing);
+      for (const d of missing) {
+        const key = read.get(d);
+        this.identityCache.set(d, key, now);
+        if (key !== undefined) out.set(d, key);
+      }
+    }
+    return out;
+  }
+
+  /** A device published a bundle through this node: its identity is known at once here (other nodes see it within the TTL). */
+  published(device: DeviceId, identityKey: string): void {
+    this.identityCache.set(device, identityKey, this.ports.clock.now());
   }
 
   /** The cached device list of `user`, or undefined when it must be read (`devicesOf`): lets hot paths skip a promise. */

@@ -93,6 +93,37 @@ describe('End-to-end encryption on the node (core, no sockets)', () => {
       assert.deepEqual([err!.code, err!.missing, err!.stale], ['devices_changed', ['alice.2'], []]);
     });
 
+    it('refuses a send naming an identity a device no longer has (reinstalled): devices_changed names it in changed', async () => {
+      const c = await coreCluster();
+      const on = await online(c, 'alice.1', 'bob.1');
+      const t = c.nodes[0]!.transport;
+      const a = on['alice.1']!;
+      const old = { ...bundle(1), identityKey: b64(32, 7) };
+      await c.frame(on['bob.1']!, { t: 'keys.publish', bundle: old });
+      await c.frame(a, { t: 'send', cid: 'i1', to: 'bob', kind: 'e2e', bodies: { 'bob.1': 'AAAA' }, identities: { 'bob.1': old.identityKey } });
+      assert.deepEqual(t.take(a, 'ack').map((k) => k.cid), ['i1'], 'the identity it was encrypted to is the published one');
+      // Reinstalled: a new identity key.
+      const fresh = { ...bundle(1), identityKey: b64(32, 9) };
+      await c.frame(on['bob.1']!, { t: 'keys.publish', bundle: fresh });
+      await c.frame(a, { t: 'send', cid: 'i2', to: 'bob', kind: 'e2e', bodies: { 'bob.1': 'BBBB' }, identities: { 'bob.1': old.identityKey } });
+      const [err] = t.take(a, 'error') as Err[];
+      assert.deepEqual([err!.code, err!.cid, err!.missing, err!.stale, err!.changed, err!.retryable], ['devices_changed', 'i2', [], [], ['bob.1'], true]);
+      assert.equal(await c.ports.inbox.count('bob.1'), 1, 'nothing encrypted to the old identity was stored');
+      await c.frame(a, { t: 'send', cid: 'i2', to: 'bob', kind: 'e2e', bodies: { 'bob.1': 'CCCC' }, identities: { 'bob.1': fresh.identityKey } });
+      assert.deepEqual(t.take(a, 'ack').map((k) => k.cid), ['i1', 'i2'], 'the same cid goes through with the new identity');
+    });
+
+    it('refuses identities that name a device bodies does not, or are not keys', async () => {
+      const c = await coreCluster();
+      const on = await online(c, 'alice.1', 'bob.1');
+      const a = on['alice.1']!;
+      await c.frame(a, { t: 'send', cid: 'i3', to: 'bob', kind: 'e2e', bodies: { 'bob.1': 'AAAA' }, identities: { 'bob.2': b64(32) } });
+      await c.frame(a, { t: 'send', cid: 'i4', to: 'bob', kind: 'e2e', bodies: { 'bob.1': 'AAAA' }, identities: { 'bob.1': 'short' } });
+      await c.frame(a, { t: 'send', cid: 'i5', to: 'bob', body: 'hi', identities: { 'bob.1': b64(32) } });
+      const errs = c.nodes[0]!.transport.take(a, 'error') as Err[];
+      assert.deepEqual(errs.map((e) => [e.cid, e.code]), [['i3', 'bad_frame'], ['i4', 'bad_frame'], ['i5', 'bad_frame']]);
+    });
+
     it('answers not_found for a user without devices, as any send', async () => {
       const c = await coreCluster();
       const on = await online(c, 'alice.1');

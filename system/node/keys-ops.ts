@@ -27,6 +27,7 @@ export class KeysOps {
     switch (f.t) {
       case 'keys.publish':
         await keys.publish(c.device, f.bundle);
+        ctx.directory.published(c.device, f.bundle.identityKey);
         return ctx.reply(c, { t: 'keys', user: c.user, bundles: [] });
       case 'keys.fetch':
         // An unknown user (or one without published keys) gets an empty list, not not_found.

@@ -100,6 +100,7 @@ export class SendPath {
         const t = f.to.startsWith('g:') ? this.resolveGroup(c, f.to.slice(2), f.members) : this.resolveDirect(c, f.to);
         target = t instanceof Promise ? await t : t;
         if (f.bodies) matchBodies(target.devices, f.bodies);
+        if (f.identities) await this.matchIdentities(f.identities);
         stored = await this.store(c, f, target);
         const ts = ctx.ports.clock.now();
         const ack: ServerFrame = { t: 'ack', cid: f.cid, mid: stored.mid, seq: stored.seq, conv: target.conv, ts };
@@ -125,6 +126,19 @@ export class SendPath {
       if (counted) ctx.metrics.inFlight--;
       if (leased) this.leases.delete(key);
     }
+  }
+
+  /**
+   * A direct e2e send names the identity key each device's session started
+   * from: a device that published another one since (reinstalled) gets
+   * nothing encrypted to its old identity — `devices_changed` names it in
+   * `changed`, and the sender starts a new session from its new bundle.
+   */
+  private async matchIdentities(identities: Readonly<Record<string, string>>): Promise<void> {
+    const named = Object.keys(identities);
+    const published = await this.ctx.directory.identitiesOf(named);
+    const changed = named.filter((d) => published.has(d) && published.get(d) !== identities[d]);
+    if (changed.length > 0) throw new DevicesChangedError([], [], changed.sort());
   }
 
   private admit(c: SignedIn): ChatError | undefined {

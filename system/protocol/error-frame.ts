@@ -14,6 +14,7 @@ export function errorFrame(err: ChatError, cid?: string): ServerFrame {
   if (err instanceof DevicesChangedError) {
     f.missing = err.missing;
     f.stale = err.stale;
+    f.changed = err.changed;
   }
   return f;
 }

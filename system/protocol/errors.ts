@@ -49,8 +49,10 @@ export class ChatError extends Error {
  * cid at once, as nothing was stored.
  */
 export class DevicesChangedError extends ChatError {
-  constructor(readonly missing: string[], readonly stale: string[]) {
-    super('devices_changed', `bodies do not match the target devices (${missing.length} missing, ${stale.length} stale)`, 0);
+  constructor(readonly missing: string[], readonly stale: string[], readonly changed: string[] = []) {
+    super('devices_changed', changed.length > 0
+      ? `${changed.length} target devices have a new identity key: fetch their bundles again`
+      : `bodies do not match the target devices (${missing.length} missing, ${stale.length} stale)`, 0);
     this.name = 'DevicesChangedError';
   }
 }

@@ -1,9 +1,9 @@
 import { ChatError } from './errors.ts';
 import { ProtocolLimits as L } from './frames.ts';
-import { conversation, fitsBytes, ident, int, list, oneOf, optionalBoolean, target, text, type Problem, type Raw } from './field-rules.ts';
+import { conversation, fitsBytes, ident, int, isObject, list, oneOf, optionalBoolean, target, text, type Problem, type Raw } from './field-rules.ts';
 import { deviceBodiesProblem } from './device-bodies.ts';
 import { isUserId } from './ids.ts';
-import { keyBundleProblem } from './key-bundle.ts';
+import { base64urlBytes, keyBundleProblem } from './key-bundle.ts';
 
 /**
  * One rule per client frame type: a Problem (answered `bad_frame`), or a
@@ -46,12 +46,25 @@ function e2eFields(f: Raw): Problem | ChatError {
     const problem = ident(f.members, 'members');
     if (problem) return problem;
   } else if (e2e && group) return 'a group e2e send must carry members (the group.devices version)';
+  if (f.identities !== undefined && f.bodies === undefined) return 'identities is only for a send with bodies';
   if (f.bodies !== undefined) {
     if (!e2e) return 'bodies is only for kind "e2e"';
     if (group) return 'bodies is only for a direct send (a group e2e send has one body)';
-    return deviceBodiesProblem(f.bodies, 'bodies', L.maxSendBodies);
+    return deviceBodiesProblem(f.bodies, 'bodies', L.maxSendBodies) ?? identitiesProblem(f.identities, f.bodies as Record<string, unknown>);
   }
   if (e2e && !group) return 'a direct e2e send must carry bodies (device id → ciphertext)';
+  return undefined;
+}
+
+/** `identities`: for devices named in `bodies` only, each a public key (base64url of 32..33 bytes). */
+function identitiesProblem(v: unknown, bodies: Record<string, unknown>): Problem {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) return 'identities must be an object of device id → identity key (base64url)';
+  for (const d of Object.keys(v)) {
+    if (!Object.hasOwn(bodies, d)) return `identities.${d} names a device bodies does not`;
+    const n = typeof v[d] === 'string' ? base64urlBytes(v[d] as string) : -1;
+    if (n < 32 || n > 33) return `identities.${d} must be base64url of a 32..33-byte public key`;
+  }
   return undefined;
 }
 

@@ -20,6 +20,8 @@ export type ClientFrame =
       kind?: 'text' | 'media' | 'e2e';
       /** A direct e2e send: one ciphertext per target device (device id → base64url). */
       bodies?: Record<string, string>;
+      /** With `bodies`: the identity key each device's session was started with (device id → base64url), checked against what the device last published. */
+      identities?: Record<string, string>;
       /** A group send: the `group.devices` version the sender encrypted for (required for kind e2e). */
       members?: string;
     }
@@ -61,6 +63,8 @@ export type ServerFrame =
       /** `devices_changed`: target devices the send has no body for, and listed devices that are not targets. */
       missing?: string[];
       stale?: string[];
+      /** `devices_changed`: devices whose published identity key is not the one the send names (reinstalled: start a new session). */
+      changed?: string[];
     }
   | { t: 'pong'; serverMs: number };
 

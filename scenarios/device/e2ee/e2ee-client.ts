@@ -127,13 +127,14 @@ export class E2eeClient {
     return this.setup.stats;
   }
 
-  /** The app was reinstalled: a new identity, no sessions, nothing published yet. */
+  /** The app was reinstalled: a new identity, no sessions; its new bundle is published at once (or at the next welcome). */
   reinstall(): void {
     this.crypto = this.setup.crypto(this.link.id);
     this.published = false;
     this.devicesOf.clear();
     this.groups.clear();
     this.built.clear();
+    if (this.link.online()) this.publish();
   }
 
   // ---- connection ----
@@ -178,16 +179,20 @@ export class E2eeClient {
     const users = to === me ? [me] : [to, me];
     const t0 = this.setup.cpuNow();
     const bodies: Record<string, string> = {};
+    // The identity each session started from: the node refuses the send if a device has published another since.
+    const identities: Record<string, string> = {};
     let bytes = 0;
     for (const u of users) {
       for (const d of this.devicesOf.get(u)!) {
         const c = this.crypto.encrypt(d, e.body);
         bodies[d] = c;
+        const id = this.crypto.sessionIdentity(d);
+        if (id !== undefined) identities[d] = id;
         bytes += c.length;
       }
     }
     this.stats.encrypted((this.setup.cpuNow() - t0) * 1000, utf8Bytes(e.body), bytes);
-    return { t: 'send', cid: e.cid, to, kind: 'e2e', bodies };
+    return { t: 'send', cid: e.cid, to, kind: 'e2e', bodies, identities };
   }
 
   private groupFrame(e: PendingSend, gid: string): ClientFrame | undefined {
@@ -423,6 +428,11 @@ export class E2eeClient {
     this.stats.counts.devicesChanged++;
     const stale = Array.isArray(f.stale) ? (f.stale as string[]) : [];
     const missing = Array.isArray(f.missing) ? (f.missing as string[]) : [];
+    // Reinstalled devices: their sessions are with an identity they no longer have. Their new bundles replace them
+    // (startSession then reports the identity change).
+    const changed = Array.isArray(f.changed) ? (f.changed as string[]) : [];
+    for (const d of changed) this.crypto.forget(d);
+    missing.push(...changed);
     for (const d of stale) {
       this.crypto.forget(d);
       const ds = this.devicesOf.get(userOf(d));

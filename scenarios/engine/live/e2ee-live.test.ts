@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import type { Envelope } from '../../../system/bus/envelope.ts';
+import { drillFile } from '../../drills/drill-file.ts';
 import { runLive } from './live.ts';
 
 const quiet = { progress: false, log: () => {} };
@@ -59,7 +60,8 @@ describe('End-to-end encryption, live against the embedded world', function () {
     assert.ok(e.senderKeysDistributed > 0, 'group messages went under sender keys');
     assert.ok(e.overheadBytesPerMessage > 0);
     assert.deepEqual(e.undecryptable, {});
-    assert.equal(report.passed, true);
+    // Latency thresholds are not this test's business (a busy machine moves them); the guarantees are.
+    for (const m of ['lost', 'undecryptable', 'duplicated_visible', 'messages_failed']) assert.equal(report.thresholds.find((t) => t.metric === m)?.passed, true, m);
     // The server sees ciphertext only: no envelope between nodes and nothing the stores hold carries the plaintext.
     assert.ok(envelopes > 0, 'the scan saw envelopes');
     assert.equal(plaintextEnvelopes, 0, 'an envelope carried plaintext');
@@ -72,5 +74,54 @@ describe('End-to-end encryption, live against the embedded world', function () {
     assert.ok(report.e2ee!.bytesPerMessage > 0);
     assert.ok(plaintextEnvelopes > 0 || storesHold, 'plaintext is visible without end-to-end encryption');
     assert.equal(report.delivery.lost, 0);
+  });
+
+  it('counts a delivery it cannot decrypt as undecryptable, on its own line, and the threshold fails', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-e2ee-'));
+    let corrupted: string | undefined;
+    const { report } = await runLive({
+      scenario: 'steady-chat', world: 'embedded', seed: 6, outDir, ...quiet,
+      overrides: { devices: 40, duration: '3s', rate: 40, warmup: '0s' },
+      onLoadStart: (world) => {
+        // Test-only fault: one cross-node direct delivery arrives with its ciphertext's last characters changed (its MAC no longer
+        // verifies), and its inbox entry is acked away so the intact copy is never drained.
+        const { bus, inbox } = world.embedded!.ports;
+        bus.setFilter((_node, env: Envelope) => {
+          if (corrupted || env.k !== 'deliver' || env.item.kind !== 'msg' || env.item.conv?.startsWith('g:')) return true;
+          const frame = JSON.parse(env.item.frame) as { kind?: string; body: string };
+          if (frame.kind !== 'e2e') return true;
+          corrupted = env.item.id;
+          frame.body = `${frame.body.slice(0, -4)}${frame.body.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+          env.item.frame = JSON.stringify(frame);
+          for (const d of env.devices) void inbox.ack(d, [env.item.id]);
+          return true;
+        });
+      },
+    });
+    assert.ok(corrupted, 'the hook changed a delivery');
+    assert.equal(report.delivery.undecryptable, 1);
+    assert.equal(report.delivery.lost, 0, 'it arrived: undecryptable, not lost');
+    assert.deepEqual(report.e2ee!.undecryptable, { bad_mac: 1 });
+    const t = report.thresholds.find((x) => x.metric === 'undecryptable')!;
+    assert.deepEqual([t.passed, t.actual], [false, 1]);
+    assert.equal(report.passed, false);
+  });
+
+  it('a reinstalled device gets new sessions: its contacts see the identity change, and the node refuses sends to its old identity', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-e2ee-'));
+    const file = drillFile('reinstall', [], {
+      population: { devices: 60, devicesPerUser: 1 },
+      social: { contactsPerUser: 5, groups: [] },
+      timeline: [{ at: '1s', action: 'reinstall', share: 0.2 }],
+    });
+    const { report } = await runLive({ scenario: file, world: 'embedded', seed: 7, outDir, ...quiet, overrides: { duration: '4s', rate: 60, warmup: '0s' } });
+    const e = report.e2ee!;
+    assert.ok(e.bundlesPublished > 60, `reinstalled devices published again (${e.bundlesPublished})`);
+    assert.ok(e.devicesChanged > 0, 'sends encrypted to an old identity were refused and redone');
+    assert.ok(e.identityChanges > 0, 'contacts saw the identity change');
+    assert.equal(report.delivery.lost, 0);
+    assert.equal(report.messages.failed, 0);
+    // Only what was already on its way to an old identity when the app was reinstalled can be undecryptable.
+    assert.ok(report.delivery.undecryptable <= 12, `undecryptable ${report.delivery.undecryptable}`);
   });
 });
