@@ -225,6 +225,7 @@ export function e2eeRows(report: Report): string[][] | null {
     ['sender keys distributed / rotated', `${fmtInt(e.senderKeysDistributed)} / ${fmtInt(e.senderKeyRotations)}`],
     ['sends resent for a stale view (devices / members)', `${fmtInt(e.devicesChanged)} / ${fmtInt(e.membersChanged)}`],
     ['channel messages (fan-out on read: not end-to-end encrypted)', fmtInt(e.channelMessages ?? 0)],
+    ['media attachments sealed / opened', `${fmtInt(e.attachmentsSealed ?? 0)} / ${fmtInt(e.attachmentsOpened ?? 0)}`],
     ['undecryptable', failed === '' ? '0' : failed],
   ];
 }

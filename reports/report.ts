@@ -263,6 +263,9 @@ export interface E2eeReport {
   membersChanged: number;
   /** Messages to fan-out-on-read groups (channels), which are not end-to-end encrypted: sent as plaintext. */
   channelMessages: number;
+  /** Media attachments sealed by senders (AES-256-CBC + HMAC-SHA256 under a fresh key) and opened by recipients. */
+  attachmentsSealed: number;
+  attachmentsOpened: number;
   /** Deliveries the device could not decrypt, by reason (every one, owed or not). */
   undecryptable: Record<string, number>;
   /** Mean ciphertext bytes a message's send frame carried beyond its plaintext (all recipient devices together). */

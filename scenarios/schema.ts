@@ -112,6 +112,18 @@ const scenarioShape = z.object({
     readDelayMs: atLeast(-1),
     /** Whether a push wake-up brings a backgrounded device online. Default true. */
     wakeOnPush: z.boolean({ error: 'expected true or false' }).optional(),
+    /**
+     * Share of messages that carry a media attachment (a thumbnail, a voice
+     * note) of `bytes`. With end-to-end encryption the device seals it with a
+     * random key (Signal's attachment scheme) and the key, digest and sealed
+     * bytes travel inside the encrypted message (there is no object store
+     * yet); without, it travels as plaintext `media`. At most 12 KiB, so a
+     * message to 2 devices per user still fits a frame.
+     */
+    media: z.object({
+      share: z.number({ error: 'expected a share in [0, 1]' }).min(0).max(1),
+      bytes: z.object({ min: atLeast(1), max: z.number({ error: 'expected a number in [1, 12288]' }).min(1).max(12_288) }),
+    }).optional(),
   }),
   exec: z.record(text, z.custom<Behaviour>((f) => typeof f === 'function', { error: 'expected a behaviour function' })),
   options: z.object({

@@ -10,7 +10,7 @@ import { Outbox, formatCid, parseCid, validateOutboxOptions, type OutboxEntry, t
 import { DeliverFlags, ReorderBuffer, type Incoming, type ReorderOptions } from './reorder.ts';
 import { ReadTracker } from './read-receipts.ts';
 import { emptyStats, type DeviceStats } from './stats.ts';
-import { E2eeClient, type E2eeLink, type HeldMessage } from './e2ee/e2ee-client.ts';
+import { E2eeClient, plainMedia, type E2eeLink, type HeldMessage } from './e2ee/e2ee-client.ts';
 
 export { DeliverFlags } from './reorder.ts';
 export { formatCid, parseCid } from './outbox.ts';
@@ -50,7 +50,10 @@ export class VirtualDevice {
       const d = this.d;
       if (first && d.opts.typing) d.write({ t: 'typing', to: e.to });
       if (!first) d.counters.retries++;
-      if (!d.opts.e2ee?.enabled) return d.write({ t: 'send', cid: e.cid, to: e.to, body: e.body });
+      if (!d.opts.e2ee?.enabled) {
+        if (e.mediaBytes > 0) return d.write({ t: 'send', cid: e.cid, to: e.to, body: plainMedia(e.body, e.mediaBytes), kind: 'media' });
+        return d.write({ t: 'send', cid: e.cid, to: e.to, body: e.body });
+      }
       // Encrypted per recipient device (or under the group's sender key); nothing goes out until their keys are here.
       const f = d.e2ee.frameFor(e);
       if (f) d.write(f);
@@ -262,13 +265,13 @@ export class VirtualDevice {
   // ---- commands from the scenario ----
 
   /** Queues a message to a user id or `g:<gid>`; transmitted when online, retried until acked. */
-  send(to: string, body: string, msgKey: number, intendedMs: number): void {
+  send(to: string, body: string, msgKey: number, intendedMs: number, mediaBytes = 0): void {
     if (this.current === 'stopped') {
       this.observer.onError('stopped', msgKey, this.now(), false);
       return;
     }
     this.counters.sends++;
-    if (!this.outbox.add(to, body, msgKey, intendedMs)) this.counters.queueFull++;
+    if (!this.outbox.add(to, body, msgKey, intendedMs, mediaBytes)) this.counters.queueFull++;
   }
 
   /** Backgrounds the app: closes the socket and stays offline until `comeOnline` or a push wake. */

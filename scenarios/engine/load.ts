@@ -160,8 +160,10 @@ export class Load {
     const msgKey = this.msgCounter++ * config.workers + config.worker;
     const { min, max } = scenario.behaviour.bodyBytes;
     const size = min + this.random.int(Math.max(1, max - min + 1));
+    const media = scenario.behaviour.media;
+    const mediaBytes = media && this.random.next() < media.share ? media.bytes.min + this.random.int(Math.max(1, media.bytes.max - media.bytes.min + 1)) : 0;
     recorder.willSend(msgKey, pick.from, pick.to);
-    devices.get(pick.from)!.device.send(pick.to, FILLER.slice(0, size), msgKey, t0 + intendedMs);
+    devices.get(pick.from)!.device.send(pick.to, FILLER.slice(0, size), msgKey, t0 + intendedMs, mediaBytes);
     return msgKey;
   }
 

@@ -11,7 +11,7 @@ export interface E2eeStatsTransfer {
 
 const COUNTS = [
   'sends', 'messages', 'decrypts', 'sessionsStarted', 'sessionsAccepted', 'signedPreKeyOnly', 'bundlesFetched', 'bundlesPublished',
-  'identityChanges', 'senderKeysDistributed', 'senderKeyRotations', 'devicesChanged', 'membersChanged', 'channelMessages',
+  'identityChanges', 'senderKeysDistributed', 'senderKeyRotations', 'devicesChanged', 'membersChanged', 'channelMessages', 'attachmentsSealed', 'attachmentsOpened',
   'plaintextBytes', 'ciphertextBytes', 'framesOut', 'bytesOut',
 ] as const;
 type CountName = (typeof COUNTS)[number];
@@ -98,6 +98,8 @@ export class E2eeStats {
       devicesChanged: c.devicesChanged,
       membersChanged: c.membersChanged,
       channelMessages: c.channelMessages,
+      attachmentsSealed: c.attachmentsSealed,
+      attachmentsOpened: c.attachmentsOpened,
       undecryptable: { ...this.undecryptable },
       overheadBytesPerMessage: per(c.ciphertextBytes - c.plaintextBytes),
       framesPerMessage: perSend(c.framesOut),

@@ -124,4 +124,20 @@ describe('End-to-end encryption, live against the embedded world', function () {
     // Only what was already on its way to an old identity when the app was reinstalled can be undecryptable.
     assert.ok(report.delivery.undecryptable <= 12, `undecryptable ${report.delivery.undecryptable}`);
   });
+
+  it('seals media attachments under a fresh key inside the encrypted message, and every recipient opens them', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-e2ee-'));
+    const file = drillFile('media', [], {
+      population: { devices: 40, devicesPerUser: 2 },
+      behaviour: { bodyBytes: { min: 20, max: 100 }, readDelayMs: -1, media: { share: 0.5, bytes: { min: 2000, max: 6000 } } },
+    });
+    const { report } = await runLive({ scenario: file, world: 'embedded', seed: 8, outDir, ...quiet, overrides: { duration: '3s', rate: 40, warmup: '0s' } });
+    const e = report.e2ee!;
+    assert.ok(e.attachmentsSealed > 20, `sealed ${e.attachmentsSealed}`);
+    assert.ok(e.attachmentsOpened >= e.attachmentsSealed, `opened ${e.attachmentsOpened} of ${e.attachmentsSealed} sealed (each by every recipient device)`);
+    assert.equal(report.delivery.undecryptable, 0);
+    assert.equal(report.delivery.lost, 0);
+    assert.ok(e.overheadBytesPerMessage > 1000, 'the sealed media travels in the message');
+  });
 });
+

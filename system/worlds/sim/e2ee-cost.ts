@@ -23,6 +23,8 @@ export interface E2eeCostModel {
   senderKeyOverheadBytes: number;
   /** A sender-key distribution message's plaintext, bytes. */
   distributionBytes: number;
+  /** Sealing (or opening) a media attachment, µs per KiB. */
+  attachmentUsPerKiB: number;
 }
 
 const us = z.number({ error: 'expected a number of µs >= 0' }).min(0);
@@ -40,6 +42,7 @@ export const e2eeCostSchema = z.object({
   preKeyMessageOverheadBytes: bytes,
   senderKeyOverheadBytes: bytes,
   distributionBytes: bytes,
+  attachmentUsPerKiB: us,
 }, { error: 'expected the e2ee cost figures of `chatlab calibrate`' });
 
 /** Measured with `npm run bench:e2ee` on the 2-core machine the default calibration comes from. */
@@ -55,4 +58,5 @@ export const DEFAULT_E2EE_COST: E2eeCostModel = {
   preKeyMessageOverheadBytes: 200,
   senderKeyOverheadBytes: 120,
   distributionBytes: 100,
+  attachmentUsPerKiB: 3.4,
 };
