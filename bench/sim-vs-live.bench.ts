@@ -61,7 +61,8 @@ if (driverCpus) {
 
 // The sim resolves events 10 µs apart: the embedded world's stores answer in microseconds.
 const resolutionMs = 0.01;
-const light: Overrides = { devices, duration };
+// The cluster's figures, as calibrate measures them: end-to-end crypto off in both worlds (its device cost is modeled apart).
+const light: Overrides = { devices, duration, e2ee: false };
 const measured = await calibrate({ world: 'embedded', overrides: light, seed, out: join(out, 'calibration.json'), log: quiet, driverCpus });
 if (values['write-default']) {
   const target = new URL('../system/worlds/sim/calibrations/embedded.json', import.meta.url);
