@@ -47,13 +47,17 @@ export class Directory {
     this.identityCache = new TtlCache(ttlMs, MAX_CACHED);
   }
 
-  /** The identity key each device last published, as cached for the directory's TTL (absent: none published). */
-  async identitiesOf(devices: readonly DeviceId[]): Promise<Map<DeviceId, string>> {
+  /**
+   * The identity key each device last published, as cached for the
+   * directory's TTL (absent: none published). `fresh`: read the store, not
+   * the cache (a device may have published through another node since).
+   */
+  async identitiesOf(devices: readonly DeviceId[], fresh = false): Promise<Map<DeviceId, string>> {
     const now = this.ports.clock.now();
     const out = new Map<DeviceId, string>();
     const missing: DeviceId[] = [];
     for (const d of devices) {
-      const cached = this.identityCache.get(d, now);
+      const cached = fresh ? undefined : this.identityCache.get(d, now);
       if (!cached) missing.push(d);
       else if (cached.value !== undefined) out.set(d, cached.value);
     }

@@ -27,7 +27,7 @@ const Methods: Record<Exclude<PortName, 'bus'>, string[]> = {
   groups: ['create', 'get', 'add', 'remove', 'members', 'groupsOf', 'cursor', 'advanceCursor', 'markReceipt', 'receipts'],
   presence: ['heartbeat', 'offline', 'get', 'subscribe', 'unsubscribeAll', 'subscribers'],
   push: ['wake'],
-  keys: ['publish', 'fetch', 'remaining'],
+  keys: ['publish', 'fetch', 'remaining', 'identities'],
   accounts: ['addDevice', 'devices', 'devicesOf', 'bindPhone', 'userByPhone'],
 };
 
