@@ -56,6 +56,7 @@ program
   .option('--redis-image <image>', 'containers world: Redis image, e.g. redis:7.2 (or CHATLAB_REDIS_IMAGE; default chatlab/redis:local)')
   .option('--cassandra-image <image>', 'containers world: Cassandra image, e.g. cassandra:5.0 (or CHATLAB_CASSANDRA_IMAGE; default chatlab/cassandra:local)')
   .option('--out <dir>', 'output folder (default: out/<scenario>-<time>)')
+  .option('--frame-tap <dir>', 'embedded and local worlds: append every WebSocket frame each node receives and sends to <dir>/<node>.frames.jsonl (a debugging aid)')
   .option('--calibration <file>', 'sim world: calibration file written by `chatlab calibrate` (default: built-in figures)')
   .option('--no-e2ee', 'devices send plaintext: no end-to-end encryption (on by default), to compare its cost with `chatlab compare`')
   .option('--no-progress', 'no live progress display')
@@ -82,6 +83,7 @@ program
       redisUrl: o.redis,
       cassandra: o.cassandra,
       progress: o.progress,
+      frameTap: o.frameTap,
     });
     process.stdout.write(`${renderTerminal(report)}\n`);
     process.stdout.write(`\nreports: ${files.html}\n         ${files.md}\n         ${files.json}\n`);
@@ -101,7 +103,7 @@ function runOverrides(o: Record<string, unknown>): Overrides {
 
 /** `--cluster` names the whole cluster: options that would start or pick another one are errors. */
 function refuseWithCluster(o: Record<string, unknown>, cmd: Command): void {
-  for (const opt of ['target', 'secret', 'nodes', 'redis', 'cassandra', 'nodeImage', 'redisImage', 'cassandraImage', 'calibration'] as const) {
+  for (const opt of ['target', 'secret', 'nodes', 'redis', 'cassandra', 'nodeImage', 'redisImage', 'cassandraImage', 'calibration', 'frameTap'] as const) {
     if (o[opt] !== undefined) throw new InvalidArgumentError(`--${opt.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply with --cluster (the cluster is already running)`);
   }
   if (cmd.getOptionValueSource('world') !== 'default') throw new InvalidArgumentError('--world does not apply with --cluster (the cluster is already running)');
@@ -109,8 +111,8 @@ function refuseWithCluster(o: Record<string, unknown>, cmd: Command): void {
 
 async function runSimCommand(scenario: string, name: string, o: Record<string, unknown>): Promise<void> {
   if (o.world !== 'sim') throw new InvalidArgumentError('--calibration applies to --world sim only');
-  for (const opt of ['target', 'workers', 'redis', 'cassandra'] as const) {
-    if (o[opt] !== undefined) throw new InvalidArgumentError(`--${opt} does not apply to --world sim`);
+  for (const opt of ['target', 'workers', 'redis', 'cassandra', 'frameTap'] as const) {
+    if (o[opt] !== undefined) throw new InvalidArgumentError(`--${opt.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to --world sim`);
   }
   const outDir = (o.out as string | undefined) ?? join('out', `${name}-sim-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   process.stderr.write(`chatlab: seed ${String(o.seed)}\n`);

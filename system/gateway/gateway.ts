@@ -7,6 +7,7 @@ import type { ChatNode } from '../node/chat-node.ts';
 import type { ConnId, Transport } from '../node/ports.ts';
 import { CloseCodes } from '../protocol/errors.ts';
 import { ProtocolLimits } from '../protocol/frames.ts';
+import { FrameTap } from './frame-tap.ts';
 import { FrameWriter } from './frame-writer.ts';
 import { LoopDelay } from './loop-delay.ts';
 import { renderMetrics } from './metrics-http.ts';
@@ -24,6 +25,12 @@ export interface GatewayOptions extends AuthHttpOptions {
   maxFrameBytes: number;
   /** How often event-loop delay is fed to admission control. */
   loadSampleMs: number;
+  /**
+   * Wire tap (a test and debugging aid, see FrameTap): every frame in and out
+   * is appended to `<frameTapDir>/<node id>.frames.jsonl`. Absent: off, at the
+   * cost of one check per frame. A node process reads it from `CHATLAB_FRAME_TAP`.
+   */
+  frameTapDir?: string;
 }
 
 export const defaultGatewayOptions: GatewayOptions = {
@@ -39,7 +46,7 @@ export const defaultGatewayOptions: GatewayOptions = {
 export function resolveGatewayOptions(opts: Partial<GatewayOptions>): GatewayOptions {
   const o = { ...defaultGatewayOptions, ...opts };
   for (const [k, v] of Object.entries(o)) {
-    if (k === 'host') continue;
+    if (k === 'host' || k === 'frameTapDir') continue;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`gateway option ${k} must be a non-negative number, got ${v}`);
   }
   if (o.httpDiscardMaxBytes < o.httpBodyMaxBytes) throw new RangeError('httpDiscardMaxBytes must be >= httpBodyMaxBytes');
@@ -59,6 +66,8 @@ export class Gateway implements Transport {
   private nextConn = 1;
   /** Frames out, one write per socket per event-loop turn. */
   private readonly out = new FrameWriter();
+  /** Every frame in and out, when `frameTapDir` is set. */
+  private tap?: FrameTap;
   private timers: NodeJS.Timeout[] = [];
   /** Event-loop delay beyond the 20 ms sampling interval (an idle loop reads ~0). */
   private readonly loop = new LoopDelay(20);
@@ -82,6 +91,7 @@ export class Gateway implements Transport {
 
   async listen(node: ChatNode): Promise<void> {
     this.node = node;
+    if (this.opts.frameTapDir) this.tap = new FrameTap(this.opts.frameTapDir, node.id);
     if (this.auth) this.authHttp = new AuthHttp(this.auth, node.ports.clock, this.opts);
     const server = createServer((req, res) => void this.http(req, res));
     const wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxFrameBytes * 2, clientTracking: false, perMessageDeflate: false });
@@ -148,6 +158,7 @@ export class Gateway implements Transport {
   private onMessage(id: ConnId, data: RawData, isBinary: boolean): void {
     this.alive.add(id);
     const bytes = byteLength(data);
+    this.tap?.record('in', id, isBinary ? '\u0000binary' : data.toString());
     if (isBinary) return this.node.onFrame(id, '\u0000binary');
     if (bytes > this.opts.maxFrameBytes) return this.node.onFrame(id, ' '.repeat(ProtocolLimits.maxFrameBytes + 1));
     this.node.onFrame(id, data.toString());
@@ -156,6 +167,7 @@ export class Gateway implements Transport {
   send(conn: ConnId, frame: string): void {
     const ws = this.sockets.get(conn);
     if (!ws || ws.readyState !== 1) return;
+    this.tap?.record('out', conn, frame);
     if (this.out.send(ws, frame) > this.opts.maxBufferedBytes) {
       this.node.metrics.reject('slow_consumer');
       // The close frame queues behind what is buffered; close() cuts the socket if it never drains.
@@ -207,6 +219,7 @@ export class Gateway implements Transport {
     this.wss?.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections?.();
+    this.tap?.close();
   }
 
   private async http(req: IncomingMessage, res: ServerResponse): Promise<void> {

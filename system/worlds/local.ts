@@ -29,6 +29,8 @@ export interface LocalWorldOptions {
   proxies?: boolean;
   /** Extra node flags for the chat node processes (benchmarks pass --expose-gc). */
   nodeArgs?: string[];
+  /** Wire tap: every node appends each frame in and out to `<frameTap>/<node id>.frames.jsonl` (CHATLAB_FRAME_TAP; see gateway/frame-tap.ts). Off by default. */
+  frameTap?: string;
 }
 
 interface NodeProc {
@@ -170,6 +172,7 @@ export class LocalWorld {
         ...process.env, CHATLAB_NODE_ID: id, CHATLAB_NODE_NUMBER: String(index + 1), CHATLAB_PORT: String(port),
         ...this.dependencyEnv(id), CHATLAB_KEYSPACE: this.keyspace,
         CHATLAB_PUSH_URL: this.pushUrl, CHATLAB_SECRET: this.secret,
+        ...(this.opts.frameTap ? { CHATLAB_FRAME_TAP: resolve(this.opts.frameTap) } : {}),
       },
     });
     const ready = await readyLine(logFile, proc, 120_000, offset);

@@ -7,7 +7,9 @@
  *   CHATLAB_NODE_ID, CHATLAB_NODE_NUMBER, CHATLAB_PORT (0 = free port), CHATLAB_HOST (127.0.0.1),
  *   CHATLAB_REDIS_URL, CHATLAB_CASSANDRA (host:port[,host:port]), CHATLAB_KEYSPACE (chatlab),
  *   CHATLAB_PUSH_URL, CHATLAB_SECRET,
- *   CHATLAB_CASSANDRA_ADDRESS_MAP (optional, `host:port=host:port,…`: announced Cassandra addresses → proxies)
+ *   CHATLAB_CASSANDRA_ADDRESS_MAP (optional, `host:port=host:port,…`: announced Cassandra addresses → proxies),
+ *   CHATLAB_FRAME_TAP (optional, a folder: the wire tap, every frame in and out appended to
+ *     `<folder>/<node id>.frames.jsonl`; a test and debugging aid, off by default; see gateway/frame-tap.ts)
  * Prints one JSON line `{"ready":true,"id":…,"url":…,"port":…}` when listening.
  * SIGTERM: graceful stop (devices told to go with 1001). SIGUSR2, when run with
  * --expose-gc: a full garbage collection (benchmarks read RSS after it).
@@ -44,7 +46,10 @@ const { ports, close } = await realPorts(clock, random, {
 });
 const tokens = new TokenIssuer(env('CHATLAB_SECRET'), clock);
 const auth = new AuthService(ports.accounts, tokens, clock, random.fork('auth'));
-const gateway = new Gateway({ host: env('CHATLAB_HOST', '127.0.0.1'), port: Number(env('CHATLAB_PORT', '0')) }, auth);
+const gateway = new Gateway({
+  host: env('CHATLAB_HOST', '127.0.0.1'), port: Number(env('CHATLAB_PORT', '0')),
+  ...(process.env.CHATLAB_FRAME_TAP ? { frameTapDir: process.env.CHATLAB_FRAME_TAP } : {}),
+}, auth);
 const node = new ChatNode({ nodeId: id, nodeNumber: number }, ports, tokens, gateway);
 await node.start();
 await gateway.listen(node);

@@ -25,14 +25,19 @@ export interface WorldOptions {
   cassandra?: string;
   /** local: route node and device traffic through Toxiproxy (the chaos schedule has network faults). */
   proxies?: boolean;
+  /**
+   * embedded and local: the wire tap, every frame each node receives and sends
+   * appended to `<frameTap>/<node id>.frames.jsonl` (gateway/frame-tap.ts). Off by default.
+   */
+  frameTap?: string;
 }
 
 export type WorldFactory = (o: WorldOptions) => Promise<StartedWorld>;
 
 /** The worlds the live engine can start, by name. */
 export const worlds: Record<string, WorldFactory> = {
-  embedded: async ({ nodes, seed }) => {
-    const c = await EmbeddedCluster.start({ nodes, seed });
+  embedded: async ({ nodes, seed, frameTap }) => {
+    const c = await EmbeddedCluster.start({ nodes, seed, ...(frameTap ? { gateway: { frameTapDir: frameTap } } : {}) });
     return {
       kind: 'embedded',
       nodes: c.nodes.map((n) => ({ id: n.id, url: n.url, number: n.index + 1 })),
@@ -44,9 +49,9 @@ export const worlds: Record<string, WorldFactory> = {
       stop: () => c.stop(),
     };
   },
-  local: async ({ nodes, outDir, redisUrl, cassandra, proxies }) => {
+  local: async ({ nodes, outDir, redisUrl, cassandra, proxies, frameTap }) => {
     const dir = join(outDir, 'servers');
-    const w = await LocalWorld.start({ nodes, dir, redisUrl, cassandra, proxies });
+    const w = await LocalWorld.start({ nodes, dir, redisUrl, cassandra, proxies, frameTap });
     return {
       kind: 'local',
       nodes: w.nodes.map((n, i) => ({ id: n.id, url: w.deviceUrl(i), number: n.number })),
@@ -61,7 +66,8 @@ export const worlds: Record<string, WorldFactory> = {
     };
   },
   /** Redis, Cassandra, push and the nodes in containers (Testcontainers); images from CHATLAB_*_IMAGE or the local ones. */
-  containers: async ({ nodes, outDir, redisUrl, cassandra }) => {
+  containers: async ({ nodes, outDir, redisUrl, cassandra, frameTap }) => {
+    if (frameTap) throw new Error('the frame tap writes files where the node runs: embedded and local worlds only');
     const dir = join(outDir, 'servers');
     const w = await ContainersWorld.start({ nodes, dir, redisUrl, cassandra });
     return {

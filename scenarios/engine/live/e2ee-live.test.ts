@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import type { Envelope } from '../../../system/bus/envelope.ts';
+import { MarkerFinder, scanTappedFrames } from '../../../system/testing/plaintext-scan.ts';
 import { drillFile } from '../../drills/drill-file.ts';
 import { runLive } from './live.ts';
 
@@ -16,14 +17,19 @@ function dump(o: unknown): string {
   return inspect(o, { depth: Infinity, maxArrayLength: Infinity, maxStringLength: Infinity, showHidden: false });
 }
 
-/** Runs a short steady-chat with 2 devices per user, scanning every bus envelope and, at the end, the stores, for the marker. */
+/**
+ * Runs a short steady-chat with 2 devices per user, scanning every bus
+ * envelope and, at the end, the stores and every frame the nodes received
+ * and sent (the wire tap), for the marker.
+ */
 async function scanRun(e2ee: boolean, seed: number) {
   const outDir = mkdtempSync(join(tmpdir(), 'chatlab-e2ee-'));
+  const frameTap = join(outDir, 'frames');
   let envelopes = 0;
   let plaintextEnvelopes = 0;
   let stores = '';
   const { report } = await runLive({
-    scenario: 'steady-chat', world: 'embedded', seed, outDir, ...quiet,
+    scenario: 'steady-chat', world: 'embedded', seed, outDir, frameTap, ...quiet,
     overrides: { devices: 40, devicesPerUser: 2, duration: '3s', rate: 40, warmup: '0s', e2ee },
     onLoadStart: (world) => {
       const ports = world.embedded!.ports;
@@ -38,7 +44,8 @@ async function scanRun(e2ee: boolean, seed: number) {
     },
   });
   scanStores?.();
-  return { report, envelopes, plaintextEnvelopes, storesHold: stores.includes(MARKER) };
+  const frames = scanTappedFrames(frameTap, new MarkerFinder(MARKER));
+  return { report, envelopes, plaintextEnvelopes, storesHold: stores.includes(MARKER), frames };
 }
 let scanStores: (() => string) | undefined;
 
@@ -46,7 +53,7 @@ describe('End-to-end encryption, live against the embedded world', function () {
   this.timeout(180_000);
 
   it('delivers every message with 2 devices per user, none undecryptable, and reports what the crypto cost', async () => {
-    const { report, plaintextEnvelopes, envelopes, storesHold } = await scanRun(true, 5);
+    const { report, plaintextEnvelopes, envelopes, storesHold, frames } = await scanRun(true, 5);
     assert.equal(report.delivery.lost, 0);
     assert.equal(report.delivery.undecryptable, 0);
     assert.equal(report.delivery.delivered, report.delivery.expected);
@@ -66,13 +73,18 @@ describe('End-to-end encryption, live against the embedded world', function () {
     assert.ok(envelopes > 0, 'the scan saw envelopes');
     assert.equal(plaintextEnvelopes, 0, 'an envelope carried plaintext');
     assert.equal(storesHold, false, 'a store holds plaintext');
+    // Nor does any frame a node received or sent.
+    assert.equal(frames.files, report.nodes, 'a tap file per node');
+    assert.ok(frames.in > 100 && frames.out > 100, `frames tapped: ${frames.in} in, ${frames.out} out`);
+    assert.equal(frames.hits, 0, `a frame carried plaintext: ${frames.firstHit}`);
   });
 
   it('the same scan finds the plaintext with --no-e2ee (the scan works)', async () => {
-    const { report, plaintextEnvelopes, storesHold } = await scanRun(false, 5);
+    const { report, plaintextEnvelopes, storesHold, frames } = await scanRun(false, 5);
     assert.equal(report.e2ee!.mode, 'off');
     assert.ok(report.e2ee!.bytesPerMessage > 0);
     assert.ok(plaintextEnvelopes > 0 || storesHold, 'plaintext is visible without end-to-end encryption');
+    assert.ok(frames.hits > 0, 'the tapped frames show the plaintext');
     assert.equal(report.delivery.lost, 0);
   });
 

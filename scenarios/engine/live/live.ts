@@ -53,6 +53,19 @@ export interface LiveRunOptions {
   driverCpus?: string;
   /** Called once the load has started (tests use it to arm fault hooks). */
   onLoadStart?: (world: StartedWorld) => void;
+  /**
+   * Called, and awaited, once the run is over (load and grace past, the
+   * report written) and before the world stops: the world's stores, logs and
+   * tapped frames are still there as the run left them (tests scan them).
+   * Not called when the run fails.
+   */
+  onLoadEnd?: (world: StartedWorld) => void | Promise<void>;
+  /**
+   * embedded and local worlds: the wire tap, every frame each node receives
+   * and sends appended to `<frameTap>/<node id>.frames.jsonl` (a test and
+   * debugging aid; system/gateway/frame-tap.ts).
+   */
+  frameTap?: string;
 }
 
 export interface LiveRunResult {
@@ -71,6 +84,7 @@ const DEVICES_PER_WORKER = 15_000;
 export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const scenario = await prepareScenario(o.scenario, o.overrides);
+  if (o.frameTap && (o.cluster || o.target)) throw new Error('the frame tap needs a world chatlab starts (embedded or local), not a running cluster');
   if (o.cluster && scenario.chaos.length > 0) {
     throw new Error(`${scenario.name} has a chaos schedule, which a cluster started by \`chatlab up\` does not run; inject faults with \`chatlab chaos\` during the run, or run the drill with --world`);
   }
@@ -84,7 +98,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     : o.target
     ? targetWorld(o.target, o.secret)
     : await startWorld(o.world, {
-      nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, cassandra: o.cassandra, proxies: needsProxies(scenario.chaos),
+      nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, cassandra: o.cassandra, proxies: needsProxies(scenario.chaos), frameTap: o.frameTap,
     });
   const children: ChildProcess[] = [];
   const faults: FaultMark[] = [];
@@ -130,6 +144,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
       inbox: world.openInbox ?? o.inboxAccess, deviceId: (d) => population.deviceId(d),
       nowMs: () => performance.timeOrigin + performance.now() - t0, outDir: o.outDir, log,
     });
+    await o.onLoadEnd?.(world);
     return { report, files: files! };
   } finally {
     await endWorkers(children);
