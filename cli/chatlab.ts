@@ -149,7 +149,7 @@ program
 
 program
   .command('calibrate')
-  .description('measure a live world and write a calibration file for --world sim --calibration: embedded — a closed-loop run (CPU per message, saturation) and a light run (link latency); local — the light run')
+  .description('measure a live world and write a calibration file for --world sim --calibration: embedded — a closed-loop run (CPU per message, saturation) and a light run (link latency); local — the light run; both — what end-to-end encryption costs a device here (the e2ee section)')
   .addOption(new Option('--world <world>', 'the live world to measure').choices(['embedded', 'local']).default('embedded'))
   .option('--devices <n>', 'devices of the calibration runs (default: steady-chat\'s 1000)', int('--devices', 2, 20_000))
   .option('--rate <r>', 'messages per second of the light run (default: steady-chat\'s 400)', positive('--rate'))
@@ -160,7 +160,7 @@ program
   .action(async (o) => {
     const overrides = Object.fromEntries(Object.entries({ devices: o.devices, rate: o.rate, duration: o.duration }).filter(([, v]) => v !== undefined));
     const { calibration, file } = await calibrate({ world: o.world, overrides, seed: o.seed, out: o.out, driverCpus: o.driverCpus });
-    process.stdout.write(`${JSON.stringify(calibration.notes, null, 2)}\ncalibration: ${file}\nuse it: chatlab run steady-chat --world sim --calibration ${file}\n`);
+    process.stdout.write(`${JSON.stringify(calibration.notes, null, 2)}\ne2ee: ${JSON.stringify(calibration.e2ee)}\ncalibration: ${file}\nuse it: chatlab run steady-chat --world sim --calibration ${file}\n`);
   });
 
 program

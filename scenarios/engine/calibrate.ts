@@ -10,6 +10,7 @@ import { SeededRandom } from '../../system/random/random.ts';
 import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
 import { runLive } from './live/live.ts';
 import { runSim } from './sim/sim.ts';
+import { measureE2eeCost } from './measure-e2ee.ts';
 import type { Overrides } from './config.ts';
 
 export interface CalibrateOptions {
@@ -83,6 +84,9 @@ const PROBE_UNIT_MS = 0.0001;
  * - stores: the embedded world runs them in memory, their time is in the
  *   CPU above; the local world keeps the datacenter figures (Redis and
  *   Cassandra on this machine are measured by bench:local, not here).
+ * - e2ee: what end-to-end encryption costs a device here, each figure of
+ *   the sim's E2eeCostModel measured with the real crypto
+ *   (measureE2eeCost), first, before any run loads the machine.
  *
  * The sim report names the calibration it used so a reader can judge.
  */
@@ -93,6 +97,8 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   // the CPU it takes would be charged to the cluster here.
   const light = { duration: '15s', e2ee: false, ...(o.overrides ?? {}) };
   const memoryStores = o.world === 'embedded';
+  const e2ee = measureE2eeCost();
+  log(`e2ee cost: encrypt ${e2ee.model.encryptUs} µs, decrypt ${e2ee.model.decryptUs} µs, session start ${e2ee.model.sessionStartUs} µs (${e2ee.detail.elapsedMs} ms to measure)`);
   // The light runs first, each `chatlab run` in a fresh process of its own: their latencies are what an uncalibrated sim should
   // land near. One run's p99 moves by ±30% from run to run here; the run with the median p99 stands for them.
   const lights = Array.from({ length: LIGHT_RUNS }, () => chatlabRun(o.world, light, seed));
@@ -133,6 +139,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
       : d.stores,
     // In-memory stores answer in microseconds: 10 µs steps, or each store round trip would cost 0.1 ms the world does not spend.
     ...(memoryStores ? { resolutionMs: 0.01 } : {}),
+    e2ee: e2ee.model,
     notes: {
       world: o.world,
       machine: machine(),
@@ -144,6 +151,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
           unitMs: round(unitMs), ackP50Ms: saturation!.latency.ackMs.p50, ackP99Ms: saturation!.latency.ackMs.p99,
         },
       } : {}),
+      e2ee: e2ee.detail,
       command: `chatlab calibrate --world ${o.world}${o.overrides?.devices ? ` --devices ${o.overrides.devices}` : ''}${o.overrides?.rate ? ` --rate ${o.overrides.rate}` : ''}${o.overrides?.duration ? ` --duration ${o.overrides.duration}` : ''}${o.driverCpus ? ` --driver-cpus ${o.driverCpus}` : ''}`,
     },
   };

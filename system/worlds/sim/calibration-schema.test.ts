@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { problemsOf } from '../../schema/check.ts';
 import { datacenterCalibration, validateCalibration } from './calibration.ts';
 import { calibrationFileSchema, distSchema } from './calibration-schema.ts';
+import { DEFAULT_E2EE_COST } from './e2ee-cost.ts';
 
 describe('calibration schema', () => {
   it('takes every kind of distribution and refuses malformed ones, naming the field', () => {
@@ -25,6 +26,26 @@ describe('calibration schema', () => {
     for (const [file, refusal] of cases) {
       assert.deepEqual(problemsOf(calibrationFileSchema, file, 'c.json'), [refusal]);
       assert.throws(() => validateCalibration(file, 'c.json'), new RangeError(refusal));
+    }
+  });
+
+  it('takes an e2ee section with every figure of the cost model, and refuses one short of a figure or out of range, naming the field', () => {
+    const e2ee = { ...DEFAULT_E2EE_COST, source: 'measured on a test machine' };
+    assert.deepEqual(problemsOf(calibrationFileSchema, { version: 1, e2ee }, 'c.json'), []);
+    assert.deepEqual(validateCalibration({ version: 1, e2ee }).e2ee, e2ee);
+    assert.equal(validateCalibration({ version: 1 }).e2ee, undefined, 'without one, the sim charges DEFAULT_E2EE_COST');
+    const { distributionBytes: _, ...short } = e2ee;
+    const cases: [unknown, string][] = [
+      ['fast', 'c.json.e2ee: expected the e2ee cost figures of `chatlab calibrate`, got "fast"'],
+      [short, 'c.json.e2ee.distributionBytes: expected a whole number of bytes >= 0, got nothing'],
+      [{ ...e2ee, encryptUs: -1 }, 'c.json.e2ee.encryptUs: expected a number of µs >= 0, got -1'],
+      [{ ...e2ee, decryptUs: '70' }, 'c.json.e2ee.decryptUs: expected a number of µs >= 0, got "70"'],
+      [{ ...e2ee, messageOverheadBytes: 1.5 }, 'c.json.e2ee.messageOverheadBytes: expected a whole number of bytes >= 0, got 1.5'],
+      [{ ...e2ee, source: 3 }, 'c.json.e2ee.source: expected a string, got 3'],
+    ];
+    for (const [section, refusal] of cases) {
+      assert.deepEqual(problemsOf(calibrationFileSchema, { version: 1, e2ee: section }, 'c.json'), [refusal]);
+      assert.throws(() => validateCalibration({ version: 1, e2ee: section }, 'c.json'), new RangeError(refusal));
     }
   });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { builtinCalibrations, datacenterCalibration, defaultCalibration, validateCalibration } from './calibration.ts';
 import { SimWorld } from './sim-world.ts';
+import { DEFAULT_E2EE_COST } from './e2ee-cost.ts';
 
 describe('calibration', () => {
   it('ships a measured default with its provenance: where, when, on what machine, by which command', () => {
@@ -13,6 +14,14 @@ describe('calibration', () => {
     assert.equal(defaultCalibration.resolutionMs, 0.01);
     assert.equal(builtinCalibrations.embedded, defaultCalibration);
     assert.equal(builtinCalibrations.datacenter, datacenterCalibration);
+  });
+
+  it("ships the E2EE cost measured on the same machine, the figures DEFAULT_E2EE_COST holds for a file without them", () => {
+    const e2ee = defaultCalibration.e2ee!;
+    assert.match(e2ee.source, /^measureE2eeCost, real DeviceCrypto.*: \d+ cores \(.+\), node v\d+.*\d{4}-\d{2}-\d{2}/);
+    assert.deepEqual(e2ee, DEFAULT_E2EE_COST);
+    assert.ok(e2ee.sessionStartUs > e2ee.encryptUs && e2ee.preKeyMessageOverheadBytes > e2ee.messageOverheadBytes);
+    assert.equal(datacenterCalibration.e2ee, undefined);
   });
 
   it('refuses a node.cpu or resolutionMs it does not know, naming the field', () => {
