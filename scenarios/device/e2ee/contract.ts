@@ -1,4 +1,5 @@
 import type { DeviceId } from '../../../system/protocol/ids.ts';
+import type { FetchedBundle as FetchedBundleData, PublishedBundle as PublishedBundleData } from '../../../system/keys/keys.ts';
 
 /**
  * What a virtual device's end-to-end layer offers the device state machine.
@@ -81,20 +82,8 @@ export class E2eeError extends Error {
   }
 }
 
-/** The `keys.publish` bundle (protocol shape, base64url without padding). */
-export interface PublishedBundleData {
-  identityKey: string;
-  signedPreKey: { id: number; key: string; signature: string };
-  oneTimePreKeys: { id: number; key: string }[];
-}
-
-/** One entry of a `keys` answer. */
-export interface FetchedBundleData {
-  device: DeviceId;
-  identityKey: string;
-  signedPreKey: { id: number; key: string; signature: string };
-  oneTimePreKey?: { id: number; key: string };
-}
+/** The `keys.publish` bundle and one entry of a `keys` answer: the Keys port's own shapes (base64url without padding). */
+export type { FetchedBundleData, PublishedBundleData };
 
 /** A media attachment sealed as Signal's attachment scheme: AES-256-CBC then HMAC-SHA256 over iv‖ciphertext, under a random 64-byte key. */
 export interface SealedAttachment {
