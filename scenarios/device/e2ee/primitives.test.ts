@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { ed25519, x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { SeededRandom } from '../../../system/random/random.ts';
 import {
@@ -111,6 +113,33 @@ describe('e2ee primitives', () => {
       const b = generateKeyPair('X25519', seededRandomSource(new SeededRandom(1)));
       assert.deepEqual(a.publicKey, b.publicKey);
       assert.notDeepEqual(generateKeyPair('X25519').publicKey, generateKeyPair('X25519').publicKey);
+    });
+
+    it('makes key pairs through garbage collections without hanging', async function () {
+      // A child collects garbage every few allocations while it makes key pairs for 4 s (at most
+      // 200,000): a key whose export can meet a collection that needs the export's lock (what
+      // `crypto.generateKeyPairSync` leaves behind) hangs the child, which is then killed by PID.
+      this.timeout(60_000);
+      const primitives = new URL('./primitives.ts', import.meta.url).href;
+      const code = `import { generateKeyPair } from ${JSON.stringify(primitives)};
+        const end = Date.now() + 4000; let n = 0;
+        while (n < 200000 && Date.now() < end) { generateKeyPair(n % 2 ? 'Ed25519' : 'X25519'); n++; }
+        console.log(n);`;
+      const root = fileURLToPath(new URL('../../../', import.meta.url));
+      const child = spawn(process.execPath, ['--max-semi-space-size=1', '--gc-interval=3', '--import', 'tsx', '--input-type=module', '--eval', code], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const ended = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 40_000);
+        child.on('exit', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (!ended) child.kill('SIGKILL');
+      assert.ok(ended, 'the child hung making key pairs');
+      assert.equal(child.exitCode, 0);
+      assert.ok(Number(out) > 1000, `made ${out.trim()} key pairs`);
     });
 
     it('base64url is strict', () => {

@@ -8,7 +8,7 @@
  *   X25519 shared secret   node 35 µs     noble 1010 µs
  *   Ed25519 sign           node 37 µs     noble ~530 µs
  *   Ed25519 verify         node 106 µs    noble ~1170 µs
- *   X25519 key generation  node 38 µs     (generateKeyPairSync)
+ *   X25519 key generation  node 37 µs     (random bytes imported, see generateKeyPair)
  *
  * A load driver takes a DH ratchet step (two DHs and a key pair) per turn
  * of a conversation, for thousands of messages a second: noble would cost a
@@ -115,12 +115,22 @@ export function rawPrivateOf(privateKey: KeyObject): Uint8Array {
   return fromB64(privateKey.export({ format: 'jwk' }).d!);
 }
 
-/** A fresh key pair: OpenSSL's own generator unless the bytes must come from `random` (reproducible runs). */
-export function generateKeyPair(curve: Curve, random?: RandomSource): KeyPair {
-  let privateKey: KeyObject;
-  if (random) privateKey = privateFromRaw(curve, random(32));
-  else if (curve === 'X25519') privateKey = crypto.generateKeyPairSync('x25519').privateKey;
-  else privateKey = crypto.generateKeyPairSync('ed25519').privateKey;
+/**
+ * A fresh key pair from 32 random bytes (`random`, or the system's CSPRNG):
+ * any 32 bytes are an X25519 private key (RFC 7748 clamps them on use) and
+ * an Ed25519 seed (RFC 8032 §5.1.5).
+ *
+ * Not `crypto.generateKeyPairSync`: in Node 20 the key-generation job it
+ * leaves behind locks its key's mutex when the garbage collector destroys
+ * it, and exporting that key (as `rawPublicOf` does) holds the same mutex
+ * while it allocates. A collection at that moment blocks the process for
+ * good: no timer, no socket, no signal handler runs again. Under a load
+ * driver's allocation rate that happened within minutes; the test
+ * "makes key pairs through garbage collections without hanging" reproduces
+ * it. Importing raw bytes creates no such job and costs the same (~37 µs).
+ */
+export function generateKeyPair(curve: Curve, random: RandomSource = secureRandom): KeyPair {
+  const privateKey = privateFromRaw(curve, random(32));
   return { privateKey, publicKey: rawPublicOf(privateKey) };
 }
 
