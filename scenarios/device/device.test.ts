@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { DeliverFlags, formatCid, parseCid } from './device.ts';
 import { harness, START_MS } from './device-harness.ts';
+import { E2eeStats } from './e2ee/e2ee-stats.ts';
+import { ModeledCrypto } from './e2ee/modeled-crypto.ts';
+import { DEFAULT_E2EE_COST } from '../../system/worlds/sim/e2ee-cost.ts';
 
 const { DUP_TRANSPORT, DUP_VISIBLE, OUT_OF_ORDER, GAP_SKIPPED } = DeliverFlags;
 
@@ -390,6 +393,57 @@ describe('VirtualDevice', () => {
       h.frame(r);
       h.frame(r);
       assert.deepEqual(h.rec.of('onReceipt'), [['read', undefined, 'u2.1', START_MS, 'd:u1:u2', 4]]);
+    });
+  });
+
+  describe('a group message held for its sender key', () => {
+    /** A device with end-to-end encryption (the modeled crypto) and a sender, u2.1, with a session to it. */
+    function e2eeHarness() {
+      const spent = { spentMs: 0 };
+      let mine: ModeledCrypto | undefined;
+      const h = harness({
+        e2ee: {
+          enabled: true, stats: new E2eeStats(), cpuNow: () => spent.spentMs,
+          crypto: () => (mine = new ModeledCrypto(DEFAULT_E2EE_COST, spent, 1)),
+          attachments: { seal: () => ({ key: '', digest: '', blob: '' }), open: () => {} },
+        },
+      });
+      h.online();
+      const sender = new ModeledCrypto(DEFAULT_E2EE_COST, spent, 2);
+      const b = mine!.bundle(1);
+      sender.startSession('u1.1', { device: 'u1.1', identityKey: b.identityKey, signedPreKey: b.signedPreKey });
+      const groupMsg = () => h.frame({ t: 'msg', mid: 'gm1', seq: 1, conv: 'g:g1', from: 'u2.1', kind: 'e2e', body: sender.groupEncrypt('g1', 'hi'), ts: h.clock.now() });
+      const skdm = () => h.frame({ t: 'skdm', id: 'sk1', from: 'u2.1', gid: 'g1', body: sender.encrypt('u1.1', sender.senderKeyDistribution('g1')), ts: h.clock.now() });
+      const acked = () => h.io.sent('recv').flatMap((f) => f.ids as string[]);
+      return { h, groupMsg, skdm, acked };
+    }
+
+    it('is neither shown nor acked until its key comes, then shown and acked once', () => {
+      const { h, groupMsg, skdm, acked } = e2eeHarness();
+      groupMsg();
+      h.clock.advance(100);
+      assert.deepEqual(h.shown(), []);
+      assert.ok(!acked().includes('gm1'));
+      skdm();
+      h.clock.advance(100);
+      assert.deepEqual(h.shown(), [[1, 0]]);
+      assert.deepEqual(acked().filter((id) => id === 'gm1'), ['gm1']);
+    });
+
+    it('is not acked when the inbox offers it again after a reconnect while it waits: the inbox keeps it until it is shown', () => {
+      const { h, groupMsg, skdm, acked } = e2eeHarness();
+      groupMsg();
+      h.dev.drop();
+      h.clock.runUntil(h.clock.nextDue()!);
+      h.welcome();
+      groupMsg();
+      h.clock.advance(100);
+      assert.ok(!acked().includes('gm1'), `acked before it was shown: ${JSON.stringify(h.io.sent('recv'))}`);
+      assert.equal(h.rec.of('onDeliver').length, 0, 'the second copy is not a delivery, not even a duplicate one');
+      skdm();
+      h.clock.advance(100);
+      assert.deepEqual(h.shown(), [[1, 0]]);
+      assert.deepEqual(acked().filter((id) => id === 'gm1'), ['gm1']);
     });
   });
 

@@ -103,6 +103,7 @@ export class VirtualDevice {
     released(h: HeldMessage, plaintext: string | undefined): void {
       const m = h.meta as Incoming;
       if (plaintext === undefined) m.undecryptable = true;
+      this.d.mids.add(m.mid);
       this.d.queueRecv(m.mid);
       this.d.reorder.offer(m);
     }
@@ -340,23 +341,27 @@ export class VirtualDevice {
       return;
     }
     const msgKey = parseCid(f.cid);
-    if (!this.mids.add(mid)) {
+    if (this.mids.has(mid)) {
       this.queueRecv(mid);
       this.counters.dupTransport++;
       this.observer.onDeliver(msgKey, mid, conv, seq, this.now(), DeliverFlags.DUP_TRANSPORT, from, this.draining, this.pushWoken);
       return;
     }
+    // Its first copy waits for its sender key, unacked (so the inbox offers it again): this one is dropped, unacked too.
+    if (this.e2eePart?.isHeld(mid)) return;
     const m: Incoming = { mid, conv, seq, from, msgKey, arrivedMs: this.now(), drained: this.draining, pushWoken: this.pushWoken };
     if (f.kind === 'e2e') {
       if (!this.opts.e2ee?.enabled) m.undecryptable = true;
       else {
         const r = this.e2ee.decryptMsg(f, m);
-        // A group message whose sender key is still on its way waits for it, unacked: the inbox keeps it
-        // until E2eeLink.released offers it (and acks it), so a device stopped meanwhile still finds it there.
+        // A group message whose sender key is still on its way waits for it, unacked and not yet counted
+        // as seen: the inbox keeps it until E2eeLink.released offers it (and acks it), so a device stopped
+        // meanwhile (its held messages dropped) takes the inbox's next copy as the message itself.
         if (r.held) return;
         if (r.plaintext === undefined) m.undecryptable = true;
       }
     }
+    this.mids.add(mid);
     this.queueRecv(mid);
     this.reorder.offer(m);
   }

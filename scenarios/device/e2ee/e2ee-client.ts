@@ -127,6 +127,8 @@ export class E2eeClient {
   private readonly waiting = new Map<string, PendingSend>();
   /** Group messages waiting for their sender's key: `${from} ${gid}` → messages. */
   private readonly held = new Map<string, HeldMessage[]>();
+  /** The mids of the held messages: a copy redelivered meanwhile is not a second message. */
+  private readonly heldMids = new Set<string>();
   /** Devices the server named missing, with since when: their bundles are awaited. */
   private readonly awaited = new Map<DeviceId, number>();
   private retryTimer: TimerHandle | undefined;
@@ -420,6 +422,7 @@ export class E2eeClient {
     if (!waiting) return;
     this.held.delete(k);
     for (const h of waiting) {
+      this.heldMids.delete(h.frame.mid as string);
       const r = this.decryptMsg(h.frame, h.meta, false);
       this.link.released(h, r.plaintext, r.reason);
     }
@@ -519,9 +522,15 @@ export class E2eeClient {
     return { reason };
   }
 
+  /** Whether a message is held for its sender key (its first copy: the device has neither shown nor acked it). */
+  isHeld(mid: string): boolean {
+    return this.heldMids.has(mid);
+  }
+
   private hold(f: Frame, meta: unknown, key: string): { held: true } {
     const list = this.held.get(key);
     const h = { frame: f, atMs: this.link.clock.now(), meta };
+    if (typeof f.mid === 'string') this.heldMids.add(f.mid);
     if (list) list.push(h);
     else this.held.set(key, [h]);
     this.armHold();
@@ -540,7 +549,10 @@ export class E2eeClient {
         const rest = list.filter((h) => h.atMs > cutoff);
         if (rest.length > 0) this.held.set(k, rest);
         else this.held.delete(k);
-        for (const h of expired) this.link.released(h, undefined, this.fail('no_sender_key').reason);
+        for (const h of expired) {
+          this.heldMids.delete(h.frame.mid as string);
+          this.link.released(h, undefined, this.fail('no_sender_key').reason);
+        }
       }
       if (this.held.size > 0) this.armHold();
     }, wait);
@@ -641,7 +653,9 @@ export class E2eeClient {
     if (this.holdTimer) this.link.clock.clear(this.holdTimer);
     this.retryTimer = this.holdTimer = undefined;
     this.awaited.clear();
+    // Held messages were never acked: the inbox offers them again after the next welcome.
     this.held.clear();
+    this.heldMids.clear();
     this.waiting.clear();
     this.built.clear();
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Envelope } from '../../../system/bus/envelope.ts';
@@ -59,6 +59,35 @@ describe('Live engine against the embedded world', function () {
     await assert.rejects(runLive({ scenario: 'steady-chat', world: 'moon', overrides: small, seed: 1, outDir: tmpdir(), ...quiet }), /unknown world "moon"/);
   });
 
+  it('ends the run, naming the worker, when a driver worker stops reporting (SIGSTOP from outside)', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-live-'));
+    let stopped: number | undefined;
+    const started = Date.now();
+    const run = runLive({
+      scenario: 'steady-chat', world: 'embedded', overrides: { ...small, duration: '20s' }, seed: 5, outDir, ...quiet, driverStallMs: 3000,
+      onLoadStart: () => {
+        stopped = driverWorkerPids()[0];
+        if (stopped !== undefined) process.kill(stopped, 'SIGSTOP');
+      },
+    });
+    try {
+      await assert.rejects(run, (err: Error) => {
+        assert.match(err.message, new RegExp(`driver worker \\d \\(pid ${stopped}\\) has said nothing for \\d+ s`));
+        return true;
+      });
+      assert.ok(stopped !== undefined, 'a driver worker was found and stopped');
+      assert.ok(Date.now() - started < 20_000, `the run ended ${Date.now() - started} ms after it started, before its 20 s load was over`);
+    } finally {
+      if (stopped !== undefined) {
+        try {
+          process.kill(stopped, 'SIGCONT');
+        } catch {
+          // already ended by the run's cleanup
+        }
+      }
+    }
+  });
+
   it('kills a node mid-run (node-failure drill) and loses nothing acked', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-live-'));
     const { report } = await runLive({ scenario: 'node-failure', world: 'embedded', overrides: { devices: 90, duration: '6s', rate: 60 }, seed: 5, outDir, ...quiet });
@@ -98,3 +127,16 @@ describe('Live engine against the embedded world', function () {
     reconnectedWithoutLoss(report);
   });
 });
+
+/** This process's driver workers (children running live/worker.ts), by PID. */
+function driverWorkerPids(): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      return ppid === process.pid && cmd.includes('live/worker.ts') ? [Number(d)] : [];
+    } catch {
+      return [];
+    }
+  });
+}

@@ -51,6 +51,11 @@ export interface LiveRunOptions {
    * driver do not take each other's core (bench:sim-vs-live).
    */
   driverCpus?: string;
+  /**
+   * How long a driver worker may say nothing once the load has started (it
+   * reports every second) before the run fails naming it; default 30 s.
+   */
+  driverStallMs?: number;
   /** Called once the load has started (tests use it to arm fault hooks). */
   onLoadStart?: (world: StartedWorld) => void;
   /**
@@ -102,6 +107,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     });
   const children: ChildProcess[] = [];
   const faults: FaultMark[] = [];
+  let unwatch = () => {};
   try {
     const loadEnd = loadEndMs(scenario);
     const chaosPlan = planChaos(scenario.chaos, world, loadEnd);
@@ -111,16 +117,19 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
       worker: w, workers, scenario: o.scenario, overrides: o.overrides, seed: o.seed, tag,
       nodes: world.nodes, pushUrl: world.pushUrl, secret: world.secret, spreadSourceAddresses: devices > 60_000,
     });
-    const pool = new WorkerPool(workers, children, o.driverCpus);
+    const pool = new WorkerPool(workers, children, o.driverCpus, o.driverStallMs);
+    unwatch = () => pool.close();
     await pool.init(config);
     log(`chatlab: ${pool.connected()} devices connected; load starts`);
     const t0 = performance.timeOrigin + performance.now() + 300;
-    pool.broadcast({ type: 'start', t0 });
+    pool.start(t0);
     o.onLoadStart?.(world);
     const progress = new Progress(o.progress ?? true, loadEnd, log);
     pool.onTick = () => progress.update(pool.totals());
     const chaos = startChaos(chaosPlan, world, t0, loadEnd, faults, log);
-    await sleepUntil(t0 + loadEnd);
+    // A run that fails during the load leaves the schedule to the world's stop; its end is not awaited then.
+    chaos.catch(() => {});
+    await sleepUntil(t0 + loadEnd, () => pool.failed);
     await chaos;
     await pool.quiesce(scenario.graceMs, progress);
     progress.stop();
@@ -147,6 +156,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     await o.onLoadEnd?.(world);
     return { report, files: files! };
   } finally {
+    unwatch();
     await endWorkers(children);
     await world.stop();
   }
@@ -168,5 +178,12 @@ async function endWorkers(children: ChildProcess[]): Promise<void> {
   for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 
-/** Waits until an epoch time in ms (the chaos schedule's wall clock with its origin at the epoch). */
-const sleepUntil = wallTime(0).sleepUntil;
+/** Waits until an epoch time in ms (the chaos schedule's wall clock with its origin at the epoch), or throws the failure `failed` names first. */
+async function sleepUntil(at: number, failed: () => Error | undefined): Promise<void> {
+  const clock = wallTime(0);
+  while (clock.now() < at) {
+    const err = failed();
+    if (err) throw err;
+    await clock.sleepUntil(Math.min(at, clock.now() + 250));
+  }
+}

@@ -27,16 +27,23 @@ export function summarizeDriver(parts: Done['driver'][]) {
   };
 }
 
+/** How long a driver worker may stay silent once the load has started (it reports every second) before the run fails. */
+export const DEFAULT_STALL_MS = 30_000;
+
 /** The driver's worker processes and their latest progress. */
 export class WorkerPool {
   private readonly procs: ChildProcess[] = [];
   private readonly ticks = new Map<number, Tick>();
   private readonly ready = new Map<number, number>();
   private readonly done = new Map<number, Done>();
+  /** When each worker was last heard from (any message), wall-clock ms. */
+  private readonly heard = new Map<number, number>();
+  private watchdog?: NodeJS.Timeout;
+  private startedAt = 0;
   private failure?: Error;
   onTick?: () => void;
 
-  constructor(private readonly count: number, children: ChildProcess[], cpus?: string) {
+  constructor(private readonly count: number, children: ChildProcess[], cpus?: string, private readonly stallMs = DEFAULT_STALL_MS) {
     for (let w = 0; w < count; w++) {
       // CHATLAB_DRIVER_CPU_PROF=<dir>: a V8 CPU profile of each worker (where the driver's time goes).
       const prof = process.env.CHATLAB_DRIVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHATLAB_DRIVER_CPU_PROF}`] : [];
@@ -52,6 +59,7 @@ export class WorkerPool {
   }
 
   private onMessage(w: number, m: WorkerMessage): void {
+    this.heard.set(w, Date.now());
     if (m.type === 'ready') this.ready.set(w, m.connected);
     else if (m.type === 'tick') {
       this.ticks.set(w, m);
@@ -64,9 +72,54 @@ export class WorkerPool {
     for (const p of this.procs) p.send(m);
   }
 
+  /**
+   * Starts the load, and from then on watches that every worker keeps
+   * reporting: one that says nothing for `stallMs` (its event loop blocked,
+   * or the process stopped) fails the run, naming it, rather than leaving
+   * its devices' figures frozen in the totals until a later timeout.
+   */
+  start(t0: number): void {
+    this.broadcast({ type: 'start', t0 });
+    this.startedAt = Date.now();
+    this.watchdog = setInterval(() => {
+      const err = this.stalled();
+      if (err) {
+        this.failure ??= err;
+        clearInterval(this.watchdog);
+      }
+    }, Math.min(1000, this.stallMs / 4));
+    this.watchdog.unref();
+  }
+
+  /** Stops watching (the run is over, or failed). */
+  close(): void {
+    clearInterval(this.watchdog);
+  }
+
+  /** A failure that has ended the run, if any (a worker's fatal error, exit or stall). */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  private stalled(): Error | undefined {
+    const now = Date.now();
+    for (let w = 0; w < this.count; w++) {
+      if (this.done.has(w)) continue;
+      const last = Math.max(this.heard.get(w) ?? 0, this.startedAt);
+      if (now - last < this.stallMs) continue;
+      const tick = this.ticks.get(w);
+      const lastSeen = tick ? `its last progress was ${(tick.atMs / 1000).toFixed(1)} s into the load` : 'it sent no progress since the load started';
+      return new Error(
+        `driver worker ${w} (pid ${this.procs[w]?.pid}) has said nothing for ${Math.round((now - last) / 1000)} s (${lastSeen}): ` +
+          'its event loop is blocked or the process is stopped, so the run is ended rather than reported with its devices frozen',
+      );
+    }
+    return undefined;
+  }
+
   async init(config: (w: number) => unknown): Promise<void> {
     this.procs.forEach((p, w) => p.send({ type: 'init', config: config(w) } as MainMessage));
-    await this.waitFor(() => this.ready.size === this.count, 120_000, 'devices to connect');
+    await this.waitFor(() => this.ready.size === this.count, 120_000, 'devices to connect', (w) => !this.ready.has(w));
   }
 
   connected(): number {
@@ -110,15 +163,19 @@ export class WorkerPool {
 
   async finish(): Promise<Done[]> {
     this.broadcast({ type: 'finish' });
-    await this.waitFor(() => this.done.size === this.count, 60_000, 'workers to hand over their ledgers');
+    this.close();
+    await this.waitFor(() => this.done.size === this.count, 60_000, 'workers to hand over their ledgers', (w) => !this.done.has(w));
     return [...this.done.entries()].sort((a, b) => a[0] - b[0]).map(([, d]) => d);
   }
 
-  private async waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  private async waitFor(cond: () => boolean, timeoutMs: number, what: string, waiting: (w: number) => boolean): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!cond()) {
       if (this.failure) throw this.failure;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+      if (Date.now() > deadline) {
+        const names = this.procs.flatMap((p, w) => (waiting(w) ? [`worker ${w} (pid ${p.pid})`] : [])).join(', ');
+        throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${names ? `: no answer from ${names}` : ''}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
