@@ -127,6 +127,8 @@ export class E2eeClient {
   private readonly waiting = new Map<string, PendingSend>();
   /** Group messages waiting for their sender's key: `${from} ${gid}` → messages. */
   private readonly held = new Map<string, HeldMessage[]>();
+  /** Groups `prewarm` is distributing this device's sender key to. */
+  private readonly prewarming = new Set<string>();
   /** Devices the server named missing, with since when: their bundles are awaited. */
   private readonly awaited = new Map<DeviceId, number>();
   private retryTimer: TimerHandle | undefined;
@@ -548,9 +550,29 @@ export class E2eeClient {
 
   // ---- waits ----
 
+  /**
+   * Sets up, before any message, what a device in steady use already has:
+   * sessions with the devices of its contacts (X3DH as the initiator), and
+   * its sender key with every member device of its groups (each member's
+   * side of those sessions starts as it takes the distribution). A first
+   * message to a contact is still a pre-key message. `settling` is true
+   * until it is all done.
+   */
+  prewarm(users: readonly UserId[], groups: readonly string[]): void {
+    this.fetch([...users, userOf(this.link.id)].filter((u) => !this.devicesOf.has(u)));
+    for (const gid of groups) this.prewarming.add(gid);
+    this.retryWaiting();
+  }
+
+  /** Keys, group members or distributions still on their way for `prewarm`. */
+  get settling(): boolean {
+    return this.fetching.size > 0 || this.prewarming.size > 0;
+  }
+
   /** Every send waiting for something: those whose frame can be built now are transmitted, the others ask for what they still need. */
   private retryWaiting(): void {
     if (!this.link.online()) return;
+    for (const gid of this.prewarming) if (this.advanceGroup(gid)) this.prewarming.delete(gid);
     for (const [cid, e] of [...this.waiting]) {
       if (this.built.has(cid) || this.advance(e)) this.link.kick(cid);
     }
@@ -568,7 +590,11 @@ export class E2eeClient {
       if (missing.length > 0) this.fetch(missing);
       return missing.length === 0;
     }
-    const gid = e.to.slice(2);
+    return this.advanceGroup(e.to.slice(2));
+  }
+
+  /** `advance` for a group: its member devices known, sessions with them, this device's sender key with every one of them. */
+  private advanceGroup(gid: string): boolean {
     const g = this.groups.get(gid);
     if (!g || g.version === '') {
       this.askGroup(gid);
@@ -644,6 +670,7 @@ export class E2eeClient {
     this.held.clear();
     this.waiting.clear();
     this.built.clear();
+    this.prewarming.clear();
   }
 
   private write(f: ClientFrame): void {

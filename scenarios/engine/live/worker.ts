@@ -9,7 +9,7 @@ import { Population } from '../../population.ts';
 import { loadScenario } from '../../registry.ts';
 import type { Scenario } from '../../scenario.ts';
 import { E2eeStats } from '../../device/e2ee/e2ee-stats.ts';
-import { liveE2ee } from '../e2ee-setup.ts';
+import { liveE2ee, prewarm } from '../e2ee-setup.ts';
 import { applyOverrides, driverDeviceOptions, type MainMessage, type WorkerConfig, type WorkerMessage } from '../config.ts';
 import { SocketIO, listenForPush, type SocketLimits } from './device-host.ts';
 import { DeviceLedger } from '../device-ledger.ts';
@@ -83,8 +83,16 @@ class DriverWorker {
       });
     }
     await this.connectAll();
+    if (e2ee.enabled) await this.prewarm();
     this.load = new Load(this, root.fork('load'));
     this.send({ type: 'ready', connected: this.recorder.connected, setupMs: performance.now() - started });
+  }
+
+  /** End-to-end sessions and sender keys of steady use, set up before the load (see e2ee-setup.ts prewarm); at most 60 s. */
+  private async prewarm(): Promise<void> {
+    const started = prewarm(this.population, [...this.devices].map(([d, { device }]) => [d, device] as const));
+    const deadline = performance.now() + 60_000;
+    while (started.some((d) => d.settling) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Opens every device's connection, a few hundred at a time, and waits until all are online (or 60 s). */

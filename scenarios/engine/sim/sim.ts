@@ -16,7 +16,7 @@ import type { Scenario } from '../../scenario.ts';
 import { loadEndMs } from '../../validate.ts';
 import { E2eeStats } from '../../device/e2ee/e2ee-stats.ts';
 import type { E2eeSetup } from '../../device/e2ee/e2ee-client.ts';
-import { e2eeCostSource, simE2ee } from '../e2ee-setup.ts';
+import { e2eeCostSource, prewarm, simE2ee } from '../e2ee-setup.ts';
 import { driverDeviceOptions, type Overrides } from '../config.ts';
 import { DeviceLedger } from '../device-ledger.ts';
 import { Load } from '../load.ts';
@@ -132,6 +132,11 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
 
   const connectsPerSec = Math.min(CONNECTS_PER_NODE_PER_SEC * scenario.nodes, storeConnectsPerSec(calibration));
   const rampMs = await connectAll(world, devices, connectsPerSec, () => recorder.connected, log);
+  if (e2ee.enabled) {
+    // Sessions and sender keys of steady use before the load, as in the live engine (bounded: a minute of virtual time).
+    const started = prewarm(population, devices.map((d, i) => [i, d] as const));
+    await clock.run(clock.now() + 60_000, () => !started.some((d) => d.settling));
+  }
   t0 = Math.ceil(clock.now());
   recorder.runStarted();
   await clock.run(t0);
