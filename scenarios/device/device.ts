@@ -174,6 +174,11 @@ export class VirtualDevice {
     if (this.opts.e2ee?.enabled && this.current === 'online') this.e2ee.prewarm(users, groups);
   }
 
+  /** End-to-end encryption is off, or this device's first bundle is stored (the node answered its publish). */
+  get keysPublished(): boolean {
+    return !this.opts.e2ee?.enabled || (this.e2eePart?.keysPublished ?? false);
+  }
+
   /** `prewarm` still has requests on their way. */
   get settling(): boolean {
     return this.e2eePart?.settling ?? false;

@@ -66,6 +66,8 @@ const MEDIA_PREFIX = '{"text":';
 
 /** A keys request (or publish, or group question) not answered within this long (refused by a rate limit, or lost with its connection) is asked again. */
 const ANSWER_TIMEOUT_MS = 5000;
+/** A user whose devices had published no bundle is asked again after this, when a message to them waits. */
+const NO_KEYS_RETRY_MS = 500;
 /** `keys.fetch` frames a device has on their way at once: a large group's bundles go a few frames at a time, within the keys rate limit. */
 const FETCHES_IN_FLIGHT = 2;
 /** A device the server names that its keys answer did not include (not published yet): fetch again after this. */
@@ -127,6 +129,8 @@ export class E2eeClient {
   private readonly waiting = new Map<string, PendingSend>();
   /** Group messages waiting for their sender's key: `${from} ${gid}` → messages. */
   private readonly held = new Map<string, HeldMessage[]>();
+  /** Users whose last keys answer named no bundle, with when (see advance). */
+  private readonly noKeysAt = new Map<UserId, number>();
   /** Groups `prewarm` is distributing this device's sender key to. */
   private readonly prewarming = new Set<string>();
   /** Devices the server named missing, with since when: their bundles are awaited. */
@@ -359,6 +363,7 @@ export class E2eeClient {
     }
     const now = this.link.clock.now();
     const again: UserId[] = [];
+    for (const [u, ds] of fresh) if (ds.length === 0) this.noKeysAt.set(u, now);
     for (const [u, ds] of fresh) {
       // The server named a device of u that published no bundle yet (it signed in a moment ago): ask again shortly.
       const unpublished = [...this.awaited].some(([d, since]) => userOf(d) === u && !ds.includes(d) && now - since < AWAIT_PUBLISH_MS);
@@ -564,6 +569,11 @@ export class E2eeClient {
     this.retryWaiting();
   }
 
+  /** The node answered this device's latest publish. */
+  get keysPublished(): boolean {
+    return this.published && this.publishedAt === 0;
+  }
+
   /** Keys, group members or distributions still on their way for `prewarm`. */
   get settling(): boolean {
     return this.fetching.size > 0 || this.prewarming.size > 0;
@@ -586,6 +596,15 @@ export class E2eeClient {
   private advance(e: PendingSend): boolean {
     const me = userOf(this.link.id);
     if (!e.to.startsWith('g:')) {
+      // A recipient whose answer named no bundle had published none yet (it signed in a moment ago): asked again, at most every NO_KEYS_RETRY_MS.
+      if (e.to !== me && this.devicesOf.get(e.to)?.length === 0) {
+        const wait = (this.noKeysAt.get(e.to) ?? 0) + NO_KEYS_RETRY_MS - this.link.clock.now();
+        if (wait > 0) {
+          this.link.clock.setTimeout(() => this.retryWaiting(), wait);
+          return false;
+        }
+        this.devicesOf.delete(e.to);
+      }
       const missing = [e.to, me].filter((u) => !this.devicesOf.has(u));
       if (missing.length > 0) this.fetch(missing);
       return missing.length === 0;

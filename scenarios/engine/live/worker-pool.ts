@@ -32,6 +32,7 @@ export class WorkerPool {
   private readonly procs: ChildProcess[] = [];
   private readonly ticks = new Map<number, Tick>();
   private readonly ready = new Map<number, number>();
+  private readonly prewarmed = new Set<number>();
   private readonly done = new Map<number, Done>();
   private failure?: Error;
   onTick?: () => void;
@@ -53,6 +54,7 @@ export class WorkerPool {
 
   private onMessage(w: number, m: WorkerMessage): void {
     if (m.type === 'ready') this.ready.set(w, m.connected);
+    else if (m.type === 'prewarmed') this.prewarmed.add(w);
     else if (m.type === 'tick') {
       this.ticks.set(w, m);
       if (w === 0) this.onTick?.();
@@ -67,6 +69,16 @@ export class WorkerPool {
   async init(config: (w: number) => unknown): Promise<void> {
     this.procs.forEach((p, w) => p.send({ type: 'init', config: config(w) } as MainMessage));
     await this.waitFor(() => this.ready.size === this.count, 120_000, 'devices to connect');
+  }
+
+  /**
+   * Every worker sets up its devices' end-to-end sessions and sender keys
+   * (after all of them published their keys at `init`, so no contact is
+   * looked up before it has any).
+   */
+  async prewarm(): Promise<void> {
+    this.broadcast({ type: 'prewarm' });
+    await this.waitFor(() => this.prewarmed.size === this.count, 120_000, 'devices to set up their end-to-end sessions');
   }
 
   connected(): number {

@@ -83,16 +83,23 @@ class DriverWorker {
       });
     }
     await this.connectAll();
-    if (e2ee.enabled) await this.prewarm();
+    if (e2ee.enabled) await this.keysPublished();
     this.load = new Load(this, root.fork('load'));
     this.send({ type: 'ready', connected: this.recorder.connected, setupMs: performance.now() - started });
   }
 
+  /** Every device's first bundle is stored (the node answered its publish), or 30 s passed. */
+  private async keysPublished(): Promise<void> {
+    const deadline = performance.now() + 30_000;
+    while ([...this.devices.values()].some(({ device }) => !device.keysPublished) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /** End-to-end sessions and sender keys of steady use, set up before the load (see e2ee-setup.ts prewarm); at most 60 s. */
-  private async prewarm(): Promise<void> {
-    const started = prewarm(this.population, [...this.devices].map(([d, { device }]) => [d, device] as const));
-    const deadline = performance.now() + 60_000;
-    while (started.some((d) => d.settling) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  async prewarm(): Promise<void> {
+    const started = performance.now();
+    const settling = prewarm(this.population, [...this.devices].map(([d, { device }]) => [d, device] as const));
+    while (settling.some((d) => d.settling) && performance.now() < started + 60_000) await new Promise((r) => setTimeout(r, 20));
+    this.send({ type: 'prewarmed', ms: Math.round(performance.now() - started) });
   }
 
   /** Opens every device's connection, a few hundred at a time, and waits until all are online (or 60 s). */
@@ -166,7 +173,8 @@ process.on('message', (m: MainMessage) => {
     if (m.type === 'init') {
       worker = new DriverWorker(m.config);
       worker.setup().catch(fail);
-    } else if (m.type === 'start') worker!.start(m.t0);
+    } else if (m.type === 'prewarm') worker!.prewarm().catch(fail);
+    else if (m.type === 'start') worker!.start(m.t0);
     else if (m.type === 'finish') worker!.finish();
   } catch (err) {
     fail(err);

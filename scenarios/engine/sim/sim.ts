@@ -133,7 +133,9 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const connectsPerSec = Math.min(CONNECTS_PER_NODE_PER_SEC * scenario.nodes, storeConnectsPerSec(calibration));
   const rampMs = await connectAll(world, devices, connectsPerSec, () => recorder.connected, log);
   if (e2ee.enabled) {
-    // Sessions and sender keys of steady use before the load, as in the live engine (bounded: a minute of virtual time).
+    // Sessions and sender keys of steady use before the load, as in the live engine, once every device's keys are stored
+    // (bounded: a minute of virtual time each).
+    await clock.run(clock.now() + 60_000, () => devices.every((d) => d.keysPublished));
     const started = prewarm(population, devices.map((d, i) => [i, d] as const));
     await clock.run(clock.now() + 60_000, () => !started.some((d) => d.settling));
   }
