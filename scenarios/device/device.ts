@@ -179,6 +179,11 @@ export class VirtualDevice {
     return !this.opts.e2ee?.enabled || (this.e2eePart?.keysPublished ?? false);
   }
 
+  /** What `prewarm` still waits for, in words. */
+  get unsettled(): string {
+    return this.e2eePart?.unsettled ?? '';
+  }
+
   /** `prewarm` still has requests on their way. */
   get settling(): boolean {
     return this.e2eePart?.settling ?? false;

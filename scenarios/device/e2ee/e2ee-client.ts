@@ -250,6 +250,8 @@ export class E2eeClient {
       this.stats.counts.senderKeysDistributed += sent.length;
       this.write({ t: 'keys.distribute', cid, gid, bodies });
     }
+    // An answer that does not come (its connection lost) is waited for ANSWER_TIMEOUT_MS, then the distribution goes again.
+    this.armRetry();
   }
 
   private askGroup(gid: string): void {
@@ -572,6 +574,16 @@ export class E2eeClient {
   /** The node answered this device's latest publish. */
   get keysPublished(): boolean {
     return this.published && this.publishedAt === 0;
+  }
+
+  /** What `prewarm` still waits for, in words (for a setup that did not settle). */
+  get unsettled(): string {
+    const asked = [...this.fetching.values()].filter((at) => at !== 0).length;
+    const groups = [...this.prewarming].map((gid) => {
+      const g = this.groups.get(gid);
+      return `${gid}: ${!g || g.version === '' ? 'members asked' : `${g.inFlight.size} distributions on their way, ${g.keyed.size} of ${g.devices.length} devices keyed`}`;
+    });
+    return `${this.fetching.size} users' keys (${asked} asked, ${this.fetchesOut} fetches out)${groups.length ? `; ${groups.join('; ')}` : ''}`;
   }
 
   /** Keys, group members or distributions still on their way for `prewarm`. */

@@ -78,7 +78,9 @@ export class WorkerPool {
    */
   async prewarm(): Promise<void> {
     this.broadcast({ type: 'prewarm' });
-    await this.waitFor(() => this.prewarmed.size === this.count, 120_000, 'devices to set up their end-to-end sessions');
+    // Each worker stops waiting after 20 s itself (and says why), once its event loop gets a turn: a burst of handshakes (many
+    // devices per user, big groups) can hold it for a while. This only catches a worker that never answers.
+    await this.waitFor(() => this.prewarmed.size === this.count, 300_000, 'devices to set up their end-to-end sessions');
   }
 
   connected(): number {

@@ -98,7 +98,11 @@ class DriverWorker {
   async prewarm(): Promise<void> {
     const started = performance.now();
     const settling = prewarm(this.population, [...this.devices].map(([d, { device }]) => [d, device] as const));
-    while (settling.some((d) => d.settling) && performance.now() < started + 60_000) await new Promise((r) => setTimeout(r, 20));
+    // A device that went offline meanwhile is not waited for: it finishes when it is back.
+    const waiting = () => settling.filter((d) => d.settling && d.state === 'online');
+    while (waiting().length > 0 && performance.now() < started + 20_000) await new Promise((r) => setTimeout(r, 20));
+    const stuck = waiting();
+    if (stuck.length > 0) process.stderr.write(`chatlab worker ${this.config.worker}: ${stuck.length} devices had not set up their end-to-end sessions after 20 s; the load starts anyway (first: ${stuck[0]!.id}: ${stuck[0]!.unsettled})\n`);
     this.send({ type: 'prewarmed', ms: Math.round(performance.now() - started) });
   }
 
