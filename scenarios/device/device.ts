@@ -170,6 +170,26 @@ export class VirtualDevice {
     return (this.e2eePart ??= new E2eeClient(this.opts.e2ee!, new VirtualDevice.E2eeLinkOf(this)));
   }
 
+  /** End-to-end sessions with these contacts' devices and this device's sender key with these groups, set up before the load (see E2eeClient.prewarm). */
+  prewarm(users: readonly string[], groups: readonly string[]): void {
+    if (this.opts.e2ee?.enabled && this.current === 'online') this.e2ee.prewarm(users, groups);
+  }
+
+  /** End-to-end encryption is off, or this device's first bundle is stored (the node answered its publish). */
+  get keysPublished(): boolean {
+    return !this.opts.e2ee?.enabled || (this.e2eePart?.keysPublished ?? false);
+  }
+
+  /** What `prewarm` still waits for, in words. */
+  get unsettled(): string {
+    return this.e2eePart?.unsettled ?? '';
+  }
+
+  /** `prewarm` still has requests on their way. */
+  get settling(): boolean {
+    return this.e2eePart?.settling ?? false;
+  }
+
   /** The app is reinstalled: a new identity, no sessions (contacts see an identity change). */
   reinstall(): void {
     if (this.opts.e2ee?.enabled) this.e2ee.reinstall();

@@ -91,11 +91,13 @@ function closedLoop(e: Executor, vus: number): Executor {
 
 export type WorkerMessage =
   | { type: 'ready'; connected: number; setupMs: number }
+  | { type: 'prewarmed'; ms: number }
   | { type: 'tick'; atMs: number; connected: number; sent: number; acked: number; delivered: number; errors: number; p99Ms: number; pendingSends: number; expected: number; deliveredUnique: number }
   | { type: 'done'; ledger: unknown; e2ee: E2eeStatsTransfer; driver: { cpuPercent: number; eventLoopP99Ms: number; emfile?: string; droppedIterations: number } }
   | { type: 'fatal'; message: string };
 
 export type MainMessage =
   | { type: 'init'; config: WorkerConfig }
+  | { type: 'prewarm' }
   | { type: 'start'; t0: number }
   | { type: 'finish' };

@@ -4,6 +4,8 @@ import { E2eeStats, type E2eeStatsTransfer } from '../device/e2ee/e2ee-stats.ts'
 import { createDeviceCrypto, openAttachment, sealAttachment } from '../device/e2ee/index.ts';
 import type { E2eeReport } from '../../reports/report.ts';
 import type { Scenario } from '../scenario.ts';
+import type { Population } from '../population.ts';
+import type { VirtualDevice } from '../device/device.ts';
 import { ModeledCrypto } from '../device/e2ee/modeled-crypto.ts';
 import { DEFAULT_E2EE_COST, type E2eeCostModel } from '../../system/worlds/sim/e2ee-cost.ts';
 
@@ -58,6 +60,27 @@ function modeledAttachments(cost: E2eeCostModel, clock: { spentMs: number }): At
       clock.spentMs += ((blob.length * 3) / 4 * usPerByte) / 1000;
     },
   };
+}
+
+/** Groups up to this many members get their sender keys before the load: the chat groups of steady use, not the big broadcast ones (a distribution to every member of a 1,000-member group is 1,000 sessions, paid when someone first posts). */
+const PREWARM_GROUP_MEMBERS = 64;
+
+/**
+ * Before the load, as devices in steady use have them: each device's
+ * sessions with its contacts' devices and its sender key with every member
+ * device of its (small) groups (VirtualDevice.prewarm). Without it the first
+ * seconds of every run would measure a storm of X3DH handshakes on the
+ * driver's CPU, not the cluster. Returns the devices still settling.
+ */
+export function prewarm(population: Population, devices: Iterable<readonly [number, VirtualDevice]>): VirtualDevice[] {
+  const started: VirtualDevice[] = [];
+  for (const [d, device] of devices) {
+    const u = population.userOf(d);
+    const groups = population.groupsOf(u).filter((g) => (population.group(g)?.members.length ?? Infinity) <= PREWARM_GROUP_MEMBERS);
+    device.prewarm(population.contactsOf(u).map((c) => population.userId(c)), groups);
+    started.push(device);
+  }
+  return started;
 }
 
 /** The report's section from every worker's counts. */

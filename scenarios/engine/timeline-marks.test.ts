@@ -90,7 +90,7 @@ describe('timeline marks', () => {
   });
 
   it("shows reconnect-storm's mass drop in its own report: a marked drop, a dip on the connected chart, every device back (embedded run)", async function () {
-    this.timeout(120_000);
+    this.timeout(240_000);
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-storm-'));
     // The drop stays at 10 s of the measured load; 11 s of load leaves a second after it.
     const { report, files } = await runLive({

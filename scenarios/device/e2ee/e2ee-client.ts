@@ -66,6 +66,8 @@ const MEDIA_PREFIX = '{"text":';
 
 /** A keys request (or publish, or group question) not answered within this long (refused by a rate limit, or lost with its connection) is asked again. */
 const ANSWER_TIMEOUT_MS = 5000;
+/** A user whose devices had published no bundle is asked again after this, when a message to them waits. */
+const NO_KEYS_RETRY_MS = 500;
 /** `keys.fetch` frames a device has on their way at once: a large group's bundles go a few frames at a time, within the keys rate limit. */
 const FETCHES_IN_FLIGHT = 2;
 /** A device the server names that its keys answer did not include (not published yet): fetch again after this. */
@@ -129,6 +131,10 @@ export class E2eeClient {
   private readonly held = new Map<string, HeldMessage[]>();
   /** The mids of the held messages: a copy redelivered meanwhile is not a second message. */
   private readonly heldMids = new Set<string>();
+  /** Users whose last keys answer named no bundle, with when (see advance). */
+  private readonly noKeysAt = new Map<UserId, number>();
+  /** Groups `prewarm` is distributing this device's sender key to. */
+  private readonly prewarming = new Set<string>();
   /** Devices the server named missing, with since when: their bundles are awaited. */
   private readonly awaited = new Map<DeviceId, number>();
   private retryTimer: TimerHandle | undefined;
@@ -246,6 +252,8 @@ export class E2eeClient {
       this.stats.counts.senderKeysDistributed += sent.length;
       this.write({ t: 'keys.distribute', cid, gid, bodies });
     }
+    // An answer that does not come (its connection lost) is waited for ANSWER_TIMEOUT_MS, then the distribution goes again.
+    this.armRetry();
   }
 
   private askGroup(gid: string): void {
@@ -359,6 +367,7 @@ export class E2eeClient {
     }
     const now = this.link.clock.now();
     const again: UserId[] = [];
+    for (const [u, ds] of fresh) if (ds.length === 0) this.noKeysAt.set(u, now);
     for (const [u, ds] of fresh) {
       // The server named a device of u that published no bundle yet (it signed in a moment ago): ask again shortly.
       const unpublished = [...this.awaited].some(([d, since]) => userOf(d) === u && !ds.includes(d) && now - since < AWAIT_PUBLISH_MS);
@@ -560,9 +569,44 @@ export class E2eeClient {
 
   // ---- waits ----
 
+  /**
+   * Sets up, before any message, what a device in steady use already has:
+   * sessions with the devices of its contacts (X3DH as the initiator), and
+   * its sender key with every member device of its groups (each member's
+   * side of those sessions starts as it takes the distribution). A first
+   * message to a contact is still a pre-key message. `settling` is true
+   * until it is all done.
+   */
+  prewarm(users: readonly UserId[], groups: readonly string[]): void {
+    this.fetch([...users, userOf(this.link.id)].filter((u) => !this.devicesOf.has(u)));
+    for (const gid of groups) this.prewarming.add(gid);
+    this.retryWaiting();
+  }
+
+  /** The node answered this device's latest publish. */
+  get keysPublished(): boolean {
+    return this.published && this.publishedAt === 0;
+  }
+
+  /** What `prewarm` still waits for, in words (for a setup that did not settle). */
+  get unsettled(): string {
+    const asked = [...this.fetching.values()].filter((at) => at !== 0).length;
+    const groups = [...this.prewarming].map((gid) => {
+      const g = this.groups.get(gid);
+      return `${gid}: ${!g || g.version === '' ? 'members asked' : `${g.inFlight.size} distributions on their way, ${g.keyed.size} of ${g.devices.length} devices keyed`}`;
+    });
+    return `${this.fetching.size} users' keys (${asked} asked, ${this.fetchesOut} fetches out)${groups.length ? `; ${groups.join('; ')}` : ''}`;
+  }
+
+  /** Keys, group members or distributions still on their way for `prewarm`. */
+  get settling(): boolean {
+    return this.fetching.size > 0 || this.prewarming.size > 0;
+  }
+
   /** Every send waiting for something: those whose frame can be built now are transmitted, the others ask for what they still need. */
   private retryWaiting(): void {
     if (!this.link.online()) return;
+    for (const gid of this.prewarming) if (this.advanceGroup(gid)) this.prewarming.delete(gid);
     for (const [cid, e] of [...this.waiting]) {
       if (this.built.has(cid) || this.advance(e)) this.link.kick(cid);
     }
@@ -576,11 +620,24 @@ export class E2eeClient {
   private advance(e: PendingSend): boolean {
     const me = userOf(this.link.id);
     if (!e.to.startsWith('g:')) {
+      // A recipient whose answer named no bundle had published none yet (it signed in a moment ago): asked again, at most every NO_KEYS_RETRY_MS.
+      if (e.to !== me && this.devicesOf.get(e.to)?.length === 0) {
+        const wait = (this.noKeysAt.get(e.to) ?? 0) + NO_KEYS_RETRY_MS - this.link.clock.now();
+        if (wait > 0) {
+          this.link.clock.setTimeout(() => this.retryWaiting(), wait);
+          return false;
+        }
+        this.devicesOf.delete(e.to);
+      }
       const missing = [e.to, me].filter((u) => !this.devicesOf.has(u));
       if (missing.length > 0) this.fetch(missing);
       return missing.length === 0;
     }
-    const gid = e.to.slice(2);
+    return this.advanceGroup(e.to.slice(2));
+  }
+
+  /** `advance` for a group: its member devices known, sessions with them, this device's sender key with every one of them. */
+  private advanceGroup(gid: string): boolean {
     const g = this.groups.get(gid);
     if (!g || g.version === '') {
       this.askGroup(gid);
@@ -658,6 +715,7 @@ export class E2eeClient {
     this.heldMids.clear();
     this.waiting.clear();
     this.built.clear();
+    this.prewarming.clear();
   }
 
   private write(f: ClientFrame): void {

@@ -11,7 +11,7 @@ const quiet = { progress: false, log: () => {} };
 const small = { devices: 60, duration: '3s', rate: 60 };
 
 describe('Live engine against the embedded world', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
 
   it('runs steady-chat end to end and writes a report with zero losses', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-live-'));

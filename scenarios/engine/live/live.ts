@@ -17,7 +17,7 @@ import type { Overrides } from '../config.ts';
 import { describeMark, finishRun, prepareScenario, startChaos } from '../pipeline.ts';
 import { Progress } from './progress.ts';
 import { setupGroups } from './setup-groups.ts';
-import { e2eeReport } from '../e2ee-setup.ts';
+import { e2eeOn, e2eeReport } from '../e2ee-setup.ts';
 import { summarizeDriver, WorkerPool } from './worker-pool.ts';
 
 export interface LiveRunOptions {
@@ -120,6 +120,8 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     const pool = new WorkerPool(workers, children, o.driverCpus, o.driverStallMs);
     unwatch = () => pool.close();
     await pool.init(config);
+    // Sessions and sender keys of steady use (docs/e2ee.md): the load does not begin with an X3DH storm on the driver.
+    if (e2eeOn(scenario)) await pool.prewarm();
     log(`chatlab: ${pool.connected()} devices connected; load starts`);
     const t0 = performance.timeOrigin + performance.now() + 300;
     pool.start(t0);

@@ -35,6 +35,7 @@ export class WorkerPool {
   private readonly procs: ChildProcess[] = [];
   private readonly ticks = new Map<number, Tick>();
   private readonly ready = new Map<number, number>();
+  private readonly prewarmed = new Set<number>();
   private readonly done = new Map<number, Done>();
   /** When each worker was last heard from (any message), wall-clock ms. */
   private readonly heard = new Map<number, number>();
@@ -61,6 +62,7 @@ export class WorkerPool {
   private onMessage(w: number, m: WorkerMessage): void {
     this.heard.set(w, Date.now());
     if (m.type === 'ready') this.ready.set(w, m.connected);
+    else if (m.type === 'prewarmed') this.prewarmed.add(w);
     else if (m.type === 'tick') {
       this.ticks.set(w, m);
       if (w === 0) this.onTick?.();
@@ -120,6 +122,18 @@ export class WorkerPool {
   async init(config: (w: number) => unknown): Promise<void> {
     this.procs.forEach((p, w) => p.send({ type: 'init', config: config(w) } as MainMessage));
     await this.waitFor(() => this.ready.size === this.count, 120_000, 'devices to connect', (w) => !this.ready.has(w));
+  }
+
+  /**
+   * Every worker sets up its devices' end-to-end sessions and sender keys
+   * (after all of them published their keys at `init`, so no contact is
+   * looked up before it has any).
+   */
+  async prewarm(): Promise<void> {
+    this.broadcast({ type: 'prewarm' });
+    // Each worker stops waiting after 20 s itself (and says why), once its event loop gets a turn: a burst of handshakes (many
+    // devices per user, big groups) can hold it for a while. This only catches a worker that never answers.
+    await this.waitFor(() => this.prewarmed.size === this.count, 120_000, 'devices to set up their end-to-end sessions', (w) => !this.prewarmed.has(w));
   }
 
   connected(): number {

@@ -9,7 +9,7 @@ import { Population } from '../../population.ts';
 import { loadScenario } from '../../registry.ts';
 import type { Scenario } from '../../scenario.ts';
 import { E2eeStats } from '../../device/e2ee/e2ee-stats.ts';
-import { liveE2ee } from '../e2ee-setup.ts';
+import { liveE2ee, prewarm } from '../e2ee-setup.ts';
 import { applyOverrides, driverDeviceOptions, type MainMessage, type WorkerConfig, type WorkerMessage } from '../config.ts';
 import { SocketIO, listenForPush, type SocketLimits } from './device-host.ts';
 import { DeviceLedger } from '../device-ledger.ts';
@@ -83,8 +83,27 @@ class DriverWorker {
       });
     }
     await this.connectAll();
+    if (e2ee.enabled) await this.keysPublished();
     this.load = new Load(this, root.fork('load'));
     this.send({ type: 'ready', connected: this.recorder.connected, setupMs: performance.now() - started });
+  }
+
+  /** Every device's first bundle is stored (the node answered its publish), or 30 s passed. */
+  private async keysPublished(): Promise<void> {
+    const deadline = performance.now() + 30_000;
+    while ([...this.devices.values()].some(({ device }) => !device.keysPublished) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** End-to-end sessions and sender keys of steady use, set up before the load (see e2ee-setup.ts prewarm); at most 60 s. */
+  async prewarm(): Promise<void> {
+    const started = performance.now();
+    const settling = prewarm(this.population, [...this.devices].map(([d, { device }]) => [d, device] as const));
+    // A device that went offline meanwhile is not waited for: it finishes when it is back.
+    const waiting = () => settling.filter((d) => d.settling && d.state === 'online');
+    while (waiting().length > 0 && performance.now() < started + 20_000) await new Promise((r) => setTimeout(r, 20));
+    const stuck = waiting();
+    if (stuck.length > 0) process.stderr.write(`chatlab worker ${this.config.worker}: ${stuck.length} devices had not set up their end-to-end sessions after 20 s; the load starts anyway (first: ${stuck[0]!.id}: ${stuck[0]!.unsettled})\n`);
+    this.send({ type: 'prewarmed', ms: Math.round(performance.now() - started) });
   }
 
   /** Opens every device's connection, a few hundred at a time, and waits until all are online (or 60 s). */
@@ -158,7 +177,8 @@ process.on('message', (m: MainMessage) => {
     if (m.type === 'init') {
       worker = new DriverWorker(m.config);
       worker.setup().catch(fail);
-    } else if (m.type === 'start') worker!.start(m.t0);
+    } else if (m.type === 'prewarm') worker!.prewarm().catch(fail);
+    else if (m.type === 'start') worker!.start(m.t0);
     else if (m.type === 'finish') worker!.finish();
   } catch (err) {
     fail(err);
