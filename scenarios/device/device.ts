@@ -532,7 +532,8 @@ export class VirtualDevice {
     this.counters.framesOut++;
     const stats = this.opts.e2ee?.stats;
     if (this.io.sendFrame) {
-      stats?.wrote(0);
+      // A link that carries objects (the sim) serializes nothing: the bytes are what the frame's JSON would be.
+      if (stats) stats.wrote(JSON.stringify(frame).length);
       return this.io.sendFrame(frame);
     }
     const text = JSON.stringify(frame);

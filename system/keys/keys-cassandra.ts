@@ -76,14 +76,14 @@ export class CassandraKeys implements Keys {
     });
   }
 
-  fetch(user: UserId): Promise<FetchedBundle[]> {
+  fetch(user: UserId, except?: DeviceId): Promise<FetchedBundle[]> {
     return guard('keys', async () => {
       const rs = await this.client.execute(
         'SELECT device, identity_key, signed_id, signed_key, signed_signature FROM prekey_bundles WHERE user_id = ?',
         [user],
       );
       return Promise.all(
-        rs.rows.map(async (r) => {
+        rs.rows.filter((r) => r.get('device') !== except).map(async (r) => {
           const device: DeviceId = r.get('device');
           const bundle: FetchedBundle = {
             device,

@@ -40,10 +40,11 @@ export class MemoryKeys implements Keys {
     });
   }
 
-  async fetch(user: UserId): Promise<FetchedBundle[]> {
+  async fetch(user: UserId, except?: DeviceId): Promise<FetchedBundle[]> {
     this.faults?.check('fetch');
     const bundles: FetchedBundle[] = [];
     for (const [device, keys] of this.byUser.get(user) ?? []) {
+      if (device === except) continue;
       const bundle: FetchedBundle = { device, identityKey: keys.identityKey, signedPreKey: { ...keys.signedPreKey } };
       const oneTime = keys.oneTime.shift();
       if (oneTime) bundle.oneTimePreKey = oneTime;

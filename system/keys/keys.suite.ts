@@ -66,6 +66,16 @@ export function runKeysSuite(name: string, make: () => Promise<KeysHarness>): vo
       assert.equal(got.find((b) => b.device === `${u}.2`)!.identityKey, bundle('two', 0).identityKey);
     });
 
+    it("leaves the asking device's own bundle out, and does not spend its one-time pre-keys", async () => {
+      const u = user();
+      await k.publish(`${u}.1`, bundle('one', 2));
+      await k.publish(`${u}.2`, bundle('two', 2));
+      const got = await k.fetch(u, `${u}.1`);
+      assert.deepEqual(got.map((b) => b.device), [`${u}.2`]);
+      assert.equal(await k.remaining(`${u}.1`), 2);
+      assert.equal(await k.remaining(`${u}.2`), 1);
+    });
+
     it('returns no bundles for a user without published keys', async () => {
       assert.deepEqual(await k.fetch(user()), []);
       assert.equal(await k.remaining(`${user()}.1`), 0);

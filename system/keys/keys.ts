@@ -8,8 +8,12 @@ import type { DeviceId, UserId } from '../protocol/ids.ts';
  */
 export interface Keys {
   publish(device: DeviceId, bundle: PublishedBundle): Promise<void>;
-  /** One bundle per device of `user`, each consuming one one-time pre-key if any is left. */
-  fetch(user: UserId): Promise<FetchedBundle[]>;
+  /**
+   * One bundle per device of `user`, each consuming one one-time pre-key if
+   * any is left. `except` (the asking device) is left out: a device starts
+   * no session with itself, and must not spend its own one-time pre-keys.
+   */
+  fetch(user: UserId, except?: DeviceId): Promise<FetchedBundle[]>;
   /** One-time pre-keys left for a device. */
   remaining(device: DeviceId): Promise<number>;
   /** The identity key each of `devices` last published (devices that published nothing are absent). A read only. */

@@ -9,6 +9,19 @@ const MAX_CACHED = 200_000;
 /** `peek`'s answer for a group not cached (a cached undefined is a group known not to exist). */
 const MISSING = Symbol('missing');
 
+/**
+ * The version of a fan-out-on-write group's recipients, as `group.devices`
+ * hands it to senders and a group e2e send must repeat it: 16 base64url
+ * chars of the SHA-256 of the sorted member ids and the sorted devices of
+ * them all, the same on every node whose directory lists the same devices.
+ * A member joining or leaving changes it, and so does a member's device
+ * added or removed: a sender key must reach every device that will get the
+ * message (a new device would otherwise get messages it cannot read).
+ */
+export function recipientsVersion(members: Iterable<UserId>, devices: Iterable<DeviceId>): string {
+  return createHash('sha256').update([...members].sort().join('\n')).update('\n\n').update([...devices].sort().join('\n')).digest('base64url').slice(0, 16);
+}
+
 /** A group as the directory caches it: its info, its members in join order and as a set, and their version. */
 export class GroupEntry {
   readonly members: Set<UserId>;
@@ -19,11 +32,11 @@ export class GroupEntry {
   }
 
   /**
-   * The member set's version, as `group.devices` hands it to senders and a
-   * group e2e send must repeat it: 16 base64url chars of the SHA-256 of the
-   * sorted member ids, the same on every node. Made at its first use and
-   * kept with the entry, so a send does not hash the list again and groups
-   * without e2e never pay for it.
+   * The member set's version, the one a fan-out-on-read group (a channel,
+   * no per-device recipients) hands out and checks: 16 base64url chars of
+   * the SHA-256 of the sorted member ids, the same on every node. Made at
+   * its first use and kept with the entry. Fan-out-on-write groups use
+   * `recipientsVersion`, which covers their devices too.
    */
   get version(): string {
     return (this.digest ??= createHash('sha256').update([...this.members].sort().join('\n')).digest('base64url').slice(0, 16));

@@ -181,6 +181,27 @@ describe('End-to-end encryption on the node (core, no sockets)', () => {
       assert.deepEqual([acks.length, acks[1]!.seq, acks[1]!.dup], [2, 2, undefined]);
     });
 
+    it("changes the version when a member's new device signs in, so the sender hears of it before that device gets a message it cannot read", async () => {
+      const c = await coreCluster();
+      const on = await team(c);
+      const t = c.nodes[0]!.transport;
+      const a = on['alice.1']!;
+      await c.frame(a, { t: 'group.devices', gid: 'team' });
+      const v1 = t.take(a, 'group.devices')[0]!.version;
+      const more = await online(c, 'bob.2');
+      c.clock.advance(c.nodes[0]!.node.opts.directoryCacheMs + 1);
+      await c.frame(a, { t: 'send', cid: 'g1', to: 'g:team', kind: 'e2e', body: 'c2stMQ', members: v1 });
+      assert.deepEqual((t.take(a, 'error') as Err[]).map((e) => [e.code, e.cid]), [['members_changed', 'g1']]);
+      assert.equal(t.take(more['bob.2']!, 'msg').length, 0, 'nothing reached the new device');
+      await c.frame(a, { t: 'group.devices', gid: 'team' });
+      const [now] = t.take(a, 'group.devices').slice(-1);
+      assert.notEqual(now!.version, v1);
+      assert.ok(now!.devices.includes('bob.2'));
+      await c.frame(a, { t: 'send', cid: 'g1', to: 'g:team', kind: 'e2e', body: 'c2stMQ', members: now!.version });
+      assert.equal(t.take(a, 'ack').length, 1);
+      assert.equal(t.take(more['bob.2']!, 'msg').length, 1);
+    });
+
     it('does not ask a non-e2e group send for a version', async () => {
       const c = await coreCluster();
       const on = await team(c);
@@ -286,6 +307,20 @@ describe('End-to-end encryption on the node (core, no sockets)', () => {
       assert.deepEqual(got.map((b) => b.device).sort(), ['bob.1', 'bob.2', 'carol.1']);
       assert.ok(got.every((b) => b.oneTimePreKey !== undefined), 'one one-time pre-key per device, handed out once');
       assert.equal(await c.ports.keys.remaining('bob.1'), 0);
+    });
+
+    it("answers a fetch of the asker's own user with its other devices' bundles, spending none of its own pre-keys", async () => {
+      const c = await coreCluster();
+      const on = await online(c, 'bob.1', 'bob.2');
+      for (const d of ['bob.1', 'bob.2']) await c.frame(on[d]!, { t: 'keys.publish', bundle: bundle(2) });
+      const t = c.nodes[0]!.transport;
+      await c.frame(on['bob.1']!, { t: 'keys.fetch', users: ['bob'] });
+      await c.frame(on['bob.1']!, { t: 'keys.fetch', user: 'bob' });
+      // The first `keys` answered the publish.
+      const answers = (t.take(on['bob.1']!, 'keys') as { bundles: { device: string }[] }[]).slice(1);
+      assert.deepEqual(answers.map((k) => k.bundles.map((b) => b.device)), [['bob.2'], ['bob.2']]);
+      assert.equal(await c.ports.keys.remaining('bob.1'), 2);
+      assert.equal(await c.ports.keys.remaining('bob.2'), 0);
     });
   });
 });

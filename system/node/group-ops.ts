@@ -4,6 +4,7 @@ import { ChatError } from '../protocol/errors.ts';
 import type { ClientFrame } from '../protocol/frames.ts';
 import type { SignedIn } from './connection.ts';
 import type { Delivery } from './delivery.ts';
+import { recipientsVersion } from './directory.ts';
 import type { NodeContext } from './node-context.ts';
 
 type GroupFrame = Extract<ClientFrame, { t: `group.${string}` }>;
@@ -114,8 +115,8 @@ export class GroupOps {
   /**
    * What a sender encrypts a group message for: every device of every
    * member as this node's directory sees them (the sender's own included,
-   * in member order), and the member set's version a group e2e send must
-   * repeat (see SendPath.resolveGroup).
+   * in member order), and the version of those recipients a group e2e send
+   * must repeat (see SendPath.resolveGroup).
    */
   private async devices(c: SignedIn, gid: string): Promise<void> {
     const g = await this.ctx.directory.memberGroup(gid, c.user);
@@ -126,7 +127,7 @@ export class GroupOps {
     const byUser = await this.ctx.directory.devicesOf(g.list);
     const devices: string[] = [];
     for (const u of g.list) for (const d of byUser.get(u) ?? []) devices.push(d);
-    this.ctx.reply(c, { t: 'group.devices', gid, devices, version: g.version, fanout });
+    this.ctx.reply(c, { t: 'group.devices', gid, devices, version: recipientsVersion(g.list, devices), fanout });
   }
 
   /** Membership changed: every alive node drops its cache and re-indexes its local members. */

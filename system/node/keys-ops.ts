@@ -31,7 +31,7 @@ export class KeysOps {
         return ctx.reply(c, { t: 'keys', user: c.user, bundles: [] });
       case 'keys.fetch':
         // An unknown user (or one without published keys) gets an empty list, not not_found.
-        if (f.users === undefined) return ctx.reply(c, { t: 'keys', user: f.user!, bundles: await keys.fetch(f.user!) });
+        if (f.users === undefined) return ctx.reply(c, { t: 'keys', user: f.user!, bundles: await keys.fetch(f.user!, c.device) });
         return this.fetchMany(c, f.users);
       case 'keys.count':
         return ctx.reply(c, { t: 'keys.count', remaining: await keys.remaining(c.device) });
@@ -41,10 +41,14 @@ export class KeysOps {
     }
   }
 
-  /** Bundles of several users in one answer; a user named twice is fetched once (each fetch hands out one-time pre-keys). */
+  /**
+   * Bundles of several users in one answer; a user named twice is fetched
+   * once (each fetch hands out one-time pre-keys), and the asking device's
+   * own bundle is left out.
+   */
   private async fetchMany(c: SignedIn, named: readonly string[]): Promise<void> {
     const users = [...new Set(named)];
-    const lists = await Promise.all(users.map((u) => this.ctx.ports.keys.fetch(u)));
+    const lists = await Promise.all(users.map((u) => this.ctx.ports.keys.fetch(u, c.device)));
     const bundles: FetchedBundle[] = lists.flat();
     this.ctx.reply(c, { t: 'keys', users, bundles });
   }

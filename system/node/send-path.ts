@@ -8,6 +8,7 @@ import type { DeviceId } from '../protocol/ids.ts';
 import { directConversation, groupConversation } from '../protocol/ids.ts';
 import type { SignedIn } from './connection.ts';
 import type { Delivery, Routed } from './delivery.ts';
+import { recipientsVersion } from './directory.ts';
 import type { GroupOps } from './group-ops.ts';
 import type { NodeContext } from './node-context.ts';
 import { TokenBucket } from './rate-limit.ts';
@@ -171,19 +172,22 @@ export class SendPath {
    * A group message: its members' devices (fan-out on write), or nobody for
    * fan-out on read. `members`, the version the sender encrypted for, must be
    * the group's current one: a sender key must not reach a member set the
-   * sender did not mean (someone who left), nor miss someone who joined.
+   * sender did not mean (someone who left), nor miss someone who joined or a
+   * member's new device.
    */
   private async resolveGroup(c: SignedIn, gid: string, members: string | undefined): Promise<Target> {
     const { directory } = this.ctx;
     const g = await directory.memberGroup(gid, c.user);
-    if (members !== undefined && members !== g.version) {
-      throw new ChatError('members_changed', `the members of ${gid} changed: refresh with group.devices`, 0);
+    const changed = () => new ChatError('members_changed', `the members of ${gid} or their devices changed: refresh with group.devices`, 0);
+    if (g.info.fanout === 'read') {
+      if (members !== undefined && members !== g.version) throw changed();
+      return { conv: groupConversation(gid), devices: [], readGroup: gid };
     }
-    if (g.info.fanout === 'read') return { conv: groupConversation(gid), devices: [], readGroup: gid };
     const devices = await directory.devicesOf(g.list);
-    const list: DeviceId[] = [];
-    for (const ds of devices.values()) for (const d of ds) if (d !== c.device) list.push(d);
-    return { conv: groupConversation(gid), devices: list };
+    const all: DeviceId[] = [];
+    for (const ds of devices.values()) all.push(...ds);
+    if (members !== undefined && members !== recipientsVersion(g.list, all)) throw changed();
+    return { conv: groupConversation(gid), devices: all.filter((d) => d !== c.device) };
   }
 
   /** seq, mid, log append, inbox entries. Resolves only when all of it is durable. */

@@ -21,11 +21,14 @@ describe('Sim engine: modeled E2EE', function () {
     assert.equal(e2ee.encryptUs.p50, cost.encryptUs);
     assert.ok(e2ee.sessionsStarted > 0 && e2ee.sessionsAccepted > 0);
     assert.deepEqual(e2ee.undecryptable, {});
+    // The sim's links carry objects; the bytes are still the frames' JSON, ciphertexts sized as the model says.
+    assert.ok(e2ee.bytesPerMessage > e2ee.overheadBytesPerMessage, `bytes per message ${e2ee.bytesPerMessage}, overhead ${e2ee.overheadBytesPerMessage}`);
 
     const off = await runSim({ scenario: 'steady-chat', overrides: { ...small, e2ee: false }, seed: 3, ...quiet });
     assert.equal(off.report.e2ee!.mode, 'off');
     assert.equal(off.report.e2ee!.costSource, undefined);
     assert.equal(off.report.e2ee!.messages, 0);
+    assert.ok(off.report.e2ee!.bytesPerMessage > 0 && off.report.e2ee!.bytesPerMessage < e2ee.bytesPerMessage, `plaintext ${off.report.e2ee!.bytesPerMessage} vs ${e2ee.bytesPerMessage} bytes per message`);
   });
 
   it("charges a calibration file's own e2ee figures", async () => {
