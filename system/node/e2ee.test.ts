@@ -139,6 +139,16 @@ describe('End-to-end encryption on the node (core, no sockets)', () => {
       return on;
     }
 
+    /** The team, with alice.1 holding its current version from group.devices. */
+    async function teamAsAlice() {
+      const c = await coreCluster();
+      const on = await team(c);
+      const t = c.nodes[0]!.transport;
+      const a = on['alice.1']!;
+      await c.frame(a, { t: 'group.devices', gid: 'team' });
+      return { c, on, t, a, v1: t.take(a, 'group.devices')[0]!.version };
+    }
+
     it('lists every device of every member with a version, to members only', async () => {
       const c = await coreCluster();
       const on = await team(c);
@@ -155,12 +165,7 @@ describe('End-to-end encryption on the node (core, no sockets)', () => {
     });
 
     it('takes a group e2e send at the current version and refuses the old one after a member left, storing nothing', async () => {
-      const c = await coreCluster();
-      const on = await team(c);
-      const t = c.nodes[0]!.transport;
-      const a = on['alice.1']!;
-      await c.frame(a, { t: 'group.devices', gid: 'team' });
-      const v1 = t.take(a, 'group.devices')[0]!.version;
+      const { c, on, t, a, v1 } = await teamAsAlice();
       await c.frame(a, { t: 'send', cid: 'g1', to: 'g:team', kind: 'e2e', body: 'c2stMQ', members: v1 });
       assert.equal(t.take(a, 'ack').length, 1);
       assert.deepEqual(t.take(on['carol.2']!, 'msg').map((m) => [m.body, m.kind]), [['c2stMQ', 'e2e']]);
@@ -182,12 +187,7 @@ describe('End-to-end encryption on the node (core, no sockets)', () => {
     });
 
     it("changes the version when a member's new device signs in, so the sender hears of it before that device gets a message it cannot read", async () => {
-      const c = await coreCluster();
-      const on = await team(c);
-      const t = c.nodes[0]!.transport;
-      const a = on['alice.1']!;
-      await c.frame(a, { t: 'group.devices', gid: 'team' });
-      const v1 = t.take(a, 'group.devices')[0]!.version;
+      const { c, on, t, a, v1 } = await teamAsAlice();
       const more = await online(c, 'bob.2');
       c.clock.advance(c.nodes[0]!.node.opts.directoryCacheMs + 1);
       await c.frame(a, { t: 'send', cid: 'g1', to: 'g:team', kind: 'e2e', body: 'c2stMQ', members: v1 });
