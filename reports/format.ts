@@ -205,8 +205,8 @@ export function e2eeRows(report: Report): string[][] | null {
   if (!e) return null;
   const us = (s: { count: number; p50: number; p99: number }) => (s.count ? `${fmtInt(s.p50)} / ${fmtInt(s.p99)}` : '–');
   const wire: string[][] = [
-    ['frames per message (all a device wrote)', fmtNum(e.framesPerMessage)],
-    ['bytes per message (all a device wrote)', fmtInt(Math.round(e.bytesPerMessage))],
+    ['frames per message (all a device wrote in the load)', fmtNum(e.framesPerMessage)],
+    ['bytes per message (all a device wrote in the load)', fmtInt(Math.round(e.bytesPerMessage))],
   ];
   if (e.mode === 'off') return [['mode', 'off (--no-e2ee): plaintext on the wire'], ['devices per user', fmtInt(e.devicesPerUser)], ...wire];
   const failed = Object.entries(e.undecryptable).map(([r, n]) => `${r} ${fmtInt(n)}`).join(', ');

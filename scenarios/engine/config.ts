@@ -89,6 +89,9 @@ function closedLoop(e: Executor, vus: number): Executor {
   return { executor: 'constant-vus', vus, duration, ...(e.startTime ? { startTime: e.startTime } : {}), ...(e.exec ? { exec: e.exec } : {}) };
 }
 
+/** The longest a driver worker's end-to-end prewarm runs before the load starts anyway. */
+export const PREWARM_MAX_MS = 180_000;
+
 export type WorkerMessage =
   | { type: 'ready'; connected: number; setupMs: number }
   | { type: 'prewarmed'; ms: number }

@@ -50,6 +50,16 @@ export class E2eeStats {
     this.undecryptable[reason] = (this.undecryptable[reason] ?? 0) + 1;
   }
 
+  /**
+   * The load begins: frames and bytes written count from here, so the
+   * per-message figures are the steady cost, not the setup before the load
+   * (publishing keys, the prewarm's handshakes and distributions).
+   */
+  loadStarted(): void {
+    this.counts.framesOut = 0;
+    this.counts.bytesOut = 0;
+  }
+
   /** A frame the device wrote (every frame while end-to-end encryption is on: sends, key fetches, distributions). */
   wrote(bytes: number): void {
     this.counts.framesOut++;

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { MainMessage, WorkerMessage } from '../config.ts';
+import { PREWARM_MAX_MS, type MainMessage, type WorkerMessage } from '../config.ts';
 import { pinToCpus } from './affinity.ts';
 import type { Progress } from './progress.ts';
 
@@ -131,9 +131,9 @@ export class WorkerPool {
    */
   async prewarm(): Promise<void> {
     this.broadcast({ type: 'prewarm' });
-    // Each worker stops waiting after 20 s itself (and says why), once its event loop gets a turn: a burst of handshakes (many
-    // devices per user, big groups) can hold it for a while. This only catches a worker that never answers.
-    await this.waitFor(() => this.prewarmed.size === this.count, 120_000, 'devices to set up their end-to-end sessions', (w) => !this.prewarmed.has(w));
+    // Each worker stops waiting by itself (and says why) within PREWARM_MAX_MS, once its event loop gets a turn: a burst of
+    // handshakes (many devices per user, big groups) can hold it for a while. This only catches a worker that never answers.
+    await this.waitFor(() => this.prewarmed.size === this.count, PREWARM_MAX_MS + 60_000, 'devices to set up their end-to-end sessions', (w) => !this.prewarmed.has(w));
   }
 
   connected(): number {

@@ -10,10 +10,13 @@ import { loadScenario } from '../../registry.ts';
 import type { Scenario } from '../../scenario.ts';
 import { E2eeStats } from '../../device/e2ee/e2ee-stats.ts';
 import { liveE2ee, prewarm } from '../e2ee-setup.ts';
-import { applyOverrides, driverDeviceOptions, type MainMessage, type WorkerConfig, type WorkerMessage } from '../config.ts';
+import { applyOverrides, driverDeviceOptions, PREWARM_MAX_MS, type MainMessage, type WorkerConfig, type WorkerMessage } from '../config.ts';
 import { SocketIO, listenForPush, type SocketLimits } from './device-host.ts';
 import { DeviceLedger } from '../device-ledger.ts';
 import { Load } from '../load.ts';
+
+/** How long a worker's prewarm waits without any handshake progressing. */
+const PREWARM_STALL_MS = 20_000;
 
 /** Wall time with sub-millisecond resolution, comparable across the driver's processes. */
 class PreciseClock extends WallClock {
@@ -94,15 +97,33 @@ class DriverWorker {
     while ([...this.devices.values()].some(({ device }) => !device.keysPublished) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
-  /** End-to-end sessions and sender keys of steady use, set up before the load (see e2ee-setup.ts prewarm); at most 60 s. */
+  /**
+   * End-to-end sessions and sender keys of steady use, set up before the load
+   * (see e2ee-setup.ts prewarm). Waits while the handshakes make progress
+   * (sessions, bundles, distributions counted), at most PREWARM_MAX_MS, and
+   * gives up after PREWARM_STALL_MS without any: many devices per user make
+   * tens of thousands of handshakes, which take the driver's CPU for a while.
+   */
   async prewarm(): Promise<void> {
     const started = performance.now();
     const settling = prewarm(this.population, [...this.devices].map(([d, { device }]) => [d, device] as const));
     // A device that went offline meanwhile is not waited for: it finishes when it is back.
     const waiting = () => settling.filter((d) => d.settling && d.state === 'online');
-    while (waiting().length > 0 && performance.now() < started + 20_000) await new Promise((r) => setTimeout(r, 20));
+    const c = this.e2ee.counts;
+    const work = () => c.sessionsStarted + c.sessionsAccepted + c.bundlesFetched + c.senderKeysDistributed;
+    let done = work();
+    let progressAt = performance.now();
+    while (waiting().length > 0 && performance.now() - started < PREWARM_MAX_MS && performance.now() - progressAt < PREWARM_STALL_MS) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (work() !== done) [done, progressAt] = [work(), performance.now()];
+    }
     const stuck = waiting();
-    if (stuck.length > 0) process.stderr.write(`chatlab worker ${this.config.worker}: ${stuck.length} devices had not set up their end-to-end sessions after 20 s; the load starts anyway (first: ${stuck[0]!.id}: ${stuck[0]!.unsettled})\n`);
+    const secs = Math.round((performance.now() - started) / 1000);
+    if (stuck.length > 0) {
+      process.stderr.write(
+        `chatlab worker ${this.config.worker}: ${stuck.length} devices had not set up their end-to-end sessions after ${secs} s; the load starts anyway (first: ${stuck[0]!.id}: ${stuck[0]!.unsettled})\n`,
+      );
+    }
     this.send({ type: 'prewarmed', ms: Math.round(performance.now() - started) });
   }
 
@@ -126,6 +147,7 @@ class DriverWorker {
   start(t0: number): void {
     this.t0 = t0;
     this.recorder.runStarted();
+    this.e2ee.loadStarted();
     this.loop.enable();
     this.cpu0 = process.cpuUsage();
     this.wall0 = performance.now();
