@@ -222,6 +222,7 @@ export function e2eeRows(report: Report): string[][] | null {
     ['bundles fetched / published', `${fmtInt(e.bundlesFetched)} / ${fmtInt(e.bundlesPublished)}`],
     ['sessions from the signed pre-key alone (one-time pre-keys ran out)', fmtInt(e.signedPreKeyOnly)],
     ['identity changes seen', fmtInt(e.identityChanges)],
+    ['signed pre-keys rotated', fmtInt(e.signedPreKeyRotations ?? 0)],
     ['sender keys distributed / rotated', `${fmtInt(e.senderKeysDistributed)} / ${fmtInt(e.senderKeyRotations)}`],
     ['sends resent for a stale view (devices / members)', `${fmtInt(e.devicesChanged)} / ${fmtInt(e.membersChanged)}`],
     ['channel messages (fan-out on read: not end-to-end encrypted)', fmtInt(e.channelMessages ?? 0)],

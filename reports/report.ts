@@ -255,6 +255,8 @@ export interface E2eeReport {
   bundlesPublished: number;
   /** A contact's device came back with another identity key (reinstalled): its old session was dropped. */
   identityChanges: number;
+  /** Signed pre-keys rotated (the `rotate-keys` timeline action), each published with fresh one-time pre-keys. Absent in older reports. */
+  signedPreKeyRotations?: number;
   /** Sender-key distribution messages sent (one per member device) and sender-key rotations (a member left). */
   senderKeysDistributed: number;
   senderKeyRotations: number;

@@ -38,7 +38,7 @@ describe('scenarioSchema', () => {
       [(s) => (s.options.scenarios = {}), 'options.scenarios: expected at least one executor, got {}'],
       [(s) => (s.options.scenarios.chat.exec = 'gossip'), 'options.scenarios.chat.exec: expected a behaviour in scenario.exec (chat), got "gossip"'],
       [(s) => (s.options.scenarios = { chat: { executor: 'constant-vus', vus: 30_000, duration: '30s' } }), "options.scenarios.chat.vus: expected at most the population's 1000 devices: each VU is a device, got 30000"],
-      [(s) => (s.timeline = [{ at: '1s', action: 'vanish', share: 0.5 }]), 'timeline[0].action: expected offline, online, drop or reinstall, got "vanish"'],
+      [(s) => (s.timeline = [{ at: '1s', action: 'vanish', share: 0.5 }]), 'timeline[0].action: expected offline, online, drop, reinstall or rotate-keys, got "vanish"'],
       [(s) => (s.timeline = [{ at: '1s', action: 'drop', share: 1.5 }]), 'timeline[0].share: expected a share in [0, 1], got 1.5'],
       [(s) => (s.chaos = [{ fault: 'link-loss', link: 'push', p: 2, at: '1s' }]), 'chaos[0].p: expected a number in [0, 1], got 2'],
       [(s) => (s.exec = { chat: 'not a function' }), 'exec.chat: expected a behaviour function, got "not a function"'],

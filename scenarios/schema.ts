@@ -59,9 +59,12 @@ export const timelineEventSchema = z.object({
    * over `windowMs`); drop: abrupt network drop, devices reconnect by
    * themselves; reinstall: the app is reinstalled — a new identity key, no
    * sessions, a new bundle published (contacts see an identity change;
-   * what was in flight to the old identity is undecryptable).
+   * what was in flight to the old identity is undecryptable); rotate-keys:
+   * the device makes a new signed pre-key and publishes it with fresh
+   * one-time pre-keys, keeping the previous one for sessions still starting
+   * from a bundle fetched before.
    */
-  action: z.enum(['offline', 'online', 'drop', 'reinstall'], { error: 'expected offline, online, drop or reinstall' }),
+  action: z.enum(['offline', 'online', 'drop', 'reinstall', 'rotate-keys'], { error: 'expected offline, online, drop, reinstall or rotate-keys' }),
   /** Share of devices chosen (deterministically from the seed), 0..1. */
   share: z.number({ error: 'expected a share in [0, 1]' }).min(0).max(1),
   /** Spread the action over this window (reconnect storms use a short one). Default 0. */

@@ -190,6 +190,11 @@ export class VirtualDevice {
     return this.e2eePart?.settling ?? false;
   }
 
+  /** A new signed pre-key, published with fresh one-time pre-keys (the previous one still answers sessions starting from it). */
+  rotateKeys(): void {
+    if (this.opts.e2ee?.enabled) this.e2ee.rotateSignedPreKey();
+  }
+
   /** The app is reinstalled: a new identity, no sessions (contacts see an identity change). */
   reinstall(): void {
     if (this.opts.e2ee?.enabled) this.e2ee.reinstall();

@@ -209,7 +209,7 @@ export class Load {
     return list;
   }
 
-  private applyEvent(action: 'offline' | 'online' | 'drop' | 'reinstall', share: number, cohort: string, windowMs: number): void {
+  private applyEvent(action: 'offline' | 'online' | 'drop' | 'reinstall' | 'rotate-keys', share: number, cohort: string, windowMs: number): void {
     const { population, devices } = this.host;
     const users = [...population.cohort(cohort, share)].sort((a, b) => a - b);
     const mineInCohort = users.flatMap((u) => population.devicesOfUser(u)).filter((d) => devices.has(d));
@@ -220,6 +220,7 @@ export class Load {
       const device = devices.get(d)!.device;
       const act = () => {
         if (action === 'reinstall') return device.reinstall();
+        if (action === 'rotate-keys') return device.rotateKeys();
         if (action !== 'drop') this.host.onBackground?.(d, action === 'offline');
         if (action === 'offline') {
           this.offlineDevices.add(d);

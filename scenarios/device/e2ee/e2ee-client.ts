@@ -159,6 +159,18 @@ export class E2eeClient {
     if (this.link.online()) this.publish();
   }
 
+  /**
+   * A new signed pre-key, published at once with fresh one-time pre-keys (or
+   * at the next welcome when offline). The previous signed pre-key stays:
+   * a contact that fetched the old bundle still starts its session from it.
+   */
+  rotateSignedPreKey(): void {
+    this.crypto.rotateSignedPreKey();
+    this.stats.counts.signedPreKeyRotations++;
+    if (this.link.online()) this.publish();
+    else this.published = false;
+  }
+
   // ---- connection ----
 
   onWelcome(): void {

@@ -11,7 +11,7 @@ export interface E2eeStatsTransfer {
 
 const COUNTS = [
   'sends', 'messages', 'decrypts', 'sessionsStarted', 'sessionsAccepted', 'signedPreKeyOnly', 'bundlesFetched', 'bundlesPublished',
-  'identityChanges', 'senderKeysDistributed', 'senderKeyRotations', 'devicesChanged', 'membersChanged', 'channelMessages', 'attachmentsSealed', 'attachmentsOpened',
+  'identityChanges', 'signedPreKeyRotations', 'senderKeysDistributed', 'senderKeyRotations', 'devicesChanged', 'membersChanged', 'channelMessages', 'attachmentsSealed', 'attachmentsOpened',
   'plaintextBytes', 'ciphertextBytes', 'framesOut', 'bytesOut',
 ] as const;
 type CountName = (typeof COUNTS)[number];
@@ -103,6 +103,7 @@ export class E2eeStats {
       bundlesFetched: c.bundlesFetched,
       bundlesPublished: c.bundlesPublished,
       identityChanges: c.identityChanges,
+      signedPreKeyRotations: c.signedPreKeyRotations,
       senderKeysDistributed: c.senderKeysDistributed,
       senderKeyRotations: c.senderKeyRotations,
       devicesChanged: c.devicesChanged,

@@ -137,6 +137,32 @@ describe('End-to-end encryption, live against the embedded world', function () {
     assert.ok(report.delivery.undecryptable <= 12, `undecryptable ${report.delivery.undecryptable}`);
   });
 
+  it('rotates signed pre-keys mid-run: the new ones are published, nothing becomes unreadable, and sessions started after open', async () => {
+    const run = async (timeline: { at: string; action: 'rotate-keys' | 'reinstall'; share: number }[]) => {
+      const file = drillFile('rotate-keys', [], { population: { devices: 60, devicesPerUser: 1 }, social: { contactsPerUser: 5, groups: [] }, timeline });
+      const outDir = mkdtempSync(join(tmpdir(), 'chatlab-e2ee-'));
+      return (await runLive({ scenario: file, world: 'embedded', seed: 9, outDir, ...quiet, overrides: { duration: '4s', rate: 60, warmup: '0s' } })).report;
+    };
+    // Half the devices rotate during the load: every message still opens.
+    const rotated = await run([{ at: '500ms', action: 'rotate-keys', share: 0.5 }]);
+    const e = rotated.e2ee!;
+    assert.ok(e.signedPreKeyRotations! >= 20 && e.signedPreKeyRotations! <= 40, `rotated ${e.signedPreKeyRotations}`);
+    assert.ok(e.bundlesPublished >= 60 + e.signedPreKeyRotations!, `published ${e.bundlesPublished}: the first bundles, then one per rotation`);
+    assert.deepEqual(e.undecryptable, {});
+    assert.equal(rotated.delivery.undecryptable, 0);
+    assert.equal(rotated.delivery.lost, 0);
+    assert.equal(rotated.messages.failed, 0);
+
+    // Then a fifth reinstall and start new sessions with their contacts, from the rotated bundles too: they verify and
+    // open; what is undecryptable is only what was on its way to the old identities (as in the reinstall test).
+    const after = await run([{ at: '500ms', action: 'rotate-keys', share: 0.5 }, { at: '1500ms', action: 'reinstall', share: 0.2 }]);
+    assert.ok(after.e2ee!.identityChanges > 0, 'the reinstalled devices started new sessions');
+    assert.equal(after.e2ee!.undecryptable.bad_signature ?? 0, 0);
+    assert.ok(after.delivery.undecryptable <= 12, `undecryptable ${after.delivery.undecryptable}`);
+    assert.equal(after.delivery.lost, 0);
+    assert.equal(after.messages.failed, 0);
+  });
+
   it('seals media attachments under a fresh key inside the encrypted message, and every recipient opens them', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-e2ee-'));
     const file = drillFile('media', [], {
