@@ -83,13 +83,20 @@ export class WorkerPool {
   start(t0: number): void {
     this.broadcast({ type: 'start', t0 });
     this.startedAt = Date.now();
+    const every = Math.min(1000, this.stallMs / 4);
+    let checkedAt = Date.now();
     this.watchdog = setInterval(() => {
+      const now = Date.now();
+      const late = now - checkedAt > 2 * every;
+      checkedAt = now;
+      // This process was held up itself (timers run before the workers' queued messages are read): judge at the next check.
+      if (late) return;
       const err = this.stalled();
       if (err) {
         this.failure ??= err;
         clearInterval(this.watchdog);
       }
-    }, Math.min(1000, this.stallMs / 4));
+    }, every);
     this.watchdog.unref();
   }
 
