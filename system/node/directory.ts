@@ -41,6 +41,24 @@ export class GroupEntry {
   get version(): string {
     return (this.digest ??= createHash('sha256').update([...this.members].sort().join('\n')).digest('base64url').slice(0, 16));
   }
+
+  /** The device lists (in member order) and the recipients' version last made from them. */
+  private recipients?: { lists: DeviceId[][]; version: string };
+
+  /**
+   * `recipientsVersion` of these members' devices (`devicesOf` of `list`).
+   * The directory hands out the same cached list objects until one changes,
+   * so the version is hashed again only when a list did: a group e2e send
+   * compares list identities, not a hash of every device.
+   */
+  recipientsVersionOf(byUser: ReadonlyMap<UserId, DeviceId[]>): string {
+    const lists = this.list.map((u) => byUser.get(u) ?? []);
+    const last = this.recipients;
+    if (last && last.lists.length === lists.length && last.lists.every((l, i) => l === lists[i])) return last.version;
+    const version = recipientsVersion(this.list, lists.flat());
+    this.recipients = { lists, version };
+    return version;
+  }
 }
 
 /**

@@ -4,7 +4,6 @@ import { ChatError } from '../protocol/errors.ts';
 import type { ClientFrame } from '../protocol/frames.ts';
 import type { SignedIn } from './connection.ts';
 import type { Delivery } from './delivery.ts';
-import { recipientsVersion } from './directory.ts';
 import type { NodeContext } from './node-context.ts';
 
 type GroupFrame = Extract<ClientFrame, { t: `group.${string}` }>;
@@ -127,7 +126,7 @@ export class GroupOps {
     const byUser = await this.ctx.directory.devicesOf(g.list);
     const devices: string[] = [];
     for (const u of g.list) for (const d of byUser.get(u) ?? []) devices.push(d);
-    this.ctx.reply(c, { t: 'group.devices', gid, devices, version: recipientsVersion(g.list, devices), fanout });
+    this.ctx.reply(c, { t: 'group.devices', gid, devices, version: g.recipientsVersionOf(byUser), fanout });
   }
 
   /** Membership changed: every alive node drops its cache and re-indexes its local members. */

@@ -8,7 +8,6 @@ import type { DeviceId } from '../protocol/ids.ts';
 import { directConversation, groupConversation } from '../protocol/ids.ts';
 import type { SignedIn } from './connection.ts';
 import type { Delivery, Routed } from './delivery.ts';
-import { recipientsVersion } from './directory.ts';
 import type { GroupOps } from './group-ops.ts';
 import type { NodeContext } from './node-context.ts';
 import { TokenBucket } from './rate-limit.ts';
@@ -184,10 +183,10 @@ export class SendPath {
       return { conv: groupConversation(gid), devices: [], readGroup: gid };
     }
     const devices = await directory.devicesOf(g.list);
-    const all: DeviceId[] = [];
-    for (const ds of devices.values()) all.push(...ds);
-    if (members !== undefined && members !== recipientsVersion(g.list, all)) throw changed();
-    return { conv: groupConversation(gid), devices: all.filter((d) => d !== c.device) };
+    if (members !== undefined && members !== g.recipientsVersionOf(devices)) throw changed();
+    const list: DeviceId[] = [];
+    for (const ds of devices.values()) for (const d of ds) if (d !== c.device) list.push(d);
+    return { conv: groupConversation(gid), devices: list };
   }
 
   /** seq, mid, log append, inbox entries. Resolves only when all of it is durable. */

@@ -139,6 +139,9 @@ export class E2eeClient {
   private readonly awaited = new Map<DeviceId, number>();
   private retryTimer: TimerHandle | undefined;
   private holdTimer: TimerHandle | undefined;
+  /** The one timer that asks again for recipients whose keys answer named no bundle (see advance). */
+  private noKeysTimer: TimerHandle | undefined;
+  private noKeysDue = 0;
   private distributeCounter = 0;
 
   constructor(private readonly setup: E2eeSetup, private readonly link: E2eeLink) {
@@ -636,7 +639,7 @@ export class E2eeClient {
       if (e.to !== me && this.devicesOf.get(e.to)?.length === 0) {
         const wait = (this.noKeysAt.get(e.to) ?? 0) + NO_KEYS_RETRY_MS - this.link.clock.now();
         if (wait > 0) {
-          this.link.clock.setTimeout(() => this.retryWaiting(), wait);
+          this.askAgainIn(wait);
           return false;
         }
         this.devicesOf.delete(e.to);
@@ -646,6 +649,20 @@ export class E2eeClient {
       return missing.length === 0;
     }
     return this.advanceGroup(e.to.slice(2));
+  }
+
+  /** Runs retryWaiting in `wait` ms: one timer for every such recipient, due at the earliest of their waits. */
+  private askAgainIn(wait: number): void {
+    const due = this.link.clock.now() + wait;
+    if (this.noKeysTimer) {
+      if (this.noKeysDue <= due) return;
+      this.link.clock.clear(this.noKeysTimer);
+    }
+    this.noKeysDue = due;
+    this.noKeysTimer = this.link.clock.setTimeout(() => {
+      this.noKeysTimer = undefined;
+      this.retryWaiting();
+    }, wait);
   }
 
   /** `advance` for a group: its member devices known, sessions with them, this device's sender key with every one of them. */
@@ -720,7 +737,8 @@ export class E2eeClient {
   stop(): void {
     if (this.retryTimer) this.link.clock.clear(this.retryTimer);
     if (this.holdTimer) this.link.clock.clear(this.holdTimer);
-    this.retryTimer = this.holdTimer = undefined;
+    if (this.noKeysTimer) this.link.clock.clear(this.noKeysTimer);
+    this.retryTimer = this.holdTimer = this.noKeysTimer = undefined;
     this.awaited.clear();
     // Held messages were never acked: the inbox offers them again after the next welcome.
     this.held.clear();

@@ -94,7 +94,9 @@ class DriverWorker {
   /** Every device's first bundle is stored (the node answered its publish), or 30 s passed. */
   private async keysPublished(): Promise<void> {
     const deadline = performance.now() + 30_000;
-    while ([...this.devices.values()].some(({ device }) => !device.keysPublished) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    let left = [...this.devices.values()].map(({ device }) => device);
+    // Only the devices still waiting are looked at again: a worker holds up to 15,000.
+    while ((left = left.filter((d) => !d.keysPublished)).length > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   /**
