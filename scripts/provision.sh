@@ -23,6 +23,11 @@ TOXIPROXY_VERSION=v2.5.0
 TOXIPROXY_MODULE="github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
 # Written beside the binary once it is built: a binary of another version is rebuilt.
 TOXIPROXY_MARKER="$ROOT/.cache/bin/.toxiproxy-$TOXIPROXY_VERSION"
+# SeaweedFS (Apache-2.0): `go install` refuses its module (its go.mod has
+# replace directives), so the module source is downloaded and built with go build.
+SEAWEED_VERSION=v0.0.0-20261109003541-7506e5f91cd6
+SEAWEED_BIN="$ROOT/.cache/bin/weed"
+SEAWEED_MARKER="$ROOT/.cache/bin/.weed-$SEAWEED_VERSION"
 CHECK_ONLY=0
 [[ "${1:-}" == "--check" ]] && CHECK_ONLY=1
 # Last step on every successful path: the Docker engine and local images of the containers world.
@@ -75,9 +80,11 @@ need_cassandra=0
 if [[ $need_cassandra -eq 1 ]] && ! command -v mvn >/dev/null 2>&1; then apt_missing+=(maven); fi
 need_toxiproxy=0
 [[ -x "$TOXIPROXY_BIN" && -f "$TOXIPROXY_MARKER" ]] || need_toxiproxy=1
-if [[ $need_toxiproxy -eq 1 ]] && ! command -v go >/dev/null 2>&1 && [[ ! -x /usr/local/go/bin/go ]]; then apt_missing+=(golang-go); fi
+need_seaweed=0
+[[ -x "$SEAWEED_BIN" && -f "$SEAWEED_MARKER" ]] || need_seaweed=1
+if [[ $need_toxiproxy -eq 1 || $need_seaweed -eq 1 ]] && ! command -v go >/dev/null 2>&1 && [[ ! -x /usr/local/go/bin/go ]]; then apt_missing+=(golang-go); fi
 
-if [[ ${#apt_missing[@]} -eq 0 && $need_cassandra -eq 0 && $need_toxiproxy -eq 0 ]]; then
+if [[ ${#apt_missing[@]} -eq 0 && $need_cassandra -eq 0 && $need_toxiproxy -eq 0 && $need_seaweed -eq 0 ]]; then
   [[ $CHECK_ONLY -eq 1 ]] || stop_system_redis
   provision_docker
   exit 0
@@ -87,6 +94,7 @@ if [[ $CHECK_ONLY -eq 1 ]]; then
   [[ ${#apt_missing[@]} -gt 0 ]] && say "missing Debian packages: ${apt_missing[*]}"
   [[ $need_cassandra -eq 1 ]] && say "missing Cassandra $CASSANDRA_VERSION jars in $CASSANDRA_LIB"
   [[ $need_toxiproxy -eq 1 ]] && say "missing $TOXIPROXY_BIN"
+  [[ $need_seaweed -eq 1 ]] && say "missing $SEAWEED_BIN (SeaweedFS $SEAWEED_VERSION)"
   say "run: bash scripts/provision.sh"
   alternatives
   exit 1
@@ -156,5 +164,28 @@ if [[ $need_toxiproxy -eq 1 ]]; then
   touch "$TOXIPROXY_MARKER"
 fi
 
-say "ready: redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), Java $(java_major), Cassandra $CASSANDRA_VERSION ($(cat "$CASSANDRA_MARKER") jars), chromium, toxiproxy-server $TOXIPROXY_VERSION"
+# ---- SeaweedFS (the media service's object store), built from its module source
+if [[ $need_seaweed -eq 1 ]]; then
+  go_bin="$(command -v go || echo /usr/local/go/bin/go)"
+  [[ -x "$go_bin" ]] || fail "go missing: cannot build SeaweedFS"
+  say "building SeaweedFS weed ($SEAWEED_VERSION, about 5 minutes the first time)"
+  mkdir -p "$(dirname "$SEAWEED_BIN")"
+  sw_log="$ROOT/.cache/seaweedfs-build.log"
+  src_dir="$("$go_bin" mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEED_VERSION" 2>"$sw_log" \
+    | python3 -c 'import json,sys;print(json.load(sys.stdin)["Dir"])' 2>>"$sw_log")" \
+    || { tail -n 20 "$sw_log" >&2; fail "go mod download github.com/seaweedfs/seaweedfs@$SEAWEED_VERSION failed (log: $sw_log)"; }
+  # The module cache is read-only: build in a writable copy, removed afterwards (the binary is what is kept).
+  build_dir="$(mktemp -d "$ROOT/.cache/seaweedfs-src.XXXXXX")"
+  cp -r "$src_dir/." "$build_dir/" && chmod -R u+w "$build_dir"
+  if ! (cd "$build_dir" && "$go_bin" build -o "$SEAWEED_BIN.tmp" ./weed) >>"$sw_log" 2>&1; then
+    rm -rf "$build_dir"
+    tail -n 20 "$sw_log" >&2
+    fail "go build of SeaweedFS failed (log: $sw_log)"
+  fi
+  rm -rf "$build_dir"
+  mv "$SEAWEED_BIN.tmp" "$SEAWEED_BIN"
+  touch "$SEAWEED_MARKER"
+fi
+
+say "ready: redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), Java $(java_major), Cassandra $CASSANDRA_VERSION ($(cat "$CASSANDRA_MARKER") jars), chromium, toxiproxy-server $TOXIPROXY_VERSION, SeaweedFS weed"
 provision_docker
