@@ -27,7 +27,7 @@ import { FaultWindow, Sessions } from './fault-impact.ts';
 import { DecadeBins, Trend } from './latency.ts';
 import { TimelineBuilder } from './timeline.ts';
 import { evaluateThreshold, parseThresholds, type MetricSource, type Tag } from './thresholds.ts';
-import { DUP_TRANSPORT, DUP_VISIBLE, OUT_OF_ORDER, UNDECRYPTABLE } from './ledger.ts';
+import { DUP_TRANSPORT, DUP_VISIBLE, MEDIA_LOST, OUT_OF_ORDER, UNDECRYPTABLE, pathIndex } from './ledger.ts';
 import type { StoreAnswer, UndeliveredPair } from './pending.ts';
 import {
   REPORT_SCHEMA_VERSION,
@@ -38,9 +38,12 @@ import {
   type FaultReport,
   type LatencySummary,
   type LostKey,
+  type MediaReport,
   type PathReport,
   type Report,
 } from './report.ts';
+
+const MEDIA_PATH = pathIndex('media');
 
 export interface CheckOptions {
   /** Run clock time of the run's start: timeline origin. */
@@ -70,7 +73,7 @@ export interface CheckOptions {
   /** What the stores said about undelivered pairs (see Checking); null or absent: not asked, all count lost. */
   stores?: StoreAnswer | null;
   /** Passed through untouched: engine-measured driver load and free-form notes. */
-  extra?: { driver?: DriverStats | null; e2ee?: E2eeReport | null; meta?: Record<string, unknown> };
+  extra?: { driver?: DriverStats | null; e2ee?: E2eeReport | null; media?: MediaReport | null; meta?: Record<string, unknown> };
 }
 
 export const LATENCY_METHOD =
@@ -247,7 +250,7 @@ class Run {
       else if (held !== null && at !== Infinity) this.pending(p, slot, at);
       else if (held?.has(pairs.keys[p])) this.pending(p, slot, askedAtMs);
       else this.lost(p, slot);
-      this.flags(p, at <= this.deadline ? pairs.actual[p] : pairs.predicted[p]);
+      this.flags(p, at <= this.deadline ? pairs.actual[p] : this.lostPath(p));
     }
   }
 
@@ -282,8 +285,13 @@ class Run {
     this.byPath.get(path)!.pendingAge.record(untilMs - this.msgs.ref[slot]);
   }
 
+  /** Where an undelivered pair counts: `media` when its text came and its media did not, else its predicted path. */
+  private lostPath(p: number): number {
+    return this.pairs.flags[p] & MEDIA_LOST ? MEDIA_PATH : this.pairs.predicted[p];
+  }
+
   private lost(p: number, slot: number): void {
-    const path = Paths[this.pairs.predicted[p]];
+    const path = Paths[this.lostPath(p)];
     for (const tally of [this.total, this.byPath.get(path)!]) {
       tally.counts.expected++;
       tally.counts.lost++;
@@ -403,6 +411,7 @@ class Run {
       thresholds: [],
       driver: o.extra?.driver ?? null,
       e2ee: o.extra?.e2ee ?? null,
+      media: o.extra?.media ?? null,
       meta: { ...(o.extra?.meta ?? {}), negativeLatencies: this.total.e2e.negatives + this.ack.negatives },
       passed: true,
     };

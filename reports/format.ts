@@ -47,7 +47,7 @@ export function activePaths(report: Report): Path[] {
     const r = report.paths[p];
     return r && (r.expected > 0 || r.duplicatedTransport > 0 || r.duplicated > 0 || r.reordered > 0 || r.undecryptable > 0);
   });
-  return used.length > 0 ? used : [...Paths];
+  return used.length > 0 ? used : Paths.filter((p) => report.paths[p]);
 }
 
 export const DELIVERY_HEADER = ['path', 'expected', 'delivered', 'lost', 'pending', 'dup visible', 'dup transport', 'reordered', 'undecryptable', 'late', 'p50 ms', 'p99 ms', 'max ms'];
@@ -228,6 +228,41 @@ export function e2eeRows(report: Report): string[][] | null {
     ['channel messages (fan-out on read: not end-to-end encrypted)', fmtInt(e.channelMessages ?? 0)],
     ['media attachments sealed / opened', `${fmtInt(e.attachmentsSealed ?? 0)} / ${fmtInt(e.attachmentsOpened ?? 0)}`],
     ['undecryptable', failed === '' ? '0' : failed],
+  ];
+}
+
+export const MEDIA_HEADER = ['media', ''];
+
+/** Bytes in B, KB, MB or GB (powers of 1000, as network figures are given). */
+export function fmtBytes(n: number): string {
+  if (n < 1000) return `${fmtInt(n)} B`;
+  const [v, unit] = n < 1e6 ? [n / 1e3, 'KB'] : n < 1e9 ? [n / 1e6, 'MB'] : [n / 1e9, 'GB'];
+  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${unit}`;
+}
+
+/** The media section as rows (null without one): uploads and downloads by kind, dedup, edges, transfer times. */
+export function mediaRows(report: Report): string[][] | null {
+  const m = report.media;
+  if (!m) return null;
+  const ms = (s: { count: number; p50: number; p99: number }) => (s.count ? `${fmtMs(s.p50)} / ${fmtMs(s.p99)}` : '–');
+  const kinds = (k: Record<string, { count: number; bytes: number }>) =>
+    Object.entries(k).sort((a, b) => b[1].bytes - a[1].bytes).map(([kind, c]) => `${kind} ${fmtInt(c.count)} (${fmtBytes(c.bytes)})`).join(', ') || '–';
+  return [
+    ['mode', m.mode === 'http' ? 'http: real uploads and downloads through the media service and its edges' : 'modeled: links and caches of the sim'],
+    ['uploads / bytes sent', `${fmtInt(m.uploads.count)} / ${fmtBytes(m.uploads.bytes)}`],
+    ['uploads by kind', kinds(m.uploads.byKind)],
+    ['already stored (SHA-256): uploads / bytes not sent', `${fmtInt(m.uploads.deduplicated)} / ${fmtBytes(m.uploads.dedupBytes)}`],
+    ['dedup ratio (bytes not stored again)', fmtPct(m.dedupRatio, 1)],
+    ['forwards (object reused, nothing uploaded)', fmtInt(m.forwards)],
+    ['uploads failed', fmtInt(m.uploads.failed)],
+    ['downloads / bytes', `${fmtInt(m.downloads.count)} / ${fmtBytes(m.downloads.bytes)}`],
+    ['downloads by kind', kinds(m.downloads.byKind)],
+    ['downloads expired (shown as expired) / lost', `${fmtInt(m.downloads.expired)} / ${fmtInt(m.downloads.lost)}`],
+    ['upload p50 / p99 (ms)', ms(m.uploadMs)],
+    ['download p50 / p99 (ms)', ms(m.downloadMs)],
+    ['download time to first byte p50 / p99 (ms)', ms(m.ttfbMs)],
+    ['edge hit ratio (all edges)', fmtPct(m.edgeHitRatio, 1)],
+    ...m.edges.map((e) => [`${e.id}: hits / requests, edge bytes, origin bytes`, `${fmtInt(e.hits)} / ${fmtInt(e.requests)} (${fmtPct(e.hitRatio, 1)}), ${fmtBytes(e.edgeBytes)}, ${fmtBytes(e.originBytes)}`]),
   ];
 }
 

@@ -4,7 +4,7 @@
  * sorted key array, and deliveries and receipts find their pair by binary
  * search. Keys are exact integers in float64: (slot * devSpace + dev).
  */
-import type { Ledger } from './ledger.ts';
+import { MEDIA_LOST, type Ledger } from './ledger.ts';
 import type { ErrorsReport } from './report.ts';
 
 const NO_PATH = 255;
@@ -173,6 +173,8 @@ export class Pairs {
         continue;
       }
       this.flags[p] |= d.flags[i];
+      // The message came but its media did not: not a delivery (the checker counts it lost on `media`).
+      if (d.flags[i] & MEDIA_LOST) continue;
       if (d.at[i] < this.firstAt[p]) {
         this.firstAt[p] = d.at[i];
         this.actual[p] = d.path[i];

@@ -20,7 +20,12 @@
 import { Table, rowCount, type ColumnsTransfer, type Schema } from './columns.ts';
 import { readTransferFile, writeTransferFile } from './ledger-file.ts';
 
-export const Paths = ['direct', 'cross-node', 'offline-drain', 'push-wake', 'group-write', 'group-read'] as const;
+/**
+ * How a message reached a device. `media`: a message with uploaded media,
+ * delivered when its object was downloaded intact (whatever path its text
+ * took), lost there when the download found no object or corrupt bytes.
+ */
+export const Paths = ['direct', 'cross-node', 'offline-drain', 'push-wake', 'group-write', 'group-read', 'media'] as const;
 export type Path = (typeof Paths)[number];
 
 /** The device saw this mid again (transport duplicate) and dropped it. */
@@ -31,6 +36,12 @@ export const DUP_VISIBLE = 2;
 export const OUT_OF_ORDER = 4;
 /** The device could not decrypt it (end-to-end encryption): it arrived, but the user never saw it. A guarantee violation. */
 export const UNDECRYPTABLE = 16;
+/** The message carries uploaded media; the row's time is when its download ended. */
+export const MEDIA = 32;
+/** Its media could not be had (no object, or bytes that fail their SHA-256): not a delivery; lost on the `media` path unless another copy made it. */
+export const MEDIA_LOST = 64;
+/** Its media had expired (older than the retention): shown as expired, a delivery, not a loss. */
+export const MEDIA_EXPIRED = 128;
 
 export type ReceiptKind = 'delivered' | 'read';
 export const RECEIPT_DELIVERED = 0;

@@ -18,6 +18,8 @@ import {
   driverText,
   E2EE_HEADER,
   e2eeRows,
+  MEDIA_HEADER,
+  mediaRows,
   durationText,
   faultLatencyRows,
   faultRows,
@@ -56,6 +58,11 @@ function card(label: string, value: string, bad = false): string {
 function e2eeTable(r: Report): string {
   const rows = e2eeRows(r);
   return rows ? `<h2>End-to-end encryption</h2>${table(E2EE_HEADER, rows)}` : '';
+}
+
+function mediaTable(r: Report): string {
+  const rows = mediaRows(r);
+  return rows ? `<h2>Media</h2>${table(MEDIA_HEADER, rows)}` : '';
 }
 
 function cards(r: Report): string {
@@ -177,6 +184,7 @@ ${table(LATENCY_HEADER, latencyRows(report))}
 <h2>Thresholds</h2>
 ${thresholdsTable(report)}
 ${e2eeTable(report)}
+${mediaTable(report)}
 ${errorsTable(report)}
 ${faultsTable(report)}
 <script>${chartJs()}</script>

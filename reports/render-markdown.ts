@@ -7,6 +7,8 @@ import {
   DELIVERY_HEADER,
   E2EE_HEADER,
   e2eeRows,
+  MEDIA_HEADER,
+  mediaRows,
   FAULT_HEADER,
   FAULT_LATENCY_HEADER,
   FAULT_LATENCY_NOTE,
@@ -51,6 +53,11 @@ function e2eeSection(r: Report): string | null {
   return rows ? `## End-to-end encryption\n\n${markdownTable(E2EE_HEADER, rows)}` : null;
 }
 
+function mediaSection(r: Report): string | null {
+  const rows = mediaRows(r);
+  return rows ? `## Media\n\n${markdownTable(MEDIA_HEADER, rows)}` : null;
+}
+
 function errors(r: Report): string | null {
   const entries = Object.entries(r.errors.byCode).sort((a, b) => b[1].count - a[1].count);
   if (entries.length === 0) return null;
@@ -80,6 +87,7 @@ export function renderMarkdown(report: Report): string {
       ? `## Thresholds\n\n${markdownTable(THRESHOLD_HEADER, thresholdRows(report))}`
       : '## Thresholds\n\nNone set.',
     e2eeSection(report),
+    mediaSection(report),
     errors(report),
     faults(report),
     driverText(report),

@@ -7,6 +7,8 @@ import {
   DELIVERY_HEADER,
   E2EE_HEADER,
   e2eeRows,
+  MEDIA_HEADER,
+  mediaRows,
   LATENCY_HEADER,
   THRESHOLD_HEADER,
   deliveryRows,
@@ -95,6 +97,8 @@ export function renderTerminal(report: Report, opts: TerminalOptions = {}): stri
   if (report.thresholds.length > 0) parts.push('', textTable(THRESHOLD_HEADER, thresholdRows(report)));
   const e2ee = e2eeRows(report);
   if (e2ee) parts.push('', textTable(E2EE_HEADER, e2ee));
+  const media = mediaRows(report);
+  if (media) parts.push('', textTable(MEDIA_HEADER, media));
   parts.push('', errorLine(report), ...faultLines(report), driverText(report));
   return parts
     .filter((p): p is string => p !== null)

@@ -277,6 +277,68 @@ export interface E2eeReport {
   bytesPerMessage: number;
 }
 
+/** Uploads or downloads of one media kind. */
+export interface MediaKindCounts {
+  count: number;
+  bytes: number;
+}
+
+/** One CDN edge's figures over the run. */
+export interface EdgeReport {
+  id: string;
+  requests: number;
+  hits: number;
+  misses: number;
+  /** hits / requests (0 without requests). */
+  hitRatio: number;
+  /** Bytes the edge sent to devices, and fetched from the origin. */
+  edgeBytes: number;
+  originBytes: number;
+}
+
+/**
+ * Media in a run: what devices uploaded and downloaded (through the media
+ * service and their CDN edge), what content addressing saved, and how long
+ * transfers took. Device-side figures plus the edges' and the service's own.
+ */
+export interface MediaReport {
+  /** 'http': real uploads and downloads; 'modeled': the sim's links and caches. */
+  mode: 'http' | 'modeled';
+  uploads: {
+    /** Uploads asked for (each media message sent, forwards excluded). */
+    count: number;
+    /** Bytes devices sent (chunks sent again after a drop included). */
+    bytes: number;
+    /** Answered "already stored": nothing moved. */
+    deduplicated: number;
+    dedupBytes: number;
+    failed: number;
+    byKind: Record<string, MediaKindCounts>;
+  };
+  /** Messages forwarded with the media of a message received (the object reused, no upload). */
+  forwards: number;
+  downloads: {
+    count: number;
+    bytes: number;
+    /** Answered expired (older than the retention): shown as expired, not a loss. */
+    expired: number;
+    /** No object, or bytes failing their SHA-256 (or, end-to-end encrypted, their MAC): lost on the `media` path. */
+    lost: number;
+    byKind: Record<string, MediaKindCounts>;
+  };
+  /** Share of the bytes devices offered that were not stored again thanks to SHA-256 keys: dedupBytes / (uploaded + dedupBytes). */
+  dedupRatio: number;
+  uploadMs: LatencySummary;
+  downloadMs: LatencySummary;
+  /** Download time to first byte. */
+  ttfbMs: LatencySummary;
+  /** Hits / requests over every edge. */
+  edgeHitRatio: number;
+  edges: EdgeReport[];
+  /** The media service's own counters at the end of the run (absent when it could not be asked). */
+  service?: Record<string, number>;
+}
+
 export interface Report {
   schemaVersion: number;
   scenario: string;
@@ -308,6 +370,8 @@ export interface Report {
   driver: DriverStats | null;
   /** End-to-end encryption's cost (mode 'off' with `--no-e2ee`: frames and bytes only). Absent in reports from before it existed. */
   e2ee?: E2eeReport | null;
+  /** Media uploads, downloads, dedup and edges; absent (or null) when the run sent no uploaded media. */
+  media?: MediaReport | null;
   meta: Record<string, unknown>;
   /** Every threshold passed (true when there are none). */
   passed: boolean;

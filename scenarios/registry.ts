@@ -4,6 +4,7 @@ import { groupFanout } from './builtin/group-fanout.ts';
 import { offlineBurst } from './builtin/offline-burst.ts';
 import { reconnectStorm } from './builtin/reconnect-storm.ts';
 import { steadyChat } from './builtin/steady-chat.ts';
+import { mediaMix } from './builtin/media-mix.ts';
 import type { Scenario } from './scenario.ts';
 import { nodeFailure } from './drills/node-failure.ts';
 import { rollingRestart } from './drills/rolling-restart.ts';
@@ -14,6 +15,7 @@ import { partition } from './drills/partition.ts';
 /** Built-in scenarios by name: the one registry the CLI and the engines read. */
 export const builtins: Record<string, () => Scenario> = {
   'steady-chat': () => steadyChat,
+  'media-mix': () => mediaMix,
   'offline-burst': () => offlineBurst(),
   'group-fanout': () => groupFanout,
   'reconnect-storm': () => reconnectStorm,

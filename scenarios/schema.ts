@@ -127,6 +127,27 @@ const scenarioShape = z.object({
       share: z.number({ error: 'expected a share in [0, 1]' }).min(0).max(1),
       bytes: z.object({ min: atLeast(1), max: z.number({ error: 'expected a number in [1, 12288]' }).min(1).max(12_288) }),
     }).optional(),
+    /**
+     * Share of messages that carry uploaded media (scenarios/media-kinds.ts
+     * has the kinds and their default sizes): the sender uploads the bytes
+     * to the media service (sealed first under end-to-end encryption), the
+     * message carries a reference, and each recipient downloads them from
+     * its CDN edge. The message counts as delivered when its media arrived
+     * intact (path `media`). `kinds` overrides the default weight and size
+     * range of any kind (a weight of 0 leaves it out). `forward`: the share
+     * of received media a recipient forwards to one of its contacts (the
+     * object is reused: nothing is uploaded again), up to `hops` times along
+     * a chain.
+     */
+    uploads: z.object({
+      share: z.number({ error: 'expected a share in [0, 1]' }).min(0).max(1),
+      kinds: z.partialRecord(z.enum(['photo', 'voice', 'video', 'document'], { error: 'expected photo, voice, video or document' }), z.object({
+        weight: atLeast(0),
+        bytes: z.object({ min: atLeast(1), max: z.number({ error: 'expected a number in [1, 104857600]' }).min(1).max(100 * 1024 * 1024) })
+          .refine((b) => b.max >= b.min, { error: 'expected max >= min', path: ['max'] }),
+      })).optional(),
+      forward: z.object({ share: z.number({ error: 'expected a share in [0, 1]' }).min(0).max(1), hops: int(1, 1000) }).optional(),
+    }).optional(),
   }),
   exec: z.record(text, z.custom<Behaviour>((f) => typeof f === 'function', { error: 'expected a behaviour function' })),
   options: z.object({

@@ -11,6 +11,7 @@ import { DeliverFlags, ReorderBuffer, type Incoming, type ReorderOptions } from 
 import { ReadTracker } from './read-receipts.ts';
 import { emptyStats, type DeviceStats } from './stats.ts';
 import { E2eeClient, plainMedia, type E2eeLink, type HeldMessage } from './e2ee/e2ee-client.ts';
+import { uploadedMediaOf } from './media.ts';
 
 export { DeliverFlags } from './reorder.ts';
 export { formatCid, parseCid } from './outbox.ts';
@@ -103,6 +104,7 @@ export class VirtualDevice {
     released(h: HeldMessage, plaintext: string | undefined): void {
       const m = h.meta as Incoming;
       if (plaintext === undefined) m.undecryptable = true;
+      else m.media = uploadedMediaOf(plaintext);
       this.d.mids.add(m.mid);
       this.d.queueRecv(m.mid);
       this.d.reorder.offer(m);
@@ -384,8 +386,9 @@ export class VirtualDevice {
         // meanwhile (its held messages dropped) takes the inbox's next copy as the message itself.
         if (r.held) return;
         if (r.plaintext === undefined) m.undecryptable = true;
+        else m.media = uploadedMediaOf(r.plaintext);
       }
-    }
+    } else if (f.kind === 'media' && typeof f.body === 'string') m.media = uploadedMediaOf(f.body);
     this.mids.add(mid);
     this.queueRecv(mid);
     this.reorder.offer(m);
@@ -446,6 +449,15 @@ export class VirtualDevice {
       if (flags & DeliverFlags.OUT_OF_ORDER) this.counters.outOfOrder++;
       if (flags & DeliverFlags.GAP_SKIPPED) this.counters.gapsSkipped++;
       this.reads.shown(m.conv, m.seq);
+    }
+    const media = this.opts.media;
+    if (m.media && media && !m.undecryptable && !(flags & DeliverFlags.DUP_TRANSPORT)) {
+      // Shown once its media is here (or known lost or expired): that is when the user has the message.
+      media.fetch(this.id, m.media, (outcome) => {
+        const f = flags | DeliverFlags.MEDIA | (outcome === 'lost' ? DeliverFlags.MEDIA_LOST : outcome === 'expired' ? DeliverFlags.MEDIA_EXPIRED : 0);
+        this.observer.onDeliver(m.msgKey, m.mid, m.conv, m.seq, this.now(), f, m.from, m.drained, m.pushWoken);
+      });
+      return;
     }
     this.observer.onDeliver(m.msgKey, m.mid, m.conv, m.seq, this.now(), flags, m.from, m.drained, m.pushWoken);
   }

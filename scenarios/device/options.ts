@@ -4,6 +4,7 @@ import { ProtocolLimits } from '../../system/protocol/frames.ts';
 import { BackoffDefaults, type BackoffOptions } from './backoff.ts';
 import type { DeviceStats } from './stats.ts';
 import type { E2eeSetup } from './e2ee/e2ee-client.ts';
+import type { DeviceMedia } from './media.ts';
 
 /** How a virtual device behaves. Everything but the identity and the ports has a default. */
 export interface DeviceOptions {
@@ -46,10 +47,13 @@ export interface DeviceOptions {
   wakeOnPush?: boolean;
   /** End-to-end encryption (Signal-style, see e2ee/e2ee-client.ts); shared by every device built alike. Absent: plaintext, nothing counted. */
   e2ee?: E2eeSetup;
+  /** Fetches the uploaded media of messages shown (the device's CDN edge); shared by devices built alike. Absent: a media message counts as delivered when shown. */
+  media?: DeviceMedia;
 }
 
-export type ResolvedDeviceOptions = Required<Omit<DeviceOptions, 'backoff' | 'sendRetry' | 'stats' | 'e2ee'>> & {
+export type ResolvedDeviceOptions = Required<Omit<DeviceOptions, 'backoff' | 'sendRetry' | 'stats' | 'e2ee' | 'media'>> & {
   e2ee: E2eeSetup | undefined;
+  media: DeviceMedia | undefined;
   backoff: BackoffOptions;
   sendRetry: { timeoutMs: number; maxAttempts: number };
 };
@@ -105,6 +109,7 @@ export function resolveDeviceOptions(o: DeviceOptions): ResolvedDeviceOptions {
     connectTimeoutMs: o.connectTimeoutMs ?? D.connectTimeoutMs,
     wakeOnPush: o.wakeOnPush ?? D.wakeOnPush,
     e2ee: o.e2ee,
+    media: o.media,
     backoff: shared(o.backoff, D.backoff),
     sendRetry: shared(o.sendRetry, D.sendRetry),
   };
@@ -142,7 +147,7 @@ function idOf(o: object): number {
 export function deviceProfile(r: ResolvedDeviceOptions): DeviceProfile {
   let byKey = profiles.get(r.clock);
   if (!byKey) profiles.set(r.clock, (byKey = new Map()));
-  const key = `${r.reorderWaitMs}/${r.reorderMax}/${r.readDelayMs}/${r.recvFlushMs}/${r.recvBatchMax}/${r.maxPendingSends}/${r.typing}/${r.dedupWindow}/${r.connectTimeoutMs}/${r.wakeOnPush}/${idOf(r.presenceSubscribe)}/${idOf(r.backoff)}/${idOf(r.sendRetry)}/${r.e2ee ? idOf(r.e2ee) : 0}`;
+  const key = `${r.reorderWaitMs}/${r.reorderMax}/${r.readDelayMs}/${r.recvFlushMs}/${r.recvBatchMax}/${r.maxPendingSends}/${r.typing}/${r.dedupWindow}/${r.connectTimeoutMs}/${r.wakeOnPush}/${idOf(r.presenceSubscribe)}/${idOf(r.backoff)}/${idOf(r.sendRetry)}/${r.e2ee ? idOf(r.e2ee) : 0}/${r.media ? idOf(r.media) : 0}`;
   let p = byKey.get(key);
   if (!p) {
     const { id: _id, token: _token, random: _random, ...rest } = r;

@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../../system/clock/clock.ts';
 import { SmallMap } from './small-map.ts';
+import type { UploadedMedia } from './media.ts';
 
 /** Bits of the `flags` argument of `DeviceObserver.onDeliver`. */
 export const DeliverFlags = {
@@ -13,6 +14,12 @@ export const DeliverFlags = {
   GAP_SKIPPED: 8,
   /** End-to-end encrypted and the device could not decrypt it: it arrived, the user never saw it. */
   UNDECRYPTABLE: 16,
+  /** It carries uploaded media: reported when the download ended, not when it arrived. */
+  MEDIA: 32,
+  /** Its media could not be had (no object, or corrupt bytes): the user saw the text only. */
+  MEDIA_LOST: 64,
+  /** Its media had expired: the user saw it marked expired. */
+  MEDIA_EXPIRED: 128,
 } as const;
 
 /** An incoming message on its way to the user. */
@@ -29,6 +36,8 @@ export interface Incoming {
   pushWoken: boolean;
   /** End-to-end encrypted and it could not be decrypted: passes in order, but the user never sees it. */
   undecryptable?: boolean;
+  /** Uploaded media it carries (fetched when shown). */
+  media?: UploadedMedia;
 }
 
 export interface ReorderOptions {

@@ -3,13 +3,16 @@ import { parseDuration } from '../../system/clock/duration.ts';
 import type { DeviceOptions } from '../device/options.ts';
 import type { E2eeSetup } from '../device/e2ee/e2ee-client.ts';
 import type { E2eeStatsTransfer } from '../device/e2ee/e2ee-stats.ts';
+import type { DeviceMedia } from '../device/media.ts';
+import type { MediaStatsTransfer } from './media-stats.ts';
 import type { NodeRef } from '../../system/worlds/world.ts';
 import { expandWarmup } from '../warmup.ts';
 
 /** How the driver's virtual devices behave in every engine (live workers and the sim), from the scenario. */
-export function driverDeviceOptions(s: Scenario, e2ee?: E2eeSetup): Omit<DeviceOptions, 'id' | 'token' | 'clock' | 'random'> {
+export function driverDeviceOptions(s: Scenario, e2ee?: E2eeSetup, media?: DeviceMedia): Omit<DeviceOptions, 'id' | 'token' | 'clock' | 'random'> {
   return {
     e2ee,
+    media,
     readDelayMs: s.behaviour.readDelayMs,
     wakeOnPush: s.behaviour.wakeOnPush ?? true,
     sendRetry: { timeoutMs: 3000, maxAttempts: 40 },
@@ -57,6 +60,8 @@ export interface WorkerConfig {
   nodes: NodeRef[];
   pushUrl?: string;
   secret: string;
+  /** The world's media service and CDN edges (absent: the world has none). */
+  media?: { service: string; edges: string[] };
   /** Spread source addresses over 127.0.0.x (beyond ~60k connections per destination). */
   spreadSourceAddresses: boolean;
 }
@@ -96,7 +101,7 @@ export type WorkerMessage =
   | { type: 'ready'; connected: number; setupMs: number }
   | { type: 'prewarmed'; ms: number }
   | { type: 'tick'; atMs: number; connected: number; sent: number; acked: number; delivered: number; errors: number; p99Ms: number; pendingSends: number; expected: number; deliveredUnique: number }
-  | { type: 'done'; ledger: unknown; e2ee: E2eeStatsTransfer; driver: { cpuPercent: number; eventLoopP99Ms: number; emfile?: string; droppedIterations: number } }
+  | { type: 'done'; ledger: unknown; e2ee: E2eeStatsTransfer; media: MediaStatsTransfer; driver: { cpuPercent: number; eventLoopP99Ms: number; emfile?: string; droppedIterations: number } }
   | { type: 'fatal'; message: string };
 
 export type MainMessage =

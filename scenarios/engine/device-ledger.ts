@@ -1,7 +1,7 @@
 import { build } from 'hdr-histogram-js';
 import QuickLRU from 'quick-lru';
 import type { Ledger, Path } from '../../reports/ledger.ts';
-import { DUP_TRANSPORT } from '../../reports/ledger.ts';
+import { DUP_TRANSPORT, MEDIA } from '../../reports/ledger.ts';
 import { Snowflake } from '../../system/node/snowflake.ts';
 import type { DeviceObserver } from '../device/ports.ts';
 import { firstChoice } from '../../system/worlds/placement.ts';
@@ -157,7 +157,8 @@ export class DeviceLedger {
       const e2e = at - Snowflake.timeOf(mid);
       if (e2e >= 0) this.window.recordValue(Math.max(1, Math.round(e2e)));
     }
-    this.ledger.deliver(k, dev, this.rel(at), this.actualPath(dev, mid, conv, drained, pushWoken), flags);
+    const path = flags & MEDIA ? 'media' : this.actualPath(dev, mid, conv, drained, pushWoken);
+    this.ledger.deliver(k, dev, this.rel(at), path, flags);
   }
 
   /** @internal */

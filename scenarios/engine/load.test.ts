@@ -70,7 +70,7 @@ describe('Load (closed loop, constant-vus)', () => {
       timeline: [],
       options: { ...steadyChat.options, scenarios: { loop: { executor: 'constant-vus', vus, duration: `${durationMs}ms`, exec: 'chat' } } },
     };
-    const recorder: LoadHost['recorder'] = { willSend: () => {} };
+    const recorder: LoadHost['recorder'] = { willSend: () => {}, onError: () => {} };
     const sends: { from: number; key: number; at: number }[] = [];
     const devices = new Map<number, { device: VirtualDevice }>();
     for (let d = 0; d < 20; d++) {

@@ -6,13 +6,15 @@ import type { VirtualDevice } from '../device/device.ts';
 import type { DeviceLedger } from './device-ledger.ts';
 import type { Clock, TimerHandle } from '../../system/clock/clock.ts';
 import { Arrivals } from './schedule.ts';
+import { mediaMessage, type UploadedMedia } from '../device/media.ts';
+import { pickMedia } from '../media-kinds.ts';
 
 /** What the load needs from the engine hosting it (a live driver worker, or the sim engine). */
 export interface LoadHost {
   config: { worker: number; workers: number };
   scenario: Scenario;
   population: Population;
-  recorder: Pick<DeviceLedger, 'willSend' | 'onSettled'>;
+  recorder: Pick<DeviceLedger, 'willSend' | 'onSettled' | 'onError'>;
   devices: { has(dev: number): boolean; get(dev: number): { device: VirtualDevice } | undefined; keys(): Iterable<number> };
   clock: { now(): number };
   t0: number;
@@ -29,6 +31,15 @@ export interface LoadHost {
   onlineSenders?(): readonly number[];
   /** Told before the timeline backgrounds (true) or foregrounds (false) a device. */
   onBackground?(dev: number, offline: boolean): void;
+  /** Uploads media for a sender (`behaviour.uploads`); absent: the world has no media service, and uploads are refused before the run. */
+  media?: MediaSender;
+}
+
+/** The sender's side of uploaded media: `done` gets the reference, or undefined when the upload failed. */
+export interface MediaSender {
+  upload(device: string, kind: string, mime: string, bytes: number, done: (media: UploadedMedia | undefined) => void): void;
+  /** Counted when a message forwards media already stored (nothing uploaded). */
+  forwarded(): void;
 }
 
 const processTimers: Pick<Clock, 'setTimeout' | 'setInterval' | 'clear'> = {
@@ -163,8 +174,38 @@ export class Load {
     const media = scenario.behaviour.media;
     const mediaBytes = media && this.random.next() < media.share ? media.bytes.min + this.random.int(Math.max(1, media.bytes.max - media.bytes.min + 1)) : 0;
     recorder.willSend(msgKey, pick.from, pick.to);
-    devices.get(pick.from)!.device.send(pick.to, FILLER.slice(0, size), msgKey, t0 + intendedMs, mediaBytes);
+    const device = devices.get(pick.from)!.device;
+    const uploads = scenario.behaviour.uploads;
+    if (uploads && this.host.media && this.random.next() < uploads.share) {
+      // The upload comes first; its time counts in the message's latency (intended send to media downloaded).
+      const m = pickMedia(uploads.kinds, this.random.next(), this.random.next());
+      this.host.media.upload(device.id, m.kind, m.mime, m.bytes, (ref) => {
+        if (ref) device.send(pick.to, mediaMessage(FILLER.slice(0, size), { ...ref, hop: 0 }), msgKey, t0 + intendedMs);
+        else recorder.onError('media_upload_failed', msgKey, this.host.clock.now(), false);
+      });
+      return msgKey;
+    }
+    device.send(pick.to, FILLER.slice(0, size), msgKey, t0 + intendedMs, mediaBytes);
     return msgKey;
+  }
+
+  /**
+   * A device that got media may pass it on (`behaviour.uploads.forward`): to
+   * one of its user's contacts, with the same object (nothing uploaded), up
+   * to `hops` forwards along the chain.
+   */
+  maybeForward(dev: number, media: UploadedMedia): void {
+    const { scenario, recorder, devices, population, config } = this.host;
+    const forward = scenario.behaviour.uploads?.forward;
+    const entry = devices.get(dev);
+    if (this.stopped || !forward || !entry || (media.hop ?? 0) >= forward.hops || this.random.next() >= forward.share) return;
+    const contacts = population.contactsOf(population.userOf(dev));
+    if (contacts.length === 0) return;
+    const to = population.userId(contacts[this.random.int(contacts.length)]!);
+    const msgKey = this.msgCounter++ * config.workers + config.worker;
+    recorder.willSend(msgKey, dev, to);
+    this.host.media?.forwarded();
+    entry.device.send(to, mediaMessage('fwd', { ...media, hop: (media.hop ?? 0) + 1 }), msgKey, this.host.clock.now());
   }
 
   /**

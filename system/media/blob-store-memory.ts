@@ -20,12 +20,15 @@ export class MemoryBlobStore implements BlobStore {
   private readonly objects = new Map<string, Stored>();
   private readonly uploads = new Map<string, Upload>();
   readonly stats = { puts: 0, gets: 0, deletes: 0, bytesIn: 0, bytesOut: 0 };
+  /** Test hook: objects written while set are answered as stored and kept nowhere (lost behind the service's back). */
+  loseWrites = false;
 
   constructor(private readonly clock: Clock) {}
 
   async put(key: string, bytes: Uint8Array, meta: BlobMeta = {}): Promise<void> {
     this.stats.puts++;
     this.stats.bytesIn += bytes.length;
+    if (this.loseWrites) return;
     this.objects.set(key, { bytes: Uint8Array.from(bytes), createdAt: this.clock.now(), meta: { ...meta } });
   }
 
@@ -78,6 +81,7 @@ export class MemoryBlobStore implements BlobStore {
     }
     this.uploads.delete(uploadId);
     this.stats.puts++;
+    if (this.loseWrites) return;
     this.objects.set(key, { bytes: Buffer.concat(chunks), createdAt: this.clock.now(), meta: u.meta });
   }
 

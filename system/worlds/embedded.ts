@@ -6,6 +6,8 @@ import { Gateway, type GatewayOptions } from '../gateway/gateway.ts';
 import { ChatNode } from '../node/chat-node.ts';
 import type { ChatNodeOptions } from '../node/options.ts';
 import { PushService } from '../push/push-service.ts';
+import { MemoryBlobStore } from '../media/blob-store-memory.ts';
+import { MediaWorld, type MediaWorldOptions } from '../media/media-world.ts';
 import { SeededRandom } from '../random/random.ts';
 import { makePortFaults, memoryPorts, type MemoryPorts, type PortFaults } from './memory-ports.ts';
 import type { WorldControls } from './world.ts';
@@ -18,6 +20,8 @@ export interface EmbeddedOptions {
   secret?: string;
   node?: Partial<Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'>>;
   gateway?: Partial<GatewayOptions>;
+  /** The media service and its CDN edges (see media/media-world.ts). Default: 2 edges of 256 MiB, 30-day retention. */
+  media?: MediaWorldOptions;
 }
 
 export interface EmbeddedNode {
@@ -44,6 +48,10 @@ export class EmbeddedCluster {
   readonly tokens: TokenIssuer;
   readonly auth: AuthService;
   readonly push = new PushService();
+  /** The media service over a memory object store, and its edges, on loopback HTTP. */
+  media!: MediaWorld;
+  /** The media service's object store (tests lose objects behind its back). */
+  readonly mediaStore = new MemoryBlobStore(new WallClock());
   readonly secret: string;
   private readonly opts: EmbeddedOptions;
 
@@ -61,6 +69,7 @@ export class EmbeddedCluster {
     if (!Number.isInteger(full.nodes) || full.nodes < 1 || full.nodes > 64) throw new RangeError(`nodes must be 1..64, got ${full.nodes}`);
     const cluster = new EmbeddedCluster(full);
     await cluster.push.listen();
+    cluster.media = await MediaWorld.start(cluster.mediaStore, { ...full.media, clock: new WallClock(), tokens: cluster.tokens, secret: cluster.secret });
     cluster.ports.push.onWake((device, reason) => cluster.push.relay(device, reason));
     for (let i = 0; i < full.nodes; i++) cluster.nodes.push(await cluster.startNode(i));
     return cluster;
@@ -125,6 +134,7 @@ export class EmbeddedCluster {
     await Promise.allSettled(this.nodes.filter((n) => n.up).map((n) => n.gateway.stop()));
     for (const n of this.nodes) n.up = false;
     await this.push.close();
+    await this.media?.stop();
     await this.ports.bus.close();
   }
 }

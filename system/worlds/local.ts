@@ -6,6 +6,7 @@ import { startCassandra, type CassandraServer } from './infra/cassandra-server.t
 import { freePort } from './infra/tcp-ports.ts';
 import { ManagedProcess } from './infra/processes.ts';
 import { startRedis, type RedisServer } from './infra/redis-server.ts';
+import { startSeaweed, type SeaweedServer } from './infra/seaweedfs-server.ts';
 import { startToxiproxy, type ProxyLink, type ToxiproxyServer } from './infra/toxiproxy.ts';
 import { cqlProbe, httpProbe, redisProbe, Watchdog } from './infra/watchdog.ts';
 import { bindNodeControls, type NetworkControl, type WorldControls } from './world.ts';
@@ -29,6 +30,12 @@ export interface LocalWorldOptions {
   proxies?: boolean;
   /** Extra node flags for the chat node processes (benchmarks pass --expose-gc). */
   nodeArgs?: string[];
+  /**
+   * Start the media service: a real SeaweedFS (S3) object store and the media
+   * process (the service and its CDN edges) on loopback. Off by default: a
+   * world for a scenario without uploaded media does not pay its ~11 s start.
+   */
+  media?: boolean;
   /** Wire tap: every node appends each frame in and out to `<frameTap>/<node id>.frames.jsonl` (CHATLAB_FRAME_TAP; see gateway/frame-tap.ts). Off by default. */
   frameTap?: string;
 }
@@ -58,6 +65,10 @@ export class LocalWorld {
   cassandraServer?: CassandraServer;
   push?: ManagedProcess;
   pushUrl = '';
+  seaweed?: SeaweedServer;
+  mediaProc?: ManagedProcess;
+  /** The media service and its edges, when started with `media`. */
+  media?: { service: string; edges: string[] };
   redisUrl = '';
   cassandra = '';
   keyspace = '';
@@ -87,10 +98,12 @@ export class LocalWorld {
   private async boot(): Promise<void> {
     const o = this.opts;
     mkdirSync(o.dir, { recursive: true });
-    const [redis, cassandra] = await Promise.all([
+    const [redis, cassandra, seaweed] = await Promise.all([
       o.redisUrl ? undefined : startRedis({ dir: join(o.dir, 'redis') }),
       o.cassandra ? undefined : startCassandra({ dir: join(o.dir, 'cassandra') }),
+      o.media ? startSeaweed({ dir: join(o.dir, 'seaweedfs') }) : undefined,
     ]);
+    this.seaweed = seaweed;
     this.redis = redis;
     this.cassandraServer = cassandra;
     this.redisUrl = o.redisUrl ?? redis!.url;
@@ -103,6 +116,7 @@ export class LocalWorld {
     });
     await readyLine(join(o.dir, 'push.log'), this.push, 30_000);
     this.pushUrl = `http://127.0.0.1:${pushPort}`;
+    if (seaweed) await this.startMedia(seaweed.url);
     const ports = await Promise.all(Array.from({ length: o.nodes }, () => freePort()));
     if (o.proxies) await this.startProxies(ports);
     // The first node creates the keyspace and applies migrations; the others then start together.
@@ -110,6 +124,17 @@ export class LocalWorld {
     const rest = await Promise.all(ports.slice(1).map((port, i) => this.spawnNode(i + 1, port)));
     this.nodes.push(...rest);
     this.watch();
+  }
+
+  /** The media process: the media service over SeaweedFS's S3 API, and its CDN edges. */
+  private async startMedia(s3: string): Promise<void> {
+    const logFile = join(this.opts.dir, 'media.log');
+    this.mediaProc = new ManagedProcess({
+      name: 'media', command: process.execPath, args: [...TSX, join(ROOT, 'system/media/media-process.ts')], cwd: ROOT, logFile,
+      env: { ...process.env, CHATLAB_SECRET: this.secret, CHATLAB_MEDIA_S3: s3 },
+    });
+    const ready = await readyLine(logFile, this.mediaProc, 60_000);
+    this.media = { service: String(ready.url), edges: (ready.edges as string[]).map(String) };
   }
 
   /** Every node, and Redis and Cassandra (started here or not), looked at every 500 ms. */
@@ -269,7 +294,11 @@ export class LocalWorld {
   async stop(): Promise<void> {
     this.watchdog.stop();
     await Promise.allSettled(this.nodes.map((n) => (n.proc.signal('SIGCONT'), n.proc.stop('SIGTERM', 10_000))));
-    await Promise.allSettled([this.push?.stop('SIGTERM', 5000), this.redis?.stop(), this.cassandraServer?.stop(), this.toxiproxy?.stop()]);
+    await Promise.allSettled([
+      this.push?.stop('SIGTERM', 5000), this.mediaProc?.stop('SIGTERM', 5000), this.redis?.stop(), this.cassandraServer?.stop(), this.toxiproxy?.stop(),
+      // Its data is this run's only: a kill, not its ~16 s graceful stop.
+      this.seaweed?.kill(),
+    ]);
   }
 }
 

@@ -85,6 +85,8 @@ export interface World {
   kind: string;
   nodes: NodeRef[];
   pushUrl?: string;
+  /** The media service and its CDN edges (HTTP base URLs), when the world runs them. */
+  media?: { service: string; edges: string[] };
   secret: string;
   control: WorldControls;
   /**

@@ -30,6 +30,8 @@ export interface WorldOptions {
    * appended to `<frameTap>/<node id>.frames.jsonl` (gateway/frame-tap.ts). Off by default.
    */
   frameTap?: string;
+  /** local and containers: start the media service and its object store (the scenario uploads media). The embedded world always has it. */
+  media?: boolean;
 }
 
 export type WorldFactory = (o: WorldOptions) => Promise<StartedWorld>;
@@ -42,6 +44,7 @@ export const worlds: Record<string, WorldFactory> = {
       kind: 'embedded',
       nodes: c.nodes.map((n) => ({ id: n.id, url: n.url, number: n.index + 1 })),
       pushUrl: c.push.subscribeUrl,
+      media: c.media.endpoints,
       secret: c.secret,
       control: c.controls(),
       embedded: c,
@@ -49,13 +52,14 @@ export const worlds: Record<string, WorldFactory> = {
       stop: () => c.stop(),
     };
   },
-  local: async ({ nodes, outDir, redisUrl, cassandra, proxies, frameTap }) => {
+  local: async ({ nodes, outDir, redisUrl, cassandra, proxies, frameTap, media }) => {
     const dir = join(outDir, 'servers');
-    const w = await LocalWorld.start({ nodes, dir, redisUrl, cassandra, proxies, frameTap });
+    const w = await LocalWorld.start({ nodes, dir, redisUrl, cassandra, proxies, frameTap, media });
     return {
       kind: 'local',
       nodes: w.nodes.map((n, i) => ({ id: n.id, url: w.deviceUrl(i), number: n.number })),
       pushUrl: w.pushUrl.replace('http://', 'ws://') + '/subscribe',
+      ...(w.media ? { media: w.media } : {}),
       secret: w.secret,
       control: w.controls(),
       logsDir: dir,

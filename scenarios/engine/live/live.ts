@@ -6,7 +6,7 @@ import type { InboxAccess } from '../../../system/worlds/world.ts';
 import { startWorld, type StartedWorld } from '../../../system/worlds/worlds.ts';
 import { targetWorld } from '../../../system/worlds/target.ts';
 import { Ledger, type FaultMark, type LedgerTransfer } from '../../../reports/ledger.ts';
-import type { Report } from '../../../reports/report.ts';
+import type { MediaReport, Report } from '../../../reports/report.ts';
 import type { WrittenReports } from '../../../reports/write.ts';
 import { planChaos, wallTime } from '../../../chaos/schedule.ts';
 import { needsProxies } from '../../../chaos/faults.ts';
@@ -19,6 +19,7 @@ import { Progress } from './progress.ts';
 import { setupGroups } from './setup-groups.ts';
 import { e2eeOn, e2eeReport } from '../e2ee-setup.ts';
 import { summarizeDriver, WorkerPool } from './worker-pool.ts';
+import { edgeReport, MediaStats, type MediaStatsTransfer } from '../media-stats.ts';
 
 export interface LiveRunOptions {
   scenario: string;
@@ -104,6 +105,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     ? targetWorld(o.target, o.secret)
     : await startWorld(o.world, {
       nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, cassandra: o.cassandra, proxies: needsProxies(scenario.chaos), frameTap: o.frameTap,
+      media: scenario.behaviour.uploads !== undefined,
     });
   const children: ChildProcess[] = [];
   const faults: FaultMark[] = [];
@@ -112,10 +114,14 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     const loadEnd = loadEndMs(scenario);
     const chaosPlan = planChaos(scenario.chaos, world, loadEnd);
     const population = new Population(scenario, o.seed, tag);
+    if (scenario.behaviour.uploads && !world.media) {
+      throw new Error(`${scenario.name} uploads media (behaviour.uploads), and this cluster has no media service: run it in the embedded, local or containers world`);
+    }
     await setupGroups(population, world.nodes[0]!.url, new TokenIssuer(world.secret, new WallClock()));
     const config = (w: number) => ({
       worker: w, workers, scenario: o.scenario, overrides: o.overrides, seed: o.seed, tag,
       nodes: world.nodes, pushUrl: world.pushUrl, secret: world.secret, spreadSourceAddresses: devices > 60_000,
+      ...(world.media ? { media: world.media } : {}),
     });
     const pool = new WorkerPool(workers, children, o.driverCpus, o.driverStallMs);
     unwatch = () => pool.close();
@@ -148,10 +154,11 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     const parts = await pool.finish();
     const ledger = Ledger.merge(parts.map((p) => p.ledger as LedgerTransfer));
     const driver = summarizeDriver(parts.map((p) => p.driver));
+    const media = await mediaReport(world, parts.map((p) => p.media));
     const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEnd, faults }, {
       world: world.kind, seed: o.seed, nodes: world.nodes.length, devicesPlanned: devices, startedAt,
       wallMs: () => Date.now() - startedAt.getTime(),
-      extra: () => ({ driver, e2ee: e2eeReport(scenario, parts.map((p) => p.e2ee)), meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } }),
+      extra: () => ({ driver, e2ee: e2eeReport(scenario, parts.map((p) => p.e2ee)), media, meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } }),
       inbox: world.openInbox ?? o.inboxAccess, deviceId: (d) => population.deviceId(d),
       nowMs: () => performance.timeOrigin + performance.now() - t0, outDir: o.outDir, log,
     });
@@ -188,4 +195,20 @@ async function sleepUntil(at: number, failed: () => Error | undefined): Promise<
     if (err) throw err;
     await clock.sleepUntil(Math.min(at, clock.now() + 250));
   }
+}
+
+/** The report's media section: the devices' figures with the edges' and the media service's own (null when no media moved). */
+async function mediaReport(world: StartedWorld, parts: readonly MediaStatsTransfer[]): Promise<MediaReport | null> {
+  const stats = MediaStats.merge(parts);
+  if (!stats.active || !world.media) return null;
+  const ask = async (url: string) => {
+    try {
+      const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(5000) });
+      return res.ok ? ((await res.json()) as Record<string, number> & { id?: string }) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const edges = (await Promise.all(world.media.edges.map(ask))).flatMap((e, i) => (e ? [edgeReport({ requests: 0, hits: 0, misses: 0, edgeBytes: 0, originBytes: 0, ...e, id: String(e.id ?? `edge-${i + 1}`) })] : []));
+  return stats.report('http', edges, await ask(world.media.service));
 }

@@ -13,7 +13,9 @@ import { liveE2ee, prewarm } from '../e2ee-setup.ts';
 import { applyOverrides, driverDeviceOptions, PREWARM_MAX_MS, type MainMessage, type WorkerConfig, type WorkerMessage } from '../config.ts';
 import { SocketIO, listenForPush, type SocketLimits } from './device-host.ts';
 import { DeviceLedger } from '../device-ledger.ts';
-import { Load } from '../load.ts';
+import { Load, type MediaSender } from '../load.ts';
+import { MediaStats } from '../media-stats.ts';
+import { LiveMedia } from './live-media.ts';
 
 /** How long a worker's prewarm waits without any handshake progressing. */
 const PREWARM_STALL_MS = 20_000;
@@ -37,6 +39,10 @@ class DriverWorker {
   readonly ledger = new Ledger();
   /** What end-to-end encryption cost this worker's devices. */
   readonly e2ee = new E2eeStats();
+  /** What this worker's devices uploaded and downloaded. */
+  readonly mediaStats = new MediaStats();
+  /** The load's uploader, when the world has a media service. */
+  media?: MediaSender;
   /** The worker's own event-loop delay, beyond the 10 ms sampling interval. */
   readonly loop = new LoopDelay(10);
   scenario!: Scenario;
@@ -61,6 +67,14 @@ class DriverWorker {
     const root = new SeededRandom(cfg.seed).fork(`worker-${cfg.worker}`);
     const urls = cfg.nodes.map((n) => n.url);
     const e2ee = liveE2ee(this.scenario, this.e2ee);
+    const media = cfg.media ? new LiveMedia(cfg.media, tokens, this.mediaStats, e2ee.enabled ? this.e2ee : undefined) : undefined;
+    this.media = media && { upload: (...a) => media.upload(...a), forwarded: () => this.mediaStats.forwarded() };
+    if (media) {
+      media.onFetched = (device, m) => {
+        const d = this.population.deviceIndex(device);
+        if (d >= 0) this.load?.maybeForward(d, m);
+      };
+    }
     for (const d of this.population.slice(cfg.worker, cfg.workers)) {
       const id = this.population.deviceId(d);
       const local = cfg.spreadSourceAddresses ? `127.0.${1 + ((d >> 8) % 254)}.${1 + (d % 254)}` : undefined;
@@ -71,7 +85,7 @@ class DriverWorker {
           token: () => tokens.issue(id, 24 * 3600_000),
           clock: this.clock,
           random: root.fork(id),
-          ...driverDeviceOptions(this.scenario, e2ee),
+          ...driverDeviceOptions(this.scenario, e2ee, media),
         },
         io,
         this.recorder.observerFor(d, io),
@@ -178,6 +192,7 @@ class DriverWorker {
       type: 'done',
       ledger: this.ledger.toTransfer(),
       e2ee: this.e2ee.toTransfer(),
+      media: this.mediaStats.toTransfer(),
       driver: {
         cpuPercent: ((cpu.user + cpu.system) / 1000 / Math.max(1, wallMs)) * 100,
         eventLoopP99Ms: this.loop.percentileMs(99),

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts, LOOPBACK } from './tcp-ports.ts';
-import { isTerminating, ManagedProcess } from './processes.ts';
+import { isTerminating, ManagedProcess, type StartedServer } from './processes.ts';
 import { CASSANDRA_LIB, requireProvisioned } from './provisioning.ts';
 
 export interface CassandraOptions {
@@ -27,7 +27,7 @@ export interface CassandraOptions {
 }
 
 /** A real Cassandra node started by chatlab (see `startCassandra`). */
-export interface CassandraServer {
+export interface CassandraServer extends StartedServer {
   /** `127.0.0.1:<nativePort>`, for cassandra-driver's contactPoints. */
   readonly contactPoint: string;
   readonly nativePort: number;
@@ -35,11 +35,6 @@ export interface CassandraServer {
   readonly jmxPort: number;
   /** SimpleSnitch's data center, for the driver's `localDataCenter`. */
   readonly localDataCenter: string;
-  readonly dir: string;
-  readonly logFile: string;
-  /** Pid of the current JVM (changes on restart). */
-  readonly pid: number;
-  readonly running: boolean;
   /** SIGTERM to the process group (Cassandra drains and exits), SIGKILL after 30 s; resolves once gone. */
   stop(): Promise<void>;
   /** Sends `signal` (default SIGKILL: a crash) to the group; terminating signals resolve once it is gone. */

@@ -154,3 +154,16 @@ function installCleanup(): void {
     process.on(sig, onSignal);
   }
 }
+
+/** What every server chatlab starts (Redis, Cassandra, SeaweedFS) offers besides its address. */
+export interface StartedServer {
+  readonly dir: string;
+  readonly logFile: string;
+  /** Pid of the current process (changes on restart). */
+  readonly pid: number;
+  readonly running: boolean;
+  /** Graceful stop; resolves once the process is gone. */
+  stop(): Promise<void>;
+  /** Sends `signal` (default SIGKILL: a crash); terminating signals resolve once the process is gone. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}

@@ -84,12 +84,26 @@ export function toxiproxyMissing(): string[] {
   }
 }
 
+/** Where scripts/provision.sh builds SeaweedFS's `weed` (the media service's S3 store). */
+export const SEAWEED_BIN = join(PROJECT_ROOT, '.cache', 'bin', 'weed');
+
+/** What is missing for a real SeaweedFS (empty when ready). */
+export function seaweedMissing(): string[] {
+  try {
+    accessSync(SEAWEED_BIN, constants.X_OK);
+    return [];
+  } catch {
+    return [`weed (SeaweedFS) in ${SEAWEED_BIN} (built by scripts/provision.sh with go)`];
+  }
+}
+
 /** Throws NotProvisionedError naming everything missing for the given servers. */
-export function requireProvisioned(what: { redis?: boolean; cassandra?: boolean; toxiproxy?: boolean }): void {
+export function requireProvisioned(what: { redis?: boolean; cassandra?: boolean; toxiproxy?: boolean; seaweed?: boolean }): void {
   const missing = [
     ...(what.redis ? redisMissing() : []),
     ...(what.cassandra ? cassandraMissing() : []),
     ...(what.toxiproxy ? toxiproxyMissing() : []),
+    ...(what.seaweed ? seaweedMissing() : []),
   ];
   if (missing.length > 0) throw new NotProvisionedError(missing);
 }

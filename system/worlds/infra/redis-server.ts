@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { LOOPBACK, portOrFree } from './tcp-ports.ts';
-import { isTerminating, ManagedProcess } from './processes.ts';
+import { isTerminating, ManagedProcess, type StartedServer } from './processes.ts';
 import { requireProvisioned } from './provisioning.ts';
 
 export interface RedisOptions {
@@ -30,16 +30,11 @@ export interface RedisOptions {
 }
 
 /** A real redis-server started by chatlab (see `startRedis`). */
-export interface RedisServer {
+export interface RedisServer extends StartedServer {
   /** `redis://127.0.0.1:<port>`; the same across restarts. */
   readonly url: string;
   readonly host: string;
   readonly port: number;
-  readonly dir: string;
-  readonly logFile: string;
-  /** Pid of the current process (changes on restart). */
-  readonly pid: number;
-  readonly running: boolean;
   /** Graceful stop (SIGTERM: Redis flushes its AOF and exits); resolves once the process is gone. */
   stop(): Promise<void>;
   /**

@@ -1,0 +1,157 @@
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import type { EdgeReport, LatencySummary, MediaKindCounts, MediaReport } from '../../reports/report.ts';
+
+/** Structured-clone-friendly snapshot of one worker's MediaStats (histograms compressed). */
+export interface MediaStatsTransfer {
+  counts: Record<CountName, number>;
+  uploadsByKind: Record<string, MediaKindCounts>;
+  downloadsByKind: Record<string, MediaKindCounts>;
+  uploadUs: string;
+  downloadUs: string;
+  ttfbUs: string;
+}
+
+const COUNTS = ['uploads', 'uploadBytes', 'deduplicated', 'dedupBytes', 'uploadsFailed', 'forwards', 'downloads', 'downloadBytes', 'expired', 'lost', 'hits'] as const;
+type CountName = (typeof COUNTS)[number];
+
+function histogram(): Histogram {
+  // Integer µs: a small download on loopback takes ~0.3 ms, a large upload seconds.
+  return build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+/**
+ * What the devices of one worker (or one sim) did with media: uploads and
+ * downloads by kind, what dedup saved, and transfer times. Merged across
+ * workers into the report's `media` section, with the edges' own figures.
+ */
+export class MediaStats {
+  readonly counts = Object.fromEntries(COUNTS.map((c) => [c, 0])) as Record<CountName, number>;
+  readonly uploadsByKind: Record<string, MediaKindCounts> = {};
+  readonly downloadsByKind: Record<string, MediaKindCounts> = {};
+  private readonly uploadUs = histogram();
+  private readonly downloadUs = histogram();
+  private readonly ttfbUs = histogram();
+
+  uploaded(kind: string, bytesSent: number, deduplicated: boolean, size: number, ms: number): void {
+    this.counts.uploads++;
+    this.counts.uploadBytes += bytesSent;
+    if (deduplicated) {
+      this.counts.deduplicated++;
+      this.counts.dedupBytes += size;
+    }
+    add(this.uploadsByKind, kind, bytesSent);
+    this.uploadUs.recordValue(us(ms));
+  }
+
+  uploadFailed(): void {
+    this.counts.uploadsFailed++;
+  }
+
+  forwarded(): void {
+    this.counts.forwards++;
+  }
+
+  downloaded(kind: string, bytes: number, ms: number, ttfbMs: number, hit: boolean): void {
+    this.counts.downloads++;
+    this.counts.downloadBytes += bytes;
+    if (hit) this.counts.hits++;
+    add(this.downloadsByKind, kind, bytes);
+    this.downloadUs.recordValue(us(ms));
+    this.ttfbUs.recordValue(us(ttfbMs));
+  }
+
+  expired(): void {
+    this.counts.expired++;
+  }
+
+  lost(): void {
+    this.counts.lost++;
+  }
+
+  /** Whether any media moved (a run without uploaded media has no media section). */
+  get active(): boolean {
+    return this.counts.uploads + this.counts.uploadsFailed + this.counts.downloads + this.counts.forwards > 0;
+  }
+
+  toTransfer(): MediaStatsTransfer {
+    return {
+      counts: { ...this.counts },
+      uploadsByKind: structuredClone(this.uploadsByKind),
+      downloadsByKind: structuredClone(this.downloadsByKind),
+      uploadUs: encodeIntoCompressedBase64(this.uploadUs),
+      downloadUs: encodeIntoCompressedBase64(this.downloadUs),
+      ttfbUs: encodeIntoCompressedBase64(this.ttfbUs),
+    };
+  }
+
+  static merge(parts: readonly MediaStatsTransfer[]): MediaStats {
+    const s = new MediaStats();
+    for (const p of parts) {
+      for (const c of COUNTS) s.counts[c] += p.counts[c] ?? 0;
+      for (const [k, v] of Object.entries(p.uploadsByKind)) addCounts(s.uploadsByKind, k, v);
+      for (const [k, v] of Object.entries(p.downloadsByKind)) addCounts(s.downloadsByKind, k, v);
+      s.uploadUs.add(decodeFromCompressedBase64(p.uploadUs));
+      s.downloadUs.add(decodeFromCompressedBase64(p.downloadUs));
+      s.ttfbUs.add(decodeFromCompressedBase64(p.ttfbUs));
+    }
+    return s;
+  }
+
+  /** The report's media section; `edges` as the edges counted them, `service` as the media service did. */
+  report(mode: MediaReport['mode'], edges: EdgeReport[], service?: Record<string, number>): MediaReport {
+    const c = this.counts;
+    const requests = edges.reduce((n, e) => n + e.requests, 0);
+    const hits = edges.reduce((n, e) => n + e.hits, 0);
+    const offered = c.uploadBytes + c.dedupBytes;
+    return {
+      mode,
+      uploads: { count: c.uploads, bytes: c.uploadBytes, deduplicated: c.deduplicated, dedupBytes: c.dedupBytes, failed: c.uploadsFailed, byKind: this.uploadsByKind },
+      forwards: c.forwards,
+      downloads: { count: c.downloads, bytes: c.downloadBytes, expired: c.expired, lost: c.lost, byKind: this.downloadsByKind },
+      dedupRatio: offered > 0 ? c.dedupBytes / offered : 0,
+      uploadMs: summaryMs(this.uploadUs),
+      downloadMs: summaryMs(this.downloadUs),
+      ttfbMs: summaryMs(this.ttfbUs),
+      edgeHitRatio: requests > 0 ? hits / requests : 0,
+      edges,
+      ...(service ? { service } : {}),
+    };
+  }
+}
+
+/** An edge's figures as the report shows them. */
+export function edgeReport(s: { id: string; requests: number; hits: number; misses: number; edgeBytes: number; originBytes: number }): EdgeReport {
+  return { id: s.id, requests: s.requests, hits: s.hits, misses: s.misses, hitRatio: s.requests > 0 ? s.hits / s.requests : 0, edgeBytes: s.edgeBytes, originBytes: s.originBytes };
+}
+
+function us(ms: number): number {
+  return Math.max(1, Math.round(ms * 1000));
+}
+
+function add(m: Record<string, MediaKindCounts>, kind: string, bytes: number): void {
+  const k = (m[kind] ??= { count: 0, bytes: 0 });
+  k.count++;
+  k.bytes += bytes;
+}
+
+function addCounts(m: Record<string, MediaKindCounts>, kind: string, v: MediaKindCounts): void {
+  const k = (m[kind] ??= { count: 0, bytes: 0 });
+  k.count += v.count;
+  k.bytes += v.bytes;
+}
+
+/** A LatencySummary in ms from µs values. */
+function summaryMs(h: Histogram): LatencySummary {
+  if (h.totalCount === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+  const ms = (v: number) => Math.round(v) / 1000;
+  return {
+    count: h.totalCount,
+    min: ms(h.minNonZeroValue),
+    mean: ms(h.mean),
+    p50: ms(h.getValueAtPercentile(50)),
+    p90: ms(h.getValueAtPercentile(90)),
+    p99: ms(h.getValueAtPercentile(99)),
+    p999: ms(h.getValueAtPercentile(99.9)),
+    max: ms(h.maxValue),
+  };
+}
