@@ -5,6 +5,7 @@ import { offlineBurst } from './builtin/offline-burst.ts';
 import { reconnectStorm } from './builtin/reconnect-storm.ts';
 import { steadyChat } from './builtin/steady-chat.ts';
 import { mediaMix } from './builtin/media-mix.ts';
+import { viralForward } from './builtin/viral-forward.ts';
 import type { Scenario } from './scenario.ts';
 import { nodeFailure } from './drills/node-failure.ts';
 import { rollingRestart } from './drills/rolling-restart.ts';
@@ -16,6 +17,7 @@ import { partition } from './drills/partition.ts';
 export const builtins: Record<string, () => Scenario> = {
   'steady-chat': () => steadyChat,
   'media-mix': () => mediaMix,
+  'viral-forward': () => viralForward,
   'offline-burst': () => offlineBurst(),
   'group-fanout': () => groupFanout,
   'reconnect-storm': () => reconnectStorm,

@@ -136,8 +136,9 @@ const scenarioShape = z.object({
      * intact (path `media`). `kinds` overrides the default weight and size
      * range of any kind (a weight of 0 leaves it out). `forward`: the share
      * of received media a recipient forwards to one of its contacts (the
-     * object is reused: nothing is uploaded again), up to `hops` times along
-     * a chain.
+     * object is reused: the service answers "already stored" by its SHA-256
+     * and nothing is uploaded again), to `fanout` contacts (default 1), up
+     * to `hops` times along a chain.
      */
     uploads: z.object({
       share: z.number({ error: 'expected a share in [0, 1]' }).min(0).max(1),
@@ -146,7 +147,7 @@ const scenarioShape = z.object({
         bytes: z.object({ min: atLeast(1), max: z.number({ error: 'expected a number in [1, 104857600]' }).min(1).max(100 * 1024 * 1024) })
           .refine((b) => b.max >= b.min, { error: 'expected max >= min', path: ['max'] }),
       })).optional(),
-      forward: z.object({ share: z.number({ error: 'expected a share in [0, 1]' }).min(0).max(1), hops: int(1, 1000) }).optional(),
+      forward: z.object({ share: z.number({ error: 'expected a share in [0, 1]' }).min(0).max(1), hops: int(1, 1000), fanout: int(1, 32).optional() }).optional(),
     }).optional(),
   }),
   exec: z.record(text, z.custom<Behaviour>((f) => typeof f === 'function', { error: 'expected a behaviour function' })),

@@ -8,6 +8,7 @@ import type { Clock, TimerHandle } from '../../system/clock/clock.ts';
 import { Arrivals } from './schedule.ts';
 import { mediaMessage, type UploadedMedia } from '../device/media.ts';
 import { pickMedia } from '../media-kinds.ts';
+import { loadEndMs } from '../validate.ts';
 
 /** What the load needs from the engine hosting it (a live driver worker, or the sim engine). */
 export interface LoadHost {
@@ -38,8 +39,8 @@ export interface LoadHost {
 /** The sender's side of uploaded media: `done` gets the reference, or undefined when the upload failed. */
 export interface MediaSender {
   upload(device: string, kind: string, mime: string, bytes: number, done: (media: UploadedMedia | undefined) => void): void;
-  /** Counted when a message forwards media already stored (nothing uploaded). */
-  forwarded(): void;
+  /** Forwards media received: the service is asked for the object by its SHA-256 (answered "already stored", nothing moves); undefined when it is gone. */
+  forward(device: string, media: UploadedMedia, done: (media: UploadedMedia | undefined) => void): void;
 }
 
 const processTimers: Pick<Clock, 'setTimeout' | 'setInterval' | 'clear'> = {
@@ -69,6 +70,8 @@ export class Load {
   private readonly offlineDevices = new Set<number>();
   /** Closed-loop VUs waiting for their message to be acked (or to fail), by msgKey. */
   private readonly vuWaits = new Map<number, () => void>();
+  /** When the load ends, on its own clock (from t0). */
+  private readonly loadEnd: number;
   /**
    * What every iteration's PickContext shares, built once: closures and the
    * group list made per iteration were garbage for every message.
@@ -89,6 +92,7 @@ export class Load {
     };
     this.mine = [...host.devices.keys()];
     const { scenario, config } = host;
+    this.loadEnd = loadEndMs(scenario);
     for (const [name, ex] of Object.entries(scenario.options.scenarios)) {
       const exec = ex.exec ?? 'chat';
       if (!scenario.exec[exec]) throw new Error(`executor ${name}: no behaviour "${exec}" in scenario.exec`);
@@ -198,14 +202,21 @@ export class Load {
     const { scenario, recorder, devices, population, config } = this.host;
     const forward = scenario.behaviour.uploads?.forward;
     const entry = devices.get(dev);
-    if (this.stopped || !forward || !entry || (media.hop ?? 0) >= forward.hops || this.random.next() >= forward.share) return;
+    const sender = this.host.media;
+    // Only within the load: a forward sent in the grace period could not be judged fairly.
+    if (this.stopped || !forward || !entry || !sender || this.now() >= this.loadEnd) return;
+    if ((media.hop ?? 0) >= forward.hops || this.random.next() >= forward.share) return;
     const contacts = population.contactsOf(population.userOf(dev));
-    if (contacts.length === 0) return;
-    const to = population.userId(contacts[this.random.int(contacts.length)]!);
-    const msgKey = this.msgCounter++ * config.workers + config.worker;
-    recorder.willSend(msgKey, dev, to);
-    this.host.media?.forwarded();
-    entry.device.send(to, mediaMessage('fwd', { ...media, hop: (media.hop ?? 0) + 1 }), msgKey, this.host.clock.now());
+    for (let i = 0; i < Math.min(forward.fanout ?? 1, contacts.length); i++) {
+      const to = population.userId(contacts[this.random.int(contacts.length)]!);
+      const msgKey = this.msgCounter++ * config.workers + config.worker;
+      const intended = this.host.clock.now();
+      recorder.willSend(msgKey, dev, to);
+      sender.forward(entry.device.id, media, (ref) => {
+        if (ref) entry.device.send(to, mediaMessage('fwd', { ...media, hop: (media.hop ?? 0) + 1 }), msgKey, intended);
+        else recorder.onError('media_forward_failed', msgKey, this.host.clock.now(), false);
+      });
+    }
   }
 
   /**

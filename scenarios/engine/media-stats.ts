@@ -47,8 +47,13 @@ export class MediaStats {
     this.counts.uploadsFailed++;
   }
 
-  forwarded(): void {
+  /** A forward's upload request: answered "already stored" (deduplicated: nothing moved), or not (the object is gone). */
+  forwarded(kind: string, deduplicated: boolean, size: number, ms: number): void {
     this.counts.forwards++;
+    if (!deduplicated) return void this.counts.uploadsFailed++;
+    this.counts.deduplicated++;
+    this.counts.dedupBytes += size;
+    this.uploadUs.recordValue(us(ms));
   }
 
   downloaded(kind: string, bytes: number, ms: number, ttfbMs: number, hit: boolean): void {

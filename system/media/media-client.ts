@@ -82,6 +82,25 @@ export class MediaClient {
     }
   }
 
+  /**
+   * Asks the service for an object it should already hold (a forward): only
+   * the upload request with `reuse`, never the bytes. `deduplicated` false:
+   * the object is gone (expired or lost).
+   */
+  async reuse(media: MediaRef): Promise<{ deduplicated: boolean; ms: number }> {
+    const t0 = performance.now();
+    try {
+      await this.request(`${this.o.service}/v1/uploads`, {
+        method: 'POST', headers: { authorization: `Bearer ${this.o.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sha256: media.sha256, size: media.size, mime: media.mime, reuse: true }),
+      });
+      return { deduplicated: true, ms: performance.now() - t0 };
+    } catch (e) {
+      if (e instanceof MediaRequestError && (e.code === 'unknown_key' || e.code === 'expired')) return { deduplicated: false, ms: performance.now() - t0 };
+      throw e;
+    }
+  }
+
   /** Where the service stands on an upload (HEAD). */
   async resumeOffset(uploadUrl: string): Promise<number> {
     const res = await fetch(uploadUrl, { method: 'HEAD', signal: AbortSignal.timeout(this.o.timeoutMs ?? 30_000) });

@@ -64,6 +64,16 @@ describe('media service', function () {
     assert.equal(store.stats.bytesIn, bytes.length);
   });
 
+  it('answers a forward (reuse) from what is stored, without opening an upload', async () => {
+    const bytes = randomBytes(30_000);
+    const up = await client.upload(bytes, 'video/mp4');
+    const bob = new MediaClient({ service: http.url, token: tokens.issue('bob.1', 3600_000) });
+    assert.equal((await bob.reuse(up.media)).deduplicated, true);
+    assert.equal((await bob.reuse({ ...up.media, key: 'd'.repeat(64), sha256: 'd'.repeat(64) })).deduplicated, false);
+    assert.equal(service.pendingUploads, 0);
+    assert.equal(store.stats.bytesIn, bytes.length, 'the bytes moved once');
+  });
+
   it('uploads a large file in chunks, and resumes after a dropped connection', async () => {
     const bytes = randomBytes(2 * MIN_PART_BYTES + 12_345);
     const up = await client.upload(bytes, 'video/mp4', { dropAfterBytes: 1_000_000 });

@@ -124,7 +124,9 @@ export class MediaService {
   /**
    * An upload request: `{sha256, size, mime}`. Bytes already stored under
    * that SHA-256 are answered `exists` (nothing to upload); otherwise an
-   * upload path, signed and expiring, to PUT the bytes to.
+   * upload path, signed and expiring, to PUT the bytes to. With `reuse: true`
+   * (a forward: the device has no bytes to send) it is `exists` or a
+   * refusal, `expired` or `unknown_key`, and no upload is opened.
    */
   async requestUpload(device: string, body: unknown): Promise<UploadGrant> {
     this.stats.uploadRequests++;
@@ -134,6 +136,11 @@ export class MediaService {
       this.stats.dedupHits++;
       this.stats.dedupBytes += ref.size;
       return { status: 'exists', media: { ...ref, mime: stored.meta.mime ?? ref.mime } };
+    }
+    if ((body as { reuse?: unknown }).reuse === true) {
+      const gone = stored ? true : await this.storeCall(() => this.o.store.head(TOMBSTONES + ref.key));
+      if (gone) throw this.refuse(410, 'expired', 'the media has expired: nothing to forward');
+      throw this.refuse(404, 'unknown_key', 'no media under this SHA-256: nothing to forward');
     }
     const mine = this.perDevice.get(device) ?? 0;
     if (mine >= (this.o.uploadsPerDevice ?? 32)) throw this.refuse(429, 'too_many_uploads', `this device has ${mine} unfinished uploads: finish or wait for them to expire`);

@@ -71,6 +71,21 @@ export class LiveMedia implements DeviceMedia {
     });
   }
 
+  /** A forward: the upload request by SHA-256 alone; the service has the object (nothing moves), or it is gone and the forward fails. */
+  forward(device: string, media: UploadedMedia, done: (media: UploadedMedia | undefined) => void): void {
+    this.schedule(async () => {
+      const client = new MediaClient({ service: this.endpoints.service, token: this.tokens.issue(device, 3600_000) });
+      try {
+        const r = await client.reuse(media);
+        this.stats.forwarded(media.kind, r.deduplicated, media.size, r.ms);
+        done(r.deduplicated ? media : undefined);
+      } catch {
+        this.stats.uploadFailed();
+        done(undefined);
+      }
+    });
+  }
+
   fetch(device: string, media: UploadedMedia, done: (outcome: MediaOutcome) => void): void {
     this.schedule(async () => {
       const client = new MediaClient({ service: this.endpoints.service, token: '' });

@@ -48,4 +48,25 @@ describe('Media, live against the embedded world', function () {
     assert.equal(report.delivery.lost, report.paths.media.lost);
     assert.equal(report.passed, false);
   });
+
+  it('forwards a video along contact chains without moving its bytes again (viral-forward)', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-media-'));
+    let bytesIntoStore = 0;
+    const { report } = await runLive({
+      scenario: 'viral-forward', world: 'embedded', seed: 2, outDir, ...quiet, overrides: { devices: 120, warmup: '0s' },
+      onLoadEnd: (world) => {
+        bytesIntoStore = world.embedded!.mediaStore.stats.bytesIn;
+      },
+    });
+    const m = report.media!;
+    assert.equal(m.uploads.count, 1, 'one video uploaded');
+    assert.ok(m.forwards >= 5, `forwards ${m.forwards}`);
+    assert.equal(m.uploads.deduplicated, m.forwards, 'every forward answered "already stored"');
+    assert.equal(bytesIntoStore, m.uploads.bytes, 'its bytes went into the store once');
+    assert.ok(m.dedupRatio > 0.8, `dedup ratio ${m.dedupRatio}`);
+    assert.ok(m.edgeHitRatio > 0.5, `edge hit ratio ${m.edgeHitRatio}`);
+    assert.equal(report.paths.media.lost, 0);
+    assert.equal(report.paths.media.delivered, m.downloads.count);
+    assert.ok(report.passed);
+  });
 });

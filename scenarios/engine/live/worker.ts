@@ -68,7 +68,7 @@ class DriverWorker {
     const urls = cfg.nodes.map((n) => n.url);
     const e2ee = liveE2ee(this.scenario, this.e2ee);
     const media = cfg.media ? new LiveMedia(cfg.media, tokens, this.mediaStats, e2ee.enabled ? this.e2ee : undefined) : undefined;
-    this.media = media && { upload: (...a) => media.upload(...a), forwarded: () => this.mediaStats.forwarded() };
+    this.media = media;
     if (media) {
       media.onFetched = (device, m) => {
         const d = this.population.deviceIndex(device);
