@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DUP_TRANSPORT, DUP_VISIBLE, Ledger, OUT_OF_ORDER } from './ledger.ts';
+import { DUP_TRANSPORT, DUP_VISIBLE, Ledger, MEDIA, MEDIA_EXPIRED, MEDIA_LOST, OUT_OF_ORDER } from './ledger.ts';
 import { Checking, check, type CheckOptions } from './checker.ts';
 import { headline } from './format.ts';
 import { renderTerminal } from './render-terminal.ts';
@@ -32,6 +32,24 @@ describe('check', () => {
     assert.equal(r.paths['cross-node'].lost, 1);
     assert.equal(r.paths.direct.lost, 0);
     assert.deepEqual(r.delivery.firstLost, { msg: 3, dev: 7, path: 'cross-node', sentAtMs: 30 });
+  });
+
+  it('counts a media message delivered when its media came, lost on the media path when it did not, and an expired one as delivered', () => {
+    const l = new Ledger();
+    for (const m of [0, 1, 2]) {
+      l.send(m, 1, m * 10, m * 10);
+      l.ack(m, m * 10 + 1);
+      l.expect(m, 100 + m, 'cross-node');
+    }
+    l.deliver(0, 100, 50, 'media', MEDIA);
+    l.deliver(1, 101, 60, 'media', MEDIA | MEDIA_LOST);
+    l.deliver(2, 102, 70, 'media', MEDIA | MEDIA_EXPIRED);
+    const r = check(l, OPTS);
+    assert.equal(r.paths.media.delivered, 2);
+    assert.equal(r.paths.media.lost, 1);
+    assert.equal(r.paths['cross-node'].lost, 0, 'the text came: the loss is the media path\'s');
+    assert.equal(r.paths.media.e2eMs.max, 70 - 20);
+    assert.deepEqual(r.delivery.firstLost, { msg: 1, dev: 101, path: 'media', sentAtMs: 10 });
   });
 
   it('counts transport duplicates, visible duplicates and reordering on the right path', () => {

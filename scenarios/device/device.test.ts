@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { DeliverFlags, formatCid, parseCid } from './device.ts';
 import { harness, START_MS } from './device-harness.ts';
+import { mediaMessage, type DeviceMedia, type MediaOutcome } from './media.ts';
 import { E2eeStats } from './e2ee/e2ee-stats.ts';
 import { ModeledCrypto } from './e2ee/modeled-crypto.ts';
 import { DEFAULT_E2EE_COST } from '../../system/worlds/sim/e2ee-cost.ts';
@@ -458,6 +459,51 @@ describe('VirtualDevice', () => {
       h.dev.send('u2', 'y', 2, START_MS);
       assert.deepEqual(h.rec.of('onError').at(-1), ['stopped', 2, START_MS, false]);
       assert.equal(h.io.closes, 1);
+    });
+  });
+
+  describe('uploaded media', () => {
+    const ref = { key: 'a'.repeat(64), sha256: 'a'.repeat(64), size: 10, mime: 'image/jpeg', kind: 'photo' };
+    /** A media fetcher the test answers by hand. */
+    function fetcher() {
+      const asked: { device: string; key: string; done: (o: MediaOutcome) => void }[] = [];
+      const media: DeviceMedia = { fetch: (device, m, done) => void asked.push({ device, key: m.key, done }) };
+      return { asked, media };
+    }
+
+    it('shows a media message when its download ended, with the outcome in the flags', () => {
+      const f = fetcher();
+      const h = harness({ media: f.media });
+      h.online();
+      h.msg(1, 'm1', 'd:u1:u2', { kind: 'media', body: mediaMessage('look', ref) });
+      h.msg(2, 'm2', 'd:u1:u2', { kind: 'media', body: mediaMessage('and this', ref) });
+      h.msg(3, 'm3', 'd:u1:u2', { kind: 'media', body: mediaMessage('gone', ref) });
+      h.msg(4);
+      assert.deepEqual(f.asked.map((a) => [a.device, a.key]), [['u1.1', ref.key], ['u1.1', ref.key], ['u1.1', ref.key]]);
+      // Only the text message is shown so far: media messages wait for their bytes.
+      assert.deepEqual(h.rec.of('onDeliver').map((a) => a[1]), ['m4']);
+      h.clock.advance(40);
+      f.asked[0]!.done('ok');
+      f.asked[1]!.done('expired');
+      f.asked[2]!.done('lost');
+      const flags = new Map(h.rec.of('onDeliver').map((a) => [a[1], a[5] as number]));
+      assert.equal(flags.get('m1'), DeliverFlags.MEDIA);
+      assert.equal(flags.get('m2'), DeliverFlags.MEDIA | DeliverFlags.MEDIA_EXPIRED);
+      assert.equal(flags.get('m3'), DeliverFlags.MEDIA | DeliverFlags.MEDIA_LOST);
+      assert.equal(h.rec.of('onDeliver').find((a) => a[1] === 'm1')![4], START_MS + 40, 'the time the media arrived');
+    });
+
+    it('fetches nothing for a transport duplicate, and shows a media message at once without a fetcher', () => {
+      const f = fetcher();
+      const h = harness({ media: f.media });
+      h.online();
+      h.msg(1, 'm1', 'd:u1:u2', { kind: 'media', body: mediaMessage('look', ref) });
+      h.msg(1, 'm1', 'd:u1:u2', { kind: 'media', body: mediaMessage('look', ref) });
+      assert.equal(f.asked.length, 1);
+      const plain = harness();
+      plain.online();
+      plain.msg(1, 'm1', 'd:u1:u2', { kind: 'media', body: mediaMessage('look', ref) });
+      assert.deepEqual(plain.rec.of('onDeliver').map((a) => [a[1], a[5]]), [['m1', 0]]);
     });
   });
 });
