@@ -23,8 +23,9 @@ export const viralForward: Scenario = {
   exec: { seed: chat(1) },
   options: {
     scenarios: {
-      // The one video: the first driver worker's first arrival comes at a quarter of the time unit (20 s), the others' after the load.
-      seed: { executor: 'constant-arrival-rate', rate: 1, timeUnit: '80s', duration: '30s', exec: 'seed' },
+      // The one video: the first arrival comes at half the time unit over the number of driver workers (25 s in the sim, 12.5 s
+      // with two live workers), and the next ones after the load (up to two workers).
+      seed: { executor: 'constant-arrival-rate', rate: 1, timeUnit: '50s', duration: '30s', exec: 'seed' },
     },
     thresholds: {
       lost: ['count==0'],

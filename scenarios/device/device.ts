@@ -292,14 +292,19 @@ export class VirtualDevice {
 
   // ---- commands from the scenario ----
 
-  /** Queues a message to a user id or `g:<gid>`; transmitted when online, retried until acked. */
-  send(to: string, body: string, msgKey: number, intendedMs: number, mediaBytes = 0): void {
+  /**
+   * Queues a message to a user id or `g:<gid>`; transmitted when online,
+   * retried until acked. `firedMs`: when the load handed it over, if earlier
+   * than now (a message with uploaded media is queued once its upload ended:
+   * that wait is the device's, not the scheduler's lateness).
+   */
+  send(to: string, body: string, msgKey: number, intendedMs: number, mediaBytes = 0, firedMs?: number): void {
     if (this.current === 'stopped') {
       this.observer.onError('stopped', msgKey, this.now(), false);
       return;
     }
     this.counters.sends++;
-    if (!this.outbox.add(to, body, msgKey, intendedMs, mediaBytes)) this.counters.queueFull++;
+    if (!this.outbox.add(to, body, msgKey, intendedMs, mediaBytes, firedMs)) this.counters.queueFull++;
   }
 
   /** Backgrounds the app: closes the socket and stays offline until `comeOnline` or a push wake. */

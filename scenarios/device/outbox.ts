@@ -85,14 +85,14 @@ export class Outbox {
   }
 
   /** Queues a message; transmits it now if online. False (and `queue_full` reported) at the limit. */
-  add(to: string, body: string, msgKey: number, intendedMs: number, mediaBytes = 0): boolean {
+  add(to: string, body: string, msgKey: number, intendedMs: number, mediaBytes = 0, firedMs = this.ports.clock.now()): boolean {
     const cid = formatCid(msgKey);
     if (this.pending.has(cid)) throw new Error(`msgKey ${msgKey} is already pending on this device`);
     if (this.pending.size >= this.opts.maxPending) {
       this.ports.onError('queue_full', msgKey, this.ports.clock.now(), false);
       return false;
     }
-    const e: OutboxEntry = { cid, msgKey, to, body, intendedMs, firedMs: this.ports.clock.now(), mediaBytes, attempts: 0, timer: undefined };
+    const e: OutboxEntry = { cid, msgKey, to, body, intendedMs, firedMs, mediaBytes, attempts: 0, timer: undefined };
     if (this.pending === NONE) this.pending = new Map();
     this.pending.set(cid, e);
     if (this.gate?.holding()) this.gate.queue.push(e);

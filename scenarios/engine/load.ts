@@ -183,8 +183,9 @@ export class Load {
     if (uploads && this.host.media && this.random.next() < uploads.share) {
       // The upload comes first; its time counts in the message's latency (intended send to media downloaded).
       const m = pickMedia(uploads.kinds, this.random.next(), this.random.next());
+      const fired = this.host.clock.now();
       this.host.media.upload(device.id, m.kind, m.mime, m.bytes, (ref) => {
-        if (ref) device.send(pick.to, mediaMessage(FILLER.slice(0, size), { ...ref, hop: 0 }), msgKey, t0 + intendedMs);
+        if (ref) device.send(pick.to, mediaMessage(FILLER.slice(0, size), { ...ref, hop: 0 }), msgKey, t0 + intendedMs, 0, fired);
         else recorder.onError('media_upload_failed', msgKey, this.host.clock.now(), false);
       });
       return msgKey;
@@ -213,7 +214,7 @@ export class Load {
       const intended = this.host.clock.now();
       recorder.willSend(msgKey, dev, to);
       sender.forward(entry.device.id, media, (ref) => {
-        if (ref) entry.device.send(to, mediaMessage('fwd', { ...media, hop: (media.hop ?? 0) + 1 }), msgKey, intended);
+        if (ref) entry.device.send(to, mediaMessage('fwd', { ...media, hop: (media.hop ?? 0) + 1 }), msgKey, intended, 0, intended);
         else recorder.onError('media_forward_failed', msgKey, this.host.clock.now(), false);
       });
     }

@@ -71,8 +71,8 @@ export class ModeledCrypto implements DeviceCrypto {
     if (!s) throw new E2eeError('no_session', `no session with ${remote}`);
     this.spend(this.model.encryptUs);
     // 'P' + the sender's identity: a pre-key message names it (the responder starts its session from it).
-    if (!s.confirmed) return base64urlLength(`P${this.identityKey}${FILL.slice(0, this.model.preKeyMessageOverheadBytes + plaintext.length)}`);
-    return base64urlLength(`M${FILL.slice(0, this.model.messageOverheadBytes + plaintext.length)}`);
+    if (!s.confirmed) return base64urlLength(`P${this.identityKey}${FILL.slice(0, this.model.preKeyMessageOverheadBytes)}${carried(plaintext)}`);
+    return base64urlLength(`M${FILL.slice(0, this.model.messageOverheadBytes)}${carried(plaintext)}`);
   }
 
   decrypt(remote: DeviceId, ciphertext: string): Decrypted {
@@ -83,12 +83,12 @@ export class ModeledCrypto implements DeviceCrypto {
       this.spend(this.model.sessionAcceptUs);
       this.sessions.set(remote, { identity, confirmed: true });
       const size = ciphertext.length - 44 - this.model.preKeyMessageOverheadBytes;
-      return { plaintext: FILL.slice(0, Math.max(0, size)), startedSession: true, identityChanged: s !== undefined && s.identity !== identity, usedOneTimePreKey: 0 };
+      return { plaintext: uncarried(ciphertext, 44) ?? FILL.slice(0, Math.max(0, size)), startedSession: true, identityChanged: s !== undefined && s.identity !== identity, usedOneTimePreKey: 0 };
     }
     if (!ciphertext.startsWith('M')) throw new E2eeError('malformed', 'not a modeled ciphertext');
     if (!s) throw new E2eeError('no_session', `no session with ${remote}`);
     s.confirmed = true;
-    return { plaintext: FILL.slice(0, Math.max(0, ciphertext.length - 1 - this.model.messageOverheadBytes)), startedSession: false, identityChanged: false };
+    return { plaintext: uncarried(ciphertext, 1) ?? FILL.slice(0, Math.max(0, ciphertext.length - 1 - this.model.messageOverheadBytes)), startedSession: false, identityChanged: false };
   }
 
   senderKeyDistribution(group: string): string {
@@ -108,7 +108,7 @@ export class ModeledCrypto implements DeviceCrypto {
   groupEncrypt(group: string, plaintext: string): string {
     this.spend(this.model.groupEncryptUs);
     const gen = this.ownGeneration.get(group) ?? 1;
-    return `${gen} ${FILL.slice(0, this.model.senderKeyOverheadBytes + plaintext.length)}`;
+    return `${gen} ${FILL.slice(0, this.model.senderKeyOverheadBytes)}${carried(plaintext)}`;
   }
 
   groupDecrypt(sender: DeviceId, group: string, ciphertext: string): string {
@@ -117,8 +117,28 @@ export class ModeledCrypto implements DeviceCrypto {
     if (held === undefined || held < gen) throw new E2eeError('no_sender_key', `no sender key of ${sender} for ${group} (generation ${gen})`);
     this.spend(this.model.groupDecryptUs);
     const space = ciphertext.indexOf(' ');
-    return FILL.slice(0, Math.max(0, ciphertext.length - space - 1 - this.model.senderKeyOverheadBytes));
+    return uncarried(ciphertext, space + 1) ?? FILL.slice(0, Math.max(0, ciphertext.length - space - 1 - this.model.senderKeyOverheadBytes));
   }
+}
+
+/** How a plaintext that carries uploaded media begins, in base64url: `{"media":`. */
+const CARRIED = 'eyJtZWRpYSI6';
+
+/**
+ * What stands for a plaintext in a modeled ciphertext: filler of its length,
+ * except a plaintext with uploaded media (scenarios/device/media.ts), which
+ * travels as its base64url (a third longer) so the recipient can fetch the
+ * media it names.
+ */
+function carried(plaintext: string): string {
+  return plaintext.startsWith('{"media":') ? Buffer.from(plaintext).toString('base64url') : FILL.slice(0, plaintext.length);
+}
+
+/** The plaintext a modeled ciphertext carries from `from` on, if it carries one. */
+function uncarried(ciphertext: string, from: number): string | undefined {
+  const at = ciphertext.indexOf(CARRIED, from);
+  // A trailing filler character (base64urlLength) decodes to a NUL: dropped.
+  return at < 0 ? undefined : Buffer.from(ciphertext.slice(at), 'base64url').toString('utf8').replace(/\0+$/, '');
 }
 
 /** A real ciphertext is base64url, whose length is never 1 more than a multiple of 4 (the node refuses it): one more filler character then. */

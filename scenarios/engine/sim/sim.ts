@@ -18,6 +18,8 @@ import { E2eeStats } from '../../device/e2ee/e2ee-stats.ts';
 import type { E2eeSetup } from '../../device/e2ee/e2ee-client.ts';
 import { e2eeCostSource, simE2ee } from '../e2ee-setup.ts';
 import { driverDeviceOptions, type Overrides } from '../config.ts';
+import { MediaStats } from '../media-stats.ts';
+import { SimMedia } from './sim-media.ts';
 import { DeviceLedger } from '../device-ledger.ts';
 import { Load } from '../load.ts';
 import { finishRun, prepareScenario, startChaos } from '../pipeline.ts';
@@ -124,7 +126,9 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   });
   const e2eeStats = new E2eeStats();
   const e2ee = simE2ee(scenario, e2eeStats, calibration.e2ee);
-  const devices = makeDevices(world, population, scenario, recorder, o.seed, e2ee);
+  const mediaStats = new MediaStats();
+  const media = scenario.behaviour.uploads ? new SimMedia(clock, mediaStats) : undefined;
+  const devices = makeDevices(world, population, scenario, recorder, o.seed, e2ee, media);
   world.onWake((id) => {
     const d = population.deviceIndex(id);
     if (d >= 0) devices[d]!.onPush();
@@ -147,7 +151,14 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
       background[d] = off ? 1 : 0;
       if (off) online.remove(d);
     },
+    media,
   }, new SeededRandom(o.seed).fork('load'));
+  if (media) {
+    media.onFetched = (device, m) => {
+      const d = population.deviceIndex(device);
+      if (d >= 0) load.maybeForward(d, m);
+    };
+  }
 
   const view = worldView(world);
   const marks: FaultMark[] = [];
@@ -183,6 +194,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     extra: (wallMs) => ({
       driver: null,
       e2ee: e2eeStats.report(e2ee.enabled ? 'modeled' : 'off', scenario.population.devicesPerUser, e2ee.enabled ? e2eeCostSource(calibration.e2ee) : undefined),
+      media: media && mediaStats.active ? mediaStats.report('modeled', media.edgeReports()) : null,
       meta: {
         replay,
         calibration: { source: calibration.source },
@@ -205,9 +217,9 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   return { report, files, world };
 }
 
-function makeDevices(world: SimWorld, population: Population, scenario: Scenario, recorder: DeviceLedger, seed: number, e2ee: E2eeSetup): VirtualDevice[] {
+function makeDevices(world: SimWorld, population: Population, scenario: Scenario, recorder: DeviceLedger, seed: number, e2ee: E2eeSetup, media?: SimMedia): VirtualDevice[] {
   const root = new SeededRandom(seed).fork('devices');
-  const opts = driverDeviceOptions(scenario, e2ee);
+  const opts = driverDeviceOptions(scenario, e2ee, media);
   const token = (id: string) => world.tokens.issue(id, 24 * 3600_000);
   // Counted into one object for the whole population: nothing reads a device's own counters in the sim.
   const stats = emptyStats();
