@@ -8,7 +8,7 @@ import { runLive } from '../scenarios/engine/live/live.ts';
 import { loadCalibration, replaySim, runSim } from '../scenarios/engine/sim/sim.ts';
 import { defaultSweepFaults, runSweep, sweepFaults, sweepLine, validateSweep } from '../scenarios/engine/sim/sweep.ts';
 import type { Overrides } from '../scenarios/engine/config.ts';
-import { buildPlan, writePlan } from '../plan/command.ts';
+import { buildPlan, MEDIA_PLAN_OPTIONS, writePlan } from '../plan/command.ts';
 import { planMarkdown } from '../plan/render.ts';
 import { verifyPlan } from '../plan/verify.ts';
 import { calibrate } from '../scenarios/engine/calibrate.ts';
@@ -163,9 +163,9 @@ program
     process.stdout.write(`${JSON.stringify(calibration.notes, null, 2)}\ne2ee: ${JSON.stringify(calibration.e2ee)}\ncalibration: ${file}\nuse it: chatlab run steady-chat --world sim --calibration ${file}\n`);
   });
 
-program
+const planCommand = program
   .command('plan')
-  .description('capacity plan from traffic figures: peak msgs/s, connections, gateway and store nodes, storage, bandwidth, pushes, each with its formula')
+  .description('capacity plan from traffic figures: peak msgs/s, connections, gateway and store nodes, storage, bandwidth, pushes, media storage and CDN edges, each with its formula')
   .requiredOption('--dau <n>', 'daily active users, e.g. 500M')
   .requiredOption('--msgs-per-user-day <n>', 'messages each user sends per day, e.g. 40')
   .requiredOption('--peak-factor <x>', 'peak-hour rate over the daily average, e.g. 3')
@@ -184,7 +184,9 @@ program
   .option('--calibration <file>', 'use the per-node capacities measured by `chatlab calibrate`')
   .option('--verify', 'simulate one cell at the planned per-node load with a node failure and say whether the SLOs hold')
   .option('--slo-p99-ms <ms>', 'with --verify: the e2e p99 the plan must hold (default 1000)', positive('--slo-p99-ms'))
-  .option('--out <dir>', 'where to write plan.json, plan.md and plan.html (default: out/plan-<time>)')
+  .option('--out <dir>', 'where to write plan.json, plan.md and plan.html (default: out/plan-<time>)');
+for (const [flags, help] of MEDIA_PLAN_OPTIONS) planCommand.option(flags, help);
+planCommand
   .action(async (o) => {
     const cal = o.calibration ? loadCalibration(o.calibration).calibration : undefined;
     const p = buildPlan(o, cal);

@@ -1,19 +1,36 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Calibration } from '../system/worlds/sim/calibration.ts';
-import { capacityFrom, parseCount, parseDays, plan, PlanInputError, resolvePlanInput, type Plan, type PlanInput } from './plan.ts';
+import { capacityFrom, DEFAULT_MEDIA_MIX, mixText, parseCount, parseDays, parseMediaMix, plan, PlanInputError, resolvePlanInput, type Plan, type PlanInput } from './plan.ts';
 import { planHtml, planJson, planMarkdown, type Verdict } from './render.ts';
 
 /** The `chatlab plan` options as commander hands them over (strings; camelCase keys). */
 export type PlanOptions = Partial<Record<
   'dau' | 'msgsPerUserDay' | 'peakFactor' | 'devicesPerUser' | 'groupShare' | 'groupSize' | 'onlineShare' | 'concurrent' | 'retention' |
-  'messageBytes' | 'connsPerNode' | 'framesPerNodeSec' | 'writesPerStoreNode' | 'replication' | 'headroom', string>>;
+  'messageBytes' | 'connsPerNode' | 'framesPerNodeSec' | 'writesPerStoreNode' | 'replication' | 'headroom' |
+  'mediaShare' | 'mediaMix' | 'mediaRetention' | 'mediaDedup' | 'edgeHitRatio' | 'edgeBitsPerSec' | 'mediaRecipients', string>>;
+
+/**
+ * The media options of `chatlab plan` (flags and help, in the style of the
+ * others): the command adds each with `.option(flags, help)`.
+ */
+export const MEDIA_PLAN_OPTIONS: readonly (readonly [flags: string, help: string])[] = [
+  ['--media-share <x>', 'share of messages that carry media, 0..1 (default 0.1)'],
+  ['--media-mix <list>', `media kinds sent: kind=weight[:mean-bytes], comma-separated; kinds not named are not sent (default ${mixText(DEFAULT_MEDIA_MIX)})`],
+  ['--media-retention <d>', 'how long media is kept after upload, e.g. 30d (default 30d)'],
+  ['--media-dedup <x>', 'share of offered media bytes already stored (forwards): not uploaded or stored again, 0..1 (default 0.3)'],
+  ['--edge-hit-ratio <x>', 'share of media downloads a CDN edge answers from its cache, 0..1 (default 0.8)'],
+  ['--edge-bits-per-sec <n>', 'bits per second one CDN edge serves, e.g. 10G (default 10G: 10 Gbit/s)'],
+  ['--media-recipients <n>', 'devices that download each media message (default: the plan\'s recipient devices per message)'],
+];
 
 const OPTIONAL: [keyof PlanOptions, keyof PlanInput, string][] = [
   ['devicesPerUser', 'devicesPerUser', 'devices-per-user'], ['groupShare', 'groupShare', 'group-share'], ['groupSize', 'groupSize', 'group-size'],
   ['onlineShare', 'onlineShare', 'online-share'], ['concurrent', 'concurrent', 'concurrent'], ['messageBytes', 'messageBytes', 'message-bytes'],
   ['connsPerNode', 'connsPerNode', 'conns-per-node'], ['framesPerNodeSec', 'framesPerNodeSec', 'frames-per-node-sec'],
   ['writesPerStoreNode', 'writesPerStoreNode', 'writes-per-store-node'], ['replication', 'replication', 'replication'], ['headroom', 'headroom', 'headroom'],
+  ['mediaShare', 'mediaShare', 'media-share'], ['mediaDedup', 'mediaDedup', 'media-dedup'], ['edgeHitRatio', 'edgeHitRatio', 'edge-hit-ratio'],
+  ['edgeBitsPerSec', 'edgeBitsPerSec', 'edge-bits-per-sec'], ['mediaRecipients', 'mediaRecipients', 'media-recipients'],
 ];
 
 /** Parses the options (every figure checked, errors name the option), applies a calibration's measured capacities, computes the plan. */
@@ -24,12 +41,14 @@ export function buildPlan(o: PlanOptions, calibration?: Calibration): Plan {
     peakFactor: parseCount(o.peakFactor, 'peak-factor'),
   };
   if (o.retention !== undefined) raw.retentionDays = parseDays(o.retention, 'retention');
+  if (o.mediaRetention !== undefined) raw.mediaRetentionDays = parseDays(o.mediaRetention, 'media-retention');
+  if (o.mediaMix !== undefined) raw.mediaMix = parseMediaMix(o.mediaMix, 'media-mix');
   let source = 'defaults (100k connections and 50k frames/s per gateway node, 20k writes/s per store node)';
   if (calibration) {
     Object.assign(raw, capacityFrom(calibration));
     source = `calibration "${calibration.source}" (CPU per frame and store service times)`;
   }
-  for (const [opt, key, name] of OPTIONAL) if (o[opt] !== undefined) (raw as Record<string, number>)[key] = parseCount(o[opt], name);
+  for (const [opt, key, name] of OPTIONAL) if (o[opt] !== undefined) (raw as Record<string, unknown>)[key] = parseCount(o[opt], name);
   if (calibration && (o.framesPerNodeSec || o.writesPerStoreNode)) source += '; overridden on the command line';
   return plan(resolvePlanInput(raw), source);
 }

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
+import { Command } from 'commander';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datacenterCalibration } from '../system/worlds/sim/calibration.ts';
-import { buildPlan, type PlanOptions, writePlan } from './command.ts';
-import { parseCount, parseDays, plan, PlanInputError, resolvePlanInput } from './plan.ts';
+import { buildPlan, MEDIA_PLAN_OPTIONS, type PlanOptions, writePlan } from './command.ts';
+import { meanMediaBytes, parseCount, parseDays, plan, PlanDefaults, PlanInputError, resolvePlanInput } from './plan.ts';
 import { value as planValue } from './render.ts';
 import { verifyPlan } from './verify.ts';
 
 const value = (p: ReturnType<typeof plan>, key: string) => p.lines.find((l) => l.key === key)!.value;
+const line = (p: ReturnType<typeof plan>, key: string) => p.lines.find((l) => l.key === key)!;
+const near = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) <= Math.abs(expected) * 1e-12, `${what}: ${actual}, expected ${expected}`);
 
 describe('chatlab plan', () => {
   it('reproduces 100 billion messages a day as about 1.16M msgs/s on average', () => {
@@ -40,6 +43,61 @@ describe('chatlab plan', () => {
     assert.ok(Math.abs(value(p, 'bandwidthBitsPerSec') - peak * 2 * 300 * 8) < 1e-6);
   });
 
+  it('plans the media tier of a hand-computed case, figure by figure', () => {
+    // 864k users × 10 msgs = 8.64M/day: 100/s on average, 300/s at peak factor 3; one device each, half the messages to groups of 5:
+    // recipient devices = 0.5 × 1 + 0.5 × 4 = 2.5. A fifth carry media: 60/s. Mix photo 3 × 100 kB, video 1 × 1 MB: mean 325 kB.
+    const p = buildPlan({
+      dau: '864k', msgsPerUserDay: '10', peakFactor: '3', devicesPerUser: '1', groupShare: '0.5', groupSize: '5', headroom: '0.5',
+      mediaShare: '0.2', mediaMix: 'photo=3:100k,video=1:1M', mediaRetention: '10d', mediaDedup: '0.2', edgeHitRatio: '0.75', edgeBitsPerSec: '100M',
+    });
+    near(value(p, 'peakMsgsPerSec'), 300, 'peak');
+    assert.equal(value(p, 'devicesPerMessage'), 2.5);
+    assert.equal(value(p, 'mediaMeanBytes'), 325_000);
+    near(value(p, 'mediaMsgsPerSec'), 60, 'media msgs/s');
+    near(value(p, 'mediaUploadBytesPerSec'), 60 * 325_000 * 0.8, 'upload: 15.6 MB/s after a fifth is deduplicated');
+    near(value(p, 'mediaBytesPerDay'), 8.64e6 * 0.2 * 325_000 * 0.8, 'bytes/day');
+    near(value(p, 'mediaStorageBytes'), 449.28e9 * 10, 'storage: 4.49 TB for 10 days');
+    assert.equal(value(p, 'mediaRecipients'), 2.5, 'each recipient device downloads the media');
+    near(value(p, 'mediaDownloadBytesPerSec'), 60 * 2.5 * 325_000, 'download: 48.75 MB/s');
+    near(value(p, 'edgeEgressBitsPerSec'), 390e6, 'edge egress in bits');
+    near(value(p, 'originEgressBitsPerSec'), 97.5e6, 'origin: the quarter the edges miss');
+    assert.equal(value(p, 'edgeNodes'), 8, '390 Mbit/s over 100 Mbit/s edges at 50% use: 7.8, rounded up');
+
+    assert.equal(line(p, 'mediaMsgsPerSec').formula, 'peak msgs/s × media-share');
+    assert.equal(line(p, 'mediaUploadBytesPerSec').formula, 'media msgs/s × mean media size × (1 − media-dedup)');
+    assert.equal(line(p, 'mediaStorageBytes').formula, "media bytes/day × media-retention days (before the object store's own redundancy)");
+    assert.equal(line(p, 'mediaRecipients').formula, 'recipient devices per message');
+    assert.equal(line(p, 'mediaDownloadBytesPerSec').formula, 'media msgs/s × downloading devices × mean media size');
+    assert.equal(line(p, 'originEgressBitsPerSec').formula, '(1 − edge-hit-ratio) × edge egress');
+    assert.equal(line(p, 'edgeNodes').formula, '⌈edge egress ÷ (edge-bits-per-sec × (1 − headroom))⌉, 0.1 Gbit/s each');
+    assert.match(line(p, 'mediaMeanBytes').formula, /photo 3 × 100kB, video 1 × 1MB\)$/);
+    assert.ok(p.lines.filter((l) => l.key.startsWith('media') || l.key.endsWith('EgressBitsPerSec') || l.key === 'edgeNodes').every((l) => l.section === 'media'));
+
+    const given = buildPlan({ dau: '864k', msgsPerUserDay: '10', peakFactor: '3', mediaRecipients: '4' });
+    assert.equal(value(given, 'mediaRecipients'), 4);
+    assert.equal(line(given, 'mediaRecipients').formula, 'given (--media-recipients)');
+  });
+
+  it('takes its media defaults from the media kinds: a 537.5 kB mean object, 30 days, 10 Gbit/s edges', () => {
+    assert.equal(meanMediaBytes(PlanDefaults.mediaMix), 0.6 * 200_000 + 0.25 * 65_000 + 0.1 * 3_500_000 + 0.05 * 1_025_000);
+    const p = buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '3' });
+    assert.equal(p.input.mediaRetentionDays, 30);
+    assert.equal(p.input.edgeBitsPerSec, 10e9);
+    // 694,444 msgs/s × 0.1 × 3.8 devices × 537.5 kB × 8 = 1.134 Tbit/s over 7 Gbit/s usable per edge.
+    assert.equal(value(p, 'edgeNodes'), Math.ceil((694_444.44 * 0.1 * 3.8 * 537_500 * 8) / 7e9));
+    assert.equal(value(p, 'edgeNodes'), 163);
+  });
+
+  it('reads the media flags as the command declares them', () => {
+    const cmd = new Command().exitOverride();
+    for (const [flags, help] of MEDIA_PLAN_OPTIONS) cmd.option(flags, help);
+    cmd.parse(['--media-share', '0.5', '--media-mix', 'voice=1', '--media-retention', '7d', '--media-dedup', '0', '--edge-hit-ratio', '0.9',
+      '--edge-bits-per-sec', '40G', '--media-recipients', '2'], { from: 'user' });
+    const p = buildPlan({ dau: '1M', msgsPerUserDay: '10', peakFactor: '2', ...cmd.opts<PlanOptions>() });
+    assert.deepEqual(p.input.mediaMix, { voice: { weight: 1, meanBytes: 65_000 } }, 'a kind without a size keeps its default mean; kinds not named are not sent');
+    assert.deepEqual([p.input.mediaShare, p.input.mediaRetentionDays, p.input.mediaDedup, p.input.edgeHitRatio, p.input.edgeBitsPerSec, p.input.mediaRecipients], [0.5, 7, 0, 0.9, 40e9, 2]);
+  });
+
   it('rejects negative, missing and malformed figures with errors that name the option, the rule and the value', () => {
     const base = { dau: '500M', msgsPerUserDay: '40', peakFactor: '3' };
     const refusal = (o: PlanOptions): string => {
@@ -68,6 +126,15 @@ describe('chatlab plan', () => {
     assert.equal(refusal({ ...base, retention: '-1d' }), '--retention: expected a finite number >= 0, got -1');
     assert.equal(refusal({ ...base, retention: '2w' }), '--retention: expected days like 30d, 12h or 90, got "2w"');
     assert.throws(() => resolvePlanInput({ dau: Number.NaN, msgsPerUserDay: 1, peakFactor: 1 }), { message: '--dau: expected a number greater than 0, got NaN' });
+    assert.equal(refusal({ ...base, mediaShare: '1.5' }), '--media-share: expected a number between 0 and 1, got 1.5');
+    assert.equal(refusal({ ...base, edgeHitRatio: '-0.1' }), '--edge-hit-ratio: expected a finite number >= 0, got -0.1');
+    assert.equal(refusal({ ...base, edgeBitsPerSec: '0' }), '--edge-bits-per-sec: expected a number greater than 0, got 0');
+    assert.equal(refusal({ ...base, mediaRetention: '2w' }), '--media-retention: expected days like 30d, 12h or 90, got "2w"');
+    assert.match(refusal({ ...base, mediaMix: 'gif=1' }), /^--media-mix: expected kind=weight or kind=weight:mean-bytes, .*\(kinds: photo, voice, video, document\).*, got "gif=1"$/);
+    assert.match(refusal({ ...base, mediaMix: 'photo=1,photo=2' }), /^--media-mix: expected .*each kind once.*, got "photo=1,photo=2"$/);
+    assert.equal(refusal({ ...base, mediaMix: 'photo=0' }), '--media-mix: expected weights >= 0 adding up to more than 0 and mean sizes greater than 0, got "photo=0"');
+    assert.equal(refusal({ ...base, mediaMix: 'photo=1:0' }), '--media-mix: expected weights >= 0 adding up to more than 0 and mean sizes greater than 0, got "photo=1:0"');
+    assert.throws(() => resolvePlanInput({ dau: 1, msgsPerUserDay: 1, peakFactor: 1, mediaMix: { photo: { weight: -1, meanBytes: 1 } } }), /^PlanInputError: --media-mix: expected kinds of/);
   });
 
   it('reads counts and days as typed', () => {
@@ -89,6 +156,22 @@ describe('chatlab plan', () => {
     assert.match(html, /<td>gateway nodes needed<\/td>/);
     assert.match(html, /<p>Inputs: [^<]*dau=500M, msgsPerUserDay=40, peakFactor=3/, 'plan.html shows the inputs it plans for');
     assert.match(p.capacitySource, /calibration "datacenter/);
+    // The media tier in every format, each figure beside its formula.
+    const md = readFileSync(files.md, 'utf8');
+    assert.match(md, /## Media \(uploads, storage, CDN edges\)\n\n\| figure \| value \| formula \|/);
+    assert.match(md, /\| CDN edge nodes needed \| 163 nodes \| `⌈edge egress ÷ \(edge-bits-per-sec × \(1 − headroom\)\)⌉, 10 Gbit\/s each` \|/);
+    assert.match(md, /\| media upload at the peak \(after dedup\) \| 26\.1 GB\/s \| `media msgs\/s × mean media size × \(1 − media-dedup\)` \|/);
+    assert.match(md, /\| media storage for the retention window \| 22\.6 PB \| `media bytes\/day × media-retention days/);
+    assert.match(md, /mediaMix=photo=0\.6:200k,voice=0\.25:65k,video=0\.1:3\.5M,document=0\.05:1\.025M, .*edgeBitsPerSec=10 Gbit\/s/);
+    assert.match(html, /<h2>Media \(uploads, storage, CDN edges\)<\/h2>/);
+    assert.match(html, /<td>origin egress at the peak \(edge misses\)<\/td><td class="v">227 Gbit\/s<\/td><td><code>\(1 − edge-hit-ratio\) × edge egress<\/code><\/td>/);
+    const media = json.plan.filter((l: { section?: string }) => l.section === 'media');
+    assert.deepEqual(media.map((l: { key: string }) => l.key), [
+      'mediaMeanBytes', 'mediaMsgsPerSec', 'mediaUploadBytesPerSec', 'mediaBytesPerDay', 'mediaStorageBytes', 'mediaRecipients',
+      'mediaDownloadBytesPerSec', 'edgeEgressBitsPerSec', 'originEgressBitsPerSec', 'edgeNodes',
+    ]);
+    assert.equal(json.plan.find((l: { key: string }) => l.key === 'edgeNodes').formula, '⌈edge egress ÷ (edge-bits-per-sec × (1 − headroom))⌉, 10 Gbit/s each');
+    assert.deepEqual(json.input.mediaMix.video, { weight: 0.1, meanBytes: 3_500_000 });
   });
 
   it('writes figures in units that scale: PB and Gbit/s, "6,430 nodes", "2.64 million"', () => {
@@ -99,6 +182,8 @@ describe('chatlab plan', () => {
     assert.equal(planValue(3.8, 'devices'), '3.8 devices');
     assert.equal(planValue(2_640_000, 'deliveries/s'), '2.64 million deliveries/s');
     assert.equal(planValue(20e9, 'msgs/day'), '20 billion msgs/day');
+    assert.equal(planValue(26.1e9, 'bytes/s'), '26.1 GB/s');
+    assert.equal(planValue(753e12, 'bytes/day'), '753 TB/day');
   });
 
   it('--verify runs the planned connections and message rate per node, and says which figures it tested', async function () {

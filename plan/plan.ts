@@ -1,7 +1,11 @@
 import { z } from 'zod';
-import { parseOrThrow } from '../system/schema/check.ts';
+import { parseOrThrow, shown } from '../system/schema/check.ts';
 import type { Calibration } from '../system/worlds/sim/calibration.ts';
 import { mean } from '../system/worlds/sim/distribution.ts';
+import { MEDIA_KIND_NAMES, MEDIA_KINDS, type MediaKind } from '../scenarios/media-kinds.ts';
+
+/** The media mix a plan assumes: per kind, its share of media messages (weights, normalised) and its mean size in bytes. */
+export type PlanMediaMix = Partial<Record<MediaKind, { weight: number; meanBytes: number }>>;
 
 /** The planner's questions. Counts are plain numbers; parse "500M"-style text with `parseCount`. */
 export interface PlanInput {
@@ -32,7 +36,26 @@ export interface PlanInput {
   replication: number;
   /** Spare capacity kept on every tier, 0..1 (0.3 = plan for 70% utilisation). */
   headroom: number;
+  /** Share of messages that carry media (a photo, voice note, video or document), 0..1. */
+  mediaShare: number;
+  /** Which kinds of media are sent and how large they are on average. */
+  mediaMix: PlanMediaMix;
+  /** How long media is kept after upload, days. */
+  mediaRetentionDays: number;
+  /** Share of offered media bytes already stored (forwards, re-sends): answered `exists`, neither uploaded nor stored again, 0..1. */
+  mediaDedup: number;
+  /** Share of media downloads the CDN edges answer from their cache, 0..1. */
+  edgeHitRatio: number;
+  /** Bits per second one CDN edge serves. */
+  edgeBitsPerSec: number;
+  /** Devices that download one media message (default: the plan's recipient devices per message). */
+  mediaRecipients?: number;
 }
+
+/** The default media mix: scenarios/media-kinds.ts's weights, each kind at the middle of its size range (its sizes are drawn uniformly). */
+export const DEFAULT_MEDIA_MIX: PlanMediaMix = Object.fromEntries(
+  MEDIA_KIND_NAMES.map((k) => [k, { weight: MEDIA_KINDS[k].weight, meanBytes: (MEDIA_KINDS[k].bytes.min + MEDIA_KINDS[k].bytes.max) / 2 }]),
+);
 
 export const PlanDefaults: Omit<PlanInput, 'dau' | 'msgsPerUserDay' | 'peakFactor'> = {
   devicesPerUser: 1.5,
@@ -46,6 +69,13 @@ export const PlanDefaults: Omit<PlanInput, 'dau' | 'msgsPerUserDay' | 'peakFacto
   writesPerStoreNode: 20_000,
   replication: 3,
   headroom: 0.3,
+  mediaShare: 0.1,
+  mediaMix: DEFAULT_MEDIA_MIX,
+  mediaRetentionDays: 30,
+  mediaDedup: 0.3,
+  edgeHitRatio: 0.8,
+  // One edge's network interface: 10 Gbit/s.
+  edgeBitsPerSec: 10e9,
 };
 
 export interface PlanLine {
@@ -54,6 +84,8 @@ export interface PlanLine {
   value: number;
   unit: string;
   formula: string;
+  /** Lines of the media tier (uploads, storage, CDN edges) say so; the chat tiers' lines have none. */
+  section?: 'media';
 }
 
 export interface Plan {
@@ -113,6 +145,62 @@ export function parseDays(text: string | number | undefined, field: string): num
 const greaterThan0 = figure('a number greater than 0', (n) => n > 0);
 const share = figure('a number between 0 and 1', (n) => n >= 0 && n <= 1);
 
+const MIX_ENTRY = /^\s*([a-z]+)\s*=\s*(\d+(?:\.\d+)?)\s*(?::\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kKmMbBgG]?))?\s*$/;
+const MIX_RULE = `expected kind=weight or kind=weight:mean-bytes, comma-separated, each kind once (kinds: ${MEDIA_KIND_NAMES.join(', ')}), e.g. photo=0.7,video=0.3:4M`;
+
+/** The entries of a media mix text, or undefined when one does not read as `kind=weight[:mean-bytes]` of a known kind, or a kind repeats. */
+function mixEntries(text: string): RegExpExecArray[] | undefined {
+  const entries = text.split(',').map((e) => MIX_ENTRY.exec(e));
+  if (entries.some((e) => !e || !Object.hasOwn(MEDIA_KINDS, e[1]!))) return undefined;
+  const kinds = entries.map((e) => e![1]);
+  return new Set(kinds).size === kinds.length ? (entries as RegExpExecArray[]) : undefined;
+}
+
+/** "photo=0.7,video=0.3:4M" → those kinds (the others not sent), each at its given mean size or its default one. */
+const mixTextSchema = z
+  .custom<string>((v) => typeof v === 'string' && mixEntries(v) !== undefined, { error: MIX_RULE })
+  .transform((v): PlanMediaMix => Object.fromEntries(mixEntries(v)!.map((e) => {
+    const kind = e[1] as MediaKind;
+    const meanBytes = e[3] === undefined ? DEFAULT_MEDIA_MIX[kind]!.meanBytes : Number(e[3]) * SUFFIX[e[4]!]!;
+    return [kind, { weight: Number(e[2]), meanBytes }];
+  })));
+
+const MIX_SIZES_RULE = 'expected weights >= 0 adding up to more than 0 and mean sizes greater than 0';
+
+/** A mix as the planner uses it: known kinds, weights >= 0 adding up to more than 0, every mean size above 0. */
+const mixSchema = z.custom<PlanMediaMix>((v) => {
+  if (typeof v !== 'object' || v === null) return false;
+  const entries = Object.entries(v) as [string, { weight?: unknown; meanBytes?: unknown } | undefined][];
+  const ok = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+  return entries.every(([k, e]) => Object.hasOwn(MEDIA_KINDS, k) && ok(e?.weight) && ok(e?.meanBytes) && (e!.meanBytes as number) > 0)
+    && entries.reduce((n, [, e]) => n + (e!.weight as number), 0) > 0;
+}, { error: `expected kinds of ${MEDIA_KIND_NAMES.join(', ')}; ${MIX_SIZES_RULE.slice('expected '.length)}` });
+
+/** "photo=0.7,video=0.3:4M" → a media mix; refused naming `--field` (and quoting the text) otherwise. */
+export function parseMediaMix(text: string | undefined, field: string): PlanMediaMix {
+  const mix = parseField(mixTextSchema, text, field);
+  if (!mixSchema.safeParse(mix).success) throw new PlanInputError(field, `--${field}: ${MIX_SIZES_RULE}, got ${shown(text)}`);
+  return mix;
+}
+
+/** The mean size of a media object under `mix`: Σ weight × mean bytes ÷ Σ weight. */
+export function meanMediaBytes(mix: PlanMediaMix): number {
+  const entries = Object.values(mix);
+  const total = entries.reduce((n, e) => n + e.weight, 0);
+  return entries.reduce((n, e) => n + e.weight * e.meanBytes, 0) / total;
+}
+
+/** A mix as `--media-mix` reads it, exactly: "photo=0.6:200k,voice=0.25:65k,…,document=0.05:1.025M". */
+export function mixText(mix: PlanMediaMix): string {
+  return Object.entries(mix).map(([k, e]) => `${k}=${e.weight}:${exact(e.meanBytes)}`).join(',');
+}
+
+/** A count with the largest suffix it reaches and every digit kept: 1025000 → "1.025M" (where `fmt` rounds to "1.02M"). */
+function exact(n: number): string {
+  for (const [d, s] of [[1e9, 'G'], [1e6, 'M'], [1e3, 'k']] as const) if (Math.abs(n) >= d) return `${Number((n / d).toPrecision(12))}${s}`;
+  return String(n);
+}
+
 /** Each figure of a plan: its option name and its rule, checked in this order. */
 const FIGURES: [keyof PlanInput, string, z.ZodType][] = [
   ['dau', 'dau', greaterThan0],
@@ -130,6 +218,13 @@ const FIGURES: [keyof PlanInput, string, z.ZodType][] = [
   ['headroom', 'headroom', figure('a number between 0 and 1, below 1', (n) => n >= 0 && n < 1)],
   ['retentionDays', 'retention', notNegative],
   ['concurrent', 'concurrent', greaterThan0.optional()],
+  ['mediaShare', 'media-share', share],
+  ['mediaMix', 'media-mix', mixSchema],
+  ['mediaRetentionDays', 'media-retention', notNegative],
+  ['mediaDedup', 'media-dedup', share],
+  ['edgeHitRatio', 'edge-hit-ratio', share],
+  ['edgeBitsPerSec', 'edge-bits-per-sec', greaterThan0],
+  ['mediaRecipients', 'media-recipients', notNegative.optional()],
 ];
 
 /** Fills defaults and checks every figure once, at the edge. */
@@ -157,8 +252,8 @@ export function capacityFrom(c: Calibration): Pick<PlanInput, 'framesPerNodeSec'
 export function plan(input: PlanInput, capacitySource = 'defaults'): Plan {
   const i = input;
   const lines: PlanLine[] = [];
-  const add = (key: string, label: string, value: number, unit: string, formula: string) => {
-    lines.push({ key, label, value, unit, formula });
+  const add = (key: string, label: string, value: number, unit: string, formula: string, section?: 'media') => {
+    lines.push({ key, label, value, unit, formula, ...(section ? { section } : {}) });
     return value;
   };
   const perDay = add('msgsPerDay', 'messages per day', i.dau * i.msgsPerUserDay, 'msgs/day', 'dau × msgs-per-user-day');
@@ -190,7 +285,37 @@ export function plan(input: PlanInput, capacitySource = 'defaults'): Plan {
     'msgs/day × recipient devices × (1 − online-share) × retention days × message bytes × replication (worst case: nothing drained)');
   add('bandwidthBitsPerSec', 'gateway bandwidth at the peak', peak * (1 + fanout) * i.messageBytes * 8, 'bit/s', 'peak msgs/s × (1 in + recipient devices out) × message bytes × 8');
   add('pushPerSec', 'push notifications at the peak', deliveries * (1 - i.onlineShare), 'pushes/s', 'peak deliveries × (1 − online-share)');
+  addMedia(i, (...a) => add(...a, 'media'), { perDay, peak, fanout, use });
   return { input: i, lines, capacitySource };
+}
+
+/**
+ * The media tier: a media message uploads its object once (unless the bytes
+ * are already stored: a forward is answered `exists`), every recipient
+ * device downloads it through a CDN edge, and an edge that misses fetches
+ * it from the origin first. The chat tiers above carry only its reference.
+ */
+function addMedia(
+  i: PlanInput,
+  add: (key: string, label: string, value: number, unit: string, formula: string) => number,
+  chat: { perDay: number; peak: number; fanout: number; use: number },
+): void {
+  const kinds = Object.entries(i.mediaMix).map(([k, e]) => `${k} ${e.weight} × ${exact(e.meanBytes)}B`).join(', ');
+  const size = add('mediaMeanBytes', 'mean media object size', meanMediaBytes(i.mediaMix), 'bytes', `Σ weight × mean bytes ÷ Σ weight over the media mix (${kinds})`);
+  const media = add('mediaMsgsPerSec', 'peak media messages', chat.peak * i.mediaShare, 'msgs/s', 'peak msgs/s × media-share');
+  const fresh = 1 - i.mediaDedup;
+  add('mediaUploadBytesPerSec', 'media upload at the peak (after dedup)', media * size * fresh, 'bytes/s', 'media msgs/s × mean media size × (1 − media-dedup)');
+  const perDay = add('mediaBytesPerDay', 'new media stored per day (after dedup)', chat.perDay * i.mediaShare * size * fresh, 'bytes/day',
+    'msgs/day × media-share × mean media size × (1 − media-dedup)');
+  add('mediaStorageBytes', 'media storage for the retention window', perDay * i.mediaRetentionDays, 'bytes',
+    'media bytes/day × media-retention days (before the object store\'s own redundancy)');
+  const recipients = add('mediaRecipients', 'devices downloading each media message', i.mediaRecipients ?? chat.fanout, 'devices',
+    i.mediaRecipients !== undefined ? 'given (--media-recipients)' : 'recipient devices per message');
+  const download = add('mediaDownloadBytesPerSec', 'media download at the peak', media * recipients * size, 'bytes/s', 'media msgs/s × downloading devices × mean media size');
+  const egress = add('edgeEgressBitsPerSec', 'CDN edge egress at the peak', download * 8, 'bit/s', 'media download bytes/s × 8 (every download leaves an edge)');
+  add('originEgressBitsPerSec', 'origin egress at the peak (edge misses)', (1 - i.edgeHitRatio) * egress, 'bit/s', '(1 − edge-hit-ratio) × edge egress');
+  add('edgeNodes', 'CDN edge nodes needed', Math.ceil(egress / (i.edgeBitsPerSec * chat.use)), 'nodes',
+    `⌈edge egress ÷ (edge-bits-per-sec × (1 − headroom))⌉, ${fmt(i.edgeBitsPerSec / 1e9)} Gbit/s each`);
 }
 
 export function fmt(n: number): string {

@@ -1,4 +1,4 @@
-import { fmt, type Plan } from './plan.ts';
+import { fmt, mixText, type Plan, type PlanLine } from './plan.ts';
 
 /** The outcome of `--verify`: one simulated cell at the planned per-node load, with a node failure. */
 export interface Verdict {
@@ -39,6 +39,8 @@ export function count(v: number, unit: string): string {
 
 const UNITS: Record<string, (v: number) => string> = {
   bytes: (v) => scaled(v, SI, 'B'),
+  'bytes/s': (v) => scaled(v, SI, 'B/s'),
+  'bytes/day': (v) => scaled(v, SI, 'B/day'),
   'bit/s': (v) => scaled(v, SI, 'bit/s'),
 };
 
@@ -46,8 +48,22 @@ export function value(v: number, unit: string): string {
   return UNITS[unit]?.(v) ?? count(v, unit);
 }
 
+/** An input as the inputs line shows it: counts as `fmt` writes them, a rate in bits with its unit, the mix as `--media-mix` reads it. */
+function inputText(k: string, v: unknown, p: Plan): string {
+  if (k === 'mediaMix') return mixText(p.input.mediaMix);
+  if (k === 'edgeBitsPerSec') return value(p.input.edgeBitsPerSec, 'bit/s');
+  return typeof v === 'number' ? fmt(v) : String(v);
+}
+
 function inputsLine(p: Plan): string {
-  return Object.entries(p.input).map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : String(v)}`).join(', ');
+  return Object.entries(p.input).map(([k, v]) => `${k}=${inputText(k, v, p)}`).join(', ');
+}
+
+/** The plan's lines in their tables: the chat tiers first, then the media tier under its own heading. */
+function sections(p: Plan): { heading?: string; lines: PlanLine[] }[] {
+  const media = p.lines.filter((l) => l.section === 'media');
+  const chat = p.lines.filter((l) => l.section !== 'media');
+  return media.length > 0 ? [{ lines: chat }, { heading: 'Media (uploads, storage, CDN edges)', lines: media }] : [{ lines: chat }];
 }
 
 export function planJson(p: Plan, verdict?: Verdict): string {
@@ -55,18 +71,12 @@ export function planJson(p: Plan, verdict?: Verdict): string {
 }
 
 export function planMarkdown(p: Plan, verdict?: Verdict): string {
-  const rows = p.lines.map((l) => `| ${l.label} | ${value(l.value, l.unit)} | \`${l.formula}\` |`);
   const input = inputsLine(p);
-  const out = [
-    '# Capacity plan',
-    '',
-    `Inputs: ${input}. Per-node capacities: ${p.capacitySource}.`,
-    '',
-    '| figure | value | formula |',
-    '|---|---|---|',
-    ...rows,
-    '',
-  ];
+  const out = ['# Capacity plan', '', `Inputs: ${input}. Per-node capacities: ${p.capacitySource}.`, ''];
+  for (const s of sections(p)) {
+    if (s.heading) out.push(`## ${s.heading}`, '');
+    out.push('| figure | value | formula |', '|---|---|---|', ...s.lines.map((l) => `| ${l.label} | ${value(l.value, l.unit)} | \`${l.formula}\` |`), '');
+  }
   if (verdict) {
     out.push('## Verification (simulated cell)', '', `**${verdict.summary}**`, '');
     out.push(`Cell: ${Object.entries(verdict.cell).map(([k, v]) => `${k}=${v}`).join(', ')}`, '');
@@ -81,7 +91,10 @@ export function planMarkdown(p: Plan, verdict?: Verdict): string {
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 export function planHtml(p: Plan, verdict?: Verdict): string {
-  const rows = p.lines.map((l) => `<tr><td>${esc(l.label)}</td><td class="v">${esc(value(l.value, l.unit))}</td><td><code>${esc(l.formula)}</code></td></tr>`).join('\n');
+  const rows = (lines: PlanLine[]) => lines.map((l) => `<tr><td>${esc(l.label)}</td><td class="v">${esc(value(l.value, l.unit))}</td><td><code>${esc(l.formula)}</code></td></tr>`).join('\n');
+  const tables = sections(p).map((s) => `${s.heading ? `<h2>${esc(s.heading)}</h2>\n` : ''}<table><tr><th>figure</th><th>value</th><th>formula</th></tr>
+${rows(s.lines)}
+</table>`).join('\n');
   const v = verdict
     ? `<h2>Verification (simulated cell)</h2><p class="${verdict.holds ? 'ok' : 'bad'}">${esc(verdict.summary)}</p>
 <p>${esc(Object.entries(verdict.cell).map(([k, x]) => `${k}=${x}`).join(', '))}</p>
@@ -91,8 +104,6 @@ export function planHtml(p: Plan, verdict?: Verdict): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>chatlab capacity plan</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td.v{text-align:right;white-space:nowrap}.ok{color:#080;font-weight:bold}.bad{color:#b00;font-weight:bold}code{font-size:12px}</style></head>
 <body><h1>Capacity plan</h1><p>Inputs: ${esc(inputsLine(p))}.</p><p>Per-node capacities: ${esc(p.capacitySource)}</p>
-<table><tr><th>figure</th><th>value</th><th>formula</th></tr>
-${rows}
-</table>${v}</body></html>
+${tables}${v}</body></html>
 `;
 }

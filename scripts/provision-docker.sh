@@ -294,10 +294,22 @@ build_haproxy() {
     'CMD ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]'
 }
 
+# SeaweedFS (the media service's object store): the binary scripts/provision.sh built.
+fp_seaweedfs() { { recipe seaweedfs; ls "$ROOT"/.cache/bin/.weed-* 2>/dev/null; } | sha; }
+build_seaweedfs() {
+  local dir="$BUILD/seaweedfs"
+  [[ -x "$ROOT/.cache/bin/weed" ]] || fail "SeaweedFS weed missing in .cache/bin (run scripts/provision.sh)"
+  rootfs_init "$dir"
+  cp "$ROOT/.cache/bin/weed" "$dir/usr/bin/weed"
+  rootfs_libs_of_tree "$dir" "$dir/usr/bin"
+  mkdir -p "$dir/data" && chown $CHATLAB_UID:$CHATLAB_UID "$dir/data"
+  rootfs_import "$dir" chatlab/seaweedfs:local "$1" 'USER 10001' 'WORKDIR /data' 'ENV WEED_MASTER_VOLUME_GROWTH_COPY_1=1' 'ENTRYPOINT ["weed"]'
+}
+
 mkdir -p "$BUILD"
 stale=()
 built=0
-for name in node redis cassandra haproxy; do
+for name in node redis cassandra haproxy seaweedfs; do
   want="$("fp_$name")"
   have="$(fp_of_image "chatlab/$name:local")"
   if [[ "$MODE" == "--rebuild" || "$want" != "$have" ]]; then

@@ -13,6 +13,8 @@ export interface ContainerImages {
    * CASSANDRA_*_ADDRESS variables: the official `cassandra:5.0` works.
    */
   cassandra: string;
+  /** SeaweedFS (`weed` as entrypoint), the media service's object store: the official `chrislusf/seaweedfs` works. */
+  seaweedfs: string;
 }
 
 /**
@@ -25,6 +27,7 @@ export const LOCAL_IMAGES: ContainerImages = {
   node: 'chatlab/node:local',
   redis: 'chatlab/redis:local',
   cassandra: 'chatlab/cassandra:local',
+  seaweedfs: 'chatlab/seaweedfs:local',
 };
 
 export function containerImages(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ContainerImages> = {}): ContainerImages {
@@ -32,6 +35,7 @@ export function containerImages(env: NodeJS.ProcessEnv = process.env, overrides:
     node: overrides.node ?? (env.CHATLAB_NODE_IMAGE || LOCAL_IMAGES.node),
     redis: overrides.redis ?? (env.CHATLAB_REDIS_IMAGE || LOCAL_IMAGES.redis),
     cassandra: overrides.cassandra ?? (env.CHATLAB_CASSANDRA_IMAGE || LOCAL_IMAGES.cassandra),
+    seaweedfs: overrides.seaweedfs ?? (env.CHATLAB_SEAWEEDFS_IMAGE || LOCAL_IMAGES.seaweedfs),
   };
 }
 

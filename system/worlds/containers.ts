@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { GenericContainer, StartedTestContainer } from 'testcontainers';
 import { containerImages, isLocalImage, provisionDocker, type ContainerImages } from './containers-images.ts';
 import { queryReleaseVersion } from './infra/cassandra-server.ts';
+import { seaweedArgs, waitForS3Write } from './infra/seaweedfs-server.ts';
 import { freePorts, LOOPBACK } from './infra/tcp-ports.ts';
 import { cqlProbe, httpProbe, redisProbe, Watchdog } from './infra/watchdog.ts';
 import { bindNodeControls, type WorldControls } from './world.ts';
@@ -28,6 +29,8 @@ export interface ContainersWorldOptions {
   /** Readiness deadlines, ms: Cassandra (CQL answering) and each node ("ready" line + /health). Defaults 180 s, 120 s. */
   cassandraReadyTimeoutMs?: number;
   nodeReadyTimeoutMs?: number;
+  /** Start the media service (in the node image) and its object store (SeaweedFS), as the local world does. Off by default. */
+  media?: boolean;
 }
 
 interface NodeContainer {
@@ -70,6 +73,8 @@ export class ContainersWorld {
    */
   readonly watchdog = new Watchdog();
   pushUrl = '';
+  /** The media service and its edges, when started with `media`. */
+  media?: { service: string; edges: string[] };
   redisUrl = '';
   cassandra = '';
   keyspace = '';
@@ -107,7 +112,7 @@ export class ContainersWorld {
     process.on('exit', this.onExit);
     process.once('SIGINT', this.onSignal);
     process.once('SIGTERM', this.onSignal);
-    const used = [this.images.node, ...(o.redisUrl ? [] : [this.images.redis]), ...(o.cassandra ? [] : [this.images.cassandra])];
+    const used = [this.images.node, ...(o.redisUrl ? [] : [this.images.redis]), ...(o.cassandra ? [] : [this.images.cassandra]), ...(o.media ? [this.images.seaweedfs] : [])];
     if (used.some(isLocalImage)) provisionDocker('check');
     this.tc = await loadTestcontainers();
     await this.removeLeftovers();
@@ -123,6 +128,7 @@ export class ContainersWorld {
       o.redisUrl ? (this.redisUrl = o.redisUrl) : timed('redis', () => this.startRedis(redisPort!)),
       o.cassandra ? (this.cassandra = o.cassandra) : timed('cassandra', () => this.startCassandra(cqlPort!, storagePort!, jmxPort!)),
       timed('push', () => this.startPush(pushPort!)),
+      o.media ? timed('media', () => this.startMedia()) : undefined,
     ]);
     const ports = await freePorts(o.nodes);
     // The first node creates the keyspace and applies migrations; the others then start together.
@@ -216,6 +222,32 @@ export class ContainersWorld {
       .withStartupTimeout(60_000);
     this.push = await this.launch('push', c);
     this.pushUrl = `http://${LOOPBACK}:${port}`;
+  }
+
+  /** SeaweedFS, ready once an S3 write succeeds, then the media process over it (the node image, like push). */
+  private async startMedia(): Promise<void> {
+    const { Wait } = this.tc;
+    const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc] = await freePorts(8);
+    const store = this.container(this.images.seaweedfs, 'seaweedfs')
+      .withCommand(seaweedArgs('/data', '/tmp', { master: master!, masterGrpc: masterGrpc!, volume: volume!, volumeGrpc: volumeGrpc!, filer: filer!, filerGrpc: filerGrpc!, s3: s3!, s3Grpc: s3Grpc! }))
+      .withEnvironment({ WEED_MASTER_VOLUME_GROWTH_COPY_1: '1' })
+      .withStartupTimeout(60_000);
+    this.infra.push(await this.launch('seaweedfs', store));
+    const s3Url = `http://${LOOPBACK}:${s3}`;
+    await waitForS3Write(s3Url, () => true, () => this.tail('seaweedfs'), 60_000);
+    const port = (await freePorts(1))[0]!;
+    const c = this.container(this.images.node, 'media')
+      .withCommand(['system/media/media-process.ts'])
+      .withEnvironment({ CHATLAB_MEDIA_PORT: String(port), CHATLAB_HOST: LOOPBACK, CHATLAB_SECRET: this.secret, CHATLAB_MEDIA_S3: s3Url })
+      .withHealthCheck({ test: ['CMD', 'node', '-e', TCP_CHECK, String(port)], interval: 5000, timeout: 3000, retries: 3 })
+      .withWaitStrategy(Wait.forLogMessage('"ready":true'))
+      .withStartupTimeout(60_000);
+    this.infra.push(await this.launch('media', c));
+    await sleep(200); // the log consumer writes the ready line to the file
+    const line = readFileSync(this.logFile('media'), 'utf8').split('\n').find((l) => l.startsWith('{"ready":true'));
+    if (!line) throw new Error(`media container printed no ready line\n${this.tail('media')}`);
+    const ready = JSON.parse(line) as { url: string; edges: string[] };
+    this.media = { service: ready.url, edges: ready.edges };
   }
 
   private async startNode(index: number, port: number): Promise<NodeContainer> {

@@ -70,14 +70,15 @@ export const worlds: Record<string, WorldFactory> = {
     };
   },
   /** Redis, Cassandra, push and the nodes in containers (Testcontainers); images from CHATLAB_*_IMAGE or the local ones. */
-  containers: async ({ nodes, outDir, redisUrl, cassandra, frameTap }) => {
+  containers: async ({ nodes, outDir, redisUrl, cassandra, frameTap, media }) => {
     if (frameTap) throw new Error('the frame tap writes files where the node runs: embedded and local worlds only');
     const dir = join(outDir, 'servers');
-    const w = await ContainersWorld.start({ nodes, dir, redisUrl, cassandra });
+    const w = await ContainersWorld.start({ nodes, dir, redisUrl, cassandra, media });
     return {
       kind: 'containers',
       nodes: w.nodes.map((n) => ({ id: n.id, url: n.url, number: n.number })),
       pushUrl: w.pushUrl.replace('http://', 'ws://') + '/subscribe',
+      ...(w.media ? { media: w.media } : {}),
       secret: w.secret,
       control: w.controls(),
       logsDir: dir,

@@ -40,6 +40,18 @@ describe('The containers world (Testcontainers)', function () {
     assert.equal(report.thresholds.find((t) => t.metric === 'lost')?.passed, true);
   });
 
+  it('runs media-mix with SeaweedFS and the media service in containers: media downloaded intact, nothing lost', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-containers-'));
+    const { report } = await runLive({ scenario: 'media-mix', world: 'containers', overrides: { devices: 40, duration: '4s', rate: 20, nodes: 2 }, seed: 13, outDir, ...quiet });
+    const m = report.media!;
+    assert.ok(m.uploads.count > 0 && m.uploads.failed === 0, `uploads ${m.uploads.count}, failed ${m.uploads.failed}`);
+    assert.ok(report.paths.media.delivered > 0);
+    assert.equal(report.paths.media.lost, 0);
+    assert.equal(report.delivery.lost, 0);
+    assert.equal(m.service?.uploadsStored, m.uploads.count);
+    assert.match(readFileSync(join(outDir, 'servers', 'media.log'), 'utf8'), /"store":"s3"/);
+  });
+
   it('loses nothing acked when a node container is docker-killed mid-run (node-failure)', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-containers-'));
     // Modest load, as in the local world's test: on 2 cores a Cassandra-backed lifecycle is write-bound.

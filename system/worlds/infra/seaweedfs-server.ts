@@ -53,18 +53,7 @@ export async function startSeaweed(options: SeaweedOptions): Promise<SeaweedServ
   const picked = (await freePorts(8)).filter((p) => p !== s3Port);
   const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3Grpc] = picked;
   const port = s3Port ?? picked[7]!;
-  const args = [
-    '-logtostderr', 'server',
-    `-ip=${LOOPBACK}`, `-ip.bind=${LOOPBACK}`,
-    `-dir=${join(dir, 'data')}`,
-    `-master.port=${master}`, `-master.port.grpc=${masterGrpc}`,
-    `-volume.port=${volume}`, `-volume.port.grpc=${volumeGrpc}`,
-    `-filer.port=${filer}`, `-filer.port.grpc=${filerGrpc}`,
-    '-s3', `-s3.port=${port}`, `-s3.port.grpc=${s3Grpc}`, '-s3.port.iceberg=0', '-s3.port.lance=0',
-    '-master.telemetry=false',
-    '-volume.max=100', '-master.volumeSizeLimitMB=256', '-volume.preStopSeconds=0',
-    `-filer.localSocket=${join(dir, 'filer.sock')}`, `-s3.localSocket=${join(dir, 's3.sock')}`,
-  ];
+  const args = seaweedArgs(join(dir, 'data'), dir, { master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3: port, s3Grpc });
   const logFile = join(dir, 'weed.log');
   const proc = new ManagedProcess({
     name: 'weed', command: options.binary ?? SEAWEED_BIN, args, logFile, cwd: dir,
@@ -82,6 +71,79 @@ export async function startSeaweed(options: SeaweedOptions): Promise<SeaweedServ
     throw error;
   }
   return server;
+}
+
+/** Ports of one SeaweedFS server: HTTP and gRPC of its master, volume, filer and S3 gateway. */
+export interface SeaweedPorts {
+  master: number;
+  masterGrpc: number;
+  volume: number;
+  volumeGrpc: number;
+  filer: number;
+  filerGrpc: number;
+  s3: number;
+  s3Grpc: number;
+}
+
+/**
+ * `weed` arguments for one all-in-one server on 127.0.0.1: every port given,
+ * usage reporting off (nothing leaves the machine), one copy per volume (set
+ * WEED_MASTER_VOLUME_GROWTH_COPY_1=1 in its environment), volumes small
+ * enough that many buckets fit. The local world's process and the containers
+ * world's container run the same.
+ */
+export function seaweedArgs(dataDir: string, socketDir: string, p: SeaweedPorts): string[] {
+  return [
+    '-logtostderr', 'server',
+    `-ip=${LOOPBACK}`, `-ip.bind=${LOOPBACK}`,
+    `-dir=${dataDir}`,
+    `-master.port=${p.master}`, `-master.port.grpc=${p.masterGrpc}`,
+    `-volume.port=${p.volume}`, `-volume.port.grpc=${p.volumeGrpc}`,
+    `-filer.port=${p.filer}`, `-filer.port.grpc=${p.filerGrpc}`,
+    '-s3', `-s3.port=${p.s3}`, `-s3.port.grpc=${p.s3Grpc}`, '-s3.port.iceberg=0', '-s3.port.lance=0',
+    '-master.telemetry=false',
+    '-volume.max=100', '-master.volumeSizeLimitMB=256', '-volume.preStopSeconds=0',
+    `-filer.localSocket=${join(socketDir, 'filer.sock')}`, `-s3.localSocket=${join(socketDir, 's3.sock')}`,
+  ];
+}
+
+/**
+ * Polls an S3 endpoint until a bucket can be made and an object written in
+ * it (SeaweedFS answers on its port ~2 s after start, but writes fail until
+ * its master has grown volumes), or throws with `tail()` (its log).
+ */
+export async function waitForS3Write(url: string, alive: () => boolean, tail: () => string, timeoutMs: number): Promise<void> {
+  // The SDK warns on Node 20 about its releases after January 2027; the version in package-lock.json is the one that runs.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const client = new S3Client({
+    endpoint: url,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'chatlab', secretAccessKey: 'chatlab-secret' },
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 2000, requestTimeout: 5000, throwOnRequestTimeout: true },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  const deadline = performance.now() + timeoutMs;
+  let last = '';
+  try {
+    for (;;) {
+      if (!alive()) throw new Error(`SeaweedFS exited before it was ready; log:\n${tail()}`);
+      try {
+        await client.send(new CreateBucketCommand({ Bucket: PROBE_BUCKET })).catch((error: Error) => {
+          if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+        });
+        await client.send(new PutObjectCommand({ Bucket: PROBE_BUCKET, Key: 'probe', Body: 'ready' }));
+        return;
+      } catch (error) {
+        last = `${(error as Error).name}: ${(error as Error).message}`;
+      }
+      if (performance.now() > deadline) throw new Error(`SeaweedFS S3 on ${url} not ready after ${timeoutMs} ms (last: ${last}); log:\n${tail()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    client.destroy();
+  }
 }
 
 class LocalSeaweed implements SeaweedServer {
@@ -130,39 +192,9 @@ class LocalSeaweed implements SeaweedServer {
     for (const path of this.grpcSockets) rmSync(path, { force: true });
   }
 
-  /** Polls until a bucket can be made and an object written in it, or throws with the log's last lines. */
-  async waitReady(timeoutMs: number): Promise<void> {
-    const client = new S3Client({
-      endpoint: this.url,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'chatlab', secretAccessKey: 'chatlab-secret' },
-      maxAttempts: 1,
-      requestHandler: { connectionTimeout: 2000, requestTimeout: 5000, throwOnRequestTimeout: true },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
-    const deadline = performance.now() + timeoutMs;
-    let last = '';
-    try {
-      for (;;) {
-        if (!this.proc.running) throw new Error(`weed exited (${JSON.stringify(this.proc.exitInfo)}) before it was ready; log:\n${this.tail()}`);
-        try {
-          await client.send(new CreateBucketCommand({ Bucket: PROBE_BUCKET })).catch((error: Error) => {
-            if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
-          });
-          await client.send(new PutObjectCommand({ Bucket: PROBE_BUCKET, Key: 'probe', Body: 'ready' }));
-          return;
-        } catch (error) {
-          last = `${(error as Error).name}: ${(error as Error).message}`;
-        }
-        if (performance.now() > deadline) {
-          throw new Error(`SeaweedFS S3 on ${this.url} not ready after ${timeoutMs} ms (last: ${last}); log:\n${this.tail()}`);
-        }
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    } finally {
-      client.destroy();
-    }
+  /** Resolves once an S3 write succeeds, or throws with the log's last lines. */
+  waitReady(timeoutMs: number): Promise<void> {
+    return waitForS3Write(this.url, () => this.proc.running, () => this.tail(), timeoutMs);
   }
 
   private tail(): string {
