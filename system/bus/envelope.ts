@@ -49,6 +49,13 @@ export interface PresenceEnvelope {
   frame: string;
 }
 
+/** A story frame (`story.viewed`) for devices online on the receiving node now: sent to those, dropped for the others. */
+export interface StoryEnvelope {
+  k: 'story';
+  devices: DeviceId[];
+  frame: string;
+}
+
 /** The device connected elsewhere: close the old connection. */
 export interface KickEnvelope {
   k: 'kick';
@@ -68,5 +75,6 @@ export type Envelope =
   | GroupEnvelope
   | TypingEnvelope
   | PresenceEnvelope
+  | StoryEnvelope
   | KickEnvelope
   | MembershipEnvelope;

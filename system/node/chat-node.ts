@@ -24,6 +24,7 @@ import { PresenceHub } from './presence-hub.ts';
 import { SendPath } from './send-path.ts';
 import { SignIn } from './sign-in.ts';
 import { Snowflake } from './snowflake.ts';
+import { StoryOps } from './story-ops.ts';
 
 /**
  * One chat node: the message lifecycle of DESIGN.md, fed events and acting
@@ -46,6 +47,7 @@ export class ChatNode {
   readonly limits: Limits;
   private readonly sendPath: SendPath;
   private readonly keysOps: KeysOps;
+  private readonly storyOps: StoryOps;
   private readonly signIn: SignIn;
   private readonly liveness: Liveness;
   private timers: TimerHandle[] = [];
@@ -80,6 +82,7 @@ export class ChatNode {
     this.presence = new PresenceHub(ctx, this.limits);
     this.sendPath = new SendPath(ctx, this.delivery, this.groupOps);
     this.keysOps = new KeysOps(ctx, this.delivery);
+    this.storyOps = new StoryOps(ctx);
     this.signIn = new SignIn(ctx, tokens, { limits: this.limits, presence: this.presence, groupOps: this.groupOps, delivery: this.delivery });
     this.liveness = new Liveness(ctx, { delivery: this.delivery, sendPath: this.sendPath, presence: this.presence });
   }
@@ -227,6 +230,8 @@ export class ChatNode {
       case 'typing':
       case 'presence':
         return this.presence.relay(env.devices, env.frame, env.k);
+      case 'story':
+        return this.storyOps.relay(env.devices, env.frame);
       case 'kick':
         return this.signIn.kicked(env);
       case 'membership':
@@ -253,6 +258,11 @@ export class ChatNode {
       case 'keys.count':
       case 'keys.distribute':
         return this.keysOps.onFrame(c, f);
+      case 'story.post':
+      case 'story.list':
+      case 'story.view':
+      case 'story.views':
+        return this.storyOps.onFrame(c, f);
       default:
         return this.groupOps.onFrame(c, f);
     }

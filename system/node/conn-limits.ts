@@ -3,7 +3,9 @@ import type { UserId } from '../protocol/ids.ts';
 import type { TokenBucket } from './rate-limit.ts';
 
 /** Per-connection buckets of the limited frame kinds, made lazily: most connections send none of them. */
-export type BucketKind = 'typing' | 'ping' | 'presenceSub' | 'keys' | 'keysDistribute' | 'reads' | 'groupQueries' | 'presenceFrames';
+export type BucketKind =
+  | 'typing' | 'ping' | 'presenceSub' | 'keys' | 'keysDistribute' | 'reads' | 'groupQueries' | 'presenceFrames'
+  | 'storyPosts' | 'storyViews' | 'storyQueries';
 
 /** A connection's limit state, made at its first limited frame. */
 export class ConnLimits {

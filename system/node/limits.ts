@@ -68,6 +68,13 @@ export class Limits {
       case 'group.receipts':
       case 'group.devices':
         return this.rate(c, 'groupQueries', o.groupQueriesPerSec, o.groupQueriesBurst, 'group query');
+      case 'story.post':
+        return this.rate(c, 'storyPosts', o.storyPostsPerSec, o.storyPostsBurst, 'story.post', f.cid);
+      case 'story.view':
+        return this.rate(c, 'storyViews', o.storyViewsPerSec, o.storyViewsBurst, 'story.view', f.cid);
+      case 'story.list':
+      case 'story.views':
+        return this.rate(c, 'storyQueries', o.storyQueriesPerSec, o.storyQueriesBurst, 'story query', f.cid);
       case 'group.create':
         if (new Set([c.user, ...f.members]).size > o.groupMembersMax) return this.refuse(c, new ChatError('too_large', `a group has at most ${o.groupMembersMax} members`));
         return this.groupChange(c);

@@ -88,6 +88,19 @@ export interface ChatNodeOptions {
   groupQueriesBurst: number;
   /** Members of one group at most; a create or add beyond it → `too_large`. */
   groupMembersMax: number;
+  /** How long a story is listed and viewed after it was posted. */
+  storyTtlMs: number;
+  /** Per-connection `story.post` rate and burst; over it → `rate_limited`. */
+  storyPostsPerSec: number;
+  storyPostsBurst: number;
+  /** Per-connection `story.view` rate and burst; over it → `rate_limited`. */
+  storyViewsPerSec: number;
+  storyViewsBurst: number;
+  /** Per-connection `story.list` + `story.views` rate and burst; over it → `rate_limited`. */
+  storyQueriesPerSec: number;
+  storyQueriesBurst: number;
+  /** Bytes of the stories (as encoded, UTF-8) in one `story.list` answer, about (one story always goes); the rest follows on asking again (`more`). */
+  storyListMaxBytes: number;
   /** Devices the per-device group-change limiter remembers at most (refilled buckets are forgotten first). */
   limiterKeysMax: number;
   /**
@@ -146,6 +159,14 @@ export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> 
   groupQueriesPerSec: 5,
   groupQueriesBurst: 20,
   groupMembersMax: 100_000,
+  storyTtlMs: 24 * 3600_000,
+  storyPostsPerSec: 1,
+  storyPostsBurst: 10,
+  storyViewsPerSec: 20,
+  storyViewsBurst: 100,
+  storyQueriesPerSec: 2,
+  storyQueriesBurst: 20,
+  storyListMaxBytes: 512 * 1024,
   limiterKeysMax: 100_000,
   redeliverAfterMs: 2000,
   redeliverRoundsMax: 10,
@@ -165,7 +186,7 @@ export function resolveNodeOptions(opts: Partial<ChatNodeOptions> & Pick<ChatNod
   if (o.drainPageMaxBytes < 1 || o.unackedWindowMaxBytes < o.drainPageMaxBytes) {
     throw new RangeError('drainPageMaxBytes must be >= 1 and unackedWindowMaxBytes >= drainPageMaxBytes');
   }
-  for (const k of ['typingBurst', 'pingBurst', 'presenceSubBurst', 'presenceFramesBurst', 'keysBurst', 'keysDistributeBurst', 'readsBurst', 'groupChangesBurst', 'groupQueriesBurst', 'limiterKeysMax', 'devicesPerUserMax', 'helloTimeoutMs'] as const) {
+  for (const k of ['typingBurst', 'pingBurst', 'presenceSubBurst', 'presenceFramesBurst', 'keysBurst', 'keysDistributeBurst', 'readsBurst', 'groupChangesBurst', 'groupQueriesBurst', 'storyTtlMs', 'storyPostsBurst', 'storyViewsBurst', 'storyQueriesBurst', 'storyListMaxBytes', 'limiterKeysMax', 'devicesPerUserMax', 'helloTimeoutMs'] as const) {
     if (o[k] < 1) throw new RangeError(`node option ${k} must be >= 1, got ${o[k]}`);
   }
   return o;

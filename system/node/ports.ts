@@ -11,6 +11,7 @@ import type { Push } from '../push/push.ts';
 import type { Random } from '../random/random.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Sequencer } from '../sequencer/sequencer.ts';
+import type { Stories } from '../stories/stories.ts';
 
 /** Everything a chat node touches outside itself. A world builds one set and hands it to each node. */
 export interface Ports {
@@ -27,6 +28,7 @@ export interface Ports {
   push: Push;
   keys: Keys;
   accounts: Accounts;
+  stories: Stories;
 }
 
 import type { ServerFrame } from '../protocol/frames.ts';

@@ -22,6 +22,10 @@ export const ErrorCodes = {
   devices_changed: { retryable: true, definite: true },
   /** A group e2e send's `members` is not the group's current version: refresh with `group.devices`, resend. */
   members_changed: { retryable: true, definite: true },
+  /** A story whose time is over (its sid tells): it is no longer listed, viewed or counted. */
+  story_expired: { retryable: false, definite: true },
+  /** No such story alive, or one the asking user may not see (the two answer alike). */
+  unknown_story: { retryable: false, definite: true },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -2,7 +2,7 @@ import { ChatError } from './errors.ts';
 import { ProtocolLimits as L } from './frames.ts';
 import { conversation, fitsBytes, ident, int, isObject, list, oneOf, optionalBoolean, target, text, type Problem, type Raw } from './field-rules.ts';
 import { deviceBodiesProblem } from './device-bodies.ts';
-import { isUserId } from './ids.ts';
+import { isStoryId, isUserId } from './ids.ts';
 import { base64urlBytes, keyBundleProblem } from './key-bundle.ts';
 
 /**
@@ -29,6 +29,22 @@ function sendBody(f: Raw): Problem | ChatError {
   if (f.body === undefined && f.bodies !== undefined) return undefined;
   if (typeof f.body !== 'string') return 'body must be a string';
   return fitsBytes(f.body, L.maxBodyBytes) ? undefined : new ChatError('too_large', `send: body exceeds ${L.maxBodyBytes} bytes (UTF-8)`);
+}
+
+/** A story id as the node hands it out (`story.posted`, `story.list`). */
+function storySid(v: unknown, name: string): Problem {
+  return isStoryId(v) ? undefined : `${name} must be a story id (29 lowercase hex digits, as the node gave it)`;
+}
+
+/** A story's `body`: a non-empty string of at most maxStoryBodyBytes, which the node does not read. */
+function storyBody(v: unknown): Problem | ChatError {
+  if (typeof v !== 'string' || v.length === 0) return 'body must be a non-empty string (text or a media reference)';
+  return fitsBytes(v, L.maxStoryBodyBytes) ? undefined : new ChatError('too_large', `story.post: body exceeds ${L.maxStoryBodyBytes} bytes (UTF-8)`);
+}
+
+/** Absent, or a usable cid. */
+function optionalCid(v: unknown): Problem {
+  return v === undefined ? undefined : cidProblem(v);
 }
 
 /**
@@ -99,6 +115,14 @@ export const frameRules: ReadonlyMap<string, FrameRule> = new Map<string, FrameR
   ['keys.count', () => undefined],
   ['keys.distribute', (f) => cidProblem(f.cid) ?? ident(f.gid, 'gid') ?? deviceBodiesProblem(f.bodies, 'bodies', L.maxDistributeBodies)],
   ['group.devices', (f) => ident(f.gid, 'gid')],
+  ['story.post', (f) =>
+    cidProblem(f.cid) ?? storyBody(f.body) ??
+    (f.audience === undefined ? undefined : list(f.audience, 'audience', 0, L.maxStoryAudience, isUserId, 'user ids'))],
+  ['story.list', (f) =>
+    cidProblem(f.cid) ?? list(f.users, 'users', 1, L.maxStoryListUsers, isUserId, 'user ids') ??
+    (f.after === undefined ? undefined : storySid(f.after, 'after'))],
+  ['story.view', (f) => storySid(f.sid, 'sid') ?? optionalCid(f.cid)],
+  ['story.views', (f) => storySid(f.sid, 'sid') ?? optionalCid(f.cid)],
   ['ping', () => undefined],
 ]);
 

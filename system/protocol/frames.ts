@@ -10,6 +10,16 @@ export interface PreKeyBundle {
   oneTimePreKeys: { id: number; key: string }[];
 }
 
+/** A story as `story.list` hands it out. */
+export interface StoryItem {
+  sid: string;
+  /** The poster. */
+  user: string;
+  at: number;
+  expiresAt: number;
+  body: string;
+}
+
 /** Frames a device sends. */
 export type ClientFrame =
   | { t: 'hello'; token: string; resume?: boolean }
@@ -39,6 +49,12 @@ export type ClientFrame =
   | { t: 'keys.count' }
   | { t: 'keys.distribute'; cid: string; gid: string; bodies: Record<string, string> }
   | { t: 'group.devices'; gid: string }
+  /** A story for `audience` (absent: anyone who asks) for the node's story lifetime; `body` is text or a media reference. */
+  | { t: 'story.post'; cid: string; body: string; audience?: string[] }
+  /** The stories of `users` this device's user may see; `after` continues an answer's `more`. */
+  | { t: 'story.list'; cid: string; users: string[]; after?: string }
+  | { t: 'story.view'; sid: string; cid?: string }
+  | { t: 'story.views'; sid: string; cid?: string }
   | { t: 'ping' };
 
 /** Frames the server sends. */
@@ -58,6 +74,14 @@ export type ServerFrame =
   | { t: 'keys.distributed'; cid: string; stale: string[] }
   | { t: 'skdm'; id: string; from: string; gid: string; body: string; ts: number }
   | { t: 'group.devices'; gid: string; devices: string[]; version: string; fanout: 'write' | 'read' }
+  | { t: 'story.posted'; cid: string; sid: string; expiresAt: number }
+  | {
+      t: 'story.list'; cid: string; stories: StoryItem[];
+      /** Present when the answer was cut short: ask again with these `users` and `after`. */
+      more?: { users: string[]; after?: string };
+    }
+  | { t: 'story.viewed'; sid: string; by: string; at: number }
+  | { t: 'story.views'; sid: string; count: number; viewers: { user: string; at: number }[]; cid?: string }
   | {
       t: 'error'; code: string; message: string; cid?: string; retryable: boolean; retryAfterMs?: number;
       /** `devices_changed`: target devices the send has no body for, and listed devices that are not targets. */
@@ -92,4 +116,10 @@ export const ProtocolLimits = {
   maxDistributeBodies: 1000,
   /** Users in one `keys.fetch`. */
   maxKeysFetchUsers: 100,
+  /** A story's body, in bytes (UTF-8), as a send's. Larger bodies get `too_large`. */
+  maxStoryBodyBytes: 60 * 1024,
+  /** Users a story's audience names at most (the frame size may bind first). */
+  maxStoryAudience: 1024,
+  /** Users in one `story.list`. */
+  maxStoryListUsers: 256,
 } as const;

@@ -66,3 +66,25 @@ export function nodeIdLow(id: string): number {
 export function nodeIdOf(high: number, low: number): string {
   return high.toString(16).padStart(9, '0') + low.toString(16).padStart(9, '0');
 }
+
+/** A story id: 29 lowercase hex digits (see `storyId`). */
+const STORY_ID = /^[0-9a-f]{29}$/;
+
+/**
+ * A story's id: its expiry (ms since the Unix epoch, 11 hex digits) then a
+ * node id (18 hex digits, unique). Any node tells from the id alone whether
+ * the story's time is over, even once its store has dropped it; string
+ * order is expiry order.
+ */
+export function storyId(expiresAtMs: number, nodeId: string): string {
+  return Math.max(0, Math.ceil(expiresAtMs)).toString(16).padStart(11, '0') + nodeId;
+}
+
+export function isStoryId(s: unknown): s is string {
+  return typeof s === 'string' && STORY_ID.test(s);
+}
+
+/** The expiry a story id carries, in ms since the Unix epoch. */
+export function storyExpiresAt(sid: string): number {
+  return parseInt(sid.slice(0, 11), 16);
+}

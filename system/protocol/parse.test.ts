@@ -130,7 +130,8 @@ describe('Client frame validation', () => {
   it('lists every frame type it accepts', () => {
     assert.deepEqual(clientFrameTypes().sort(), [
       'group.add', 'group.create', 'group.devices', 'group.list', 'group.receipts', 'group.remove', 'hello',
-      'keys.count', 'keys.distribute', 'keys.fetch', 'keys.publish', 'ping', 'presence.sub', 'read', 'recv', 'send', 'typing',
+      'keys.count', 'keys.distribute', 'keys.fetch', 'keys.publish', 'ping', 'presence.sub', 'read', 'recv', 'send',
+      'story.list', 'story.post', 'story.view', 'story.views', 'typing',
     ]);
   });
 });

@@ -6,7 +6,8 @@ import { cidProblem, frameRules } from './frame-rules.ts';
 
 /**
  * A frame refused by validation. `cid` is the frame's own cid when it is a
- * `send` or a `keys.distribute` with a usable one, so the device can tell which message it was.
+ * frame answered by cid (a `send`, a `keys.distribute`, the story frames)
+ * with a usable one, so the device can tell which request it was.
  */
 export class FrameError extends ChatError {
   constructor(code: ChatError['code'], message: string, readonly cid?: string) {
@@ -16,7 +17,7 @@ export class FrameError extends ChatError {
 }
 
 /** Frames a device tells its answers apart by `cid`: their errors carry it. */
-const CID_FRAMES: ReadonlySet<string> = new Set(['send', 'keys.distribute']);
+const CID_FRAMES: ReadonlySet<string> = new Set(['send', 'keys.distribute', 'story.post', 'story.list', 'story.view', 'story.views']);
 
 /** Every frame type a device may send, in the order docs/protocol.md lists them. */
 export function clientFrameTypes(): string[] {

@@ -12,6 +12,7 @@ import { MemoryPush } from '../push/push-memory.ts';
 import type { Random } from '../random/random.ts';
 import { MemoryRegistry } from '../registry/registry-memory.ts';
 import { MemorySequencer } from '../sequencer/sequencer-memory.ts';
+import { MemoryStories } from '../stories/stories-memory.ts';
 import { FaultSwitch } from '../faults/port-faults.ts';
 
 export type PortName = Exclude<keyof Ports, 'clock' | 'random'>;
@@ -20,7 +21,7 @@ export type PortName = Exclude<keyof Ports, 'clock' | 'random'>;
 export type PortFaults = Record<PortName, FaultSwitch>;
 
 export function makePortFaults(): PortFaults {
-  const names: PortName[] = ['registry', 'bus', 'sequencer', 'dedup', 'log', 'inbox', 'groups', 'presence', 'push', 'keys', 'accounts'];
+  const names: PortName[] = ['registry', 'bus', 'sequencer', 'dedup', 'log', 'inbox', 'groups', 'presence', 'push', 'keys', 'accounts', 'stories'];
   return Object.fromEntries(names.map((n) => [n, new FaultSwitch()])) as PortFaults;
 }
 
@@ -28,6 +29,7 @@ export interface MemoryPorts extends Ports {
   bus: MemoryBus;
   push: MemoryPush;
   inbox: MemoryInbox;
+  stories: MemoryStories;
 }
 
 /** The memory adapters of every port, shared by all nodes of one process (embedded and sim worlds). */
@@ -46,5 +48,6 @@ export function memoryPorts(clock: Clock, random: Random, faults: PortFaults = m
     push: new MemoryPush({ faults: faults.push }),
     keys: new MemoryKeys({ faults: faults.keys }),
     accounts: new MemoryAccounts({ faults: faults.accounts }),
+    stories: new MemoryStories({ clock, faults: faults.stories }),
   };
 }

@@ -12,6 +12,7 @@ import { HttpPush } from '../push/push-http.ts';
 import type { Random } from '../random/random.ts';
 import { RedisRegistry } from '../registry/registry-redis.ts';
 import { RedisSequencer } from '../sequencer/sequencer-redis.ts';
+import { RedisStories } from '../stories/stories-redis.ts';
 import { connectCassandra, type CassandraSession } from '../drivers/cassandra-client.ts';
 import { connectRedis } from '../drivers/redis-client.ts';
 
@@ -31,7 +32,8 @@ export interface RealPortsOptions {
 
 /**
  * The ports over real servers: Redis for the fast shared state (registry,
- * bus, sequencer, dedup, presence), Cassandra for what must survive (log,
+ * bus, sequencer, dedup, presence) and for stories (they expire within a
+ * day, and Redis drops them by itself), Cassandra for what must survive (log,
  * inbox, groups, keys, accounts), the push service over HTTP.
  */
 export async function realPorts(clock: Clock, random: Random, o: RealPortsOptions): Promise<{ ports: Ports; close(): Promise<void> }> {
@@ -52,6 +54,7 @@ export async function realPorts(clock: Clock, random: Random, o: RealPortsOption
     sequencer: new RedisSequencer({ client }),
     dedup: new RedisDedup({ client }),
     presence: new RedisPresence({ client, clock }),
+    stories: new RedisStories({ client }),
     log: new CassandraMessageLog({ session, ttlSeconds: o.retentionMs ? Math.ceil(o.retentionMs / 1000) : undefined }),
     inbox: new CassandraInbox({ session, retentionMs: o.retentionMs }),
     groups: new CassandraGroups({ session }),

@@ -12,6 +12,8 @@ import { runPresenceSuite } from '../../presence/presence.suite.ts';
 import { runPushSuite } from '../../push/push.suite.ts';
 import { runRegistrySuite } from '../../registry/registry.suite.ts';
 import { runSequencerSuite } from '../../sequencer/sequencer.suite.ts';
+import { LIVE_STORIES_MAX } from '../../stories/stories.ts';
+import { runStoriesSuite } from '../../stories/stories.suite.ts';
 import { PortError } from '../../protocol/errors.ts';
 import { SeededRandom } from '../../random/random.ts';
 import { memoryPorts, type PortName } from '../memory-ports.ts';
@@ -166,6 +168,11 @@ runKeysSuite('sim', async () => {
 runAccountsSuite('sim', async () => {
   const { port, ...h } = simHarness();
   return { ...h, accounts: port('accounts'), peer: async () => port('accounts', 'node-2') };
+});
+
+runStoriesSuite('sim', async () => {
+  const { port, ...h } = simHarness();
+  return { ...h, stories: port('stories'), maxLive: LIVE_STORIES_MAX, peer: async () => port('stories', 'node-2') };
 });
 
 runPushSuite('sim', async () => {

@@ -12,7 +12,7 @@ import type { ServiceQueue } from './sim-service.ts';
 
 /** Which simulated store serves each port (the real world's split: Redis for the fast shared state, Cassandra for durable data). */
 export const StoreOf: Record<PortName, StoreKind> = {
-  registry: 'redis', bus: 'redis', sequencer: 'redis', dedup: 'redis', presence: 'redis',
+  registry: 'redis', bus: 'redis', sequencer: 'redis', dedup: 'redis', presence: 'redis', stories: 'redis',
   log: 'cassandra', inbox: 'cassandra', groups: 'cassandra', keys: 'cassandra', accounts: 'cassandra',
   push: 'push',
 };
@@ -29,6 +29,7 @@ const Methods: Record<Exclude<PortName, 'bus'>, string[]> = {
   push: ['wake'],
   keys: ['publish', 'fetch', 'remaining', 'identities'],
   accounts: ['addDevice', 'devices', 'devicesOf', 'bindPhone', 'userByPhone'],
+  stories: ['post', 'list', 'view', 'views'],
 };
 
 /** The shared state every node's view talks to. */
