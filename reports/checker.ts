@@ -39,6 +39,7 @@ import {
   type LatencySummary,
   type LostKey,
   type MediaReport,
+  type StoriesReport,
   type PathReport,
   type Report,
 } from './report.ts';
@@ -73,7 +74,7 @@ export interface CheckOptions {
   /** What the stores said about undelivered pairs (see Checking); null or absent: not asked, all count lost. */
   stores?: StoreAnswer | null;
   /** Passed through untouched: engine-measured driver load and free-form notes. */
-  extra?: { driver?: DriverStats | null; e2ee?: E2eeReport | null; media?: MediaReport | null; meta?: Record<string, unknown> };
+  extra?: { driver?: DriverStats | null; e2ee?: E2eeReport | null; media?: MediaReport | null; stories?: StoriesReport | null; meta?: Record<string, unknown> };
 }
 
 export const LATENCY_METHOD =
@@ -412,6 +413,7 @@ class Run {
       driver: o.extra?.driver ?? null,
       e2ee: o.extra?.e2ee ?? null,
       media: o.extra?.media ?? null,
+      stories: o.extra?.stories ?? null,
       meta: { ...(o.extra?.meta ?? {}), negativeLatencies: this.total.e2e.negatives + this.ack.negatives },
       passed: true,
     };

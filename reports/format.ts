@@ -266,6 +266,25 @@ export function mediaRows(report: Report): string[][] | null {
   ];
 }
 
+export const STORIES_HEADER = ['stories', ''];
+
+/** The stories section as rows (null without one). */
+export function storiesRows(report: Report): string[][] | null {
+  const s = report.stories;
+  if (!s) return null;
+  const ms = (x: { count: number; p50: number; p99: number }) => (x.count ? `${fmtMs(x.p50)} / ${fmtMs(x.p99)}` : '–');
+  const failed = Object.entries(s.failed).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${fmtInt(n)}`).join(', ');
+  return [
+    ['posts asked / posted (one write each)', `${fmtInt(s.posts)} / ${fmtInt(s.posted)}`],
+    ['post answered p50 / p99 (ms)', ms(s.postMs)],
+    ['lists asked / answers / stories listed (fan-out on read)', `${fmtInt(s.lists)} / ${fmtInt(s.listAnswers)} / ${fmtInt(s.storiesListed)}`],
+    ['list answered p50 / p99 (ms)', ms(s.listMs)],
+    ['views sent / view receipts posters got', `${fmtInt(s.views)} / ${fmtInt(s.viewReceipts)}`],
+    ['view receipt p50 / p99 (ms, from the server\'s record of the view)', ms(s.viewReceiptMs)],
+    ['failed', failed === '' ? '0' : failed],
+  ];
+}
+
 export function driverText(report: Report): string | null {
   const d = report.driver;
   if (!d) return null;

@@ -20,6 +20,8 @@ import {
   e2eeRows,
   MEDIA_HEADER,
   mediaRows,
+  STORIES_HEADER,
+  storiesRows,
   durationText,
   faultLatencyRows,
   faultRows,
@@ -63,6 +65,11 @@ function e2eeTable(r: Report): string {
 function mediaTable(r: Report): string {
   const rows = mediaRows(r);
   return rows ? `<h2>Media</h2>${table(MEDIA_HEADER, rows)}` : '';
+}
+
+function storiesTable(r: Report): string {
+  const rows = storiesRows(r);
+  return rows ? `<h2>Stories</h2>${table(STORIES_HEADER, rows)}` : '';
 }
 
 function cards(r: Report): string {
@@ -185,6 +192,7 @@ ${table(LATENCY_HEADER, latencyRows(report))}
 ${thresholdsTable(report)}
 ${e2eeTable(report)}
 ${mediaTable(report)}
+${storiesTable(report)}
 ${errorsTable(report)}
 ${faultsTable(report)}
 <script>${chartJs()}</script>

@@ -9,6 +9,8 @@ import {
   e2eeRows,
   MEDIA_HEADER,
   mediaRows,
+  STORIES_HEADER,
+  storiesRows,
   FAULT_HEADER,
   FAULT_LATENCY_HEADER,
   FAULT_LATENCY_NOTE,
@@ -58,6 +60,11 @@ function mediaSection(r: Report): string | null {
   return rows ? `## Media\n\n${markdownTable(MEDIA_HEADER, rows)}` : null;
 }
 
+function storiesSection(r: Report): string | null {
+  const rows = storiesRows(r);
+  return rows ? `## Stories\n\n${markdownTable(STORIES_HEADER, rows)}` : null;
+}
+
 function errors(r: Report): string | null {
   const entries = Object.entries(r.errors.byCode).sort((a, b) => b[1].count - a[1].count);
   if (entries.length === 0) return null;
@@ -88,6 +95,7 @@ export function renderMarkdown(report: Report): string {
       : '## Thresholds\n\nNone set.',
     e2eeSection(report),
     mediaSection(report),
+    storiesSection(report),
     errors(report),
     faults(report),
     driverText(report),

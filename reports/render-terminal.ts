@@ -9,6 +9,8 @@ import {
   e2eeRows,
   MEDIA_HEADER,
   mediaRows,
+  STORIES_HEADER,
+  storiesRows,
   LATENCY_HEADER,
   THRESHOLD_HEADER,
   deliveryRows,
@@ -99,6 +101,8 @@ export function renderTerminal(report: Report, opts: TerminalOptions = {}): stri
   if (e2ee) parts.push('', textTable(E2EE_HEADER, e2ee));
   const media = mediaRows(report);
   if (media) parts.push('', textTable(MEDIA_HEADER, media));
+  const stories = storiesRows(report);
+  if (stories) parts.push('', textTable(STORIES_HEADER, stories));
   parts.push('', errorLine(report), ...faultLines(report), driverText(report));
   return parts
     .filter((p): p is string => p !== null)

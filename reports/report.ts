@@ -339,6 +339,29 @@ export interface MediaReport {
   service?: Record<string, number>;
 }
 
+/**
+ * Stories in a run: posts (one write each), lists of contacts' stories
+ * (fan-out on read), views, and the view receipts posters got. Device-side.
+ */
+export interface StoriesReport {
+  /** Posts the load asked for, and those answered `story.posted` (with the answer time). */
+  posts: number;
+  posted: number;
+  postMs: LatencySummary;
+  /** Lists the load asked for, the answers (pages) that came, and the stories they held. */
+  lists: number;
+  listAnswers: number;
+  storiesListed: number;
+  listMs: LatencySummary;
+  /** `story.view`s written (each story once per device). */
+  views: number;
+  /** `story.viewed` frames posters' devices got, and the time from the server's record of the view to that moment. */
+  viewReceipts: number;
+  viewReceiptMs: LatencySummary;
+  /** Story frames refused (by error code) or not written (`offline`), or never answered (`post_unanswered`, `list_unanswered`). */
+  failed: Record<string, number>;
+}
+
 export interface Report {
   schemaVersion: number;
   scenario: string;
@@ -372,6 +395,8 @@ export interface Report {
   e2ee?: E2eeReport | null;
   /** Media uploads, downloads, dedup and edges; absent (or null) when the run sent no uploaded media. */
   media?: MediaReport | null;
+  /** Stories posted, listed and viewed; absent (or null) when the run had none. */
+  stories?: StoriesReport | null;
   meta: Record<string, unknown>;
   /** Every threshold passed (true when there are none). */
   passed: boolean;

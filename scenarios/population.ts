@@ -108,6 +108,18 @@ export class Population {
     return out;
   }
 
+  /** Users who have `user` among their contacts (built once, on first use): whose stories `user` may see. */
+  contactOfUsers(user: number): number[] {
+    if (!this.reverseContacts) {
+      const rev: number[][] = Array.from({ length: this.users }, () => []);
+      for (let u = 0; u < this.users; u++) for (const c of this.contactsOf(u)) rev[c]!.push(u);
+      this.reverseContacts = rev;
+    }
+    return this.reverseContacts[user] ?? [];
+  }
+
+  private reverseContacts?: number[][];
+
   groupsOf(user: number): string[] {
     return this.groupsByUser.get(user) ?? [];
   }

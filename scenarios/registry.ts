@@ -6,6 +6,7 @@ import { reconnectStorm } from './builtin/reconnect-storm.ts';
 import { steadyChat } from './builtin/steady-chat.ts';
 import { mediaMix } from './builtin/media-mix.ts';
 import { viralForward } from './builtin/viral-forward.ts';
+import { storiesPeak } from './builtin/stories-peak.ts';
 import type { Scenario } from './scenario.ts';
 import { nodeFailure } from './drills/node-failure.ts';
 import { rollingRestart } from './drills/rolling-restart.ts';
@@ -18,6 +19,7 @@ export const builtins: Record<string, () => Scenario> = {
   'steady-chat': () => steadyChat,
   'media-mix': () => mediaMix,
   'viral-forward': () => viralForward,
+  'stories-peak': () => storiesPeak,
   'offline-burst': () => offlineBurst(),
   'group-fanout': () => groupFanout,
   'reconnect-storm': () => reconnectStorm,

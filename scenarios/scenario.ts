@@ -21,6 +21,8 @@ export type GroupSpec = z.infer<typeof groupSpecSchema>;
 export interface Pick {
   from: number;
   to: string;
+  /** Not a message: `from` posts a story, or lists and views its contacts' stories (`to` is not used). */
+  action?: 'story-post' | 'story-view';
 }
 
 /** What a behaviour may look at to choose a message. All randomness comes from `random`. */

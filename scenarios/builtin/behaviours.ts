@@ -38,3 +38,15 @@ export function toOffline(cohort: string): Behaviour {
     return to === ctx.userOf(from) ? undefined : { from, to: ctx.userId(to) };
   };
 }
+
+/** A story: an online device posts one for its contacts (fan-out on read: one write). */
+export const storyPost: Behaviour = (ctx) => {
+  const from = anySender(ctx);
+  return from === undefined ? undefined : { from, to: '', action: 'story-post' };
+};
+
+/** An online device opens the stories tab: lists its contacts' stories and views the new ones. */
+export const storyView: Behaviour = (ctx) => {
+  const from = anySender(ctx);
+  return from === undefined ? undefined : { from, to: '', action: 'story-view' };
+};

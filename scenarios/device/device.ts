@@ -12,6 +12,7 @@ import { ReadTracker } from './read-receipts.ts';
 import { emptyStats, type DeviceStats } from './stats.ts';
 import { E2eeClient, plainMedia, type E2eeLink, type HeldMessage } from './e2ee/e2ee-client.ts';
 import { uploadedMediaOf } from './media.ts';
+import { StoryClient } from './stories.ts';
 
 export { DeliverFlags } from './reorder.ts';
 export { formatCid, parseCid } from './outbox.ts';
@@ -129,6 +130,7 @@ export class VirtualDevice {
   private midsPart?: MidWindow;
   private receiptIdsPart?: MidWindow;
   private e2eePart?: E2eeClient;
+  private storiesPart?: StoryClient;
   private readonly counters: DeviceStats;
   private recvIds: string[] = [];
   private recvTimer: TimerHandle | undefined;
@@ -192,6 +194,27 @@ export class VirtualDevice {
     return this.e2eePart?.settling ?? false;
   }
 
+  /** Posts a story (text or a media reference) for `audience` (absent: anyone who asks); counted failed when offline. */
+  postStory(body: string, audience?: string[]): void {
+    const s = this.stories;
+    if (!s) return;
+    if (this.current !== 'online') return this.opts.stories!.failed(this.id, 'offline');
+    s.post(body, audience);
+  }
+
+  /** Lists these users' stories (fan-out on read) and views each one not seen before; counted failed when offline. */
+  viewStories(users: string[]): void {
+    const s = this.stories;
+    if (!s) return;
+    if (this.current !== 'online') return this.opts.stories!.failed(this.id, 'offline');
+    s.list(users);
+  }
+
+  private get stories(): StoryClient | undefined {
+    if (!this.opts.stories) return undefined;
+    return (this.storiesPart ??= new StoryClient(this.id, this.opts.stories, (f) => this.write(f), () => this.now(), this.opts.media));
+  }
+
   /** A new signed pre-key, published with fresh one-time pre-keys (the previous one still answers sessions starting from it). */
   rotateKeys(): void {
     if (this.opts.e2ee?.enabled) this.e2ee.rotateSignedPreKey();
@@ -252,6 +275,7 @@ export class VirtualDevice {
       }
       if (this.e2ee.onFrame(f)) return;
     }
+    if (typeof f.t === 'string' && f.t.startsWith('story.') && this.stories?.onFrame(f)) return;
     switch (f.t) {
       case 'welcome': return this.onWelcome(f);
       case 'msg': return this.onMsg(f);
@@ -432,6 +456,7 @@ export class VirtualDevice {
     const code = typeof f.code === 'string' ? f.code : 'unknown';
     this.counters.errors++;
     const retryAfterMs = typeof f.retryAfterMs === 'number' ? f.retryAfterMs : undefined;
+    if (StoryClient.owns(f.cid) && this.storiesPart) return this.storiesPart.onError(f.cid as string, code);
     if (this.e2eePart) {
       // The sender's view of the recipients was stale: refresh it before the resend below.
       if ((code === 'devices_changed' || code === 'members_changed') && typeof f.cid === 'string') this.e2eePart.onStale(f.cid, f);
@@ -515,6 +540,7 @@ export class VirtualDevice {
     this.recvIds = [];
     this.outboxPart?.pause();
     this.e2eePart?.onDisconnected();
+    this.storiesPart?.reset();
     this.draining = false;
     this.counters.disconnects++;
     this.observer.onDisconnected(this.now(), code);

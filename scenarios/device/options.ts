@@ -5,6 +5,7 @@ import { BackoffDefaults, type BackoffOptions } from './backoff.ts';
 import type { DeviceStats } from './stats.ts';
 import type { E2eeSetup } from './e2ee/e2ee-client.ts';
 import type { DeviceMedia } from './media.ts';
+import type { DeviceStories } from './stories.ts';
 
 /** How a virtual device behaves. Everything but the identity and the ports has a default. */
 export interface DeviceOptions {
@@ -49,11 +50,14 @@ export interface DeviceOptions {
   e2ee?: E2eeSetup;
   /** Fetches the uploaded media of messages shown (the device's CDN edge); shared by devices built alike. Absent: a media message counts as delivered when shown. */
   media?: DeviceMedia;
+  /** Told what the device's stories did (posts, lists, views, view receipts); shared by devices built alike. Absent: stories are not used. */
+  stories?: DeviceStories;
 }
 
-export type ResolvedDeviceOptions = Required<Omit<DeviceOptions, 'backoff' | 'sendRetry' | 'stats' | 'e2ee' | 'media'>> & {
+export type ResolvedDeviceOptions = Required<Omit<DeviceOptions, 'backoff' | 'sendRetry' | 'stats' | 'e2ee' | 'media' | 'stories'>> & {
   e2ee: E2eeSetup | undefined;
   media: DeviceMedia | undefined;
+  stories: DeviceStories | undefined;
   backoff: BackoffOptions;
   sendRetry: { timeoutMs: number; maxAttempts: number };
 };
@@ -110,6 +114,7 @@ export function resolveDeviceOptions(o: DeviceOptions): ResolvedDeviceOptions {
     wakeOnPush: o.wakeOnPush ?? D.wakeOnPush,
     e2ee: o.e2ee,
     media: o.media,
+    stories: o.stories,
     backoff: shared(o.backoff, D.backoff),
     sendRetry: shared(o.sendRetry, D.sendRetry),
   };
@@ -147,7 +152,7 @@ function idOf(o: object): number {
 export function deviceProfile(r: ResolvedDeviceOptions): DeviceProfile {
   let byKey = profiles.get(r.clock);
   if (!byKey) profiles.set(r.clock, (byKey = new Map()));
-  const key = `${r.reorderWaitMs}/${r.reorderMax}/${r.readDelayMs}/${r.recvFlushMs}/${r.recvBatchMax}/${r.maxPendingSends}/${r.typing}/${r.dedupWindow}/${r.connectTimeoutMs}/${r.wakeOnPush}/${idOf(r.presenceSubscribe)}/${idOf(r.backoff)}/${idOf(r.sendRetry)}/${r.e2ee ? idOf(r.e2ee) : 0}/${r.media ? idOf(r.media) : 0}`;
+  const key = `${r.reorderWaitMs}/${r.reorderMax}/${r.readDelayMs}/${r.recvFlushMs}/${r.recvBatchMax}/${r.maxPendingSends}/${r.typing}/${r.dedupWindow}/${r.connectTimeoutMs}/${r.wakeOnPush}/${idOf(r.presenceSubscribe)}/${idOf(r.backoff)}/${idOf(r.sendRetry)}/${r.e2ee ? idOf(r.e2ee) : 0}/${r.media ? idOf(r.media) : 0}/${r.stories ? idOf(r.stories) : 0}`;
   let p = byKey.get(key);
   if (!p) {
     const { id: _id, token: _token, random: _random, ...rest } = r;

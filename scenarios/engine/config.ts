@@ -4,15 +4,18 @@ import type { DeviceOptions } from '../device/options.ts';
 import type { E2eeSetup } from '../device/e2ee/e2ee-client.ts';
 import type { E2eeStatsTransfer } from '../device/e2ee/e2ee-stats.ts';
 import type { DeviceMedia } from '../device/media.ts';
+import type { DeviceStories } from '../device/stories.ts';
+import type { StoriesStatsTransfer } from './stories-stats.ts';
 import type { MediaStatsTransfer } from './media-stats.ts';
 import type { NodeRef } from '../../system/worlds/world.ts';
 import { expandWarmup } from '../warmup.ts';
 
 /** How the driver's virtual devices behave in every engine (live workers and the sim), from the scenario. */
-export function driverDeviceOptions(s: Scenario, e2ee?: E2eeSetup, media?: DeviceMedia): Omit<DeviceOptions, 'id' | 'token' | 'clock' | 'random'> {
+export function driverDeviceOptions(s: Scenario, e2ee?: E2eeSetup, media?: DeviceMedia, stories?: DeviceStories): Omit<DeviceOptions, 'id' | 'token' | 'clock' | 'random'> {
   return {
     e2ee,
     media,
+    stories,
     readDelayMs: s.behaviour.readDelayMs,
     wakeOnPush: s.behaviour.wakeOnPush ?? true,
     sendRetry: { timeoutMs: 3000, maxAttempts: 40 },
@@ -101,7 +104,7 @@ export type WorkerMessage =
   | { type: 'ready'; connected: number; setupMs: number }
   | { type: 'prewarmed'; ms: number }
   | { type: 'tick'; atMs: number; connected: number; sent: number; acked: number; delivered: number; errors: number; p99Ms: number; pendingSends: number; expected: number; deliveredUnique: number }
-  | { type: 'done'; ledger: unknown; e2ee: E2eeStatsTransfer; media: MediaStatsTransfer; driver: { cpuPercent: number; eventLoopP99Ms: number; emfile?: string; droppedIterations: number } }
+  | { type: 'done'; ledger: unknown; e2ee: E2eeStatsTransfer; media: MediaStatsTransfer; stories: StoriesStatsTransfer; driver: { cpuPercent: number; eventLoopP99Ms: number; emfile?: string; droppedIterations: number } }
   | { type: 'fatal'; message: string };
 
 export type MainMessage =

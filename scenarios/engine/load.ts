@@ -34,6 +34,8 @@ export interface LoadHost {
   onBackground?(dev: number, offline: boolean): void;
   /** Uploads media for a sender (`behaviour.uploads`); absent: the world has no media service, and uploads are refused before the run. */
   media?: MediaSender;
+  /** Counts the stories the load asks devices to post and list. */
+  stories?: { asked(kind: 'post' | 'list'): void };
 }
 
 /** The sender's side of uploaded media: `done` gets the reference, or undefined when the upload failed. */
@@ -172,6 +174,7 @@ export class Load {
       this.dropped++;
       return undefined;
     }
+    if (pick.action) return void this.story(pick.action, pick.from);
     const msgKey = this.msgCounter++ * config.workers + config.worker;
     const { min, max } = scenario.behaviour.bodyBytes;
     const size = min + this.random.int(Math.max(1, max - min + 1));
@@ -192,6 +195,32 @@ export class Load {
     }
     device.send(pick.to, FILLER.slice(0, size), msgKey, t0 + intendedMs, mediaBytes);
     return msgKey;
+  }
+
+  /**
+   * A story action: post one (text, or uploaded media as often as
+   * `behaviour.uploads.share` says) for the poster's contacts, or list the
+   * stories of the users who have this device's user as a contact and view
+   * the new ones.
+   */
+  private story(action: 'story-post' | 'story-view', dev: number): void {
+    const { scenario, population, devices } = this.host;
+    const device = devices.get(dev)!.device;
+    const user = population.userOf(dev);
+    if (action === 'story-view') {
+      this.host.stories?.asked('list');
+      return device.viewStories(population.contactOfUsers(user).map((u) => population.userId(u)));
+    }
+    this.host.stories?.asked('post');
+    const audience = population.contactsOf(user).map((u) => population.userId(u));
+    const { min, max } = scenario.behaviour.bodyBytes;
+    const text = FILLER.slice(0, min + this.random.int(Math.max(1, max - min + 1)));
+    const uploads = scenario.behaviour.uploads;
+    if (!uploads || !this.host.media || this.random.next() >= uploads.share) return device.postStory(text, audience);
+    const m = pickMedia(uploads.kinds, this.random.next(), this.random.next());
+    this.host.media.upload(device.id, m.kind, m.mime, m.bytes, (ref) => {
+      if (ref) device.postStory(mediaMessage(text, ref), audience);
+    });
   }
 
   /**

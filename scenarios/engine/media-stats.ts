@@ -1,5 +1,6 @@
-import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
-import type { EdgeReport, LatencySummary, MediaKindCounts, MediaReport } from '../../reports/report.ts';
+import { decodeFromCompressedBase64, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
+import { recordMs, summaryMs, usHistogram } from './us-histogram.ts';
+import type { EdgeReport, MediaKindCounts, MediaReport } from '../../reports/report.ts';
 
 /** Structured-clone-friendly snapshot of one worker's MediaStats (histograms compressed). */
 export interface MediaStatsTransfer {
@@ -14,10 +15,6 @@ export interface MediaStatsTransfer {
 const COUNTS = ['uploads', 'uploadBytes', 'deduplicated', 'dedupBytes', 'uploadsFailed', 'forwards', 'downloads', 'downloadBytes', 'expired', 'lost', 'hits'] as const;
 type CountName = (typeof COUNTS)[number];
 
-function histogram(): Histogram {
-  // Integer µs: a small download on loopback takes ~0.3 ms, a large upload seconds.
-  return build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
-}
 
 /**
  * What the devices of one worker (or one sim) did with media: uploads and
@@ -28,9 +25,9 @@ export class MediaStats {
   readonly counts = Object.fromEntries(COUNTS.map((c) => [c, 0])) as Record<CountName, number>;
   readonly uploadsByKind: Record<string, MediaKindCounts> = {};
   readonly downloadsByKind: Record<string, MediaKindCounts> = {};
-  private readonly uploadUs = histogram();
-  private readonly downloadUs = histogram();
-  private readonly ttfbUs = histogram();
+  private readonly uploadUs = usHistogram();
+  private readonly downloadUs = usHistogram();
+  private readonly ttfbUs = usHistogram();
 
   uploaded(kind: string, bytesSent: number, deduplicated: boolean, size: number, ms: number): void {
     this.counts.uploads++;
@@ -40,7 +37,7 @@ export class MediaStats {
       this.counts.dedupBytes += size;
     }
     add(this.uploadsByKind, kind, bytesSent);
-    this.uploadUs.recordValue(us(ms));
+    recordMs(this.uploadUs, ms);
   }
 
   uploadFailed(): void {
@@ -53,7 +50,7 @@ export class MediaStats {
     if (!deduplicated) return void this.counts.uploadsFailed++;
     this.counts.deduplicated++;
     this.counts.dedupBytes += size;
-    this.uploadUs.recordValue(us(ms));
+    recordMs(this.uploadUs, ms);
   }
 
   downloaded(kind: string, bytes: number, ms: number, ttfbMs: number, hit: boolean): void {
@@ -61,8 +58,8 @@ export class MediaStats {
     this.counts.downloadBytes += bytes;
     if (hit) this.counts.hits++;
     add(this.downloadsByKind, kind, bytes);
-    this.downloadUs.recordValue(us(ms));
-    this.ttfbUs.recordValue(us(ttfbMs));
+    recordMs(this.downloadUs, ms);
+    recordMs(this.ttfbUs, ttfbMs);
   }
 
   expired(): void {
@@ -129,9 +126,6 @@ export function edgeReport(s: { id: string; requests: number; hits: number; miss
   return { id: s.id, requests: s.requests, hits: s.hits, misses: s.misses, hitRatio: s.requests > 0 ? s.hits / s.requests : 0, edgeBytes: s.edgeBytes, originBytes: s.originBytes };
 }
 
-function us(ms: number): number {
-  return Math.max(1, Math.round(ms * 1000));
-}
 
 function add(m: Record<string, MediaKindCounts>, kind: string, bytes: number): void {
   const k = (m[kind] ??= { count: 0, bytes: 0 });
@@ -143,20 +137,4 @@ function addCounts(m: Record<string, MediaKindCounts>, kind: string, v: MediaKin
   const k = (m[kind] ??= { count: 0, bytes: 0 });
   k.count += v.count;
   k.bytes += v.bytes;
-}
-
-/** A LatencySummary in ms from µs values. */
-function summaryMs(h: Histogram): LatencySummary {
-  if (h.totalCount === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
-  const ms = (v: number) => Math.round(v) / 1000;
-  return {
-    count: h.totalCount,
-    min: ms(h.minNonZeroValue),
-    mean: ms(h.mean),
-    p50: ms(h.getValueAtPercentile(50)),
-    p90: ms(h.getValueAtPercentile(90)),
-    p99: ms(h.getValueAtPercentile(99)),
-    p999: ms(h.getValueAtPercentile(99.9)),
-    max: ms(h.maxValue),
-  };
 }

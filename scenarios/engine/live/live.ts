@@ -6,7 +6,7 @@ import type { InboxAccess } from '../../../system/worlds/world.ts';
 import { startWorld, type StartedWorld } from '../../../system/worlds/worlds.ts';
 import { targetWorld } from '../../../system/worlds/target.ts';
 import { Ledger, type FaultMark, type LedgerTransfer } from '../../../reports/ledger.ts';
-import type { MediaReport, Report } from '../../../reports/report.ts';
+import type { MediaReport, Report, StoriesReport } from '../../../reports/report.ts';
 import type { WrittenReports } from '../../../reports/write.ts';
 import { planChaos, wallTime } from '../../../chaos/schedule.ts';
 import { needsProxies } from '../../../chaos/faults.ts';
@@ -20,6 +20,7 @@ import { setupGroups } from './setup-groups.ts';
 import { e2eeOn, e2eeReport } from '../e2ee-setup.ts';
 import { summarizeDriver, WorkerPool } from './worker-pool.ts';
 import { edgeReport, MediaStats, type MediaStatsTransfer } from '../media-stats.ts';
+import { StoriesStats, type StoriesStatsTransfer } from '../stories-stats.ts';
 
 export interface LiveRunOptions {
   scenario: string;
@@ -158,7 +159,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEnd, faults }, {
       world: world.kind, seed: o.seed, nodes: world.nodes.length, devicesPlanned: devices, startedAt,
       wallMs: () => Date.now() - startedAt.getTime(),
-      extra: () => ({ driver, e2ee: e2eeReport(scenario, parts.map((p) => p.e2ee)), media, meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } }),
+      extra: () => ({ driver, e2ee: e2eeReport(scenario, parts.map((p) => p.e2ee)), media, stories: storiesReport(parts.map((p) => p.stories)), meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } }),
       inbox: world.openInbox ?? o.inboxAccess, deviceId: (d) => population.deviceId(d),
       nowMs: () => performance.timeOrigin + performance.now() - t0, outDir: o.outDir, log,
     });
@@ -211,4 +212,10 @@ async function mediaReport(world: StartedWorld, parts: readonly MediaStatsTransf
   };
   const edges = (await Promise.all(world.media.edges.map(ask))).flatMap((e, i) => (e ? [edgeReport({ requests: 0, hits: 0, misses: 0, edgeBytes: 0, originBytes: 0, ...e, id: String(e.id ?? `edge-${i + 1}`) })] : []));
   return stats.report('http', edges, await ask(world.media.service));
+}
+
+/** The report's stories section (null when the run had none). */
+function storiesReport(parts: readonly StoriesStatsTransfer[]): StoriesReport | null {
+  const s = StoriesStats.merge(parts);
+  return s.active ? s.report() : null;
 }

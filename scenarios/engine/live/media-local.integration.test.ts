@@ -28,4 +28,18 @@ describe('Media in the local world (SeaweedFS and the media process)', function 
     // The service stored its objects in SeaweedFS, not in its own memory.
     assert.match(readFileSync(join(logs, 'media.log'), 'utf8'), /"store":"s3"/);
   });
+
+  it('runs stories-peak over Redis (the stories store) and SeaweedFS: every post answered, every view back at its poster', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-stories-local-'));
+    const { report } = await runLive({
+      scenario: 'stories-peak', world: 'local', seed: 3, outDir, progress: false, log: () => {},
+      overrides: { devices: 60, duration: '6s', warmup: '0s', nodes: 2 },
+    });
+    const s = report.stories!;
+    assert.ok(s.posts > 5 && s.lists > 5, `posts ${s.posts}, lists ${s.lists}`);
+    assert.equal(s.posted, s.posts);
+    assert.equal(s.viewReceipts, s.views);
+    assert.deepEqual(s.failed, {});
+    assert.equal(report.delivery.lost, 0);
+  });
 });

@@ -15,6 +15,7 @@ import { SocketIO, listenForPush, type SocketLimits } from './device-host.ts';
 import { DeviceLedger } from '../device-ledger.ts';
 import { Load, type MediaSender } from '../load.ts';
 import { MediaStats } from '../media-stats.ts';
+import { StoriesStats } from '../stories-stats.ts';
 import { LiveMedia } from './live-media.ts';
 
 /** How long a worker's prewarm waits without any handshake progressing. */
@@ -43,6 +44,8 @@ class DriverWorker {
   readonly mediaStats = new MediaStats();
   /** The load's uploader, when the world has a media service. */
   media?: MediaSender;
+  /** What this worker's devices did with stories (their DeviceStories). */
+  readonly stories = new StoriesStats();
   /** The worker's own event-loop delay, beyond the 10 ms sampling interval. */
   readonly loop = new LoopDelay(10);
   scenario!: Scenario;
@@ -85,7 +88,7 @@ class DriverWorker {
           token: () => tokens.issue(id, 24 * 3600_000),
           clock: this.clock,
           random: root.fork(id),
-          ...driverDeviceOptions(this.scenario, e2ee, media),
+          ...driverDeviceOptions(this.scenario, e2ee, media, this.stories),
         },
         io,
         this.recorder.observerFor(d, io),
@@ -193,6 +196,7 @@ class DriverWorker {
       ledger: this.ledger.toTransfer(),
       e2ee: this.e2ee.toTransfer(),
       media: this.mediaStats.toTransfer(),
+      stories: this.stories.toTransfer(),
       driver: {
         cpuPercent: ((cpu.user + cpu.system) / 1000 / Math.max(1, wallMs)) * 100,
         eventLoopP99Ms: this.loop.percentileMs(99),

@@ -20,6 +20,7 @@ import { e2eeCostSource, simE2ee } from '../e2ee-setup.ts';
 import { driverDeviceOptions, type Overrides } from '../config.ts';
 import { MediaStats } from '../media-stats.ts';
 import { SimMedia } from './sim-media.ts';
+import { StoriesStats } from '../stories-stats.ts';
 import { DeviceLedger } from '../device-ledger.ts';
 import { Load } from '../load.ts';
 import { finishRun, prepareScenario, startChaos } from '../pipeline.ts';
@@ -128,7 +129,8 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const e2ee = simE2ee(scenario, e2eeStats, calibration.e2ee);
   const mediaStats = new MediaStats();
   const media = scenario.behaviour.uploads ? new SimMedia(clock, mediaStats) : undefined;
-  const devices = makeDevices(world, population, scenario, recorder, o.seed, e2ee, media);
+  const stories = new StoriesStats();
+  const devices = makeDevices(world, population, scenario, recorder, o.seed, e2ee, media, stories);
   world.onWake((id) => {
     const d = population.deviceIndex(id);
     if (d >= 0) devices[d]!.onPush();
@@ -152,6 +154,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
       if (off) online.remove(d);
     },
     media,
+    stories,
   }, new SeededRandom(o.seed).fork('load'));
   if (media) {
     media.onFetched = (device, m) => {
@@ -195,6 +198,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
       driver: null,
       e2ee: e2eeStats.report(e2ee.enabled ? 'modeled' : 'off', scenario.population.devicesPerUser, e2ee.enabled ? e2eeCostSource(calibration.e2ee) : undefined),
       media: media && mediaStats.active ? mediaStats.report('modeled', media.edgeReports()) : null,
+      stories: stories.active ? stories.report() : null,
       meta: {
         replay,
         calibration: { source: calibration.source },
@@ -217,9 +221,9 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   return { report, files, world };
 }
 
-function makeDevices(world: SimWorld, population: Population, scenario: Scenario, recorder: DeviceLedger, seed: number, e2ee: E2eeSetup, media?: SimMedia): VirtualDevice[] {
+function makeDevices(world: SimWorld, population: Population, scenario: Scenario, recorder: DeviceLedger, seed: number, e2ee: E2eeSetup, media?: SimMedia, stories?: StoriesStats): VirtualDevice[] {
   const root = new SeededRandom(seed).fork('devices');
-  const opts = driverDeviceOptions(scenario, e2ee, media);
+  const opts = driverDeviceOptions(scenario, e2ee, media, stories);
   const token = (id: string) => world.tokens.issue(id, 24 * 3600_000);
   // Counted into one object for the whole population: nothing reads a device's own counters in the sim.
   const stats = emptyStats();
