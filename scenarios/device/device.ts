@@ -417,7 +417,7 @@ export class VirtualDevice {
         if (r.plaintext === undefined) m.undecryptable = true;
         else m.media = uploadedMediaOf(r.plaintext);
       }
-    } else if (f.kind === 'media' && typeof f.body === 'string') m.media = uploadedMediaOf(f.body);
+    } else if (typeof f.body === 'string') m.media = uploadedMediaOf(f.body);
     this.mids.add(mid);
     this.queueRecv(mid);
     this.reorder.offer(m);

@@ -30,6 +30,16 @@ describe('Media, live against the embedded world', function () {
     assert.ok(report.passed, JSON.stringify(report.thresholds.filter((t) => !t.passed)));
   });
 
+  it('downloads media without end-to-end encryption too (unsealed bytes, the reference in the plain body)', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-media-'));
+    const { report } = await runLive({ scenario: 'media-mix', world: 'embedded', seed: 6, outDir, ...quiet, overrides: { devices: 30, duration: '3s', rate: 20, warmup: '0s', e2ee: false } });
+    const m = report.media!;
+    assert.ok(m.uploads.count > 0);
+    assert.equal(report.paths.media.delivered, m.downloads.count);
+    assert.ok(m.downloads.count > 0);
+    assert.equal(report.delivery.lost, 0);
+  });
+
   it('reports a media message whose object is gone from the store lost on the media path, and fails the run', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-media-'));
     const { report } = await runLive({
