@@ -1,4 +1,9 @@
-import { createHash } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
+
+/** SHA-256 as lower-case hex, in the thread pool (WebCrypto): megabytes of media do not hold up the caller's event loop. */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
+}
 import type { MediaRef } from './media-service.ts';
 
 export interface MediaClientOptions {
@@ -45,7 +50,7 @@ export class MediaClient {
 
   async upload(bytes: Uint8Array, mime: string, opts: { sha256?: string; dropAfterBytes?: number } = {}): Promise<UploadResult> {
     const t0 = performance.now();
-    const sha256 = opts.sha256 ?? createHash('sha256').update(bytes).digest('hex');
+    const sha256 = opts.sha256 ?? (await sha256Hex(bytes));
     const ask = await this.request(`${this.o.service}/v1/uploads`, {
       method: 'POST', headers: { authorization: `Bearer ${this.o.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ sha256, size: bytes.length, mime }),
@@ -124,7 +129,7 @@ export class MediaClient {
     }
     const bytes = new Uint8Array(await res.arrayBuffer());
     const ms = performance.now() - t0;
-    if (createHash('sha256').update(bytes).digest('hex') !== key) return { ok: false, code: 'corrupt', status: 200, message: 'the downloaded bytes do not match their SHA-256', ms };
+    if ((await sha256Hex(bytes)) !== key) return { ok: false, code: 'corrupt', status: 200, message: 'the downloaded bytes do not match their SHA-256', ms };
     return { ok: true, bytes, ttfbMs, ms, hit: res.headers.get('x-chatlab-cache') === 'hit' };
   }
 

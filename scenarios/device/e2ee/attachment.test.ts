@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { openAttachment, sealAttachment } from './attachment.ts';
+import { openAttachment, openAttachmentAsync, sealAttachment, sealAttachmentAsync } from './attachment.ts';
 import { E2eeError } from './contract.ts';
 import { b64, fromB64 } from './primitives.ts';
 
@@ -46,5 +46,34 @@ describe('e2ee attachments', () => {
     const other = sealAttachment(new Uint8Array(10));
     assert.throws(() => openAttachment(sealed.blob, other.key, sealed.digest), refusedWith('bad_mac'));
     assert.throws(() => openAttachment(sealed.blob, sealed.key.slice(0, 40), sealed.digest), refusedWith('malformed'));
+  });
+
+  it('seals and opens off the event loop byte for byte as the synchronous functions do', async () => {
+    const data = new Uint8Array(crypto.randomBytes(300_001));
+    // The same random stream for both: the same key and IV.
+    const stream = () => {
+      const bytes = crypto.randomBytes(80);
+      let at = 0;
+      return (n: number) => new Uint8Array(bytes.subarray(at, (at += n)));
+    };
+    const seed = stream();
+    const taken: Uint8Array[] = [];
+    const record = (n: number) => {
+      const b = seed(n);
+      taken.push(b);
+      return b;
+    };
+    const a = await sealAttachmentAsync(data, record);
+    let i = 0;
+    const b = sealAttachment(data, () => taken[i++]!);
+    assert.deepEqual(a.blob, b.blob);
+    assert.equal(a.digest, b.digest);
+    assert.equal(a.digestHex, crypto.createHash('sha256').update(a.blob).digest('hex'));
+    assert.deepEqual(await openAttachmentAsync(b.blob, b.key, b.digest), data);
+    assert.deepEqual(openAttachment(a.blob, a.key, a.digest), data);
+    const flipped = Uint8Array.from(a.blob);
+    flipped[20]! ^= 1;
+    await assert.rejects(openAttachmentAsync(flipped, a.key, a.digest), refusedWith('bad_mac'));
+    await assert.rejects(openAttachmentAsync(flipped, a.key, b64(crypto.createHash('sha256').update(flipped).digest())), refusedWith('bad_mac'));
   });
 });

@@ -7,6 +7,6 @@
 export type { Decrypted, DeviceCrypto, E2eeFailure, FetchedBundleData, PublishedBundleData, SealedAttachment } from './contract.ts';
 export { E2eeError } from './contract.ts';
 export { createDeviceCrypto, DeviceCryptoDefaults, type DeviceCryptoOptions, E2eeDeviceCrypto } from './device-crypto.ts';
-export { openAttachment, sealAttachment } from './attachment.ts';
+export { openAttachment, openAttachmentAsync, sealAttachment, sealAttachmentAsync } from './attachment.ts';
 export { type RandomSource, secureRandom, seededRandomSource } from './primitives.ts';
 export { ciphertextOverhead } from './overhead.ts';

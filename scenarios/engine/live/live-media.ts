@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { TokenIssuer } from '../../../system/auth/tokens.ts';
 import { MediaClient } from '../../../system/media/media-client.ts';
-import { openAttachment, sealAttachment } from '../../device/e2ee/index.ts';
+import { openAttachmentAsync, sealAttachmentAsync } from '../../device/e2ee/index.ts';
 import type { DeviceMedia, MediaOutcome, UploadedMedia } from '../../device/media.ts';
 import type { MediaStats } from '../media-stats.ts';
 
@@ -55,13 +56,14 @@ export class LiveMedia implements DeviceMedia {
       return void queueMicrotask(() => done(undefined));
     }
     this.schedule(async () => {
-      const data = randomBytes(bytes);
-      const seal = this.sealed ? sealAttachment(data) : undefined;
+      // Random bytes, sealing and hashing run in the thread pool: the worker's event loop stays free for the deliveries it times.
+      const data = await randomBytesAsync(bytes);
+      const seal = this.sealed ? await sealAttachmentAsync(data) : undefined;
       if (this.sealed) this.sealed.counts.attachmentsSealed++;
       const blob = seal ? seal.blob : data;
       const client = new MediaClient({ service: this.endpoints.service, token: this.tokens.issue(device, 3600_000) });
       try {
-        const up = await client.upload(blob, mime);
+        const up = await client.upload(blob, mime, seal ? { sha256: seal.digestHex } : {});
         this.stats.uploaded(kind, up.bytesSent, up.deduplicated, blob.length, up.ms);
         done({ ...up.media, kind, ...(seal ? { k: seal.key, digest: seal.digest } : {}) });
       } catch {
@@ -94,7 +96,7 @@ export class LiveMedia implements DeviceMedia {
         const r = await client.download(edge, media.key);
         if (r.ok) {
           if (media.k && media.digest) {
-            if (!opens(r.bytes, media.k, media.digest)) break;
+            if (!(await opens(r.bytes, media.k, media.digest))) break;
             if (this.sealed) this.sealed.counts.attachmentsOpened++;
           }
           this.stats.downloaded(media.kind, r.bytes.length, r.ms, r.ttfbMs, r.hit);
@@ -127,9 +129,11 @@ export class LiveMedia implements DeviceMedia {
   }
 }
 
-function opens(blob: Uint8Array, key: string, digest: string): boolean {
+const randomBytesAsync = promisify(randomBytes);
+
+async function opens(blob: Uint8Array, key: string, digest: string): Promise<boolean> {
   try {
-    openAttachment(blob, key, digest);
+    await openAttachmentAsync(blob, key, digest);
     return true;
   } catch {
     return false;
