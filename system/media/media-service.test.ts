@@ -8,6 +8,7 @@ import { EdgeCache, EdgeServer } from './edge.ts';
 import { MediaClient, MediaRequestError } from './media-client.ts';
 import { MediaHttpServer } from './media-http.ts';
 import { DEFAULT_MEDIA_RETENTION_MS, MediaService } from './media-service.ts';
+import { mediaOptionsFromEnv } from './media-world.ts';
 
 const SECRET = 'media-test-secret-0123456789';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -195,6 +196,14 @@ describe('media service', function () {
     assert.equal(res.status, 201);
     return (await res.json()) as { uploadPath: string; expiresAt: number };
   }
+});
+
+describe('media options from the environment', () => {
+  it('takes CHATLAB_MEDIA_* numbers and refuses anything else by name', () => {
+    assert.deepEqual(mediaOptionsFromEnv({ CHATLAB_MEDIA_EDGES: '4', CHATLAB_MEDIA_RETENTION_MS: '60000' }), { edges: 4, retentionMs: 60_000 });
+    assert.deepEqual(mediaOptionsFromEnv({}), {});
+    assert.throws(() => mediaOptionsFromEnv({ CHATLAB_MEDIA_EDGE_BYTES: 'lots' }), /CHATLAB_MEDIA_EDGE_BYTES must be a positive number/);
+  });
 });
 
 describe('edge cache', () => {

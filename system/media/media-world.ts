@@ -19,6 +19,27 @@ export interface MediaWorldOptions {
 }
 
 /**
+ * The media options every world takes from the environment (unset: the
+ * defaults): CHATLAB_MEDIA_EDGES, CHATLAB_MEDIA_EDGE_BYTES,
+ * CHATLAB_MEDIA_RETENTION_MS, CHATLAB_MEDIA_SWEEP_MS, CHATLAB_MEDIA_MAX_BYTES.
+ * A value that is not a positive number is refused with its name.
+ */
+export function mediaOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): MediaWorldOptions {
+  const num = (name: string): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!(n > 0) || !Number.isFinite(n)) throw new RangeError(`${name} must be a positive number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const o: MediaWorldOptions = {
+    edges: num('CHATLAB_MEDIA_EDGES'), edgeCapacityBytes: num('CHATLAB_MEDIA_EDGE_BYTES'), retentionMs: num('CHATLAB_MEDIA_RETENTION_MS'),
+    sweepEveryMs: num('CHATLAB_MEDIA_SWEEP_MS'), maxBytes: num('CHATLAB_MEDIA_MAX_BYTES'),
+  };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as MediaWorldOptions;
+}
+
+/**
  * The media service and its CDN edges, listening on loopback: in-process in
  * the embedded world, and the body of the media process (media-process.ts)
  * in the local and containers worlds.

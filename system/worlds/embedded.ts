@@ -7,7 +7,7 @@ import { ChatNode } from '../node/chat-node.ts';
 import type { ChatNodeOptions } from '../node/options.ts';
 import { PushService } from '../push/push-service.ts';
 import { MemoryBlobStore } from '../media/blob-store-memory.ts';
-import { MediaWorld, type MediaWorldOptions } from '../media/media-world.ts';
+import { MediaWorld, mediaOptionsFromEnv, type MediaWorldOptions } from '../media/media-world.ts';
 import { SeededRandom } from '../random/random.ts';
 import { makePortFaults, memoryPorts, type MemoryPorts, type PortFaults } from './memory-ports.ts';
 import type { WorldControls } from './world.ts';
@@ -69,7 +69,7 @@ export class EmbeddedCluster {
     if (!Number.isInteger(full.nodes) || full.nodes < 1 || full.nodes > 64) throw new RangeError(`nodes must be 1..64, got ${full.nodes}`);
     const cluster = new EmbeddedCluster(full);
     await cluster.push.listen();
-    cluster.media = await MediaWorld.start(cluster.mediaStore, { ...full.media, clock: new WallClock(), tokens: cluster.tokens, secret: cluster.secret });
+    cluster.media = await MediaWorld.start(cluster.mediaStore, { ...mediaOptionsFromEnv(), ...full.media, clock: new WallClock(), tokens: cluster.tokens, secret: cluster.secret });
     cluster.ports.push.onWake((device, reason) => cluster.push.relay(device, reason));
     for (let i = 0; i < full.nodes; i++) cluster.nodes.push(await cluster.startNode(i));
     return cluster;

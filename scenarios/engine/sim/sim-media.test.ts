@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../../system/clock/clock-virtual.ts';
 import { withoutWallClock } from './sim-report.ts';
-import { runSim } from './sim.ts';
+import { replaySim, runSim } from './sim.ts';
 import { DEFAULT_SIM_MEDIA, SimMedia } from './sim-media.ts';
 import { MediaStats } from '../media-stats.ts';
 import type { UploadedMedia } from '../../device/media.ts';
@@ -22,6 +22,15 @@ describe('Media in the sim', function () {
     assert.equal(m.edges.reduce((n, e) => n + e.requests, 0), m.downloads.count);
     assert.ok(a.report.passed);
     assert.deepEqual((withoutWallClock(a.report) as { media: unknown }).media, (withoutWallClock(b.report) as { media: unknown }).media);
+    // A replay takes the run's media model from the report, whatever the environment says now.
+    process.env.CHATLAB_MEDIA_EDGES = '5';
+    try {
+      const again = await replaySim(a.report, quiet);
+      assert.deepEqual(again.diff, []);
+      assert.equal(again.report.media!.edges.length, 2);
+    } finally {
+      delete process.env.CHATLAB_MEDIA_EDGES;
+    }
   });
 
   it('forwards a video without uploading it again (viral-forward): dedup and edge hits climb', async () => {

@@ -44,6 +44,11 @@ export const DEFAULT_SIM_MEDIA: SimMediaModel = {
   edgeEgressBps: 10e9,
 };
 
+/** The default model with a world's media options (edges, their capacity, retention) over it. */
+export function simMediaModel(o: { edges?: number; edgeCapacityBytes?: number; retentionMs?: number }): SimMediaModel {
+  return { ...DEFAULT_SIM_MEDIA, ...(o.edges ? { edges: o.edges } : {}), ...(o.edgeCapacityBytes ? { edgeCapacityBytes: o.edgeCapacityBytes } : {}), ...(o.retentionMs ? { retentionMs: o.retentionMs } : {}) };
+}
+
 interface SimEdge {
   id: string;
   cache: LRUCache<string, number>;

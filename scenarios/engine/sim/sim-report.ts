@@ -1,3 +1,4 @@
+import type { SimMediaModel } from './sim-media.ts';
 import { DUP_VISIBLE, OUT_OF_ORDER, Paths, type Ledger } from '../../../reports/ledger.ts';
 import type { Report } from '../../../reports/report.ts';
 import type { Calibration } from '../../../system/worlds/sim/calibration.ts';
@@ -33,6 +34,8 @@ export interface ReplaySpec {
   resolutionMs: number;
   /** Node options the run set (beyond the defaults). */
   node: Record<string, number>;
+  /** The media model, when the scenario uploads media (absent in older reports: the defaults). */
+  media?: SimMediaModel;
 }
 
 /** The first message that broke a guarantee, named so a person can find it: mid, path, virtual time, seed. */

@@ -19,7 +19,8 @@ import type { E2eeSetup } from '../../device/e2ee/e2ee-client.ts';
 import { e2eeCostSource, simE2ee } from '../e2ee-setup.ts';
 import { driverDeviceOptions, type Overrides } from '../config.ts';
 import { MediaStats } from '../media-stats.ts';
-import { SimMedia } from './sim-media.ts';
+import { SimMedia, simMediaModel, type SimMediaModel } from './sim-media.ts';
+import { mediaOptionsFromEnv } from '../../../system/media/media-world.ts';
 import { StoriesStats } from '../stories-stats.ts';
 import { DeviceLedger } from '../device-ledger.ts';
 import { Load } from '../load.ts';
@@ -45,6 +46,8 @@ export interface SimRunOptions {
   log?: (line: string) => void;
   /** Print a progress line every few wall seconds. Default true. */
   progress?: boolean;
+  /** The media model (default: DEFAULT_SIM_MEDIA with the CHATLAB_MEDIA_* options of the environment); replays pass the run's. */
+  media?: SimMediaModel;
   /** Called when the load starts (calibration reads the simulated CPU spent from here on). */
   onLoadStart?: (world: SimWorld) => void;
   /** Called every simulated second of the load with the messages sent so far and the events scheduled (benchmarks). */
@@ -128,7 +131,8 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const e2eeStats = new E2eeStats();
   const e2ee = simE2ee(scenario, e2eeStats, calibration.e2ee);
   const mediaStats = new MediaStats();
-  const media = scenario.behaviour.uploads ? new SimMedia(clock, mediaStats) : undefined;
+  const mediaModel = scenario.behaviour.uploads ? (o.media ?? simMediaModel(mediaOptionsFromEnv())) : undefined;
+  const media = mediaModel ? new SimMedia(clock, mediaStats, mediaModel) : undefined;
   const stories = new StoriesStats();
   const devices = makeDevices(world, population, scenario, recorder, o.seed, e2ee, media, stories);
   world.onWake((id) => {
@@ -190,6 +194,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const replay: ReplaySpec = {
     engine: 'sim', version: 1, scenario: o.scenario, overrides: o.overrides, seed: o.seed, calibration, inject: o.inject ?? [], resolutionMs,
     node: o.node ?? {},
+    ...(mediaModel ? { media: mediaModel } : {}),
   };
   const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEnd, faults: marks }, {
     world: 'sim', seed: o.seed, nodes: scenario.nodes, devicesPlanned: n, startedAt,
@@ -320,7 +325,7 @@ export async function replaySim(old: Report, o: { outDir?: string; log?: (l: str
   if (spec.version !== 1) throw new Error(`meta.replay version ${String(spec.version)} is not supported by this chatlab`);
   const result = await runSim({
     scenario: spec.scenario, overrides: spec.overrides, seed: spec.seed, calibration: spec.calibration,
-    inject: spec.inject, resolutionMs: spec.resolutionMs, node: spec.node, outDir: o.outDir, log: o.log, progress: o.progress,
+    inject: spec.inject, resolutionMs: spec.resolutionMs, node: spec.node, media: spec.media, outDir: o.outDir, log: o.log, progress: o.progress,
   });
   return { ...result, diff: reportDiff(old, result.report) };
 }
