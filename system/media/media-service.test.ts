@@ -198,6 +198,42 @@ describe('media service', function () {
   }
 });
 
+describe('media service over a failing store', () => {
+  /** A memory store whose next put and next completion fail (the object store answered 503). */
+  class Flaky extends MemoryBlobStore {
+    failPut = 1;
+    failComplete = 1;
+    override async put(key: string, bytes: Uint8Array, meta?: Record<string, string>): Promise<void> {
+      if (this.failPut-- > 0) throw new Error('store down');
+      return super.put(key, bytes, meta);
+    }
+    override async completeUpload(key: string, uploadId: string, parts: number): Promise<void> {
+      if (this.failComplete-- > 0) throw new Error('store down');
+      return super.completeUpload(key, uploadId, parts);
+    }
+  }
+
+  it('answers unavailable, and the client finishes the upload when the store is back (a chunk sent again, a completion asked again)', async () => {
+    const clock = new VirtualClock(0);
+    const store = new Flaky(clock);
+    const tokens = new TokenIssuer(SECRET, clock);
+    const http = new MediaHttpServer(new MediaService({ store, clock, tokens, secret: SECRET }));
+    await http.listen();
+    try {
+      const client = new MediaClient({ service: http.url, token: tokens.issue('alice.1', 60_000) });
+      const small = randomBytes(1000);
+      const a = await client.upload(small, 'image/jpeg');
+      assert.equal(a.resumed, 1);
+      const big = randomBytes(MIN_PART_BYTES + 1000);
+      const b = await client.upload(big, 'video/mp4');
+      assert.equal(b.resumed, 1);
+      for (const bytes of [small, big]) assert.equal(sha((await store.get(`media/${sha(bytes)}`))!), sha(bytes));
+    } finally {
+      await http.close();
+    }
+  });
+});
+
 describe('media options from the environment', () => {
   it('takes CHATLAB_MEDIA_* numbers and refuses anything else by name', () => {
     assert.deepEqual(mediaOptionsFromEnv({ CHATLAB_MEDIA_EDGES: '4', CHATLAB_MEDIA_RETENTION_MS: '60000' }), { edges: 4, retentionMs: 60_000 });

@@ -177,6 +177,11 @@ export class MediaService {
     if (u.busy) throw this.refuse(409, 'upload_busy', 'another chunk of this upload is being received');
     if (!Number.isInteger(offset) || offset !== u.offset) throw this.refuse(409, 'offset_mismatch', `the upload is at offset ${u.offset}`, { offset: u.offset });
     const remaining = u.ref.size - u.offset;
+    if (length === 0 && remaining === 0) {
+      // Every byte arrived and the store failed the completion: an empty chunk asks for it again.
+      u.busy = true;
+      return;
+    }
     if (!Number.isInteger(length) || length < 1) throw this.refuse(400, 'bad_request', 'a chunk needs a content-length of at least 1');
     if (length > remaining) throw this.refuse(413, 'too_large', `the chunk runs past the declared size (${remaining} bytes remain)`, { offset: u.offset });
     if (length !== Math.min(this.chunkBytes, remaining)) {
@@ -200,19 +205,22 @@ export class MediaService {
       const last = u.offset + bytes.length === total;
       this.stats.chunks++;
       if (last && u.parts === 0) {
-        // One chunk: checked whole before one atomic put.
-        u.hash.update(bytes);
-        this.verify(u);
+        // One chunk: checked whole before one atomic put. The running hash is left alone, so a put the store
+        // failed can be sent again as it was.
+        this.verify(u, createHash('sha256').update(bytes).digest('hex'));
         await this.storeCall(() => this.o.store.put(OBJECTS + u.ref.key, bytes, { mime: u.ref.mime, device: u.device }));
         return this.stored(u);
       }
-      u.storeUpload ??= await this.storeCall(() => this.o.store.startUpload(OBJECTS + u.ref.key, { mime: u.ref.mime, device: u.device }));
-      await this.storeCall(() => this.o.store.putPart(OBJECTS + u.ref.key, u.storeUpload!, u.parts + 1, bytes));
-      u.parts++;
-      u.hash.update(bytes);
-      u.offset += bytes.length;
-      if (!last) return { status: 'partial', offset: u.offset };
-      this.verify(u);
+      if (bytes.length > 0) {
+        u.storeUpload ??= await this.storeCall(() => this.o.store.startUpload(OBJECTS + u.ref.key, { mime: u.ref.mime, device: u.device }));
+        await this.storeCall(() => this.o.store.putPart(OBJECTS + u.ref.key, u.storeUpload!, u.parts + 1, bytes));
+        u.parts++;
+        u.hash.update(bytes);
+        u.offset += bytes.length;
+      }
+      if (u.offset < total) return { status: 'partial', offset: u.offset };
+      // Every byte is in (an empty chunk at the end asks again for a completion the store failed).
+      this.verify(u, u.hash.copy().digest('hex'));
       await this.storeCall(() => this.o.store.completeUpload(OBJECTS + u.ref.key, u.storeUpload!, u.parts));
       return this.stored(u);
     } finally {
@@ -299,8 +307,7 @@ export class MediaService {
   }
 
   /** After the last byte: the bytes must be what was declared, or the upload is dropped and nothing is stored. */
-  private verify(u: Upload): void {
-    const got = u.hash.digest('hex');
+  private verify(u: Upload, got: string): void {
     if (got !== u.ref.sha256) {
       this.dropUpload(u);
       throw this.refuse(422, 'hash_mismatch', `the bytes' SHA-256 is ${got}, not the declared ${u.ref.sha256}: nothing was stored`);
