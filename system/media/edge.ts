@@ -121,8 +121,10 @@ export class EdgeServer extends HttpListener {
     if (req.method === 'GET' && path === '/stats') return json(res, 200, { id: this.cache.id, ...this.cache.stats, heldBytes: this.cache.heldBytes });
     const m = /^\/v1\/media\/([^/]+)$/.exec(path);
     if (!m || req.method !== 'GET') return json(res, 404, { code: 'bad_request', message: `no route ${req.method} ${path}` });
+    // A key is 64 hex digits: anything else is refused here, without asking the origin.
+    if (!/^[0-9a-f]{64}$/.test(m[1]!)) return json(res, 400, { code: 'bad_request', message: 'a media key is 64 lower-case hex digits' });
     try {
-      const a = await this.cache.get(decodeURIComponent(m[1]!));
+      const a = await this.cache.get(m[1]!);
       if (!a.ok) return json(res, a.status, { code: a.code, message: a.message });
       res.writeHead(200, { 'content-type': a.mime, 'content-length': a.bytes.length, 'x-chatlab-cache': a.hit ? 'hit' : 'miss', 'x-chatlab-edge': this.cache.id });
       res.end(a.bytes);

@@ -150,6 +150,10 @@ describe('media service', function () {
     assert.deepEqual([unknown.ok, !unknown.ok && unknown.code, !unknown.ok && unknown.status], [false, 'unknown_key', 404]);
     const bad = await fetch(`${http.url}/v1/media/..%2Fetc`);
     assert.equal(bad.status, 400);
+    for (const key of ['%zz', 'A'.repeat(64), 'a'.repeat(63)]) {
+      const res = await fetch(`${edge.url}/v1/media/${key}`);
+      assert.deepEqual([res.status, ((await res.json()) as { code: string }).code], [400, 'bad_request'], key);
+    }
   });
 
   it('deletes media after the retention, and a later download is `expired`, from the origin and from an edge that cached it', async () => {
