@@ -51,3 +51,15 @@ export type MediaOutcome = 'ok' | 'expired' | 'lost';
 export interface DeviceMedia {
   fetch(device: string, media: UploadedMedia, done: (outcome: MediaOutcome) => void): void;
 }
+
+/**
+ * The edge (0..edges-1) a device downloads from: its region's, the FNV-1a
+ * hash of its user id modulo the number of edges. Every device of a user
+ * uses the same edge, in the live worlds and in the sim alike.
+ */
+export function edgeIndex(device: string, edges: number): number {
+  const user = device.slice(0, device.lastIndexOf('.'));
+  let h = 2166136261;
+  for (let i = 0; i < user.length; i++) h = Math.imul(h ^ user.charCodeAt(i), 16777619);
+  return (h >>> 0) % edges;
+}

@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { TokenIssuer } from '../../../system/auth/tokens.ts';
 import { MediaClient } from '../../../system/media/media-client.ts';
 import { openAttachmentAsync, sealAttachmentAsync } from '../../device/e2ee/index.ts';
-import type { DeviceMedia, MediaOutcome, UploadedMedia } from '../../device/media.ts';
+import { edgeIndex, type DeviceMedia, type MediaOutcome, type UploadedMedia } from '../../device/media.ts';
 import type { MediaStats } from '../media-stats.ts';
 
 /** Where a world's media service and CDN edges answer. */
@@ -23,8 +23,8 @@ const DOWNLOAD_RETRIES = 3;
  * Media for a live driver worker: senders upload through the media service
  * (sealed under a fresh attachment key when end-to-end encryption is on)
  * and recipients download from their CDN edge over HTTP, checking SHA-256
- * (and, sealed, the attachment's MAC). A device's edge is its region's: the
- * hash of its user id, modulo the number of edges.
+ * (and, sealed, the attachment's MAC). A device's edge is its region's
+ * (`edgeIndex`).
  */
 export class LiveMedia implements DeviceMedia {
   private running = 0;
@@ -44,9 +44,7 @@ export class LiveMedia implements DeviceMedia {
 
   /** The edge a device downloads from. */
   edgeOf(device: string): string {
-    const user = device.slice(0, device.lastIndexOf('.'));
-    const h = createHash('sha256').update(user).digest();
-    return this.endpoints.edges[h.readUInt32BE(0) % this.endpoints.edges.length]!;
+    return this.endpoints.edges[edgeIndex(device, this.endpoints.edges.length)]!;
   }
 
   /** Uploads `bytes` random bytes of `kind` for `device`; `done` gets the reference, or undefined when the upload failed. */

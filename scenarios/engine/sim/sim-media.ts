@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../../system/clock/clock.ts';
 import type { EdgeReport } from '../../../reports/report.ts';
-import type { DeviceMedia, MediaOutcome, UploadedMedia } from '../../device/media.ts';
+import { edgeIndex, type DeviceMedia, type MediaOutcome, type UploadedMedia } from '../../device/media.ts';
 import type { MediaSender } from '../load.ts';
 import { edgeReport, type MediaStats } from '../media-stats.ts';
 
@@ -164,10 +164,7 @@ export class SimMedia implements DeviceMedia, MediaSender {
   }
 
   private edgeOf(device: string): SimEdge {
-    const user = device.slice(0, device.lastIndexOf('.'));
-    let h = 2166136261;
-    for (let i = 0; i < user.length; i++) h = Math.imul(h ^ user.charCodeAt(i), 16777619);
-    return this.edges[(h >>> 0) % this.edges.length]!;
+    return this.edges[edgeIndex(device, this.edges.length)]!;
   }
 }
 
