@@ -8,7 +8,7 @@ import { runLive } from '../scenarios/engine/live/live.ts';
 import { loadCalibration, replaySim, runSim } from '../scenarios/engine/sim/sim.ts';
 import { defaultSweepFaults, runSweep, sweepFaults, sweepLine, validateSweep } from '../scenarios/engine/sim/sweep.ts';
 import type { Overrides } from '../scenarios/engine/config.ts';
-import { buildPlan, MEDIA_PLAN_OPTIONS, writePlan } from '../plan/command.ts';
+import { buildPlan, CALLS_PLAN_OPTIONS, MEDIA_PLAN_OPTIONS, writePlan } from '../plan/command.ts';
 import { planMarkdown } from '../plan/render.ts';
 import { verifyPlan } from '../plan/verify.ts';
 import { calibrate } from '../scenarios/engine/calibrate.ts';
@@ -42,6 +42,7 @@ program
   .option('--devices-per-user <n>', 'devices per user, 1..9 (overrides the scenario): multi-device fan-out and sync', int('--devices-per-user', 1, 9))
   .option('--duration <d>', 'load duration of every executor, e.g. 30s', duration('--duration'))
   .option('--rate <r>', 'messages per second of every constant-arrival-rate executor', positive('--rate'))
+  .option('--calls <per-second>', 'add voice/video calls at this rate to any scenario (the call behaviour of docs/protocol.md, Calls; steady-chat has none by default)', positive('--calls'))
   .option('--vus <n>', 'closed loop instead: every executor becomes constant-vus with n devices each sending, waiting for the ack, sending again (finds the saturation throughput)', int('--vus', 1, 10_000_000))
   .option('--grace <d>', 'how long after the load deliveries still count, e.g. 30s', duration('--grace'))
   .option('--warmup <d>', 'load run before the measured window and left out of latencies and thresholds, e.g. 3s; 0s for none (default: the scenario\'s own)', duration('--warmup'))
@@ -96,6 +97,7 @@ function runOverrides(o: Record<string, unknown>): Overrides {
     nodes: o.nodes as number | undefined, devices: o.devices as number | undefined, devicesPerUser: o.devicesPerUser as number | undefined,
     duration: o.duration as string | undefined, rate: o.rate as number | undefined, vus: o.vus as number | undefined, graceMs: o.grace ? parseDuration(o.grace as string) : undefined,
     warmup: o.warmup as string | undefined,
+    callsPerSec: o.calls as number | undefined,
     // Only `--no-e2ee` overrides: without it the scenario's own setting (on by default) holds.
     e2ee: o.e2ee === false ? false : undefined,
   };
@@ -165,7 +167,7 @@ program
 
 const planCommand = program
   .command('plan')
-  .description('capacity plan from traffic figures: peak msgs/s, connections, gateway and store nodes, storage, bandwidth, pushes, media storage and CDN edges, each with its formula')
+  .description('capacity plan from traffic figures: peak msgs/s, connections, gateway and store nodes, storage, bandwidth, pushes, media storage and CDN edges, concurrent calls and call relays, each with its formula')
   .requiredOption('--dau <n>', 'daily active users, e.g. 500M')
   .requiredOption('--msgs-per-user-day <n>', 'messages each user sends per day, e.g. 40')
   .requiredOption('--peak-factor <x>', 'peak-hour rate over the daily average, e.g. 3')
@@ -185,7 +187,7 @@ const planCommand = program
   .option('--verify', 'simulate one cell at the planned per-node load with a node failure and say whether the SLOs hold')
   .option('--slo-p99-ms <ms>', 'with --verify: the e2e p99 the plan must hold (default 1000)', positive('--slo-p99-ms'))
   .option('--out <dir>', 'where to write plan.json, plan.md and plan.html (default: out/plan-<time>)');
-for (const [flags, help] of MEDIA_PLAN_OPTIONS) planCommand.option(flags, help);
+for (const [flags, help] of [...MEDIA_PLAN_OPTIONS, ...CALLS_PLAN_OPTIONS]) planCommand.option(flags, help);
 planCommand
   .action(async (o) => {
     const cal = o.calibration ? loadCalibration(o.calibration).calibration : undefined;

@@ -8,7 +8,8 @@ import { planHtml, planJson, planMarkdown, type Verdict } from './render.ts';
 export type PlanOptions = Partial<Record<
   'dau' | 'msgsPerUserDay' | 'peakFactor' | 'devicesPerUser' | 'groupShare' | 'groupSize' | 'onlineShare' | 'concurrent' | 'retention' |
   'messageBytes' | 'connsPerNode' | 'framesPerNodeSec' | 'writesPerStoreNode' | 'replication' | 'headroom' |
-  'mediaShare' | 'mediaMix' | 'mediaRetention' | 'mediaDedup' | 'edgeHitRatio' | 'edgeBitsPerSec' | 'mediaRecipients', string>>;
+  'mediaShare' | 'mediaMix' | 'mediaRetention' | 'mediaDedup' | 'edgeHitRatio' | 'edgeBitsPerSec' | 'mediaRecipients' |
+  'callsPerUserDay' | 'callMinutes' | 'callVideoShare' | 'callRelayedShare' | 'callAudioKbps' | 'callVideoKbps' | 'relayBitsPerSec', string>>;
 
 /**
  * The media options of `chatlab plan` (flags and help, in the style of the
@@ -24,6 +25,22 @@ export const MEDIA_PLAN_OPTIONS: readonly (readonly [flags: string, help: string
   ['--media-recipients <n>', 'devices that download each media message (default: the plan\'s recipient devices per message)'],
 ];
 
+/**
+ * The calls options of `chatlab plan`: how much users call, for how long,
+ * how much of it is video and relayed, at what bitrates, and what one relay
+ * server forwards. The defaults and the figures behind them are in
+ * PlanDefaults (plan.ts).
+ */
+export const CALLS_PLAN_OPTIONS: readonly (readonly [flags: string, help: string])[] = [
+  ['--calls-per-user-day <x>', 'voice and video calls each user places a day (default 2)'],
+  ['--call-minutes <x>', 'mean length of a call in minutes (default 5)'],
+  ['--call-video-share <x>', 'share of calls that are video calls, 0..1 (default 0.3)'],
+  ['--call-relayed-share <x>', 'share of calls relayed through TURN (both ends behind symmetric NAT), 0..1 (default 0.2)'],
+  ['--call-audio-kbps <n>', 'payload kbit/s of an audio call, one direction (default 32)'],
+  ['--call-video-kbps <n>', 'payload kbit/s of a video call, one direction, its audio included (default 800)'],
+  ['--relay-bits-per-sec <n>', 'bits per second one relay server forwards, used to (1 - headroom), e.g. 10G (default 10G: 10 Gbit/s)'],
+];
+
 const OPTIONAL: [keyof PlanOptions, keyof PlanInput, string][] = [
   ['devicesPerUser', 'devicesPerUser', 'devices-per-user'], ['groupShare', 'groupShare', 'group-share'], ['groupSize', 'groupSize', 'group-size'],
   ['onlineShare', 'onlineShare', 'online-share'], ['concurrent', 'concurrent', 'concurrent'], ['messageBytes', 'messageBytes', 'message-bytes'],
@@ -31,6 +48,10 @@ const OPTIONAL: [keyof PlanOptions, keyof PlanInput, string][] = [
   ['writesPerStoreNode', 'writesPerStoreNode', 'writes-per-store-node'], ['replication', 'replication', 'replication'], ['headroom', 'headroom', 'headroom'],
   ['mediaShare', 'mediaShare', 'media-share'], ['mediaDedup', 'mediaDedup', 'media-dedup'], ['edgeHitRatio', 'edgeHitRatio', 'edge-hit-ratio'],
   ['edgeBitsPerSec', 'edgeBitsPerSec', 'edge-bits-per-sec'], ['mediaRecipients', 'mediaRecipients', 'media-recipients'],
+  ['callsPerUserDay', 'callsPerUserDay', 'calls-per-user-day'], ['callMinutes', 'callMinutes', 'call-minutes'],
+  ['callVideoShare', 'callVideoShare', 'call-video-share'], ['callRelayedShare', 'callRelayedShare', 'call-relayed-share'],
+  ['callAudioKbps', 'callAudioKbps', 'call-audio-kbps'], ['callVideoKbps', 'callVideoKbps', 'call-video-kbps'],
+  ['relayBitsPerSec', 'relayBitsPerSec', 'relay-bits-per-sec'],
 ];
 
 /** Parses the options (every figure checked, errors name the option), applies a calibration's measured capacities, computes the plan. */

@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datacenterCalibration } from '../system/worlds/sim/calibration.ts';
-import { buildPlan, MEDIA_PLAN_OPTIONS, type PlanOptions, writePlan } from './command.ts';
+import { buildPlan, CALLS_PLAN_OPTIONS, MEDIA_PLAN_OPTIONS, type PlanOptions, writePlan } from './command.ts';
 import { meanMediaBytes, parseCount, parseDays, plan, PlanDefaults, PlanInputError, resolvePlanInput } from './plan.ts';
-import { value as planValue } from './render.ts';
+import { planHtml, planMarkdown, value as planValue } from './render.ts';
 import { verifyPlan } from './verify.ts';
 
 const value = (p: ReturnType<typeof plan>, key: string) => p.lines.find((l) => l.key === key)!.value;
@@ -71,7 +71,7 @@ describe('chatlab plan', () => {
     assert.equal(line(p, 'originEgressBitsPerSec').formula, '(1 − edge-hit-ratio) × edge egress');
     assert.equal(line(p, 'edgeNodes').formula, '⌈edge egress ÷ (edge-bits-per-sec × (1 − headroom))⌉, 0.1 Gbit/s each');
     assert.match(line(p, 'mediaMeanBytes').formula, /photo 3 × 100kB, video 1 × 1MB\)$/);
-    assert.ok(p.lines.filter((l) => l.key.startsWith('media') || l.key.endsWith('EgressBitsPerSec') || l.key === 'edgeNodes').every((l) => l.section === 'media'));
+    assert.ok(p.lines.filter((l) => l.key.startsWith('media') || /^(edge|origin)EgressBitsPerSec$/.test(l.key) || l.key === 'edgeNodes').every((l) => l.section === 'media'));
 
     const given = buildPlan({ dau: '864k', msgsPerUserDay: '10', peakFactor: '3', mediaRecipients: '4' });
     assert.equal(value(given, 'mediaRecipients'), 4);
@@ -96,6 +96,65 @@ describe('chatlab plan', () => {
     const p = buildPlan({ dau: '1M', msgsPerUserDay: '10', peakFactor: '2', ...cmd.opts<PlanOptions>() });
     assert.deepEqual(p.input.mediaMix, { voice: { weight: 1, meanBytes: 65_000 } }, 'a kind without a size keeps its default mean; kinds not named are not sent');
     assert.deepEqual([p.input.mediaShare, p.input.mediaRetentionDays, p.input.mediaDedup, p.input.edgeHitRatio, p.input.edgeBitsPerSec, p.input.mediaRecipients], [0.5, 7, 0, 0.9, 40e9, 2]);
+  });
+
+  it('plans calls for 500M users, figure by figure: attempts, concurrency (Little\'s law), relayed calls, relay egress and servers', () => {
+    // Defaults: 2 calls a user a day, 5 minutes each, 30% video, 20% relayed, 32 and 800 kbit/s, 10 Gbit/s relays at 70% use.
+    const p = buildPlan({ dau: '500M', msgsPerUserDay: '40', peakFactor: '3' });
+    const attempts = (500e6 * 2 * 3) / 86_400;
+    near(value(p, 'callAttemptsPerSec'), attempts, 'attempts: 34,722 calls/s');
+    near(value(p, 'concurrentCalls'), attempts * 300, 'concurrent: 10.4 million calls of 300 s');
+    near(value(p, 'relayedConcurrentCalls'), attempts * 300 * 0.2, 'relayed: 2.08 million');
+    near(value(p, 'callBitsPerSec'), 262_400, 'bitrate: 0.7 × 32k + 0.3 × 800k');
+    near(value(p, 'relayEgressBitsPerSec'), (10_416_666.666666666 * 0.2) * 2 * 262_400, 'egress: 1.093 Tbit/s');
+    assert.equal(value(p, 'relayNodes'), 157, '1.093 Tbit/s over 7 Gbit/s usable per relay: 156.2, rounded up');
+    near(value(p, 'relayBytesPerDay'), (500e6 * 2 * 300 * 0.2 * 2 * 262_400) / 8, 'egress per day: 3.94 PB');
+    assert.ok(p.lines.filter((l) => l.section === 'calls').length === 7);
+
+    assert.equal(line(p, 'callAttemptsPerSec').formula, 'dau × calls-per-user-day × peak-factor ÷ 86,400 s');
+    assert.equal(line(p, 'concurrentCalls').formula, "call attempts/s × call-minutes × 60 s (Little's law)");
+    assert.equal(line(p, 'relayedConcurrentCalls').formula, 'concurrent calls × call-relayed-share');
+    assert.equal(line(p, 'callBitsPerSec').formula, '(1 − call-video-share) × call-audio-kbps + call-video-share × call-video-kbps');
+    assert.equal(line(p, 'relayEgressBitsPerSec').formula, 'relayed calls × 2 streams (one per direction, each received and sent on) × mean call bitrate');
+    assert.equal(line(p, 'relayNodes').formula, '⌈relay egress ÷ (relay-bits-per-sec × (1 − headroom))⌉, 10 Gbit/s each at 70% use');
+
+    const md = planMarkdown(p);
+    assert.match(md, /## Calls \(concurrency, relays\)\n\n\| figure \| value \| formula \|/);
+    assert.match(md, /\| call attempts at the peak \| 34,722 calls\/s \|/);
+    assert.match(md, /\| concurrent calls at the peak \| 10\.4 million calls \|/);
+    assert.match(md, /\| relayed calls at the peak \| 2\.08 million calls \|/);
+    assert.match(md, /\| mean call bitrate, one direction \| 262 kbit\/s \|/);
+    assert.match(md, /\| relay egress at the peak \(ingress the same\) \| 1\.09 Tbit\/s \|/);
+    assert.match(md, /\| relay servers needed \| 157 nodes \|/);
+    assert.match(md, /\| relay egress per day \| 3\.94 PB\/day \|/);
+    assert.match(md, /callsPerUserDay=2, callMinutes=5, callVideoShare=0\.3, callRelayedShare=0\.2, callAudioKbps=32, callVideoKbps=800, relayBitsPerSec=10 Gbit\/s/);
+    const html = planHtml(p);
+    assert.match(html, /<h2>Calls \(concurrency, relays\)<\/h2>/);
+    assert.match(html, /<td>relay servers needed<\/td><td class="v">157 nodes<\/td><td><code>⌈relay egress ÷ \(relay-bits-per-sec × \(1 − headroom\)\)⌉, 10 Gbit\/s each at 70% use<\/code><\/td>/);
+    assert.match(html, /<p>Inputs: [^<]*callsPerUserDay=2, callMinutes=5, callVideoShare=0\.3, callRelayedShare=0\.2, callAudioKbps=32, callVideoKbps=800, relayBitsPerSec=10 Gbit\/s/, 'plan.html shows the calls inputs');
+    assert.ok(md.indexOf('## Media') < md.indexOf('## Calls'), 'calls after the media tier');
+  });
+
+  it('reads the calls flags as the command declares them, and plans a hand-computed small case', () => {
+    const cmd = new Command().exitOverride();
+    for (const [flags, help] of CALLS_PLAN_OPTIONS) cmd.option(flags, help);
+    cmd.parse(['--calls-per-user-day', '1', '--call-minutes', '2', '--call-video-share', '0.5', '--call-relayed-share', '0.25', '--call-audio-kbps', '40',
+      '--call-video-kbps', '1000', '--relay-bits-per-sec', '100M'], { from: 'user' });
+    // 864k users × 1 call = 10 calls/s on average, 20 at peak factor 2; 2 minutes each: 2,400 at once, 600 relayed.
+    // Half video: (40 + 1000) / 2 = 520 kbit/s a direction; 600 × 2 × 520k = 624 Mbit/s over 100 Mbit/s relays at 50% use: 12.48 → 13.
+    const p = buildPlan({ dau: '864k', msgsPerUserDay: '10', peakFactor: '2', headroom: '0.5', ...cmd.opts<PlanOptions>() });
+    assert.deepEqual([p.input.callsPerUserDay, p.input.callMinutes, p.input.callVideoShare, p.input.callRelayedShare, p.input.callAudioKbps, p.input.callVideoKbps, p.input.relayBitsPerSec],
+      [1, 2, 0.5, 0.25, 40, 1000, 100e6]);
+    near(value(p, 'callAttemptsPerSec'), 20, 'attempts');
+    near(value(p, 'concurrentCalls'), 2400, 'concurrent');
+    near(value(p, 'relayedConcurrentCalls'), 600, 'relayed');
+    near(value(p, 'callBitsPerSec'), 520_000, 'bitrate');
+    near(value(p, 'relayEgressBitsPerSec'), 624e6, 'egress');
+    assert.equal(value(p, 'relayNodes'), 13);
+    near(value(p, 'relayBytesPerDay'), (864e3 * 120 * 0.25 * 2 * 520_000) / 8, 'per day: 3.37 TB');
+    assert.equal(line(p, 'relayNodes').formula, '⌈relay egress ÷ (relay-bits-per-sec × (1 − headroom))⌉, 0.1 Gbit/s each at 50% use');
+    const none = buildPlan({ dau: '864k', msgsPerUserDay: '10', peakFactor: '2', callsPerUserDay: '0' });
+    assert.deepEqual(['concurrentCalls', 'relayEgressBitsPerSec', 'relayNodes'].map((k) => value(none, k)), [0, 0, 0], 'no calls, no relays');
   });
 
   it('rejects negative, missing and malformed figures with errors that name the option, the rule and the value', () => {
@@ -135,6 +194,12 @@ describe('chatlab plan', () => {
     assert.equal(refusal({ ...base, mediaMix: 'photo=0' }), '--media-mix: expected weights >= 0 adding up to more than 0 and mean sizes greater than 0, got "photo=0"');
     assert.equal(refusal({ ...base, mediaMix: 'photo=1:0' }), '--media-mix: expected weights >= 0 adding up to more than 0 and mean sizes greater than 0, got "photo=1:0"');
     assert.throws(() => resolvePlanInput({ dau: 1, msgsPerUserDay: 1, peakFactor: 1, mediaMix: { photo: { weight: -1, meanBytes: 1 } } }), /^PlanInputError: --media-mix: expected kinds of/);
+    assert.equal(refusal({ ...base, callsPerUserDay: '-1' }), '--calls-per-user-day: expected a finite number >= 0, got -1');
+    assert.equal(refusal({ ...base, callMinutes: '0' }), '--call-minutes: expected a number greater than 0, got 0');
+    assert.equal(refusal({ ...base, callVideoShare: '1.2' }), '--call-video-share: expected a number between 0 and 1, got 1.2');
+    assert.equal(refusal({ ...base, callRelayedShare: '2' }), '--call-relayed-share: expected a number between 0 and 1, got 2');
+    assert.equal(refusal({ ...base, callAudioKbps: '0' }), '--call-audio-kbps: expected a number greater than 0, got 0');
+    assert.equal(refusal({ ...base, relayBitsPerSec: 'fast' }), '--relay-bits-per-sec: expected a number like 500M, 1.5, 100e9 or 2B, got "fast"');
   });
 
   it('reads counts and days as typed', () => {
@@ -206,6 +271,7 @@ describe('chatlab plan', () => {
     assert.match(ok.summary, /^holds: a 3-node cell at the planned per-node load .*decided by e2e_latency p\(99\)<1000 \(actual [\d.]+\)/);
     assert.ok(ok.untested.some((t) => /per-node connections: the cell held 100 devices per node/.test(t)), 'a cell smaller than planned says so');
     assert.ok(ok.untested.some((t) => /store fleet/.test(t)));
+    assert.ok(ok.untested.some((t) => /^calls and relays \([\d,]+ concurrent calls, \d+ relay servers planned\): the cell places no calls$/.test(t)), ok.untested.join('; '));
     assert.ok(ok.tested.some((t) => /per-node message rate/.test(t)));
     const strict = await verifyPlan(p, { cellDevices: 300, duration: '6s', sloP99Ms: 5 });
     assert.equal(strict.holds, false);

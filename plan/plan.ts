@@ -50,6 +50,20 @@ export interface PlanInput {
   edgeBitsPerSec: number;
   /** Devices that download one media message (default: the plan's recipient devices per message). */
   mediaRecipients?: number;
+  /** Voice and video calls each user places a day. */
+  callsPerUserDay: number;
+  /** Mean length of a call, minutes. */
+  callMinutes: number;
+  /** Share of calls that are video calls, 0..1. */
+  callVideoShare: number;
+  /** Share of calls relayed (TURN): both ends behind a symmetric NAT, no direct path, 0..1. */
+  callRelayedShare: number;
+  /** One direction of an audio call, kbit/s of payload. */
+  callAudioKbps: number;
+  /** One direction of a video call (its audio included), kbit/s of payload. */
+  callVideoKbps: number;
+  /** Bits per second one relay server forwards out. */
+  relayBitsPerSec: number;
 }
 
 /** The default media mix: scenarios/media-kinds.ts's weights, each kind at the middle of its size range (its sizes are drawn uniformly). */
@@ -76,6 +90,20 @@ export const PlanDefaults: Omit<PlanInput, 'dau' | 'msgsPerUserDay' | 'peakFacto
   edgeHitRatio: 0.8,
   // One edge's network interface: 10 Gbit/s.
   edgeBitsPerSec: 10e9,
+  // WhatsApp's record day for calls, New Year's Eve 2020, carried 1.4 billion among some 2 billion users: 0.7 a user (in 2016,
+  // 100 million a day among 1 billion). Two a user leaves room for a population that calls more than that.
+  callsPerUserDay: 2,
+  // A round figure: mobile voice calls commonly last a few minutes and video calls longer.
+  callMinutes: 5,
+  // No large messenger publishes its split of voice and video calls: an assumption, to be replaced by measured figures.
+  callVideoShare: 0.3,
+  // callstats.io reported about 22% of WebRTC sessions relayed through TURN (2016); Twilio quotes about 15%.
+  callRelayedShare: 0.2,
+  // The devices' default codecs (scenarios/device/call-media.ts): Opus voice at 32 kbit/s, a mobile video call at 800 kbit/s.
+  callAudioKbps: 32,
+  callVideoKbps: 800,
+  // One relay's network interface, as for an edge: 10 Gbit/s, used to (1 − headroom), 70% by default.
+  relayBitsPerSec: 10e9,
 };
 
 export interface PlanLine {
@@ -84,9 +112,11 @@ export interface PlanLine {
   value: number;
   unit: string;
   formula: string;
-  /** Lines of the media tier (uploads, storage, CDN edges) say so; the chat tiers' lines have none. */
-  section?: 'media';
+  /** Lines of the media tier (uploads, storage, CDN edges) or of calls (their relays) say so; the chat tiers' lines have none. */
+  section?: PlanSection;
 }
+
+export type PlanSection = 'media' | 'calls';
 
 export interface Plan {
   input: PlanInput;
@@ -225,6 +255,13 @@ const FIGURES: [keyof PlanInput, string, z.ZodType][] = [
   ['edgeHitRatio', 'edge-hit-ratio', share],
   ['edgeBitsPerSec', 'edge-bits-per-sec', greaterThan0],
   ['mediaRecipients', 'media-recipients', notNegative.optional()],
+  ['callsPerUserDay', 'calls-per-user-day', notNegative],
+  ['callMinutes', 'call-minutes', greaterThan0],
+  ['callVideoShare', 'call-video-share', share],
+  ['callRelayedShare', 'call-relayed-share', share],
+  ['callAudioKbps', 'call-audio-kbps', greaterThan0],
+  ['callVideoKbps', 'call-video-kbps', greaterThan0],
+  ['relayBitsPerSec', 'relay-bits-per-sec', greaterThan0],
 ];
 
 /** Fills defaults and checks every figure once, at the edge. */
@@ -252,7 +289,7 @@ export function capacityFrom(c: Calibration): Pick<PlanInput, 'framesPerNodeSec'
 export function plan(input: PlanInput, capacitySource = 'defaults'): Plan {
   const i = input;
   const lines: PlanLine[] = [];
-  const add = (key: string, label: string, value: number, unit: string, formula: string, section?: 'media') => {
+  const add = (key: string, label: string, value: number, unit: string, formula: string, section?: PlanSection) => {
     lines.push({ key, label, value, unit, formula, ...(section ? { section } : {}) });
     return value;
   };
@@ -286,7 +323,33 @@ export function plan(input: PlanInput, capacitySource = 'defaults'): Plan {
   add('bandwidthBitsPerSec', 'gateway bandwidth at the peak', peak * (1 + fanout) * i.messageBytes * 8, 'bit/s', 'peak msgs/s × (1 in + recipient devices out) × message bytes × 8');
   add('pushPerSec', 'push notifications at the peak', deliveries * (1 - i.onlineShare), 'pushes/s', 'peak deliveries × (1 − online-share)');
   addMedia(i, (...a) => add(...a, 'media'), { perDay, peak, fanout, use });
+  addCalls(i, (...a) => add(...a, 'calls'), use);
   return { input: i, lines, capacitySource };
+}
+
+/**
+ * Calls: signalling goes through the gateways (a few frames a call, left
+ * out of the chat tiers' figures), media device to device, except for the
+ * relayed share, whose media a relay (TURN) carries. A relayed call is
+ * counted on one relay with both its legs: the relay receives each end's
+ * stream and sends it on to the other end, so its egress equals its
+ * ingress: 2 streams × the call's bitrate. Payload only (no IP, UDP, RTP
+ * or TURN headers); a call between two users, as the rate per direction.
+ */
+function addCalls(i: PlanInput, add: (key: string, label: string, value: number, unit: string, formula: string) => number, use: number): void {
+  const attempts = add('callAttemptsPerSec', 'call attempts at the peak', (i.dau * i.callsPerUserDay * i.peakFactor) / 86_400, 'calls/s',
+    'dau × calls-per-user-day × peak-factor ÷ 86,400 s');
+  const concurrent = add('concurrentCalls', 'concurrent calls at the peak', attempts * i.callMinutes * 60, 'calls',
+    "call attempts/s × call-minutes × 60 s (Little's law)");
+  const relayed = add('relayedConcurrentCalls', 'relayed calls at the peak', concurrent * i.callRelayedShare, 'calls', 'concurrent calls × call-relayed-share');
+  const bitrate = add('callBitsPerSec', 'mean call bitrate, one direction', (1 - i.callVideoShare) * i.callAudioKbps * 1000 + i.callVideoShare * i.callVideoKbps * 1000, 'bit/s',
+    '(1 − call-video-share) × call-audio-kbps + call-video-share × call-video-kbps');
+  const egress = add('relayEgressBitsPerSec', 'relay egress at the peak (ingress the same)', relayed * 2 * bitrate, 'bit/s',
+    'relayed calls × 2 streams (one per direction, each received and sent on) × mean call bitrate');
+  add('relayNodes', 'relay servers needed', Math.ceil(egress / (i.relayBitsPerSec * use)), 'nodes',
+    `⌈relay egress ÷ (relay-bits-per-sec × (1 − headroom))⌉, ${fmt(i.relayBitsPerSec / 1e9)} Gbit/s each at ${fmt(use * 100)}% use`);
+  add('relayBytesPerDay', 'relay egress per day', (i.dau * i.callsPerUserDay * i.callMinutes * 60 * i.callRelayedShare * 2 * bitrate) / 8, 'bytes/day',
+    'dau × calls-per-user-day × call-minutes × 60 s × call-relayed-share × 2 streams × mean call bitrate ÷ 8');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { fmt, mixText, type Plan, type PlanLine } from './plan.ts';
+import { fmt, mixText, type Plan, type PlanLine, type PlanSection } from './plan.ts';
 
 /** The outcome of `--verify`: one simulated cell at the planned per-node load, with a node failure. */
 export interface Verdict {
@@ -51,7 +51,7 @@ export function value(v: number, unit: string): string {
 /** An input as the inputs line shows it: counts as `fmt` writes them, a rate in bits with its unit, the mix as `--media-mix` reads it. */
 function inputText(k: string, v: unknown, p: Plan): string {
   if (k === 'mediaMix') return mixText(p.input.mediaMix);
-  if (k === 'edgeBitsPerSec') return value(p.input.edgeBitsPerSec, 'bit/s');
+  if (k === 'edgeBitsPerSec' || k === 'relayBitsPerSec') return value(v as number, 'bit/s');
   return typeof v === 'number' ? fmt(v) : String(v);
 }
 
@@ -59,11 +59,19 @@ function inputsLine(p: Plan): string {
   return Object.entries(p.input).map(([k, v]) => `${k}=${inputText(k, v, p)}`).join(', ');
 }
 
-/** The plan's lines in their tables: the chat tiers first, then the media tier under its own heading. */
+const HEADINGS: Record<PlanSection, string> = {
+  media: 'Media (uploads, storage, CDN edges)',
+  calls: 'Calls (concurrency, relays)',
+};
+
+/** The plan's lines in their tables: the chat tiers first, then the media tier and calls, each under its own heading. */
 function sections(p: Plan): { heading?: string; lines: PlanLine[] }[] {
-  const media = p.lines.filter((l) => l.section === 'media');
-  const chat = p.lines.filter((l) => l.section !== 'media');
-  return media.length > 0 ? [{ lines: chat }, { heading: 'Media (uploads, storage, CDN edges)', lines: media }] : [{ lines: chat }];
+  const out: { heading?: string; lines: PlanLine[] }[] = [{ lines: p.lines.filter((l) => l.section === undefined) }];
+  for (const s of Object.keys(HEADINGS) as PlanSection[]) {
+    const lines = p.lines.filter((l) => l.section === s);
+    if (lines.length > 0) out.push({ heading: HEADINGS[s], lines });
+  }
+  return out;
 }
 
 export function planJson(p: Plan, verdict?: Verdict): string {

@@ -69,6 +69,7 @@ export async function verifyPlan(p: Plan, o: VerifyOptions = {}): Promise<Verdic
     `the store fleet (${get('storeNodes').toLocaleString('en-US')} store nodes): the cell's stores are one simulated store of each kind at the calibration's service times`,
     'storage volume, gateway bandwidth and push rate at the fleet scale',
     'the media tier (uploads, media storage, CDN edges): the cell sends no media',
+    `calls and relays (${get('concurrentCalls').toLocaleString('en-US', { maximumFractionDigits: 0 })} concurrent calls, ${get('relayNodes').toLocaleString('en-US')} relay servers planned): the cell places no calls`,
     `traffic between cells: the cell is ${NODES} of ${gateways.toLocaleString('en-US')} gateway nodes and all its messages stay inside it`,
   ];
   const cellText = `${NODES} nodes, ${devices.toLocaleString('en-US')} devices at ${rate.toLocaleString('en-US')} msgs/s, node-2 killed at 30%`;

@@ -20,17 +20,21 @@
  *    startMs + warmupMs are owed like any other (lost, shown twice and
  *    delivery counts include them) but leave no latency, late count or send
  *    lag: the statistics and thresholds cover the measured window only.
+ *  - Calls are judged by the devices' own figures (extra.calls): a run with
+ *    calls fails on any late or phantom ring even when its scenario names
+ *    no threshold for them (CALL_RING_RULES).
  */
 import { Paths, type Ledger, type Path } from './ledger.ts';
 import { Messages, Pairs, tallyErrors } from './join.ts';
 import { FaultWindow, Sessions } from './fault-impact.ts';
 import { DecadeBins, Trend } from './latency.ts';
 import { TimelineBuilder } from './timeline.ts';
-import { evaluateThreshold, parseThresholds, type MetricSource, type Tag } from './thresholds.ts';
+import { evaluateThreshold, parseThreshold, parseThresholds, summaryTrend, type MetricSource, type Tag, type Threshold } from './thresholds.ts';
 import { DUP_TRANSPORT, DUP_VISIBLE, MEDIA_LOST, OUT_OF_ORDER, UNDECRYPTABLE, pathIndex } from './ledger.ts';
 import type { StoreAnswer, UndeliveredPair } from './pending.ts';
 import {
   REPORT_SCHEMA_VERSION,
+  type CallsReport,
   type DeliveryCounts,
   type DriverStats,
   type E2eeReport,
@@ -74,7 +78,14 @@ export interface CheckOptions {
   /** What the stores said about undelivered pairs (see Checking); null or absent: not asked, all count lost. */
   stores?: StoreAnswer | null;
   /** Passed through untouched: engine-measured driver load and free-form notes. */
-  extra?: { driver?: DriverStats | null; e2ee?: E2eeReport | null; media?: MediaReport | null; stories?: StoriesReport | null; meta?: Record<string, unknown> };
+  extra?: {
+    driver?: DriverStats | null;
+    e2ee?: E2eeReport | null;
+    media?: MediaReport | null;
+    stories?: StoriesReport | null;
+    calls?: CallsReport | null;
+    meta?: Record<string, unknown>;
+  };
 }
 
 export const LATENCY_METHOD =
@@ -147,11 +158,32 @@ export class Checking {
     run.judgeMessages();
     const report = run.assemble(stores);
     const src = metricSource(report, run);
-    report.thresholds = this.thresholds.map((t) => evaluateThreshold(t, src));
+    const own = implicitThresholds(report, this.thresholds);
+    report.thresholds = [
+      ...this.thresholds.map((t) => evaluateThreshold(t, src)),
+      ...own.map((t) => ({ ...evaluateThreshold(t, src), implicit: true as const })),
+    ];
     report.passed = report.thresholds.every((t) => t.passed);
     nameFaults(report, run.opts);
     return report;
   }
+}
+
+/**
+ * Rules every run with calls keeps whether or not its scenario names them:
+ * no offer may reach a callee's device after its ring timeout, and no ring
+ * may go on once the call was taken elsewhere, declined or over. A scenario that sets
+ * its own threshold for one of these metrics replaces the checker's.
+ */
+export const CALL_RING_RULES: readonly [metric: string, expression: string][] = [
+  ['call_late_rings', 'count==0'],
+  ['call_phantom_rings', 'count==0'],
+];
+
+function implicitThresholds(report: Report, scenario: readonly Threshold[]): Threshold[] {
+  if (!report.calls) return [];
+  const named = new Set(scenario.map((t) => t.name));
+  return CALL_RING_RULES.filter(([metric]) => !named.has(metric)).map(([metric, expression]) => parseThreshold(metric, expression));
 }
 
 /**
@@ -414,6 +446,7 @@ class Run {
       e2ee: o.extra?.e2ee ?? null,
       media: o.extra?.media ?? null,
       stories: o.extra?.stories ?? null,
+      calls: o.extra?.calls ?? null,
       meta: { ...(o.extra?.meta ?? {}), negativeLatencies: this.total.e2e.negatives + this.ack.negatives },
       passed: true,
     };
@@ -451,8 +484,34 @@ const COUNTER_FIELDS: Record<string, keyof DeliveryCounts> = {
   late: 'late',
 };
 
+/** Call counters by metric; no data (null) when the run has no calls section. */
+const CALL_COUNTERS: Record<string, (c: CallsReport) => number> = {
+  calls_attempted: (c) => c.attempted,
+  calls_answered: (c) => c.answered,
+  calls_failed: (c) => c.failed,
+  calls_timed_out: (c) => c.timedOut,
+  calls_unresolved: (c) => c.unresolved,
+  call_late_rings: (c) => c.violations.lateRings,
+  call_phantom_rings: (c) => c.violations.phantomRings,
+};
+
+/** Call trends: the report keeps them as summaries, so they are read back from those. */
+const CALL_TRENDS: Record<string, (c: CallsReport) => LatencySummary> = {
+  call_ring_setup: (c) => c.setup.ringMs,
+  call_answer_setup: (c) => c.setup.answerMs,
+  call_connect: (c) => c.setup.connectMs,
+  call_jitter: (c) => c.media.relayedJitterMs,
+};
+
+/** Call loss rates, 0..1 from the report's percentages; null with no leg to count them on. */
+function callRate(name: string, c: CallsReport): number | null {
+  if (name === 'call_relay_loss') return c.media.relayedLegs === 0 ? null : c.media.relayedLossPct / 100;
+  return c.media.legs === 0 ? null : c.media.lossPct / 100;
+}
+
 function metricSource(report: Report, run: Run): MetricSource {
   const pathOf = (tag: Tag | null) => (tag ? run.byPath.get(tag.value as Path)! : run.total);
+  const calls = report.calls ?? null;
   const counters: Record<string, (tag: Tag | null) => number> = {
     delivered_unacked: () => report.delivery.deliveredUnacked,
     unexpected: () => report.delivery.unexpected,
@@ -465,6 +524,8 @@ function metricSource(report: Report, run: Run): MetricSource {
   return {
     durationMs: report.durationMs,
     trend(name, tag) {
+      const call = CALL_TRENDS[name];
+      if (call) return calls ? summaryTrend(call(calls)) : null;
       if (name === 'e2e_latency') return pathOf(tag).e2e;
       if (name === 'e2e_latency_uncorrected') return pathOf(tag).e2eSend;
       if (name === 'ack_latency') return run.ack;
@@ -473,10 +534,13 @@ function metricSource(report: Report, run: Run): MetricSource {
       return name === 'receipt_latency_read' ? run.receipts[1] : run.receipts[0];
     },
     counter(name, tag) {
+      const call = CALL_COUNTERS[name];
+      if (call) return calls ? call(calls) : null;
       const field = COUNTER_FIELDS[name];
       return field ? pathOf(tag).counts[field] : (counters[name]?.(tag) ?? null);
     },
     rate(name, tag) {
+      if (name.startsWith('call_')) return calls ? callRate(name, calls) : null;
       if (name === 'ack_ratio') return report.messages.sent === 0 ? null : report.messages.acked / report.messages.sent;
       const c = pathOf(tag).counts;
       return c.expected === 0 ? null : c.delivered / c.expected;

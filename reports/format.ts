@@ -3,7 +3,7 @@
  * table/summary rows every output (terminal, Markdown, HTML) shows alike.
  */
 import { Paths, type Path } from './ledger.ts';
-import type { ErrorsReport, FaultReport, LatencySummary, PathReport, Report, WindowLatency } from './report.ts';
+import type { ErrorsReport, FaultReport, LatencySummary, PathReport, Report, ThresholdResult, WindowLatency } from './report.ts';
 
 export function fmtInt(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '–';
@@ -154,10 +154,15 @@ export const FAULT_LATENCY_NOTE =
 
 export const THRESHOLD_HEADER = ['', 'metric', 'threshold', 'actual', 'faults in its window'];
 
+/** A threshold's metric as the tables show it: one the checker set itself (not the scenario) says so. */
+export function thresholdMetric(t: ThresholdResult): string {
+  return t.implicit ? `${t.metric} (checker's own)` : t.metric;
+}
+
 /** A failed threshold names the faults in its window (scheduled or observed): the likely cause beside the verdict. */
 export function thresholdRows(report: Report): string[][] {
   return report.thresholds.map((t) => [
-    t.passed ? 'PASS' : 'FAIL', t.metric, t.expression, t.actual === null ? 'no data' : fmtNum(t.actual), t.passed ? '' : (t.faults?.join('; ') ?? 'none'),
+    t.passed ? 'PASS' : 'FAIL', thresholdMetric(t), t.expression, t.actual === null ? 'no data' : fmtNum(t.actual), t.passed ? '' : (t.faults?.join('; ') ?? 'none'),
   ]);
 }
 
@@ -282,6 +287,51 @@ export function storiesRows(report: Report): string[][] | null {
     ['views sent / view receipts posters got', `${fmtInt(s.views)} / ${fmtInt(s.viewReceipts)}`],
     ['view receipt p50 / p99 (ms, from the server\'s record of the view)', ms(s.viewReceiptMs)],
     ['failed', failed === '' ? '0' : failed],
+  ];
+}
+
+/** Bits per second in bit/s, kbit/s, Mbit/s or Gbit/s (powers of 1000). */
+export function fmtBitsPerSec(n: number): string {
+  if (n < 1000) return `${fmtInt(n)} bit/s`;
+  const [v, unit] = n < 1e6 ? [n / 1e3, 'kbit/s'] : n < 1e9 ? [n / 1e6, 'Mbit/s'] : [n / 1e9, 'Gbit/s'];
+  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${unit}`;
+}
+
+export const CALLS_HEADER = ['calls', ''];
+
+/** `code n, code m`, most frequent first, or '0'. */
+function byCode(counts: Record<string, number>): string {
+  return Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${fmtInt(n)}`).join(', ') || '0';
+}
+
+/** The calls section as rows (null without one): outcomes, setup times, how media went (relayed or direct), the relay's load, packet loss and jitter, and the rings the checker judged. */
+export function callsRows(report: Report): string[][] | null {
+  const c = report.calls;
+  if (!c) return null;
+  const ms = (x: { count: number; p50: number; p99: number }) => (x.count ? `${fmtMs(x.p50)} / ${fmtMs(x.p99)}` : '–');
+  const v = c.violations;
+  return [
+    ['attempted / placed (the node answered call.placed)', `${fmtInt(c.attempted)} / ${fmtInt(c.placed)}`],
+    ['answered / rejected / busy / timed out / failed', [c.answered, c.rejected, c.busy, c.timedOut, c.failed].map(fmtInt).join(' / ')],
+    ["skipped (the caller's user already in a call) / unresolved at the end", `${fmtInt(c.skipped ?? 0)} / ${fmtInt(c.unresolved ?? 0)}`],
+    ['failed by reason', byCode(c.failedBy)],
+    ['errors by code (frames refused, legs not opened, calls a callee saw end badly)', byCode(c.errors)],
+    ['placed p50 / p99 (ms, offer written to call.placed)', ms(c.setup.placeMs)],
+    ["ring setup p50 / p99 (ms, offer written to ringing on a callee's device)", ms(c.setup.ringMs)],
+    ['answer setup p50 / p99 (ms, offer written to the answer, pick-up time included)', ms(c.setup.answerMs)],
+    ['connect p50 / p99 (ms, answer to media flowing)', ms(c.setup.connectMs)],
+    ['connected: relayed / direct', `${fmtInt(c.connected)}: ${fmtInt(c.relayed)} / ${fmtInt(c.direct)}`],
+    ['relayed share (relayed / connected)', fmtPct(c.relayedShare, 1)],
+    ['relay allocations open at once, at most', fmtInt(c.relay.allocationsPeak)],
+    ['relay bandwidth in the busiest second (both directions)', fmtBitsPerSec(c.relay.peakMbps * 1e6)],
+    ['bytes relayed (payload)', fmtBytes(c.relay.bytes)],
+    ['media legs / packets sent / received', `${fmtInt(c.media.legs)} / ${fmtInt(c.media.packetsSent)} / ${fmtInt(c.media.packetsReceived)}`],
+    ['media loss, every leg', fmtPct(c.media.lossPct / 100, 2)],
+    ['media loss, relayed legs', c.media.relayedLegs ? `${fmtPct(c.media.relayedLossPct / 100, 2)} (${fmtInt(c.media.relayedLegs)} legs)` : '–'],
+    ['relayed jitter p50 / p99 (ms, RFC 3550)', ms(c.media.relayedJitterMs)],
+    ["rings on callees' devices", fmtInt(c.rings)],
+    ['late rings (offers delivered after their ring timeout)', fmtInt(v.lateRings)],
+    ['phantom rings (rang on after the call was taken elsewhere, declined or over)', v.unjudged ? `${fmtInt(v.phantomRings)} (${fmtInt(v.unjudged)} rings not judged)` : fmtInt(v.phantomRings)],
   ];
 }
 

@@ -22,6 +22,8 @@ import {
   mediaRows,
   STORIES_HEADER,
   storiesRows,
+  CALLS_HEADER,
+  callsRows,
   durationText,
   faultLatencyRows,
   faultRows,
@@ -34,6 +36,7 @@ import {
   latencyRows,
   messagesText,
   numericColumns,
+  thresholdMetric,
 } from './format.ts';
 
 export function escapeHtml(s: string): string {
@@ -70,6 +73,11 @@ function mediaTable(r: Report): string {
 function storiesTable(r: Report): string {
   const rows = storiesRows(r);
   return rows ? `<h2>Stories</h2>${table(STORIES_HEADER, rows)}` : '';
+}
+
+function callsTable(r: Report): string {
+  const rows = callsRows(r);
+  return rows ? `<h2>Calls</h2>${table(CALLS_HEADER, rows)}` : '';
 }
 
 function cards(r: Report): string {
@@ -124,7 +132,7 @@ function chartsSection(): string {
 
 function thresholdsTable(r: Report): string {
   if (r.thresholds.length === 0) return '<p>No thresholds set.</p>';
-  const rows = r.thresholds.map((t) => [t.passed ? 'pass' : 'FAIL', t.metric, t.expression, t.actual === null ? 'no data' : fmtNum(t.actual)]);
+  const rows = r.thresholds.map((t) => [t.passed ? 'pass' : 'FAIL', thresholdMetric(t), t.expression, t.actual === null ? 'no data' : fmtNum(t.actual)]);
   return table(['result', 'metric', 'threshold', 'actual'], rows, (row) => (row[0] === 'pass' ? 'ok' : 'fail'));
 }
 
@@ -193,6 +201,7 @@ ${thresholdsTable(report)}
 ${e2eeTable(report)}
 ${mediaTable(report)}
 ${storiesTable(report)}
+${callsTable(report)}
 ${errorsTable(report)}
 ${faultsTable(report)}
 <script>${chartJs()}</script>

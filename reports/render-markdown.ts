@@ -11,6 +11,8 @@ import {
   mediaRows,
   STORIES_HEADER,
   storiesRows,
+  CALLS_HEADER,
+  callsRows,
   FAULT_HEADER,
   FAULT_LATENCY_HEADER,
   FAULT_LATENCY_NOTE,
@@ -65,6 +67,11 @@ function storiesSection(r: Report): string | null {
   return rows ? `## Stories\n\n${markdownTable(STORIES_HEADER, rows)}` : null;
 }
 
+function callsSection(r: Report): string | null {
+  const rows = callsRows(r);
+  return rows ? `## Calls\n\n${markdownTable(CALLS_HEADER, rows)}` : null;
+}
+
 function errors(r: Report): string | null {
   const entries = Object.entries(r.errors.byCode).sort((a, b) => b[1].count - a[1].count);
   if (entries.length === 0) return null;
@@ -96,6 +103,7 @@ export function renderMarkdown(report: Report): string {
     e2eeSection(report),
     mediaSection(report),
     storiesSection(report),
+    callsSection(report),
     errors(report),
     faults(report),
     driverText(report),

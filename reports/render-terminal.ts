@@ -11,6 +11,8 @@ import {
   mediaRows,
   STORIES_HEADER,
   storiesRows,
+  CALLS_HEADER,
+  callsRows,
   LATENCY_HEADER,
   THRESHOLD_HEADER,
   deliveryRows,
@@ -103,6 +105,8 @@ export function renderTerminal(report: Report, opts: TerminalOptions = {}): stri
   if (media) parts.push('', textTable(MEDIA_HEADER, media));
   const stories = storiesRows(report);
   if (stories) parts.push('', textTable(STORIES_HEADER, stories));
+  const calls = callsRows(report);
+  if (calls) parts.push('', textTable(CALLS_HEADER, calls));
   parts.push('', errorLine(report), ...faultLines(report), driverText(report));
   return parts
     .filter((p): p is string => p !== null)

@@ -6,7 +6,9 @@ import { renderTerminal } from './render-terminal.ts';
 import { renderMarkdown } from './render-markdown.ts';
 import { renderHtml } from './render-html.ts';
 import { readReport, writeReports } from './write.ts';
-import { sampleReport } from './sample-history.ts';
+import { sampleCalls, sampleReport, SAMPLE_OPTIONS, sampleLedger } from './sample-history.ts';
+import { check } from './checker.ts';
+import { callsRows, fmtBitsPerSec } from './format.ts';
 import type { Report } from './report.ts';
 
 describe('renderers', () => {
@@ -58,6 +60,57 @@ describe('renderers', () => {
     assert.ok(!html.includes('<script>alert(1)'), 'scenario name is escaped');
     assert.equal((html.match(/<canvas /g) ?? []).length, 4);
     assert.match(html, /FAILED \(1 of 5 thresholds\)/);
+  });
+
+  describe('the calls section', () => {
+    const withCalls = check(sampleLedger(), { ...SAMPLE_OPTIONS, extra: { ...SAMPLE_OPTIONS.extra, calls: sampleCalls() } });
+
+    it('is in every renderer when the run had calls, with the checker\'s own ring thresholds failed and marked', () => {
+      const text = renderTerminal(withCalls);
+      assert.match(text, /^chatlab: FAILED \(3 of 7 thresholds\)/);
+      assert.match(text, /^calls\s*$/m);
+      assert.match(text, /^attempted \/ placed \(the node answered call\.placed\)\s+1,200 \/ 1,196$/m);
+      assert.match(text, /^answered \/ rejected \/ busy \/ timed out \/ failed\s+900 \/ 120 \/ 30 \/ 110 \/ 40$/m);
+      assert.match(text, /^failed by reason\s+media_lost 21, offline 12, unplaced 4, disconnected 3$/m);
+      assert.match(text, /^ring setup p50 \/ p99 \(ms, offer written to ringing on a callee's device\)\s+12\.3 \/ 95\.2$/m);
+      assert.match(text, /^answer setup p50 \/ p99 .*\s+4,200 \/ 9,800$/m);
+      assert.match(text, /^connect p50 \/ p99 .*\s+85\.0 \/ 640$/m);
+      assert.match(text, /^relayed share \(relayed \/ connected\)\s+20\.0%$/m);
+      assert.match(text, /^relay allocations open at once, at most\s+352$/m);
+      assert.match(text, /^relay bandwidth in the busiest second \(both directions\)\s+95\.4 Mbit\/s$/m);
+      assert.match(text, /^bytes relayed \(payload\)\s+2\.5 GB$/m);
+      assert.match(text, /^media loss, every leg\s+0\.43%$/m);
+      assert.match(text, /^media loss, relayed legs\s+1\.37% \(352 legs\)$/m);
+      assert.match(text, /^relayed jitter p50 \/ p99 \(ms, RFC 3550\)\s+2\.80 \/ 14\.6$/m);
+      assert.match(text, /^late rings \(offers delivered after their ring timeout\)\s+2$/m);
+      assert.match(text, /^phantom rings .*\s+1$/m);
+      assert.match(text, /^FAIL\s+call_late_rings \(checker's own\)\s+count==0\s+2\s/m);
+      assert.match(text, /^FAIL\s+call_phantom_rings \(checker's own\)\s+count==0\s+1\s/m);
+      const md = renderMarkdown(withCalls);
+      assert.match(md, /## Calls\n\n\| calls \|  \|\n/);
+      assert.match(md, /\| relayed share \(relayed \/ connected\) \| 20\.0% \|/);
+      assert.match(md, /\| FAIL \| call_late_rings \(checker's own\) \| count==0 \| 2 \|/);
+      const html = renderHtml(withCalls);
+      assert.match(html, /<h2>Calls<\/h2><table>/);
+      assert.match(html, /<td>late rings \(offers delivered after their ring timeout\)<\/td><td>2<\/td>/);
+      assert.match(html, /<td>call_phantom_rings \(checker&#39;s own\)<\/td>/);
+    });
+
+    it('is in no renderer when the run had none', () => {
+      assert.equal(callsRows(report), null);
+      assert.doesNotMatch(renderTerminal(report), /^calls\b|call_late_rings|ring setup/m);
+      assert.doesNotMatch(renderMarkdown(report), /## Calls|call_late_rings|ring setup/);
+      assert.doesNotMatch(renderHtml(report), /<h2>Calls<\/h2>|call_late_rings|ring setup/);
+    });
+
+    it('scales its units and says which rings went unjudged', () => {
+      assert.deepEqual(['999', '12.5 kbit/s', '95.4 Mbit/s', '1.2 Gbit/s'], [999, 12_500, 95.37e6, 1.2e9].map((n) => fmtBitsPerSec(n).replace(' bit/s', '')));
+      const r = { ...withCalls, calls: { ...sampleCalls(), relay: { allocationsPeak: 0, peakMbps: 0.05, bytes: 640 }, violations: { lateRings: 0, phantomRings: 0, unjudged: 1234 } } };
+      const rows = Object.fromEntries(callsRows(r)!);
+      assert.equal(rows['relay bandwidth in the busiest second (both directions)'], '50.0 kbit/s');
+      assert.equal(rows['bytes relayed (payload)'], '640 B');
+      assert.equal(rows['phantom rings (rang on after the call was taken elsewhere, declined or over)'], '0 (1,234 rings not judged)');
+    });
   });
 
   it('writes report.json, report.html and summary.md and reads the JSON back', () => {

@@ -216,6 +216,8 @@ export interface ThresholdResult {
   passed: boolean;
   /** A failed threshold only, when any: the faults (scheduled or observed) overlapping the run it judged, e.g. "node-kill node-2 9.0s-18.0s". */
   faults?: string[];
+  /** Present (true) on a threshold the checker set itself, not the scenario: `call_late_rings` and `call_phantom_rings` `count==0` when the run had calls. */
+  implicit?: true;
 }
 
 /** Filled by the engine: how loaded the load generator itself was. Wall-clock by nature. */
@@ -362,6 +364,70 @@ export interface StoriesReport {
   failed: Record<string, number>;
 }
 
+/**
+ * Calls in a run, as devices saw them: outcomes (the caller's view), setup
+ * times, the relay's load, what media packets measured, and the rings the
+ * checker judged. Device-side.
+ */
+export interface CallsReport {
+  /** Calls the load asked devices to place; of them: placed (`call.placed` came back) and how each ended. */
+  attempted: number;
+  placed: number;
+  /** Taken by at least one callee (and then hung up, or ended early by a callee). */
+  answered: number;
+  rejected: number;
+  busy: number;
+  timedOut: number;
+  failed: number;
+  /** Not placed because the caller's user was already in a call on another of its devices (`in_call`): a void iteration, not a failure. */
+  skipped: number;
+  /** Calls whose caller never saw them end by the end of the run (each should have an outcome: a run with any is judged by `calls_unresolved`). */
+  unresolved: number;
+  /** Failed calls by reason: `offline`, `disconnected` (signalling lost while ringing), `media_lost` (nothing heard from the peer: the relay or path died), `refused:<code>`, `unplaced`, `turn_refused`, … */
+  failedBy: Record<string, number>;
+  /** Call frames refused and legs that could not open, by code. */
+  errors: Record<string, number>;
+  setup: {
+    /** Offer written → `call.placed` at the caller. */
+    placeMs: LatencySummary;
+    /** Offer written → the offer on a callee's device (ringing there). */
+    ringMs: LatencySummary;
+    /** Offer written → the answer at the caller (includes the user's time to pick up). */
+    answerMs: LatencySummary;
+    /** Answer at the caller → media flowing (legs open, candidates exchanged). */
+    connectMs: LatencySummary;
+  };
+  /** Answered calls whose media started, and how: through a relay or device to device. */
+  connected: number;
+  relayed: number;
+  direct: number;
+  /** relayed / connected. */
+  relayedShare: number;
+  relay: {
+    /** Relay allocations open at once, at most. */
+    allocationsPeak: number;
+    /** Relayed bandwidth in the busiest second, Mbit/s (both directions, as the legs counted it). */
+    peakMbps: number;
+    /** Payload bytes relayed in the run. */
+    bytes: number;
+  };
+  media: {
+    legs: number;
+    packetsSent: number;
+    packetsReceived: number;
+    /** Packets lost of those the peers sent, %. */
+    lossPct: number;
+    relayedLegs: number;
+    relayedLossPct: number;
+    /** RFC 3550 interarrival jitter of relayed legs at their end. */
+    relayedJitterMs: LatencySummary;
+  };
+  /** Rings on callees' devices. */
+  rings: number;
+  /** What the checker counts against the run: offers that rang after their ring timeout, and rings that went on after the call was answered elsewhere or over. */
+  violations: { lateRings: number; phantomRings: number; unjudged: number };
+}
+
 export interface Report {
   schemaVersion: number;
   scenario: string;
@@ -397,6 +463,8 @@ export interface Report {
   media?: MediaReport | null;
   /** Stories posted, listed and viewed; absent (or null) when the run had none. */
   stories?: StoriesReport | null;
+  /** Calls placed, rung, answered and carried; absent (or null) when the run had none. */
+  calls?: CallsReport | null;
   meta: Record<string, unknown>;
   /** Every threshold passed (true when there are none). */
   passed: boolean;

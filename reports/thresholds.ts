@@ -9,10 +9,12 @@
  *   rate    — rate (a fraction 0..1)
  *   gauge   — value
  * A trend with no samples has no p/avg/min/max/med: the threshold fails
- * ("no data") rather than passing silently.
+ * ("no data") rather than passing silently. A trend the report keeps only
+ * as a LatencySummary (the calls' setup times and jitter) has the
+ * percentiles the summary holds and no others: p(N) of another N is refused.
  */
 import { Paths } from './ledger.ts';
-import type { ThresholdResult } from './report.ts';
+import type { LatencySummary, ThresholdResult } from './report.ts';
 
 export type MetricKind = 'trend' | 'counter' | 'rate' | 'gauge';
 export type Aggregation = 'p' | 'avg' | 'min' | 'max' | 'med' | 'count' | 'rate' | 'value';
@@ -23,7 +25,12 @@ interface MetricDef {
   /** The one tag key this metric may be filtered by. */
   tag?: 'path' | 'code';
   doc: string;
+  /** A trend known only by its summary: the percentiles it holds (min, med and max come with it). */
+  percentiles?: readonly number[];
 }
+
+/** The percentiles a LatencySummary holds. */
+export const SUMMARY_PERCENTILES = [50, 90, 99, 99.9] as const;
 
 export const METRICS: Record<string, MetricDef> = {
   e2e_latency: { kind: 'trend', tag: 'path', doc: 'send → delivered on device, from the intended send time (ms)' },
@@ -54,6 +61,19 @@ export const METRICS: Record<string, MetricDef> = {
   connected_peak: { kind: 'gauge', doc: 'most devices connected at once' },
   driver_cpu_percent: { kind: 'gauge', doc: 'load generator CPU, percent of one core' },
   driver_event_loop_p99_ms: { kind: 'gauge', doc: 'load generator event-loop delay p99 (ms)' },
+  calls_attempted: { kind: 'counter', doc: 'calls the load asked devices to place' },
+  calls_answered: { kind: 'counter', doc: 'calls a callee took that ended well (one whose media died is failed)' },
+  calls_failed: { kind: 'counter', doc: 'calls that failed (any reason)' },
+  calls_timed_out: { kind: 'counter', doc: 'calls no callee took, at least one letting them ring out' },
+  calls_unresolved: { kind: 'counter', doc: 'calls whose caller never saw them end by the end of the run' },
+  call_late_rings: { kind: 'counter', doc: "offers delivered to a callee's device after their ring timeout (implicitly count==0 when the run has calls)" },
+  call_phantom_rings: { kind: 'counter', doc: 'rings still going after the call was answered elsewhere, declined or over (implicitly count==0 when the run has calls)' },
+  call_ring_setup: { kind: 'trend', percentiles: SUMMARY_PERCENTILES, doc: "offer written → ringing on a callee's device (ms)" },
+  call_answer_setup: { kind: 'trend', percentiles: SUMMARY_PERCENTILES, doc: 'offer written → answer at the caller, pick-up time included (ms)' },
+  call_connect: { kind: 'trend', percentiles: SUMMARY_PERCENTILES, doc: 'answer at the caller → media flowing (ms)' },
+  call_jitter: { kind: 'trend', percentiles: SUMMARY_PERCENTILES, doc: 'RFC 3550 interarrival jitter of relayed call legs (ms)' },
+  call_media_loss: { kind: 'rate', doc: 'call media packets lost / (lost + received), every leg (0..1)' },
+  call_relay_loss: { kind: 'rate', doc: 'call media packets lost / (lost + received), relayed legs (0..1)' },
 };
 
 const AGGREGATIONS: Record<MetricKind, Aggregation[]> = {
@@ -127,6 +147,10 @@ export function parseThreshold(metric: string, expression: string): Threshold {
   if (percentile !== null && !(percentile >= 0 && percentile <= 100)) {
     throw new ThresholdError('percentile must be within 0..100', expression);
   }
+  if (percentile !== null && def.percentiles && !def.percentiles.includes(percentile)) {
+    const held = def.percentiles.map((p) => `p(${p})`).join(', ');
+    throw new ThresholdError(`${name} is kept as a summary with ${held} only (or avg, min, med, max, count)`, expression);
+  }
   const operator = (m[3] === '===' ? '==' : m[3]) as Operator;
   return { metric: metric.trim(), name, tag, expression: expression.trim(), kind: def.kind, aggregation, percentile, operator, value: Number(m[4]) };
 }
@@ -146,6 +170,20 @@ export interface TrendLike {
   count: number;
   percentile(p: number): number | null;
   mean(): number | null;
+}
+
+/**
+ * A trend read from its LatencySummary: p(50), p(90), p(99), p(99.9), min
+ * (p(0)), max (p(100)) and the mean, as rounded there; any other
+ * percentile is null (parseThreshold refuses it for such metrics first).
+ */
+export function summaryTrend(s: LatencySummary): TrendLike {
+  const at = new Map<number, number>([[0, s.min], [50, s.p50], [90, s.p90], [99, s.p99], [99.9, s.p999], [100, s.max]]);
+  return {
+    count: s.count,
+    percentile: (p) => (s.count === 0 ? null : (at.get(p) ?? null)),
+    mean: () => (s.count === 0 ? null : s.mean),
+  };
 }
 
 /** Measured values by metric; null means "no data". */

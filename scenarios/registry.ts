@@ -7,6 +7,7 @@ import { steadyChat } from './builtin/steady-chat.ts';
 import { mediaMix } from './builtin/media-mix.ts';
 import { viralForward } from './builtin/viral-forward.ts';
 import { storiesPeak } from './builtin/stories-peak.ts';
+import { callsEvening } from './builtin/calls-evening.ts';
 import type { Scenario } from './scenario.ts';
 import { nodeFailure } from './drills/node-failure.ts';
 import { rollingRestart } from './drills/rolling-restart.ts';
@@ -20,6 +21,7 @@ export const builtins: Record<string, () => Scenario> = {
   'media-mix': () => mediaMix,
   'viral-forward': () => viralForward,
   'stories-peak': () => storiesPeak,
+  'calls-evening': () => callsEvening,
   'offline-burst': () => offlineBurst(),
   'group-fanout': () => groupFanout,
   'reconnect-storm': () => reconnectStorm,

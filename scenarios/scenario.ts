@@ -21,8 +21,8 @@ export type GroupSpec = z.infer<typeof groupSpecSchema>;
 export interface Pick {
   from: number;
   to: string;
-  /** Not a message: `from` posts a story, or lists and views its contacts' stories (`to` is not used). */
-  action?: 'story-post' | 'story-view';
+  /** Not a message: `from` posts a story, lists and views its contacts' stories, or calls (`to` is not used: the load picks callees among its contacts). */
+  action?: 'story-post' | 'story-view' | 'call';
 }
 
 /** What a behaviour may look at to choose a message. All randomness comes from `random`. */

@@ -16,6 +16,7 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 const atLeast = (min: number) => z.number({ error: `expected a number >= ${min}` }).min(min);
 const positive = z.number({ error: 'expected a positive number' }).positive();
 const text = z.string({ error: 'expected a string' });
+const share = z.number({ error: 'expected a share in [0, 1]' }).min(0).max(1);
 
 /** Which behaviour picks sender and recipient (a key of `Scenario.exec`). Default 'chat'. */
 const exec = text.optional();
@@ -149,6 +150,38 @@ const scenarioShape = z.object({
       })).optional(),
       forward: z.object({ share: z.number({ error: 'expected a share in [0, 1]' }).min(0).max(1), hops: int(1, 1000), fanout: int(1, 32).optional() }).optional(),
     }).optional(),
+    /**
+     * Voice and video calls (docs/protocol.md, Calls), placed by the `call`
+     * behaviour. A call rings every device of its callees; a callee user
+     * takes it (`answer`), declines it (`reject`) or lets it ring out, after
+     * `pickUpMs`; the caller hangs up `durationS` after the answer (a
+     * log-normal of that median and 90th percentile, at most `max`; cut so a
+     * call ends within the run's grace period). A call between two users
+     * both behind a symmetric NAT (each with chance `symmetricNat`) is
+     * relayed through the world's TURN relay; the others go device to
+     * device. `groupShare` of calls ring 2..`groupSize` contacts (mesh
+     * signalling; media between the caller and each who answered).
+     * `codecs` overrides the payload rate (kbit/s) and packet interval of
+     * audio and video. Nothing heard from the peer for `silenceMs` ends a
+     * call as `media_lost`. `ringMs` is the nodes' ring timeout.
+     */
+    calls: z.object({
+      videoShare: share,
+      durationS: z.object({ median: positive, p90: positive, max: positive })
+        .refine((d) => d.p90 >= d.median && d.max >= d.median, { error: 'expected median <= p90 and median <= max' }),
+      answer: share,
+      reject: share,
+      pickUpMs: z.object({ min: atLeast(0), max: atLeast(0) }).refine((p) => p.max >= p.min, { error: 'expected max >= min', path: ['max'] }),
+      symmetricNat: share,
+      groupShare: share.optional(),
+      groupSize: int(3, 8).optional(),
+      ringMs: int(1000, 120_000).optional(),
+      silenceMs: int(500, 60_000).optional(),
+      codecs: z.partialRecord(z.enum(['audio', 'video'], { error: 'expected audio or video' }), z.object({
+        kbps: z.number({ error: 'expected kbit/s in [8, 4000]' }).min(8).max(4000),
+        packetMs: int(5, 100),
+      })).optional(),
+    }).refine((c) => c.answer + c.reject <= 1, { error: 'expected answer + reject <= 1' }).optional(),
   }),
   exec: z.record(text, z.custom<Behaviour>((f) => typeof f === 'function', { error: 'expected a behaviour function' })),
   options: z.object({

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the local world and the integration tests need on a Debian
 # machine: redis-server, Java 17, Apache Cassandra 5.0.6 (jars from Maven
-# Central into .cache/cassandra/lib), chromium (report tests) and
-# toxiproxy-server (network faults; built with `go install` into .cache/bin).
+# Central into .cache/cassandra/lib), chromium (report tests), coturn (the
+# TURN relay of calls) and toxiproxy-server (network faults; built with
+# `go install` into .cache/bin).
 #
 # Idempotent and fast when done: every step is a file or command check first,
 # so a provisioned machine passes in well under 2 s without touching the
@@ -70,9 +71,30 @@ stop_system_redis() {
   fi
 }
 
+# Leave no system coturn service running (on 3478): chatlab starts its own
+# turnserver per world and test, each with its own config, ports and secret.
+# Only the service's own pidfile is looked at: turnservers chatlab started are
+# not touched.
+stop_system_turnserver() {
+  local pidfile pid
+  for pidfile in /run/turnserver/turnserver.pid /run/turnserver.pid /var/run/turnserver.pid; do
+    [[ -f "$pidfile" ]] || continue
+    pid="$(cat "$pidfile" 2>/dev/null || true)"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      say "stopping the system coturn service (pid $pid); chatlab starts its own"
+      (command -v service >/dev/null 2>&1 && service coturn stop >/dev/null 2>&1) || kill "$pid" || true
+    fi
+  done
+  if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now coturn >/dev/null 2>&1 || true
+  fi
+}
+
 # ---- what is missing -------------------------------------------------------
 apt_missing=()
 command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
+# turnserver lives in /usr/bin; coturn's service is kept from starting below.
+command -v turnserver >/dev/null 2>&1 || apt_missing+=(coturn)
 [[ -x /usr/bin/chromium ]] || apt_missing+=(chromium)
 [[ "$(java_major)" -ge 17 ]] || apt_missing+=(openjdk-17-jre-headless)
 need_cassandra=0
@@ -85,7 +107,7 @@ need_seaweed=0
 if [[ $need_toxiproxy -eq 1 || $need_seaweed -eq 1 ]] && ! command -v go >/dev/null 2>&1 && [[ ! -x /usr/local/go/bin/go ]]; then apt_missing+=(golang-go); fi
 
 if [[ ${#apt_missing[@]} -eq 0 && $need_cassandra -eq 0 && $need_toxiproxy -eq 0 && $need_seaweed -eq 0 ]]; then
-  [[ $CHECK_ONLY -eq 1 ]] || stop_system_redis
+  [[ $CHECK_ONLY -eq 1 ]] || { stop_system_redis; stop_system_turnserver; }
   provision_docker
   exit 0
 fi
@@ -105,8 +127,8 @@ if [[ ${#apt_missing[@]} -gt 0 ]]; then
   [[ $(id -u) -eq 0 ]] || fail "need root to apt-get install ${apt_missing[*]} (try: sudo bash scripts/provision.sh)"
   command -v apt-get >/dev/null 2>&1 || fail "no apt-get: install ${apt_missing[*]} by hand"
   say "installing ${apt_missing[*]}"
-  # Keep Debian from starting the system redis service on install: the local
-  # world starts its own redis-server on a free port. policy-rc.d exit 101
+  # Keep Debian from starting the system redis and coturn services on install:
+  # the local world starts its own redis-server and turnserver on free ports. policy-rc.d exit 101
   # means "action forbidden"; only ours is removed afterwards.
   policy=/usr/sbin/policy-rc.d
   own_policy=0
@@ -124,8 +146,10 @@ if [[ ${#apt_missing[@]} -gt 0 ]]; then
 fi
 
 stop_system_redis
+stop_system_turnserver
 
 command -v redis-server >/dev/null 2>&1 || fail "redis-server still missing after install"
+command -v turnserver >/dev/null 2>&1 || fail "turnserver (coturn) still missing after install"
 [[ -x /usr/bin/chromium ]] || fail "chromium still missing after install"
 [[ "$(java_major)" -ge 17 ]] || fail "Java 17 still missing after install"
 
@@ -187,5 +211,5 @@ if [[ $need_seaweed -eq 1 ]]; then
   touch "$SEAWEED_MARKER"
 fi
 
-say "ready: redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), Java $(java_major), Cassandra $CASSANDRA_VERSION ($(cat "$CASSANDRA_MARKER") jars), chromium, toxiproxy-server $TOXIPROXY_VERSION, SeaweedFS weed"
+say "ready: redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), coturn $(dpkg-query -W -f '${Version}' coturn 2>/dev/null || echo '?'), Java $(java_major), Cassandra $CASSANDRA_VERSION ($(cat "$CASSANDRA_MARKER") jars), chromium, toxiproxy-server $TOXIPROXY_VERSION, SeaweedFS weed"
 provision_docker

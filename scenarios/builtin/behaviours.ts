@@ -1,4 +1,4 @@
-import type { Behaviour, PickContext } from '../scenario.ts';
+import type { Behaviour, PickContext, Scenario } from '../scenario.ts';
 
 function anySender(ctx: PickContext): number | undefined {
   const s = ctx.onlineSenders;
@@ -49,4 +49,30 @@ export const storyPost: Behaviour = (ctx) => {
 export const storyView: Behaviour = (ctx) => {
   const from = anySender(ctx);
   return from === undefined ? undefined : { from, to: '', action: 'story-view' };
+};
+
+/** A call: an online device calls one of its contacts (or a few, `behaviour.calls.groupShare`). */
+export const call: Behaviour = (ctx) => {
+  const from = anySender(ctx);
+  return from === undefined ? undefined : { from, to: '', action: 'call' };
+};
+
+/**
+ * Calls as an evening's: a third video; five minutes median scaled down to
+ * seconds so a run of a minute holds many (median 8 s, 90th percentile
+ * 20 s, at most 30 s); 70% answered, 10% declined, the rest ring out after
+ * 15 s; picked up in 1–4 s; half the users behind a symmetric NAT, so about
+ * a quarter of calls (both ends symmetric) are relayed; one call in ten
+ * rings a small group.
+ */
+export const DEFAULT_CALL_BEHAVIOUR: NonNullable<Scenario['behaviour']['calls']> = {
+  videoShare: 0.3,
+  durationS: { median: 8, p90: 20, max: 30 },
+  answer: 0.7,
+  reject: 0.1,
+  pickUpMs: { min: 1000, max: 4000 },
+  symmetricNat: 0.5,
+  groupShare: 0.1,
+  groupSize: 4,
+  ringMs: 15_000,
 };

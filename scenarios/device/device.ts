@@ -13,6 +13,8 @@ import { emptyStats, type DeviceStats } from './stats.ts';
 import { E2eeClient, plainMedia, type E2eeLink, type HeldMessage } from './e2ee/e2ee-client.ts';
 import { uploadedMediaOf } from './media.ts';
 import { StoryClient } from './stories.ts';
+import { CallClient } from './calls.ts';
+import type { CallMedia } from '../../system/protocol/frames.ts';
 
 export { DeliverFlags } from './reorder.ts';
 export { formatCid, parseCid } from './outbox.ts';
@@ -131,6 +133,7 @@ export class VirtualDevice {
   private receiptIdsPart?: MidWindow;
   private e2eePart?: E2eeClient;
   private storiesPart?: StoryClient;
+  private callsPart?: CallClient;
   private readonly counters: DeviceStats;
   private recvIds: string[] = [];
   private recvTimer: TimerHandle | undefined;
@@ -210,6 +213,20 @@ export class VirtualDevice {
     s.list(users);
   }
 
+  /** Calls `users` (one: a 1:1 call) for `durationMs` from the first answer; counted failed when offline. False when the device is already in a call (nothing placed). */
+  placeCall(users: string[], media: CallMedia, durationMs: number): boolean {
+    return this.calls?.place(users, media, durationMs, this.current === 'online') ?? false;
+  }
+
+  private get calls(): CallClient | undefined {
+    if (!this.opts.calls) return undefined;
+    return (this.callsPart ??= new CallClient(this.id, this.opts.calls, (f) => {
+      if (this.current !== 'online') return false;
+      this.write(f);
+      return true;
+    }, this.opts.clock));
+  }
+
   private get stories(): StoryClient | undefined {
     if (!this.opts.stories) return undefined;
     return (this.storiesPart ??= new StoryClient(this.id, this.opts.stories, (f) => this.write(f), () => this.now(), this.opts.media));
@@ -276,6 +293,7 @@ export class VirtualDevice {
       if (this.e2ee.onFrame(f)) return;
     }
     if (typeof f.t === 'string' && f.t.startsWith('story.') && this.stories?.onFrame(f)) return;
+    if (typeof f.t === 'string' && f.t.startsWith('call.') && this.calls?.onFrame(f)) return;
     switch (f.t) {
       case 'welcome': return this.onWelcome(f);
       case 'msg': return this.onMsg(f);
@@ -388,6 +406,7 @@ export class VirtualDevice {
     if (this.opts.presenceSubscribe.length > 0) this.write({ t: 'presence.sub', users: this.opts.presenceSubscribe });
     this.outboxPart?.resendAll();
     this.readsPart?.flushOwed();
+    this.callsPart?.online();
   }
 
   private onMsg(f: Frame): void {
@@ -457,6 +476,7 @@ export class VirtualDevice {
     this.counters.errors++;
     const retryAfterMs = typeof f.retryAfterMs === 'number' ? f.retryAfterMs : undefined;
     if (StoryClient.owns(f.cid) && this.storiesPart) return this.storiesPart.onError(f.cid as string, code);
+    if (this.callsPart?.onError(f.cid, code)) return;
     if (this.e2eePart) {
       // The sender's view of the recipients was stale: refresh it before the resend below.
       if ((code === 'devices_changed' || code === 'members_changed') && typeof f.cid === 'string') this.e2eePart.onStale(f.cid, f);
@@ -541,6 +561,7 @@ export class VirtualDevice {
     this.outboxPart?.pause();
     this.e2eePart?.onDisconnected();
     this.storiesPart?.reset();
+    this.callsPart?.disconnected();
     this.draining = false;
     this.counters.disconnects++;
     this.observer.onDisconnected(this.now(), code);
@@ -563,6 +584,7 @@ export class VirtualDevice {
     this.reorderPart?.clear();
     this.readsPart?.clear();
     this.e2eePart?.stop();
+    this.callsPart?.stop();
     this.pushWoken = false;
   }
 

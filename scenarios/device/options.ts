@@ -6,6 +6,7 @@ import type { DeviceStats } from './stats.ts';
 import type { E2eeSetup } from './e2ee/e2ee-client.ts';
 import type { DeviceMedia } from './media.ts';
 import type { DeviceStories } from './stories.ts';
+import type { DeviceCallOptions } from './calls.ts';
 
 /** How a virtual device behaves. Everything but the identity and the ports has a default. */
 export interface DeviceOptions {
@@ -52,12 +53,15 @@ export interface DeviceOptions {
   media?: DeviceMedia;
   /** Told what the device's stories did (posts, lists, views, view receipts); shared by devices built alike. Absent: stories are not used. */
   stories?: DeviceStories;
+  /** Calls (places, rings, answers, carries media through the host's plane); shared by devices built alike. Absent: calls are not used. */
+  calls?: DeviceCallOptions;
 }
 
-export type ResolvedDeviceOptions = Required<Omit<DeviceOptions, 'backoff' | 'sendRetry' | 'stats' | 'e2ee' | 'media' | 'stories'>> & {
+export type ResolvedDeviceOptions = Required<Omit<DeviceOptions, 'backoff' | 'sendRetry' | 'stats' | 'e2ee' | 'media' | 'stories' | 'calls'>> & {
   e2ee: E2eeSetup | undefined;
   media: DeviceMedia | undefined;
   stories: DeviceStories | undefined;
+  calls: DeviceCallOptions | undefined;
   backoff: BackoffOptions;
   sendRetry: { timeoutMs: number; maxAttempts: number };
 };
@@ -115,6 +119,7 @@ export function resolveDeviceOptions(o: DeviceOptions): ResolvedDeviceOptions {
     e2ee: o.e2ee,
     media: o.media,
     stories: o.stories,
+    calls: o.calls,
     backoff: shared(o.backoff, D.backoff),
     sendRetry: shared(o.sendRetry, D.sendRetry),
   };

@@ -1,3 +1,7 @@
+import type { DeviceCallOptions, DeviceCalls } from '../device/calls.ts';
+import { DEFAULT_CODECS, type CallMediaPlane, type Codec } from '../device/call-media.ts';
+import type { CallMedia } from '../../system/protocol/frames.ts';
+import type { ChatNodeOptions } from '../../system/node/options.ts';
 import type { ChaosEntry, Executor, Scenario } from '../scenario.ts';
 import { parseDuration } from '../../system/clock/duration.ts';
 import type { DeviceOptions } from '../device/options.ts';
@@ -6,16 +10,22 @@ import type { E2eeStatsTransfer } from '../device/e2ee/e2ee-stats.ts';
 import type { DeviceMedia } from '../device/media.ts';
 import type { DeviceStories } from '../device/stories.ts';
 import type { StoriesStatsTransfer } from './stories-stats.ts';
+import type { CallStatsTransfer } from './call-stats.ts';
 import type { MediaStatsTransfer } from './media-stats.ts';
 import type { NodeRef } from '../../system/worlds/world.ts';
 import { expandWarmup } from '../warmup.ts';
+import { call, DEFAULT_CALL_BEHAVIOUR } from '../builtin/behaviours.ts';
+import { loadEndMs } from '../validate.ts';
 
 /** How the driver's virtual devices behave in every engine (live workers and the sim), from the scenario. */
-export function driverDeviceOptions(s: Scenario, e2ee?: E2eeSetup, media?: DeviceMedia, stories?: DeviceStories): Omit<DeviceOptions, 'id' | 'token' | 'clock' | 'random'> {
+export function driverDeviceOptions(
+  s: Scenario, e2ee?: E2eeSetup, media?: DeviceMedia, stories?: DeviceStories, calls?: { hooks: DeviceCalls; plane: CallMediaPlane; seed: number },
+): Omit<DeviceOptions, 'id' | 'token' | 'clock' | 'random'> {
   return {
     e2ee,
     media,
     stories,
+    calls: calls ? deviceCallOptions(s, calls) : undefined,
     readDelayMs: s.behaviour.readDelayMs,
     wakeOnPush: s.behaviour.wakeOnPush ?? true,
     sendRetry: { timeoutMs: 3000, maxAttempts: 40 },
@@ -50,6 +60,12 @@ export interface Overrides {
   warmup?: string;
   /** false: no end-to-end encryption (`--no-e2ee`). */
   e2ee?: boolean;
+  /**
+   * Adds calls to any scenario (`--calls <per second>`): a constant-arrival-rate
+   * executor of the `call` behaviour over the load, with the scenario's
+   * `behaviour.calls` or DEFAULT_CALL_BEHAVIOUR. `--rate` does not change it.
+   */
+  callsPerSec?: number;
 }
 
 /** Everything a driver worker needs; plain data, sent over IPC. */
@@ -80,13 +96,25 @@ export function applyOverrides(s: Scenario, o: Overrides): Scenario {
   for (const [name, ex] of Object.entries(out.options.scenarios)) {
     const e = { ...ex };
     if (o.duration !== undefined && e.executor !== 'ramping-arrival-rate') e.duration = o.duration;
-    if (o.rate !== undefined && e.executor === 'constant-arrival-rate') e.rate = o.rate;
+    if (o.rate !== undefined && e.executor === 'constant-arrival-rate' && e.exec !== 'call') e.rate = o.rate;
     out.options.scenarios[name] = o.vus === undefined ? e : closedLoop(e, o.vus);
   }
   if (o.warmup !== undefined) out.warmup = o.warmup;
   if (o.e2ee !== undefined) out.e2ee = o.e2ee;
+  if (o.callsPerSec !== undefined) withCalls(out, o.callsPerSec);
   // Last: the warm-up runs ahead of the load as overridden, and shifts everything after it.
   return expandWarmup(out);
+}
+
+/**
+ * Calls for a scenario that has none (or more of them): a `calls` executor
+ * at `perSec` over the span of the scenario's load, the `call` behaviour,
+ * and the default call behaviour unless the scenario has its own.
+ */
+function withCalls(out: Scenario, perSec: number): void {
+  out.behaviour = { ...out.behaviour, calls: out.behaviour.calls ?? DEFAULT_CALL_BEHAVIOUR };
+  out.exec = { ...out.exec, call: out.exec.call ?? call };
+  out.options.scenarios.calls = { executor: 'constant-arrival-rate', rate: perSec, timeUnit: '1s', duration: `${loadEndMs(out)}ms`, exec: 'call' };
 }
 
 /** The executor as a closed loop of `vus` VUs over the same time span and behaviour. */
@@ -103,8 +131,8 @@ export const PREWARM_MAX_MS = 180_000;
 export type WorkerMessage =
   | { type: 'ready'; connected: number; setupMs: number }
   | { type: 'prewarmed'; ms: number }
-  | { type: 'tick'; atMs: number; connected: number; sent: number; acked: number; delivered: number; errors: number; p99Ms: number; pendingSends: number; expected: number; deliveredUnique: number }
-  | { type: 'done'; ledger: unknown; e2ee: E2eeStatsTransfer; media: MediaStatsTransfer; stories: StoriesStatsTransfer; driver: { cpuPercent: number; eventLoopP99Ms: number; emfile?: string; droppedIterations: number } }
+  | { type: 'tick'; atMs: number; connected: number; sent: number; acked: number; delivered: number; errors: number; p99Ms: number; pendingSends: number; expected: number; deliveredUnique: number; callsOpen: number }
+  | { type: 'done'; ledger: unknown; e2ee: E2eeStatsTransfer; media: MediaStatsTransfer; stories: StoriesStatsTransfer; calls: CallStatsTransfer; driver: { cpuPercent: number; eventLoopP99Ms: number; emfile?: string; droppedIterations: number } }
   | { type: 'fatal'; message: string };
 
 export type MainMessage =
@@ -112,3 +140,37 @@ export type MainMessage =
   | { type: 'prewarm' }
   | { type: 'start'; t0: number }
   | { type: 'finish' };
+
+/** Nothing from the peer this long ends a call (`behaviour.calls.silenceMs`). */
+export const DEFAULT_CALL_SILENCE_MS = 3000;
+
+/** What devices do in calls, from `behaviour.calls` (undefined when the scenario has none). */
+function deviceCallOptions(s: Scenario, calls: { hooks: DeviceCalls; plane: CallMediaPlane; seed: number }): DeviceCallOptions | undefined {
+  const c = s.behaviour.calls;
+  if (!c) return undefined;
+  return {
+    hooks: calls.hooks, plane: calls.plane, seed: calls.seed,
+    answerShare: c.answer, rejectShare: c.reject, pickUpMs: c.pickUpMs, symmetricNatShare: c.symmetricNat,
+    silenceMs: c.silenceMs ?? DEFAULT_CALL_SILENCE_MS,
+  };
+}
+
+/** The codecs a scenario's calls use: the defaults with `behaviour.calls.codecs` over them. */
+export function scenarioCodecs(s: Scenario): Record<CallMedia, Codec> {
+  const over = s.behaviour.calls?.codecs ?? {};
+  const pick = (m: CallMedia): Codec => {
+    const o = over[m];
+    return o ? { bitsPerSecond: o.kbps * 1000, packetMs: o.packetMs } : DEFAULT_CODECS[m];
+  };
+  return { audio: pick('audio'), video: pick('video') };
+}
+
+/**
+ * Node options a scenario's calls need: the ring time (`behaviour.calls.ringMs`)
+ * and the world's relay, when it has one. Empty without calls.
+ */
+export function callNodeOptions(s: Scenario, relay: { secret: string; urls: string[] } | undefined): Partial<Pick<ChatNodeOptions, 'callRingMs' | 'turn'>> {
+  const c = s.behaviour.calls;
+  if (!c) return {};
+  return { ...(c.ringMs !== undefined ? { callRingMs: c.ringMs } : {}), ...(relay ? { turn: { secret: relay.secret, urls: relay.urls } } : {}) };
+}

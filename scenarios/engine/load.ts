@@ -51,6 +51,17 @@ const processTimers: Pick<Clock, 'setTimeout' | 'setInterval' | 'clear'> = {
   clear: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
+/** The standard normal's 90th percentile. */
+const Z90 = 1.2815515655446004;
+/** The nodes' ring timeout when the scenario does not set one (the node's default). */
+export const DEFAULT_RING_MS = 45_000;
+
+/** A standard normal draw (Box–Muller) from the load's seeded random. */
+function gaussian(r: Random): number {
+  const u = 1 - r.next();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r.next());
+}
+
 const FILLER = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor '.repeat(1000);
 
 /**
@@ -174,6 +185,7 @@ export class Load {
       this.dropped++;
       return undefined;
     }
+    if (pick.action === 'call') return void this.call(pick.from);
     if (pick.action) return void this.story(pick.action, pick.from);
     const msgKey = this.msgCounter++ * config.workers + config.worker;
     const { min, max } = scenario.behaviour.bodyBytes;
@@ -221,6 +233,30 @@ export class Load {
     this.host.media.upload(device.id, m.kind, m.mime, m.bytes, (ref) => {
       if (ref) device.postStory(mediaMessage(text, ref), audience);
     });
+  }
+
+  /**
+   * A call (`behaviour.calls`): to one contact, or to a few for a group
+   * call, audio or video, for a log-normal duration. The duration is cut
+   * so the call ends by the middle of the grace period: a call still going
+   * when the run stops would count as failed for the run's own end.
+   */
+  private call(dev: number): void {
+    const { scenario, population, devices } = this.host;
+    const c = scenario.behaviour.calls;
+    if (!c) return;
+    const device = devices.get(dev)!.device;
+    const contacts = population.contactsOf(population.userOf(dev));
+    if (contacts.length === 0) return void this.dropped++;
+    const group = c.groupShare !== undefined && this.random.next() < c.groupShare;
+    const size = group ? Math.min(contacts.length, 2 + this.random.int(Math.max(1, (c.groupSize ?? 4) - 2))) : 1;
+    const callees = new Set<string>();
+    for (let i = 0; i < size * 4 && callees.size < size; i++) callees.add(population.userId(contacts[this.random.int(contacts.length)]!));
+    const media = this.random.next() < c.videoShare ? 'video' : 'audio';
+    const sigma = Math.log(c.durationS.p90 / c.durationS.median) / Z90;
+    const sampled = Math.min(c.durationS.max, c.durationS.median * Math.exp(sigma * gaussian(this.random))) * 1000;
+    const room = this.loadEnd + (scenario.graceMs ?? 0) / 2 - this.now() - (c.ringMs ?? DEFAULT_RING_MS) / 2;
+    if (!device.placeCall([...callees], media, Math.max(1000, Math.min(sampled, room)))) this.dropped++;
   }
 
   /**

@@ -45,6 +45,9 @@ export function runBusSuite(name: string, make: () => Promise<BusHarness>): void
         { k: 'group', group: 'g1', seq: 3, mid: '0001c', from: 'a.1', frame: 'ünïcødé ✓ "quoted"' },
         { k: 'typing', devices: ['b.1'], frame: 't' },
         { k: 'presence', devices: ['b.1'], frame: 'p' },
+        { k: 'story', devices: ['b.1'], frame: 's' },
+        { k: 'call', devices: ['b.1', 'b.2'], frame: '{"t":"call.offer"}', until: 1767225645000, push: true },
+        { k: 'call', devices: ['a.1'], frame: '{"t":"call.hangup"}' },
         { k: 'kick', device: 'a.1', newNode: 'n2' },
         { k: 'membership', group: 'g1', added: ['c'], removed: [] },
       ];

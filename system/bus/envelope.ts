@@ -56,6 +56,23 @@ export interface StoryEnvelope {
   frame: string;
 }
 
+/**
+ * A call signalling frame (`call.*`) for devices on the receiving node now:
+ * sent to those signed in, never kept for the others. An offer carries
+ * `until`, its ring deadline: at or after it the frame is dropped, so no
+ * device rings for a call past its deadline; and `push`, so a listed device
+ * no longer connected there is woken (it gets the offer at sign-in).
+ */
+export interface CallEnvelope {
+  k: 'call';
+  devices: DeviceId[];
+  frame: string;
+  /** Clock ms at and after which the frame is not delivered (a `call.offer`'s ringUntil). */
+  until?: number;
+  /** Wake a listed device that is not connected (with reason 'call'). */
+  push?: boolean;
+}
+
 /** The device connected elsewhere: close the old connection. */
 export interface KickEnvelope {
   k: 'kick';
@@ -76,5 +93,6 @@ export type Envelope =
   | TypingEnvelope
   | PresenceEnvelope
   | StoryEnvelope
+  | CallEnvelope
   | KickEnvelope
   | MembershipEnvelope;

@@ -28,6 +28,8 @@ export async function renderMetrics(node: ChatNode, sockets: number): Promise<st
   let depth = 0;
   for (const c of node.connections.open.values()) depth += c.unacked.size;
   gauge('chatlab_unacked_deliveries', 'Deliveries sent and not yet acked (inbox depth in flight)', depth);
+  const calls = new Gauge({ name: 'chatlab_calls_total', help: 'Calls by outcome: placed, answered, rejected, busy, timeout (callees)', labelNames: ['node', 'outcome'], registers: [registry] });
+  for (const [outcome, n] of Object.entries(m.calls)) calls.set({ ...labels, outcome }, n);
   const rej = new Gauge({ name: 'chatlab_rejections_total', help: 'Rejected frames by reason', labelNames: ['node', 'reason'], registers: [registry] });
   for (const [reason, n] of m.rejections) rej.set({ ...labels, reason }, n);
   return registry.metrics();

@@ -6,6 +6,7 @@ import { errorFrame } from '../protocol/error-frame.ts';
 import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.ts';
 import { FrameError, parseClientFrame, validateClientFrame } from '../protocol/parse.ts';
+import { CallOps } from './call-ops.ts';
 import { ConnIndex } from './conn-index.ts';
 import type { SignedIn } from './connection.ts';
 import { Connection } from './connection.ts';
@@ -48,6 +49,7 @@ export class ChatNode {
   private readonly sendPath: SendPath;
   private readonly keysOps: KeysOps;
   private readonly storyOps: StoryOps;
+  private readonly callOps: CallOps;
   private readonly signIn: SignIn;
   private readonly liveness: Liveness;
   private timers: TimerHandle[] = [];
@@ -83,7 +85,8 @@ export class ChatNode {
     this.sendPath = new SendPath(ctx, this.delivery, this.groupOps);
     this.keysOps = new KeysOps(ctx, this.delivery);
     this.storyOps = new StoryOps(ctx);
-    this.signIn = new SignIn(ctx, tokens, { limits: this.limits, presence: this.presence, groupOps: this.groupOps, delivery: this.delivery });
+    this.callOps = new CallOps(ctx);
+    this.signIn = new SignIn(ctx, tokens, { limits: this.limits, presence: this.presence, groupOps: this.groupOps, delivery: this.delivery, calls: this.callOps });
     this.liveness = new Liveness(ctx, { delivery: this.delivery, sendPath: this.sendPath, presence: this.presence });
   }
 
@@ -126,6 +129,7 @@ export class ChatNode {
   private halt(): void {
     this.alive = false;
     this.delivery.redelivery.clear();
+    this.callOps.halt();
     for (const t of this.timers) this.ports.clock.clear(t);
     this.timers = [];
   }
@@ -232,6 +236,8 @@ export class ChatNode {
         return this.presence.relay(env.devices, env.frame, env.k);
       case 'story':
         return this.storyOps.relay(env.devices, env.frame);
+      case 'call':
+        return this.callOps.relay(env);
       case 'kick':
         return this.signIn.kicked(env);
       case 'membership':
@@ -263,6 +269,14 @@ export class ChatNode {
       case 'story.view':
       case 'story.views':
         return this.storyOps.onFrame(c, f);
+      case 'call.offer':
+      case 'call.ringing':
+      case 'call.answer':
+      case 'call.candidate':
+      case 'call.reject':
+      case 'call.busy':
+      case 'call.hangup':
+        return this.callOps.onFrame(c, f);
       default:
         return this.groupOps.onFrame(c, f);
     }

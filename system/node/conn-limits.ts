@@ -5,7 +5,7 @@ import type { TokenBucket } from './rate-limit.ts';
 /** Per-connection buckets of the limited frame kinds, made lazily: most connections send none of them. */
 export type BucketKind =
   | 'typing' | 'ping' | 'presenceSub' | 'keys' | 'keysDistribute' | 'reads' | 'groupQueries' | 'presenceFrames'
-  | 'storyPosts' | 'storyViews' | 'storyQueries';
+  | 'storyPosts' | 'storyViews' | 'storyQueries' | 'callSignals';
 
 /** A connection's limit state, made at its first limited frame. */
 export class ConnLimits {

@@ -28,20 +28,24 @@ export interface LimitsContext {
  * delivered). Consulted once per frame by ChatNode.onFrame; answers
  * `rate_limited` with `retryAfterMs` (retryable) or `too_large` (not), or
  * sheds typing without an answer. Every bucket is per connection except
- * group changes, which are per device and survive a reconnect. Limits of
- * one connection never touch another's: abuse costs only the abuser.
+ * group changes and call offers, which are per device and survive a
+ * reconnect. Limits of one connection never touch another's: abuse costs
+ * only the abuser.
  *
  * Also: the hello timeout of unauthenticated sockets, the cap on a user's
  * devices connected at once, and the per-connection presence budget.
  */
 export class Limits {
   private readonly groupChanges: KeyedLimiter;
+  /** `call.offer` per device, kept across reconnects: each offer rings (and may push-wake) other users' devices. */
+  private readonly callOffers: KeyedLimiter;
   /** Sockets not signed in yet, in open order (see sweepHellos). */
   private readonly awaitingHello = new Map<ConnId, Connection>();
 
   constructor(private readonly ctx: LimitsContext) {
     const o = ctx.opts;
     this.groupChanges = new KeyedLimiter(ctx.clock, { perSec: o.groupChangesPerSec, burst: o.groupChangesBurst }, o.limiterKeysMax);
+    this.callOffers = new KeyedLimiter(ctx.clock, { perSec: o.callOffersPerSec, burst: o.callOffersBurst }, o.limiterKeysMax);
   }
 
   /** True when `f` from the signed-in `c` may go on; otherwise it was answered (or shed) here. */
@@ -75,6 +79,17 @@ export class Limits {
       case 'story.list':
       case 'story.views':
         return this.rate(c, 'storyQueries', o.storyQueriesPerSec, o.storyQueriesBurst, 'story query', f.cid);
+      case 'call.offer': {
+        const wait = this.callOffers.take(c.device);
+        return wait === 0 || this.refuse(c, new ChatError('rate_limited', 'call.offer rate limit reached', wait), f.cid);
+      }
+      case 'call.ringing':
+      case 'call.answer':
+      case 'call.candidate':
+      case 'call.reject':
+      case 'call.busy':
+      case 'call.hangup':
+        return this.rate(c, 'callSignals', o.callSignalsPerSec, o.callSignalsBurst, 'call signalling');
       case 'group.create':
         if (new Set([c.user, ...f.members]).size > o.groupMembersMax) return this.refuse(c, new ChatError('too_large', `a group has at most ${o.groupMembersMax} members`));
         return this.groupChange(c);

@@ -23,6 +23,13 @@ export class NodeMetrics {
   redeliverChecks = 0;
   /** Bus deliveries not watched because the redelivery queue was full (they wait for the device's next drain). */
   redeliverDropped = 0;
+  /**
+   * Calls this node handled, by outcome: placed (offers stored), answered,
+   * rejected (declines, and ringing callees hanging up), busy (callees found
+   * in a call at the offer, and devices saying busy), timeout (callees still
+   * ringing at the deadline).
+   */
+  readonly calls = { placed: 0, answered: 0, rejected: 0, busy: 0, timeout: 0 };
   /** Mean event-loop delay over the gateway's last sample window. */
   eventLoopDelayMs = 0;
   readonly rejections = new Map<string, number>();

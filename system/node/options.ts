@@ -1,3 +1,8 @@
+import type { TurnConfig } from '../calls/turn-credentials.ts';
+
+/** The TURN relays of `ChatNodeOptions.turn`: `ttlS` defaults to TURN_TTL_S_DEFAULT (600). */
+export type TurnOptions = Omit<TurnConfig, 'ttlS'> & { ttlS?: number };
+
 /** Tunables of one chat node. Defaults are spread first; `validateNodeOptions` checks them once at the edge. */
 export interface ChatNodeOptions {
   /** Node name, unique in the cluster (registry and bus address). */
@@ -101,6 +106,28 @@ export interface ChatNodeOptions {
   storyQueriesBurst: number;
   /** Bytes of the stories (as encoded, UTF-8) in one `story.list` answer, about (one story always goes); the rest follows on asking again (`more`). */
   storyListMaxBytes: number;
+  /** How long a call rings: its callees' devices ring until `ringUntil` = placed + this; then the call times out. */
+  callRingMs: number;
+  /** A call's longest life: its record, and its users being in it, last at most this long after it was placed. */
+  callMaxMs: number;
+  /**
+   * A device in a call (the calling device, or one that answered) whose
+   * connection closed and that is signed in nowhere this long after hangs
+   * up (the caller's ends the call; a callee's leaves it).
+   */
+  callDropMs: number;
+  /** Per-device `call.offer` rate and burst (kept across reconnects); over it → `rate_limited`. */
+  callOffersPerSec: number;
+  callOffersBurst: number;
+  /** Per-connection rate and burst of the other `call.*` frames (ICE candidates come in bursts); over it → `rate_limited`. */
+  callSignalsPerSec: number;
+  callSignalsBurst: number;
+  /**
+   * The TURN relays handed to devices in calls, with short-lived credentials
+   * minted per user (see turn-credentials.ts). Absent: no relay; devices get
+   * credentials with no URLs and connect directly.
+   */
+  turn?: TurnOptions;
   /** Devices the per-device group-change limiter remembers at most (refilled buckets are forgotten first). */
   limiterKeysMax: number;
   /**
@@ -167,6 +194,13 @@ export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> 
   storyQueriesPerSec: 2,
   storyQueriesBurst: 20,
   storyListMaxBytes: 512 * 1024,
+  callRingMs: 45_000,
+  callMaxMs: 4 * 3600_000,
+  callDropMs: 15_000,
+  callOffersPerSec: 1,
+  callOffersBurst: 5,
+  callSignalsPerSec: 20,
+  callSignalsBurst: 200,
   limiterKeysMax: 100_000,
   redeliverAfterMs: 2000,
   redeliverRoundsMax: 10,
@@ -176,7 +210,7 @@ export const defaultNodeOptions: Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'> 
 export function resolveNodeOptions(opts: Partial<ChatNodeOptions> & Pick<ChatNodeOptions, 'nodeId' | 'nodeNumber'>): ChatNodeOptions {
   const o = { ...defaultNodeOptions, ...opts };
   for (const [k, v] of Object.entries(o)) {
-    if (k === 'nodeId') continue;
+    if (k === 'nodeId' || k === 'turn') continue;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`node option ${k} must be a non-negative number, got ${v}`);
   }
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.nodeId)) throw new RangeError(`nodeId must match [A-Za-z0-9_-]{1,64}, got ${o.nodeId}`);
@@ -186,8 +220,17 @@ export function resolveNodeOptions(opts: Partial<ChatNodeOptions> & Pick<ChatNod
   if (o.drainPageMaxBytes < 1 || o.unackedWindowMaxBytes < o.drainPageMaxBytes) {
     throw new RangeError('drainPageMaxBytes must be >= 1 and unackedWindowMaxBytes >= drainPageMaxBytes');
   }
-  for (const k of ['typingBurst', 'pingBurst', 'presenceSubBurst', 'presenceFramesBurst', 'keysBurst', 'keysDistributeBurst', 'readsBurst', 'groupChangesBurst', 'groupQueriesBurst', 'storyTtlMs', 'storyPostsBurst', 'storyViewsBurst', 'storyQueriesBurst', 'storyListMaxBytes', 'limiterKeysMax', 'devicesPerUserMax', 'helloTimeoutMs'] as const) {
+  for (const k of ['typingBurst', 'pingBurst', 'presenceSubBurst', 'presenceFramesBurst', 'keysBurst', 'keysDistributeBurst', 'readsBurst', 'groupChangesBurst', 'groupQueriesBurst', 'storyTtlMs', 'storyPostsBurst', 'storyViewsBurst', 'storyQueriesBurst', 'storyListMaxBytes', 'limiterKeysMax', 'devicesPerUserMax', 'helloTimeoutMs', 'callRingMs', 'callOffersBurst', 'callSignalsBurst'] as const) {
     if (o[k] < 1) throw new RangeError(`node option ${k} must be >= 1, got ${o[k]}`);
+  }
+  if (o.callMaxMs < o.callRingMs) throw new RangeError(`node option callMaxMs must be >= callRingMs, got ${o.callMaxMs}`);
+  if (o.turn !== undefined) {
+    const t = o.turn;
+    if (typeof t.secret !== 'string' || t.secret === '') throw new RangeError('node option turn.secret must be a non-empty string');
+    if (!Array.isArray(t.urls) || t.urls.length === 0 || !t.urls.every((u) => typeof u === 'string' && u !== '')) {
+      throw new RangeError('node option turn.urls must list at least one relay URL');
+    }
+    if (t.ttlS !== undefined && !(Number.isSafeInteger(t.ttlS) && t.ttlS >= 1)) throw new RangeError(`node option turn.ttlS must be a positive integer, got ${t.ttlS}`);
   }
   return o;
 }

@@ -1,5 +1,6 @@
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Bus } from '../bus/bus.ts';
+import type { Calls } from '../calls/calls.ts';
 import type { Clock } from '../clock/clock.ts';
 import type { Dedup } from '../dedup/dedup.ts';
 import type { Groups } from '../groups/groups.ts';
@@ -29,6 +30,7 @@ export interface Ports {
   keys: Keys;
   accounts: Accounts;
   stories: Stories;
+  calls: Calls;
 }
 
 import type { ServerFrame } from '../protocol/frames.ts';

@@ -3,6 +3,7 @@ import type { KickEnvelope } from '../bus/envelope.ts';
 import { errorFrame } from '../protocol/error-frame.ts';
 import { ChatError, CloseCodes } from '../protocol/errors.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
+import type { CallOps } from './call-ops.ts';
 import type { Connection, SignedIn } from './connection.ts';
 import type { Delivery } from './delivery.ts';
 import type { GroupOps } from './group-ops.ts';
@@ -12,9 +13,9 @@ import type { PresenceHub } from './presence-hub.ts';
 
 /**
  * A device's arrival and departure on this node: the hello (token, device
- * cap, registration, the new-device fence, the registry entry, the welcome
- * and the first drain), a device signing in again here or elsewhere, and
- * what a signed-in connection's close undoes.
+ * cap, registration, the new-device fence, the registry entry, the welcome,
+ * the calls ringing its user and the first drain), a device signing in
+ * again here or elsewhere, and what a signed-in connection's close undoes.
  *
  * One device has at most one indexed connection per node: a newer sign-in
  * here retires the older, and a sign-in on another node kicks this one.
@@ -30,7 +31,7 @@ export class SignIn {
     const check = this.tokens.verify(token);
     if (!check.ok) return this.refuse(c, new ChatError(check.code, check.reason));
     const { ctx } = this;
-    const { limits, presence, groupOps, delivery } = this.parts;
+    const { limits, presence, groupOps, delivery, calls } = this.parts;
     const { ports } = ctx;
     const node = ctx.opts.nodeId;
     const { user, device } = check.claims;
@@ -57,6 +58,8 @@ export class SignIn {
       await groupOps.attach(s);
       s.state = 'ready';
       ctx.reply(s, { t: 'welcome', node, device, serverMs: ports.clock.now() });
+      // Calls ringing the user ring this device now, not after its inbox drained.
+      void calls.signedIn(s);
       await delivery.drain(s);
     } catch (err) {
       if (!(err instanceof ChatError)) return ctx.failed(s, err);
@@ -140,6 +143,7 @@ export class SignIn {
     void ports.registry.remove(s.device, opts.nodeId).catch(() => {});
     void ports.presence.unsubscribeAll(s.device).catch(() => {});
     if (lastOfUser) this.parts.presence.wentOffline(s.user);
+    this.parts.calls.closed(s);
   }
 
   /** Takes a signed-in connection out of the device, user and group indexes; true when it was its user's last one here. */
@@ -156,4 +160,5 @@ export interface SignInParts {
   presence: PresenceHub;
   groupOps: GroupOps;
   delivery: Delivery;
+  calls: CallOps;
 }

@@ -26,6 +26,12 @@ export const ErrorCodes = {
   story_expired: { retryable: false, definite: true },
   /** No such story alive, or one the asking user may not see (the two answer alike). */
   unknown_story: { retryable: false, definite: true },
+  /** No such call, or one this user is not part of (the two answer alike). */
+  unknown_call: { retryable: false, definite: true },
+  /** The call (or this user's ring) is over: ended, timed out, declined, or answered on another device. */
+  call_over: { retryable: false, definite: true },
+  /** This user is already in a call (offering a new one, or answering another): hang it up first. */
+  in_call: { retryable: false, definite: true },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

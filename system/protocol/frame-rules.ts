@@ -2,7 +2,7 @@ import { ChatError } from './errors.ts';
 import { ProtocolLimits as L } from './frames.ts';
 import { conversation, fitsBytes, ident, int, isObject, list, oneOf, optionalBoolean, target, text, type Problem, type Raw } from './field-rules.ts';
 import { deviceBodiesProblem } from './device-bodies.ts';
-import { isStoryId, isUserId } from './ids.ts';
+import { isDeviceId, isNodeId, isStoryId, isUserId } from './ids.ts';
 import { base64urlBytes, keyBundleProblem } from './key-bundle.ts';
 
 /**
@@ -40,6 +40,29 @@ function storySid(v: unknown, name: string): Problem {
 function storyBody(v: unknown): Problem | ChatError {
   if (typeof v !== 'string' || v.length === 0) return 'body must be a non-empty string (text or a media reference)';
   return fitsBytes(v, L.maxStoryBodyBytes) ? undefined : new ChatError('too_large', `story.post: body exceeds ${L.maxStoryBodyBytes} bytes (UTF-8)`);
+}
+
+/** A call id as the node hands it out (`call.placed`, `call.offer`): 18 lowercase hex digits. */
+function callId(v: unknown): Problem {
+  return typeof v === 'string' && isNodeId(v) ? undefined : 'call must be a call id (18 lowercase hex digits, as the node gave it)';
+}
+
+/** The users a `call.offer` rings: 1..maxCallSize − 1 distinct user ids (that the caller is not one of them is the node's check). */
+function callees(v: unknown): Problem {
+  const max = L.maxCallSize - 1;
+  return list(v, 'to', 1, max, isUserId, 'user ids') ?? (new Set(v as string[]).size === (v as string[]).length ? undefined : 'to must name each user once');
+}
+
+/** A session description (offer or answer): a non-empty string of at most maxSdpBytes, which the node does not read. */
+function sdp(v: unknown, frame: string): Problem | ChatError {
+  if (typeof v !== 'string' || v.length === 0) return 'sdp must be a non-empty string (a session description)';
+  return fitsBytes(v, L.maxSdpBytes) ? undefined : new ChatError('too_large', `${frame}: sdp exceeds ${L.maxSdpBytes} bytes (UTF-8)`);
+}
+
+/** An ICE candidate line of at most maxCandidateBytes ("" marks the end of candidates), which the node does not read. */
+function candidate(v: unknown): Problem | ChatError {
+  if (typeof v !== 'string') return 'candidate must be a string (an ICE candidate, "" for the end of candidates)';
+  return fitsBytes(v, L.maxCandidateBytes) ? undefined : new ChatError('too_large', `call.candidate: candidate exceeds ${L.maxCandidateBytes} bytes (UTF-8)`);
 }
 
 /** Absent, or a usable cid. */
@@ -123,6 +146,15 @@ export const frameRules: ReadonlyMap<string, FrameRule> = new Map<string, FrameR
     (f.after === undefined ? undefined : storySid(f.after, 'after'))],
   ['story.view', (f) => storySid(f.sid, 'sid') ?? optionalCid(f.cid)],
   ['story.views', (f) => storySid(f.sid, 'sid') ?? optionalCid(f.cid)],
+  ['call.offer', (f) =>
+    cidProblem(f.cid) ?? callees(f.to) ??
+    (f.media === 'audio' || f.media === 'video' ? undefined : 'media must be one of audio, video') ?? sdp(f.sdp, 'call.offer')],
+  ['call.ringing', (f) => callId(f.call)],
+  ['call.answer', (f) => callId(f.call) ?? sdp(f.sdp, 'call.answer')],
+  ['call.candidate', (f) => callId(f.call) ?? (isDeviceId(f.to) ? undefined : 'to must be a device id (<user>.<n>)') ?? candidate(f.candidate)],
+  ['call.reject', (f) => callId(f.call)],
+  ['call.busy', (f) => callId(f.call)],
+  ['call.hangup', (f) => callId(f.call)],
   ['ping', () => undefined],
 ]);
 

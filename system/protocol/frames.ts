@@ -20,6 +20,21 @@ export interface StoryItem {
   body: string;
 }
 
+/** Short-lived TURN credentials (TURN REST API style), minted by the node for one user. */
+export interface TurnCredentials {
+  /** `turn:host:port?transport=udp` URLs of the operator's relays. */
+  urls: string[];
+  /** `<expiry, Unix seconds>:<user id>`. */
+  username: string;
+  /** base64(HMAC-SHA1(shared secret, username)). */
+  credential: string;
+  /** Seconds the credentials stay valid from when they were minted. */
+  ttl: number;
+}
+
+/** What a call carries: its codec rates are the device's (docs/protocol.md, Calls). */
+export type CallMedia = 'audio' | 'video';
+
 /** Frames a device sends. */
 export type ClientFrame =
   | { t: 'hello'; token: string; resume?: boolean }
@@ -55,6 +70,20 @@ export type ClientFrame =
   | { t: 'story.list'; cid: string; users: string[]; after?: string }
   | { t: 'story.view'; sid: string; cid?: string }
   | { t: 'story.views'; sid: string; cid?: string }
+  /** Rings every device of `to` (one user, or up to maxCallSize − 1 users for a group call); answered `call.placed`. */
+  | { t: 'call.offer'; cid: string; to: string[]; media: CallMedia; sdp: string }
+  /** This device is ringing for `call` (told to the caller's device). */
+  | { t: 'call.ringing'; call: string }
+  /** Takes the call on this device: the caller's device gets the answer, this user's other devices stop ringing. */
+  | { t: 'call.answer'; call: string; sdp: string }
+  /** An ICE candidate for one device of the call (trickle ICE; relayed, never stored). */
+  | { t: 'call.candidate'; call: string; to: string; candidate: string }
+  /** Declines the call for this user (all of its devices stop ringing). */
+  | { t: 'call.reject'; call: string }
+  /** Declines the call as busy (the device is in another call the node does not know of). */
+  | { t: 'call.busy'; call: string }
+  /** Ends the call (the caller) or leaves it (a callee who answered); declines it while it rings. */
+  | { t: 'call.hangup'; call: string }
   | { t: 'ping' };
 
 /** Frames the server sends. */
@@ -82,6 +111,28 @@ export type ServerFrame =
     }
   | { t: 'story.viewed'; sid: string; by: string; at: number }
   | { t: 'story.views'; sid: string; count: number; viewers: { user: string; at: number }[]; cid?: string }
+  /** Answer to `call.offer`: the call's id, when ringing stops, and this user's TURN credentials. */
+  | { t: 'call.placed'; cid: string; call: string; ringUntil: number; turn: TurnCredentials }
+  /** A call for this device: ring until `ringUntil` (server ms) unless told otherwise. `users` lists a group call's callees. */
+  | {
+      t: 'call.offer'; call: string; from: string; device: string; media: CallMedia; sdp: string;
+      ringUntil: number; users: string[]; turn: TurnCredentials;
+    }
+  /** To the caller's device: `device` of `user` is ringing. */
+  | { t: 'call.ringing'; call: string; user: string; device: string }
+  /** To the caller's device: `device` of `user` took the call. */
+  | { t: 'call.answer'; call: string; user: string; device: string; sdp: string }
+  /** To the other devices of the user who answered: stop ringing. */
+  | { t: 'call.answered-elsewhere'; call: string; device: string }
+  | { t: 'call.candidate'; call: string; from: string; device: string; candidate: string }
+  /** `user` declined: to the caller's device and to the user's other devices (stop ringing). */
+  | { t: 'call.reject'; call: string; user: string }
+  /** `user` is in another call: to the caller's device (and to the user's other devices when a device said busy). */
+  | { t: 'call.busy'; call: string; user: string }
+  /** `user` hung up or left: to every other device in or ringing for the call. */
+  | { t: 'call.hangup'; call: string; user: string }
+  /** Nobody answered in time: `users` who did not (to the caller's device); to a ringing device, stop ringing. */
+  | { t: 'call.timeout'; call: string; users: string[] }
   | {
       t: 'error'; code: string; message: string; cid?: string; retryable: boolean; retryAfterMs?: number;
       /** `devices_changed`: target devices the send has no body for, and listed devices that are not targets. */
@@ -122,4 +173,10 @@ export const ProtocolLimits = {
   maxStoryAudience: 1024,
   /** Users in one `story.list`. */
   maxStoryListUsers: 256,
+  /** Participants of one call, the caller included (a group call rings up to maxCallSize − 1 users; signalling is mesh). */
+  maxCallSize: 8,
+  /** A call's `sdp` (offer or answer), in bytes (UTF-8). */
+  maxSdpBytes: 16 * 1024,
+  /** One ICE candidate, in bytes (UTF-8). */
+  maxCandidateBytes: 1024,
 } as const;

@@ -127,8 +127,69 @@ describe('Client frame validation', () => {
     assert.equal(r.code, 'too_large');
   });
 
+  describe('call frames', () => {
+    const call = '0041c8a2b1f0003000a'.slice(0, 18);
+    const offer = (over: object = {}) => ({ t: 'call.offer', cid: 'k1', to: ['bob'], media: 'audio', sdp: 'v=0', ...over });
+
+    it('accepts each call frame of the documented shape', () => {
+      const ok: object[] = [
+        offer(),
+        offer({ to: Array.from({ length: ProtocolLimits.maxCallSize - 1 }, (_, i) => `u${i}`), media: 'video' }),
+        offer({ sdp: 'é'.repeat(ProtocolLimits.maxSdpBytes / 2) }),
+        { t: 'call.ringing', call },
+        { t: 'call.answer', call, sdp: 'v=0 answer' },
+        { t: 'call.candidate', call, to: 'alice.1', candidate: 'candidate:1 1 udp 2122260223 10.0.0.1 50000 typ host' },
+        { t: 'call.candidate', call, to: 'alice.12', candidate: '' },
+        { t: 'call.candidate', call, to: 'alice.1', candidate: 'x'.repeat(ProtocolLimits.maxCandidateBytes) },
+        { t: 'call.reject', call },
+        { t: 'call.busy', call },
+        { t: 'call.hangup', call },
+      ];
+      for (const f of ok) assert.equal(answer(f), 'ok', JSON.stringify(f).slice(0, 80));
+    });
+
+    it('refuses each malformed field of each call frame with bad_frame, an offer with its cid', () => {
+      const cases: [string, object][] = [
+        ['an offer without cid', { t: 'call.offer', to: ['bob'], media: 'audio', sdp: 'v=0' }],
+        ['an offer to nobody', offer({ to: [] })],
+        ['an offer to a string', offer({ to: 'bob' })],
+        ['an offer to a bad user', offer({ to: ['bob', 'x y'] })],
+        ['an offer naming a user twice', offer({ to: ['bob', 'carol', 'bob'] })],
+        ['an offer past maxCallSize', offer({ to: Array.from({ length: ProtocolLimits.maxCallSize }, (_, i) => `u${i}`) })],
+        ['an offer without media', offer({ media: undefined })],
+        ['an offer of another media', offer({ media: 'screen' })],
+        ['an offer without sdp', offer({ sdp: undefined })],
+        ['an offer with an empty sdp', offer({ sdp: '' })],
+        ['an offer with an sdp object', offer({ sdp: { type: 'offer' } })],
+        ['ringing without call', { t: 'call.ringing' }],
+        ['ringing of a short id', { t: 'call.ringing', call: 'abc' }],
+        ['ringing of an upper-case id', { t: 'call.ringing', call: call.toUpperCase() }],
+        ['an answer without sdp', { t: 'call.answer', call }],
+        ['an answer of a numeric call', { t: 'call.answer', call: 12, sdp: 'v=0' }],
+        ['a candidate to a user', { t: 'call.candidate', call, to: 'alice', candidate: 'c' }],
+        ['a candidate to device 0', { t: 'call.candidate', call, to: 'alice.0', candidate: 'c' }],
+        ['a candidate that is an object', { t: 'call.candidate', call, to: 'alice.1', candidate: { candidate: 'c' } }],
+        ['a reject without call', { t: 'call.reject' }],
+        ['a busy with a bad call', { t: 'call.busy', call: `${call}0` }],
+        ['a hangup with a bad call', { t: 'call.hangup', call: null }],
+      ];
+      for (const [what, frame] of cases) assert.equal(answer(frame), 'bad_frame', what);
+      assert.equal((parseClientFrame(JSON.stringify(offer({ to: [] }))) as FrameError).cid, 'k1');
+      assert.equal((parseClientFrame(JSON.stringify({ t: 'call.answer', call, sdp: 7, cid: 'k2' })) as FrameError).cid, undefined, 'only an offer is answered by cid');
+    });
+
+    it('measures sdp and candidates in UTF-8 bytes: past their limits is too_large', () => {
+      const big = offer({ sdp: 'é'.repeat(ProtocolLimits.maxSdpBytes / 2 + 1) });
+      const r = parseClientFrame(JSON.stringify(big)) as FrameError;
+      assert.deepEqual([r.code, r.cid], ['too_large', 'k1']);
+      assert.equal(answer({ t: 'call.answer', call, sdp: 'x'.repeat(ProtocolLimits.maxSdpBytes + 1) }), 'too_large');
+      assert.equal(answer({ t: 'call.candidate', call, to: 'bob.1', candidate: 'é'.repeat(ProtocolLimits.maxCandidateBytes / 2 + 1) }), 'too_large');
+    });
+  });
+
   it('lists every frame type it accepts', () => {
     assert.deepEqual(clientFrameTypes().sort(), [
+      'call.answer', 'call.busy', 'call.candidate', 'call.hangup', 'call.offer', 'call.reject', 'call.ringing',
       'group.add', 'group.create', 'group.devices', 'group.list', 'group.receipts', 'group.remove', 'hello',
       'keys.count', 'keys.distribute', 'keys.fetch', 'keys.publish', 'ping', 'presence.sub', 'read', 'recv', 'send',
       'story.list', 'story.post', 'story.view', 'story.views', 'typing',

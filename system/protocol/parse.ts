@@ -6,7 +6,7 @@ import { cidProblem, frameRules } from './frame-rules.ts';
 
 /**
  * A frame refused by validation. `cid` is the frame's own cid when it is a
- * frame answered by cid (a `send`, a `keys.distribute`, the story frames)
+ * frame answered by cid (a `send`, a `keys.distribute`, the story frames, a `call.offer`)
  * with a usable one, so the device can tell which request it was.
  */
 export class FrameError extends ChatError {
@@ -17,7 +17,7 @@ export class FrameError extends ChatError {
 }
 
 /** Frames a device tells its answers apart by `cid`: their errors carry it. */
-const CID_FRAMES: ReadonlySet<string> = new Set(['send', 'keys.distribute', 'story.post', 'story.list', 'story.view', 'story.views']);
+const CID_FRAMES: ReadonlySet<string> = new Set(['send', 'keys.distribute', 'story.post', 'story.list', 'story.view', 'story.views', 'call.offer']);
 
 /** Every frame type a device may send, in the order docs/protocol.md lists them. */
 export function clientFrameTypes(): string[] {

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
 import { wallHarness } from '../testing/harness.ts';
@@ -33,4 +34,23 @@ runPushSuite('http', async () => {
       await service.close();
     },
   };
+});
+
+describe('PushService /wake', () => {
+  it('refuses a batch holding a wake of an unknown reason with 400, relaying none of it', async () => {
+    const service = new PushService();
+    await service.listen(0, '127.0.0.1');
+    try {
+      const post = (body: unknown) => fetch(`${service.url}/wake`, { method: 'POST', body: JSON.stringify(body) });
+      const refused = await post([{ device: 'a.1', reason: 'call' }, { device: 'a.1', reason: 'bogus' }]);
+      assert.equal(refused.status, 400);
+      assert.equal((await refused.json() as { code: string }).code, 'bad_frame');
+      assert.equal((await post([{ reason: 'msg' }])).status, 400, 'a wake without a device');
+      assert.equal(service.stats.wakes, 0);
+      assert.equal((await post([{ device: 'a.1', reason: 'call' }])).status, 204);
+      assert.equal(service.stats.wakes, 1);
+    } finally {
+      await service.close();
+    }
+  });
 });

@@ -2,13 +2,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DeviceId } from '../protocol/ids.ts';
-import type { PushReason } from './push.ts';
+import { PUSH_REASONS, type PushReason } from './push.ts';
 
 /**
  * The push service (APNs/FCM stand-in) as a network service: nodes POST
  * wake-ups to `/wake` (or, in one process, call `relay` directly), and
  * device-side drivers hold a WebSocket on `/subscribe` and receive every
  * wake-up as `{t:'wake', device, reason}`, keeping those for their devices.
+ * A batch with a wake that is not `{device, reason}` with a known reason
+ * (PUSH_REASONS) is refused whole with 400.
  * At most once: a wake-up with no subscriber connected is counted and lost.
  */
 export class PushService {
@@ -32,6 +34,12 @@ export class PushService {
         try {
           const wakes = JSON.parse(body) as { device: DeviceId; reason: PushReason }[];
           if (!Array.isArray(wakes)) throw new Error('body must be an array of {device, reason}');
+          // Checked whole before any is relayed: a refused batch wakes nobody.
+          for (const w of wakes) {
+            if (typeof w?.device !== 'string' || !PUSH_REASONS.includes(w.reason)) {
+              throw new Error(`each wake must be {device: string, reason: ${PUSH_REASONS.join(' | ')}}`);
+            }
+          }
           for (const w of wakes) this.relay(w.device, w.reason);
           res.writeHead(204).end();
         } catch (e) {

@@ -44,11 +44,12 @@ export function runPushSuite(name: string, make: () => Promise<PushHarness>): vo
       await h.push.wake(a, 'msg');
       await h.push.wake(b, 'receipt');
       await h.push.wake(a, 'group');
-      await waitFor(() => got.length >= 3, 'three wake-ups');
+      await h.push.wake(b, 'call');
+      await waitFor(() => got.length >= 4, 'four wake-ups');
       await sleep(20);
       assert.deepEqual(
         got.map(([d, r]) => `${d}:${r}`).sort(),
-        [`${a}:msg`, `${b}:receipt`, `${a}:group`].sort(),
+        [`${a}:msg`, `${b}:receipt`, `${a}:group`, `${b}:call`].sort(),
       );
     });
 

@@ -1,5 +1,6 @@
 import { MemoryAccounts } from '../accounts/accounts-memory.ts';
 import { MemoryBus } from '../bus/bus-memory.ts';
+import { MemoryCalls } from '../calls/calls-memory.ts';
 import type { Clock } from '../clock/clock.ts';
 import { MemoryDedup } from '../dedup/dedup-memory.ts';
 import { MemoryGroups } from '../groups/groups-memory.ts';
@@ -21,7 +22,7 @@ export type PortName = Exclude<keyof Ports, 'clock' | 'random'>;
 export type PortFaults = Record<PortName, FaultSwitch>;
 
 export function makePortFaults(): PortFaults {
-  const names: PortName[] = ['registry', 'bus', 'sequencer', 'dedup', 'log', 'inbox', 'groups', 'presence', 'push', 'keys', 'accounts', 'stories'];
+  const names: PortName[] = ['registry', 'bus', 'sequencer', 'dedup', 'log', 'inbox', 'groups', 'presence', 'push', 'keys', 'accounts', 'stories', 'calls'];
   return Object.fromEntries(names.map((n) => [n, new FaultSwitch()])) as PortFaults;
 }
 
@@ -30,6 +31,7 @@ export interface MemoryPorts extends Ports {
   push: MemoryPush;
   inbox: MemoryInbox;
   stories: MemoryStories;
+  calls: MemoryCalls;
 }
 
 /** The memory adapters of every port, shared by all nodes of one process (embedded and sim worlds). */
@@ -49,5 +51,6 @@ export function memoryPorts(clock: Clock, random: Random, faults: PortFaults = m
     keys: new MemoryKeys({ faults: faults.keys }),
     accounts: new MemoryAccounts({ faults: faults.accounts }),
     stories: new MemoryStories({ clock, faults: faults.stories }),
+    calls: new MemoryCalls({ clock, faults: faults.calls }),
   };
 }

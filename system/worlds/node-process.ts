@@ -10,6 +10,8 @@
  *   CHATLAB_CASSANDRA_ADDRESS_MAP (optional, `host:port=host:port,…`: announced Cassandra addresses → proxies),
  *   CHATLAB_FRAME_TAP (optional, a folder: the wire tap, every frame in and out appended to
  *     `<folder>/<node id>.frames.jsonl`; a test and debugging aid, off by default; see gateway/frame-tap.ts)
+ *   CHATLAB_TURN_SECRET, CHATLAB_TURN_URLS (optional, together: the TURN relays handed to devices in calls,
+ *     the secret shared with them and their comma-separated `turn:` URLs), CHATLAB_TURN_TTL_S (600)
  * Prints one JSON line `{"ready":true,"id":…,"url":…,"port":…}` when listening.
  * SIGTERM: graceful stop (devices told to go with 1001). SIGUSR2, when run with
  * --expose-gc: a full garbage collection (benchmarks read RSS after it).
@@ -21,6 +23,7 @@ import { Gateway } from '../gateway/gateway.ts';
 import { ChatNode } from '../node/chat-node.ts';
 import { SeededRandom } from '../random/random.ts';
 import { parseAddressMap } from '../drivers/cassandra-client.ts';
+import { turnConfigFromEnv, type TurnConfig } from '../calls/turn-credentials.ts';
 import { realPorts } from './real-ports.ts';
 
 function env(name: string, fallback?: string): string {
@@ -32,7 +35,18 @@ function env(name: string, fallback?: string): string {
   return v;
 }
 
+/** The TURN relays of the environment (see turnConfigFromEnv); a bad setting stops the process, naming it. */
+function turnFromEnv(): TurnConfig | undefined {
+  try {
+    return turnConfigFromEnv(process.env);
+  } catch (err) {
+    process.stderr.write(`node-process: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
 const id = env('CHATLAB_NODE_ID');
+const turn = turnFromEnv();
 const number = Number(env('CHATLAB_NODE_NUMBER'));
 const clock = new WallClock();
 const random = new SeededRandom(number);
@@ -50,7 +64,7 @@ const gateway = new Gateway({
   host: env('CHATLAB_HOST', '127.0.0.1'), port: Number(env('CHATLAB_PORT', '0')),
   ...(process.env.CHATLAB_FRAME_TAP ? { frameTapDir: process.env.CHATLAB_FRAME_TAP } : {}),
 }, auth);
-const node = new ChatNode({ nodeId: id, nodeNumber: number }, ports, tokens, gateway);
+const node = new ChatNode({ nodeId: id, nodeNumber: number, ...(turn ? { turn } : {}) }, ports, tokens, gateway);
 await node.start();
 await gateway.listen(node);
 process.stdout.write(`${JSON.stringify({ ready: true, id, url: gateway.url, port: gateway.port })}\n`);

@@ -1,5 +1,6 @@
 import { CassandraAccounts } from '../accounts/accounts-cassandra.ts';
 import { RedisBus } from '../bus/bus-redis.ts';
+import { RedisCalls } from '../calls/calls-redis.ts';
 import type { Clock } from '../clock/clock.ts';
 import { RedisDedup } from '../dedup/dedup-redis.ts';
 import { CassandraGroups } from '../groups/groups-cassandra.ts';
@@ -32,8 +33,9 @@ export interface RealPortsOptions {
 
 /**
  * The ports over real servers: Redis for the fast shared state (registry,
- * bus, sequencer, dedup, presence) and for stories (they expire within a
- * day, and Redis drops them by itself), Cassandra for what must survive (log,
+ * bus, sequencer, dedup, presence), for stories (they expire within a
+ * day, and Redis drops them by itself) and for call signalling state (live
+ * for a call's length, atomic by Lua script), Cassandra for what must survive (log,
  * inbox, groups, keys, accounts), the push service over HTTP.
  */
 export async function realPorts(clock: Clock, random: Random, o: RealPortsOptions): Promise<{ ports: Ports; close(): Promise<void> }> {
@@ -55,6 +57,7 @@ export async function realPorts(clock: Clock, random: Random, o: RealPortsOption
     dedup: new RedisDedup({ client }),
     presence: new RedisPresence({ client, clock }),
     stories: new RedisStories({ client }),
+    calls: new RedisCalls({ client }),
     log: new CassandraMessageLog({ session, ttlSeconds: o.retentionMs ? Math.ceil(o.retentionMs / 1000) : undefined }),
     inbox: new CassandraInbox({ session, retentionMs: o.retentionMs }),
     groups: new CassandraGroups({ session }),

@@ -6,7 +6,7 @@ import type { InboxAccess } from '../../../system/worlds/world.ts';
 import { startWorld, type StartedWorld } from '../../../system/worlds/worlds.ts';
 import { targetWorld } from '../../../system/worlds/target.ts';
 import { Ledger, type FaultMark, type LedgerTransfer } from '../../../reports/ledger.ts';
-import type { MediaReport, Report, StoriesReport } from '../../../reports/report.ts';
+import type { MediaReport, Report, StoriesReport, CallsReport } from '../../../reports/report.ts';
 import type { WrittenReports } from '../../../reports/write.ts';
 import { planChaos, wallTime } from '../../../chaos/schedule.ts';
 import { needsProxies } from '../../../chaos/faults.ts';
@@ -21,6 +21,7 @@ import { e2eeOn, e2eeReport } from '../e2ee-setup.ts';
 import { summarizeDriver, WorkerPool } from './worker-pool.ts';
 import { edgeReport, MediaStats, type MediaStatsTransfer } from '../media-stats.ts';
 import { StoriesStats, type StoriesStatsTransfer } from '../stories-stats.ts';
+import { CallStats, type CallStatsTransfer } from '../call-stats.ts';
 
 export interface LiveRunOptions {
   scenario: string;
@@ -159,7 +160,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEnd, faults }, {
       world: world.kind, seed: o.seed, nodes: world.nodes.length, devicesPlanned: devices, startedAt,
       wallMs: () => Date.now() - startedAt.getTime(),
-      extra: () => ({ driver, e2ee: e2eeReport(scenario, parts.map((p) => p.e2ee)), media, stories: storiesReport(parts.map((p) => p.stories)), meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } }),
+      extra: () => ({ driver, e2ee: e2eeReport(scenario, parts.map((p) => p.e2ee)), media, stories: storiesReport(parts.map((p) => p.stories)), calls: callsReport(parts.map((p) => p.calls)), meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } }),
       inbox: world.openInbox ?? o.inboxAccess, deviceId: (d) => population.deviceId(d),
       nowMs: () => performance.timeOrigin + performance.now() - t0, outDir: o.outDir, log,
     });
@@ -217,5 +218,11 @@ async function mediaReport(world: StartedWorld, parts: readonly MediaStatsTransf
 /** The report's stories section (null when the run had none). */
 function storiesReport(parts: readonly StoriesStatsTransfer[]): StoriesReport | null {
   const s = StoriesStats.merge(parts);
+  return s.active ? s.report() : null;
+}
+
+/** The report's calls section (null when the run had none). */
+function callsReport(parts: readonly CallStatsTransfer[]): CallsReport | null {
+  const s = CallStats.merge(parts);
   return s.active ? s.report() : null;
 }

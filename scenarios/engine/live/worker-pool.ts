@@ -148,7 +148,7 @@ export class WorkerPool {
   }
 
   totals() {
-    const t = { connected: 0, sent: 0, acked: 0, delivered: 0, errors: 0, p99Ms: 0, pendingSends: 0, expected: 0, deliveredUnique: 0, atMs: 0 };
+    const t = { connected: 0, sent: 0, acked: 0, delivered: 0, errors: 0, p99Ms: 0, pendingSends: 0, expected: 0, deliveredUnique: 0, callsOpen: 0, atMs: 0 };
     for (const k of this.ticks.values()) {
       t.connected += k.connected;
       t.sent += k.sent;
@@ -158,13 +158,14 @@ export class WorkerPool {
       t.pendingSends += k.pendingSends;
       t.expected += k.expected;
       t.deliveredUnique += k.deliveredUnique;
+      t.callsOpen += k.callsOpen ?? 0;
       t.p99Ms = Math.max(t.p99Ms, k.p99Ms);
       t.atMs = Math.max(t.atMs, k.atMs);
     }
     return t;
   }
 
-  /** Waits until nothing is in flight and every owed delivery arrived, for two ticks in a row, or the grace ends. */
+  /** Waits until nothing is in flight, every owed delivery arrived and no call is open, for two ticks in a row, or the grace ends. */
   async quiesce(graceMs: number, progress: Progress): Promise<void> {
     const deadline = Date.now() + graceMs;
     let calm = 0;
@@ -174,7 +175,7 @@ export class WorkerPool {
       const t = this.totals();
       if (t.atMs !== lastAt) {
         lastAt = t.atMs;
-        calm = t.pendingSends === 0 && t.deliveredUnique >= t.expected ? calm + 1 : 0;
+        calm = t.pendingSends === 0 && t.deliveredUnique >= t.expected && t.callsOpen === 0 ? calm + 1 : 0;
         if (calm >= 2) return;
       }
       progress.note('draining');

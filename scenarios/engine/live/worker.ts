@@ -16,6 +16,7 @@ import { DeviceLedger } from '../device-ledger.ts';
 import { Load, type MediaSender } from '../load.ts';
 import { MediaStats } from '../media-stats.ts';
 import { StoriesStats } from '../stories-stats.ts';
+import { CallStats } from '../call-stats.ts';
 import { LiveMedia } from './live-media.ts';
 
 /** How long a worker's prewarm waits without any handshake progressing. */
@@ -46,6 +47,8 @@ class DriverWorker {
   media?: MediaSender;
   /** What this worker's devices did with stories (their DeviceStories). */
   readonly stories = new StoriesStats();
+  /** What this worker's devices did with calls (their DeviceCalls), and the relay load their legs put. */
+  readonly calls = new CallStats();
   /** The worker's own event-loop delay, beyond the 10 ms sampling interval. */
   readonly loop = new LoopDelay(10);
   scenario!: Scenario;
@@ -181,6 +184,7 @@ class DriverWorker {
     this.send({
       type: 'tick', atMs: at, connected: r.connected, sent: r.sent, acked: r.acked, delivered: r.delivered,
       errors: r.errors, p99Ms: r.takeWindowP99(), pendingSends: r.pendingSends(), expected: r.expected, deliveredUnique: r.deliveredUnique,
+      callsOpen: this.calls.open,
     });
   }
 
@@ -197,6 +201,7 @@ class DriverWorker {
       e2ee: this.e2ee.toTransfer(),
       media: this.mediaStats.toTransfer(),
       stories: this.stories.toTransfer(),
+      calls: this.calls.toTransfer(),
       driver: {
         cpuPercent: ((cpu.user + cpu.system) / 1000 / Math.max(1, wallMs)) * 100,
         eventLoopP99Ms: this.loop.percentileMs(99),

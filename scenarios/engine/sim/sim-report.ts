@@ -1,3 +1,5 @@
+import type { ChatNodeOptions } from '../../../system/node/options.ts';
+import type { SimCallModel } from './sim-calls.ts';
 import type { SimMediaModel } from './sim-media.ts';
 import { DUP_VISIBLE, OUT_OF_ORDER, Paths, type Ledger } from '../../../reports/ledger.ts';
 import type { Report } from '../../../reports/report.ts';
@@ -32,10 +34,11 @@ export interface ReplaySpec {
   calibration: Calibration;
   inject: InjectedFault[];
   resolutionMs: number;
-  /** Node options the run set (beyond the defaults). */
-  node: Record<string, number>;
+  /** Node options the run set (beyond the defaults; calls' relay and ring time come from the scenario, not from here). */
+  node: Partial<Omit<ChatNodeOptions, 'nodeId' | 'nodeNumber'>>;
   /** The media model, when the scenario uploads media (absent in older reports: the defaults). */
   media?: SimMediaModel;
+  calls?: SimCallModel;
 }
 
 /** The first message that broke a guarantee, named so a person can find it: mid, path, virtual time, seed. */

@@ -17,11 +17,13 @@ import { loadEndMs } from '../../validate.ts';
 import { E2eeStats } from '../../device/e2ee/e2ee-stats.ts';
 import type { E2eeSetup } from '../../device/e2ee/e2ee-client.ts';
 import { e2eeCostSource, simE2ee } from '../e2ee-setup.ts';
-import { driverDeviceOptions, type Overrides } from '../config.ts';
+import { callNodeOptions, driverDeviceOptions, scenarioCodecs, type Overrides } from '../config.ts';
 import { MediaStats } from '../media-stats.ts';
 import { SimMedia, simMediaModel, type SimMediaModel } from './sim-media.ts';
 import { mediaOptionsFromEnv } from '../../../system/media/media-world.ts';
 import { StoriesStats } from '../stories-stats.ts';
+import { CallStats } from '../call-stats.ts';
+import { DEFAULT_SIM_CALLS, SimCalls, type SimCallModel } from './sim-calls.ts';
 import { DeviceLedger } from '../device-ledger.ts';
 import { Load } from '../load.ts';
 import { finishRun, prepareScenario, startChaos } from '../pipeline.ts';
@@ -48,6 +50,8 @@ export interface SimRunOptions {
   progress?: boolean;
   /** The media model (default: DEFAULT_SIM_MEDIA with the CHATLAB_MEDIA_* options of the environment); replays pass the run's. */
   media?: SimMediaModel;
+  /** The relay model calls use (replay passes the recorded one); default DEFAULT_SIM_CALLS. */
+  calls?: SimCallModel;
   /** Called when the load starts (calibration reads the simulated CPU spent from here on). */
   onLoadStart?: (world: SimWorld) => void;
   /** Called every simulated second of the load with the messages sent so far and the events scheduled (benchmarks). */
@@ -112,7 +116,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const resolutionMs = o.resolutionMs ?? calibration.resolutionMs ?? 0.1;
   log(`chatlab sim: ${scenario.name} — ${n} devices, ${scenario.nodes} nodes, seed ${o.seed}, calibration ${file ?? calibration.source}`);
 
-  const world = new SimWorld({ nodes: scenario.nodes, seed: o.seed, calibration, resolutionMs, node: o.node });
+  const world = new SimWorld({ nodes: scenario.nodes, seed: o.seed, calibration, resolutionMs, node: { ...callNodeOptions(scenario, SIM_RELAY), ...o.node } });
   const clock = world.clock;
   await clock.settle(world.start(), 60_000, 'node start');
   const population = new Population(scenario, o.seed, `s${o.seed.toString(36)}`);
@@ -134,7 +138,10 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const mediaModel = scenario.behaviour.uploads ? (o.media ?? simMediaModel(mediaOptionsFromEnv())) : undefined;
   const media = mediaModel ? new SimMedia(clock, mediaStats, mediaModel) : undefined;
   const stories = new StoriesStats();
-  const devices = makeDevices(world, population, scenario, recorder, o.seed, e2ee, media, stories);
+  const callStats = new CallStats();
+  const callModel = scenario.behaviour.calls ? (o.calls ?? DEFAULT_SIM_CALLS) : undefined;
+  const calls = callModel ? { hooks: callStats, plane: new SimCalls(clock, callStats, callModel, scenarioCodecs(scenario)) } : undefined;
+  const devices = makeDevices(world, population, scenario, recorder, o.seed, e2ee, media, stories, calls);
   world.onWake((id) => {
     const d = population.deviceIndex(id);
     if (d >= 0) devices[d]!.onPush();
@@ -187,7 +194,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   o.onLoadStart?.(world);
   load.start();
   await clock.run(t0 + loadEnd);
-  await quiesce(clock, t0 + loadEnd + scenario.graceMs, recorder, Math.max(0, scenario.behaviour.readDelayMs) + 1000);
+  await quiesce(clock, t0 + loadEnd + scenario.graceMs, recorder, Math.max(0, scenario.behaviour.readDelayMs) + 1000, () => callStats.open);
   load.stop();
   clock.clear(sampler);
   await chaos;
@@ -195,6 +202,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     engine: 'sim', version: 1, scenario: o.scenario, overrides: o.overrides, seed: o.seed, calibration, inject: o.inject ?? [], resolutionMs,
     node: o.node ?? {},
     ...(mediaModel ? { media: mediaModel } : {}),
+    ...(callModel ? { calls: callModel } : {}),
   };
   const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEnd, faults: marks }, {
     world: 'sim', seed: o.seed, nodes: scenario.nodes, devicesPlanned: n, startedAt,
@@ -204,6 +212,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
       e2ee: e2eeStats.report(e2ee.enabled ? 'modeled' : 'off', scenario.population.devicesPerUser, e2ee.enabled ? e2eeCostSource(calibration.e2ee) : undefined),
       media: media && mediaStats.active ? mediaStats.report('modeled', media.edgeReports()) : null,
       stories: stories.active ? stories.report() : null,
+      calls: callStats.active ? callStats.report() : null,
       meta: {
         replay,
         calibration: { source: calibration.source },
@@ -226,9 +235,15 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   return { report, files, world };
 }
 
-function makeDevices(world: SimWorld, population: Population, scenario: Scenario, recorder: DeviceLedger, seed: number, e2ee: E2eeSetup, media?: SimMedia, stories?: StoriesStats): VirtualDevice[] {
+/** The sim's relay as nodes hand it to devices: a modeled one (sim-calls.ts), so any credentials do. */
+const SIM_RELAY = { secret: 'sim-relay', urls: ['turn:relay.sim:3478?transport=udp'] };
+
+function makeDevices(
+  world: SimWorld, population: Population, scenario: Scenario, recorder: DeviceLedger, seed: number, e2ee: E2eeSetup, media?: SimMedia, stories?: StoriesStats,
+  calls?: { hooks: CallStats; plane: SimCalls },
+): VirtualDevice[] {
   const root = new SeededRandom(seed).fork('devices');
-  const opts = driverDeviceOptions(scenario, e2ee, media, stories);
+  const opts = driverDeviceOptions(scenario, e2ee, media, stories, calls ? { ...calls, seed } : undefined);
   const token = (id: string) => world.tokens.issue(id, 24 * 3600_000);
   // Counted into one object for the whole population: nothing reads a device's own counters in the sim.
   const stats = emptyStats();
@@ -273,10 +288,10 @@ async function connectAll(world: SimWorld, devices: VirtualDevice[], perSec: num
 }
 
 /** Runs on until nothing is in flight and every owed delivery arrived, calm for `settleMs` (read receipts), or the grace ends. */
-async function quiesce(clock: SimWorld['clock'], deadline: number, r: DeviceLedger, settleMs: number): Promise<void> {
+async function quiesce(clock: SimWorld['clock'], deadline: number, r: DeviceLedger, settleMs: number, callsOpen: () => number): Promise<void> {
   let calmSince = -1;
   await clock.run(deadline, () => {
-    const calm = r.pendingSends() === 0 && r.deliveredUnique >= r.expected;
+    const calm = r.pendingSends() === 0 && r.deliveredUnique >= r.expected && callsOpen() === 0;
     if (!calm) calmSince = -1;
     else if (calmSince < 0) calmSince = clock.now();
     return calm && clock.now() - calmSince >= settleMs;
@@ -325,7 +340,7 @@ export async function replaySim(old: Report, o: { outDir?: string; log?: (l: str
   if (spec.version !== 1) throw new Error(`meta.replay version ${String(spec.version)} is not supported by this chatlab`);
   const result = await runSim({
     scenario: spec.scenario, overrides: spec.overrides, seed: spec.seed, calibration: spec.calibration,
-    inject: spec.inject, resolutionMs: spec.resolutionMs, node: spec.node, media: spec.media, outDir: o.outDir, log: o.log, progress: o.progress,
+    inject: spec.inject, resolutionMs: spec.resolutionMs, node: spec.node, media: spec.media, calls: spec.calls, outDir: o.outDir, log: o.log, progress: o.progress,
   });
   return { ...result, diff: reportDiff(old, result.report) };
 }

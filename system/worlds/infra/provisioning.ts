@@ -71,6 +71,11 @@ export function cassandraMissing(libDir = CASSANDRA_LIB): string[] {
   return missing;
 }
 
+/** What is missing for a real coturn TURN relay (empty when ready). */
+export function coturnMissing(): string[] {
+  return which('turnserver') ? [] : ['turnserver (apt-get install coturn)'];
+}
+
 /** Where scripts/provision.sh builds Toxiproxy's server (`go install`, then copied here). */
 export const TOXIPROXY_BIN = join(PROJECT_ROOT, '.cache', 'bin', 'toxiproxy-server');
 
@@ -98,9 +103,10 @@ export function seaweedMissing(): string[] {
 }
 
 /** Throws NotProvisionedError naming everything missing for the given servers. */
-export function requireProvisioned(what: { redis?: boolean; cassandra?: boolean; toxiproxy?: boolean; seaweed?: boolean }): void {
+export function requireProvisioned(what: { redis?: boolean; cassandra?: boolean; toxiproxy?: boolean; seaweed?: boolean; coturn?: boolean }): void {
   const missing = [
     ...(what.redis ? redisMissing() : []),
+    ...(what.coturn ? coturnMissing() : []),
     ...(what.cassandra ? cassandraMissing() : []),
     ...(what.toxiproxy ? toxiproxyMissing() : []),
     ...(what.seaweed ? seaweedMissing() : []),

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { runAccountsSuite } from '../../accounts/accounts.suite.ts';
 import type { Bus } from '../../bus/bus.ts';
 import { runBusSuite } from '../../bus/bus.suite.ts';
+import { ENDED_KEEP_MS } from '../../calls/calls.ts';
+import { runCallsSuite } from '../../calls/calls.suite.ts';
 import { runDedupSuite } from '../../dedup/dedup.suite.ts';
 import { runGroupsSuite } from '../../groups/groups.suite.ts';
 import { runInboxSuite } from '../../inbox/inbox.suite.ts';
@@ -173,6 +175,11 @@ runAccountsSuite('sim', async () => {
 runStoriesSuite('sim', async () => {
   const { port, ...h } = simHarness();
   return { ...h, stories: port('stories'), maxLive: LIVE_STORIES_MAX, peer: async () => port('stories', 'node-2') };
+});
+
+runCallsSuite('sim', async () => {
+  const { port, ...h } = simHarness();
+  return { ...h, calls: port('calls'), endedKeepMs: ENDED_KEEP_MS, peer: async () => port('calls', 'node-2') };
 });
 
 runPushSuite('sim', async () => {

@@ -12,7 +12,7 @@ import type { ServiceQueue } from './sim-service.ts';
 
 /** Which simulated store serves each port (the real world's split: Redis for the fast shared state, Cassandra for durable data). */
 export const StoreOf: Record<PortName, StoreKind> = {
-  registry: 'redis', bus: 'redis', sequencer: 'redis', dedup: 'redis', presence: 'redis', stories: 'redis',
+  registry: 'redis', bus: 'redis', sequencer: 'redis', dedup: 'redis', presence: 'redis', stories: 'redis', calls: 'redis',
   log: 'cassandra', inbox: 'cassandra', groups: 'cassandra', keys: 'cassandra', accounts: 'cassandra',
   push: 'push',
 };
@@ -30,6 +30,7 @@ const Methods: Record<Exclude<PortName, 'bus'>, string[]> = {
   keys: ['publish', 'fetch', 'remaining', 'identities'],
   accounts: ['addDevice', 'devices', 'devicesOf', 'bindPhone', 'userByPhone'],
   stories: ['post', 'list', 'view', 'views'],
+  calls: ['place', 'get', 'ofUser', 'answer', 'settle', 'timeout', 'hangup'],
 };
 
 /** The shared state every node's view talks to. */
