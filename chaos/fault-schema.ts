@@ -66,6 +66,8 @@ export const chaosEntrySchema = z.discriminatedUnion('fault', [
   fault('link-latency', { link: oneOf(LinkClasses), ms: number(0) }),
   fault('link-loss', { link: oneOf(LinkClasses), /** Share of units lost. */ p: number(0, 1) }),
   fault('store-outage', { store: oneOf(StoreKinds) }),
+  fault('relay-stop', {}),
+  fault('relay-loss', { /** Share of relay packets dropped, each way. */ p: number(0, 1) }),
   networkFault('latency', { ms: number(0), /** ± this much, ms. Default 0. */ jitterMs: number(0).optional() }),
   networkFault('bandwidth', { kbPerSecond: number(1) }),
   networkFault('reset', { /** Reset after this long, ms. Default 0: at once. */ afterMs: number(0).optional() }),

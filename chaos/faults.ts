@@ -114,6 +114,30 @@ const kinds: FaultKinds = {
     },
     label: (entry) => entry.store,
   },
+  'relay-stop': {
+    description: 'kill the TURN relay (every allocation dies, relayed calls go silent and end media_lost) for the duration, then start it again on the same port and secret; new calls allocate again (embedded, local)',
+    needs: ['stopTurn', 'startTurn'],
+    durationRequired: true,
+    nodeTarget: false,
+    hint: 'needs a relay the world started: a scenario with calls, embedded or local world',
+    async apply(world) {
+      await world.control.stopTurn!();
+      return () => world.control.startTurn!();
+    },
+    label: () => 'relay',
+  },
+  'relay-loss': {
+    description: 'drop a share p of the packets between devices and the TURN relay, each way, for the duration (a lossy UDP link the world puts in front of its relay; embedded, local)',
+    needs: ['setRelayLoss'],
+    durationRequired: true,
+    nodeTarget: false,
+    hint: 'needs a relay the world started: a scenario with calls, embedded or local world',
+    async apply(world, _target, entry) {
+      world.control.setRelayLoss!(entry.p);
+      return sync(() => world.control.setRelayLoss!(0));
+    },
+    label: (e) => `relay ${Math.round(e.p * 100)}% loss`,
+  },
   'redis-stop': {
     description: 'stop the Redis server (graceful) for the duration, then start it again on the same port and data; sends meanwhile are rejected with a retryable error (local world)',
     needs: ['stopRedis', 'startRedis'],

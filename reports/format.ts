@@ -327,6 +327,7 @@ export function callsRows(report: Report): string[][] | null {
     ['bytes relayed (payload)', fmtBytes(c.relay.bytes)],
     ['media legs / packets sent / received', `${fmtInt(c.media.legs)} / ${fmtInt(c.media.packetsSent)} / ${fmtInt(c.media.packetsReceived)}`],
     ['media loss, every leg', fmtPct(c.media.lossPct / 100, 2)],
+    ['packets sent that never arrived (dead paths\' tails, in flight at hangup)', fmtPct((c.media.undeliveredPct ?? 0) / 100, 2)],
     ['media loss, relayed legs', c.media.relayedLegs ? `${fmtPct(c.media.relayedLossPct / 100, 2)} (${fmtInt(c.media.relayedLegs)} legs)` : '–'],
     ['relayed jitter p50 / p99 (ms, RFC 3550)', ms(c.media.relayedJitterMs)],
     ["rings on callees' devices", fmtInt(c.rings)],

@@ -417,6 +417,8 @@ export interface CallsReport {
     packetsReceived: number;
     /** Packets lost of those the peers sent, %. */
     lossPct: number;
+    /** Packets sent that never arrived, of all sent, %: with the tails of calls whose path died (a receiver cannot number what never came) and a packet or two in flight at each hangup. */
+    undeliveredPct: number;
     relayedLegs: number;
     relayedLossPct: number;
     /** RFC 3550 interarrival jitter of relayed legs at their end. */

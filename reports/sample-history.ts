@@ -148,7 +148,7 @@ export function sampleCalls(): CallsReport {
     connected: 880, relayed: 176, direct: 704, relayedShare: 0.2,
     relay: { allocationsPeak: 352, peakMbps: 95.37, bytes: 2_460_000_000 },
     media: {
-      legs: 1760, packetsSent: 9_800_000, packetsReceived: 9_758_000, lossPct: 0.43,
+      legs: 1760, packetsSent: 9_800_000, packetsReceived: 9_758_000, undeliveredPct: 0.4, lossPct: 0.43,
       relayedLegs: 352, relayedLossPct: 1.37, relayedJitterMs: shaped(352, 0.4, 2.8, 14.6, 30.2),
     },
     rings: 1650,

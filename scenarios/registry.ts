@@ -14,6 +14,7 @@ import { rollingRestart } from './drills/rolling-restart.ts';
 import { redisOutage } from './drills/redis-outage.ts';
 import { cassandraSlow } from './drills/cassandra-slow.ts';
 import { partition } from './drills/partition.ts';
+import { callNodeDeath, relayFailure, relayLoss } from './drills/call-drills.ts';
 
 /** Built-in scenarios by name: the one registry the CLI and the engines read. */
 export const builtins: Record<string, () => Scenario> = {
@@ -30,6 +31,9 @@ export const builtins: Record<string, () => Scenario> = {
   'redis-outage': () => redisOutage,
   'cassandra-slow': () => cassandraSlow,
   partition: () => partition,
+  'call-node-death': () => callNodeDeath,
+  'relay-failure': () => relayFailure,
+  'relay-loss': () => relayLoss,
 };
 
 /** A built-in by name, or a scenario file (TypeScript/JavaScript) exporting `default` or `scenario`. */

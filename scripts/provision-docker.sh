@@ -16,13 +16,14 @@
 #        chatlab/redis:local      redis-server + redis-cli
 #        chatlab/cassandra:local  a jlinked Java 17 + Cassandra 5.0.6 jars + docker/cassandra/*
 #        chatlab/haproxy:local    haproxy 2.6
+#        chatlab/coturn:local     coturn's turnserver (Debian's, from scripts/provision.sh), the TURN relay of calls
 #      Each image carries a fingerprint label of its inputs (binaries, the
 #      project's sources for the node image); a stale image is rebuilt.
 #
 # Idempotent and fast when done (under 1 s: `docker info` and four `docker
 # image inspect`s). Measured here (2 cores shared with other work, vfs):
 # engine start 0.5-0.8 s; all four images from scratch 30 s (node 8 s, redis
-# 0.5 s, cassandra 20 s of which jlink is most, haproxy 0.6 s), up to twice
+# 0.5 s, cassandra 20 s of which jlink is most, haproxy 0.6 s; coturn 0.4 s), up to twice
 # that on a busy machine; a node-image rebuild after a source change 8-15 s.
 #
 # Usage: scripts/provision-docker.sh [--check | --stop | --rebuild]
@@ -306,10 +307,21 @@ build_seaweedfs() {
   rootfs_import "$dir" chatlab/seaweedfs:local "$1" 'USER 10001' 'WORKDIR /data' 'ENV WEED_MASTER_VOLUME_GROWTH_COPY_1=1' 'ENTRYPOINT ["weed"]'
 }
 
+# coturn (the TURN relay of calls): Debian's turnserver, which scripts/provision.sh installs. Its config
+# comes as arguments (-n: no config file; the containers world passes the same options as the local world's file).
+fp_coturn() { { recipe coturn; turnserver --version 2>/dev/null; stat -c '%s %Y' /usr/bin/turnserver 2>/dev/null; } | sha; }
+build_coturn() {
+  local dir="$BUILD/coturn"
+  command -v turnserver >/dev/null 2>&1 || fail "turnserver missing (run scripts/provision.sh: it installs Debian's coturn)"
+  rootfs_init "$dir"
+  rootfs_add "$dir" /usr/bin/turnserver
+  rootfs_import "$dir" chatlab/coturn:local "$1" 'USER 10001' 'WORKDIR /tmp' 'EXPOSE 3478/udp' 'ENTRYPOINT ["turnserver"]'
+}
+
 mkdir -p "$BUILD"
 stale=()
 built=0
-for name in node redis cassandra haproxy seaweedfs; do
+for name in node redis cassandra haproxy seaweedfs coturn; do
   want="$("fp_$name")"
   have="$(fp_of_image "chatlab/$name:local")"
   if [[ "$MODE" == "--rebuild" || "$want" != "$have" ]]; then

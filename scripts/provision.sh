@@ -90,6 +90,9 @@ stop_system_turnserver() {
   fi
 }
 
+# ---- helm and kubernetes-validate (the Helm chart test) ----------------------
+bash "$ROOT/scripts/provision-k8s-tools.sh" $([[ $CHECK_ONLY -eq 1 ]] && echo --check) || { [[ $CHECK_ONLY -eq 0 ]] && say "WARNING: helm and kubernetes-validate not provisioned (above); the Helm chart test will fail"; } || exit 1
+
 # ---- what is missing -------------------------------------------------------
 apt_missing=()
 command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)

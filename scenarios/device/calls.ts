@@ -289,7 +289,7 @@ export class CallClient {
     this.opts.hooks.settled(call, f.user, now);
     this.opts.hooks.answered(this.device, call, f.user, now - o.writtenAt);
     const relay = this.symmetric && parseSdp(f.sdp).nat === 'symmetric';
-    const peer: Peer = { user: f.user, device: f.device, key: `${call}/${f.device}`, open: false, started: false, connectedSeen: false, answeredAt: now };
+    const peer: Peer = { user: f.user, device: f.device, key: pairKey(call, this.device, f.device), open: false, started: false, connectedSeen: false, answeredAt: now };
     o.peers.set(f.device, peer);
     peer.endpoint = o.early.get(f.device);
     o.early.delete(f.device);
@@ -412,7 +412,7 @@ export class CallClient {
     }
     if (!this.write({ t: 'call.answer', call: ring.call, sdp: sdp({ nat: this.nat }) })) return this.stopRing(ring.call, 'offline');
     this.stopRing(ring.call, 'answered');
-    const peer: Peer = { user: ring.from, device: ring.device, key: `${ring.call}/${ring.device}`, open: false, started: false, connectedSeen: false, answeredAt: this.now() };
+    const peer: Peer = { user: ring.from, device: ring.device, key: pairKey(ring.call, this.device, ring.device), open: false, started: false, connectedSeen: false, answeredAt: this.now() };
     this.inCall = { call: ring.call, from: ring.from, device: ring.device, media: ring.media, relay: ring.relay, peer };
     this.openLeg(peer, ring.call, ring.relay ? ring.turn : undefined, ring.media);
   }
@@ -490,6 +490,15 @@ export class CallClient {
     const figures = this.opts.plane.close(this.device, peer.key);
     if (figures) this.opts.hooks.leg(this.device, peer.key.slice(0, peer.key.indexOf('/')), media, peer.relayed === true, figures);
   }
+}
+
+/**
+ * A call leg's name in the plane: the call and the two devices in one
+ * order, the same at both ends (the plane tags packets with it, so each
+ * end knows its peer's packets from another call's on a reused port).
+ */
+function pairKey(call: string, a: string, b: string): string {
+  return a < b ? `${call}/${a}+${b}` : `${call}/${b}+${a}`;
 }
 
 /** The opaque `sdp` and `candidate` strings devices exchange: a small JSON object. */

@@ -223,6 +223,7 @@ export class CallStats implements DeviceCalls {
       },
       media: {
         legs: c.legs, packetsSent: c.packetsSent, packetsReceived: c.packetsReceived, lossPct: pct(c.packetsLost, c.packetsLost + c.packetsReceived),
+        undeliveredPct: pct(Math.max(0, c.packetsSent - c.packetsReceived), c.packetsSent),
         relayedLegs: c.relayedLegs, relayedLossPct: pct(c.relayedPacketsLost, c.relayedPacketsLost + c.relayedPacketsReceived), relayedJitterMs: summaryMs(this.jitterUs),
       },
       rings: c.rang,

@@ -15,6 +15,8 @@ export interface ContainerImages {
   cassandra: string;
   /** SeaweedFS (`weed` as entrypoint), the media service's object store: the official `chrislusf/seaweedfs` works. */
   seaweedfs: string;
+  /** coturn's `turnserver` as entrypoint (the TURN relay of calls; it takes its options as arguments): the official `coturn/coturn` works. */
+  coturn: string;
 }
 
 /**
@@ -28,6 +30,7 @@ export const LOCAL_IMAGES: ContainerImages = {
   redis: 'chatlab/redis:local',
   cassandra: 'chatlab/cassandra:local',
   seaweedfs: 'chatlab/seaweedfs:local',
+  coturn: 'chatlab/coturn:local',
 };
 
 export function containerImages(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ContainerImages> = {}): ContainerImages {
@@ -36,6 +39,7 @@ export function containerImages(env: NodeJS.ProcessEnv = process.env, overrides:
     redis: overrides.redis ?? (env.CHATLAB_REDIS_IMAGE || LOCAL_IMAGES.redis),
     cassandra: overrides.cassandra ?? (env.CHATLAB_CASSANDRA_IMAGE || LOCAL_IMAGES.cassandra),
     seaweedfs: overrides.seaweedfs ?? (env.CHATLAB_SEAWEEDFS_IMAGE || LOCAL_IMAGES.seaweedfs),
+    coturn: overrides.coturn ?? (env.CHATLAB_COTURN_IMAGE || LOCAL_IMAGES.coturn),
   };
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { GenericContainer, StartedTestContainer } from 'testcontainers';
 import { containerImages, isLocalImage, provisionDocker, type ContainerImages } from './containers-images.ts';
 import { queryReleaseVersion } from './infra/cassandra-server.ts';
+import { coturnArgs, freeUdpPort, relayRange, stunBinding } from './infra/coturn-server.ts';
 import { seaweedArgs, waitForS3Write } from './infra/seaweedfs-server.ts';
 import { freePorts, LOOPBACK } from './infra/tcp-ports.ts';
 import { cqlProbe, httpProbe, redisProbe, Watchdog } from './infra/watchdog.ts';
@@ -31,6 +32,10 @@ export interface ContainersWorldOptions {
   nodeReadyTimeoutMs?: number;
   /** Start the media service (in the node image) and its object store (SeaweedFS), as the local world does. Off by default. */
   media?: boolean;
+  /** Start a TURN relay for calls (coturn, configured as the local world's), its URLs and secret handed to every node. Off by default. */
+  turn?: boolean;
+  /** How long a call rings on the nodes (CHATLAB_CALL_RING_MS), ms; default the node's. */
+  callRingMs?: number;
 }
 
 interface NodeContainer {
@@ -75,6 +80,8 @@ export class ContainersWorld {
   pushUrl = '';
   /** The media service and its edges, when started with `media`. */
   media?: { service: string; edges: string[] };
+  /** The TURN relay's URLs and secret, when started with `turn`. */
+  turn?: { urls: string[]; secret: string };
   redisUrl = '';
   cassandra = '';
   keyspace = '';
@@ -112,7 +119,10 @@ export class ContainersWorld {
     process.on('exit', this.onExit);
     process.once('SIGINT', this.onSignal);
     process.once('SIGTERM', this.onSignal);
-    const used = [this.images.node, ...(o.redisUrl ? [] : [this.images.redis]), ...(o.cassandra ? [] : [this.images.cassandra]), ...(o.media ? [this.images.seaweedfs] : [])];
+    const used = [
+      this.images.node, ...(o.redisUrl ? [] : [this.images.redis]), ...(o.cassandra ? [] : [this.images.cassandra]),
+      ...(o.media ? [this.images.seaweedfs] : []), ...(o.turn ? [this.images.coturn] : []),
+    ];
     if (used.some(isLocalImage)) provisionDocker('check');
     this.tc = await loadTestcontainers();
     await this.removeLeftovers();
@@ -129,6 +139,7 @@ export class ContainersWorld {
       o.cassandra ? (this.cassandra = o.cassandra) : timed('cassandra', () => this.startCassandra(cqlPort!, storagePort!, jmxPort!)),
       timed('push', () => this.startPush(pushPort!)),
       o.media ? timed('media', () => this.startMedia()) : undefined,
+      o.turn ? timed('turn', () => this.startTurn()) : undefined,
     ]);
     const ports = await freePorts(o.nodes);
     // The first node creates the keyspace and applies migrations; the others then start together.
@@ -250,6 +261,18 @@ export class ContainersWorld {
     this.media = { service: ready.url, edges: ready.edges };
   }
 
+  /** coturn on a free loopback UDP port with a relay range of its own, ready once it answers a STUN Binding request. */
+  private async startTurn(): Promise<void> {
+    const port = await freeUdpPort();
+    const secret = randomBytes(24).toString('base64url');
+    const c = this.container(this.images.coturn, 'coturn')
+      .withCommand(coturnArgs({ port, ...relayRange(), realm: 'chatlab', secret }))
+      .withStartupTimeout(30_000);
+    this.infra.push(await this.launch('coturn', c));
+    await until(() => stunBinding(port, 200).then(() => true), 10_000, `coturn on udp ${port} answers STUN`);
+    this.turn = { urls: [`turn:${LOOPBACK}:${port}?transport=udp`], secret };
+  }
+
   private async startNode(index: number, port: number): Promise<NodeContainer> {
     const { Wait } = this.tc;
     const id = `node-${index + 1}`;
@@ -261,6 +284,8 @@ export class ContainersWorld {
         CHATLAB_NODE_ID: id, CHATLAB_NODE_NUMBER: String(index + 1), CHATLAB_PORT: String(port), CHATLAB_HOST: LOOPBACK,
         CHATLAB_REDIS_URL: this.redisUrl, CHATLAB_CASSANDRA: this.cassandra, CHATLAB_KEYSPACE: this.keyspace,
         CHATLAB_PUSH_URL: this.pushUrl, CHATLAB_SECRET: this.secret,
+        ...(this.turn ? { CHATLAB_TURN_SECRET: this.turn.secret, CHATLAB_TURN_URLS: this.turn.urls.join(',') } : {}),
+        ...(this.opts.callRingMs ? { CHATLAB_CALL_RING_MS: String(this.opts.callRingMs) } : {}),
       })
       .withWaitStrategy(Wait.forLogMessage('"ready":true'))
       .withStartupTimeout(timeoutMs);

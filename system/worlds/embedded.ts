@@ -6,6 +6,8 @@ import { Gateway, type GatewayOptions } from '../gateway/gateway.ts';
 import { ChatNode } from '../node/chat-node.ts';
 import type { ChatNodeOptions } from '../node/options.ts';
 import { PushService } from '../push/push-service.ts';
+import { RelayStandin } from '../calls/relay-standin.ts';
+import { UdpLossProxy } from './infra/udp-loss-proxy.ts';
 import { MemoryBlobStore } from '../media/blob-store-memory.ts';
 import { MediaWorld, mediaOptionsFromEnv, type MediaWorldOptions } from '../media/media-world.ts';
 import { SeededRandom } from '../random/random.ts';
@@ -22,6 +24,15 @@ export interface EmbeddedOptions {
   gateway?: Partial<GatewayOptions>;
   /** The media service and its CDN edges (see media/media-world.ts). Default: 2 edges of 256 MiB, 30-day retention. */
   media?: MediaWorldOptions;
+  /**
+   * Run a TURN relay for calls: the in-process stand-in (calls/relay-standin.ts;
+   * nothing to install), its URL and a secret of its own handed to every node
+   * (`node.turn`, credentials valid 600 s) and to the engine (`turn`). Off by
+   * default: a scenario without calls does not need one.
+   */
+  relay?: boolean;
+  /** With `relay`: devices reach it through a lossy UDP link (infra/udp-loss-proxy.ts) that the `relay-loss` fault sets. */
+  relayLoss?: boolean;
 }
 
 export interface EmbeddedNode {
@@ -53,6 +64,12 @@ export class EmbeddedCluster {
   /** The media service's object store (tests lose objects behind its back). */
   readonly mediaStore = new MemoryBlobStore(new WallClock());
   readonly secret: string;
+  /** The stand-in TURN relay, when started with `relay`. */
+  relay?: RelayStandin;
+  /** The lossy link in front of the relay, when started with `relayLoss`. */
+  relayLink?: UdpLossProxy;
+  /** The relay's URLs and secret, when started with `relay`. */
+  turn?: { urls: string[]; secret: string };
   private readonly opts: EmbeddedOptions;
 
   private constructor(opts: EmbeddedOptions) {
@@ -69,6 +86,14 @@ export class EmbeddedCluster {
     if (!Number.isInteger(full.nodes) || full.nodes < 1 || full.nodes > 64) throw new RangeError(`nodes must be 1..64, got ${full.nodes}`);
     const cluster = new EmbeddedCluster(full);
     await cluster.push.listen();
+    if (full.relay) {
+      cluster.relay = await RelayStandin.start({ secret: randomBytes(24).toString('base64url') });
+      cluster.turn = { urls: cluster.relay.urls, secret: cluster.relay.secret };
+      if (full.relayLoss) {
+        cluster.relayLink = await UdpLossProxy.start({ target: `127.0.0.1:${cluster.relay.port}` });
+        cluster.turn = { urls: [cluster.relayLink.turnUrl], secret: cluster.relay.secret };
+      }
+    }
     cluster.media = await MediaWorld.start(cluster.mediaStore, { ...mediaOptionsFromEnv(), ...full.media, clock: new WallClock(), tokens: cluster.tokens, secret: cluster.secret });
     cluster.ports.push.onWake((device, reason) => cluster.push.relay(device, reason));
     for (let i = 0; i < full.nodes; i++) cluster.nodes.push(await cluster.startNode(i));
@@ -78,7 +103,8 @@ export class EmbeddedCluster {
   private async startNode(index: number, port = 0): Promise<EmbeddedNode> {
     const id = `node-${index + 1}`;
     const gateway = new Gateway({ ...this.opts.gateway, port }, this.auth);
-    const node = new ChatNode({ ...this.opts.node, nodeId: id, nodeNumber: index + 1 }, this.ports, this.tokens, gateway);
+    const turn = this.turn ? { turn: { ...this.turn, ttlS: 600 } } : {};
+    const node = new ChatNode({ ...turn, ...this.opts.node, nodeId: id, nodeNumber: index + 1 }, this.ports, this.tokens, gateway);
     await node.start();
     await gateway.listen(node);
     return { id, index, node, gateway, url: gateway.url, port: gateway.port, up: true };
@@ -121,12 +147,15 @@ export class EmbeddedCluster {
     this.nodes[index] = await this.startNode(index, old.port);
   }
 
-  /** The chaos controls this world offers: an in-process node can be crashed, stopped and restarted. */
+  /** The chaos controls this world offers: an in-process node can be crashed, stopped and restarted; the relay, when it runs one, stopped and started. */
   controls(): WorldControls {
+    const relay = this.relay;
     return {
       killNode: (i) => this.killNode(i),
       stopNode: (i) => this.stopNode(i),
       restartNode: (i) => this.restartNode(i),
+      ...(relay ? { stopTurn: () => relay.stop(), startTurn: () => relay.restart() } : {}),
+      ...(this.relayLink ? { setRelayLoss: (share: number) => this.relayLink!.setLoss(share) } : {}),
     };
   }
 
@@ -134,6 +163,8 @@ export class EmbeddedCluster {
     await Promise.allSettled(this.nodes.filter((n) => n.up).map((n) => n.gateway.stop()));
     for (const n of this.nodes) n.up = false;
     await this.push.close();
+    await this.relay?.stop();
+    await this.relayLink?.stop();
     await this.media?.stop();
     await this.ports.bus.close();
   }

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCassandra, type CassandraServer } from './infra/cassandra-server.ts';
+import { startCoturn, stunBinding, type CoturnServer } from './infra/coturn-server.ts';
+import { UdpLossProxy } from './infra/udp-loss-proxy.ts';
 import { freePort } from './infra/tcp-ports.ts';
 import { ManagedProcess } from './infra/processes.ts';
 import { startRedis, type RedisServer } from './infra/redis-server.ts';
@@ -36,6 +38,17 @@ export interface LocalWorldOptions {
    * world for a scenario without uploaded media does not pay its ~11 s start.
    */
   media?: boolean;
+  /**
+   * Start a TURN relay for calls: a real coturn on loopback (`turnserver`,
+   * scripts/provision.sh), its URLs and secret handed to every node
+   * (CHATLAB_TURN_URLS, CHATLAB_TURN_SECRET) and to the engine (`turn`).
+   * Off by default: a scenario without calls does not need one.
+   */
+  turn?: boolean;
+  /** How long a call rings on the nodes (CHATLAB_CALL_RING_MS), ms; default the node's. */
+  callRingMs?: number;
+  /** With `turn`: devices reach the relay through a lossy UDP link (infra/udp-loss-proxy.ts) that the `relay-loss` fault sets. */
+  relayLoss?: boolean;
   /** Wire tap: every node appends each frame in and out to `<frameTap>/<node id>.frames.jsonl` (CHATLAB_FRAME_TAP; see gateway/frame-tap.ts). Off by default. */
   frameTap?: string;
 }
@@ -69,6 +82,11 @@ export class LocalWorld {
   mediaProc?: ManagedProcess;
   /** The media service and its edges, when started with `media`. */
   media?: { service: string; edges: string[] };
+  coturn?: CoturnServer;
+  /** The lossy link in front of coturn, when started with `relayLoss`. */
+  relayLink?: UdpLossProxy;
+  /** The TURN relay's URLs and secret, when started with `turn`. */
+  turn?: { urls: string[]; secret: string };
   redisUrl = '';
   cassandra = '';
   keyspace = '';
@@ -98,12 +116,19 @@ export class LocalWorld {
   private async boot(): Promise<void> {
     const o = this.opts;
     mkdirSync(o.dir, { recursive: true });
-    const [redis, cassandra, seaweed] = await Promise.all([
+    const [redis, cassandra, seaweed, coturn] = await Promise.all([
       o.redisUrl ? undefined : startRedis({ dir: join(o.dir, 'redis') }),
       o.cassandra ? undefined : startCassandra({ dir: join(o.dir, 'cassandra') }),
       o.media ? startSeaweed({ dir: join(o.dir, 'seaweedfs') }) : undefined,
+      o.turn ? startCoturn({ dir: join(o.dir, 'coturn') }) : undefined,
     ]);
     this.seaweed = seaweed;
+    this.coturn = coturn;
+    if (coturn) this.turn = { urls: coturn.urls, secret: coturn.secret };
+    if (coturn && o.relayLoss) {
+      this.relayLink = await UdpLossProxy.start({ target: `127.0.0.1:${coturn.port}` });
+      this.turn = { urls: [this.relayLink.turnUrl], secret: coturn.secret };
+    }
     this.redis = redis;
     this.cassandraServer = cassandra;
     this.redisUrl = o.redisUrl ?? redis!.url;
@@ -150,6 +175,8 @@ export class LocalWorld {
     w.add({ name: 'redis', running: () => this.redis?.running ?? true, probe: () => redisProbe(redisPort) });
     const cqlPort = Number(this.cassandra.split(':').at(-1));
     w.add({ name: 'cassandra', running: () => this.cassandraServer?.running ?? true, probe: () => cqlProbe(cqlPort) });
+    const coturn = this.coturn;
+    if (coturn) w.add({ name: 'turn', running: () => coturn.running, probe: () => stunBinding(coturn.port, 1000) });
     w.start();
   }
 
@@ -197,6 +224,8 @@ export class LocalWorld {
         ...process.env, CHATLAB_NODE_ID: id, CHATLAB_NODE_NUMBER: String(index + 1), CHATLAB_PORT: String(port),
         ...this.dependencyEnv(id), CHATLAB_KEYSPACE: this.keyspace,
         CHATLAB_PUSH_URL: this.pushUrl, CHATLAB_SECRET: this.secret,
+        ...(this.turn ? { CHATLAB_TURN_SECRET: this.turn.secret, CHATLAB_TURN_URLS: this.turn.urls.join(',') } : {}),
+        ...(this.opts.callRingMs ? { CHATLAB_CALL_RING_MS: String(this.opts.callRingMs) } : {}),
         ...(this.opts.frameTap ? { CHATLAB_FRAME_TAP: resolve(this.opts.frameTap) } : {}),
       },
     });
@@ -262,6 +291,18 @@ export class LocalWorld {
     this.watchdog.quiet('cassandra', false);
   }
 
+  /** SIGKILL of the coturn this world started: every allocation dies with it, relayed calls go silent. */
+  async stopTurn(): Promise<void> {
+    this.watchdog.quiet('turn', true);
+    await this.relay().kill('SIGKILL');
+  }
+
+  /** Starts the coturn again on the same port, range and secret (~50 ms); devices must allocate again. */
+  async startTurn(): Promise<void> {
+    await this.relay().restart();
+    this.watchdog.quiet('turn', false);
+  }
+
   /**
    * The chaos controls this world offers, bound to it: every node control;
    * stopping and starting only the servers it started itself; network faults
@@ -282,8 +323,15 @@ export class LocalWorld {
       ...bindNodeControls(this),
       ...(this.redis ? { stopRedis: () => this.stopRedis(), startRedis: () => this.startRedis() } : {}),
       ...(this.cassandraServer ? { stopCassandra: () => this.stopCassandra(), startCassandra: () => this.startCassandra() } : {}),
+      ...(this.coturn ? { stopTurn: () => this.stopTurn(), startTurn: () => this.startTurn() } : {}),
+      ...(this.relayLink ? { setRelayLoss: (share: number) => this.relayLink!.setLoss(share) } : {}),
       ...(network ? { network, partition: (a: string, b: string) => network.cut(`${a}:${b}`) } : {}),
     };
+  }
+
+  private relay(): CoturnServer {
+    if (!this.coturn) throw new Error('this local world runs no TURN relay (start it with turn: true)');
+    return this.coturn;
   }
 
   private own<T>(server: T | undefined, what: string): T {
@@ -296,6 +344,7 @@ export class LocalWorld {
     await Promise.allSettled(this.nodes.map((n) => (n.proc.signal('SIGCONT'), n.proc.stop('SIGTERM', 10_000))));
     await Promise.allSettled([
       this.push?.stop('SIGTERM', 5000), this.mediaProc?.stop('SIGTERM', 5000), this.redis?.stop(), this.cassandraServer?.stop(), this.toxiproxy?.stop(),
+      this.coturn?.stop(), this.relayLink?.stop(),
       // Its data is this run's only: a kill, not its ~16 s graceful stop.
       this.seaweed?.kill(),
     ]);

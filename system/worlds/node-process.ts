@@ -12,6 +12,7 @@
  *     `<folder>/<node id>.frames.jsonl`; a test and debugging aid, off by default; see gateway/frame-tap.ts)
  *   CHATLAB_TURN_SECRET, CHATLAB_TURN_URLS (optional, together: the TURN relays handed to devices in calls,
  *     the secret shared with them and their comma-separated `turn:` URLs), CHATLAB_TURN_TTL_S (600)
+ *   CHATLAB_CALL_RING_MS (optional: how long a call rings, ms; the node's default 45,000)
  * Prints one JSON line `{"ready":true,"id":…,"url":…,"port":…}` when listening.
  * SIGTERM: graceful stop (devices told to go with 1001). SIGUSR2, when run with
  * --expose-gc: a full garbage collection (benchmarks read RSS after it).
@@ -64,7 +65,12 @@ const gateway = new Gateway({
   host: env('CHATLAB_HOST', '127.0.0.1'), port: Number(env('CHATLAB_PORT', '0')),
   ...(process.env.CHATLAB_FRAME_TAP ? { frameTapDir: process.env.CHATLAB_FRAME_TAP } : {}),
 }, auth);
-const node = new ChatNode({ nodeId: id, nodeNumber: number, ...(turn ? { turn } : {}) }, ports, tokens, gateway);
+const ringMs = process.env.CHATLAB_CALL_RING_MS ? Number(process.env.CHATLAB_CALL_RING_MS) : undefined;
+if (ringMs !== undefined && !(Number.isSafeInteger(ringMs) && ringMs > 0)) {
+  process.stderr.write('node-process: CHATLAB_CALL_RING_MS must be a positive integer (ms)\n');
+  process.exit(2);
+}
+const node = new ChatNode({ nodeId: id, nodeNumber: number, ...(turn ? { turn } : {}), ...(ringMs ? { callRingMs: ringMs } : {}) }, ports, tokens, gateway);
 await node.start();
 await gateway.listen(node);
 process.stdout.write(`${JSON.stringify({ ready: true, id, url: gateway.url, port: gateway.port })}\n`);

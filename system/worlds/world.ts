@@ -66,6 +66,15 @@ export interface DependencyControls {
   /** local: stop the Cassandra node (graceful) / start it again on the same ports and data (~12 s). */
   stopCassandra?(): Promise<void>;
   startCassandra?(): Promise<void>;
+  /**
+   * embedded, local: the TURN relay dies, every allocation with it (relayed
+   * calls go silent) / comes back on the same port, empty (devices must
+   * allocate again). Offered only when the world runs a relay (`turn`).
+   */
+  stopTurn?(): Promise<void>;
+  startTurn?(): Promise<void>;
+  /** embedded and local, with a lossy link in front of the relay (`relayLoss`): the share of relay packets dropped each way (0 restores it). */
+  setRelayLoss?(share: number): void;
 }
 
 /**
@@ -88,6 +97,12 @@ export interface World {
   /** The media service and its CDN edges (HTTP base URLs), when the world runs them. */
   media?: { service: string; edges: string[] };
   secret: string;
+  /**
+   * The TURN relay devices use in calls, when the world runs one: its
+   * `turn:` URLs and the secret its nodes mint credentials with (see
+   * system/calls/turn-credentials.ts).
+   */
+  turn?: { urls: string[]; secret: string };
   control: WorldControls;
   /**
    * Faults nobody scheduled that the world noticed (a process that exited or

@@ -32,35 +32,50 @@ export interface WorldOptions {
   frameTap?: string;
   /** local and containers: start the media service and its object store (the scenario uploads media). The embedded world always has it. */
   media?: boolean;
+  /**
+   * A TURN relay for calls (the scenario has calls): the embedded world's
+   * in-process stand-in, the local world's coturn, the containers world's
+   * coturn container. Its URLs and secret are the world's `turn`, and every
+   * node gets them.
+   */
+  turn?: boolean;
+  /** How long calls ring on every node (the scenario's `behaviour.calls.ringMs`), ms; default the node's. */
+  callRingMs?: number;
+  /** embedded and local, with `turn`: a lossy UDP link in front of the relay, for the `relay-loss` fault. */
+  relayLoss?: boolean;
 }
 
 export type WorldFactory = (o: WorldOptions) => Promise<StartedWorld>;
 
 /** The worlds the live engine can start, by name. */
 export const worlds: Record<string, WorldFactory> = {
-  embedded: async ({ nodes, seed, frameTap }) => {
-    const c = await EmbeddedCluster.start({ nodes, seed, ...(frameTap ? { gateway: { frameTapDir: frameTap } } : {}) });
+  embedded: async ({ nodes, seed, frameTap, turn, callRingMs, relayLoss }) => {
+    const c = await EmbeddedCluster.start({
+      nodes, seed, relay: turn, relayLoss, ...(callRingMs ? { node: { callRingMs } } : {}), ...(frameTap ? { gateway: { frameTapDir: frameTap } } : {}),
+    });
     return {
       kind: 'embedded',
       nodes: c.nodes.map((n) => ({ id: n.id, url: n.url, number: n.index + 1 })),
       pushUrl: c.push.subscribeUrl,
       media: c.media.endpoints,
       secret: c.secret,
+      ...(c.turn ? { turn: c.turn } : {}),
       control: c.controls(),
       embedded: c,
       openInbox: async () => ({ inbox: c.ports.inbox, close: async () => {} }),
       stop: () => c.stop(),
     };
   },
-  local: async ({ nodes, outDir, redisUrl, cassandra, proxies, frameTap, media }) => {
+  local: async ({ nodes, outDir, redisUrl, cassandra, proxies, frameTap, media, turn, callRingMs, relayLoss }) => {
     const dir = join(outDir, 'servers');
-    const w = await LocalWorld.start({ nodes, dir, redisUrl, cassandra, proxies, frameTap, media });
+    const w = await LocalWorld.start({ nodes, dir, redisUrl, cassandra, proxies, frameTap, media, turn, callRingMs, relayLoss });
     return {
       kind: 'local',
       nodes: w.nodes.map((n, i) => ({ id: n.id, url: w.deviceUrl(i), number: n.number })),
       pushUrl: w.pushUrl.replace('http://', 'ws://') + '/subscribe',
       ...(w.media ? { media: w.media } : {}),
       secret: w.secret,
+      ...(w.turn ? { turn: w.turn } : {}),
       control: w.controls(),
       logsDir: dir,
       observed: () => w.watchdog.marks,
@@ -70,16 +85,17 @@ export const worlds: Record<string, WorldFactory> = {
     };
   },
   /** Redis, Cassandra, push and the nodes in containers (Testcontainers); images from CHATLAB_*_IMAGE or the local ones. */
-  containers: async ({ nodes, outDir, redisUrl, cassandra, frameTap, media }) => {
+  containers: async ({ nodes, outDir, redisUrl, cassandra, frameTap, media, turn, callRingMs }) => {
     if (frameTap) throw new Error('the frame tap writes files where the node runs: embedded and local worlds only');
     const dir = join(outDir, 'servers');
-    const w = await ContainersWorld.start({ nodes, dir, redisUrl, cassandra, media });
+    const w = await ContainersWorld.start({ nodes, dir, redisUrl, cassandra, media, turn, callRingMs });
     return {
       kind: 'containers',
       nodes: w.nodes.map((n) => ({ id: n.id, url: n.url, number: n.number })),
       pushUrl: w.pushUrl.replace('http://', 'ws://') + '/subscribe',
       ...(w.media ? { media: w.media } : {}),
       secret: w.secret,
+      ...(w.turn ? { turn: w.turn } : {}),
       control: w.controls(),
       logsDir: dir,
       observed: () => w.watchdog.marks,

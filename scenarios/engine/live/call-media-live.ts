@@ -15,7 +15,13 @@ type Address = readonly [string, number];
 export interface CallMediaStats {
   /** An allocation was granted (`true`) or released (`false`). Open allocations = grants − releases. */
   allocation(open: boolean): void;
-  /** Bytes relayed legs sent and received through their relay since the last call (header and payload; probes and byes too), once per tick that moved any. */
+  /**
+   * Bytes relayed legs sent into their relay since the last call (header
+   * and payload; probes and byes too), once per tick that moved any and at
+   * a close. Each leg counts only its own stream, so a relayed call's two
+   * legs together count both directions once: the relay's ingress, which
+   * is its egress less what it dropped.
+   */
   relayBytes(bytes: number): void;
 }
 
@@ -93,6 +99,9 @@ interface Leg {
  *
  * One timer per plane ticks every started leg (no timer per leg), and
  * stops when no leg is started: hundreds of legs cost one wake-up per tick.
+ * The packets themselves are the cost (measured here: 200 audio legs, 100
+ * calls in one process, ~17% of a core direct, ~21% relayed through coturn;
+ * a 20 ms tick instead of 5 ms saves about a sixth of that).
  */
 export class LiveCallMedia implements CallMediaPlane {
   private readonly legs = new Map<string, Leg>();
@@ -132,7 +141,11 @@ export class LiveCallMedia implements CallMediaPlane {
     if (relay) return void this.allocate(leg, relay).then(opened, (e: Error) => fail(e.message));
     const socket = createSocket('udp4');
     leg.socket = socket;
-    socket.once('error', (e) => fail((e as NodeJS.ErrnoException).code === 'EMFILE' ? 'no_socket' : 'socket_failed'));
+    socket.once('error', (e) => {
+      leg.socket = undefined;
+      socket.close();
+      fail((e as NodeJS.ErrnoException).code === 'EMFILE' ? 'no_socket' : 'socket_failed');
+    });
     socket.bind(0, '127.0.0.1', () => {
       socket.removeAllListeners('error');
       socket.on('error', () => {}); // ICMP port unreachable once the peer is gone: silence tells
@@ -144,8 +157,8 @@ export class LiveCallMedia implements CallMediaPlane {
   start(device: string, call: string, peer: string, media: CallMedia, silenceMs: number, silent: () => void): void {
     const leg = this.legs.get(legKey(device, call));
     if (!leg || leg.state === 'closed' || leg.started) return;
+    // A malformed endpoint (it came from the peer's signalling) is a path that never works: nothing is sent, silence tells.
     const address = parseEndpoint(peer);
-    if (!address) throw new RangeError(`peer endpoint must be host:port, got ${JSON.stringify(peer)}`);
     const codec = this.codecs[media];
     const begin = () => {
       leg.peer = address;
@@ -154,15 +167,12 @@ export class LiveCallMedia implements CallMediaPlane {
       leg.silenceMs = silenceMs;
       leg.silent = silent;
       leg.started = true;
-      leg.linked = leg.turn !== undefined;
+      leg.linked = address !== undefined && leg.turn !== undefined;
       leg.startedAt = performance.now();
       leg.nextDue = leg.startedAt;
+      this.activate(leg);
       // A direct socket is connected to its peer: no address lookup per packet, and strays from other ports are dropped by the kernel.
-      if (!leg.socket) return this.activate(leg);
-      leg.socket.connect(address[1], address[0], () => {
-        leg.linked = true;
-        this.activate(leg);
-      });
+      if (address && leg.socket) leg.socket.connect(address[1], address[0], () => (leg.linked = leg.state === 'open'));
     };
     if (leg.state === 'opening') leg.pendingStart = begin;
     else begin();
@@ -198,13 +208,6 @@ export class LiveCallMedia implements CallMediaPlane {
     this.flushRelayBytes();
   }
 
-  /** Legs open or opening now, and how many of them are relayed. */
-  counts(): { legs: number; relayed: number; started: number } {
-    let relayed = 0;
-    for (const leg of this.legs.values()) if (leg.relayed) relayed++;
-    return { legs: this.legs.size, relayed, started: this.active.length };
-  }
-
   private activate(leg: Leg): void {
     if (leg.state !== 'open') return;
     this.active.push(leg);
@@ -219,7 +222,7 @@ export class LiveCallMedia implements CallMediaPlane {
     const epoch = performance.timeOrigin + now;
     for (let i = 0; i < this.active.length; i++) {
       const leg = this.active[i]!;
-      for (let n = 0; leg.nextDue <= now && n < CATCH_UP_MAX; n++) {
+      for (let n = 0; leg.linked && leg.nextDue <= now && n < CATCH_UP_MAX; n++) {
         if (leg.connected) this.send(leg, KIND_MEDIA, leg.sent++, leg.size, epoch);
         else this.send(leg, KIND_PROBE, 0, HEADER, epoch);
         leg.nextDue += leg.packetMs;
@@ -264,10 +267,6 @@ export class LiveCallMedia implements CallMediaPlane {
     const now = performance.now();
     leg.lastArrival = now;
     leg.connected = true;
-    if (leg.relayed) {
-      leg.relayedBytes += data.length;
-      this.pendingRelayBytes += data.length;
-    }
     const kind = word >>> 30;
     const seq = data.readUInt32BE(0);
     if (kind === KIND_BYE) {
@@ -315,10 +314,12 @@ export class LiveCallMedia implements CallMediaPlane {
       // check (coturn), and the client would wait out its retransmissions (~6 s).
       const inner = transport.onData;
       transport.onData = (data, addr) => {
-        const error = errorCode(w, data);
-        if (error !== undefined) {
-          if ((error === 401 && turn.integrityKey) || error === 403) refused = 'turn_refused';
-          else if (error === 486 || error === 508) refused = 'turn_capacity';
+        // Only an answer to a request still waiting counts: a retransmitted request's second 401 is not a refusal.
+        const error = errorOf(w, data);
+        const request = error && internal.transactions[error.id]?.request;
+        if (error && request) {
+          if ((error.code === 401 && request.attributesKeys.includes('MESSAGE-INTEGRITY')) || error.code === 403) refused = 'turn_refused';
+          else if (error.code === 486 || error.code === 508) refused = 'turn_capacity';
           if (refused) resolve(refused);
         }
         inner(data, addr);
@@ -396,7 +397,7 @@ export class LiveCallMedia implements CallMediaPlane {
 /** werift's TurnProtocol parts the plane reaches past its typed surface. */
 interface TurnInternals {
   refresh: (grantedS: number) => void;
-  transactions: Record<string, { failWithTimeout(): void }>;
+  transactions: Record<string, { request: Message; failWithTimeout(): void }>;
 }
 
 function legKey(device: string, call: string): string {
@@ -421,9 +422,10 @@ export function turnServer(urls: readonly string[]): Address | undefined {
   return undefined;
 }
 
-/** The ERROR-CODE of a STUN error response, or undefined for anything else (media, ChannelData, a success). */
-function errorCode(w: Werift, data: Buffer): number | undefined {
+/** The ERROR-CODE and transaction of a STUN error response, or undefined for anything else (media, ChannelData, a success). */
+function errorOf(w: Werift, data: Buffer): { code: number; id: string } | undefined {
   if (data.length < 20 || (data[0]! & 0xc0) !== 0 || (data.readUInt16BE(0) & 0x0110) !== 0x0110) return undefined;
-  const code = w.parseMessage(data)?.getAttributeValue('ERROR-CODE') as [number, string] | undefined;
-  return code?.[0];
+  const msg = w.parseMessage(data);
+  const code = msg?.getAttributeValue('ERROR-CODE') as [number, string] | undefined;
+  return msg && code ? { code: code[0], id: msg.transactionIdHex } : undefined;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { UdpLossProxy } from '../../../chaos/udp-loss-proxy.ts';
+import { UdpLossProxy } from '../../../system/worlds/infra/udp-loss-proxy.ts';
 import { mintTurnCredentials, type TurnConfig } from '../../../system/calls/turn-credentials.ts';
 import type { CallMedia, TurnCredentials } from '../../../system/protocol/frames.ts';
 import type { LegFigures } from '../../device/call-media.ts';
@@ -65,6 +65,16 @@ export async function runCall(
   const a = plane.close('a', call)!;
   const b = plane.close('b', call)!;
   return { a, b, silentA: silent.a, silentB: silent.b };
+}
+
+/**
+ * Every packet the peer sent arrived, but for what was in flight when both
+ * legs closed at once (neither received nor known to be lost: the packets
+ * after it did not arrive to tell).
+ */
+export function assertAllArrived(leg: LegFigures, peer: LegFigures): void {
+  assert.ok(leg.received <= peer.sent && peer.sent - leg.received <= 2, `received ${leg.received} of ${peer.sent}`);
+  assert.equal(leg.lost, 0);
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -146,10 +156,9 @@ export function callMediaRelaySuite(name: string, startRelay: () => Promise<Rela
       console.log(`      relayed: a ${JSON.stringify(a)}\n      relayed: b ${JSON.stringify(b)}`);
       for (const [leg, peer] of [[a, b], [b, a]] as const) {
         assert.ok(leg.sent >= 80 && leg.sent <= 101, `sent ${leg.sent} packets in 2 s at one per 20 ms`);
-        assert.equal(leg.received, peer.sent, 'every packet the peer sent arrived');
-        assert.equal(leg.lost, 0);
+        assertAllArrived(leg, peer);
         assert.ok(leg.jitterMs < 10, `jitter ${leg.jitterMs} ms`);
-        assert.ok(leg.relayedBytes >= (leg.sent + leg.received) * 80);
+        assert.ok(leg.relayedBytes >= leg.sent * 80);
       }
       assert.equal(relayBytes(), a.relayedBytes + b.relayedBytes);
       assert.equal(silentA || silentB, false);
@@ -160,8 +169,7 @@ export function callMediaRelaySuite(name: string, startRelay: () => Promise<Rela
       const { a, b } = await runCall(plane, { a: creds('alice') }, { ms: 1500, media: 'video' });
       for (const [leg, peer] of [[a, b], [b, a]] as const) {
         assert.ok(leg.sent >= 100, `sent ${leg.sent} video packets in 1.5 s`);
-        assert.equal(leg.received, peer.sent);
-        assert.equal(leg.lost, 0);
+        assertAllArrived(leg, peer);
       }
       assert.ok(a.relayedBytes > 0);
       assert.equal(b.relayedBytes, 0, 'a direct leg relays nothing itself');

@@ -108,6 +108,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     : await startWorld(o.world, {
       nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, cassandra: o.cassandra, proxies: needsProxies(scenario.chaos), frameTap: o.frameTap,
       media: scenario.behaviour.uploads !== undefined,
+      turn: scenario.behaviour.calls !== undefined, callRingMs: scenario.behaviour.calls?.ringMs, relayLoss: scenario.chaos.some((c) => c.fault === 'relay-loss'),
     });
   const children: ChildProcess[] = [];
   const faults: FaultMark[] = [];

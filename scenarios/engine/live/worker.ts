@@ -10,13 +10,14 @@ import { loadScenario } from '../../registry.ts';
 import type { Scenario } from '../../scenario.ts';
 import { E2eeStats } from '../../device/e2ee/e2ee-stats.ts';
 import { liveE2ee, prewarm } from '../e2ee-setup.ts';
-import { applyOverrides, driverDeviceOptions, PREWARM_MAX_MS, type MainMessage, type WorkerConfig, type WorkerMessage } from '../config.ts';
+import { applyOverrides, driverDeviceOptions, scenarioCodecs, PREWARM_MAX_MS, type MainMessage, type WorkerConfig, type WorkerMessage } from '../config.ts';
 import { SocketIO, listenForPush, type SocketLimits } from './device-host.ts';
 import { DeviceLedger } from '../device-ledger.ts';
 import { Load, type MediaSender } from '../load.ts';
 import { MediaStats } from '../media-stats.ts';
 import { StoriesStats } from '../stories-stats.ts';
 import { CallStats } from '../call-stats.ts';
+import { LiveCallMedia } from './call-media-live.ts';
 import { LiveMedia } from './live-media.ts';
 
 /** How long a worker's prewarm waits without any handshake progressing. */
@@ -49,6 +50,8 @@ class DriverWorker {
   readonly stories = new StoriesStats();
   /** What this worker's devices did with calls (their DeviceCalls), and the relay load their legs put. */
   readonly calls = new CallStats();
+  /** Calls' media: real UDP, direct or through the world's TURN relay (when the scenario has calls). */
+  callPlane?: LiveCallMedia;
   /** The worker's own event-loop delay, beyond the 10 ms sampling interval. */
   readonly loop = new LoopDelay(10);
   scenario!: Scenario;
@@ -81,6 +84,13 @@ class DriverWorker {
         if (d >= 0) this.load?.maybeForward(d, m);
       };
     }
+    if (this.scenario.behaviour.calls) {
+      const now = () => this.clock.now();
+      this.callPlane = new LiveCallMedia({
+        codecs: scenarioCodecs(this.scenario),
+        stats: { allocation: (open) => this.calls.allocation(now(), open), relayBytes: (n) => this.calls.relayed(now(), n) },
+      });
+    }
     for (const d of this.population.slice(cfg.worker, cfg.workers)) {
       const id = this.population.deviceId(d);
       const local = cfg.spreadSourceAddresses ? `127.0.${1 + ((d >> 8) % 254)}.${1 + (d % 254)}` : undefined;
@@ -91,7 +101,7 @@ class DriverWorker {
           token: () => tokens.issue(id, 24 * 3600_000),
           clock: this.clock,
           random: root.fork(id),
-          ...driverDeviceOptions(this.scenario, e2ee, media, this.stories),
+          ...driverDeviceOptions(this.scenario, e2ee, media, this.stories, this.callPlane ? { hooks: this.calls, plane: this.callPlane, seed: cfg.seed } : undefined),
         },
         io,
         this.recorder.observerFor(d, io),
@@ -192,6 +202,8 @@ class DriverWorker {
     this.load.stop();
     clearInterval(this.ticker);
     for (const { device } of this.devices.values()) device.stop();
+    // What a stopped device did not close (a leg still opening) goes too: no socket outlives the run.
+    this.callPlane?.stop();
     this.push?.close();
     const cpu = process.cpuUsage(this.cpu0);
     const wallMs = performance.now() - this.wall0;

@@ -77,10 +77,9 @@ export async function startCoturn(options: CoturnOptions): Promise<CoturnServer>
   const port = options.port || (await freeUdpPort());
   let { minPort, maxPort } = options;
   if (minPort === undefined || maxPort === undefined) {
-    const block = nextBlock;
-    nextBlock = (nextBlock + 1) % RELAY_BLOCKS;
-    minPort ??= RELAY_BASE + block * RELAY_BLOCK;
-    maxPort ??= minPort + RELAY_BLOCK - 1;
+    const range = relayRange();
+    minPort ??= range.minPort;
+    maxPort ??= minPort === range.minPort ? range.maxPort : minPort + RELAY_BLOCK - 1;
   }
   if (!(minPort > 0 && maxPort >= minPort && maxPort <= 65_535)) throw new RangeError(`bad relay port range ${minPort}-${maxPort}`);
   const server = new LocalCoturn(dir, port, {
@@ -94,8 +93,21 @@ export async function startCoturn(options: CoturnOptions): Promise<CoturnServer>
   return server;
 }
 
-/** The `turnserver.conf` of one loopback relay (see `startCoturn`). */
-export function coturnConfig(c: { port: number; minPort: number; maxPort: number; realm: string; secret: string; dir: string }): string {
+/** What makes one loopback relay: its listening port, relay range, realm and secret. */
+export interface CoturnSettings {
+  port: number;
+  minPort: number;
+  maxPort: number;
+  realm: string;
+  secret: string;
+}
+
+/**
+ * coturn's options for one loopback relay (see `startCoturn`), each `key=value`
+ * or a flag, as a config file has them; `files` are where its user database,
+ * pidfile and log go (`log` `stdout` in a container).
+ */
+export function coturnOptions(c: CoturnSettings, files: { userdb: string; pidfile: string; log: string }): string[] {
   return [
     `listening-ip=${LOOPBACK}`,
     `relay-ip=${LOOPBACK}`,
@@ -111,13 +123,31 @@ export function coturnConfig(c: { port: number; minPort: number; maxPort: number
     // Devices speak TURN over UDP only; nothing else listens.
     'no-tcp', 'no-tcp-relay', 'no-tls', 'no-dtls', 'no-cli', 'no-rfc5780',
     'no-software-attribute',
-    `userdb=${join(c.dir, 'turndb')}`,
-    `pidfile=${join(c.dir, 'turnserver.pid')}`,
-    `log-file=${join(c.dir, 'turnserver.log')}`,
+    `userdb=${files.userdb}`,
+    `pidfile=${files.pidfile}`,
+    `log-file=${files.log}`,
     'simple-log',
-    'no-stdout-log',
-    '',
-  ].join('\n');
+    ...(files.log === 'stdout' ? [] : ['no-stdout-log']),
+  ];
+}
+
+/** The `turnserver.conf` of one loopback relay whose files are in `dir`. */
+export function coturnConfig(c: CoturnSettings & { dir: string }): string {
+  const files = { userdb: join(c.dir, 'turndb'), pidfile: join(c.dir, 'turnserver.pid'), log: join(c.dir, 'turnserver.log') };
+  return [...coturnOptions(c, files), ''].join('\n');
+}
+
+/** `turnserver` arguments for the same relay without a config file (`-n`), its files in `/tmp` and its log on stdout: the containers world's. */
+export function coturnArgs(c: CoturnSettings): string[] {
+  return ['-n', ...coturnOptions(c, { userdb: '/tmp/turndb', pidfile: '/tmp/turnserver.pid', log: 'stdout' }).map((o) => `--${o}`)];
+}
+
+/** A relay port range no other relay this process started uses (see `CoturnOptions.minPort`). */
+export function relayRange(): { minPort: number; maxPort: number } {
+  const block = nextBlock;
+  nextBlock = (nextBlock + 1) % RELAY_BLOCKS;
+  const minPort = RELAY_BASE + block * RELAY_BLOCK;
+  return { minPort, maxPort: minPort + RELAY_BLOCK - 1 };
 }
 
 interface Settings {
@@ -210,7 +240,7 @@ class LocalCoturn implements CoturnServer {
     for (;;) {
       if (!proc.running) throw new Error(`turnserver exited (${JSON.stringify(proc.exitInfo)}) before it was ready; log:\n${this.tail()}`);
       try {
-        await stunBinding(this.port, 200);
+        await stunBinding(this.port, 50);
         return;
       } catch (error) {
         last = (error as Error).message;
@@ -233,7 +263,7 @@ class LocalCoturn implements CoturnServer {
 }
 
 /** A UDP port on loopback nothing is bound to now (bind port 0, read it, close; the window until coturn binds it is why a failed start shows the log). */
-function freeUdpPort(): Promise<number> {
+export function freeUdpPort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createSocket('udp4');
     s.once('error', rej);

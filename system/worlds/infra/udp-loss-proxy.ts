@@ -1,5 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { SeededRandom, type Random } from '../system/random/random.ts';
+import { SeededRandom, type Random } from '../../random/random.ts';
 
 export interface UdpLossProxyOptions {
   /** `host:port` it forwards to (a TURN relay's listening port). */

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runLive } from './live.ts';
+
+const quiet = { progress: false, log: () => {} };
+
+describe('Calls, live against the embedded world (real UDP, the in-process relay)', function () {
+  this.timeout(240_000);
+
+  it('calls-evening: outcomes for every call, relayed and direct media counted on both ends, no late or phantom ring', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-calls-'));
+    const { report } = await runLive({ scenario: 'calls-evening', world: 'embedded', seed: 3, outDir, ...quiet, overrides: { devices: 120, duration: '12s', warmup: '0s' } });
+    const c = report.calls!;
+    assert.ok(c.attempted >= 10, `attempted ${c.attempted}`);
+    assert.equal(c.answered + c.rejected + c.busy + c.timedOut + c.failed + c.skipped, c.attempted);
+    assert.equal(c.unresolved, 0);
+    assert.deepEqual(c.failedBy, {});
+    assert.ok(c.relayed > 0 && c.direct > 0, `relayed ${c.relayed}, direct ${c.direct}`);
+    // Every packet a leg sent was counted by its peer (loopback loses nothing at these rates).
+    assert.ok(c.media.legs >= 2 * c.connected, `legs ${c.media.legs} for ${c.connected} connected calls`);
+    assert.ok(c.media.packetsSent > 1000 && c.media.packetsReceived >= c.media.packetsSent * 0.99, `sent ${c.media.packetsSent}, received ${c.media.packetsReceived}`);
+    assert.ok(c.relay.allocationsPeak > 0 && c.relay.bytes > 0 && c.relay.peakMbps > 0);
+    assert.ok(c.setup.ringMs.count > 0 && c.setup.ringMs.p99 < 1000);
+    assert.deepEqual(c.violations, { lateRings: 0, phantomRings: 0, unjudged: 0 });
+    assert.equal(report.delivery.lost, 0);
+  });
+
+  it('--calls adds calls to steady-chat', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-calls-'));
+    const { report } = await runLive({ scenario: 'steady-chat', world: 'embedded', seed: 4, outDir, ...quiet, overrides: { devices: 100, duration: '6s', rate: 50, warmup: '0s', callsPerSec: 2, graceMs: 25_000 } });
+    const c = report.calls!;
+    assert.ok(c.attempted >= 5 && c.unresolved === 0, JSON.stringify({ attempted: c.attempted, unresolved: c.unresolved }));
+    assert.equal(report.delivery.lost, 0);
+  });
+});
