@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { compare } from '../reports/compare.ts';
 import { renderTerminal } from '../reports/render-terminal.ts';
@@ -17,6 +18,7 @@ import { cpuList, duration, int, list, positive } from './values.ts';
 import { ClusterClient, DEFAULT_STATE_FILE } from '../chaos/cluster.ts';
 import { up } from './up.ts';
 import { chaosCommand, collectOpt } from './chaos.ts';
+import { defaultStartAt, mergeShards, parseShard, parseStartAt, shardFromEnv, type ShardSpec } from '../scenarios/engine/live/shard.ts';
 
 // `chatlab list | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -61,9 +63,14 @@ program
   .option('--calibration <file>', 'sim world: calibration file written by `chatlab calibrate` (default: built-in figures)')
   .option('--no-e2ee', 'devices send plaintext: no end-to-end encryption (on by default), to compare its cost with `chatlab compare`')
   .option('--no-progress', 'no live progress display')
+  .option('--shard <i/n>', 'drive shard i of n (0-based) of the population against --target or --cluster; every shard writes its ledger for `chatlab report merge` (also from JOB_COMPLETION_INDEX and CHATLAB_SHARDS when both are set)')
+  .option('--shard-from-env', 'take the shard from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job\'s) and CHATLAB_SHARDS')
+  .option('--start-at <epoch-ms>', 'with --shard: when the load starts on every shard (or CHATLAB_START_AT; default: now + 5 s rounded up to the next 10 s)')
   .action(async (scenario: string, o, cmd: Command) => {
     const name = scenario.replace(/^.*\//, '').replace(/\.ts$/, '');
     if (o.cluster) refuseWithCluster(o, cmd);
+    const shard = runShard(o);
+    if (shard && (o.world === 'sim' || o.calibration)) throw new InvalidArgumentError('--shard does not apply to --world sim');
     if (o.world === 'sim' || o.calibration) return runSimCommand(scenario, name, o);
     const cluster = o.cluster ? (await ClusterClient.connect(o.cluster)).client : undefined;
     // The containers world reads its image names from the environment (containers-images.ts).
@@ -85,11 +92,35 @@ program
       cassandra: o.cassandra,
       progress: o.progress,
       frameTap: o.frameTap,
+      shard,
     });
     process.stdout.write(`${renderTerminal(report)}\n`);
     process.stdout.write(`\nreports: ${files.html}\n         ${files.md}\n         ${files.json}\n`);
-    process.exitCode = report.passed ? 0 : 1;
+    // One shard's report is a partial view (its cross-shard messages look lost or unacked): the merge judges the run.
+    if (shard) process.stdout.write(`shard ${shard.index}/${shard.count} done: chatlab report merge <the shards' --out folders>\n`);
+    process.exitCode = report.passed || shard ? 0 : 1;
   });
+
+/** The shard `chatlab run` drives: --shard, else the environment (Kubernetes Indexed Job); undefined: the whole population. */
+function runShard(o: Record<string, unknown>): ShardSpec | undefined {
+  let spec: { index: number; count: number } | undefined;
+  try {
+    if (o.shard !== undefined) spec = parseShard(o.shard as string);
+    else if (o.shardFromEnv) {
+      spec = shardFromEnv(process.env);
+      if (!spec) throw new Error('--shard-from-env: JOB_COMPLETION_INDEX and CHATLAB_SHARDS are not set');
+    } else if (process.env.JOB_COMPLETION_INDEX !== undefined && process.env.CHATLAB_SHARDS !== undefined) spec = shardFromEnv(process.env);
+    if (!spec) {
+      if (o.startAt !== undefined) throw new Error('--start-at applies with --shard only');
+      return undefined;
+    }
+    if (!o.target && !o.cluster) throw new Error(`--shard ${spec.index}/${spec.count} drives a slice of the load against a cluster someone runs: give --target <urls> (or --cluster <state file> of \`chatlab up\`)`);
+    const at = (o.startAt as string | undefined) ?? process.env.CHATLAB_START_AT;
+    return { ...spec, startAt: at !== undefined ? parseStartAt(at) : defaultStartAt() };
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
 
 /** What `chatlab run`'s options change in the scenario (undefined: the scenario's own). */
 function runOverrides(o: Record<string, unknown>): Overrides {
@@ -238,15 +269,37 @@ program
     for (const [name, make] of Object.entries(builtins)) process.stdout.write(`${name.padEnd(18)} ${make().description}\n`);
   });
 
-program
+const reportCommand = program
   .command('report')
-  .description('re-render report.html and summary.md from a report.json')
+  .description('re-render report.html and summary.md from a report.json; `report merge` joins the shards of a sharded run')
   .argument('<report>', 'path to report.json')
   .option('--out <dir>', 'where to write (default: next to the report)')
   .action((path: string, o) => {
     const report = readReport(path);
     const files = writeReports(report, o.out ?? join(path, '..'));
     process.stdout.write(`${renderTerminal(report)}\n\nreports: ${files.html}\n         ${files.md}\n`);
+  });
+
+/** `merged/` beside the shard folders: in the folder of shard folders given, else in the first shard folder's parent. */
+function mergedDir(inputs: readonly string[]): string {
+  const first = inputs[0]!;
+  const shardDir = first.endsWith('.json') ? join(first, '..') : first;
+  const parent = existsSync(join(shardDir, 'shard.json')) ? join(shardDir, '..') : shardDir;
+  return join(parent, 'merged');
+}
+
+reportCommand
+  .command('merge')
+  .description('join the shards of a `chatlab run --shard` run into one report: their ledgers joined and checked as one run (exact counts and latencies)')
+  .argument('<inputs...>', 'shard folders (holding shard.json), shard.json files, or a folder of shard folders')
+  .option('--out <dir>', 'where to write report.json, report.html and summary.md (default: merged/ in the folder of shard folders given, else beside the first shard folder)')
+  .action(async (inputs: string[], o) => {
+    const outDir = o.out ?? mergedDir(inputs);
+    const { report, files, orphans } = await mergeShards(inputs, outDir, (l) => process.stderr.write(`${l}\n`));
+    process.stdout.write(`${renderTerminal(report)}\n`);
+    if (orphans.count > 0) process.stdout.write(`\nmerge: ${orphans.count} deliveries of messages in no shard's sends (first msgKeys: ${orphans.keys.join(', ')})\n`);
+    process.stdout.write(`\nreports: ${files.html}\n         ${files.md}\n         ${files.json}\n`);
+    process.exitCode = report.passed && orphans.count === 0 ? 0 : 1;
   });
 
 program

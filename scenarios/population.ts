@@ -170,7 +170,19 @@ export class Population {
     return this.cohort(cohort, share).has(user);
   }
 
-  /** Worker w of n gets every n-th device: an even, deterministic split (also used for --shard i/N). */
+  /**
+   * Shard i of n (`chatlab run --shard i/n`) gets every user u with
+   * u % n == i, with all of that user's devices (a user's devices stay in
+   * one driver process: their sign-ins and sync are local to it); worker w
+   * of `workers` within the shard gets every workers-th of those devices.
+   */
+  shardSlice(shard: number, shards: number, worker: number, workers: number): number[] {
+    const mine: number[] = [];
+    for (let u = shard; u < this.users; u += shards) for (let d = this.firstDevice(u), end = this.deviceEnd(u); d < end; d++) mine.push(d);
+    return mine.filter((_, k) => k % workers === worker);
+  }
+
+  /** Worker w of n gets every n-th device: an even, deterministic split. */
   slice(worker: number, workers: number): number[] {
     const out: number[] = [];
     for (let d = worker; d < this.devices; d += workers) out.push(d);

@@ -1,4 +1,6 @@
 import type { ChaosEntry, Scenario } from '../scenario.ts';
+
+type CallBehaviour = NonNullable<Scenario['behaviour']['calls']>;
 import { callsEvening } from '../builtin/calls-evening.ts';
 
 /**
@@ -9,10 +11,11 @@ import { callsEvening } from '../builtin/calls-evening.ts';
  * by their reason (`disconnected`, `media_lost`), which the report shows;
  * they are not a violation.
  */
-function callDrill(name: string, description: string, chaos: ChaosEntry[], thresholds: Record<string, string[]> = {}): Scenario {
+function callDrill(name: string, description: string, chaos: ChaosEntry[], calls: Partial<CallBehaviour> = {}): Scenario {
   // Offers re-delivered after a reconnect ring late by the outage's length: setup time is not what a drill judges.
   const { calls_failed: _failed, call_media_loss: _loss, call_ring_setup: _ring, ...kept } = callsEvening.options.thresholds;
-  return { ...callsEvening, name, description, chaos, options: { ...callsEvening.options, thresholds: { ...kept, ...thresholds } } };
+  const behaviour = { ...callsEvening.behaviour, calls: { ...callsEvening.behaviour.calls!, ...calls } };
+  return { ...callsEvening, name, description, chaos, behaviour, options: { ...callsEvening.options, thresholds: kept } };
 }
 
 /** node-2 is killed while calls ring (30% of the run) and comes back at 60%. */
@@ -27,6 +30,8 @@ export const relayFailure = callDrill(
   'relay-failure',
   'calls-evening; the TURN relay killed at 40% of the run while relayed calls carry media, back at 60%: those calls end media_lost (counted), no phantom ring',
   [{ fault: 'relay-stop', at: '40%', duration: '20%' }],
+  // Most users behind symmetric NATs and calls answered and long, so relayed calls carry media when the relay dies.
+  { symmetricNat: 0.9, answer: 0.9, reject: 0, durationS: { median: 15, p90: 25, max: 30 } },
 );
 
 /** 5% of the packets between devices and the relay dropped from 30% to 70% of the run: the relayed legs' loss and jitter show it. */
@@ -34,4 +39,5 @@ export const relayLoss = callDrill(
   'relay-loss',
   'calls-evening; 5% packet loss between devices and the TURN relay from 30% to 70% of the run: measured in the relayed legs\' loss',
   [{ fault: 'relay-loss', p: 0.05, at: '30%', duration: '40%' }],
+  { symmetricNat: 0.9, answer: 0.9, reject: 0, durationS: { median: 15, p90: 25, max: 30 } },
 );

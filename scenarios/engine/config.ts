@@ -83,6 +83,13 @@ export interface WorkerConfig {
   media?: { service: string; edges: string[] };
   /** Spread source addresses over 127.0.0.x (beyond ~60k connections per destination). */
   spreadSourceAddresses: boolean;
+  /**
+   * `chatlab run --shard i/n`: this worker's place in the shard. `worker` and
+   * `workers` above are then global (slot i × workers + w of n × workers), so
+   * arrivals split and msgKeys stay disjoint across every shard's workers;
+   * the devices are `Population.shardSlice(index, count, localWorker, localWorkers)`.
+   */
+  shard?: { index: number; count: number; localWorker: number; localWorkers: number };
 }
 
 export function applyOverrides(s: Scenario, o: Overrides): Scenario {

@@ -27,6 +27,27 @@ describe('Calls, live against the embedded world (real UDP, the in-process relay
     assert.equal(report.delivery.lost, 0);
   });
 
+  it('call-node-death: a node killed while calls ring; every caller gets an outcome, no phantom or late ring', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-calls-'));
+    const { report } = await runLive({ scenario: 'call-node-death', world: 'embedded', seed: 2, outDir, ...quiet, overrides: { devices: 120, duration: '12s', warmup: '0s' } });
+    const c = report.calls!;
+    assert.ok(report.faults.some((f) => f.kind === 'node-kill'), 'the node was killed');
+    assert.equal(c.unresolved, 0);
+    assert.deepEqual(c.violations, { lateRings: 0, phantomRings: 0, unjudged: 0 });
+    assert.equal(report.delivery.lost, 0);
+  });
+
+  it('relay-loss: packet loss on the relay link shows in the relayed legs\' loss, and only there', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-calls-'));
+    const { report } = await runLive({ scenario: 'relay-loss', world: 'embedded', seed: 1, outDir, ...quiet, overrides: { devices: 120, duration: '16s', warmup: '0s' } });
+    const c = report.calls!;
+    assert.ok(c.media.relayedLegs > 0);
+    // 5% each way for the middle 40% of the run: the relayed legs lose a share of that, direct legs nothing.
+    assert.ok(c.media.relayedLossPct > 0.3 && c.media.relayedLossPct < 5, `relayed loss ${c.media.relayedLossPct}%`);
+    assert.ok(c.media.lossPct <= c.media.relayedLossPct);
+    assert.equal(c.unresolved, 0);
+  });
+
   it('--calls adds calls to steady-chat', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-calls-'));
     const { report } = await runLive({ scenario: 'steady-chat', world: 'embedded', seed: 4, outDir, ...quiet, overrides: { devices: 100, duration: '6s', rate: 50, warmup: '0s', callsPerSec: 2, graceMs: 25_000 } });

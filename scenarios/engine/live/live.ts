@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { TokenIssuer } from '../../../system/auth/tokens.ts';
 import { WallClock } from '../../../system/clock/clock-wall.ts';
 import type { InboxAccess } from '../../../system/worlds/world.ts';
@@ -22,6 +24,7 @@ import { summarizeDriver, WorkerPool } from './worker-pool.ts';
 import { edgeReport, MediaStats, type MediaStatsTransfer } from '../media-stats.ts';
 import { StoriesStats, type StoriesStatsTransfer } from '../stories-stats.ts';
 import { CallStats, type CallStatsTransfer } from '../call-stats.ts';
+import { shardTag, writeShard, type ShardSpec } from './shard.ts';
 
 export interface LiveRunOptions {
   scenario: string;
@@ -74,6 +77,14 @@ export interface LiveRunOptions {
    * debugging aid; system/gateway/frame-tap.ts).
    */
   frameTap?: string;
+  /**
+   * `chatlab run --shard i/n`: drive only shard i's slice of the population
+   * (shard.ts), start the load at `startAt` (epoch ms, the same on every
+   * shard) and write the shard's ledger, stats and shard.json beside the
+   * report for `chatlab report merge`. Needs a running cluster (`target` or
+   * `cluster`): every shard must drive the same one.
+   */
+  shard?: ShardSpec;
 }
 
 export interface LiveRunResult {
@@ -98,9 +109,12 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
   }
   const devices = scenario.population.devices;
   const workers = o.workers ?? Math.max(2, Math.ceil(devices / DEVICES_PER_WORKER));
-  const tag = `r${o.seed.toString(36)}${randomBytes(2).toString('hex')}`;
+  const shard = o.shard;
+  if (shard && !o.target && !o.cluster) throw new Error('--shard drives a slice of the load against a cluster someone runs: give --target (or --cluster); every shard must drive the same cluster');
+  // Every shard derives the same tag (device and group ids carry it), so they play one population.
+  const tag = shard ? shardTag(o.seed, shard.startAt) : `r${o.seed.toString(36)}${randomBytes(2).toString('hex')}`;
   const startedAt = new Date();
-  log(`chatlab: ${scenario.name} on ${o.cluster ? `the ${o.cluster.state.world} cluster of ${o.cluster.file}` : o.target ? 'target' : o.world} — ${devices} devices, ${scenario.nodes} nodes, ${workers} driver workers, seed ${o.seed}`);
+  log(`chatlab: ${scenario.name} on ${o.cluster ? `the ${o.cluster.state.world} cluster of ${o.cluster.file}` : o.target ? 'target' : o.world} — ${devices} devices, ${scenario.nodes} nodes, ${workers} driver workers, seed ${o.seed}${shard ? `, shard ${shard.index}/${shard.count} (load starts at ${new Date(shard.startAt).toISOString()})` : ''}`);
   const world: StartedWorld = o.cluster
     ? clusterWorld(o.cluster.state)
     : o.target
@@ -120,9 +134,11 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     if (scenario.behaviour.uploads && !world.media) {
       throw new Error(`${scenario.name} uploads media (behaviour.uploads), and this cluster has no media service: run it in the embedded, local or containers world`);
     }
-    await setupGroups(population, world.nodes[0]!.url, new TokenIssuer(world.secret, new WallClock()));
+    await setupGroups(population, world.nodes[0]!.url, new TokenIssuer(world.secret, new WallClock()), shard);
     const config = (w: number) => ({
-      worker: w, workers, scenario: o.scenario, overrides: o.overrides, seed: o.seed, tag,
+      // Sharded: the global worker slot, so arrivals split and msgKeys stay disjoint over every shard's workers.
+      ...(shard ? { worker: shard.index * workers + w, workers: shard.count * workers, shard: { index: shard.index, count: shard.count, localWorker: w, localWorkers: workers } } : { worker: w, workers }),
+      scenario: o.scenario, overrides: o.overrides, seed: o.seed, tag,
       nodes: world.nodes, pushUrl: world.pushUrl, secret: world.secret, spreadSourceAddresses: devices > 60_000,
       ...(world.media ? { media: world.media } : {}),
     });
@@ -132,7 +148,11 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     // Sessions and sender keys of steady use (docs/e2ee.md): the load does not begin with an X3DH storm on the driver.
     if (e2eeOn(scenario)) await pool.prewarm();
     log(`chatlab: ${pool.connected()} devices connected; load starts`);
-    const t0 = performance.timeOrigin + performance.now() + 300;
+    const t0 = shard ? shard.startAt : performance.timeOrigin + performance.now() + 300;
+    if (shard && t0 < performance.timeOrigin + performance.now() + 100) {
+      throw new Error(`shard ${shard.index}/${shard.count}: the common start ${new Date(t0).toISOString()} passed before this shard's devices were ready: give a later --start-at`);
+    }
+    if (shard) log(`chatlab: shard ${shard.index}/${shard.count} waits for the common start (${((t0 - Date.now()) / 1000).toFixed(1)} s)`);
     pool.start(t0);
     o.onLoadStart?.(world);
     const progress = new Progress(o.progress ?? true, loadEnd, log);
@@ -142,7 +162,9 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     chaos.catch(() => {});
     await sleepUntil(t0 + loadEnd, () => pool.failed);
     await chaos;
-    await pool.quiesce(scenario.graceMs, progress);
+    // A shard cannot see what the other shards still owe its devices: it stays connected for the whole grace.
+    if (shard) await sleepUntil(t0 + loadEnd + scenario.graceMs, () => pool.failed);
+    else await pool.quiesce(scenario.graceMs, progress);
     progress.stop();
     if (o.cluster) {
       for (const m of marksDuring(await o.cluster.marks(), t0, loadEnd, performance.timeOrigin + performance.now())) {
@@ -156,12 +178,21 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     }
     const parts = await pool.finish();
     const ledger = Ledger.merge(parts.map((p) => p.ledger as LedgerTransfer));
+    if (shard) {
+      // Written before finishRun marks faults and timeline actions into the ledger: the merge marks them once.
+      mkdirSync(o.outDir, { recursive: true });
+      const path = writeShard(o.outDir, {
+        index: shard.index, count: shard.count, scenario: /[/\\]|\.ts$/.test(o.scenario) ? resolve(o.scenario) : o.scenario, seed: o.seed, overrides: o.overrides,
+        t0, tag, workers, world: world.kind, nodes: world.nodes.length, devices, startedAt: startedAt.toISOString(), wallMs: Date.now() - startedAt.getTime(), faults,
+      }, ledger.toTransfer(), parts);
+      log(`chatlab: shard ${shard.index}/${shard.count} written: ${path} (merge every shard with \`chatlab report merge\`)`);
+    }
     const driver = summarizeDriver(parts.map((p) => p.driver));
     const media = await mediaReport(world, parts.map((p) => p.media));
     const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEnd, faults }, {
       world: world.kind, seed: o.seed, nodes: world.nodes.length, devicesPlanned: devices, startedAt,
       wallMs: () => Date.now() - startedAt.getTime(),
-      extra: () => ({ driver, e2ee: e2eeReport(scenario, parts.map((p) => p.e2ee)), media, stories: storiesReport(parts.map((p) => p.stories)), calls: callsReport(parts.map((p) => p.calls)), meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir } }),
+      extra: () => ({ driver, e2ee: e2eeReport(scenario, parts.map((p) => p.e2ee)), media, stories: storiesReport(parts.map((p) => p.stories)), calls: callsReport(parts.map((p) => p.calls)), meta: { workers, tag, droppedIterations: driver.droppedIterations, logsDir: world.logsDir, ...(shard ? { shard: { index: shard.index, count: shard.count, t0, note: 'one shard\'s view: its sends to other shards\' devices count lost and their sends to its devices unacked; `chatlab report merge` judges the whole run' } } : {}) } }),
       inbox: world.openInbox ?? o.inboxAccess, deviceId: (d) => population.deviceId(d),
       nowMs: () => performance.timeOrigin + performance.now() - t0, outDir: o.outDir, log,
     });

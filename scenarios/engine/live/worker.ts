@@ -91,7 +91,10 @@ class DriverWorker {
         stats: { allocation: (open) => this.calls.allocation(now(), open), relayBytes: (n) => this.calls.relayed(now(), n) },
       });
     }
-    for (const d of this.population.slice(cfg.worker, cfg.workers)) {
+    const slice = cfg.shard
+      ? this.population.shardSlice(cfg.shard.index, cfg.shard.count, cfg.shard.localWorker, cfg.shard.localWorkers)
+      : this.population.slice(cfg.worker, cfg.workers);
+    for (const d of slice) {
       const id = this.population.deviceId(d);
       const local = cfg.spreadSourceAddresses ? `127.0.${1 + ((d >> 8) % 254)}.${1 + (d % 254)}` : undefined;
       const io = new SocketIO(id, urls, this.limits, local);
