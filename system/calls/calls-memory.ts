@@ -3,6 +3,7 @@ import type { FaultSwitch } from '../faults/port-faults.ts';
 import { ChatError } from '../protocol/errors.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
 import { callOver, ENDED_KEEP_MS, inCall, rings, type Callee, type CallRecord, type Calls, type Hangup, type NewCall, type UserCalls } from './calls.ts';
+import { ExpiryHeap } from '../clock/expiry-heap.ts';
 
 export interface MemoryCallsOptions {
   /** Decides when expired records are dropped. */
@@ -223,48 +224,4 @@ function over(): ChatError {
 /** A record not shared with the caller, who may keep and change what it got. */
 function copy(rec: CallRecord): CallRecord {
   return { ...rec, callees: rec.callees.map((c) => ({ ...c })) };
-}
-
-/** Call ids by expiry, earliest first: a binary min-heap in two parallel arrays. */
-class ExpiryHeap {
-  private readonly at: number[] = [];
-  private readonly ids: string[] = [];
-
-  push(at: number, id: string): void {
-    let i = this.at.length;
-    this.at.push(at);
-    this.ids.push(id);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (this.at[parent]! <= at) break;
-      this.at[i] = this.at[parent]!;
-      this.ids[i] = this.ids[parent]!;
-      i = parent;
-    }
-    this.at[i] = at;
-    this.ids[i] = id;
-  }
-
-  /** The id of the earliest expiry when it is at or before `now` (and takes it out), else undefined. */
-  popDue(now: number): string | undefined {
-    if (this.at.length === 0 || this.at[0]! > now) return undefined;
-    const due = this.ids[0]!;
-    const lastAt = this.at.pop()!;
-    const lastId = this.ids.pop()!;
-    const n = this.at.length;
-    if (n === 0) return due;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && this.at[child + 1]! < this.at[child]!) child++;
-      if (this.at[child]! >= lastAt) break;
-      this.at[i] = this.at[child]!;
-      this.ids[i] = this.ids[child]!;
-      i = child;
-    }
-    this.at[i] = lastAt;
-    this.ids[i] = lastId;
-    return due;
-  }
 }

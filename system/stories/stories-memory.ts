@@ -3,6 +3,7 @@ import type { FaultSwitch } from '../faults/port-faults.ts';
 import { ChatError } from '../protocol/errors.ts';
 import type { UserId } from '../protocol/ids.ts';
 import { LIVE_STORIES_MAX, mayView, VIEWERS_LISTED, type Stories, type Story, type StoryViews, type ViewResult } from './stories.ts';
+import { ExpiryHeap } from '../clock/expiry-heap.ts';
 
 export interface MemoryStoriesOptions {
   /** Decides when expired stories are dropped. */
@@ -108,51 +109,4 @@ export class MemoryStories implements Stories {
 /** A story as the caller gave it, not shared with the caller (who may change its own objects later). */
 function copy(s: Story): Story {
   return { ...s, audience: s.audience === null ? null : [...s.audience] };
-}
-
-/** Sids by expiry, earliest first: a binary min-heap in two parallel arrays. */
-class ExpiryHeap {
-  private readonly at: number[] = [];
-  private readonly sids: string[] = [];
-
-  push(at: number, sid: string): void {
-    let i = this.at.length;
-    this.at.push(at);
-    this.sids.push(sid);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (this.at[parent]! <= at) break;
-      this.move(parent, i);
-      i = parent;
-    }
-    this.at[i] = at;
-    this.sids[i] = sid;
-  }
-
-  /** The sid of the earliest expiry when it is at or before `now` (and takes it out), else undefined. */
-  popDue(now: number): string | undefined {
-    if (this.at.length === 0 || this.at[0]! > now) return undefined;
-    const due = this.sids[0]!;
-    const lastAt = this.at.pop()!;
-    const lastSid = this.sids.pop()!;
-    const n = this.at.length;
-    if (n === 0) return due;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && this.at[child + 1]! < this.at[child]!) child++;
-      if (this.at[child]! >= lastAt) break;
-      this.move(child, i);
-      i = child;
-    }
-    this.at[i] = lastAt;
-    this.sids[i] = lastSid;
-    return due;
-  }
-
-  private move(from: number, to: number): void {
-    this.at[to] = this.at[from]!;
-    this.sids[to] = this.sids[from]!;
-  }
 }
