@@ -11,7 +11,7 @@ describe('Calls, live against the embedded world (real UDP, the in-process relay
 
   it('calls-evening: outcomes for every call, relayed and direct media counted on both ends, no late or phantom ring', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-calls-'));
-    const { report } = await runLive({ scenario: 'calls-evening', world: 'embedded', seed: 3, outDir, ...quiet, overrides: { devices: 120, duration: '12s', warmup: '0s' } });
+    const { report } = await runLive({ scenario: 'calls-evening', world: 'embedded', seed: 3, outDir, ...quiet, overrides: { devices: 120, duration: '10s', warmup: '0s', e2ee: false } });
     const c = report.calls!;
     assert.ok(c.attempted >= 10, `attempted ${c.attempted}`);
     assert.equal(c.answered + c.rejected + c.busy + c.timedOut + c.failed + c.skipped, c.attempted);
@@ -29,7 +29,7 @@ describe('Calls, live against the embedded world (real UDP, the in-process relay
 
   it('call-node-death: a node killed while calls ring; every caller gets an outcome, no phantom or late ring', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-calls-'));
-    const { report } = await runLive({ scenario: 'call-node-death', world: 'embedded', seed: 2, outDir, ...quiet, overrides: { devices: 120, duration: '12s', warmup: '0s' } });
+    const { report } = await runLive({ scenario: 'call-node-death', world: 'embedded', seed: 2, outDir, ...quiet, overrides: { devices: 100, duration: '10s', warmup: '0s', e2ee: false } });
     const c = report.calls!;
     assert.ok(report.faults.some((f) => f.kind === 'node-kill'), 'the node was killed');
     assert.equal(c.unresolved, 0);
@@ -39,20 +39,12 @@ describe('Calls, live against the embedded world (real UDP, the in-process relay
 
   it('relay-loss: packet loss on the relay link shows in the relayed legs\' loss, and only there', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-calls-'));
-    const { report } = await runLive({ scenario: 'relay-loss', world: 'embedded', seed: 1, outDir, ...quiet, overrides: { devices: 120, duration: '16s', warmup: '0s' } });
+    const { report } = await runLive({ scenario: 'relay-loss', world: 'embedded', seed: 1, outDir, ...quiet, overrides: { devices: 120, duration: '12s', warmup: '0s', e2ee: false } });
     const c = report.calls!;
     assert.ok(c.media.relayedLegs > 0);
     // 5% each way for the middle 40% of the run: the relayed legs lose a share of that, direct legs nothing.
     assert.ok(c.media.relayedLossPct > 0.3 && c.media.relayedLossPct < 5, `relayed loss ${c.media.relayedLossPct}%`);
     assert.ok(c.media.lossPct <= c.media.relayedLossPct);
     assert.equal(c.unresolved, 0);
-  });
-
-  it('--calls adds calls to steady-chat', async () => {
-    const outDir = mkdtempSync(join(tmpdir(), 'chatlab-calls-'));
-    const { report } = await runLive({ scenario: 'steady-chat', world: 'embedded', seed: 4, outDir, ...quiet, overrides: { devices: 100, duration: '6s', rate: 50, warmup: '0s', callsPerSec: 2, graceMs: 25_000 } });
-    const c = report.calls!;
-    assert.ok(c.attempted >= 5 && c.unresolved === 0, JSON.stringify({ attempted: c.attempted, unresolved: c.unresolved }));
-    assert.equal(report.delivery.lost, 0);
   });
 });

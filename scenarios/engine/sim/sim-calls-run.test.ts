@@ -32,4 +32,13 @@ describe('Calls in the sim (real signalling, modeled media)', function () {
     assert.equal(report.delivery.lost, 0);
     assert.equal(report.passed, true, JSON.stringify(report.thresholds.filter((t) => !t.passed)));
   });
+
+  it('--calls adds calls to a scenario that has none (steady-chat), at the rate asked', async () => {
+    const { report } = await runSim({ scenario: 'steady-chat', overrides: { devices: 200, duration: '10s', callsPerSec: 2, graceMs: 25_000 }, seed: 4, ...quiet });
+    const c = report.calls!;
+    // 2 attempts a second for the 10 s load and its 2 s warm-up, less iterations whose caller was already in a call.
+    assert.ok(c.attempted >= 16 && c.attempted <= 24, `attempted ${c.attempted}`);
+    assert.equal(c.unresolved, 0);
+    assert.equal(report.delivery.lost, 0);
+  });
 });
