@@ -9,10 +9,23 @@
  * TTL is three heartbeats), `--dedup-ttl` (default 10m), `--resolution-ms`
  * (default 0.1: events within it share an instant; coarser is faster and
  * rounds every hop up to it).
+ *
+ * `--cells N [--parallel P]`: the same run split into N cells (docs/sim.md,
+ * "Cells"), each this bench in its own process (`--cell i/N`), at most P at
+ * once (default: the number of CPUs), merged into one report. The last line
+ * then has cells=N and rssGB is the largest cell's. The issue's validation:
+ * `--devices 200000 --duration 15m` against `--devices 200000 --duration 15m
+ * --cells 2`, compared with `chatlab compare` on the two `--out` reports.
  */
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runSim } from '../scenarios/engine/sim/sim.ts';
+import { parseCell, runCells, type CellSpec } from '../scenarios/engine/sim/cells.ts';
+import type { Report } from '../reports/report.ts';
 import { parseDuration } from '../system/clock/duration.ts';
 import { cpuBreakdown, formatBreakdown, type CpuProfile } from '../reports/cpu-profile.ts';
 
@@ -28,8 +41,16 @@ const { values } = parseArgs({
     'dedup-ttl': { type: 'string', default: '10m' },
     'resolution-ms': { type: 'string', default: '0.1' },
     out: { type: 'string' },
+    cells: { type: 'string' },
+    parallel: { type: 'string' },
+    cell: { type: 'string' },
   },
 });
+const cells = values.cells !== undefined ? Number(values.cells) : undefined;
+if (cells !== undefined && !(Number.isInteger(cells) && cells >= 1)) throw new Error('--cells must be an integer >= 1');
+if (cells !== undefined && values.cell !== undefined) throw new Error('--cells runs every cell; --cell runs one');
+const cell: CellSpec | undefined = values.cell !== undefined ? parseCell(values.cell) : undefined;
+if (cell && !values.out) throw new Error('--cell needs --out: the cell writes its ledger there for the merge');
 const devices = Number(values.devices);
 if (!Number.isInteger(devices) || devices < 2) throw new Error('--devices must be an integer >= 2');
 // About 100k devices per node, within the scenario limit of 64 nodes.
@@ -51,7 +72,7 @@ let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 1000);
 const live = liveMemory();
 const wall0 = performance.now();
-const { report } = await runSim({
+const { report } = cells !== undefined ? await runAllCells(cells) : await runSim({
   scenario: values.scenario!,
   overrides: values.scenario === 'steady-chat' ? { devices, duration: values.duration, rate, nodes } : { devices, duration: values.duration, nodes },
   seed: Number(values.seed),
@@ -61,18 +82,52 @@ const { report } = await runSim({
   resolutionMs: Number(values['resolution-ms']),
   node,
   onSample: (x) => (sent = x.sent),
+  cell,
 });
 clearInterval(rssTimer);
 live.stop();
 await profile?.(report.messages.sent);
 peakRss = Math.max(peakRss, process.memoryUsage().rss);
 const wallSeconds = (performance.now() - wall0) / 1000;
-const sim = report.meta.sim as { events: number; virtualMs: number };
+const sim = (report.meta.sim ?? cellTotals(report)) as { events: number; virtualMs: number };
 const d = report.delivery;
+if (cells !== undefined) peakRss = Math.max(...cellRss(report));
 process.stdout.write(`${report.scenario}: sent ${report.messages.sent}, acked ${report.messages.acked}, delivered ${d.delivered}/${d.expected}, lost ${d.lost}, e2e p50 ${report.latency.e2eMs.p50} ms p99 ${report.latency.e2eMs.p99} ms, receipts ${report.latency.receiptMs.delivered.count}+${report.latency.receiptMs.read.count}\n`);
 const target = targetVerdict(wallSeconds, peakRss / 2 ** 30, report.messages.sent);
 if (target) process.stderr.write(`bench:sim: ${target}\n`);
-process.stdout.write(`devices=${devices} simSeconds=${(sim.virtualMs / 1000).toFixed(0)} wallSeconds=${wallSeconds.toFixed(0)} events/s=${Math.round(sim.events / wallSeconds)} rssGB=${(peakRss / 2 ** 30).toFixed(2)}\n`);
+process.stdout.write(`${cells !== undefined ? `cells=${cells} ` : ''}devices=${devices} simSeconds=${(sim.virtualMs / 1000).toFixed(0)} wallSeconds=${wallSeconds.toFixed(0)} events/s=${Math.round(sim.events / wallSeconds)} rssGB=${(peakRss / 2 ** 30).toFixed(2)}\n`);
+
+/**
+ * `--cells N`: this bench once per cell (same arguments, `--cell i/N`, the
+ * same Node flags), merged. The merged report goes to --out (default: a
+ * folder under out/), each cell's beside it.
+ */
+async function runAllCells(count: number): Promise<{ report: Report }> {
+  const outDir = resolve(values.out ?? join('out', `bench-sim-cells-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  const own = fileURLToPath(import.meta.url);
+  const args = process.argv.slice(2).filter((a, i, all) => !['--cells', '--parallel', '--out'].includes(a) && !['--cells', '--parallel', '--out'].includes(all[i - 1]!) && !/^--(cells|parallel|out)=/.test(a));
+  const parallel = values.parallel !== undefined ? Number(values.parallel) : availableParallelism();
+  process.stderr.write(`bench:sim: ${count} cells, ${parallel} at once, in ${outDir}\n`);
+  return runCells({
+    scenario: values.scenario!, args: [], count, parallel, outDir,
+    command: (c, dir) => [...process.execArgv, own, ...args, '--cell', `${c.index}/${c.count}`, '--out', dir],
+  });
+}
+
+/** A merged cells report's events (all cells) and virtual time (the longest cell's). */
+function cellTotals(r: Report): { events: number; virtualMs: number } {
+  const c = r.meta.cells as { events: number; cells: { virtualMs: number }[] };
+  return { events: c.events, virtualMs: Math.max(...c.cells.map((x) => x.virtualMs)) };
+}
+
+/** Each cell's peak RSS, from its last line (its log beside the merged report). */
+function cellRss(r: Report): number[] {
+  const c = r.meta.cells as { cells: { index: number }[]; sources: string[] };
+  return c.cells.map((x, i) => {
+    const log = readFileSync(join(c.sources[i]!, '..', '..', `cell-${x.index}.log`), 'utf8');
+    return Number(/rssGB=([\d.]+)/.exec(log)?.[1] ?? 0) * 2 ** 30;
+  });
+}
 
 /**
  * The issue's target for the default run (1M devices, 1 simulated hour, a message per device every 5 min): at most

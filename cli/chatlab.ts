@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
 import { compare } from '../reports/compare.ts';
 import { renderTerminal } from '../reports/render-terminal.ts';
 import { readReport, writeReports } from '../reports/write.ts';
@@ -18,6 +19,7 @@ import { cpuList, duration, int, list, positive } from './values.ts';
 import { ClusterClient, DEFAULT_STATE_FILE } from '../chaos/cluster.ts';
 import { up } from './up.ts';
 import { chaosCommand, collectOpt } from './chaos.ts';
+import { cellFromEnv, parseCell, runCells, type CellSpec } from '../scenarios/engine/sim/cells.ts';
 import { defaultStartAt, mergeShards, parseShard, parseStartAt, shardFromEnv, type ShardSpec } from '../scenarios/engine/live/shard.ts';
 
 // `chatlab list | head` closes the pipe early: that is not an error.
@@ -32,6 +34,8 @@ program
   .description('A WhatsApp-style reference chat cluster and the testbed that loads it, breaks it and proves what happened.')
   // One hint line after an error, not the whole help: the error is what the reader needs to see.
   .showHelpAfterError('hint: add --help to see every option and its default')
+  // Options after a subcommand are that subcommand's (`report merge … --out`); needed for `report`'s own positional options.
+  .enablePositionalOptions()
   .configureOutput({ outputError: (s, write) => write(`error: ${s.replace(/^error: /, '')}`) });
 
 program
@@ -53,7 +57,8 @@ program
   .option('--target <urls>', 'drive a cluster that is already running (comma-separated ws:// URLs on loopback) instead of starting a world')
   .option('--secret <secret>', 'token secret of the --target cluster (or CHATLAB_SECRET)')
   .option('--cluster <file>', `drive the cluster \`chatlab up\` started (its state file, e.g. ${DEFAULT_STATE_FILE}); faults injected with \`chatlab chaos\` during the load go into the report`)
-  .option('--redis <url>', 'local and containers worlds: use this Redis instead of starting one')
+  .option('--redis <url>', 'local and containers worlds: use this Redis instead of starting one (redis-cluster://host:port,… for a Redis Cluster)')
+  .option('--redis-cluster', 'local world: start a 3-master Redis Cluster instead of one redis-server')
   .option('--cassandra <host:port>', 'local and containers worlds: use this Cassandra instead of starting one')
   .option('--node-image <image>', 'containers world: chat node image (or CHATLAB_NODE_IMAGE; default chatlab/node:local)')
   .option('--redis-image <image>', 'containers world: Redis image, e.g. redis:7.2 (or CHATLAB_REDIS_IMAGE; default chatlab/redis:local)')
@@ -65,13 +70,18 @@ program
   .option('--no-progress', 'no live progress display')
   .option('--shard <i/n>', 'drive shard i of n (0-based) of the population against --target or --cluster; every shard writes its ledger for `chatlab report merge` (also from JOB_COMPLETION_INDEX and CHATLAB_SHARDS when both are set)')
   .option('--shard-from-env', 'take the shard from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job\'s) and CHATLAB_SHARDS')
+  .option('--cells <n>', 'sim world: split the run into n cells (users u % n), each a sim in its own process, merged into one report (docs/sim.md, Cells)', int('--cells', 1, 1024))
+  .option('--parallel <p>', 'with --cells: cells running at once (default: the number of CPUs)', int('--parallel', 1, 1024))
+  .option('--cell <i/n>', 'sim world: run cell i of n (0-based) alone and write its ledger for `chatlab report merge` (also from JOB_COMPLETION_INDEX and CHATLAB_CELLS)')
   .option('--start-at <epoch-ms>', 'with --shard: when the load starts on every shard (or CHATLAB_START_AT; default: now + 5 s rounded up to the next 10 s)')
   .action(async (scenario: string, o, cmd: Command) => {
     const name = scenario.replace(/^.*\//, '').replace(/\.ts$/, '');
     if (o.cluster) refuseWithCluster(o, cmd);
     const shard = runShard(o);
     if (shard && (o.world === 'sim' || o.calibration)) throw new InvalidArgumentError('--shard does not apply to --world sim');
+    if ((o.cells !== undefined || o.cell !== undefined || o.parallel !== undefined) && o.world !== 'sim') throw new InvalidArgumentError('--cells, --cell and --parallel apply to --world sim only');
     if (o.world === 'sim' || o.calibration) return runSimCommand(scenario, name, o);
+    if (o.redisCluster && o.world !== 'local') throw new InvalidArgumentError('--redis-cluster applies to --world local only');
     const cluster = o.cluster ? (await ClusterClient.connect(o.cluster)).client : undefined;
     // The containers world reads its image names from the environment (containers-images.ts).
     if (o.nodeImage) process.env.CHATLAB_NODE_IMAGE = o.nodeImage;
@@ -89,6 +99,7 @@ program
       secret: o.secret ?? process.env.CHATLAB_SECRET,
       cluster,
       redisUrl: o.redis,
+      redisCluster: o.redisCluster === true,
       cassandra: o.cassandra,
       progress: o.progress,
       frameTap: o.frameTap,
@@ -122,6 +133,20 @@ function runShard(o: Record<string, unknown>): ShardSpec | undefined {
   }
 }
 
+/** The `chatlab run` options each cell of a `--cells` run gets (the cells run from the project's folder: paths made absolute). */
+function cellArgs(o: Record<string, unknown>): string[] {
+  const args = ['--seed', String(o.seed)];
+  const given: [string, unknown][] = [
+    ['--nodes', o.nodes], ['--devices', o.devices], ['--devices-per-user', o.devicesPerUser], ['--duration', o.duration], ['--rate', o.rate],
+    ['--calls', o.calls], ['--vus', o.vus], ['--grace', o.grace], ['--warmup', o.warmup],
+    ['--calibration', typeof o.calibration === 'string' && existsSync(o.calibration) ? resolve(o.calibration) : o.calibration],
+  ];
+  for (const [flag, value] of given) if (value !== undefined) args.push(flag, String(value));
+  if (o.e2ee === false) args.push('--no-e2ee');
+  if (o.progress === false) args.push('--no-progress');
+  return args;
+}
+
 /** What `chatlab run`'s options change in the scenario (undefined: the scenario's own). */
 function runOverrides(o: Record<string, unknown>): Overrides {
   return {
@@ -136,7 +161,7 @@ function runOverrides(o: Record<string, unknown>): Overrides {
 
 /** `--cluster` names the whole cluster: options that would start or pick another one are errors. */
 function refuseWithCluster(o: Record<string, unknown>, cmd: Command): void {
-  for (const opt of ['target', 'secret', 'nodes', 'redis', 'cassandra', 'nodeImage', 'redisImage', 'cassandraImage', 'calibration', 'frameTap'] as const) {
+  for (const opt of ['target', 'secret', 'nodes', 'redis', 'redisCluster', 'cassandra', 'nodeImage', 'redisImage', 'cassandraImage', 'calibration', 'frameTap'] as const) {
     if (o[opt] !== undefined) throw new InvalidArgumentError(`--${opt.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply with --cluster (the cluster is already running)`);
   }
   if (cmd.getOptionValueSource('world') !== 'default') throw new InvalidArgumentError('--world does not apply with --cluster (the cluster is already running)');
@@ -144,11 +169,30 @@ function refuseWithCluster(o: Record<string, unknown>, cmd: Command): void {
 
 async function runSimCommand(scenario: string, name: string, o: Record<string, unknown>): Promise<void> {
   if (o.world !== 'sim') throw new InvalidArgumentError('--calibration applies to --world sim only');
-  for (const opt of ['target', 'workers', 'redis', 'cassandra', 'frameTap'] as const) {
+  for (const opt of ['target', 'workers', 'redis', 'redisCluster', 'cassandra', 'frameTap'] as const) {
     if (o[opt] !== undefined) throw new InvalidArgumentError(`--${opt.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to --world sim`);
   }
   const outDir = (o.out as string | undefined) ?? join('out', `${name}-sim-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   process.stderr.write(`chatlab: seed ${String(o.seed)}\n`);
+  if (o.cells !== undefined) {
+    if (o.cell !== undefined) throw new InvalidArgumentError('--cells runs every cell; --cell runs one: give one of them');
+    const { report, files, orphans } = await runCells({
+      scenario: existsSync(scenario) ? resolve(scenario) : scenario, args: cellArgs(o), count: o.cells as number,
+      parallel: (o.parallel as number | undefined) ?? availableParallelism(), outDir: resolve(outDir),
+    });
+    process.stdout.write(`${renderTerminal(report)}\n`);
+    if (orphans.count > 0) process.stdout.write(`\nmerge: ${orphans.count} deliveries of messages in no cell's sends (first msgKeys: ${orphans.keys.join(', ')})\n`);
+    process.stdout.write(`\nreports: ${files.html}\n         ${files.md}\n         ${files.json}\n`);
+    process.exitCode = report.passed && orphans.count === 0 ? 0 : 1;
+    return;
+  }
+  if (o.parallel !== undefined) throw new InvalidArgumentError('--parallel applies with --cells only');
+  let cell: CellSpec | undefined;
+  try {
+    cell = o.cell !== undefined ? parseCell(o.cell as string) : cellFromEnv(process.env);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
   const { report, files } = await runSim({
     scenario,
     overrides: runOverrides(o),
@@ -156,7 +200,13 @@ async function runSimCommand(scenario: string, name: string, o: Record<string, u
     outDir,
     calibration: o.calibration as string | undefined,
     progress: o.progress as boolean,
+    cell,
   });
+  if (cell) {
+    // One cell's report is its slice's view: the merge of every cell judges the run.
+    process.stdout.write(`${renderTerminal(report)}\n\ncell ${cell.index}/${cell.count} written: ${files!.json}; chatlab report merge <every cell's --out folder>\n`);
+    return;
+  }
   process.stdout.write(`${renderTerminal(report)}\n`);
   process.stdout.write(`\nreports: ${files!.html}\n         ${files!.md}\n         ${files!.json}\n`);
   process.stdout.write(`replay:  chatlab replay ${files!.json}   (seed ${String(o.seed)})\n`);
@@ -271,6 +321,8 @@ program
 
 const reportCommand = program
   .command('report')
+  // `report merge … --out dir`: an option after the subcommand is the subcommand's, not `report`'s own --out.
+  .enablePositionalOptions()
   .description('re-render report.html and summary.md from a report.json; `report merge` joins the shards of a sharded run')
   .argument('<report>', 'path to report.json')
   .option('--out <dir>', 'where to write (default: next to the report)')
@@ -317,14 +369,15 @@ program
   .addOption(new Option('--world <world>', 'where the cluster runs').choices(['embedded', 'local', 'containers']).default('embedded'))
   .option('--nodes <n>', 'chat nodes to start', int('--nodes', 1, 64), 3)
   .option('--proxies', 'local world: Toxiproxy on every link, so network faults (latency, partition, …) can be injected')
-  .option('--redis <url>', 'local and containers worlds: use this Redis instead of starting one')
+  .option('--redis <url>', 'local and containers worlds: use this Redis instead of starting one (redis-cluster://host:port,… for a Redis Cluster)')
+  .option('--redis-cluster', 'local world: start a 3-master Redis Cluster instead of one redis-server')
   .option('--cassandra <host:port>', 'local and containers worlds: use this Cassandra instead of starting one')
   .option('--seed <s>', 'seed of the cluster', int('--seed', 0, 2 ** 31), 1)
   .option('--state <file>', 'where to write the state file the other commands read', DEFAULT_STATE_FILE)
   .option('--control-port <p>', 'port of the control API on 127.0.0.1 (default: a free one)', int('--control-port', 0, 65_535), 0)
   .action(async (o) => {
     await up({
-      world: o.world, nodes: o.nodes, seed: o.seed, proxies: o.proxies === true, redisUrl: o.redis, cassandra: o.cassandra,
+      world: o.world, nodes: o.nodes, seed: o.seed, proxies: o.proxies === true, redisUrl: o.redis, redisCluster: o.redisCluster === true, cassandra: o.cassandra,
       stateFile: o.state, controlPort: o.controlPort, out: (t) => process.stdout.write(t), log: (l) => process.stderr.write(`${l}\n`),
     });
   });

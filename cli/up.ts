@@ -11,6 +11,8 @@ export interface UpOptions {
   /** local world: put Toxiproxy on every link, so network faults can be injected. */
   proxies: boolean;
   redisUrl?: string;
+  /** local world: a 3-master Redis Cluster instead of one redis-server. */
+  redisCluster?: boolean;
   cassandra?: string;
   stateFile: string;
   /** Port of the control API on 127.0.0.1; 0 picks a free one. */
@@ -27,9 +29,10 @@ export interface UpOptions {
 export async function up(o: UpOptions): Promise<void> {
   if (o.proxies && o.world !== 'local') throw new Error('--proxies applies to --world local only (Toxiproxy on every link)');
   if ((o.redisUrl || o.cassandra) && o.world === 'embedded') throw new Error('--redis and --cassandra apply to --world local or containers');
+  if (o.redisCluster && o.world !== 'local') throw new Error('--redis-cluster applies to --world local only');
   await refuseRunning(o.stateFile);
   const outDir = join(dirname(o.stateFile), `cluster-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const world = await worlds[o.world]!({ nodes: o.nodes, seed: o.seed, outDir, redisUrl: o.redisUrl, cassandra: o.cassandra, proxies: o.proxies });
+  const world = await worlds[o.world]!({ nodes: o.nodes, seed: o.seed, outDir, redisUrl: o.redisUrl, redisCluster: o.redisCluster, cassandra: o.cassandra, proxies: o.proxies });
   let server: ControlServer | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (why: string) => {

@@ -118,6 +118,19 @@ export class DeviceLedger {
     return new LedgerObserver(this, dev, io);
   }
 
+  /**
+   * The hooks of a sim cell's stand-in for another cell's device (a ghost,
+   * cells.ts): what it receives counts as a delivery, but its sign-ins and
+   * session ends are the real device's, in its own cell's ledger. The
+   * ghost's node is kept, for the delivery's path.
+   */
+  ghostObserverFor(dev: number, io: { connected(): void }): DeviceObserver {
+    return new LedgerObserver(this, dev, io, true);
+  }
+
+  /** Ghosts signed in now (not in `connected`, which counts the devices the run plays). */
+  ghostsConnected = 0;
+
   private rel(at: number): number {
     return at - this.t0();
   }
@@ -184,14 +197,19 @@ export class DeviceLedger {
   }
 
   /** @internal */
-  onConnected(dev: number, io: { connected(): void }, at: number, node: string): void {
-    this.connected++;
+  onConnected(dev: number, io: { connected(): void }, at: number, node: string, ghost = false): void {
     io.connected();
     if (dev >= this.nodeSlots.length) {
       const grown = new Int16Array(Math.max(dev + 1, this.nodeSlots.length * 2, 1024));
       grown.set(this.nodeSlots);
       this.nodeSlots = grown;
     }
+    if (ghost) {
+      if (!this.nodeSlots[dev]) this.ghostsConnected++;
+      this.nodeSlots[dev] = 2 + (this.nodeNumbers.get(node) ?? -1);
+      return;
+    }
+    this.connected++;
     this.nodeSlots[dev] = 2 + (this.nodeNumbers.get(node) ?? -1);
     if (this.recordingConnections) {
       this.ledger.connected(dev, this.rel(at));
@@ -210,7 +228,12 @@ export class DeviceLedger {
   }
 
   /** @internal */
-  onDisconnected(dev: number, at: number, code: number): void {
+  onDisconnected(dev: number, at: number, code: number, ghost = false): void {
+    if (ghost) {
+      if (this.nodeSlots[dev]) this.ghostsConnected--;
+      this.nodeSlots[dev] = 0;
+      return;
+    }
     // Only the end of an authenticated session is a disconnect; failed attempts in backoff are not.
     if (this.nodeSlots[dev]) {
       this.nodeSlots[dev] = 0;
@@ -375,7 +398,7 @@ function insertSend(a: number[], i: number, seq: number, k: number, readers: num
 
 /** One device's DeviceObserver: forwards to the DeviceLedger, which holds all the state. */
 class LedgerObserver implements DeviceObserver {
-  constructor(private readonly l: DeviceLedger, private readonly dev: number, private readonly io: { connected(): void }) {}
+  constructor(private readonly l: DeviceLedger, private readonly dev: number, private readonly io: { connected(): void }, private readonly ghost = false) {}
 
   onSend(msgKey: number, intendedMs: number, sentMs: number, firedMs: number): void {
     this.l.onSend(msgKey, intendedMs, sentMs, this.dev, firedMs);
@@ -394,14 +417,16 @@ class LedgerObserver implements DeviceObserver {
   }
 
   onError(code: string, msgKey: number | undefined, atMs: number, willRetry: boolean): void {
+    // A ghost sends nothing of the load; its connection errors are its cell's world's, not the run's.
+    if (this.ghost) return;
     this.l.onError(code, msgKey, atMs, willRetry);
   }
 
   onConnected(atMs: number, node: string): void {
-    this.l.onConnected(this.dev, this.io, atMs, node);
+    this.l.onConnected(this.dev, this.io, atMs, node, this.ghost);
   }
 
   onDisconnected(atMs: number, code: number): void {
-    this.l.onDisconnected(this.dev, atMs, code);
+    this.l.onDisconnected(this.dev, atMs, code, this.ghost);
   }
 }

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { NodeId } from '../protocol/ids.ts';
-import { closeRedis, DEFAULT_PREFIX, guard, type RedisAdapterOptions } from '../drivers/redis-client.ts';
+import { closeRedis, DEFAULT_PREFIX, duplicateClient, guard, isCluster, type RedisAdapterOptions, type RedisClient } from '../drivers/redis-client.ts';
 import type { Bus, Unsubscribe } from './bus.ts';
 import type { Envelope } from './envelope.ts';
 
@@ -36,26 +35,40 @@ const rethrow = (error: unknown): void => {
  * own in subscriber mode, which this Bus opens on first subscribe (a
  * `duplicate` of the client), owns and closes. ioredis resubscribes it by
  * itself after a reconnect.
+ *
+ * On a Redis Cluster it uses sharded pub/sub (SPUBLISH, SSUBSCRIBE; Redis
+ * 7+): a channel lives on the master serving its name's slot, where both
+ * sides meet, so the guarantees above hold as on one Redis. Classic PUBLISH
+ * would work too (the cluster forwards it to every node) but not keep them:
+ * ioredis sends each PUBLISH to a random node, two nodes forward over
+ * different links (order lost), and a PUBLISH answered before a SUBSCRIBE
+ * may still reach the new subscriber through the cluster bus. Sharded
+ * channels also spare the cluster that fan-out to every node.
  */
 export class RedisBus implements Bus {
-  private readonly client: Redis;
+  private readonly client: RedisClient;
   private readonly prefix: string;
   private readonly onHandlerError: (error: unknown, node: NodeId) => void;
+  /** On a Redis Cluster: sharded pub/sub (see the class comment). */
+  private readonly sharded: boolean;
   /** Per subscribed node: its handlers, and the SUBSCRIBE that made the channel live. */
   private readonly channels = new Map<NodeId, { handlers: Set<(envelope: Envelope) => void>; ready: Promise<void> }>();
-  private subscriber?: Promise<Redis>;
+  private subscriber?: Promise<RedisClient>;
   private closed = false;
 
   constructor(options: RedisBusOptions) {
     this.client = options.client;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.onHandlerError = options.onHandlerError ?? rethrow;
+    this.sharded = isCluster(this.client);
   }
 
   publish(node: NodeId, envelope: Envelope): Promise<void> {
     return guard('bus', async () => {
       if (this.closed) return; // at most once: a closed bus drops
-      await this.client.publish(this.channel(node), JSON.stringify(envelope));
+      const channel = this.channel(node);
+      if (this.sharded) await this.client.spublish(channel, JSON.stringify(envelope));
+      else await this.client.publish(channel, JSON.stringify(envelope));
     });
   }
 
@@ -65,7 +78,7 @@ export class RedisBus implements Bus {
       const sub = await this.subscriberConnection();
       let channel = this.channels.get(node);
       if (!channel) {
-        const ready = sub.subscribe(this.channel(node)).then(() => undefined);
+        const ready = (this.sharded ? sub.ssubscribe(this.channel(node)) : sub.subscribe(this.channel(node))).then(() => undefined);
         this.channels.set(node, (channel = { handlers: new Set(), ready }));
         ready.catch(() => {
           if (this.channels.get(node) === channel && channel!.handlers.size === 0) this.channels.delete(node);
@@ -93,11 +106,14 @@ export class RedisBus implements Bus {
       const channel = this.channels.get(node);
       if (!channel?.handlers.delete(entry) || channel.handlers.size > 0) return;
       this.channels.delete(node);
-      if (!this.closed && this.subscriber) await (await this.subscriber).unsubscribe(this.channel(node));
+      if (!this.closed && this.subscriber) {
+        const sub = await this.subscriber;
+        await (this.sharded ? sub.sunsubscribe(this.channel(node)) : sub.unsubscribe(this.channel(node)));
+      }
     });
   }
 
-  private subscriberConnection(): Promise<Redis> {
+  private subscriberConnection(): Promise<RedisClient> {
     this.subscriber ??= this.openSubscriber().catch((error) => {
       this.subscriber = undefined;
       throw error;
@@ -105,11 +121,11 @@ export class RedisBus implements Bus {
     return this.subscriber;
   }
 
-  private async openSubscriber(): Promise<Redis> {
-    const sub = this.client.duplicate({ lazyConnect: true });
+  private async openSubscriber(): Promise<RedisClient> {
+    const sub = duplicateClient(this.client, { lazyConnect: true, shardedSubscribers: this.sharded });
     sub.on('error', () => {});
     const channelPrefix = `${this.prefix}bus:`;
-    sub.on('message', (channel: string, message: string) => {
+    sub.on(this.sharded ? 'smessage' : 'message', (channel: string, message: string) => {
       const node = channel.slice(channelPrefix.length);
       const set = this.channels.get(node)?.handlers;
       if (!set) return; // unsubscribed while this message was on its way

@@ -31,13 +31,13 @@ describe('RedisCalls keys', () => {
       await calls.place({ id, caller: 'alice', device: 'alice.1', media: 'video', sdp: 'v=0', startedAt: at, ringUntil: at + 45_000, expiresAt: at + 60_000, callees: ['bob', 'carol'] }, at);
       await calls.answer(id, 'bob', 'bob.2', at + 1);
       const keys = (await client.keys('ttl-test:*')).sort();
-      assert.deepEqual(keys, ['ttl-test:call-ring:carol', 'ttl-test:call-user:alice', 'ttl-test:call-user:bob', `ttl-test:call:${id}`]);
+      assert.deepEqual(keys, ['ttl-test:{calls}:call-ring:carol', 'ttl-test:{calls}:call-user:alice', 'ttl-test:{calls}:call-user:bob', `ttl-test:{calls}:call:${id}`]);
       const ttls = Object.fromEntries(await Promise.all(keys.map(async (k) => [k, await client.pttl(k)] as const)));
-      assert.ok(ttls['ttl-test:call-ring:carol']! > 40_000 && ttls['ttl-test:call-ring:carol']! <= 45_000, 'a ring lasts until its deadline');
+      assert.ok(ttls['ttl-test:{calls}:call-ring:carol']! > 40_000 && ttls['ttl-test:{calls}:call-ring:carol']! <= 45_000, 'a ring lasts until its deadline');
       for (const k of keys.slice(1)) assert.ok(ttls[k]! > 55_000 && ttls[k]! <= 60_000, `${k} expires in ${ttls[k]} ms`);
       await calls.hangup(id, 'alice', 'alice.1', at + 2);
-      assert.deepEqual(await client.keys('ttl-test:*'), [`ttl-test:call:${id}`], 'ended: the marks and rings are gone');
-      const left = await client.pttl(`ttl-test:call:${id}`);
+      assert.deepEqual(await client.keys('ttl-test:*'), [`ttl-test:{calls}:call:${id}`], 'ended: the marks and rings are gone');
+      const left = await client.pttl(`ttl-test:{calls}:call:${id}`);
       assert.ok(left > 25_000 && left <= 30_000, `an ended call is kept endedKeepMs (${left} ms)`);
     } finally {
       await h.close();

@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
 import { ChatError, type ErrorCode } from '../protocol/errors.ts';
 import type { CallMedia } from '../protocol/frames.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
-import { DEFAULT_PREFIX, guard, script, type RedisAdapterOptions, type ScriptFn } from '../drivers/redis-client.ts';
+import { DEFAULT_PREFIX, guard, script, type RedisAdapterOptions, type RedisClient, type ScriptFn } from '../drivers/redis-client.ts';
 import { ENDED_KEEP_MS, type Callee, type CalleeState, type CallRecord, type Calls, type Hangup, type NewCall, type UserCalls } from './calls.ts';
 
 export interface RedisCallsOptions extends RedisAdapterOptions {
@@ -11,9 +10,10 @@ export interface RedisCallsOptions extends RedisAdapterOptions {
 }
 
 /**
- * What every script shares. ARGV[1] is the key prefix, ARGV[2] the caller's
- * `now` (whole ms), ARGV[3] endedKeepMs; KEYS[1], when given, the call's
- * hash. The helpers mirror `rings`, `callOver` and `inCall` of calls.ts.
+ * What every script shares. ARGV[1] is the key prefix with the `{calls}`
+ * hash tag, ARGV[2] the caller's `now` (whole ms), ARGV[3] endedKeepMs;
+ * KEYS[1], when given, the call's hash. The helpers mirror `rings`,
+ * `callOver` and `inCall` of calls.ts.
  * A refusal is returned as a status string (an error code), a record as an
  * array: an info string, then the hash's fields and values.
  */
@@ -104,7 +104,7 @@ for _, u in ipairs(ringing) do
 end
 return record(k, '')`;
 
-/** ARGV[4]: the user. Returns {active record or {}, ringing records...}. */
+/** ARGV[4]: the user (KEYS: their mark and ring set). Returns {active record or {}, ringing records...}. */
 const OF_USER = `${PRELUDE}
 local u = ARGV[4]
 local id = activeOf(u)
@@ -183,7 +183,8 @@ if over(k) then finish(k, id) end
 return record(k, 'ringing')`;
 
 /**
- * Calls in Redis, shared by every node process. Keys (under the prefix):
+ * Calls in Redis, shared by every node process. Keys (under the prefix and
+ * the hash tag `{calls}`):
  * - `call:<id>` -> hash id, caller, device, media, sdp, startedAt,
  *   ringUntil, expiresAt, callees ("a,b"), endedAt once ended, and per
  *   callee `s:<user>` (its state) and `d:<user>` (the device that
@@ -201,9 +202,19 @@ return record(k, 'ringing')`;
  * Each operation is one Lua script (one round trip, atomic); `get` is one
  * HGETALL. Times are the `now` the node passes; Redis drops keys by its
  * own clock, both wall clocks.
+ *
+ * Why one hash tag for every call: a script follows a user's mark to the
+ * call it names and the callees listed in a call to their marks and rings,
+ * keys it only learns while it runs, and placing or answering must check
+ * "not in another call" atomically with marking. So on a Redis Cluster they
+ * all live in one slot (one master), where a script may reach keys it did
+ * not name; each script names its entry keys (the call, or the user's
+ * mark and ring set) so the cluster client routes it there. The cost is
+ * that call signalling does not spread over the masters; at call rates (a
+ * few per user per day) one master is far from its limit.
  */
 export class RedisCalls implements Calls {
-  private readonly client: Redis;
+  private readonly client: RedisClient;
   private readonly prefix: string;
   private readonly endedKeepMs: number;
   private readonly placeScript: ScriptFn;
@@ -218,7 +229,7 @@ export class RedisCalls implements Calls {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.endedKeepMs = options.endedKeepMs ?? ENDED_KEEP_MS;
     this.placeScript = script(this.client, 'calls_place', 1, PLACE);
-    this.ofUserScript = script(this.client, 'calls_of_user', 0, OF_USER);
+    this.ofUserScript = script(this.client, 'calls_of_user', 2, OF_USER);
     this.answerScript = script(this.client, 'calls_answer', 1, ANSWER);
     this.settleScript = script(this.client, 'calls_settle', 1, SETTLE);
     this.timeoutScript = script(this.client, 'calls_timeout', 1, TIMEOUT);
@@ -245,7 +256,7 @@ export class RedisCalls implements Calls {
 
   ofUser(user: UserId, now: number): Promise<UserCalls> {
     return guard('calls', async () => {
-      const [active, ...ringing] = (await this.ofUserScript(...this.common(now), user)) as string[][];
+      const [active, ...ringing] = (await this.ofUserScript(this.userKey('call-user', user), this.userKey('call-ring', user), ...this.common(now), user)) as string[][];
       const out: UserCalls = { ringing: ringing.map(decode).sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
       if (active && active.length > 0) out.active = decode(active);
       return out;
@@ -278,11 +289,21 @@ export class RedisCalls implements Calls {
 
   /** ARGV[1..3] of every script. */
   private common(now: number): [string, number, number] {
-    return [this.prefix, whole(now), this.endedKeepMs];
+    return [this.tagged(), whole(now), this.endedKeepMs];
   }
 
   private callKey(id: string): string {
-    return `${this.prefix}call:${id}`;
+    return `${this.tagged()}call:${id}`;
+  }
+
+  /** A user's mark (`call-user`) or ring set (`call-ring`), as the scripts' markKey and ringKey build them. */
+  private userKey(kind: 'call-user' | 'call-ring', user: UserId): string {
+    return `${this.tagged()}${kind}:${user}`;
+  }
+
+  /** The prefix of every calls key: one hash tag, one slot (see the class comment). */
+  private tagged(): string {
+    return `${this.prefix}{calls}:`;
   }
 }
 

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { DEFAULT_PREFIX, guard, script, type RedisAdapterOptions, type ScriptFn } from '../drivers/redis-client.ts';
+import { bySlot, DEFAULT_PREFIX, guard, script, type RedisAdapterOptions, type RedisClient, type ScriptFn } from '../drivers/redis-client.ts';
 import type { ClaimResult, Dedup } from './dedup.ts';
 
 /**
@@ -18,13 +17,13 @@ if redis.call('GET', KEYS[1]) == 'p' then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
 /**
- * Extends each key in ARGV[2..] that is still a pending claim to ARGV[1] ms;
- * a completed or lapsed key is left alone. The keys travel as arguments, as
- * their number varies (one Redis, like the rest of this adapter).
+ * Extends each key in KEYS that is still a pending claim to ARGV[1] ms; a
+ * completed or lapsed key is left alone. Their number varies, so the call
+ * passes it first (on a cluster, one call per slot).
  */
 const RENEW = `
-for i = 2, #ARGV do
-  if redis.call('GET', ARGV[i]) == 'p' then redis.call('PEXPIRE', ARGV[i], ARGV[1]) end
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == 'p' then redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
 end
 return 0`;
 
@@ -33,7 +32,9 @@ return 0`;
  * `p` while the first attempt is in flight and `d:<result>` once it
  * completed, each with its own TTL (PX, so expiry is exact to the
  * millisecond). At most one claim wins within the TTL across all nodes,
- * because the claim is a single atomic script on the one Redis they share.
+ * because the claim is a single atomic script on the one key, on the Redis
+ * they share (on a cluster, on the master owning the key's slot). Every
+ * operation but `renew` is on one key, so keys need no hash tag.
  *
  * If Redis loses keys (a restart without persistence, eviction), a device's
  * retry of an already-acked message wins a new claim and is stored again
@@ -41,7 +42,7 @@ return 0`;
  * one reason the local world runs Redis with AOF and no eviction policy.
  */
 export class RedisDedup implements Dedup {
-  private readonly client: Redis;
+  private readonly client: RedisClient;
   private readonly prefix: string;
   private readonly claimScript: ScriptFn;
   private readonly releaseScript: ScriptFn;
@@ -52,7 +53,7 @@ export class RedisDedup implements Dedup {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.claimScript = script(this.client, 'dedup_claim', 1, CLAIM);
     this.releaseScript = script(this.client, 'dedup_release', 1, RELEASE);
-    this.renewScript = script(this.client, 'dedup_renew', 0, RENEW);
+    this.renewScript = script(this.client, 'dedup_renew', undefined, RENEW);
   }
 
   claim(key: string, ttlMs: number): Promise<ClaimResult> {
@@ -79,7 +80,9 @@ export class RedisDedup implements Dedup {
   renew(keys: readonly string[], ttlMs: number): Promise<void> {
     if (keys.length === 0) return Promise.resolve();
     return guard('dedup', async () => {
-      await this.renewScript(ttlPx(ttlMs), ...keys.map((k) => this.key(k)));
+      const ttl = ttlPx(ttlMs);
+      const groups = bySlot(this.client, keys.map((k) => this.key(k)), (k) => k);
+      await Promise.all(groups.map((group) => this.renewScript(group.length, ...group.map((e) => e.item), ttl)));
     });
   }
 

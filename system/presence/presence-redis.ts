@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Clock } from '../clock/clock.ts';
 import type { DeviceId, UserId } from '../protocol/ids.ts';
-import { DEFAULT_PREFIX, execAll, guard, script, type RedisAdapterOptions, type ScriptFn } from '../drivers/redis-client.ts';
+import { DEFAULT_PREFIX, guard, mgetAll, pipelined, type Cmd, type RedisAdapterOptions, type RedisClient } from '../drivers/redis-client.ts';
 import type { Presence, PresenceState } from './presence.ts';
 
 export interface RedisPresenceOptions extends RedisAdapterOptions {
@@ -16,38 +15,34 @@ export interface RedisPresenceOptions extends RedisAdapterOptions {
   subscriptionTtlMs?: number;
 }
 
-/** Removes the device (ARGV[2]) from every user's subscriber set (prefix ARGV[1]) it watches, then its own set. */
-const UNSUBSCRIBE_ALL = `
-for _, user in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  redis.call('SREM', ARGV[1] .. user, ARGV[2])
-end
-return redis.call('DEL', KEYS[1])`;
-
 /**
- * Presence in Redis, shared by every node process. Keys (under the prefix):
- * - `pres:on:<user>` -> '1' with the heartbeat's TTL (PX): online while it exists;
- * - `pres:seen` -> hash user -> last seen (ms), one field per user ever seen;
- * - `pres:subs:<user>` -> set of devices subscribed to that user;
- * - `pres:watch:<device>` -> set of users that device watches (so
- *   `unsubscribeAll` is one atomic script, not a scan).
+ * Presence in Redis, shared by every node process. Keys (under the prefix),
+ * hash-tagged by user (by device for the watch set), so a Redis Cluster
+ * spreads them over its masters:
+ * - `pres:on:{<user>}` -> '1' with the heartbeat's TTL (PX): online while it exists;
+ * - `pres:seen:{<user>}` -> last seen (ms), one key per user ever seen (a
+ *   single hash of every user would put all heartbeats on one master);
+ * - `pres:subs:{<user>}` -> set of devices subscribed to that user;
+ * - `pres:watch:{<device>}` -> set of users that device watches (so
+ *   `unsubscribeAll` is a read and one batch, not a scan).
  *
- * Every call is one round trip (pipelines and MGET/HMGET), whatever the
- * number of users. Best effort as the port says: a heartbeat that fails
- * leaves the previous state, which expires by itself.
+ * Every call is one round trip (pipelines and MGET; on a cluster one per
+ * slot, sent together), whatever the number of users, but `unsubscribeAll`
+ * (two). Nothing here needs atomicity across users: best effort as the port
+ * says, a heartbeat that fails leaves the previous state, which expires by
+ * itself.
  */
 export class RedisPresence implements Presence {
-  private readonly client: Redis;
+  private readonly client: RedisClient;
   private readonly prefix: string;
   private readonly clock: Clock;
   private readonly subscriptionTtlMs: number;
-  private readonly unsubscribeAllScript: ScriptFn;
 
   constructor(options: RedisPresenceOptions) {
     this.client = options.client;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.clock = options.clock;
     this.subscriptionTtlMs = options.subscriptionTtlMs ?? 24 * 3600 * 1000;
-    this.unsubscribeAllScript = script(this.client, 'presence_unsubscribe_all', 1, UNSUBSCRIBE_ALL);
   }
 
   heartbeat(users: readonly UserId[], ttlMs: number): Promise<void> {
@@ -55,16 +50,13 @@ export class RedisPresence implements Presence {
       if (users.length === 0) return;
       const now = String(this.clock.now());
       const ms = Math.max(1, Math.round(ttlMs));
-      const pipe = this.client.pipeline();
-      for (const user of users) pipe.set(this.onKey(user), '1', 'PX', ms);
-      pipe.hset(this.seenKey(), ...users.flatMap((u) => [u, now]));
-      await execAll(pipe);
+      await pipelined(this.client, users.flatMap((u): Cmd[] => [['set', this.onKey(u), '1', 'PX', ms], ['set', this.seenKey(u), now]]));
     });
   }
 
   offline(user: UserId): Promise<void> {
     return guard('presence', async () => {
-      await execAll(this.client.pipeline().del(this.onKey(user)).hset(this.seenKey(), user, String(this.clock.now())));
+      await pipelined(this.client, [['del', this.onKey(user)], ['set', this.seenKey(user), String(this.clock.now())]]);
     });
   }
 
@@ -72,12 +64,9 @@ export class RedisPresence implements Presence {
     return guard('presence', async () => {
       const out = new Map<UserId, PresenceState>();
       if (users.length === 0) return out;
-      const [on, seen] = (await execAll(
-        this.client
-          .pipeline()
-          .mget(users.map((u) => this.onKey(u)))
-          .hmget(this.seenKey(), ...users),
-      )) as [(string | null)[], (string | null)[]];
+      const both = await mgetAll(this.client, users.flatMap((u) => [this.onKey(u), this.seenKey(u)]));
+      const on = users.map((_, i) => both[2 * i]);
+      const seen = users.map((_, i) => both[2 * i + 1]);
       users.forEach((user, i) => {
         const lastSeen = seen[i];
         if (lastSeen != null) out.set(user, { online: on[i] != null, lastSeenMs: Number(lastSeen) });
@@ -90,16 +79,19 @@ export class RedisPresence implements Presence {
     return guard('presence', async () => {
       if (users.length === 0) return;
       const ttl = this.subscriptionTtlMs;
-      const pipe = this.client.pipeline();
-      for (const user of users) pipe.sadd(this.subsKey(user), device).pexpire(this.subsKey(user), ttl);
-      pipe.sadd(this.watchKey(device), ...users).pexpire(this.watchKey(device), ttl);
-      await execAll(pipe);
+      const commands = users.flatMap((u): Cmd[] => [['sadd', this.subsKey(u), device], ['pexpire', this.subsKey(u), ttl]]);
+      commands.push(['sadd', this.watchKey(device), ...users], ['pexpire', this.watchKey(device), ttl]);
+      await pipelined(this.client, commands);
     });
   }
 
   unsubscribeAll(device: DeviceId): Promise<void> {
     return guard('presence', async () => {
-      await this.unsubscribeAllScript(this.watchKey(device), `${this.prefix}pres:subs:`, device);
+      // Two steps, not one script: the subscriber sets live in their users' slots. Only what was
+      // read is removed from the watch set, so a subscribe racing this call keeps its entries.
+      const users = await this.client.smembers(this.watchKey(device));
+      if (users.length === 0) return;
+      await pipelined(this.client, [...users.map((u): Cmd => ['srem', this.subsKey(u), device]), ['srem', this.watchKey(device), ...users]]);
     });
   }
 
@@ -108,18 +100,18 @@ export class RedisPresence implements Presence {
   }
 
   private onKey(user: UserId): string {
-    return `${this.prefix}pres:on:${user}`;
+    return `${this.prefix}pres:on:{${user}}`;
   }
 
-  private seenKey(): string {
-    return `${this.prefix}pres:seen`;
+  private seenKey(user: UserId): string {
+    return `${this.prefix}pres:seen:{${user}}`;
   }
 
   private subsKey(user: UserId): string {
-    return `${this.prefix}pres:subs:${user}`;
+    return `${this.prefix}pres:subs:{${user}}`;
   }
 
   private watchKey(device: DeviceId): string {
-    return `${this.prefix}pres:watch:${device}`;
+    return `${this.prefix}pres:watch:{${device}}`;
   }
 }

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { DeviceId, NodeId } from '../protocol/ids.ts';
-import { DEFAULT_PREFIX, execAll, guard, script, type RedisAdapterOptions, type ScriptFn } from '../drivers/redis-client.ts';
+import { DEFAULT_PREFIX, execAll, guard, mgetAll, script, type RedisAdapterOptions, type RedisClient, type ScriptFn } from '../drivers/redis-client.ts';
 import type { Registry } from './registry.ts';
 
 export interface RedisRegistryOptions extends RedisAdapterOptions {
@@ -19,10 +18,10 @@ const REMOVE_IF = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-/** Removes from the node set (KEYS[1]) the nodes in ARGV[2..] whose alive key (prefix ARGV[1]) is still missing. */
+/** Removes from the node set (KEYS[1]) each node ARGV[i] whose alive key (KEYS[i + 1]) is still missing. */
 const PRUNE_DEAD = `
-for i = 2, #ARGV do
-  if redis.call('EXISTS', ARGV[1] .. ARGV[i]) == 0 then redis.call('SREM', KEYS[1], ARGV[i]) end
+for i = 1, #ARGV do
+  if redis.call('EXISTS', KEYS[i + 1]) == 0 then redis.call('SREM', KEYS[1], ARGV[i]) end
 end
 return 0`;
 
@@ -32,22 +31,23 @@ return 0`;
  * Keys (under the prefix):
  * - `reg:dev:<device>` -> node, long TTL, written with `SET ... GET` so a put
  *   is one atomic round trip that also returns the previous node;
- * - `reg:alive:<node>` -> '1' with the heartbeat's TTL (PX): the only thing
- *   that decides whether a node is alive, so a crashed node's devices vanish
- *   from lookups when it expires, with nobody cleaning up;
- * - `reg:nodes` -> set of nodes that ever sent a heartbeat (pruned of dead
+ * - `reg:{nodes}:alive:<node>` -> '1' with the heartbeat's TTL (PX): the
+ *   only thing that decides whether a node is alive, so a crashed node's
+ *   devices vanish from lookups when it expires, with nobody cleaning up;
+ * - `reg:{nodes}` -> set of nodes that ever sent a heartbeat (pruned of dead
  *   ones by `nodes()`);
  * - `reg:group:<group>` -> set of nodes holding online members of a large
  *   group. Not pruned, like the memory adapter: a dead node is filtered out
  *   by its alive key, and the set is bounded by the node ids ever used.
  *
  * `lookup` is two round trips for any number of devices: one MGET of the
- * device keys, one MGET of the distinct nodes' alive keys. Keys of one call
- * may live in different Redis Cluster slots, so this adapter wants a single
- * Redis (or a cluster proxy), as DESIGN.md's local and compose worlds have.
+ * device keys, one MGET of the distinct nodes' alive keys. On a Redis
+ * Cluster the alive keys and the node set share the hash tag `{nodes}` (one
+ * slot: they are few, and pruning checks them atomically), and the device
+ * MGET is split per slot (the MGETs sent together, one round trip).
  */
 export class RedisRegistry implements Registry {
-  private readonly client: Redis;
+  private readonly client: RedisClient;
   private readonly prefix: string;
   private readonly deviceTtlMs: number;
   private readonly removeIf: ScriptFn;
@@ -58,7 +58,7 @@ export class RedisRegistry implements Registry {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.deviceTtlMs = options.deviceTtlMs ?? 30 * 24 * 3600 * 1000;
     this.removeIf = script(this.client, 'registry_remove_if', 1, REMOVE_IF);
-    this.pruneDead = script(this.client, 'registry_prune_dead', 1, PRUNE_DEAD);
+    this.pruneDead = script(this.client, 'registry_prune_dead', undefined, PRUNE_DEAD);
   }
 
   put(device: DeviceId, node: NodeId): Promise<NodeId | undefined> {
@@ -78,7 +78,7 @@ export class RedisRegistry implements Registry {
     return guard('registry', async () => {
       const found = new Map<DeviceId, NodeId>();
       if (devices.length === 0) return found;
-      const nodes = await this.client.mget(devices.map((d) => this.deviceKey(d)));
+      const nodes = await mgetAll(this.client, devices.map((d) => this.deviceKey(d)));
       const alive = await this.aliveOf(nodes);
       devices.forEach((device, i) => {
         const node = nodes[i];
@@ -107,7 +107,7 @@ export class RedisRegistry implements Registry {
       const alive = await this.aliveOf(known);
       const dead = known.filter((n) => !alive.has(n));
       // Pruned in a script that checks again, so a heartbeat racing this call is never dropped from the set.
-      if (dead.length > 0) await this.pruneDead(this.nodesKey(), `${this.prefix}reg:alive:`, ...dead);
+      if (dead.length > 0) await this.pruneDead(dead.length + 1, this.nodesKey(), ...dead.map((n) => this.aliveKey(n)), ...dead);
       return known.filter((n) => alive.has(n));
     });
   }
@@ -145,11 +145,11 @@ export class RedisRegistry implements Registry {
   }
 
   private aliveKey(node: NodeId): string {
-    return `${this.prefix}reg:alive:${node}`;
+    return `${this.prefix}reg:{nodes}:alive:${node}`;
   }
 
   private nodesKey(): string {
-    return `${this.prefix}reg:nodes`;
+    return `${this.prefix}reg:{nodes}`;
   }
 
   private groupKey(group: string): string {

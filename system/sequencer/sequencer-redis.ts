@@ -1,12 +1,12 @@
-import type { Redis } from 'ioredis';
-import { DEFAULT_PREFIX, guard, type RedisAdapterOptions } from '../drivers/redis-client.ts';
+import { DEFAULT_PREFIX, guard, type RedisAdapterOptions, type RedisClient } from '../drivers/redis-client.ts';
 import type { Sequencer } from './sequencer.ts';
 
 /**
  * Per-conversation sequence numbers with Redis INCR (`<prefix>seq:<conv>`).
  *
- * INCR is atomic on the single Redis every node shares, so numbers are
- * distinct and increasing across nodes. A `next` whose reply was lost (the
+ * INCR is atomic on the Redis every node shares (on a cluster, on the one
+ * master owning the counter's slot), so numbers are distinct and increasing
+ * across nodes. A `next` whose reply was lost (the
  * connection dropped) may still have incremented: that seq is burnt, which
  * the port allows (devices skip gaps after a bounded wait).
  *
@@ -20,7 +20,7 @@ import type { Sequencer } from './sequencer.ts';
  * conversation ever written to.
  */
 export class RedisSequencer implements Sequencer {
-  private readonly client: Redis;
+  private readonly client: RedisClient;
   private readonly prefix: string;
 
   constructor(options: RedisAdapterOptions) {

@@ -31,7 +31,7 @@ describe('RedisStories keys', () => {
       await stories.post({ sid, user: 'poster', device: 'poster.1', at, expiresAt: at + 60_000, audience: ['viewer'], body: 'b' });
       await stories.view(sid, 'viewer', at + 1);
       const keys = (await client.keys('ttl-test:*')).sort();
-      assert.deepEqual(keys, ['ttl-test:stories:poster', `ttl-test:story:${sid}`, `ttl-test:story:${sid}:views`]);
+      assert.deepEqual(keys, ['ttl-test:stories:{poster}', `ttl-test:story:{${sid}}`, `ttl-test:story:{${sid}}:views`]);
       for (const key of keys) {
         const ttl = await client.pttl(key);
         assert.ok(ttl > 50_000 && ttl <= 60_000, `${key} expires in ${ttl} ms`);

@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import { ChatError } from '../protocol/errors.ts';
 import type { UserId } from '../protocol/ids.ts';
-import { DEFAULT_PREFIX, execAll, guard, script, type RedisAdapterOptions, type ScriptFn } from '../drivers/redis-client.ts';
+import { DEFAULT_PREFIX, execAll, guard, pipelined, script, type Cmd, type RedisAdapterOptions, type RedisClient, type ScriptFn } from '../drivers/redis-client.ts';
 import { LIVE_STORIES_MAX, VIEWERS_LISTED, type Stories, type Story, type StoryViews, type ViewResult } from './stories.ts';
 
 export interface RedisStoriesOptions extends RedisAdapterOptions {
@@ -10,38 +9,31 @@ export interface RedisStoriesOptions extends RedisAdapterOptions {
 }
 
 /**
- * Stores a story (KEYS[1] its hash, KEYS[2] its poster's index) unless the
- * sid is held already. ARGV: sid, at, expiresAt, maxLive, user, device,
- * body, audience ('' for anyone, else ",a,b,"; "," for nobody but the
- * poster). Returns 1 when stored or already held, 0 when the poster has
- * maxLive stories alive at `at`.
+ * Enters sid ARGV[1] in its poster's index (KEYS[1]) unless it is there
+ * already, after trimming the sids expired at ARGV[2]. ARGV[3] is its
+ * expiry, ARGV[4] maxLive. Returns 1 when entered or already there, 0 when
+ * the poster has maxLive stories alive at `at`.
  */
-const POST = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return 0 end
-redis.call('HSET', KEYS[1], 'user', ARGV[5], 'device', ARGV[6], 'at', ARGV[2], 'expiresAt', ARGV[3], 'body', ARGV[7])
-if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'aud', ARGV[8]) end
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[2], string.format('%d', tonumber(last[2])))
+const ENTER = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], string.format('%d', tonumber(last[2])))
 return 1`;
 
 /**
- * The stories of a poster (KEYS[1] its index) unexpired at ARGV[1] that
- * viewer ARGV[2] may see; ARGV[3] is the prefix of story hashes, ARGV[4]
- * the poster. Returns sid, device, at, expiresAt, audience, body per story.
+ * Stores a story's hash (KEYS[1]) unless it is held already. ARGV: at,
+ * expiresAt, user, device, body, audience ('' for anyone, else ",a,b,";
+ * "," for nobody but the poster).
  */
-const LIST = `
-local out = {}
-for _, sid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')) do
-  local h = redis.call('HMGET', ARGV[3] .. sid, 'device', 'at', 'expiresAt', 'aud', 'body')
-  if h[1] and (not h[4] or ARGV[2] == ARGV[4] or string.find(h[4], ',' .. ARGV[2] .. ',', 1, true)) then
-    for _, v in ipairs({sid, h[1], h[2], h[3], h[4] or '', h[5]}) do out[#out + 1] = v end
-  end
-end
-return out`;
+const STORE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'user', ARGV[3], 'device', ARGV[4], 'at', ARGV[1], 'expiresAt', ARGV[2], 'body', ARGV[5])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'aud', ARGV[6]) end
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1`;
 
 /**
  * A view of story KEYS[1] (views in KEYS[2]) by ARGV[1] at ARGV[2].
@@ -58,57 +50,66 @@ redis.call('PEXPIREAT', KEYS[2], h[2])
 return {h[1], 1}`;
 
 /**
- * Stories in Redis, shared by every node process. Keys (under the prefix):
- * - `story:<sid>` -> hash user, device, at, expiresAt, body and, for a
+ * Stories in Redis, shared by every node process. Keys (under the prefix),
+ * hash-tagged by story, and by poster for the index, so they spread over a
+ * Redis Cluster's masters:
+ * - `story:{<sid>}` -> hash user, device, at, expiresAt, body and, for a
  *   story with an audience, `aud` (",alice,bob,"); expires at the story's
  *   expiry (PEXPIREAT), so Redis itself drops it;
- * - `story:<sid>:views` -> sorted set viewer -> first view time, expiring
- *   with the story; made by the first view;
- * - `stories:<user>` -> sorted set sid -> expiry: the poster's index,
+ * - `story:{<sid>}:views` -> sorted set viewer -> first view time, expiring
+ *   with the story; made by the first view (same slot as the story, so a
+ *   view is one atomic script);
+ * - `stories:{<user>}` -> sorted set sid -> expiry: the poster's index,
  *   trimmed of expired sids at each post and expiring with its last story.
  *
- * A post is one script (one round trip, one story hash and one index
- * entry); so are `list` (the visible stories and nothing else travel back)
- * and `view`. Expiry is measured against the `now`/`at` the node passes,
+ * A post is two scripts, index first (the limit is checked and the sid
+ * entered atomically), then the story hash: a post that fails in between
+ * leaves a sid without a story, which `list` skips and the retried post
+ * (same sid) completes. `list` is two round trips (the index, then the
+ * hashes of its sids), `view` one script. Expiry is measured against the `now`/`at` the node passes,
  * and Redis drops keys by its own clock: both are wall clocks, so a story
  * may linger in memory as long as they differ, never be served.
  */
 export class RedisStories implements Stories {
-  private readonly client: Redis;
+  private readonly client: RedisClient;
   private readonly prefix: string;
   private readonly maxLive: number;
-  private readonly postScript: ScriptFn;
-  private readonly listScript: ScriptFn;
+  private readonly enterScript: ScriptFn;
+  private readonly storeScript: ScriptFn;
   private readonly viewScript: ScriptFn;
 
   constructor(options: RedisStoriesOptions) {
     this.client = options.client;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.maxLive = options.maxLive ?? LIVE_STORIES_MAX;
-    this.postScript = script(this.client, 'stories_post', 2, POST);
-    this.listScript = script(this.client, 'stories_list', 1, LIST);
+    this.enterScript = script(this.client, 'stories_enter', 1, ENTER);
+    this.storeScript = script(this.client, 'stories_store', 1, STORE);
     this.viewScript = script(this.client, 'stories_view', 2, VIEW);
   }
 
   post(s: Story): Promise<void> {
     return guard('stories', async () => {
       const audience = s.audience === null ? '' : `,${s.audience.join(',')},`;
-      const stored = await this.postScript(
-        this.storyKey(s.sid), this.posterKey(s.user),
-        s.sid, whole(s.at), whole(s.expiresAt), this.maxLive, s.user, s.device, s.body, audience,
-      );
-      if (stored === 0) throw new ChatError('too_large', `a user has at most ${this.maxLive} stories alive`);
+      const entered = await this.enterScript(this.posterKey(s.user), s.sid, whole(s.at), whole(s.expiresAt), this.maxLive);
+      if (entered === 0) throw new ChatError('too_large', `a user has at most ${this.maxLive} stories alive`);
+      await this.storeScript(this.storyKey(s.sid), whole(s.at), whole(s.expiresAt), s.user, s.device, s.body, audience);
     });
   }
 
   list(poster: UserId, viewer: UserId, now: number): Promise<Story[]> {
     return guard('stories', async () => {
-      const flat = (await this.listScript(this.posterKey(poster), Math.floor(now), viewer, `${this.prefix}story:`, poster)) as string[];
+      const live = await this.client.zrangebyscore(this.posterKey(poster), `(${Math.floor(now)}`, '+inf');
+      const hashes = (await pipelined(
+        this.client,
+        live.map((sid): Cmd => ['hmget', this.storyKey(sid), 'device', 'at', 'expiresAt', 'aud', 'body']),
+      )) as (string | null)[][];
       const stories: Story[] = [];
-      for (let i = 0; i < flat.length; i += 6) {
-        const [sid, device, at, expiresAt, aud, body] = flat.slice(i, i + 6) as [string, string, string, string, string, string];
-        stories.push({ sid, user: poster, device, at: Number(at), expiresAt: Number(expiresAt), audience: audienceOf(aud), body });
-      }
+      live.forEach((sid, i) => {
+        const [device, at, expiresAt, aud, body] = hashes[i]!;
+        if (device == null) return; // expired, or a post not completed
+        if (aud != null && viewer !== poster && !aud.includes(`,${viewer},`)) return;
+        stories.push({ sid, user: poster, device, at: Number(at), expiresAt: Number(expiresAt), audience: audienceOf(aud ?? ''), body: body ?? '' });
+      });
       return stories.sort((a, b) => (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
     });
   }
@@ -138,15 +139,15 @@ export class RedisStories implements Stories {
   }
 
   private storyKey(sid: string): string {
-    return `${this.prefix}story:${sid}`;
+    return `${this.prefix}story:{${sid}}`;
   }
 
   private viewsKey(sid: string): string {
-    return `${this.prefix}story:${sid}:views`;
+    return `${this.prefix}story:{${sid}}:views`;
   }
 
   private posterKey(user: UserId): string {
-    return `${this.prefix}stories:${user}`;
+    return `${this.prefix}stories:{${user}}`;
   }
 }
 

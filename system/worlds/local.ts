@@ -7,6 +7,8 @@ import { startCoturn, stunBinding, type CoturnServer } from './infra/coturn-serv
 import { UdpLossProxy } from './infra/udp-loss-proxy.ts';
 import { freePort } from './infra/tcp-ports.ts';
 import { ManagedProcess } from './infra/processes.ts';
+import { clusterSeeds } from '../drivers/redis-client.ts';
+import { startRedisCluster, type RedisCluster } from './infra/redis-cluster.ts';
 import { startRedis, type RedisServer } from './infra/redis-server.ts';
 import { startSeaweed, type SeaweedServer } from './infra/seaweedfs-server.ts';
 import { startToxiproxy, type ProxyLink, type ToxiproxyServer } from './infra/toxiproxy.ts';
@@ -17,8 +19,15 @@ export interface LocalWorldOptions {
   nodes: number;
   /** Logs and data of everything started go under here. */
   dir: string;
-  /** Use a Redis the user already runs instead of starting one. */
+  /** Use a Redis the user already runs instead of starting one (`redis://…`, or `redis-cluster://host:port,…` for a Redis Cluster). */
   redisUrl?: string;
+  /**
+   * Start a 3-master Redis Cluster instead of one redis-server, and give
+   * the nodes its `redis-cluster://` address. Not with `proxies` (a cluster
+   * client follows the addresses the cluster announces, past any proxy),
+   * and Redis cannot be stopped as a fault then.
+   */
+  redisCluster?: boolean;
   /** Use a Cassandra the user already runs (host:port) instead of starting one. */
   cassandra?: string;
   /** Keyspace; a fresh one per run by default so runs never see each other's data. */
@@ -75,6 +84,8 @@ export class LocalWorld {
   readonly nodes: NodeProc[] = [];
   readonly secret = randomBytes(24).toString('base64url');
   redis?: RedisServer;
+  /** The Redis Cluster this world started, with `redisCluster`. */
+  redisCluster?: RedisCluster;
   cassandraServer?: CassandraServer;
   push?: ManagedProcess;
   pushUrl = '';
@@ -116,8 +127,11 @@ export class LocalWorld {
   private async boot(): Promise<void> {
     const o = this.opts;
     mkdirSync(o.dir, { recursive: true });
-    const [redis, cassandra, seaweed, coturn] = await Promise.all([
-      o.redisUrl ? undefined : startRedis({ dir: join(o.dir, 'redis') }),
+    if (o.redisCluster && o.redisUrl) throw new Error('redisCluster starts a Redis Cluster: give no redisUrl with it');
+    if (o.proxies && (o.redisCluster || (o.redisUrl && clusterSeeds(o.redisUrl)))) throw new Error('proxies cannot stand in front of a Redis Cluster (its client follows the addresses the cluster announces)');
+    const [redis, cluster, cassandra, seaweed, coturn] = await Promise.all([
+      o.redisUrl || o.redisCluster ? undefined : startRedis({ dir: join(o.dir, 'redis') }),
+      o.redisCluster ? startRedisCluster({ dir: join(o.dir, 'redis-cluster'), masters: 3 }) : undefined,
       o.cassandra ? undefined : startCassandra({ dir: join(o.dir, 'cassandra') }),
       o.media ? startSeaweed({ dir: join(o.dir, 'seaweedfs') }) : undefined,
       o.turn ? startCoturn({ dir: join(o.dir, 'coturn') }) : undefined,
@@ -130,8 +144,9 @@ export class LocalWorld {
       this.turn = { urls: [this.relayLink.turnUrl], secret: coturn.secret };
     }
     this.redis = redis;
+    this.redisCluster = cluster;
     this.cassandraServer = cassandra;
-    this.redisUrl = o.redisUrl ?? redis!.url;
+    this.redisUrl = o.redisUrl ?? cluster?.url ?? redis!.url;
     this.cassandra = o.cassandra ?? cassandra!.contactPoint;
     this.keyspace = o.keyspace ?? `run_${randomBytes(4).toString('hex')}`;
     const pushPort = await freePort();
@@ -171,8 +186,14 @@ export class LocalWorld {
       exitDetail: () => exitText(this.nodes[i]!.proc.exitInfo),
       probe: () => httpProbe(`http://127.0.0.1:${this.nodes[i]!.port}/health`),
     }));
-    const redisPort = Number(new URL(this.redisUrl).port);
-    w.add({ name: 'redis', running: () => this.redis?.running ?? true, probe: () => redisProbe(redisPort) });
+    const seeds = clusterSeeds(this.redisUrl);
+    if (seeds) {
+      // Each master of a cluster on its own: one down loses its slots.
+      seeds.forEach((seed, i) => w.add({ name: `redis-${i + 1}`, running: () => this.redisCluster?.masters[i]?.running ?? true, probe: () => redisProbe(seed.port) }));
+    } else {
+      const redisPort = Number(new URL(this.redisUrl).port);
+      w.add({ name: 'redis', running: () => this.redis?.running ?? true, probe: () => redisProbe(redisPort) });
+    }
     const cqlPort = Number(this.cassandra.split(':').at(-1));
     w.add({ name: 'cassandra', running: () => this.cassandraServer?.running ?? true, probe: () => cqlProbe(cqlPort) });
     const coturn = this.coturn;
@@ -343,7 +364,7 @@ export class LocalWorld {
     this.watchdog.stop();
     await Promise.allSettled(this.nodes.map((n) => (n.proc.signal('SIGCONT'), n.proc.stop('SIGTERM', 10_000))));
     await Promise.allSettled([
-      this.push?.stop('SIGTERM', 5000), this.mediaProc?.stop('SIGTERM', 5000), this.redis?.stop(), this.cassandraServer?.stop(), this.toxiproxy?.stop(),
+      this.push?.stop('SIGTERM', 5000), this.mediaProc?.stop('SIGTERM', 5000), this.redis?.stop(), this.redisCluster?.stop(), this.cassandraServer?.stop(), this.toxiproxy?.stop(),
       this.coturn?.stop(), this.relayLink?.stop(),
       // Its data is this run's only: a kill, not its ~16 s graceful stop.
       this.seaweed?.kill(),

@@ -5,7 +5,8 @@
  *
  * Configuration from the environment (all required unless a default is shown):
  *   CHATLAB_NODE_ID, CHATLAB_NODE_NUMBER, CHATLAB_PORT (0 = free port), CHATLAB_HOST (127.0.0.1),
- *   CHATLAB_REDIS_URL, CHATLAB_CASSANDRA (host:port[,host:port]), CHATLAB_KEYSPACE (chatlab),
+ *   CHATLAB_REDIS_URL (`redis://host:port`, or `redis-cluster://host:port,host:port,…`: a Redis Cluster's seed nodes),
+ *   CHATLAB_CASSANDRA (host:port[,host:port]), CHATLAB_KEYSPACE (chatlab),
  *   CHATLAB_PUSH_URL, CHATLAB_SECRET,
  *   CHATLAB_CASSANDRA_ADDRESS_MAP (optional, `host:port=host:port,…`: announced Cassandra addresses → proxies),
  *   CHATLAB_FRAME_TAP (optional, a folder: the wire tap, every frame in and out appended to

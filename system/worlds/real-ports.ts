@@ -18,6 +18,7 @@ import { connectCassandra, type CassandraSession } from '../drivers/cassandra-cl
 import { connectRedis } from '../drivers/redis-client.ts';
 
 export interface RealPortsOptions {
+  /** A single Redis (`redis://`) or a Redis Cluster (`redis-cluster://host:port,…`): the adapters work on both. */
   redisUrl: string;
   /** host:port of Cassandra contact points. */
   cassandra: string[];

@@ -22,6 +22,8 @@ export interface WorldOptions {
   outDir: string;
   /** local world: servers the user already runs. */
   redisUrl?: string;
+  /** local world: start a 3-master Redis Cluster instead of one redis-server (LocalWorldOptions.redisCluster). */
+  redisCluster?: boolean;
   cassandra?: string;
   /** local: route node and device traffic through Toxiproxy (the chaos schedule has network faults). */
   proxies?: boolean;
@@ -66,9 +68,9 @@ export const worlds: Record<string, WorldFactory> = {
       stop: () => c.stop(),
     };
   },
-  local: async ({ nodes, outDir, redisUrl, cassandra, proxies, frameTap, media, turn, callRingMs, relayLoss }) => {
+  local: async ({ nodes, outDir, redisUrl, redisCluster, cassandra, proxies, frameTap, media, turn, callRingMs, relayLoss }) => {
     const dir = join(outDir, 'servers');
-    const w = await LocalWorld.start({ nodes, dir, redisUrl, cassandra, proxies, frameTap, media, turn, callRingMs, relayLoss });
+    const w = await LocalWorld.start({ nodes, dir, redisUrl, redisCluster, cassandra, proxies, frameTap, media, turn, callRingMs, relayLoss });
     return {
       kind: 'local',
       nodes: w.nodes.map((n, i) => ({ id: n.id, url: w.deviceUrl(i), number: n.number })),

@@ -47,6 +47,8 @@ export interface LiveRunOptions {
   cluster?: ClusterClient;
   /** local world: use these servers instead of starting them. */
   redisUrl?: string;
+  /** local world: start a 3-master Redis Cluster instead of one redis-server. */
+  redisCluster?: boolean;
   cassandra?: string;
   /** Show live progress (TTY bar or plain lines). */
   progress?: boolean;
@@ -120,7 +122,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     : o.target
     ? targetWorld(o.target, o.secret)
     : await startWorld(o.world, {
-      nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, cassandra: o.cassandra, proxies: needsProxies(scenario.chaos), frameTap: o.frameTap,
+      nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, redisCluster: o.redisCluster, cassandra: o.cassandra, proxies: needsProxies(scenario.chaos), frameTap: o.frameTap,
       media: scenario.behaviour.uploads !== undefined,
       turn: scenario.behaviour.calls !== undefined, callRingMs: scenario.behaviour.calls?.ringMs, relayLoss: scenario.chaos.some((c) => c.fault === 'relay-loss'),
     });

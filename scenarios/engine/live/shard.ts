@@ -12,7 +12,7 @@
  * msgKeys by global worker slot i × w + k of n × w (a msgKey is
  * counter × n × w + slot, so its shard is floor((msgKey % (n × w)) / w)).
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { Ledger, type FaultMark, type LedgerTransfer } from '../../../reports/ledger.ts';
@@ -28,6 +28,8 @@ import { finishRun, prepareScenario } from '../pipeline.ts';
 import { summarizeDriver, type Done } from './worker-pool.ts';
 import { StoriesStats } from '../stories-stats.ts';
 import { CallStats } from '../call-stats.ts';
+import { E2eeStats } from '../../device/e2ee/e2ee-stats.ts';
+import type { CellFigures } from '../sim/cells.ts';
 
 /** Where a shard stands in its run: shard `index` of `count`, the load starting at `startAt` (epoch ms) on every shard. */
 export interface ShardSpec {
@@ -57,6 +59,8 @@ export interface ShardManifest {
   /** Faults on the run's clock this shard saw (injected into the cluster, or observed). */
   faults: FaultMark[];
   files: { ledger: string; stats: string };
+  /** A sim cell's (`--world sim --cell i/n`, cells.ts): its seed, devices played and ghosts, events and virtual time. */
+  sim?: CellFigures;
 }
 
 export const SHARD_MANIFEST = 'shard.json';
@@ -106,10 +110,12 @@ export function shardTag(seed: number, startAt: number): string {
 }
 
 /** The stats parts a shard keeps (structured-clone data, as the workers handed them over). */
-type ShardStats = Pick<Done, 'driver' | 'e2ee' | 'media' | 'stories' | 'calls'>[];
+export type ShardStatsPart = Pick<Done, 'driver' | 'e2ee' | 'media' | 'stories' | 'calls'>;
+type ShardStats = ShardStatsPart[];
 
 /** Writes a shard's ledger (before any marks are added: the merge adds them once), stats and manifest into `outDir`. */
-export function writeShard(outDir: string, m: Omit<ShardManifest, 'version' | 'files'>, ledger: LedgerTransfer, parts: readonly Done[]): string {
+export function writeShard(outDir: string, m: Omit<ShardManifest, 'version' | 'files'>, ledger: LedgerTransfer, parts: readonly ShardStatsPart[]): string {
+  mkdirSync(outDir, { recursive: true });
   writeTransferFile(join(outDir, LEDGER_FILE), ledger);
   const stats: ShardStats = parts.map((p) => ({ driver: p.driver, e2ee: p.e2ee, media: p.media, stories: p.stories, calls: p.calls }));
   writeFileSync(join(outDir, STATS_FILE), serialize(stats));
@@ -150,14 +156,18 @@ export interface MergeResult {
  * Checks the shards are one whole run (same scenario, seed, overrides, t0,
  * tag, worker count; shards 0..n-1 each once), joins their ledgers and
  * checks them as one, writing report.json and its renderers to `outDir`.
+ * Sim cells (cells.ts) merge the same way; `run` is the wall time and
+ * parallelism of the `--cells` run that started them, when one did.
  */
-export async function mergeShards(inputs: readonly string[], outDir: string, log: (line: string) => void = () => {}): Promise<MergeResult> {
+export async function mergeShards(
+  inputs: readonly string[], outDir: string, log: (line: string) => void = () => {}, run?: { wallMs: number; parallel: number },
+): Promise<MergeResult> {
   const paths = findShardManifests(inputs);
   const shards = paths.map((p) => ({ path: p, dir: join(p, '..'), m: JSON.parse(readFileSync(p, 'utf8')) as ShardManifest }));
   const first = shards[0]!.m;
   for (const s of shards) {
     if (s.m.version !== 1) throw new Error(`${s.path}: unsupported shard manifest version ${String(s.m.version)}`);
-    for (const key of ['scenario', 'seed', 'count', 't0', 'tag', 'workers'] as const) {
+    for (const key of ['scenario', 'seed', 'count', 't0', 'tag', 'workers', 'world'] as const) {
       if (s.m[key] !== first[key]) throw new Error(`${s.path}: not the same run as ${shards[0]!.path}: ${key} ${JSON.stringify(s.m[key])} vs ${JSON.stringify(first[key])}`);
     }
     if (JSON.stringify(s.m.overrides) !== JSON.stringify(first.overrides)) {
@@ -188,10 +198,40 @@ export async function mergeShards(inputs: readonly string[], outDir: string, log
   const stories = StoriesStats.merge(stats.map((p) => p.stories));
   const calls = CallStats.merge(stats.map((p) => p.calls));
   const startedAt = new Date(Math.min(...ordered.map((s) => Date.parse(s.m.startedAt))));
-  const wallMs = Math.max(...ordered.map((s) => s.m.wallMs));
+  const wallMs = run?.wallMs ?? Math.max(...ordered.map((s) => s.m.wallMs));
+  const shared = { world: first.world, seed: first.seed, nodes: first.nodes, devicesPlanned: scenario.population.devices, startedAt, wallMs: () => wallMs };
+  const tail = { inbox: undefined, deviceId: (d: number) => population.deviceId(d), nowMs: () => Date.now() - first.t0, outDir, log };
+  if (first.world === 'sim') {
+    const cells = ordered.map((s) => ({ ...s.m, sim: s.m.sim! }));
+    const e2eeSource = cells[0]!.sim.e2eeCostSource;
+    const events = cells.reduce((n, c) => n + c.sim.events, 0);
+    const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEndMs(scenario), faults }, {
+      ...shared,
+      extra: () => ({
+        driver: null,
+        e2ee: E2eeStats.merge(stats.map((p) => p.e2ee)).report(e2eeSource ? 'modeled' : 'off', scenario.population.devicesPerUser, e2eeSource),
+        media: null, stories: null, calls: null,
+        meta: {
+          tag: first.tag,
+          calibration: { source: cells[0]!.sim.calibration },
+          cells: {
+            count: first.count,
+            split: 'users: u % count, each with all its devices; a recipient in another cell is a ghost in the sender\'s cell (docs/sim.md, Cells)',
+            ...(run ? { parallel: run.parallel, wallMs: Math.round(run.wallMs) } : {}),
+            events,
+            orphanDeliveries: orphans.count,
+            cells: cells.map((c) => ({ index: c.index, seed: c.sim.seed, devices: c.sim.own, ghosts: c.sim.ghosts, wallMs: Math.round(c.wallMs), events: c.sim.events, virtualMs: c.sim.virtualMs, eventsPerSec: Math.round(c.sim.events / (c.wallMs / 1000)) })),
+            sources: ordered.map((s) => s.path),
+          },
+          droppedIterations: stats.reduce((n, p) => n + p.driver.droppedIterations, 0),
+        },
+      }),
+      ...tail,
+    });
+    return { report, files: files!, orphans: { count: orphans.count, keys: orphans.keys } };
+  }
   const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEndMs(scenario), faults }, {
-    world: first.world, seed: first.seed, nodes: first.nodes, devicesPlanned: scenario.population.devices, startedAt,
-    wallMs: () => wallMs,
+    ...shared,
     extra: () => ({
       driver, e2ee: e2eeReport(scenario, stats.map((p) => p.e2ee)),
       media: media.active ? media.report('http', []) : null,
@@ -206,7 +246,7 @@ export async function mergeShards(inputs: readonly string[], outDir: string, log
         },
       },
     }),
-    inbox: undefined, deviceId: (d) => population.deviceId(d), nowMs: () => Date.now() - first.t0, outDir, log,
+    ...tail,
   });
   return { report, files: files!, orphans: { count: orphans.count, keys: orphans.keys } };
 }

@@ -73,12 +73,17 @@ export class MidIndex {
   }
 }
 
-/** The population's devices by index, as the Load reads them. */
+/**
+ * The population's devices by index, as the Load reads them. A sim cell
+ * (cells.ts) holds only some of them, and plays only its own (`own`): the
+ * Load picks senders and closed-loop VUs among those, while the timeline
+ * also moves the cell's ghosts.
+ */
 export class DeviceTable {
-  constructor(readonly all: VirtualDevice[]) {}
+  constructor(readonly all: (VirtualDevice | undefined)[], private readonly own?: (dev: number) => boolean) {}
 
   has(dev: number): boolean {
-    return dev >= 0 && dev < this.all.length;
+    return this.all[dev] !== undefined;
   }
 
   get(dev: number): { device: VirtualDevice } | undefined {
@@ -87,7 +92,7 @@ export class DeviceTable {
   }
 
   *keys(): Iterable<number> {
-    for (let d = 0; d < this.all.length; d++) yield d;
+    for (let d = 0; d < this.all.length; d++) if (this.all[d] && (!this.own || this.own(d))) yield d;
   }
 }
 

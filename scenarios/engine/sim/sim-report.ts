@@ -1,3 +1,4 @@
+import type { CellSpec } from './cells.ts';
 import type { ChatNodeOptions } from '../../../system/node/options.ts';
 import type { SimCallModel } from './sim-calls.ts';
 import type { SimMediaModel } from './sim-media.ts';
@@ -39,6 +40,8 @@ export interface ReplaySpec {
   /** The media model, when the scenario uploads media (absent in older reports: the defaults). */
   media?: SimMediaModel;
   calls?: SimCallModel;
+  /** One cell of a `--cells` run (cells.ts): the replay reruns that cell alone. */
+  cell?: CellSpec;
 }
 
 /** The first message that broke a guarantee, named so a person can find it: mid, path, virtual time, seed. */

@@ -29,6 +29,9 @@ import { Load } from '../load.ts';
 import { finishRun, prepareScenario, startChaos } from '../pipeline.ts';
 import { DeviceTable, MidIndex, OnlineSet, setupGroupsSim } from './sim-devices.ts';
 import { describeViolation, firstViolation, reportDiff, type InjectedFault, type ReplaySpec } from './sim-report.ts';
+import { cellMembers, cellSeed, GHOST, OWN, type CellSpec } from './cells.ts';
+import { storyPost, storyView } from '../../builtin/behaviours.ts';
+import { writeShard } from '../live/shard.ts';
 
 export interface SimRunOptions {
   /** Built-in name or path of a scenario file. */
@@ -56,6 +59,13 @@ export interface SimRunOptions {
   onLoadStart?: (world: SimWorld) => void;
   /** Called every simulated second of the load with the messages sent so far and the events scheduled (benchmarks). */
   onSample?: (s: { virtualMs: number; sent: number; events: number }) => void;
+  /**
+   * Run one cell of a `--cells` run (cells.ts): the users u % count == index
+   * and ghosts for those they send to, on a seed derived from `seed` and the
+   * cell. With `outDir`, the cell's ledger and shard.json go there too, for
+   * `chatlab report merge`.
+   */
+  cell?: CellSpec;
 }
 
 export interface SimRunResult {
@@ -114,12 +124,18 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const { calibration, file } = loadCalibration(o.calibration);
   const n = scenario.population.devices;
   const resolutionMs = o.resolutionMs ?? calibration.resolutionMs ?? 0.1;
-  log(`chatlab sim: ${scenario.name} — ${n} devices, ${scenario.nodes} nodes, seed ${o.seed}, calibration ${file ?? calibration.source}`);
+  const cell = o.cell;
+  if (cell) refuseInCells(scenario);
+  // A cell's world, devices and load have the cell's seed; the population is the run's in every cell.
+  const seed = cell ? cellSeed(o.seed, cell) : o.seed;
+  const cellNote = cell ? ` — cell ${cell.index}/${cell.count}, seed ${seed}` : '';
+  log(`chatlab sim: ${scenario.name} — ${n} devices, ${scenario.nodes} nodes, seed ${o.seed}, calibration ${file ?? calibration.source}${cellNote}`);
 
-  const world = new SimWorld({ nodes: scenario.nodes, seed: o.seed, calibration, resolutionMs, node: { ...callNodeOptions(scenario, SIM_RELAY), ...o.node } });
+  const world = new SimWorld({ nodes: scenario.nodes, seed, calibration, resolutionMs, node: { ...callNodeOptions(scenario, SIM_RELAY), ...o.node } });
   const clock = world.clock;
   await clock.settle(world.start(), 60_000, 'node start');
   const population = new Population(scenario, o.seed, `s${o.seed.toString(36)}`);
+  const members = cell ? cellMembers(population, scenario, cell) : undefined;
   await clock.settle(setupGroupsSim(world, population), 600_000, 'group setup');
 
   const ledger = new Ledger();
@@ -141,24 +157,28 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const callStats = new CallStats();
   const callModel = scenario.behaviour.calls ? (o.calls ?? DEFAULT_SIM_CALLS) : undefined;
   const calls = callModel ? { hooks: callStats, plane: new SimCalls(clock, callStats, callModel, scenarioCodecs(scenario)) } : undefined;
-  const devices = makeDevices(world, population, scenario, recorder, o.seed, e2ee, media, stories, calls);
+  const devices = makeDevices(world, population, scenario, recorder, seed, e2ee, media, stories, calls, members);
+  const present = members ? devices.filter((d): d is VirtualDevice => d !== undefined) : (devices as VirtualDevice[]);
+  if (cell) log(`chatlab sim: cell ${cell.index}/${cell.count} plays ${count(members!, OWN)} devices and stands in for ${count(members!, GHOST)} of other cells`);
   world.onWake((id) => {
     const d = population.deviceIndex(id);
-    if (d >= 0) devices[d]!.onPush();
+    if (d >= 0) devices[d]?.onPush();
   });
 
   const connectsPerSec = Math.min(CONNECTS_PER_NODE_PER_SEC * scenario.nodes, storeConnectsPerSec(calibration));
-  const rampMs = await connectAll(world, devices, connectsPerSec, () => recorder.connected, log);
+  const rampMs = await connectAll(world, present, connectsPerSec, () => recorder.connected + recorder.ghostsConnected, log);
   // No prewarm here, unlike the live engine: the sim charges crypto to a modeled clock, not to the run's time, so the
   // handshakes of first contacts cost it no latency (only their key fetch), and a prewarm of millions of devices would
   // cost minutes of wall time. Every device's keys are stored before the load starts.
-  if (e2ee.enabled) await clock.run(clock.now() + 60_000, () => devices.every((d) => d.keysPublished));
+  if (e2ee.enabled) await clock.run(clock.now() + 60_000, () => present.every((d) => d.keysPublished));
   t0 = Math.ceil(clock.now());
   recorder.runStarted();
   await clock.run(t0);
   const loadEnd = loadEndMs(scenario);
   const load = new Load({
-    config: { worker: 0, workers: 1 }, scenario, population, recorder, devices: new DeviceTable(devices), clock, t0,
+    // A cell is worker `index` of `count`: its share of the arrivals, and msgKeys no other cell uses.
+    config: cell ? { worker: cell.index, workers: cell.count } : { worker: 0, workers: 1 }, scenario, population, recorder, clock, t0,
+    devices: new DeviceTable(devices, members ? (d) => members[d] === OWN : undefined),
     timers: clock, exactArrivals: true, onlineSenders: () => online.list,
     onBackground: (d, off) => {
       background[d] = off ? 1 : 0;
@@ -166,7 +186,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     },
     media,
     stories,
-  }, new SeededRandom(o.seed).fork('load'));
+  }, new SeededRandom(seed).fork('load'));
   if (media) {
     media.onFetched = (device, m) => {
       const d = population.deviceIndex(device);
@@ -203,7 +223,22 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     node: o.node ?? {},
     ...(mediaModel ? { media: mediaModel } : {}),
     ...(callModel ? { calls: callModel } : {}),
+    ...(cell ? { cell } : {}),
   };
+  const simFigures = { events: clock.events, virtualMs: Math.round(clock.now() - t0), connectRampMs: rampMs, droppedIterations: load.dropped, busLost: world.stores.busLost.count };
+  if (cell && o.outDir) {
+    // Written before finishRun marks faults and timeline actions into the ledger: the merge marks them once.
+    const wallMs = performance.now() - wall0;
+    const costSource = e2ee.enabled ? e2eeCostSource(calibration.e2ee) : undefined;
+    writeShard(o.outDir, {
+      index: cell.index, count: cell.count, scenario: o.scenario, seed: o.seed, overrides: o.overrides, t0: 0, tag: population.tag, workers: 1,
+      world: 'sim', nodes: scenario.nodes, devices: count(members!, OWN), startedAt: startedAt.toISOString(), wallMs, faults: marks,
+      sim: { seed, own: count(members!, OWN), ghosts: count(members!, GHOST), events: clock.events, virtualMs: simFigures.virtualMs, calibration: calibration.source, ...(costSource ? { e2eeCostSource: costSource } : {}) },
+    }, ledger.toTransfer(), [{
+      driver: { cpuPercent: 0, eventLoopP99Ms: 0, droppedIterations: load.dropped },
+      e2ee: e2eeStats.toTransfer(), media: mediaStats.toTransfer(), stories: stories.toTransfer(), calls: callStats.toTransfer(),
+    }]);
+  }
   const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEnd, faults: marks }, {
     world: 'sim', seed: o.seed, nodes: scenario.nodes, devicesPlanned: n, startedAt,
     wallMs: () => performance.now() - wall0,
@@ -216,7 +251,8 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
       meta: {
         replay,
         calibration: { source: calibration.source },
-        sim: { events: clock.events, virtualMs: Math.round(clock.now() - t0), connectRampMs: rampMs, droppedIterations: load.dropped, busLost: world.stores.busLost.count },
+        sim: simFigures,
+        ...(cell ? { cell: { index: cell.index, count: cell.count, seed, note: 'one cell\'s view: the messages its users sent, delivered to its devices and ghosts; `chatlab report merge` of every cell judges the run' } } : {}),
         wall: { wallMs: Math.round(wallMs), eventsPerSec: Math.round(clock.events / (wallMs / 1000)), rssGB: round2(process.memoryUsage().rss / 2 ** 30) },
       },
     }),
@@ -238,23 +274,42 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
 /** The sim's relay as nodes hand it to devices: a modeled one (sim-calls.ts), so any credentials do. */
 const SIM_RELAY = { secret: 'sim-relay', urls: ['turn:relay.sim:3478?transport=udp'] };
 
+/** Scenarios a cell cannot split honestly yet: media, calls and stories reach beyond a message's recipients (docs/sim.md, Cells). */
+function refuseInCells(scenario: Scenario): void {
+  const stories = Object.values(scenario.exec).some((b) => b === storyPost || b === storyView);
+  if (scenario.behaviour.uploads || scenario.behaviour.calls || stories) {
+    throw new Error(`${scenario.name}: --cells splits messages only; uploads, calls and stories are not modeled across cells`);
+  }
+}
+
+function count(members: Uint8Array, kind: number): number {
+  let n = 0;
+  for (let d = 0; d < members.length; d++) if (members[d] === kind) n++;
+  return n;
+}
+
+/** The population's devices by index; with `members` (a cell), only its own and ghosts, the rest undefined. */
 function makeDevices(
   world: SimWorld, population: Population, scenario: Scenario, recorder: DeviceLedger, seed: number, e2ee: E2eeSetup, media?: SimMedia, stories?: StoriesStats,
-  calls?: { hooks: CallStats; plane: SimCalls },
-): VirtualDevice[] {
+  calls?: { hooks: CallStats; plane: SimCalls }, members?: Uint8Array,
+): (VirtualDevice | undefined)[] {
   const root = new SeededRandom(seed).fork('devices');
   const opts = driverDeviceOptions(scenario, e2ee, media, stories, calls ? { ...calls, seed } : undefined);
   const token = (id: string) => world.tokens.issue(id, 24 * 3600_000);
   // Counted into one object for the whole population: nothing reads a device's own counters in the sim.
   const stats = emptyStats();
-  const devices: VirtualDevice[] = [];
+  const devices: (VirtualDevice | undefined)[] = [];
   for (let d = 0; d < population.devices; d++) {
+    if (members && !members[d]) {
+      devices.push(undefined);
+      continue;
+    }
     const id = population.deviceId(d);
     const io = world.socket(id);
     const device = new VirtualDevice(
       { id, token, clock: world.clock, random: root.fork(id), stats, ...opts },
       io,
-      recorder.observerFor(d, io),
+      members?.[d] === GHOST ? recorder.ghostObserverFor(d, io) : recorder.observerFor(d, io),
     );
     io.device = device;
     devices.push(device);
@@ -340,7 +395,7 @@ export async function replaySim(old: Report, o: { outDir?: string; log?: (l: str
   if (spec.version !== 1) throw new Error(`meta.replay version ${String(spec.version)} is not supported by this chatlab`);
   const result = await runSim({
     scenario: spec.scenario, overrides: spec.overrides, seed: spec.seed, calibration: spec.calibration,
-    inject: spec.inject, resolutionMs: spec.resolutionMs, node: spec.node, media: spec.media, calls: spec.calls, outDir: o.outDir, log: o.log, progress: o.progress,
+    inject: spec.inject, resolutionMs: spec.resolutionMs, node: spec.node, media: spec.media, calls: spec.calls, cell: spec.cell, outDir: o.outDir, log: o.log, progress: o.progress,
   });
   return { ...result, diff: reportDiff(old, result.report) };
 }
