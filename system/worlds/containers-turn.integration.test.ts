@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { TurnProtocol, UdpTransport } from 'werift';
+import { allocateOnce } from '../../test/support/turn-allocate.ts';
 import { TokenIssuer } from '../auth/tokens.ts';
 import { WallClock } from '../clock/clock-wall.ts';
 import type { TurnCredentials } from '../protocol/frames.ts';
@@ -9,20 +9,6 @@ import { provisionDocker } from './containers-images.ts';
 import { ContainersWorld } from './containers.ts';
 import { scratchDir } from './infra/provisioning.ts';
 import { startRedis, type RedisServer } from './infra/redis-server.ts';
-
-/** One allocation on the relay of `creds` with werift's client (no refresh loop); resolves to the relayed port. */
-async function allocate(creds: TurnCredentials): Promise<number> {
-  const port = Number(/:(\d+)\?/.exec(creds.urls[0]!)![1]);
-  const transport = await UdpTransport.init('udp4', { interfaceAddresses: { udp4: '127.0.0.1' } });
-  const turn = new TurnProtocol(['127.0.0.1', port], creds.username, creds.credential, 600, transport);
-  (turn as unknown as { refresh: () => void }).refresh = () => {};
-  try {
-    await turn.connectionMade();
-    return turn.relayedAddress[1];
-  } finally {
-    await turn.close();
-  }
-}
 
 /**
  * The containers world with `turn`: coturn in its own container (the local
@@ -61,6 +47,6 @@ describe('Containers world with a TURN relay (coturn container)', function () {
     alice.send({ t: 'call.offer', cid: 'k1', to: ['bob'], media: 'audio', sdp: 'v=0' });
     const placed = await alice.next('call.placed');
     assert.deepEqual(placed.turn.urls, turn.urls);
-    assert.ok((await allocate(placed.turn)) > 0, 'the credentials allocate on the container');
+    assert.ok((await allocateOnce(placed.turn)) > 0, 'the credentials allocate on the container');
   });
 });

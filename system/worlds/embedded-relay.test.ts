@@ -1,23 +1,9 @@
 import assert from 'node:assert/strict';
-import { TurnProtocol, UdpTransport } from 'werift';
+import { allocateOnce } from '../../test/support/turn-allocate.ts';
 import type { TurnCredentials } from '../protocol/frames.ts';
 import { TestClient } from '../../test/support/client.ts';
 import { EmbeddedCluster } from './embedded.ts';
 import { stunBinding } from './infra/coturn-server.ts';
-
-/** One allocation on the relay of `creds` with werift's client (no refresh loop); resolves to the relayed port. */
-async function allocate(creds: TurnCredentials): Promise<number> {
-  const port = Number(/:(\d+)\?/.exec(creds.urls[0]!)![1]);
-  const transport = await UdpTransport.init('udp4', { interfaceAddresses: { udp4: '127.0.0.1' } });
-  const turn = new TurnProtocol(['127.0.0.1', port], creds.username, creds.credential, 600, transport);
-  (turn as unknown as { refresh: () => void }).refresh = () => {};
-  try {
-    await turn.connectionMade();
-    return turn.relayedAddress[1];
-  } finally {
-    await turn.close();
-  }
-}
 
 // The embedded world's TURN relay: the in-process stand-in, its URL and secret
 // handed to every node, so the credentials a call carries work on it.
@@ -44,8 +30,8 @@ describe('Embedded world with a relay', function () {
     const placed = await alice.next('call.placed');
     assert.deepEqual(placed.turn.urls, cluster.turn.urls);
     const offer = await bob.next('call.offer');
-    assert.ok((await allocate(placed.turn)) > 0, "the caller's credentials allocate");
-    assert.ok((await allocate(offer.turn)) > 0, "the callee's too");
+    assert.ok((await allocateOnce(placed.turn)) > 0, "the caller's credentials allocate");
+    assert.ok((await allocateOnce(offer.turn)) > 0, "the callee's too");
 
     const control = cluster.controls();
     const port = cluster.relay!.port;
@@ -53,7 +39,7 @@ describe('Embedded world with a relay', function () {
     await assert.rejects(stunBinding(port, 200), 'a stopped relay answers nothing');
     await control.startTurn!();
     assert.equal(cluster.relay!.port, port, 'back on the same port');
-    assert.ok((await allocate(placed.turn)) > 0);
+    assert.ok((await allocateOnce(placed.turn)) > 0);
   });
 
   it('runs no relay unless asked', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
+import { allocateOnce } from '../../test/support/turn-allocate.ts';
 import { readFileSync } from 'node:fs';
-import { TurnProtocol, UdpTransport } from 'werift';
 import { TokenIssuer } from '../auth/tokens.ts';
 import { WallClock } from '../clock/clock-wall.ts';
 import type { TurnCredentials } from '../protocol/frames.ts';
@@ -9,20 +9,6 @@ import { TestClient } from '../../test/support/client.ts';
 import { stunBinding } from './infra/coturn-server.ts';
 import { coturnMissing, scratchDir } from './infra/provisioning.ts';
 import { LocalWorld } from './local.ts';
-
-/** One allocation on the relay of `creds` with werift's client (no refresh loop); resolves to the relayed port. */
-async function allocate(creds: TurnCredentials): Promise<number> {
-  const port = Number(/:(\d+)\?/.exec(creds.urls[0]!)![1]);
-  const transport = await UdpTransport.init('udp4', { interfaceAddresses: { udp4: '127.0.0.1' } });
-  const turn = new TurnProtocol(['127.0.0.1', port], creds.username, creds.credential, 600, transport);
-  (turn as unknown as { refresh: () => void }).refresh = () => {};
-  try {
-    await turn.connectionMade();
-    return turn.relayedAddress[1];
-  } finally {
-    await turn.close();
-  }
-}
 
 // The local world with `turn`: a real coturn, its URL and secret in every node
 // process's environment, so the credentials a call carries work on it.
@@ -59,7 +45,7 @@ describe('Local world with a TURN relay (coturn)', function () {
     alice.send({ t: 'call.offer', cid: 'k1', to: ['bob'], media: 'audio', sdp: 'v=0' });
     const placed = await alice.next('call.placed');
     assert.deepEqual(placed.turn.urls, turn.urls);
-    const relayed = await allocate(placed.turn);
+    const relayed = await allocateOnce(placed.turn);
     assert.ok(relayed >= world.coturn!.minPort && relayed <= world.coturn!.maxPort);
 
     const port = world.coturn!.port;
@@ -67,7 +53,7 @@ describe('Local world with a TURN relay (coturn)', function () {
     await assert.rejects(stunBinding(port, 200));
     await world.controls().startTurn!();
     await stunBinding(port, 1000);
-    assert.ok((await allocate(placed.turn)) > 0);
+    assert.ok((await allocateOnce(placed.turn)) > 0);
     assert.equal(world.watchdog.marks.length, 0, 'a stop the world made is not an observed fault');
   });
 });
