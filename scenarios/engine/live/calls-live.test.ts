@@ -27,7 +27,7 @@ describe('Calls, live against the embedded world (real UDP, the in-process relay
     assert.equal(report.delivery.lost, 0);
   });
 
-  it('call-node-death: a node killed while calls ring; every caller gets an outcome, no phantom or late ring', async () => {
+  it('call-node-death: a node killed while calls ring; every caller gets an outcome, no phantom or late ring [long]', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-calls-'));
     const { report } = await runLive({ scenario: 'call-node-death', world: 'embedded', seed: 2, outDir, ...quiet, overrides: { devices: 100, duration: '10s', warmup: '0s', e2ee: false } });
     const c = report.calls!;
@@ -37,7 +37,7 @@ describe('Calls, live against the embedded world (real UDP, the in-process relay
     assert.equal(report.delivery.lost, 0);
   });
 
-  it('relay-loss: packet loss on the relay link shows in the relayed legs\' loss, and only there', async () => {
+  it('relay-loss: packet loss on the relay link shows in the relayed legs\' loss, and only there [long]', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-calls-'));
     const { report } = await runLive({ scenario: 'relay-loss', world: 'embedded', seed: 1, outDir, ...quiet, overrides: { devices: 120, duration: '12s', warmup: '0s', e2ee: false } });
     const c = report.calls!;

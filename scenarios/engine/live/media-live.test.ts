@@ -59,7 +59,7 @@ describe('Media, live against the embedded world', function () {
     assert.equal(report.passed, false);
   });
 
-  it('forwards a video along contact chains without moving its bytes again (viral-forward)', async () => {
+  it('forwards a video along contact chains without moving its bytes again (viral-forward) [long]', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-media-'));
     let bytesIntoStore = 0;
     const { report } = await runLive({

@@ -31,7 +31,7 @@ describe('Media in the local world (SeaweedFS and the media process)', function 
     assert.match(readFileSync(join(logs, 'media.log'), 'utf8'), /"store":"s3"/);
   });
 
-  it('runs stories-peak over Redis (the stories store) and SeaweedFS: every post answered, every view back at its poster', async () => {
+  it('runs stories-peak over Redis (the stories store) and SeaweedFS: every post answered, every view back at its poster [long]', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-stories-local-'));
     const { report } = await runLive({
       scenario: 'stories-peak', world: 'local', seed: 3, outDir, progress: false, log: () => {},
