@@ -13,6 +13,8 @@ import { LinkClasses, StoreKinds } from '../system/worlds/sim/calibration-schema
 export const NETWORK_PEERS = ['redis', 'cassandra', 'devices'] as const;
 export const NETWORK_TARGET = /^(?:(node-\d+):)?(redis|cassandra|devices)$/;
 const STREAMS = ['upstream', 'downstream', 'both'] as const;
+/** A node of the local world's Cassandra ring: 'cassandra-2' or '2'. */
+export const CASSANDRA_NODE_TARGET = /^(?:cassandra-)?([1-9])$/;
 
 const number = (min: number, max = Infinity) =>
   z.number({ error: `expected a number ${max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`}` }).min(min).max(max);
@@ -59,6 +61,14 @@ export const chaosEntrySchema = z.discriminatedUnion('fault', [
   fault('rolling-restart', {}),
   fault('redis-stop', {}),
   fault('cassandra-stop', {}),
+  z.strictObject({
+    fault: z.literal('cassandra-node-stop'),
+    /** Which node of the Cassandra ring: 'cassandra-2' (or '2'); omitted = the last one. */
+    target: z.string().regex(CASSANDRA_NODE_TARGET, { error: 'expected a Cassandra ring node like cassandra-2 (or 2)' }).optional(),
+    ...when,
+    /** How it goes: 'stop' (default), graceful (drains, announces its shutdown to its peers); 'kill', SIGKILL (a crash). */
+    how: oneOf(['stop', 'kill'] as const).optional(),
+  }),
   fault('partition', {
     /** Whom the node is cut off from: 'devices' (default), 'redis', 'cassandra' or another node ('node-3'). */
     peer: z.string().regex(/^(devices|redis|cassandra|node-\d+)$/, { error: 'expected devices, redis, cassandra or node-<n>' }).optional(),

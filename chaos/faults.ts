@@ -1,5 +1,5 @@
 import type { World } from '../system/worlds/world.ts';
-import type { ChaosEntry, ChaosEntryInput, EntryOf, FaultName } from './fault-schema.ts';
+import { CASSANDRA_NODE_TARGET, type ChaosEntry, type ChaosEntryInput, type EntryOf, type FaultName } from './fault-schema.ts';
 import { networkFaults } from './network-faults.ts';
 
 /**
@@ -24,6 +24,8 @@ export interface FaultKind<E extends ChaosEntry = ChaosEntry> {
   hint?: string;
   /** Goes through network proxies: the local world starts Toxiproxy when a schedule has one. */
   network?: boolean;
+  /** Needs a Cassandra ring: the local world starts three Cassandra nodes when a schedule has one (see `needsCassandraRing`). */
+  cassandraRing?: boolean;
   /** What the report names as the target, when it is not the node. */
   label?(entry: E, world: World, target: number): string;
 }
@@ -155,12 +157,31 @@ const kinds: FaultKinds = {
     needs: ['stopCassandra', 'startCassandra'],
     durationRequired: true,
     nodeTarget: false,
-    hint: 'needs a Cassandra the world started itself: --world local without --cassandra',
+    hint: 'needs a single Cassandra the world started itself: --world local without --cassandra (on a ring, --cassandra-nodes 3, stop one node with cassandra-node-stop)',
     async apply(world) {
       await world.control.stopCassandra!();
       return () => world.control.startCassandra!();
     },
     label: () => 'cassandra',
+  },
+  'cassandra-node-stop': {
+    description: "stop one node of the Cassandra ring (`target` cassandra-N, default the last; `how`: 'stop' graceful, 'kill' SIGKILL) for the duration, then start it again on its data (~15 s until CQL answers); with replication factor 3 and LOCAL_QUORUM the other two keep serving (local world, --cassandra-nodes 3)",
+    needs: ['cassandraNodes', 'stopCassandraNode', 'startCassandraNode'],
+    durationRequired: true,
+    nodeTarget: false,
+    cassandraRing: true,
+    hint: 'needs a Cassandra ring the world started itself: --world local --cassandra-nodes 3 (started by itself for a schedule with this fault), without --cassandra',
+    validate(entry, where, world) {
+      const count = world.control.cassandraNodes!();
+      const n = cassandraNodeOf(entry.target, count);
+      if (n < 1 || n > count) throw new Error(`${where}: target ${entry.target}: the ring has cassandra-1..cassandra-${count}`);
+    },
+    async apply(world, _target, entry) {
+      const n = cassandraNodeOf(entry.target, world.control.cassandraNodes!());
+      await world.control.stopCassandraNode!(n, entry.how ?? 'stop');
+      return () => world.control.startCassandraNode!(n);
+    },
+    label: (entry, world) => `cassandra-${cassandraNodeOf(entry.target, world.control.cassandraNodes?.() ?? 3)}${entry.how === 'kill' ? ' (SIGKILL)' : ''}`,
   },
   ...networkFaults,
   'rolling-restart': {
@@ -178,6 +199,17 @@ export const faultKinds: Readonly<Record<FaultName, FaultKind>> = kinds;
 /** The fault kind `name` names (own entries only: '__proto__' is no fault), or undefined. */
 export function faultKindOf(name: string): FaultKind | undefined {
   return Object.hasOwn(faultKinds, name) ? faultKinds[name as FaultName] : undefined;
+}
+
+/** The ring node (from 1) a `cassandra-node-stop` target names: 'cassandra-2' or '2'; omitted, the last of `count`. */
+function cassandraNodeOf(target: string | undefined, count: number): number {
+  if (target === undefined) return count;
+  return Number(CASSANDRA_NODE_TARGET.exec(target)![1]);
+}
+
+/** Whether a schedule has faults that need a Cassandra ring (the local world then starts three Cassandra nodes). */
+export function needsCassandraRing(entries: readonly ChaosEntryInput[]): boolean {
+  return entries.some((e) => faultKindOf(e.fault)?.cassandraRing === true);
 }
 
 /** Whether a schedule has faults that go through network proxies (the local world then starts Toxiproxy). */

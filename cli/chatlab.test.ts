@@ -52,10 +52,27 @@ describe('chatlab CLI', function () {
     assert.match(chatlab('run', 'no-such-scenario').err, /unknown scenario "no-such-scenario"/);
   });
 
-  it('refuses a --target that is not loopback', () => {
-    const r = chatlab('run', 'steady-chat', '--target', 'ws://198.51.100.7:80/ws', '--secret', 'x'.repeat(20));
-    assert.notEqual(r.code, 0);
-    assert.match(r.err, /loopback only/);
+  it('refuses a --target that is not loopback unless opted in, and says how to opt in', () => {
+    // The opt-in from the environment of whoever runs the tests must not leak in; no secret, so nothing connects anywhere.
+    const env = { ...process.env, CHATLAB_ALLOW_REMOTE_TARGET: '', CHATLAB_SECRET: '' };
+    const run = (extra: Record<string, string>, ...args: string[]) => {
+      const r = spawnSync(process.execPath, ['bin/chatlab.js', 'run', 'steady-chat', '--target', 'ws://198.51.100.7:80/ws', ...args], { encoding: 'utf8', timeout: 60_000, env: { ...env, ...extra } });
+      return { code: r.status, err: r.stderr };
+    };
+    const refused = run({}, '--secret', 'x'.repeat(20));
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.err, /198\.51\.100\.7 is not loopback; load runs target loopback only/);
+    assert.match(refused.err, /--allow-remote-target or set CHATLAB_ALLOW_REMOTE_TARGET=1/);
+    assert.match(run({ CHATLAB_ALLOW_REMOTE_TARGET: 'maybe' }).err, /CHATLAB_ALLOW_REMOTE_TARGET=maybe: expected 1, true or yes/);
+    // Opted in (flag or environment), the policy lets it through: what stops this run is the missing secret, before any connection.
+    for (const [extra, args, by] of [[{}, ['--allow-remote-target'], '--allow-remote-target'], [{ CHATLAB_ALLOW_REMOTE_TARGET: '1' }, [], 'CHATLAB_ALLOW_REMOTE_TARGET']] as const) {
+      const r = run(extra, ...args);
+      assert.notEqual(r.code, 0);
+      assert.match(r.err, new RegExp(`target beyond loopback \\(ws://198\\.51\\.100\\.7:80/ws\\), allowed by ${by}`));
+      assert.doesNotMatch(r.err, /not loopback/);
+      assert.match(r.err, /--target needs --secret/);
+    }
+    assert.match(chatlab('run', 'steady-chat', '--allow-remote-target').err, /--allow-remote-target applies with --target only/);
   });
 
   it('re-renders a report and compares two reports', () => {

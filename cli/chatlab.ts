@@ -20,6 +20,7 @@ import { ClusterClient, DEFAULT_STATE_FILE } from '../chaos/cluster.ts';
 import { up } from './up.ts';
 import { chaosCommand, collectOpt } from './chaos.ts';
 import { cellFromEnv, parseCell, runCells, type CellSpec } from '../scenarios/engine/sim/cells.ts';
+import { ALLOW_REMOTE_TARGET_ENV, checkTargets, hasRemoteTarget, remoteTargetAllowed } from '../system/worlds/target.ts';
 import { defaultStartAt, mergeShards, parseShard, parseStartAt, shardFromEnv, type ShardSpec } from '../scenarios/engine/live/shard.ts';
 
 // `chatlab list | head` closes the pipe early: that is not an error.
@@ -54,11 +55,13 @@ program
   .option('--warmup <d>', 'load run before the measured window and left out of latencies and thresholds, e.g. 3s; 0s for none (default: the scenario\'s own)', duration('--warmup'))
   .option('--seed <s>', 'seed of the population and the load', int('--seed', 0, 2 ** 31), 1)
   .option('--workers <n>', 'driver worker processes (default: 2, or one per 15,000 devices)', int('--workers', 1, 64))
-  .option('--target <urls>', 'drive a cluster that is already running (comma-separated ws:// URLs on loopback) instead of starting a world')
+  .option('--target <urls>', 'drive a cluster that is already running (comma-separated ws:// URLs; loopback only unless --allow-remote-target) instead of starting a world')
+  .option('--allow-remote-target', 'let --target name hosts beyond loopback (or CHATLAB_ALLOW_REMOTE_TARGET=1): only for a cluster you are allowed to load')
   .option('--secret <secret>', 'token secret of the --target cluster (or CHATLAB_SECRET)')
   .option('--cluster <file>', `drive the cluster \`chatlab up\` started (its state file, e.g. ${DEFAULT_STATE_FILE}); faults injected with \`chatlab chaos\` during the load go into the report`)
   .option('--redis <url>', 'local and containers worlds: use this Redis instead of starting one (redis-cluster://host:port,… for a Redis Cluster)')
   .option('--redis-cluster', 'local world: start a 3-master Redis Cluster instead of one redis-server')
+  .option('--cassandra-nodes <n>', 'local world: 3 starts a 3-node Cassandra ring on 127.0.0.1-3 (replication factor 3, LOCAL_QUORUM) instead of one node', cassandraNodes)
   .option('--cassandra <host:port>', 'local and containers worlds: use this Cassandra instead of starting one')
   .option('--node-image <image>', 'containers world: chat node image (or CHATLAB_NODE_IMAGE; default chatlab/node:local)')
   .option('--redis-image <image>', 'containers world: Redis image, e.g. redis:7.2 (or CHATLAB_REDIS_IMAGE; default chatlab/redis:local)')
@@ -77,11 +80,13 @@ program
   .action(async (scenario: string, o, cmd: Command) => {
     const name = scenario.replace(/^.*\//, '').replace(/\.ts$/, '');
     if (o.cluster) refuseWithCluster(o, cmd);
+    const allowRemoteTarget = targetPolicy(o);
     const shard = runShard(o);
     if (shard && (o.world === 'sim' || o.calibration)) throw new InvalidArgumentError('--shard does not apply to --world sim');
     if ((o.cells !== undefined || o.cell !== undefined || o.parallel !== undefined) && o.world !== 'sim') throw new InvalidArgumentError('--cells, --cell and --parallel apply to --world sim only');
     if (o.world === 'sim' || o.calibration) return runSimCommand(scenario, name, o);
     if (o.redisCluster && o.world !== 'local') throw new InvalidArgumentError('--redis-cluster applies to --world local only');
+    if (o.cassandraNodes !== undefined && o.world !== 'local') throw new InvalidArgumentError('--cassandra-nodes applies to --world local only');
     const cluster = o.cluster ? (await ClusterClient.connect(o.cluster)).client : undefined;
     // The containers world reads its image names from the environment (containers-images.ts).
     if (o.nodeImage) process.env.CHATLAB_NODE_IMAGE = o.nodeImage;
@@ -96,11 +101,13 @@ program
       outDir,
       workers: o.workers,
       target: o.target,
+      allowRemoteTarget,
       secret: o.secret ?? process.env.CHATLAB_SECRET,
       cluster,
       redisUrl: o.redis,
       redisCluster: o.redisCluster === true,
       cassandra: o.cassandra,
+      cassandraNodes: o.cassandraNodes,
       progress: o.progress,
       frameTap: o.frameTap,
       shard,
@@ -133,6 +140,26 @@ function runShard(o: Record<string, unknown>): ShardSpec | undefined {
   }
 }
 
+/**
+ * The --target policy (system/worlds/target.ts): loopback always, other hosts
+ * only with --allow-remote-target or CHATLAB_ALLOW_REMOTE_TARGET=1. Checked
+ * before anything starts; says so when a remote target is allowed.
+ */
+function targetPolicy(o: Record<string, unknown>): boolean {
+  try {
+    if (typeof o.target !== 'string') {
+      if (o.allowRemoteTarget) throw new Error('--allow-remote-target applies with --target only');
+      return false;
+    }
+    const allowed = remoteTargetAllowed(o.allowRemoteTarget as boolean | undefined);
+    const urls = checkTargets(o.target, allowed);
+    if (hasRemoteTarget(urls)) process.stderr.write(`chatlab: target beyond loopback (${urls.join(', ')}), allowed by ${o.allowRemoteTarget ? '--allow-remote-target' : ALLOW_REMOTE_TARGET_ENV}\n`);
+    return allowed;
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 /** The `chatlab run` options each cell of a `--cells` run gets (the cells run from the project's folder: paths made absolute). */
 function cellArgs(o: Record<string, unknown>): string[] {
   const args = ['--seed', String(o.seed)];
@@ -159,9 +186,15 @@ function runOverrides(o: Record<string, unknown>): Overrides {
   };
 }
 
+/** `--cassandra-nodes`: 1 (one Cassandra) or 3 (a ring). */
+function cassandraNodes(value: string): 1 | 3 {
+  if (value !== '1' && value !== '3') throw new InvalidArgumentError('--cassandra-nodes is 1 or 3');
+  return Number(value) as 1 | 3;
+}
+
 /** `--cluster` names the whole cluster: options that would start or pick another one are errors. */
 function refuseWithCluster(o: Record<string, unknown>, cmd: Command): void {
-  for (const opt of ['target', 'secret', 'nodes', 'redis', 'redisCluster', 'cassandra', 'nodeImage', 'redisImage', 'cassandraImage', 'calibration', 'frameTap'] as const) {
+  for (const opt of ['target', 'secret', 'nodes', 'redis', 'redisCluster', 'cassandra', 'cassandraNodes', 'nodeImage', 'redisImage', 'cassandraImage', 'calibration', 'frameTap'] as const) {
     if (o[opt] !== undefined) throw new InvalidArgumentError(`--${opt.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply with --cluster (the cluster is already running)`);
   }
   if (cmd.getOptionValueSource('world') !== 'default') throw new InvalidArgumentError('--world does not apply with --cluster (the cluster is already running)');
@@ -169,7 +202,7 @@ function refuseWithCluster(o: Record<string, unknown>, cmd: Command): void {
 
 async function runSimCommand(scenario: string, name: string, o: Record<string, unknown>): Promise<void> {
   if (o.world !== 'sim') throw new InvalidArgumentError('--calibration applies to --world sim only');
-  for (const opt of ['target', 'workers', 'redis', 'redisCluster', 'cassandra', 'frameTap'] as const) {
+  for (const opt of ['target', 'workers', 'redis', 'redisCluster', 'cassandra', 'cassandraNodes', 'frameTap'] as const) {
     if (o[opt] !== undefined) throw new InvalidArgumentError(`--${opt.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to --world sim`);
   }
   const outDir = (o.out as string | undefined) ?? join('out', `${name}-sim-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -371,13 +404,14 @@ program
   .option('--proxies', 'local world: Toxiproxy on every link, so network faults (latency, partition, …) can be injected')
   .option('--redis <url>', 'local and containers worlds: use this Redis instead of starting one (redis-cluster://host:port,… for a Redis Cluster)')
   .option('--redis-cluster', 'local world: start a 3-master Redis Cluster instead of one redis-server')
+  .option('--cassandra-nodes <n>', 'local world: 3 starts a 3-node Cassandra ring on 127.0.0.1-3 (replication factor 3, LOCAL_QUORUM) instead of one node', cassandraNodes)
   .option('--cassandra <host:port>', 'local and containers worlds: use this Cassandra instead of starting one')
   .option('--seed <s>', 'seed of the cluster', int('--seed', 0, 2 ** 31), 1)
   .option('--state <file>', 'where to write the state file the other commands read', DEFAULT_STATE_FILE)
   .option('--control-port <p>', 'port of the control API on 127.0.0.1 (default: a free one)', int('--control-port', 0, 65_535), 0)
   .action(async (o) => {
     await up({
-      world: o.world, nodes: o.nodes, seed: o.seed, proxies: o.proxies === true, redisUrl: o.redis, redisCluster: o.redisCluster === true, cassandra: o.cassandra,
+      world: o.world, nodes: o.nodes, seed: o.seed, proxies: o.proxies === true, redisUrl: o.redis, redisCluster: o.redisCluster === true, cassandra: o.cassandra, cassandraNodes: o.cassandraNodes,
       stateFile: o.state, controlPort: o.controlPort, out: (t) => process.stdout.write(t), log: (l) => process.stderr.write(`${l}\n`),
     });
   });

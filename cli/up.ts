@@ -14,6 +14,8 @@ export interface UpOptions {
   /** local world: a 3-master Redis Cluster instead of one redis-server. */
   redisCluster?: boolean;
   cassandra?: string;
+  /** local world: 3 starts a 3-node Cassandra ring (replication factor 3, LOCAL_QUORUM). */
+  cassandraNodes?: 1 | 3;
   stateFile: string;
   /** Port of the control API on 127.0.0.1; 0 picks a free one. */
   controlPort: number;
@@ -30,9 +32,10 @@ export async function up(o: UpOptions): Promise<void> {
   if (o.proxies && o.world !== 'local') throw new Error('--proxies applies to --world local only (Toxiproxy on every link)');
   if ((o.redisUrl || o.cassandra) && o.world === 'embedded') throw new Error('--redis and --cassandra apply to --world local or containers');
   if (o.redisCluster && o.world !== 'local') throw new Error('--redis-cluster applies to --world local only');
+  if (o.cassandraNodes !== undefined && o.world !== 'local') throw new Error('--cassandra-nodes applies to --world local only');
   await refuseRunning(o.stateFile);
   const outDir = join(dirname(o.stateFile), `cluster-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const world = await worlds[o.world]!({ nodes: o.nodes, seed: o.seed, outDir, redisUrl: o.redisUrl, redisCluster: o.redisCluster, cassandra: o.cassandra, proxies: o.proxies });
+  const world = await worlds[o.world]!({ nodes: o.nodes, seed: o.seed, outDir, redisUrl: o.redisUrl, redisCluster: o.redisCluster, cassandra: o.cassandra, cassandraNodes: o.cassandraNodes, proxies: o.proxies });
   let server: ControlServer | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (why: string) => {

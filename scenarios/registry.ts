@@ -13,6 +13,7 @@ import { nodeFailure } from './drills/node-failure.ts';
 import { rollingRestart } from './drills/rolling-restart.ts';
 import { redisOutage } from './drills/redis-outage.ts';
 import { cassandraSlow } from './drills/cassandra-slow.ts';
+import { cassandraRingNodeFailure } from './drills/cassandra-ring-node-failure.ts';
 import { partition } from './drills/partition.ts';
 import { callNodeDeath, relayFailure, relayLoss } from './drills/call-drills.ts';
 
@@ -30,6 +31,7 @@ export const builtins: Record<string, () => Scenario> = {
   'rolling-restart': () => rollingRestart,
   'redis-outage': () => redisOutage,
   'cassandra-slow': () => cassandraSlow,
+  'cassandra-ring-node-failure': () => cassandraRingNodeFailure,
   partition: () => partition,
   'call-node-death': () => callNodeDeath,
   'relay-failure': () => relayFailure,

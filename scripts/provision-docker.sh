@@ -13,6 +13,10 @@
 #        chatlab/node:local       node 20 + libs, system/ and the run-time node_modules under /app,
 #                                 user 10001, health check (docker/node.local.Dockerfile; same
 #                                 layout, user, entrypoint and health check as ./Dockerfile)
+#        chatlab/driver:local     the same node + libs, and the whole project under /app (bin/, cli/,
+#                                 scenarios/, reports/, chaos/, plan/, system/; no tests) with its
+#                                 run-time node_modules: `chatlab run` / `report merge` in a container
+#                                 (entrypoint node /app/bin/chatlab.js, user 10001, no shell)
 #        chatlab/redis:local      redis-server + redis-cli
 #        chatlab/cassandra:local  a jlinked Java 17 + Cassandra 5.0.6 jars + docker/cassandra/*
 #        chatlab/haproxy:local    haproxy 2.6
@@ -24,10 +28,13 @@
 # image inspect`s). Measured here (2 cores shared with other work, vfs):
 # engine start 0.5-0.8 s; all four images from scratch 30 s (node 8 s, redis
 # 0.5 s, cassandra 20 s of which jlink is most, haproxy 0.6 s; coturn 0.4 s), up to twice
-# that on a busy machine; a node-image rebuild after a source change 8-15 s.
+# that on a busy machine; a node-image rebuild after a source change 8-15 s; the driver
+# image 14-15 s (191 MB), rebuilt after a change under bin/ cli/ scenarios/ reports/ chaos/
+# plan/ system/ (tests excepted) or in the dependencies.
 #
 # Usage: scripts/provision-docker.sh [--check | --stop | --rebuild]
-#   --check    change nothing; exit 1 and say what is missing or stale.
+#   --check    change nothing; exit 1 and say what is missing or stale (the engine and the images
+#              the containers world runs: not chatlab/driver:local, which it never starts).
 #   --stop     stop the dockerd this script started (by its pidfile); nothing else.
 #   --status   exit 0 when a dockerd this script started is running, 1 otherwise.
 #   --rebuild  rebuild every local image even if its fingerprint matches.
@@ -206,24 +213,31 @@ fp_node() {
     cat "$ROOT/package-lock.json" "$ROOT/package.json" "$ROOT/tsconfig.json" "$ROOT/docker/node.local.Dockerfile" "$ROOT/docker/runtime-modules.mjs";
     (cd "$ROOT" && find system -type f ! -name '*.test.ts' -print0 | sort -z | xargs -0 sha256sum); } | sha
 }
-build_node() {
-  local dir="$BUILD/node" app="$BUILD/node/app" node rel mods
+# A rootfs in $1 with this machine's node and its libraries, and /app holding package.json,
+# package-lock.json, tsconfig.json, the files of the folders in $3 (no tests) and the
+# run-time closure of the dependencies (not testcontainers: the CLI's; a nested package
+# comes with its parent folder). $2 names the image in errors.
+stage_app() {
+  local dir="$1" what="$2" dirs="$3" app="$1/app" node rel mods
   node="$(readlink -f "$(command -v node)")"
   rootfs_init "$dir"
   rootfs_add "$dir" "$node"
   [[ -e "$dir/usr/bin/node" ]] || ln -s "$node" "$dir/usr/bin/node"
   mkdir -p "$app/node_modules"
+  # shellcheck disable=SC2086 # the folder list splits on purpose
   (cd "$ROOT" && cp package.json package-lock.json tsconfig.json "$app/" \
-    && find system -type f ! -name '*.test.ts' -print0 | tar --null -T - -cf - | tar -C "$app" -xf -)
-  # The run-time closure of the dependencies (not testcontainers: the CLI's); a nested
-  # package comes with its parent folder.
-  mods="$(cd "$ROOT" && node docker/runtime-modules.mjs --exclude testcontainers)" || fail "node image: cannot list the run-time node_modules"
+    && find $dirs -type f ! -name '*.test.ts' -print0 | tar --null -T - -cf - | tar -C "$app" -xf -)
+  mods="$(cd "$ROOT" && node docker/runtime-modules.mjs --exclude testcontainers)" || fail "$what image: cannot list the run-time node_modules"
   while IFS= read -r rel; do
     [[ "${rel#node_modules/}" == *node_modules/* ]] && continue
     mkdir -p "$app/$(dirname "$rel")"
     cp -a "$ROOT/$rel" "$app/$rel"
   done <<<"$mods"
-  [[ -d "$app/node_modules/tsx" ]] || fail "node image: tsx missing from the dependencies (npm ci first)"
+  [[ -d "$app/node_modules/tsx" ]] || fail "$what image: tsx missing from the dependencies (npm ci first)"
+}
+build_node() {
+  local dir="$BUILD/node"
+  stage_app "$dir" node system
   rootfs_import "$dir" chatlab/node-rootfs:local "$1" 'USER 10001' 'WORKDIR /app' 'EXPOSE 8080' \
     'ENV NODE_ENV=production CHATLAB_PORT=8080' 'ENTRYPOINT ["node", "--import", "tsx"]' 'CMD ["system/worlds/node-process.ts"]'
   mkdir -p "$dir"
@@ -232,6 +246,28 @@ build_node() {
     || { cat "$STATE/build-node.log" >&2; fail "docker build of chatlab/node:local failed"; }
   rm -rf "$dir"
   docker rmi chatlab/node-rootfs:local >/dev/null 2>&1 || true # untag only: it is the new image's parent layer
+}
+
+# The driver image: what `chatlab run` and `chatlab report merge` need, for a driver in a
+# container or a Kubernetes Job (the chart's driver.image). The node image's rootfs (this
+# machine's node and its libraries) with the whole project under /app: bin/, cli/, scenarios/,
+# reports/, chaos/, plan/ and system/ (no tests), package.json, tsconfig.json and the run-time
+# node_modules (tsx included: the CLI runs from its TypeScript sources). testcontainers stays
+# out: a driver drives a running cluster (--target), it starts no containers world. No shell;
+# entrypoint `node /app/bin/chatlab.js`. One `docker import`, no build step (it has no health check).
+DRIVER_DIRS="bin cli scenarios reports chaos plan system"
+fp_driver() {
+  { recipe driver; echo "$DRIVER_DIRS"; node --version; stat -c '%s %Y' "$(readlink -f "$(command -v node)")";
+    cat "$ROOT/package-lock.json" "$ROOT/package.json" "$ROOT/tsconfig.json" "$ROOT/docker/runtime-modules.mjs";
+    # shellcheck disable=SC2086 # the folder list splits on purpose
+    (cd "$ROOT" && find $DRIVER_DIRS -type f ! -name '*.test.ts' -print0 | sort -z | xargs -0 sha256sum); } | sha
+}
+build_driver() {
+  local dir="$BUILD/driver"
+  stage_app "$dir" driver "$DRIVER_DIRS"
+  [[ -d "$dir/app/node_modules/commander" ]] || fail "driver image: commander missing from the dependencies (npm ci first)"
+  rootfs_import "$dir" chatlab/driver:local "$1" 'USER 10001' 'WORKDIR /app' 'ENV NODE_ENV=production' \
+    'ENTRYPOINT ["node", "/app/bin/chatlab.js"]' 'CMD ["--help"]'
 }
 
 fp_redis() { { recipe redis; redis-server --version; } | sha; }
@@ -321,7 +357,9 @@ build_coturn() {
 mkdir -p "$BUILD"
 stale=()
 built=0
-for name in node redis cassandra haproxy seaweedfs coturn; do
+for name in node driver redis cassandra haproxy seaweedfs coturn; do
+  # --check is what the containers world asks before it starts; it never runs the driver image.
+  [[ "$MODE" == "--check" && "$name" == driver ]] && continue
   want="$("fp_$name")"
   have="$(fp_of_image "chatlab/$name:local")"
   if [[ "$MODE" == "--rebuild" || "$want" != "$have" ]]; then

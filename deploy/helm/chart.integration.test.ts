@@ -292,14 +292,18 @@ describe('Helm chart deploy/helm/chatlab (offline: helm lint, helm template, kub
     const c = driver.spec.template.spec.containers[0];
     assert.equal(envOf(c).get('CHATLAB_SHARDS')!.value, '10');
     assert.deepEqual(envOf(c).get('CHATLAB_SECRET')!.valueFrom!.secretKeyRef, { name: RELEASE, key: 'token' });
+    // The target is the nodes' Service, not loopback: the driver opts in (system/worlds/target.ts).
+    assert.equal(envOf(c).get('CHATLAB_ALLOW_REMOTE_TARGET')!.value, '1');
+    assert.equal(c.image, 'chatlab/driver:local');
     const command = (c.command as string[]).join(' ');
-    assert.match(command, /^npx chatlab run steady-chat --target ws:\/\/chatlab-node:8080\/ws --shard \$\(JOB_COMPLETION_INDEX\)\/\$\(CHATLAB_SHARDS\) --out \/results\/chatlab-r1\/shard-\$\(JOB_COMPLETION_INDEX\) /);
+    assert.match(command, /^node \/app\/bin\/chatlab\.js run steady-chat --target ws:\/\/chatlab-node:8080\/ws --shard \$\(JOB_COMPLETION_INDEX\)\/\$\(CHATLAB_SHARDS\) --out \/results\/chatlab-r1\/shard-\$\(JOB_COMPLETION_INDEX\) /);
     const claim = driver.spec.template.spec.volumes[0].persistentVolumeClaim.claimName;
     const pvc = find(objects, 'PersistentVolumeClaim', claim);
     assert.deepEqual(pvc.spec.accessModes, ['ReadWriteMany']);
     assert.equal(pvc.metadata.annotations!['helm.sh/resource-policy'], 'keep');
     const merge = find(objects, 'Job', `${RELEASE}-merge-r1`);
-    assert.deepEqual(merge.spec.template.spec.containers[0].command, ['npx', 'chatlab', 'report', 'merge', '/results/chatlab-r1']);
+    assert.deepEqual(merge.spec.template.spec.containers[0].command, ['node', '/app/bin/chatlab.js', 'report', 'merge', '/results/chatlab-r1']);
+    assert.equal(merge.spec.template.spec.containers[0].image, 'chatlab/driver:local');
     assert.equal(merge.spec.template.spec.volumes[0].persistentVolumeClaim.claimName, claim);
   });
 

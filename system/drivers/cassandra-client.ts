@@ -57,6 +57,7 @@ export async function connectCassandra(options: CassandraConnectOptions): Promis
   const base = {
     contactPoints: [...options.contactPoints],
     localDataCenter: options.localDataCenter ?? 'datacenter1',
+    ...peerPort(options.contactPoints),
     socketOptions: { connectTimeout: 5000, readTimeout: 12_000 },
     policies: {
       // The driver's default waits 1 s doubling to 10 min between attempts: after a 15 s restart it could stay
@@ -94,6 +95,17 @@ export async function connectCassandra(options: CassandraConnectOptions): Promis
     throw new PortError('cassandra', error);
   }
   return { client, keyspace, consistency, close: () => client.shutdown() };
+}
+
+/**
+ * The driver reaches the nodes it discovers (system.peers) on
+ * `protocolOptions.port`, 9042 unless told: when every contact point names
+ * the same port (a ring whose nodes each have their own address and share
+ * the port, as the local world's), that is the port of the peers too.
+ */
+export function peerPort(contactPoints: readonly string[]): { protocolOptions?: { port: number } } {
+  const ports = new Set(contactPoints.map((c) => Number(/:(\d+)$/.exec(c)?.[1] ?? 9042)));
+  return ports.size === 1 ? { protocolOptions: { port: [...ports][0]! } } : {};
 }
 
 type Translator = cassandra.policies.addressResolution.AddressTranslator;

@@ -90,7 +90,7 @@ export class CassandraKeys implements Keys {
             identityKey: r.get('identity_key'),
             signedPreKey: { id: r.get('signed_id'), key: r.get('signed_key'), signature: r.get('signed_signature') },
           };
-          const oneTime = await this.claimOne(device);
+          const oneTime = await this.claimInTurn(device);
           if (oneTime) bundle.oneTimePreKey = oneTime;
           return bundle;
         }),
@@ -109,6 +109,25 @@ export class CassandraKeys implements Keys {
     const free: { id: number; key: string }[] = [];
     for await (const r of rs) if (r.get('claimed_by') == null) free.push({ id: num(r.get('key_id')), key: r.get('pub_key') });
     return free;
+  }
+
+  /**
+   * Claims of one device's keys from this process, one at a time. Paxos
+   * orders the transactions of one partition anyway; run at once (many
+   * devices opening sessions with the same device), they contend for it, and
+   * on a ring at LOCAL_SERIAL the losers time out. Other processes' claims
+   * can still meet them, and `claim` settles those.
+   */
+  private readonly claiming = new Map<DeviceId, Promise<unknown>>();
+
+  private claimInTurn(device: DeviceId): Promise<{ id: number; key: string } | undefined> {
+    const turn = (this.claiming.get(device) ?? Promise.resolve()).catch(() => {}).then(() => this.claimOne(device));
+    this.claiming.set(device, turn);
+    const forget = () => {
+      if (this.claiming.get(device) === turn) this.claiming.delete(device);
+    };
+    turn.then(forget, forget);
+    return turn;
   }
 
   /** Claims one free one-time key of `device`, or none if it has none left. */

@@ -33,6 +33,17 @@ export const LOCAL_IMAGES: ContainerImages = {
   coturn: 'chatlab/coturn:local',
 };
 
+/**
+ * The load driver's image (`chatlab run`, `chatlab report merge` in a
+ * container, and the Helm chart's driver and merge Jobs): CHATLAB_DRIVER_IMAGE,
+ * else the local `chatlab/driver:local` scripts/provision-docker.sh builds.
+ * Not one of the world's images: the containers world never starts it.
+ */
+export const LOCAL_DRIVER_IMAGE = 'chatlab/driver:local';
+export function driverImage(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CHATLAB_DRIVER_IMAGE || LOCAL_DRIVER_IMAGE;
+}
+
 export function containerImages(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ContainerImages> = {}): ContainerImages {
   return {
     node: overrides.node ?? (env.CHATLAB_NODE_IMAGE || LOCAL_IMAGES.node),

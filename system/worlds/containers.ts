@@ -294,6 +294,26 @@ export class ContainersWorld {
     return { id, number: index + 1, port, url: `ws://${LOOPBACK}:${port}/ws`, container, up: true };
   }
 
+  /**
+   * Where a load driver in a container reaches the nodes: the Docker network
+   * the node containers are on (`host`: this world runs every container with
+   * host networking), and each node's container name with the address that
+   * name stands for on that network and its port. On the host network a
+   * container name resolves nowhere by itself: a driver container is given
+   * each name as a host entry (`--add-host name:address`;
+   * containers-driver.ts does it), so its `--target` names the nodes as
+   * in-network names, not loopback addresses.
+   */
+  driverEndpoints(): { network: string; nodes: { id: string; name: string; address: string; port: number }[] } {
+    return {
+      network: 'host',
+      nodes: this.nodes.map((n) => {
+        if (!n.container) throw new Error(`${n.id} is not running: no endpoint to give a driver`);
+        return { id: n.id, name: n.container.getName().replace(/^\//, ''), address: LOOPBACK, port: n.port };
+      }),
+    };
+  }
+
   /** `docker kill` (SIGKILL): a crash. Its registry entries expire with its heartbeat; its devices reconnect elsewhere. */
   async killNode(i: number): Promise<void> {
     const n = this.nodes[i]!;

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCassandra, type CassandraServer } from './infra/cassandra-server.ts';
+import { startCassandraRing, type CassandraRing } from './infra/cassandra-ring.ts';
 import { startCoturn, stunBinding, type CoturnServer } from './infra/coturn-server.ts';
 import { UdpLossProxy } from './infra/udp-loss-proxy.ts';
 import { freePort } from './infra/tcp-ports.ts';
@@ -30,6 +31,15 @@ export interface LocalWorldOptions {
   redisCluster?: boolean;
   /** Use a Cassandra the user already runs (host:port) instead of starting one. */
   cassandra?: string;
+  /**
+   * How many Cassandra nodes to start: 1 (default), or 3, a ring on
+   * 127.0.0.1-3 (infra/cassandra-ring.ts) whose keyspace has replication
+   * factor 3 and whose clients (the node processes) read and write at
+   * LOCAL_QUORUM, so one Cassandra node can be stopped without losing
+   * availability. Not with `cassandra` nor `proxies` (the driver reaches
+   * every ring node by the address it announces, past any proxy).
+   */
+  cassandraNodes?: 1 | 3;
   /** Keyspace; a fresh one per run by default so runs never see each other's data. */
   keyspace?: string;
   /**
@@ -69,6 +79,8 @@ interface NodeProc {
   url: string;
   proc: ManagedProcess;
   up: boolean;
+  /** The consistency its Cassandra queries run at, as the node reported it when ready ('one' or 'local_quorum'). */
+  cassandraConsistency?: string;
 }
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -76,7 +88,8 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const TSX = ['--import', import.meta.resolve('tsx')];
 
 /**
- * The local world: a real redis-server, a real Apache Cassandra node, the
+ * The local world: a real redis-server, a real Apache Cassandra node (or a
+ * ring of three, `cassandraNodes`), the
  * push service and N chat node processes on loopback, started here and
  * stopped here (also on Ctrl-C and on failure). Logs stay in `dir`.
  */
@@ -87,6 +100,8 @@ export class LocalWorld {
   /** The Redis Cluster this world started, with `redisCluster`. */
   redisCluster?: RedisCluster;
   cassandraServer?: CassandraServer;
+  /** The Cassandra ring this world started, with `cassandraNodes: 3`. */
+  cassandraRing?: CassandraRing;
   push?: ManagedProcess;
   pushUrl = '';
   seaweed?: SeaweedServer;
@@ -99,6 +114,7 @@ export class LocalWorld {
   /** The TURN relay's URLs and secret, when started with `turn`. */
   turn?: { urls: string[]; secret: string };
   redisUrl = '';
+  /** Cassandra contact points as the nodes get them (CHATLAB_CASSANDRA): `host:port`, comma-separated for a ring. */
   cassandra = '';
   keyspace = '';
   toxiproxy?: ToxiproxyServer;
@@ -129,10 +145,15 @@ export class LocalWorld {
     mkdirSync(o.dir, { recursive: true });
     if (o.redisCluster && o.redisUrl) throw new Error('redisCluster starts a Redis Cluster: give no redisUrl with it');
     if (o.proxies && (o.redisCluster || (o.redisUrl && clusterSeeds(o.redisUrl)))) throw new Error('proxies cannot stand in front of a Redis Cluster (its client follows the addresses the cluster announces)');
-    const [redis, cluster, cassandra, seaweed, coturn] = await Promise.all([
+    const ring = (o.cassandraNodes ?? 1) > 1;
+    if (o.cassandraNodes !== undefined && o.cassandraNodes !== 1 && o.cassandraNodes !== 3) throw new Error(`cassandraNodes is 1 or 3, not ${String(o.cassandraNodes)}`);
+    if (ring && o.cassandra) throw new Error('cassandraNodes starts a Cassandra ring: give no cassandra address with it');
+    if (ring && o.proxies) throw new Error('proxies cannot stand in front of a Cassandra ring (its driver follows the addresses the nodes announce)');
+    const [redis, cluster, cassandra, cassandraRing, seaweed, coturn] = await Promise.all([
       o.redisUrl || o.redisCluster ? undefined : startRedis({ dir: join(o.dir, 'redis') }),
       o.redisCluster ? startRedisCluster({ dir: join(o.dir, 'redis-cluster'), masters: 3 }) : undefined,
-      o.cassandra ? undefined : startCassandra({ dir: join(o.dir, 'cassandra') }),
+      o.cassandra || ring ? undefined : startCassandra({ dir: join(o.dir, 'cassandra') }),
+      ring ? startCassandraRing({ dir: join(o.dir, 'cassandra-ring'), nodes: 3 }) : undefined,
       o.media ? startSeaweed({ dir: join(o.dir, 'seaweedfs') }) : undefined,
       o.turn ? startCoturn({ dir: join(o.dir, 'coturn') }) : undefined,
     ]);
@@ -146,8 +167,9 @@ export class LocalWorld {
     this.redis = redis;
     this.redisCluster = cluster;
     this.cassandraServer = cassandra;
+    this.cassandraRing = cassandraRing;
     this.redisUrl = o.redisUrl ?? cluster?.url ?? redis!.url;
-    this.cassandra = o.cassandra ?? cassandra!.contactPoint;
+    this.cassandra = o.cassandra ?? cassandraRing?.contactPoints.join(',') ?? cassandra!.contactPoint;
     this.keyspace = o.keyspace ?? `run_${randomBytes(4).toString('hex')}`;
     const pushPort = await freePort();
     this.push = new ManagedProcess({
@@ -194,8 +216,14 @@ export class LocalWorld {
       const redisPort = Number(new URL(this.redisUrl).port);
       w.add({ name: 'redis', running: () => this.redis?.running ?? true, probe: () => redisProbe(redisPort) });
     }
-    const cqlPort = Number(this.cassandra.split(':').at(-1));
-    w.add({ name: 'cassandra', running: () => this.cassandraServer?.running ?? true, probe: () => cqlProbe(cqlPort) });
+    const ring = this.cassandraRing;
+    if (ring) {
+      // Each ring node on its own: one down is a fault the others ride out.
+      ring.nodes.forEach((n, i) => w.add({ name: `cassandra-${i + 1}`, running: () => n.running, probe: () => cqlProbe(n.nativePort, n.address) }));
+    } else {
+      const cqlPort = Number(this.cassandra.split(':').at(-1));
+      w.add({ name: 'cassandra', running: () => this.cassandraServer?.running ?? true, probe: () => cqlProbe(cqlPort) });
+    }
     const coturn = this.coturn;
     if (coturn) w.add({ name: 'turn', running: () => coturn.running, probe: () => stunBinding(coturn.port, 1000) });
     w.start();
@@ -231,6 +259,9 @@ export class LocalWorld {
       CHATLAB_REDIS_URL: redis ? `redis://${redis.listen}` : this.redisUrl,
       CHATLAB_CASSANDRA: cassandra ? cassandra.listen : this.cassandra,
       ...(cassandra ? { CHATLAB_CASSANDRA_ADDRESS_MAP: `${this.cassandra}=${cassandra.listen}` } : {}),
+      // A ring: the keyspace replicated to all three nodes, every query at LOCAL_QUORUM (2 of 3), set
+      // explicitly rather than left to the driver's guess from the nodes it sees at connect time.
+      ...(this.cassandraRing ? { CHATLAB_CASSANDRA_REPLICATION_FACTOR: String(this.cassandraRing.nodes.length), CHATLAB_CASSANDRA_CONSISTENCY: 'local_quorum' } : {}),
     };
   }
 
@@ -251,7 +282,7 @@ export class LocalWorld {
       },
     });
     const ready = await readyLine(logFile, proc, 120_000, offset);
-    return { id, number: index + 1, port, url: String(ready.url), proc, up: true };
+    return { id, number: index + 1, port, url: String(ready.url), proc, up: true, ...(ready.cassandraConsistency ? { cassandraConsistency: String(ready.cassandraConsistency) } : {}) };
   }
 
   /** SIGKILL: a crash; its registry entries expire with its heartbeat. */
@@ -312,6 +343,32 @@ export class LocalWorld {
     this.watchdog.quiet('cassandra', false);
   }
 
+  /**
+   * Stops one node of the Cassandra ring (`n` from 1): gracefully (it
+   * announces its shutdown to its peers, drains and flushes; ~3-5 s) or with
+   * SIGKILL (a crash: its peers notice through gossip within seconds and keep
+   * hints for it). The other two still make a quorum of the three replicas.
+   */
+  async stopCassandraNode(n: number, how: 'stop' | 'kill' = 'stop'): Promise<void> {
+    const node = this.ringNode(n);
+    this.watchdog.quiet(`cassandra-${n}`, true);
+    await (how === 'kill' ? node.kill('SIGKILL') : node.stop());
+  }
+
+  /** Starts a stopped ring node again on its address, ports and data (~6 s idle, ~15 s in a drill); resolves once it answers CQL (it rejoins the ring by gossip). */
+  async startCassandraNode(n: number): Promise<void> {
+    await this.ringNode(n).restart();
+    this.watchdog.quiet(`cassandra-${n}`, false);
+  }
+
+  private ringNode(n: number): CassandraServer {
+    const ring = this.cassandraRing;
+    if (!ring) throw new Error('this local world runs no Cassandra ring (start it with cassandraNodes: 3)');
+    const node = ring.nodes[n - 1];
+    if (!node) throw new Error(`no Cassandra node cassandra-${n}: the ring has cassandra-1..cassandra-${ring.nodes.length}`);
+    return node;
+  }
+
   /** SIGKILL of the coturn this world started: every allocation dies with it, relayed calls go silent. */
   async stopTurn(): Promise<void> {
     this.watchdog.quiet('turn', true);
@@ -344,6 +401,11 @@ export class LocalWorld {
       ...bindNodeControls(this),
       ...(this.redis ? { stopRedis: () => this.stopRedis(), startRedis: () => this.startRedis() } : {}),
       ...(this.cassandraServer ? { stopCassandra: () => this.stopCassandra(), startCassandra: () => this.startCassandra() } : {}),
+      ...(this.cassandraRing ? {
+        cassandraNodes: () => this.cassandraRing!.nodes.length,
+        stopCassandraNode: (n: number, how?: 'stop' | 'kill') => this.stopCassandraNode(n, how),
+        startCassandraNode: (n: number) => this.startCassandraNode(n),
+      } : {}),
       ...(this.coturn ? { stopTurn: () => this.stopTurn(), startTurn: () => this.startTurn() } : {}),
       ...(this.relayLink ? { setRelayLoss: (share: number) => this.relayLink!.setLoss(share) } : {}),
       ...(network ? { network, partition: (a: string, b: string) => network.cut(`${a}:${b}`) } : {}),
@@ -364,7 +426,7 @@ export class LocalWorld {
     this.watchdog.stop();
     await Promise.allSettled(this.nodes.map((n) => (n.proc.signal('SIGCONT'), n.proc.stop('SIGTERM', 10_000))));
     await Promise.allSettled([
-      this.push?.stop('SIGTERM', 5000), this.mediaProc?.stop('SIGTERM', 5000), this.redis?.stop(), this.redisCluster?.stop(), this.cassandraServer?.stop(), this.toxiproxy?.stop(),
+      this.push?.stop('SIGTERM', 5000), this.mediaProc?.stop('SIGTERM', 5000), this.redis?.stop(), this.redisCluster?.stop(), this.cassandraServer?.stop(), this.cassandraRing?.stop(), this.toxiproxy?.stop(),
       this.coturn?.stop(), this.relayLink?.stop(),
       // Its data is this run's only: a kill, not its ~16 s graceful stop.
       this.seaweed?.kill(),

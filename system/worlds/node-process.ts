@@ -9,12 +9,15 @@
  *   CHATLAB_CASSANDRA (host:port[,host:port]), CHATLAB_KEYSPACE (chatlab),
  *   CHATLAB_PUSH_URL, CHATLAB_SECRET,
  *   CHATLAB_CASSANDRA_ADDRESS_MAP (optional, `host:port=host:port,…`: announced Cassandra addresses → proxies),
+ *   CHATLAB_CASSANDRA_REPLICATION_FACTOR (optional, default 1: the replication factor of a keyspace the node creates;
+ *     above 1, NetworkTopologyStrategy in datacenter1), CHATLAB_CASSANDRA_CONSISTENCY (optional, `one` or
+ *     `local_quorum`; default chosen from the number of Cassandra nodes seen at connect time),
  *   CHATLAB_FRAME_TAP (optional, a folder: the wire tap, every frame in and out appended to
  *     `<folder>/<node id>.frames.jsonl`; a test and debugging aid, off by default; see gateway/frame-tap.ts)
  *   CHATLAB_TURN_SECRET, CHATLAB_TURN_URLS (optional, together: the TURN relays handed to devices in calls,
  *     the secret shared with them and their comma-separated `turn:` URLs), CHATLAB_TURN_TTL_S (600)
  *   CHATLAB_CALL_RING_MS (optional: how long a call rings, ms; the node's default 45,000)
- * Prints one JSON line `{"ready":true,"id":…,"url":…,"port":…}` when listening.
+ * Prints one JSON line `{"ready":true,"id":…,"url":…,"port":…,"cassandraConsistency":…}` when listening.
  * SIGTERM: graceful stop (devices told to go with 1001). SIGUSR2, when run with
  * --expose-gc: a full garbage collection (benchmarks read RSS after it).
  */
@@ -52,11 +55,23 @@ const turn = turnFromEnv();
 const number = Number(env('CHATLAB_NODE_NUMBER'));
 const clock = new WallClock();
 const random = new SeededRandom(number);
-const { ports, close } = await realPorts(clock, random, {
+const replicationFactor = process.env.CHATLAB_CASSANDRA_REPLICATION_FACTOR ? Number(process.env.CHATLAB_CASSANDRA_REPLICATION_FACTOR) : undefined;
+if (replicationFactor !== undefined && !(Number.isSafeInteger(replicationFactor) && replicationFactor > 0)) {
+  process.stderr.write('node-process: CHATLAB_CASSANDRA_REPLICATION_FACTOR must be a positive integer\n');
+  process.exit(2);
+}
+const consistency = process.env.CHATLAB_CASSANDRA_CONSISTENCY || undefined;
+if (consistency !== undefined && consistency !== 'one' && consistency !== 'local_quorum') {
+  process.stderr.write('node-process: CHATLAB_CASSANDRA_CONSISTENCY must be one or local_quorum\n');
+  process.exit(2);
+}
+const { ports, close, cassandraConsistency } = await realPorts(clock, random, {
   redisUrl: env('CHATLAB_REDIS_URL'),
   cassandra: env('CHATLAB_CASSANDRA').split(','),
   keyspace: env('CHATLAB_KEYSPACE', 'chatlab'),
   cassandraAddressMap: parseAddressMap(process.env.CHATLAB_CASSANDRA_ADDRESS_MAP),
+  cassandraReplicationFactor: replicationFactor,
+  cassandraConsistency: consistency,
   pushUrl: env('CHATLAB_PUSH_URL'),
   name: id,
 });
@@ -74,7 +89,7 @@ if (ringMs !== undefined && !(Number.isSafeInteger(ringMs) && ringMs > 0)) {
 const node = new ChatNode({ nodeId: id, nodeNumber: number, ...(turn ? { turn } : {}), ...(ringMs ? { callRingMs: ringMs } : {}) }, ports, tokens, gateway);
 await node.start();
 await gateway.listen(node);
-process.stdout.write(`${JSON.stringify({ ready: true, id, url: gateway.url, port: gateway.port })}\n`);
+process.stdout.write(`${JSON.stringify({ ready: true, id, url: gateway.url, port: gateway.port, cassandraConsistency })}\n`);
 
 // One status line every 10 s in the node's log: what an operator tails during a drill.
 setInterval(() => {

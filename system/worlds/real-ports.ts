@@ -25,6 +25,10 @@ export interface RealPortsOptions {
   /** Announced Cassandra addresses mapped to proxies in front of them (see CassandraConnectOptions.addressMap). */
   cassandraAddressMap?: Record<string, string>;
   keyspace?: string;
+  /** Replication factor of a keyspace created here (NetworkTopologyStrategy in the local data center); default 1 (SimpleStrategy). */
+  cassandraReplicationFactor?: number;
+  /** Consistency of every Cassandra query; default chosen by the driver from the nodes it sees (CassandraConnectOptions.consistency). */
+  cassandraConsistency?: 'one' | 'local_quorum';
   pushUrl: string;
   /** Shown in Redis CLIENT LIST. */
   name: string;
@@ -39,11 +43,16 @@ export interface RealPortsOptions {
  * for a call's length, atomic by Lua script), Cassandra for what must survive (log,
  * inbox, groups, keys, accounts), the push service over HTTP.
  */
-export async function realPorts(clock: Clock, random: Random, o: RealPortsOptions): Promise<{ ports: Ports; close(): Promise<void> }> {
+export async function realPorts(clock: Clock, random: Random, o: RealPortsOptions): Promise<{ ports: Ports; close(): Promise<void>; cassandraConsistency: 'one' | 'local_quorum' }> {
   const client = await connectRedis(o.redisUrl, { name: o.name });
   let session: CassandraSession;
   try {
-    session = await connectCassandra({ contactPoints: o.cassandra, keyspace: o.keyspace, addressMap: o.cassandraAddressMap });
+    const rf = o.cassandraReplicationFactor;
+    session = await connectCassandra({
+      contactPoints: o.cassandra, keyspace: o.keyspace, addressMap: o.cassandraAddressMap,
+      ...(rf && rf > 1 ? { replication: { class: 'NetworkTopologyStrategy', datacenter1: rf } } : {}),
+      ...(o.cassandraConsistency ? { consistency: o.cassandraConsistency } : {}),
+    });
   } catch (err) {
     client.disconnect();
     throw err;
@@ -68,6 +77,7 @@ export async function realPorts(clock: Clock, random: Random, o: RealPortsOption
   };
   return {
     ports,
+    cassandraConsistency: session.consistency,
     async close() {
       await bus.close().catch(() => {});
       client.disconnect();

@@ -66,6 +66,11 @@ export interface DependencyControls {
   /** local: stop the Cassandra node (graceful) / start it again on the same ports and data (~12 s). */
   stopCassandra?(): Promise<void>;
   startCassandra?(): Promise<void>;
+  /** local with a Cassandra ring (`--cassandra-nodes 3`): how many nodes the ring has. */
+  cassandraNodes?(): number;
+  /** local with a Cassandra ring: stop node `n` (from 1) gracefully ('stop', default) or with SIGKILL ('kill') / start it again on its data (~15 s). */
+  stopCassandraNode?(n: number, how?: 'stop' | 'kill'): Promise<void>;
+  startCassandraNode?(n: number): Promise<void>;
   /**
    * embedded, local: the TURN relay dies, every allocation with it (relayed
    * calls go silent) / comes back on the same port, empty (devices must

@@ -25,6 +25,8 @@ export interface WorldOptions {
   /** local world: start a 3-master Redis Cluster instead of one redis-server (LocalWorldOptions.redisCluster). */
   redisCluster?: boolean;
   cassandra?: string;
+  /** local world: 3 starts a Cassandra ring (replication factor 3, LOCAL_QUORUM) instead of one node (LocalWorldOptions.cassandraNodes). */
+  cassandraNodes?: 1 | 3;
   /** local: route node and device traffic through Toxiproxy (the chaos schedule has network faults). */
   proxies?: boolean;
   /**
@@ -68,9 +70,9 @@ export const worlds: Record<string, WorldFactory> = {
       stop: () => c.stop(),
     };
   },
-  local: async ({ nodes, outDir, redisUrl, redisCluster, cassandra, proxies, frameTap, media, turn, callRingMs, relayLoss }) => {
+  local: async ({ nodes, outDir, redisUrl, redisCluster, cassandra, cassandraNodes, proxies, frameTap, media, turn, callRingMs, relayLoss }) => {
     const dir = join(outDir, 'servers');
-    const w = await LocalWorld.start({ nodes, dir, redisUrl, redisCluster, cassandra, proxies, frameTap, media, turn, callRingMs, relayLoss });
+    const w = await LocalWorld.start({ nodes, dir, redisUrl, redisCluster, cassandra, cassandraNodes, proxies, frameTap, media, turn, callRingMs, relayLoss });
     return {
       kind: 'local',
       nodes: w.nodes.map((n, i) => ({ id: n.id, url: w.deviceUrl(i), number: n.number })),
@@ -115,8 +117,8 @@ export async function startWorld(kind: string, opts: WorldOptions): Promise<Star
   return make(opts);
 }
 
-/** A short-lived session of the engine's own on the world's Cassandra (direct, not through any chaos proxy). */
+/** A short-lived session of the engine's own on the world's Cassandra (direct, not through any chaos proxy); `contactPoint` may list a ring's nodes, comma-separated. */
 export async function cassandraInbox(contactPoint: string, keyspace: string): Promise<InboxAccess> {
-  const session = await connectCassandra({ contactPoints: [contactPoint], keyspace });
+  const session = await connectCassandra({ contactPoints: contactPoint.split(','), keyspace });
   return { inbox: new CassandraInbox({ session }), close: () => session.close() };
 }

@@ -66,7 +66,7 @@ describe('The containers world (Testcontainers)', function () {
     assert.ok(report.paths['offline-drain'].delivered + report.paths['cross-node'].delivered > 0);
   });
 
-  it('reports a node container docker-killed from outside chatlab as an observed fault', async () => {
+  it('reports a node container docker-killed from outside chatlab as an observed fault [long]', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'chatlab-containers-'));
     let killedAtMs = NaN;
     const { report } = await runLive({

@@ -11,7 +11,7 @@ import { Ledger, type FaultMark, type LedgerTransfer } from '../../../reports/le
 import type { MediaReport, Report, StoriesReport, CallsReport } from '../../../reports/report.ts';
 import type { WrittenReports } from '../../../reports/write.ts';
 import { planChaos, wallTime } from '../../../chaos/schedule.ts';
-import { needsProxies } from '../../../chaos/faults.ts';
+import { needsCassandraRing, needsProxies } from '../../../chaos/faults.ts';
 import { clusterWorld, marksDuring, type ClusterClient } from '../../../chaos/cluster.ts';
 import { Population } from '../../population.ts';
 import { loadEndMs } from '../../validate.ts';
@@ -35,6 +35,8 @@ export interface LiveRunOptions {
   /** Driver worker processes; default: 2, or one per 15,000 devices. */
   workers?: number;
   target?: string;
+  /** `target` may name hosts beyond loopback (`--allow-remote-target`, CHATLAB_ALLOW_REMOTE_TARGET; system/worlds/target.ts). */
+  allowRemoteTarget?: boolean;
   /**
    * With `target`: how to reach the cluster's inboxes after the run, for a
    * caller that started the cluster itself (a benchmark's child process), so
@@ -50,6 +52,12 @@ export interface LiveRunOptions {
   /** local world: start a 3-master Redis Cluster instead of one redis-server. */
   redisCluster?: boolean;
   cassandra?: string;
+  /**
+   * local world: 3 starts a Cassandra ring (replication factor 3, LOCAL_QUORUM)
+   * instead of one node. Default 1, or 3 when the chaos schedule stops a
+   * Cassandra ring node (`cassandra-node-stop`).
+   */
+  cassandraNodes?: 1 | 3;
   /** Show live progress (TTY bar or plain lines). */
   progress?: boolean;
   log?: (line: string) => void;
@@ -120,9 +128,10 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
   const world: StartedWorld = o.cluster
     ? clusterWorld(o.cluster.state)
     : o.target
-    ? targetWorld(o.target, o.secret)
+    ? targetWorld(o.target, o.secret, undefined, { allowRemote: o.allowRemoteTarget })
     : await startWorld(o.world, {
       nodes: scenario.nodes, seed: o.seed, outDir: o.outDir, redisUrl: o.redisUrl, redisCluster: o.redisCluster, cassandra: o.cassandra, proxies: needsProxies(scenario.chaos), frameTap: o.frameTap,
+      cassandraNodes: o.cassandraNodes ?? (needsCassandraRing(scenario.chaos) && !o.cassandra ? 3 : undefined),
       media: scenario.behaviour.uploads !== undefined,
       turn: scenario.behaviour.calls !== undefined, callRingMs: scenario.behaviour.calls?.ringMs, relayLoss: scenario.chaos.some((c) => c.fault === 'relay-loss'),
     });

@@ -9,11 +9,30 @@ import { CASSANDRA_LIB, requireProvisioned } from './provisioning.ts';
 export interface CassandraOptions {
   /** Data, commitlog, config and log folder; created if missing. The log is `<dir>/cassandra.log`. */
   dir: string;
-  /** CQL port on 127.0.0.1; 0 or absent picks a free one. Ports are kept across restarts. */
+  /**
+   * Listen and RPC (CQL) address, a loopback one: 127.0.0.1 (default), or
+   * 127.0.0.N for a node of a local ring (cassandra-ring.ts), so every node
+   * of the ring has its own address and the same ports.
+   */
+  address?: string;
+  /** Seed addresses (`host:port`, storage port). Default this node itself: a cluster of one. */
+  seeds?: string[];
+  /** This node's single token. Default 0 (one node owns the whole ring). */
+  initialToken?: string;
+  /**
+   * Join without streaming data from peers: a node of a fresh, empty ring
+   * started together with its peers (cassandra-ring.ts). Default: the yaml's (Cassandra's default).
+   */
+  autoBootstrap?: boolean;
+  /** More JVM options (`-Dcassandra.ring_delay_ms=…`), after the fixed ones. */
+  jvmOptions?: string[];
+  /** More top-level cassandra.yaml settings (`{ paxos_variant: 'v2' }`), set over the template's. */
+  settings?: Record<string, string>;
+  /** CQL port on the address; 0 or absent picks a free one. Ports are kept across restarts. */
   nativePort?: number;
   /** Inter-node (gossip) port; 0 or absent picks a free one. */
   storagePort?: number;
-  /** Local JMX port; 0 or absent picks a free one. */
+  /** Local JMX port (on 127.0.0.1, whatever the address); 0 or absent picks a free one. */
   jmxPort?: number;
   /** JVM heap (Xms = Xmx). Default 1024. */
   heapMb?: number;
@@ -28,8 +47,10 @@ export interface CassandraOptions {
 
 /** A real Cassandra node started by chatlab (see `startCassandra`). */
 export interface CassandraServer extends StartedServer {
-  /** `127.0.0.1:<nativePort>`, for cassandra-driver's contactPoints. */
+  /** `<address>:<nativePort>`, for cassandra-driver's contactPoints. */
   readonly contactPoint: string;
+  /** Listen and RPC address (127.0.0.1 unless given). */
+  readonly address: string;
   readonly nativePort: number;
   readonly storagePort: number;
   readonly jmxPort: number;
@@ -64,7 +85,8 @@ const JAVA17_FLAGS = [
 ];
 
 /**
- * Starts a real single-node Cassandra 5.0 on 127.0.0.1: writes the project's
+ * Starts a real Cassandra 5.0 node, alone on 127.0.0.1 unless `address` and
+ * `seeds` make it a node of a local ring (cassandra-ring.ts): writes the project's
  * cassandra.yaml and logback.xml into `dir`, runs CassandraDaemon in the
  * foreground in its own process group, waits for "Starting listening for CQL
  * clients" in its log and then for a real CQL query
@@ -79,11 +101,15 @@ export async function startCassandra(options: CassandraOptions): Promise<Cassand
   if (options.libDir === undefined) requireProvisioned({ cassandra: true });
   const dir = resolve(options.dir);
   mkdirSync(dir, { recursive: true });
-  const picked = await freePorts(3);
+  const address = options.address ?? LOOPBACK;
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address)) throw new Error(`cassandra address ${address}: loopback only (127.0.0.0/8)`);
+  // JMX listens on 127.0.0.1 whatever the address; CQL and gossip on the address.
+  const onLoopback = await freePorts(3);
+  const onAddress = address === LOOPBACK ? onLoopback : await freePorts(2, address);
   const ports = {
-    nativePort: options.nativePort || picked[0]!,
-    storagePort: options.storagePort || picked[1]!,
-    jmxPort: options.jmxPort || picked[2]!,
+    nativePort: options.nativePort || onAddress[0]!,
+    storagePort: options.storagePort || onAddress[1]!,
+    jmxPort: options.jmxPort || onLoopback[2]!,
   };
   const server = new LocalCassandra(dir, ports, options);
   await server.start();
@@ -92,6 +118,7 @@ export async function startCassandra(options: CassandraOptions): Promise<Cassand
 
 class LocalCassandra implements CassandraServer {
   readonly contactPoint: string;
+  readonly address: string;
   readonly localDataCenter = 'datacenter1';
   readonly logFile: string;
   readonly nativePort: number;
@@ -105,7 +132,8 @@ class LocalCassandra implements CassandraServer {
     private readonly options: CassandraOptions,
   ) {
     ({ nativePort: this.nativePort, storagePort: this.storagePort, jmxPort: this.jmxPort } = ports);
-    this.contactPoint = `${LOOPBACK}:${this.nativePort}`;
+    this.address = options.address ?? LOOPBACK;
+    this.contactPoint = `${this.address}:${this.nativePort}`;
     this.logFile = join(dir, 'cassandra.log');
   }
 
@@ -129,11 +157,13 @@ class LocalCassandra implements CassandraServer {
       `-Dlogback.configurationFile=file://${logback}`,
       '-Dcassandra-foreground=yes',
       '-Dcassandra.skip_wait_for_gossip_to_settle=0',
-      // One node: nobody to announce a shutdown to, so do not wait 2 s doing it.
-      '-Dcassandra.shutdown_announce_in_ms=0',
+      // One node: nobody to announce a shutdown to, so do not wait 2 s doing it. A ring node
+      // keeps the announcement: its peers then mark it down at once instead of timing out on it.
+      ...(this.alone() ? ['-Dcassandra.shutdown_announce_in_ms=0'] : []),
       `-Dcassandra.storagedir=${this.dir}`,
       `-Dcassandra.logdir=${this.dir}`,
       `-Dcassandra.jmx.local.port=${this.jmxPort}`,
+      ...(this.options.jvmOptions ?? []),
       '-cp', `${this.options.libDir ?? CASSANDRA_LIB}/*`,
       'org.apache.cassandra.service.CassandraDaemon',
     ];
@@ -167,6 +197,12 @@ class LocalCassandra implements CassandraServer {
     await this.start();
   }
 
+  /** Whether this node is a cluster of its own (its only seed is itself). */
+  private alone(): boolean {
+    const seeds = this.options.seeds;
+    return !seeds || seeds.every((seed) => seed === `${this.address}:${this.storagePort}`);
+  }
+
   private writeConfig(): { yaml: string; logback: string } {
     const values: Record<string, string> = {
       CLUSTER_NAME: this.options.clusterName ?? 'chatlab',
@@ -181,9 +217,35 @@ class LocalCassandra implements CassandraServer {
       });
     const yaml = join(this.dir, 'cassandra.yaml');
     const logback = join(this.dir, 'logback.xml');
-    writeFileSync(yaml, fill(readFileSync(join(TEMPLATES, 'cassandra.yaml'), 'utf8')));
+    writeFileSync(yaml, this.placed(fill(readFileSync(join(TEMPLATES, 'cassandra.yaml'), 'utf8'))));
     writeFileSync(logback, readFileSync(join(TEMPLATES, 'logback.xml'), 'utf8'));
     return { yaml, logback };
+  }
+
+  /**
+   * The template describes one node on 127.0.0.1 (the Cassandra image is
+   * built from it too: scripts/provision-docker.sh); this sets the address,
+   * seeds, token and bootstrap of this node on top of it.
+   */
+  private placed(yaml: string): string {
+    const o = this.options;
+    const set = (text: string, key: string, value: string) => {
+      const line = new RegExp(`^${key}:.*$`, 'm');
+      if (line.test(text)) return text.replace(line, `${key}: ${value}`);
+      return `${text.trimEnd()}\n${key}: ${value}\n`;
+    };
+    let out = yaml;
+    out = set(out, 'listen_address', this.address);
+    out = set(out, 'rpc_address', this.address);
+    if (o.initialToken !== undefined) out = set(out, 'initial_token', o.initialToken);
+    if (o.autoBootstrap !== undefined) out = set(out, 'auto_bootstrap', String(o.autoBootstrap));
+    for (const [key, value] of Object.entries(o.settings ?? {})) {
+      if (!/^[a-z_]+$/.test(key)) throw new Error(`cassandra.yaml setting ${key}: expected a top-level key`);
+      out = set(out, key, value);
+    }
+    const seeds = (o.seeds ?? [`${this.address}:${this.storagePort}`]).join(',');
+    if (!/^( *- seeds: )".*"$/m.test(out)) throw new Error('cassandra.yaml template: no seeds line');
+    return out.replace(/^( *- seeds: )".*"$/m, `$1"${seeds}"`);
   }
 
   /** Log line first (cheap to poll), then a real CQL query: the port may open before queries work. */

@@ -147,14 +147,14 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Opens a TCP connection to 127.0.0.1:`port`, writes `request` and resolves
+ * Opens a TCP connection to `host`:`port` (127.0.0.1 unless given), writes `request` and resolves
  * once the reply starts with `expect`; rejects on any other reply, a refused
  * connection or a close. The caller bounds the wait (a stopped server
  * accepts the connection and never answers).
  */
-export function tcpProbe(port: number, request: Buffer | string, expect: (reply: Buffer) => boolean): Promise<void> {
+export function tcpProbe(port: number, request: Buffer | string, expect: (reply: Buffer) => boolean, host = '127.0.0.1'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port });
+    const s = connect({ host, port });
     const done = (err?: Error) => {
       s.destroy();
       if (err) reject(err);
@@ -173,9 +173,9 @@ export function redisProbe(port: number): Promise<void> {
   return tcpProbe(port, 'PING\r\n', (b) => b.toString('latin1').startsWith('+PONG'));
 }
 
-/** Cassandra answers a CQL v4 OPTIONS frame (header only) with SUPPORTED (opcode 0x06). */
-export function cqlProbe(port: number): Promise<void> {
-  return tcpProbe(port, Buffer.from([0x04, 0, 0, 0, 0x05, 0, 0, 0, 0]), (b) => b.length >= 5 && b[0] === 0x84 && b[4] === 0x06);
+/** Cassandra answers a CQL v4 OPTIONS frame (header only) with SUPPORTED (opcode 0x06); a ring node on its own loopback `host`. */
+export function cqlProbe(port: number, host = '127.0.0.1'): Promise<void> {
+  return tcpProbe(port, Buffer.from([0x04, 0, 0, 0, 0x05, 0, 0, 0, 0]), (b) => b.length >= 5 && b[0] === 0x84 && b[4] === 0x06, host);
 }
 
 /** A chat node answers `GET /health` with 200. */
