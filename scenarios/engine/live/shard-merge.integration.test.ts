@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmbeddedCluster } from '../../../system/worlds/embedded.ts';
 import { PROJECT_ROOT } from '../../../system/worlds/infra/provisioning.ts';
 import { readTransferFile, writeTransferFile } from '../../../reports/ledger-file.ts';
 import type { LedgerTransfer } from '../../../reports/ledger.ts';
@@ -39,23 +38,42 @@ function withoutRow(t: LedgerTransfer, table: 'deliveries' | 'sends', row: numbe
   return { ...t, [table]: out };
 }
 
-describe('sharded driver and report merge (three processes, one embedded cluster)', function () {
+/** `chatlab up --world embedded` in its own process; resolves once its state file (for --cluster) is written. */
+async function chatlabUp(stateFile: string): Promise<ChildProcess> {
+  const up = spawn(process.execPath, ['bin/chatlab.js', 'up', '--world', 'embedded', '--nodes', '2', '--state', stateFile], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  up.stderr!.on('data', (d) => (err += d));
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(stateFile)) {
+    if (up.exitCode !== null || Date.now() > deadline) throw new Error(`chatlab up did not come up: ${err}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return up;
+}
+
+describe('sharded driver and report merge (three processes, one `chatlab up` cluster)', function () {
   this.timeout(120_000);
-  let cluster: EmbeddedCluster;
+  let up: ChildProcess | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'chatlab-shards-'));
 
   before(async () => {
-    cluster = await EmbeddedCluster.start({ nodes: 2, seed: 1, node: { rateLimitPerSec: 10_000, rateLimitBurst: 10_000 } });
+    const stateFile = join(dir, 'cluster.json');
+    up = await chatlabUp(stateFile);
     const startAt = Date.now() + 25_000;
     const args = [
-      '--target', cluster.nodes.map((n) => n.url).join(','), '--secret', cluster.secret, '--start-at', String(startAt),
+      '--cluster', stateFile, '--start-at', String(startAt),
       '--devices', '90', '--duration', '4s', '--warmup', '0s', '--rate', '60', '--grace', '3s', '--workers', '1', '--seed', '5', '--no-progress',
     ];
     const runs = await Promise.all(Array.from({ length: SHARDS }, (_, i) => runShard(i, [...args, '--out', join(dir, `shard-${i}`)])));
     runs.forEach((r, i) => assert.equal(r.code, 0, `shard ${i} failed:\n${r.out}`));
   });
 
-  after(async () => cluster?.stop());
+  after(async () => {
+    if (!up || up.exitCode !== null) return;
+    const gone = new Promise((r) => up!.once('exit', r));
+    up.kill('SIGTERM');
+    await gone;
+  });
 
   it('merges three shards into one exact report: nothing lost, counts are the union, deliveries cross shards', async () => {
     const { report, orphans } = await mergeShards([dir], join(dir, 'merged'));
