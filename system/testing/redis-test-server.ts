@@ -23,40 +23,53 @@ export interface RedisForTests {
  * Not provisioned: `before` fails with what to install (never a skip).
  */
 export function useRedisServer(name: string): RedisForTests {
-  let server: RedisServer | undefined;
+  const server = startedFor(name, 30_000, (dir) => startRedis({ dir }), 'redis-server');
+  return {
+    get server() {
+      return server();
+    },
+    harness() {
+      // A redis:// URL gives a single Redis (not a Cluster).
+      return harnessOn(server().url, name) as Harness & { connect(): Promise<Redis> };
+    },
+  };
+}
+
+/**
+ * A server started in `before` of the enclosing `describe` (in a fresh
+ * scratch folder) and stopped in `after`, the folder removed when it stopped
+ * cleanly; the getter throws when called outside the block's tests.
+ */
+function startedFor<S extends { running: boolean; stop(): Promise<void> }>(name: string, timeoutMs: number, start: (dir: string) => Promise<S>, what: string): () => S {
+  let server: S | undefined;
   let dir: string | undefined;
-
   before(async function () {
-    this.timeout(30_000);
+    this.timeout(timeoutMs);
     dir = scratchDir(name);
-    server = await startRedis({ dir });
+    server = await start(dir);
   });
-
   after(async () => {
     await server?.stop();
     if (dir && server && !server.running) rmSync(dir, { recursive: true, force: true });
   });
+  return () => {
+    if (!server) throw new Error(`${what} not started: use it inside tests, after before()`);
+    return server;
+  };
+}
 
+/** A wall-clock harness whose `close` disconnects every client its `connect` opened to `url`. */
+function harnessOn(url: string, name: string): Harness & { connect(): Promise<RedisClient> } {
+  const clients: RedisClient[] = [];
   return {
-    get server() {
-      if (!server) throw new Error('redis-server not started: use it inside tests, after before()');
-      return server;
+    ...wallHarness(),
+    async connect() {
+      const client = await connectRedis(url, { name });
+      clients.push(client);
+      return client;
     },
-    harness() {
-      const url = this.server.url;
-      const clients: Redis[] = [];
-      return {
-        ...wallHarness(),
-        async connect() {
-          // A redis:// URL gives a single Redis (not a Cluster).
-          const client = (await connectRedis(url, { name })) as Redis;
-          clients.push(client);
-          return client;
-        },
-        async close() {
-          await Promise.all(clients.map(closeRedis));
-        },
-      };
+    async close() {
+      await Promise.all(clients.map(closeRedis));
     },
   };
 }
@@ -74,39 +87,13 @@ export interface RedisClusterForTests {
  * run on it. Its folder is removed when every master stopped cleanly.
  */
 export function useRedisCluster(name: string, masters = 3): RedisClusterForTests {
-  let cluster: RedisCluster | undefined;
-  let dir: string | undefined;
-
-  before(async function () {
-    this.timeout(60_000);
-    dir = scratchDir(name);
-    cluster = await startRedisCluster({ dir, masters });
-  });
-
-  after(async () => {
-    await cluster?.stop();
-    if (dir && cluster && !cluster.running) rmSync(dir, { recursive: true, force: true });
-  });
-
+  const cluster = startedFor(name, 60_000, (dir) => startRedisCluster({ dir, masters }), 'Redis Cluster');
   return {
     get cluster() {
-      if (!cluster) throw new Error('Redis Cluster not started: use it inside tests, after before()');
-      return cluster;
+      return cluster();
     },
     harness() {
-      const url = this.cluster.url;
-      const clients: RedisClient[] = [];
-      return {
-        ...wallHarness(),
-        async connect() {
-          const client = await connectRedis(url, { name });
-          clients.push(client);
-          return client;
-        },
-        async close() {
-          await Promise.all(clients.map(closeRedis));
-        },
-      };
+      return harnessOn(cluster().url, name);
     },
   };
 }
