@@ -69,12 +69,17 @@ const STATS_FILE = 'shard-stats.v8';
 
 /** "1/3" → shard 1 of 3 (0-based), or an error naming the rule. */
 export function parseShard(text: string): { index: number; count: number } {
+  return parseSlice('--shard', text, '0/3');
+}
+
+/** "i/n" given to `flag` → slice i of n (0-based), or an error naming the flag and the rule (`example` shows the form). */
+export function parseSlice(flag: string, text: string, example: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());
-  if (!m) throw new Error(`--shard ${text}: expected i/n, e.g. 0/3 (0-based i)`);
+  if (!m) throw new Error(`${flag} ${text}: expected i/n, e.g. ${example} (0-based i)`);
   const index = Number(m[1]);
   const count = Number(m[2]);
-  if (count < 1 || count > 1024) throw new Error(`--shard ${text}: n must be 1..1024`);
-  if (index >= count) throw new Error(`--shard ${text}: i must be below n (0-based)`);
+  if (count < 1 || count > 1024) throw new Error(`${flag} ${text}: n must be 1..1024`);
+  if (index >= count) throw new Error(`${flag} ${text}: i must be below n (0-based)`);
   return { index, count };
 }
 

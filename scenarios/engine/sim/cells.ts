@@ -26,7 +26,7 @@ import { hash32 } from '../../../system/random/random.ts';
 import { PROJECT_ROOT } from '../../../system/worlds/infra/provisioning.ts';
 import type { Population } from '../../population.ts';
 import type { Scenario } from '../../scenario.ts';
-import { mergeShards, type MergeResult } from '../live/shard.ts';
+import { mergeShards, parseSlice, type MergeResult } from '../live/shard.ts';
 
 /** Cell `index` of `count` (0-based). */
 export interface CellSpec {
@@ -41,13 +41,7 @@ export const GHOST = 2;
 
 /** "1/3" → cell 1 of 3 (0-based), or an error naming the rule. */
 export function parseCell(text: string): CellSpec {
-  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
-  if (!m) throw new Error(`--cell ${text}: expected i/n, e.g. 0/4 (0-based i)`);
-  const index = Number(m[1]);
-  const count = Number(m[2]);
-  if (count < 1 || count > 1024) throw new Error(`--cell ${text}: n must be 1..1024`);
-  if (index >= count) throw new Error(`--cell ${text}: i must be below n (0-based)`);
-  return { index, count };
+  return parseSlice('--cell', text, '0/4');
 }
 
 /** The cell a Kubernetes Indexed Job's pod runs: JOB_COMPLETION_INDEX of CHATLAB_CELLS (undefined when CHATLAB_CELLS is not set). */
