@@ -10,8 +10,9 @@ export interface MemoryKeysOptions {
 interface DeviceKeys {
   identityKey: string;
   signedPreKey: { id: number; key: string; signature: string };
-  /** One-time keys not yet handed out, oldest first (a device uploads at most ~100). */
-  oneTime: { id: number; key: string }[];
+  /** One-time keys not yet handed out, oldest first (a device uploads at most ~100): ids and keys side by side, no object per key. */
+  oneTimeIds: number[];
+  oneTimeKeys: string[];
 }
 
 /**
@@ -36,7 +37,8 @@ export class MemoryKeys implements Keys {
     devices.set(device, {
       identityKey: bundle.identityKey,
       signedPreKey: { ...bundle.signedPreKey },
-      oneTime: bundle.oneTimePreKeys.map((k) => ({ ...k })),
+      oneTimeIds: bundle.oneTimePreKeys.map((k) => k.id),
+      oneTimeKeys: bundle.oneTimePreKeys.map((k) => k.key),
     });
   }
 
@@ -46,8 +48,9 @@ export class MemoryKeys implements Keys {
     for (const [device, keys] of this.byUser.get(user) ?? []) {
       if (device === except) continue;
       const bundle: FetchedBundle = { device, identityKey: keys.identityKey, signedPreKey: { ...keys.signedPreKey } };
-      const oneTime = keys.oneTime.shift();
-      if (oneTime) bundle.oneTimePreKey = oneTime;
+      const id = keys.oneTimeIds.shift();
+      const key = keys.oneTimeKeys.shift();
+      if (id !== undefined && key !== undefined) bundle.oneTimePreKey = { id, key };
       bundles.push(bundle);
     }
     return bundles;
@@ -66,6 +69,6 @@ export class MemoryKeys implements Keys {
   async remaining(device: DeviceId): Promise<number> {
     this.faults?.check('remaining');
     const keys = this.byUser.get(userOf(device))?.get(device);
-    return keys?.oneTime.length ?? 0;
+    return keys?.oneTimeIds.length ?? 0;
   }
 }

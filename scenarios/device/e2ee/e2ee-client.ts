@@ -122,21 +122,22 @@ export class E2eeClient {
   private keysPausedUntil = 0;
   /** When the unanswered publish went out (0: answered). */
   private publishedAt = 0;
-  private readonly groups = new Map<string, GroupState>();
+  // The collections below are built on first use (`??=`): most devices of a large sim never need them, and an empty Map costs ~180 bytes.
+  private groups?: Map<string, GroupState>;
   /** Frames built for pending sends, reused by retries until the server says the recipients changed. */
   private readonly built = new Map<string, ClientFrame>();
   /** Sends waiting for keys, group devices or distributions. */
   private readonly waiting = new Map<string, PendingSend>();
   /** Group messages waiting for their sender's key: `${from} ${gid}` → messages. */
-  private readonly held = new Map<string, HeldMessage[]>();
+  private held?: Map<string, HeldMessage[]>;
   /** The mids of the held messages: a copy redelivered meanwhile is not a second message. */
-  private readonly heldMids = new Set<string>();
+  private heldMids?: Set<string>;
   /** Users whose last keys answer named no bundle, with when (see advance). */
-  private readonly noKeysAt = new Map<UserId, number>();
+  private noKeysAt?: Map<UserId, number>;
   /** Groups `prewarm` is distributing this device's sender key to. */
-  private readonly prewarming = new Set<string>();
+  private prewarming?: Set<string>;
   /** Devices the server named missing, with since when: their bundles are awaited. */
-  private readonly awaited = new Map<DeviceId, number>();
+  private awaited?: Map<DeviceId, number>;
   private retryTimer: TimerHandle | undefined;
   private holdTimer: TimerHandle | undefined;
   /** The one timer that asks again for recipients whose keys answer named no bundle (see advance). */
@@ -157,7 +158,7 @@ export class E2eeClient {
     this.crypto = this.setup.crypto(this.link.id);
     this.published = false;
     this.devicesOf.clear();
-    this.groups.clear();
+    this.groups?.clear();
     this.built.clear();
     if (this.link.online()) this.publish();
   }
@@ -235,7 +236,7 @@ export class E2eeClient {
 
   private groupFrame(e: PendingSend, gid: string): ClientFrame | undefined {
     if (!this.advance(e)) return undefined;
-    const g = this.groups.get(gid)!;
+    const g = this.groups!.get(gid)!;
     if (g.channel) {
       this.stats.counts.channelMessages++;
       return e.mediaBytes > 0 ? { t: 'send', cid: e.cid, to: e.to, body: plainMedia(e.body, e.mediaBytes), kind: 'media' } : { t: 'send', cid: e.cid, to: e.to, body: e.body };
@@ -272,8 +273,9 @@ export class E2eeClient {
   }
 
   private askGroup(gid: string): void {
-    let g = this.groups.get(gid);
-    if (!g) this.groups.set(gid, (g = { version: '', devices: [], keyed: new Set(), inFlight: new Map(), asked: false, askedAt: 0, channel: false }));
+    const groups = (this.groups ??= new Map<string, GroupState>());
+    let g = groups.get(gid);
+    if (!g) groups.set(gid, (g = { version: '', devices: [], keyed: new Set(), inFlight: new Map(), asked: false, askedAt: 0, channel: false }));
     if (g.asked) return;
     g.asked = true;
     g.askedAt = this.link.clock.now();
@@ -314,7 +316,7 @@ export class E2eeClient {
   onError(cid: unknown, code: string, retryAfterMs: number | undefined): boolean {
     if (code === 'rate_limited' && retryAfterMs !== undefined) this.keysPausedUntil = Math.max(this.keysPausedUntil, this.link.clock.now() + retryAfterMs);
     if (typeof cid !== 'string' || !cid.startsWith('sk-')) return false;
-    for (const g of this.groups.values()) {
+    for (const g of this.groups?.values() ?? []) {
       if (!g.inFlight.delete(cid)) continue;
       // Sent again (to the devices still without the key) by the next advance, once the pause is over.
       this.link.clock.setTimeout(() => this.retryWaiting(), Math.max(retryAfterMs ?? 0, 100));
@@ -364,7 +366,7 @@ export class E2eeClient {
       const u = userOf(b.device);
       if (!fresh.has(u)) continue;
       this.stats.counts.bundlesFetched++;
-      this.awaited.delete(b.device);
+      this.awaited?.delete(b.device);
       // A session started with the identity this bundle names is kept; another identity is a reinstalled device.
       if (this.crypto.hasSession(b.device) && this.crypto.sessionIdentity(b.device) === b.identityKey) {
         fresh.get(u)!.push(b.device);
@@ -382,10 +384,10 @@ export class E2eeClient {
     }
     const now = this.link.clock.now();
     const again: UserId[] = [];
-    for (const [u, ds] of fresh) if (ds.length === 0) this.noKeysAt.set(u, now);
+    for (const [u, ds] of fresh) if (ds.length === 0) (this.noKeysAt ??= new Map()).set(u, now);
     for (const [u, ds] of fresh) {
       // The server named a device of u that published no bundle yet (it signed in a moment ago): ask again shortly.
-      const unpublished = [...this.awaited].some(([d, since]) => userOf(d) === u && !ds.includes(d) && now - since < AWAIT_PUBLISH_MS);
+      const unpublished = [...(this.awaited ?? [])].some(([d, since]) => userOf(d) === u && !ds.includes(d) && now - since < AWAIT_PUBLISH_MS);
       if (unpublished) again.push(u);
       else this.devicesOf.set(u, ds);
     }
@@ -397,8 +399,9 @@ export class E2eeClient {
   private onGroupDevices(f: Frame): void {
     const gid = f.gid;
     if (typeof gid !== 'string' || typeof f.version !== 'string' || !Array.isArray(f.devices)) return;
-    let g = this.groups.get(gid);
-    if (!g) this.groups.set(gid, (g = { version: '', devices: [], keyed: new Set(), inFlight: new Map(), asked: false, askedAt: 0, channel: false }));
+    const groups = (this.groups ??= new Map<string, GroupState>());
+    let g = groups.get(gid);
+    if (!g) groups.set(gid, (g = { version: '', devices: [], keyed: new Set(), inFlight: new Map(), asked: false, askedAt: 0, channel: false }));
     const devices = (f.devices as DeviceId[]).filter((d) => d !== this.link.id);
     const now = new Set(devices);
     // A member device gone: the sender key it holds must not read what comes next.
@@ -417,7 +420,7 @@ export class E2eeClient {
 
   private onDistributed(f: Frame): void {
     if (typeof f.cid !== 'string') return;
-    for (const g of this.groups.values()) {
+    for (const g of this.groups?.values() ?? []) {
       const sent = g.inFlight.get(f.cid);
       if (!sent) continue;
       g.inFlight.delete(f.cid);
@@ -442,11 +445,11 @@ export class E2eeClient {
       return;
     }
     const k = `${from} ${gid}`;
-    const waiting = this.held.get(k);
+    const waiting = this.held?.get(k);
     if (!waiting) return;
-    this.held.delete(k);
+    this.held!.delete(k);
     for (const h of waiting) {
-      this.heldMids.delete(h.frame.mid as string);
+      this.heldMids?.delete(h.frame.mid as string);
       const r = this.decryptMsg(h.frame, h.meta, false);
       this.link.released(h, r.plaintext, r.reason);
     }
@@ -461,7 +464,7 @@ export class E2eeClient {
       this.stats.counts.membersChanged++;
       const to = typeof frame?.to === 'string' ? frame.to : e?.to;
       if (to?.startsWith('g:')) {
-        const g = this.groups.get(to.slice(2));
+        const g = this.groups?.get(to.slice(2));
         if (g) g.version = '';
         this.askGroup(to.slice(2));
       }
@@ -480,7 +483,8 @@ export class E2eeClient {
       const ds = this.devicesOf.get(userOf(d));
       if (ds) this.devicesOf.set(userOf(d), ds.filter((x) => x !== d));
     }
-    for (const d of missing) if (!this.awaited.has(d)) this.awaited.set(d, this.link.clock.now());
+    const awaited = (this.awaited ??= new Map());
+    for (const d of missing) if (!awaited.has(d)) awaited.set(d, this.link.clock.now());
     const users = [...new Set(missing.map(userOf))];
     // Fetched again, so their bundles (and new sessions) replace what this device knew.
     for (const u of users) this.devicesOf.delete(u);
@@ -548,13 +552,13 @@ export class E2eeClient {
 
   /** Whether a message is held for its sender key (its first copy: the device has neither shown nor acked it). */
   isHeld(mid: string): boolean {
-    return this.heldMids.has(mid);
+    return this.heldMids?.has(mid) ?? false;
   }
 
   private hold(f: Frame, meta: unknown, key: string): { held: true } {
-    const list = this.held.get(key);
+    const list = (this.held ??= new Map()).get(key);
     const h = { frame: f, atMs: this.link.clock.now(), meta };
-    if (typeof f.mid === 'string') this.heldMids.add(f.mid);
+    if (typeof f.mid === 'string') (this.heldMids ??= new Set()).add(f.mid);
     if (list) list.push(h);
     else this.held.set(key, [h]);
     this.armHold();
@@ -567,18 +571,18 @@ export class E2eeClient {
     this.holdTimer = this.link.clock.setTimeout(() => {
       this.holdTimer = undefined;
       const cutoff = this.link.clock.now() - wait;
-      for (const [k, list] of this.held) {
+      for (const [k, list] of this.held ?? []) {
         const expired = list.filter((h) => h.atMs <= cutoff);
         if (expired.length === 0) continue;
         const rest = list.filter((h) => h.atMs > cutoff);
-        if (rest.length > 0) this.held.set(k, rest);
-        else this.held.delete(k);
+        if (rest.length > 0) this.held!.set(k, rest);
+        else this.held!.delete(k);
         for (const h of expired) {
-          this.heldMids.delete(h.frame.mid as string);
+          this.heldMids?.delete(h.frame.mid as string);
           this.link.released(h, undefined, this.fail('no_sender_key').reason);
         }
       }
-      if (this.held.size > 0) this.armHold();
+      if ((this.held?.size ?? 0) > 0) this.armHold();
     }, wait);
   }
 
@@ -594,7 +598,7 @@ export class E2eeClient {
    */
   prewarm(users: readonly UserId[], groups: readonly string[]): void {
     this.fetch([...users, userOf(this.link.id)].filter((u) => !this.devicesOf.has(u)));
-    for (const gid of groups) this.prewarming.add(gid);
+    for (const gid of groups) (this.prewarming ??= new Set()).add(gid);
     this.retryWaiting();
   }
 
@@ -606,8 +610,8 @@ export class E2eeClient {
   /** What `prewarm` still waits for, in words (for a setup that did not settle). */
   get unsettled(): string {
     const asked = [...this.fetching.values()].filter((at) => at !== 0).length;
-    const groups = [...this.prewarming].map((gid) => {
-      const g = this.groups.get(gid);
+    const groups = [...(this.prewarming ?? [])].map((gid) => {
+      const g = this.groups?.get(gid);
       return `${gid}: ${!g || g.version === '' ? 'members asked' : `${g.inFlight.size} distributions on their way, ${g.keyed.size} of ${g.devices.length} devices keyed`}`;
     });
     return `${this.fetching.size} users' keys (${asked} asked, ${this.fetchesOut} fetches out)${groups.length ? `; ${groups.join('; ')}` : ''}`;
@@ -615,13 +619,13 @@ export class E2eeClient {
 
   /** Keys, group members or distributions still on their way for `prewarm`. */
   get settling(): boolean {
-    return this.fetching.size > 0 || this.prewarming.size > 0;
+    return this.fetching.size > 0 || (this.prewarming?.size ?? 0) > 0;
   }
 
   /** Every send waiting for something: those whose frame can be built now are transmitted, the others ask for what they still need. */
   private retryWaiting(): void {
     if (!this.link.online()) return;
-    for (const gid of this.prewarming) if (this.advanceGroup(gid)) this.prewarming.delete(gid);
+    for (const gid of this.prewarming ?? []) if (this.advanceGroup(gid)) this.prewarming!.delete(gid);
     for (const [cid, e] of [...this.waiting]) {
       if (this.built.has(cid) || this.advance(e)) this.link.kick(cid);
     }
@@ -637,7 +641,7 @@ export class E2eeClient {
     if (!e.to.startsWith('g:')) {
       // A recipient whose answer named no bundle had published none yet (it signed in a moment ago): asked again, at most every NO_KEYS_RETRY_MS.
       if (e.to !== me && this.devicesOf.get(e.to)?.length === 0) {
-        const wait = (this.noKeysAt.get(e.to) ?? 0) + NO_KEYS_RETRY_MS - this.link.clock.now();
+        const wait = (this.noKeysAt?.get(e.to) ?? 0) + NO_KEYS_RETRY_MS - this.link.clock.now();
         if (wait > 0) {
           this.askAgainIn(wait);
           return false;
@@ -667,7 +671,7 @@ export class E2eeClient {
 
   /** `advance` for a group: its member devices known, sessions with them, this device's sender key with every one of them. */
   private advanceGroup(gid: string): boolean {
-    const g = this.groups.get(gid);
+    const g = this.groups?.get(gid);
     if (!g || g.version === '') {
       this.askGroup(gid);
       return false;
@@ -692,7 +696,7 @@ export class E2eeClient {
    */
   private armRetry(): void {
     if (this.retryTimer) return;
-    const outstanding = this.fetching.size > 0 || this.publishedAt !== 0 || [...this.groups.values()].some((g) => g.asked || g.inFlight.size > 0);
+    const outstanding = this.fetching.size > 0 || this.publishedAt !== 0 || [...(this.groups?.values() ?? [])].some((g) => g.asked || g.inFlight.size > 0);
     if (!outstanding) return;
     this.retryTimer = this.link.clock.setTimeout(() => {
       this.retryTimer = undefined;
@@ -708,7 +712,7 @@ export class E2eeClient {
       // Users per frame are not tracked: a frame's worth of overdue users is one frame that will not be answered.
       if (overdue > 0) this.fetchesOut = Math.max(0, this.fetchesOut - Math.ceil(overdue / USERS_PER_FETCH));
       if (this.publishedAt !== 0 && this.publishedAt <= cutoff) this.publish();
-      for (const [gid, g] of this.groups) {
+      for (const [gid, g] of this.groups ?? []) {
         if (g.asked && g.askedAt <= cutoff) {
           g.asked = false;
           this.askGroup(gid);
@@ -728,7 +732,7 @@ export class E2eeClient {
   onDisconnected(): void {
     for (const u of this.fetching.keys()) this.fetching.set(u, 0);
     this.fetchesOut = 0;
-    for (const g of this.groups.values()) {
+    for (const g of this.groups?.values() ?? []) {
       g.asked = false;
       g.inFlight.clear();
     }
@@ -739,13 +743,13 @@ export class E2eeClient {
     if (this.holdTimer) this.link.clock.clear(this.holdTimer);
     if (this.noKeysTimer) this.link.clock.clear(this.noKeysTimer);
     this.retryTimer = this.holdTimer = this.noKeysTimer = undefined;
-    this.awaited.clear();
+    this.awaited?.clear();
     // Held messages were never acked: the inbox offers them again after the next welcome.
-    this.held.clear();
-    this.heldMids.clear();
+    this.held?.clear();
+    this.heldMids?.clear();
     this.waiting.clear();
     this.built.clear();
-    this.prewarming.clear();
+    this.prewarming?.clear();
   }
 
   private write(f: ClientFrame): void {

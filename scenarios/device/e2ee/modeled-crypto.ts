@@ -9,6 +9,15 @@ export interface ModeledClock {
 
 /** Filler the modeled ciphertexts are sliced from (a slice shares the string's memory). */
 const FILL = 'A'.repeat(128 * 1024);
+/**
+ * Every modeled pre-key's public key (signed and one-time) and signature:
+ * nothing reads their bytes (the node checks their sizes and that one-time
+ * ids do not repeat), so one string each serves every device. Distinct
+ * strings cost ~1.4 KB a device (21 keys), held by the keys store: ~1.4 GB
+ * at a million devices.
+ */
+const PRE_KEY = key32(0);
+const SIGNATURE = FILL.slice(0, 86);
 
 /**
  * A DeviceCrypto with the protocol's shape and the calibrated cost, but no
@@ -25,9 +34,9 @@ export class ModeledCrypto implements DeviceCrypto {
   private signedPreKey = 1;
   /** remote → [identity, confirmed (a reply came, so messages are no longer pre-key messages)]. */
   private readonly sessions = new Map<DeviceId, { identity: string; confirmed: boolean }>();
-  /** `${sender} ${group}` → the sender-key generation held. */
-  private readonly senderKeys = new Map<string, number>();
-  private readonly ownGeneration = new Map<string, number>();
+  /** `${sender} ${group}` → the sender-key generation held (built on first use: most devices are in no group). */
+  private senderKeys?: Map<string, number>;
+  private ownGeneration?: Map<string, number>;
 
   constructor(private readonly model: E2eeCostModel, private readonly clock: ModeledClock, identity: number) {
     this.identityKey = key32(identity);
@@ -39,8 +48,8 @@ export class ModeledCrypto implements DeviceCrypto {
 
   bundle(stock: number): PublishedBundleData {
     const oneTimePreKeys = [];
-    for (let i = 0; i < Math.min(100, stock); i++) oneTimePreKeys.push({ id: this.nextPreKey, key: key32(this.nextPreKey++) });
-    return { identityKey: this.identityKey, signedPreKey: { id: this.signedPreKey, key: key32(this.signedPreKey), signature: FILL.slice(0, 86) }, oneTimePreKeys };
+    for (let i = 0; i < Math.min(100, stock); i++) oneTimePreKeys.push({ id: this.nextPreKey++, key: PRE_KEY });
+    return { identityKey: this.identityKey, signedPreKey: { id: this.signedPreKey, key: PRE_KEY, signature: SIGNATURE }, oneTimePreKeys };
   }
 
   rotateSignedPreKey(): void {
@@ -79,7 +88,8 @@ export class ModeledCrypto implements DeviceCrypto {
     this.spend(this.model.decryptUs);
     const s = this.sessions.get(remote);
     if (ciphertext.startsWith('P')) {
-      const identity = ciphertext.slice(1, 44);
+      // A copy, not a slice: a slice would keep the whole first message alive as long as the session.
+      const identity = flatCopy(ciphertext.slice(1, 44));
       this.spend(this.model.sessionAcceptUs);
       this.sessions.set(remote, { identity, confirmed: true });
       const size = ciphertext.length - 44 - this.model.preKeyMessageOverheadBytes;
@@ -92,28 +102,30 @@ export class ModeledCrypto implements DeviceCrypto {
   }
 
   senderKeyDistribution(group: string): string {
-    const gen = this.ownGeneration.get(group) ?? 1;
-    this.ownGeneration.set(group, gen);
+    const own = (this.ownGeneration ??= new Map());
+    const gen = own.get(group) ?? 1;
+    own.set(group, gen);
     return `${gen} ${FILL.slice(0, this.model.distributionBytes)}`;
   }
 
   rotateSenderKey(group: string): void {
-    this.ownGeneration.set(group, (this.ownGeneration.get(group) ?? 1) + 1);
+    const own = (this.ownGeneration ??= new Map());
+    own.set(group, (own.get(group) ?? 1) + 1);
   }
 
   processSenderKeyDistribution(sender: DeviceId, group: string, skdm: string): void {
-    this.senderKeys.set(`${sender} ${group}`, parseInt(skdm, 10));
+    (this.senderKeys ??= new Map()).set(`${sender} ${group}`, parseInt(skdm, 10));
   }
 
   groupEncrypt(group: string, plaintext: string): string {
     this.spend(this.model.groupEncryptUs);
-    const gen = this.ownGeneration.get(group) ?? 1;
+    const gen = this.ownGeneration?.get(group) ?? 1;
     return `${gen} ${FILL.slice(0, this.model.senderKeyOverheadBytes)}${carried(plaintext)}`;
   }
 
   groupDecrypt(sender: DeviceId, group: string, ciphertext: string): string {
     const gen = parseInt(ciphertext, 10);
-    const held = this.senderKeys.get(`${sender} ${group}`);
+    const held = this.senderKeys?.get(`${sender} ${group}`);
     if (held === undefined || held < gen) throw new E2eeError('no_sender_key', `no sender key of ${sender} for ${group} (generation ${gen})`);
     this.spend(this.model.groupDecryptUs);
     const space = ciphertext.indexOf(' ');
@@ -144,6 +156,11 @@ function uncarried(ciphertext: string, from: number): string | undefined {
 /** A real ciphertext is base64url, whose length is never 1 more than a multiple of 4 (the node refuses it): one more filler character then. */
 function base64urlLength(s: string): string {
   return s.length % 4 === 1 ? `${s}A` : s;
+}
+
+/** `s` in a string of its own (a slice of 13 characters or more points into its parent and keeps it alive). */
+function flatCopy(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
 }
 
 /** A 32-byte key's base64url (43 characters) standing for `n`: distinct per n, valid for the node's bundle check. */

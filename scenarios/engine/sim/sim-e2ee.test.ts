@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { defaultCalibration } from '../../../system/worlds/sim/calibration.ts';
 import { DEFAULT_E2EE_COST } from '../../../system/worlds/sim/e2ee-cost.ts';
 import { runSim } from './sim.ts';
@@ -36,5 +38,34 @@ describe('Sim engine: modeled E2EE', function () {
     const { report } = await runSim({ scenario: 'steady-chat', overrides: small, seed: 3, calibration: { ...defaultCalibration, e2ee }, ...quiet });
     assert.equal(report.e2ee!.costSource, 'a test machine');
     assert.equal(report.e2ee!.encryptUs.p50, 123);
+  });
+
+  it('keeps a signed-in modeled E2EE device within 3.2 KB of heap beyond a plaintext one', async () => {
+    // Heap after a full GC while every device is signed in (keys published), per device, E2EE on against off:
+    // the bundles in the keys store, the device's E2eeClient and ModeledCrypto. It was ~5.8 KB before the keys
+    // store kept one-time keys without an object each, modeled keys shared one string and the client built its
+    // rarely used collections on first use; a million devices then needed ~5.8 GB for E2EE alone.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const devices = 4000;
+    const perDevice = async (e2ee: boolean) => {
+      gc();
+      const base = process.memoryUsage().heapUsed;
+      let peak = 0;
+      let samples = 0;
+      await runSim({
+        scenario: 'steady-chat', overrides: { devices, duration: '2s', rate: devices / 300, e2ee }, seed: 5, ...quiet,
+        onSample: () => {
+          if (samples++ % 4 !== 0) return;
+          gc();
+          peak = Math.max(peak, process.memoryUsage().heapUsed);
+        },
+      });
+      return (peak - base) / devices;
+    };
+    const off = await perDevice(false);
+    const on = await perDevice(true);
+    assert.ok(off > 500, `a plaintext device measured ${off.toFixed(0)} B: the measurement saw no devices`);
+    assert.ok(on - off < 3200, `E2EE adds ${(on - off).toFixed(0)} B a device (plaintext ${off.toFixed(0)} B, E2EE ${on.toFixed(0)} B)`);
   });
 });
