@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runLive } from './live.ts';
 import { provisionDocker } from '../../../system/worlds/containers-images.ts';
-import { freePorts, isPortFree } from '../../../system/worlds/infra/tcp-ports.ts';
+import { freePorts } from '../../../system/worlds/infra/tcp-ports.ts';
 import { PROJECT_ROOT } from '../../../system/worlds/infra/provisioning.ts';
 
 const COMPOSE_FILE = join(PROJECT_ROOT, 'docker-compose.yml');
@@ -26,21 +26,6 @@ function compose(args: string[], env: NodeJS.ProcessEnv) {
  * scripts/provision-docker.sh provides them, and a failure to is a test
  * failure with its message, never a skip.
  */
-/**
- * Ports free now and below the kernel's ephemeral range (32768 and up here):
- * the stack's containers share the host network, and a port picked from the
- * ephemeral range could be taken by an outgoing connection (a client's local
- * port) before its server binds it.
- */
-async function portsBelowEphemeral(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  for (let p = 20_000 + Math.floor(Math.random() * 10_000); ports.length < count && p < 32_000; p++) {
-    if (await isPortFree(p)) ports.push(p);
-  }
-  if (ports.length < count) return freePorts(count);
-  return ports;
-}
-
 describe('docker-compose.yml (HAProxy, 3 nodes, Redis, Cassandra, push)', function () {
   this.timeout(400_000);
   const secret = randomBytes(18).toString('base64url');
@@ -75,7 +60,7 @@ describe('docker-compose.yml (HAProxy, 3 nodes, Redis, Cassandra, push)', functi
   });
 
   it('comes up with docker-compose and delivers steady-chat through HAProxy with zero lost', async () => {
-    const [pub, stats, n1, n2, n3, push, redis, cql, storage, jmx] = await portsBelowEphemeral(10);
+    const [pub, stats, n1, n2, n3, push, redis, cql, storage, jmx] = await freePorts(10);
     const project = `chatlabtest${randomBytes(3).toString('hex')}`;
     const env = {
       ...process.env, CHATLAB_SECRET: secret,
