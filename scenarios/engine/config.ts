@@ -138,6 +138,7 @@ export const PREWARM_MAX_MS = 180_000;
 export type WorkerMessage =
   | { type: 'ready'; connected: number; setupMs: number }
   | { type: 'prewarmed'; ms: number }
+  | { type: 'armed' }
   | { type: 'tick'; atMs: number; connected: number; sent: number; acked: number; delivered: number; errors: number; p99Ms: number; pendingSends: number; expected: number; deliveredUnique: number; callsOpen: number }
   | { type: 'done'; ledger: unknown; e2ee: E2eeStatsTransfer; media: MediaStatsTransfer; stories: StoriesStatsTransfer; calls: CallStatsTransfer; driver: { cpuPercent: number; eventLoopP99Ms: number; emfile?: string; droppedIterations: number } }
   | { type: 'fatal'; message: string };
@@ -146,6 +147,7 @@ export type MainMessage =
   | { type: 'init'; config: WorkerConfig }
   | { type: 'prewarm' }
   | { type: 'start'; t0: number }
+  | { type: 'go' }
   | { type: 'finish' };
 
 /** Nothing from the peer this long ends a call (`behaviour.calls.silenceMs`). */

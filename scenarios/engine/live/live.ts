@@ -164,7 +164,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
       throw new Error(`shard ${shard.index}/${shard.count}: the common start ${new Date(t0).toISOString()} passed before this shard's devices were ready: give a later --start-at`);
     }
     if (shard) log(`chatlab: shard ${shard.index}/${shard.count} waits for the common start (${((t0 - Date.now()) / 1000).toFixed(1)} s)`);
-    pool.start(t0);
+    await pool.start(t0);
     o.onLoadStart?.(world);
     const progress = new Progress(o.progress ?? true, loadEnd, log);
     pool.onTick = () => progress.update(pool.totals());

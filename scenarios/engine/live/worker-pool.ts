@@ -11,6 +11,12 @@ const TSX = import.meta.resolve('tsx');
 const SELF_RESOLVE = new URL('../../../cli/self-resolve.mjs', import.meta.url).href;
 
 export type Done = Extract<WorkerMessage, { type: 'done' }>;
+
+function forkWorker(): ChildProcess {
+  // CHATLAB_DRIVER_CPU_PROF=<dir>: a V8 CPU profile of each worker (where the driver's time goes).
+  const prof = process.env.CHATLAB_DRIVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHATLAB_DRIVER_CPU_PROF}`] : [];
+  return fork(WORKER, [], { execArgv: ['--import', TSX, '--import', SELF_RESOLVE, ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
 type Tick = Extract<WorkerMessage, { type: 'tick' }>;
 
 export function summarizeDriver(parts: Done['driver'][]) {
@@ -36,6 +42,8 @@ export class WorkerPool {
   private readonly ticks = new Map<number, Tick>();
   private readonly ready = new Map<number, number>();
   private readonly prewarmed = new Set<number>();
+  private readonly armed = new Set<number>();
+  private allArmed?: () => void;
   private readonly done = new Map<number, Done>();
   /** When each worker was last heard from (any message), wall-clock ms. */
   private readonly heard = new Map<number, number>();
@@ -44,11 +52,10 @@ export class WorkerPool {
   private failure?: Error;
   onTick?: () => void;
 
-  constructor(private readonly count: number, children: ChildProcess[], cpus?: string, private readonly stallMs = DEFAULT_STALL_MS) {
+  /** `spawn`: how worker `w` is started (tests give stand-ins); default: worker.ts forked with tsx. */
+  constructor(private readonly count: number, children: ChildProcess[], cpus?: string, private readonly stallMs = DEFAULT_STALL_MS, spawn: (w: number) => ChildProcess = forkWorker) {
     for (let w = 0; w < count; w++) {
-      // CHATLAB_DRIVER_CPU_PROF=<dir>: a V8 CPU profile of each worker (where the driver's time goes).
-      const prof = process.env.CHATLAB_DRIVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHATLAB_DRIVER_CPU_PROF}`] : [];
-      const p = fork(WORKER, [], { execArgv: ['--import', TSX, '--import', SELF_RESOLVE, ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const p = spawn(w);
       if (cpus !== undefined && p.pid !== undefined) pinToCpus(p.pid, cpus);
       p.on('message', (m: WorkerMessage) => this.onMessage(w, m));
       p.on('exit', (code) => {
@@ -63,6 +70,10 @@ export class WorkerPool {
     this.heard.set(w, Date.now());
     if (m.type === 'ready') this.ready.set(w, m.connected);
     else if (m.type === 'prewarmed') this.prewarmed.add(w);
+    else if (m.type === 'armed') {
+      this.armed.add(w);
+      if (this.armed.size === this.count) this.allArmed?.();
+    }
     else if (m.type === 'tick') {
       this.ticks.set(w, m);
       if (w === 0) this.onTick?.();
@@ -80,8 +91,14 @@ export class WorkerPool {
    * or the process stopped) fails the run, naming it, rather than leaving
    * its devices' figures frozen in the totals until a later timeout.
    */
-  start(t0: number): void {
+  async start(t0: number): Promise<void> {
+    // Two steps: every worker learns t0 (and says so) before any starts its load, so none can stamp a delivery
+    // from another worker's send before it has the clock's origin (the time would be absolute, not from t0).
+    const armed = new Promise<void>((resolve) => (this.allArmed = resolve));
     this.broadcast({ type: 'start', t0 });
+    // The last 'armed' resolves at once; waitFor only bounds the wait (and sees a worker fail meanwhile).
+    await Promise.race([armed, this.waitFor(() => this.armed.size === this.count, 60_000, 'workers to take the run clock', (w) => !this.armed.has(w))]);
+    this.broadcast({ type: 'go' });
     this.startedAt = Date.now();
     const every = Math.min(1000, this.stallMs / 4);
     let checkedAt = Date.now();

@@ -179,10 +179,21 @@ class DriverWorker {
     }
   }
 
-  start(t0: number): void {
+  /**
+   * The run clock's origin: from here on every time the ledger records is
+   * relative to it. The load waits for `go`, which comes once every worker
+   * is armed, so no worker records a delivery (from another worker's send)
+   * before it knows t0.
+   */
+  arm(t0: number): void {
     this.t0 = t0;
     this.recorder.runStarted();
     this.e2ee.loadStarted();
+    this.send({ type: 'armed' });
+  }
+
+  /** Starts this worker's share of the load (arrivals due before now fire at once, late, and their lag says so). */
+  go(): void {
     this.loop.enable();
     this.cpu0 = process.cpuUsage();
     this.wall0 = performance.now();
@@ -241,7 +252,8 @@ process.on('message', (m: MainMessage) => {
       worker = new DriverWorker(m.config);
       worker.setup().catch(fail);
     } else if (m.type === 'prewarm') worker!.prewarm().catch(fail);
-    else if (m.type === 'start') worker!.start(m.t0);
+    else if (m.type === 'start') worker!.arm(m.t0);
+    else if (m.type === 'go') worker!.go();
     else if (m.type === 'finish') worker!.finish();
   } catch (err) {
     fail(err);
