@@ -74,6 +74,13 @@ const PROBE_UNIT_MS = 0.0001;
  *   the units the sim charged per message. The nodes share one event loop
  *   (`node.cpu: shared`), as they do in the embedded world. The closed
  *   loop's throughput is the world's saturation, kept in the notes.
+ * - Node wake-up (embedded world): the same scenario open-model at half the
+ *   closed loop's throughput costs the main process more CPU per message
+ *   (frames arrive one at a time, and each turn of the event loop — poll,
+ *   reads, timers — is paid for by few). `node.wakeMs` is what a frame that
+ *   finds the sim's CPU idle pays on top, found by bisection so that the
+ *   sim at that load spends the same CPU per message (`simProbe`;
+ *   notes.openLoad).
  * - device↔gateway link: from light runs at the main job's load (three
  *   `chatlab run`s, each in a fresh process, as the main job runs; the one
  *   with the median p99 counts), a lognormal hop such that two
@@ -109,11 +116,35 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   if (memoryStores) {
     const closed = await measureCpu({ world: o.world, overrides: { ...light, devices, vus: devices }, seed, log, driverCpus: o.driverCpus });
     saturation = closed.report;
-    cpu = { ...closed, ...(await simUnitsPerMessage({ ...light, devices, rate: Math.max(1, Math.round(measuredThroughput(saturation))) }, seed)) };
+    const { unitsPerMessage } = await simProbe({ ...light, devices, rate: Math.max(1, Math.round(measuredThroughput(saturation))) }, seed, PROBE_UNIT_MS);
+    cpu = { ...closed, unitsPerMessage };
   }
   const unitMs = cpu ? cpu.cpuMsPerMessage / cpu.unitsPerMessage : 0.02;
+  // The wake-up: open load at half the closed loop's throughput costs the cluster more per message than the closed
+  // loop (frames come one at a time, each turn of the event loop paid for by few). node.wakeMs is found by bisection
+  // so that the sim at that load spends the same CPU per message: a dearer wake-up also keeps the CPU busy more
+  // often, so fewer frames find it idle, and no closed form holds.
+  let wake: { msgsPerSec: number; cpuMsPerMessage: number; simCpuMsPerMessage: number; simWakesPerMessage: number; wakeMs: number } | undefined;
+  if (cpu && saturation) {
+    const rate = Math.max(1, Math.round(measuredThroughput(saturation) / 2));
+    const open = await measureCpu({ world: o.world, overrides: { ...light, devices, rate }, seed, log, driverCpus: o.driverCpus });
+    const probe = (w: number) => simProbe({ ...light, devices, rate }, seed, unitMs, w);
+    let lo = 0;
+    let hi = 1;
+    let fit = await probe(hi);
+    if (fit.cpuMsPerMessage > open.cpuMsPerMessage) {
+      for (let i = 0; i < 10; i++) {
+        const mid = (lo + hi) / 2;
+        const at = await probe(mid);
+        if (at.cpuMsPerMessage < open.cpuMsPerMessage) lo = mid;
+        else [hi, fit] = [mid, at];
+      }
+    }
+    wake = { msgsPerSec: rate, cpuMsPerMessage: round(open.cpuMsPerMessage), simCpuMsPerMessage: round(fit.cpuMsPerMessage), simWakesPerMessage: round(fit.wakesPerMessage), wakeMs: round(hi) };
+    log(`node wake-up: ${round(hi)} ms (open load at ${rate} msgs/s: ${round(open.cpuMsPerMessage)} ms of CPU a message live, ${round(fit.cpuMsPerMessage)} in the sim)`);
+  }
   const frame = (w: number): Dist => ({ kind: 'constant', ms: round(unitMs * w) });
-  const sendMs = unitMs * (WEIGHTS.send + WEIGHTS.frameOut);
+  const sendMs = unitMs * (WEIGHTS.send + WEIGHTS.frameOut) + (wake?.wakeMs ?? 0);
   const ack = report.latency.ackMs;
   const e2e = report.latency.e2eMs;
   const link = fitHop(e2e.p50 - sendMs, e2e.p99 - sendMs);
@@ -133,6 +164,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
       envelopeMs: frame(WEIGHTS.envelope),
       frameOutMs: frame(WEIGHTS.frameOut),
       ...(memoryStores ? { cpu: 'shared' as const } : {}),
+      ...(wake ? { wakeMs: wake.wakeMs } : {}),
     },
     stores: memoryStores
       ? { redis: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } }, cassandra: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } }, push: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } } }
@@ -150,6 +182,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
           saturationMsgsPerSec: round(measuredThroughput(saturation!)), clusterCpuCores: round(cpu.cpuShare), cpuMsPerMessage: round(cpu.cpuMsPerMessage), simUnitsPerMessage: round(cpu.unitsPerMessage),
           unitMs: round(unitMs), ackP50Ms: saturation!.latency.ackMs.p50, ackP99Ms: saturation!.latency.ackMs.p99,
         },
+        ...(wake ? { openLoad: wake } : {}),
       } : {}),
       e2ee: e2ee.detail,
       command: `chatlab calibrate --world ${o.world}${o.overrides?.devices ? ` --devices ${o.overrides.devices}` : ''}${o.overrides?.rate ? ` --rate ${o.overrides.rate}` : ''}${o.overrides?.duration ? ` --duration ${o.overrides.duration}` : ''}${o.driverCpus ? ` --driver-cpus ${o.driverCpus}` : ''}`,
@@ -216,30 +249,40 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
 }
 
 /**
- * The units of WEIGHTS the sim charges per acked message for the same
- * scenario at the closed loop's throughput, as an open-model rate (run with
- * a negligible unit, nothing queues: a closed loop would spin). The rate
- * matters: a read marker covers every message read so far, so the faster
- * the messages, the fewer frames each one costs.
+ * The scenario in the sim at an open-model rate with `unitMs` per unit of
+ * WEIGHTS and `wakeMs` per wake-up: the units charged per acked message,
+ * the frames per message that found the CPU idle, and the CPU per message. With a negligible unit
+ * (PROBE_UNIT_MS: nothing queues; a closed loop would spin) at the closed
+ * loop's throughput, the units; with the measured unit at a lighter rate,
+ * the wake-ups. The rate matters: a read marker covers every message read
+ * so far, so the faster the messages, the fewer frames each one costs.
  */
-async function simUnitsPerMessage(overrides: Overrides, seed: number): Promise<{ unitsPerMessage: number }> {
-  const unit = (w: number): Dist => ({ kind: 'constant', ms: PROBE_UNIT_MS * w });
+async function simProbe(overrides: Overrides, seed: number, unitMs: number, wakeMs = 0): Promise<{ unitsPerMessage: number; wakesPerMessage: number; cpuMsPerMessage: number }> {
+  const unit = (w: number): Dist => ({ kind: 'constant', ms: unitMs * w });
   const probe: Calibration = {
     ...datacenterCalibration,
     source: 'unit-cost probe',
     links: { 'device-gateway': { kind: 'constant', ms: 0.2 }, 'node-node': { kind: 'constant', ms: 0.001 }, 'node-store': { kind: 'constant', ms: 0.001 }, push: { kind: 'constant', ms: 0.2 } },
     node: {
       frameMs: { hello: unit(WEIGHTS.hello), send: unit(WEIGHTS.send), recv: unit(WEIGHTS.recv), read: unit(WEIGHTS.read), other: unit(WEIGHTS.other) },
-      envelopeMs: unit(WEIGHTS.envelope), frameOutMs: unit(WEIGHTS.frameOut), cpu: 'shared',
+      envelopeMs: unit(WEIGHTS.envelope), frameOutMs: unit(WEIGHTS.frameOut), cpu: 'shared', wakeMs,
     },
   };
   let busy0 = 0;
+  let wakes0 = 0;
   const busy = (w: SimWorld) => w.transports[0]!.cpu.totalBusyMs;
+  const wakes = (w: SimWorld) => w.transports[0]!.cpu.totalWakes;
   const { report, world } = await runSim({
     scenario: 'steady-chat', overrides, seed, calibration: probe, resolutionMs: 0.01, progress: false, log: () => {},
-    onLoadStart: (w) => { busy0 = busy(w); },
+    onLoadStart: (w) => {
+      busy0 = busy(w);
+      wakes0 = wakes(w);
+    },
   });
-  return { unitsPerMessage: (busy(world) - busy0) / PROBE_UNIT_MS / Math.max(1, report.messages.acked) };
+  const acked = Math.max(1, report.messages.acked);
+  const wakesPerMessage = (wakes(world) - wakes0) / acked;
+  const cpuMsPerMessage = (busy(world) - busy0) / acked;
+  return { unitsPerMessage: (cpuMsPerMessage - wakesPerMessage * wakeMs) / unitMs, wakesPerMessage, cpuMsPerMessage };
 }
 
 /**

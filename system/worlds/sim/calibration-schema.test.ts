@@ -22,6 +22,7 @@ describe('calibration schema', () => {
       [{ version: 1, stores: { redis: { servers: 0 } } }, 'c.json.stores.redis.servers: expected an integer >= 1, got 0'],
       [{ version: 1, node: { frameMs: { send: { kind: 'constant' } } } }, 'c.json.node.frameMs.send.ms: expected a number >= 0, got nothing'],
       [{ version: 1, resolutionMs: 11 }, 'c.json.resolutionMs: expected a number of ms in (0, 10], got 11'],
+      [{ version: 1, node: { wakeMs: -1 } }, 'c.json.node.wakeMs: expected a number of ms in [0, 10], got -1'],
     ];
     for (const [file, refusal] of cases) {
       assert.deepEqual(problemsOf(calibrationFileSchema, file, 'c.json'), [refusal]);

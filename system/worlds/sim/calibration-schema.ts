@@ -55,6 +55,7 @@ export const calibrationFileSchema = z.object({
     envelopeMs: distSchema.optional(),
     frameOutMs: distSchema.optional(),
     cpu: z.enum(['per-node', 'shared'], { error: 'expected "per-node" or "shared"' }).optional(),
+    wakeMs: z.number({ error: 'expected a number of ms in [0, 10]' }).min(0).max(10).optional(),
   }).optional(),
   stores: z.partialRecord(z.enum(StoreKinds), storeSchema).optional(),
   resolutionMs: z.number({ error: 'expected a number of ms in (0, 10]' }).gt(0).max(10).optional(),

@@ -37,4 +37,16 @@ describe('calibration', () => {
     const own = new SimWorld({ nodes: 3, seed: 1, calibration: datacenterCalibration });
     assert.equal(new Set(own.transports.map((t) => t.cpu)).size, 3);
   });
+
+  it('node.wakeMs: every node CPU (shared or its own) charges it to work that finds it idle; a file keeps it', () => {
+    const node = { ...datacenterCalibration.node, wakeMs: 0.05 };
+    const shared = new SimWorld({ nodes: 2, seed: 1, calibration: { ...datacenterCalibration, node: { ...node, cpu: 'shared' } } });
+    const own = new SimWorld({ nodes: 2, seed: 1, calibration: { ...datacenterCalibration, node } });
+    for (const cpu of [shared.transports[0]!.cpu, own.transports[1]!.cpu]) {
+      assert.equal(cpu.admit(1, 0.01), 1.06);
+      assert.equal(cpu.admit(1, 0.01), 1.07);
+    }
+    assert.equal(new SimWorld({ nodes: 1, seed: 1, calibration: datacenterCalibration }).transports[0]!.cpu.wakeMs, 0, 'absent: 0');
+    assert.equal(validateCalibration({ version: 1, node: { wakeMs: 0.02 } }, 'c.json').node.wakeMs, 0.02);
+  });
 });

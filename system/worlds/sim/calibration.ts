@@ -39,6 +39,15 @@ export interface Calibration {
      * memory stores and the push service share the main process.
      */
     cpu?: 'per-node' | 'shared';
+    /**
+     * CPU time (ms) a node's event loop pays on top of a frame's when the
+     * frame finds it idle: the wake-up (poll, read, timers) one frame pays
+     * alone at light load and many frames share when busy. So a message
+     * costs more at light load than at saturation, as live. Absent: 0.
+     * `chatlab calibrate` measures it (embedded) from the CPU per message at
+     * half the closed loop's throughput against the closed loop's.
+     */
+    wakeMs?: number;
   };
   stores: Record<StoreKind, StoreModel>;
   /**
@@ -110,6 +119,7 @@ export function validateCalibration(raw: unknown, where = 'calibration'): Calibr
       envelopeMs: o.node?.envelopeMs ?? d.node.envelopeMs,
       frameOutMs: o.node?.frameOutMs ?? d.node.frameOutMs,
       ...(o.node?.cpu === undefined ? {} : { cpu: o.node.cpu }),
+      ...(o.node?.wakeMs === undefined ? {} : { wakeMs: o.node.wakeMs }),
     },
     stores,
     ...(o.resolutionMs === undefined ? {} : { resolutionMs: o.resolutionMs }),

@@ -10,6 +10,16 @@ describe('ServiceQueue', () => {
     assert.equal(q.admit(20, 1), 21, 'an idle server starts at once');
   });
 
+  it('charges the wake-up only to work that finds its server idle: light load costs more per job than a backlog', () => {
+    const q = new ServiceQueue('nodes', 1, 0.5);
+    assert.equal(q.admit(10, 1), 11.5, 'idle: the job and the wake-up');
+    assert.equal(q.admit(10, 1), 12.5, 'queued behind it: the job alone');
+    assert.equal(q.admit(11, 1), 13.5, 'still busy: no wake-up');
+    assert.equal(q.admit(20, 1), 21.5, 'idle again');
+    assert.equal(q.totalWakes, 2);
+    assert.equal(q.totalBusyMs, 5);
+  });
+
   it('gives each arrival the earliest free server', () => {
     const q = new ServiceQueue('redis', 2);
     assert.equal(q.admit(0, 10), 10);

@@ -17,8 +17,15 @@ export class ServiceQueue {
   maxWaitMs = 0;
   /** Service time admitted since the queue was made (never reset): the CPU a run spent, for calibration. */
   totalBusyMs = 0;
+  /** Work that found its server idle since the queue was made (never reset): the wake-ups `wakeMs` was paid for. */
+  totalWakes = 0;
 
-  constructor(readonly name: string, readonly servers: number) {
+  /**
+   * `wakeMs`: extra service time for work that finds its server idle (an
+   * event loop woken for one frame pays its poll, its read and its timers
+   * alone; work that queues behind other work shares them). 0 for stores.
+   */
+  constructor(readonly name: string, readonly servers: number, readonly wakeMs = 0) {
     if (!Number.isInteger(servers) || servers < 1) throw new RangeError(`${name}: servers must be an integer >= 1, got ${servers}`);
     this.free = new Float64Array(servers);
   }
@@ -28,13 +35,16 @@ export class ServiceQueue {
     const f = this.free;
     let best = 0;
     for (let i = 1; i < f.length; i++) if (f[i]! < f[best]!) best = i;
-    const start = Math.max(nowMs, f[best]!);
-    const done = start + serviceMs;
+    const idle = f[best]! < nowMs;
+    const start = idle ? nowMs : f[best]!;
+    const cost = idle ? serviceMs + this.wakeMs : serviceMs;
+    if (idle) this.totalWakes++;
+    const done = start + cost;
     f[best] = done;
     const wait = start - nowMs;
     this.served++;
-    this.busyMs += serviceMs;
-    this.totalBusyMs += serviceMs;
+    this.busyMs += cost;
+    this.totalBusyMs += cost;
     this.waitedMs += wait;
     if (wait > this.maxWaitMs) this.maxWaitMs = wait;
     return done;
