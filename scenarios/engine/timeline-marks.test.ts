@@ -99,7 +99,11 @@ describe('timeline marks', () => {
     const drop = report.faults.find((f) => f.kind === 'timeline:drop');
     assert.ok(drop, JSON.stringify(report.faults));
     assert.equal(drop.startMs, 12_000, 'at 10 s of the load, after the 2 s warm-up');
-    assert.equal(drop.impact!.reconnects.devices, 120);
+    // Every device the drop found signed in: all 120, less any that was reconnecting already when it came (on a
+    // loaded machine a device now and then reconnects by itself just before it; the second before the drop shows how many).
+    const upBefore = report.timeline.buckets[11]!.connected!;
+    assert.ok(upBefore >= 115, `connected ${upBefore} in the second before the drop`);
+    assert.ok(drop.impact!.reconnects.devices >= upBefore && drop.impact!.reconnects.devices <= 120, `reconnects ${drop.impact!.reconnects.devices}, ${upBefore} connected before`);
     assert.equal(drop.impact!.reconnects.notBack, 0);
     const dropBucket = report.timeline.buckets[12]!;
     assert.ok(dropBucket.connected !== null && dropBucket.connected < 120, `connected ${dropBucket.connected} in the drop's second`);
