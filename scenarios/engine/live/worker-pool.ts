@@ -11,13 +11,14 @@ const TSX = import.meta.resolve('tsx');
 const SELF_RESOLVE = new URL('../../../cli/self-resolve.mjs', import.meta.url).href;
 
 export type Done = Extract<WorkerMessage, { type: 'done' }>;
+type Tick = Extract<WorkerMessage, { type: 'tick' }>;
 
+/** A driver worker: worker.ts forked with tsx. */
 function forkWorker(): ChildProcess {
   // CHATLAB_DRIVER_CPU_PROF=<dir>: a V8 CPU profile of each worker (where the driver's time goes).
   const prof = process.env.CHATLAB_DRIVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHATLAB_DRIVER_CPU_PROF}`] : [];
   return fork(WORKER, [], { execArgv: ['--import', TSX, '--import', SELF_RESOLVE, ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
-type Tick = Extract<WorkerMessage, { type: 'tick' }>;
 
 export function summarizeDriver(parts: Done['driver'][]) {
   const cpuPercent = Math.max(...parts.map((p) => p.cpuPercent));

@@ -19,6 +19,8 @@ export class ServiceQueue {
   totalBusyMs = 0;
   /** Work that found its server idle since the queue was made (never reset): the wake-ups `wakeMs` was paid for. */
   totalWakes = 0;
+  /** How long the last admitted work waited before its server took it (its wake-up, if any, is service, not wait). */
+  lastWaitMs = 0;
 
   /**
    * `wakeMs`: extra service time for work that finds its server idle (an
@@ -42,6 +44,7 @@ export class ServiceQueue {
     const done = start + cost;
     f[best] = done;
     const wait = start - nowMs;
+    this.lastWaitMs = wait;
     this.served++;
     this.busyMs += cost;
     this.totalBusyMs += cost;

@@ -162,7 +162,7 @@ export class SimTransport implements Transport {
     const now = clock.now();
     const idle = this.cpu.idleAt(now);
     const done = this.cpu.admit(now, costMs);
-    this.node?.setEventLoopDelay(done - now - costMs);
+    this.node?.setEventLoopDelay(this.cpu.lastWaitMs);
     if (idle && done - now < network.resolutionMs) fn(a, b);
     else clock.callAt(done, fn, a, b);
   }
