@@ -10,9 +10,45 @@ export interface MemoryKeysOptions {
 interface DeviceKeys {
   identityKey: string;
   signedPreKey: { id: number; key: string; signature: string };
-  /** One-time keys not yet handed out, oldest first (a device uploads at most ~100): ids and keys side by side, no object per key. */
-  oneTimeIds: number[];
-  oneTimeKeys: string[];
+  /** One-time keys not yet handed out, oldest first (a device uploads at most ~100). */
+  oneTime: OneTimeKeys;
+}
+
+/**
+ * A device's one-time keys, held with no object per key: the ids as a run
+ * [next, end) while they are consecutive (as devices number them), else as a
+ * list; the keys as one string while they are all the same (the sim's
+ * modeled keys), else as a list beside the ids. A million sim devices with
+ * 20 keys each held ~0.8 KB apiece as two arrays.
+ */
+class OneTimeKeys {
+  private next = 0;
+  private end = 0;
+  private ids?: number[];
+  private keys: string | string[];
+  /** Index of the next key in `keys` (a list), so handing one out is not a shift. */
+  private at = 0;
+
+  constructor(published: readonly { id: number; key: string }[]) {
+    const first = published[0];
+    const run = published.every((k, i) => k.id === first!.id + i);
+    if (run && first) [this.next, this.end] = [first.id, first.id + published.length];
+    else this.ids = published.map((k) => k.id);
+    this.keys = published.every((k) => k.key === first!.key) ? (first?.key ?? '') : published.map((k) => k.key);
+  }
+
+  get size(): number {
+    return this.ids ? this.ids.length - this.at : this.end - this.next;
+  }
+
+  /** The oldest key not yet handed out, now handed out. */
+  take(): { id: number; key: string } | undefined {
+    if (this.size === 0) return undefined;
+    const key = typeof this.keys === 'string' ? this.keys : this.keys[this.at]!;
+    const id = this.ids ? this.ids[this.at]! : this.next++;
+    this.at++;
+    return { id, key };
+  }
 }
 
 /**
@@ -37,8 +73,7 @@ export class MemoryKeys implements Keys {
     devices.set(device, {
       identityKey: bundle.identityKey,
       signedPreKey: { ...bundle.signedPreKey },
-      oneTimeIds: bundle.oneTimePreKeys.map((k) => k.id),
-      oneTimeKeys: bundle.oneTimePreKeys.map((k) => k.key),
+      oneTime: new OneTimeKeys(bundle.oneTimePreKeys),
     });
   }
 
@@ -48,9 +83,8 @@ export class MemoryKeys implements Keys {
     for (const [device, keys] of this.byUser.get(user) ?? []) {
       if (device === except) continue;
       const bundle: FetchedBundle = { device, identityKey: keys.identityKey, signedPreKey: { ...keys.signedPreKey } };
-      const id = keys.oneTimeIds.shift();
-      const key = keys.oneTimeKeys.shift();
-      if (id !== undefined && key !== undefined) bundle.oneTimePreKey = { id, key };
+      const oneTime = keys.oneTime.take();
+      if (oneTime) bundle.oneTimePreKey = oneTime;
       bundles.push(bundle);
     }
     return bundles;
@@ -69,6 +103,6 @@ export class MemoryKeys implements Keys {
   async remaining(device: DeviceId): Promise<number> {
     this.faults?.check('remaining');
     const keys = this.byUser.get(userOf(device))?.get(device);
-    return keys?.oneTimeIds.length ?? 0;
+    return keys?.oneTime.size ?? 0;
   }
 }

@@ -112,22 +112,24 @@ export class E2eeClient {
   private crypto: DeviceCrypto;
   private published = false;
   private preKeyMessages = 0;
-  /** Devices of each user as this device last learned them (own device excluded). */
-  private readonly devicesOf = new Map<UserId, DeviceId[]>();
+  /** Devices of each user as this device last learned them (own device excluded); a lone device is its id, not an array of one (a sim holds millions). */
+  private readonly devicesOf = new Map<UserId, DeviceId | DeviceId[]>();
   /** Users to fetch: 0 while queued, else when the `keys.fetch` asking for them went out. */
-  private readonly fetching = new Map<UserId, number>();
+  private fetching?: Map<UserId, number>;
   /** `keys.fetch` frames on their way. */
   private fetchesOut = 0;
   /** No keys request goes out before this (the node said rate_limited). */
   private keysPausedUntil = 0;
   /** When the unanswered publish went out (0: answered). */
   private publishedAt = 0;
-  // The collections below are built on first use (`??=`): most devices of a large sim never need them, and an empty Map costs ~180 bytes.
+  // `fetching` above and the collections below are built on first use (`??=`), and `fetching`, `built` and `waiting`
+  // are let go again once empty (`without`): most devices of a large sim hold nothing in them most of the time, and
+  // a Map costs ~180 bytes empty and keeps its grown table after its entries leave.
   private groups?: Map<string, GroupState>;
   /** Frames built for pending sends, reused by retries until the server says the recipients changed. */
-  private readonly built = new Map<string, ClientFrame>();
+  private built?: Map<string, ClientFrame>;
   /** Sends waiting for keys, group devices or distributions. */
-  private readonly waiting = new Map<string, PendingSend>();
+  private waiting?: Map<string, PendingSend>;
   /** Group messages waiting for their sender's key: `${from} ${gid}` → messages. */
   private held?: Map<string, HeldMessage[]>;
   /** The mids of the held messages: a copy redelivered meanwhile is not a second message. */
@@ -153,13 +155,22 @@ export class E2eeClient {
     return this.setup.stats;
   }
 
+  private devicesOfUser(u: UserId): readonly DeviceId[] | undefined {
+    const v = this.devicesOf.get(u);
+    return typeof v === 'string' ? [v] : v;
+  }
+
+  private learn(u: UserId, ds: DeviceId[]): void {
+    this.devicesOf.set(u, ds.length === 1 ? ds[0]! : ds);
+  }
+
   /** The app was reinstalled: a new identity, no sessions; its new bundle is published at once (or at the next welcome). */
   reinstall(): void {
     this.crypto = this.setup.crypto(this.link.id);
     this.published = false;
     this.devicesOf.clear();
     this.groups?.clear();
-    this.built.clear();
+    this.built = undefined;
     if (this.link.online()) this.publish();
   }
 
@@ -195,20 +206,20 @@ export class E2eeClient {
 
   /** The frame to transmit for a pending send, or undefined while keys, group devices or distributions are awaited (then `kick` follows). */
   frameFor(e: PendingSend): ClientFrame | undefined {
-    const done = this.built.get(e.cid);
+    const done = this.built?.get(e.cid);
     if (done) return done;
     const f = e.to.startsWith('g:') ? this.groupFrame(e, e.to.slice(2)) : this.directFrame(e, e.to);
     if (f) {
-      this.built.set(e.cid, f);
-      this.waiting.delete(e.cid);
-    } else this.waiting.set(e.cid, e);
+      (this.built ??= new Map()).set(e.cid, f);
+      this.waiting = without(this.waiting, e.cid);
+    } else (this.waiting ??= new Map()).set(e.cid, e);
     return f;
   }
 
   /** The send is over (acked or failed for good). */
   settled(cid: string): void {
-    this.built.delete(cid);
-    this.waiting.delete(cid);
+    this.built = without(this.built, cid);
+    this.waiting = without(this.waiting, cid);
   }
 
   private directFrame(e: PendingSend, to: UserId): ClientFrame | undefined {
@@ -222,7 +233,7 @@ export class E2eeClient {
     const identities: Record<string, string> = {};
     let bytes = 0;
     for (const u of users) {
-      for (const d of this.devicesOf.get(u)!) {
+      for (const d of this.devicesOfUser(u)!) {
         const c = this.crypto.encrypt(d, plaintext);
         bodies[d] = c;
         const id = this.crypto.sessionIdentity(d);
@@ -285,7 +296,7 @@ export class E2eeClient {
 
   /** Queues users whose bundles are needed; they are asked FETCHES_IN_FLIGHT frames at a time. */
   private fetch(users: UserId[]): void {
-    for (const u of users) if (!this.fetching.has(u)) this.fetching.set(u, 0);
+    for (const u of users) if (!this.fetching?.has(u)) (this.fetching ??= new Map()).set(u, 0);
     this.pumpFetches();
   }
 
@@ -294,13 +305,13 @@ export class E2eeClient {
     if (!this.link.online() || now < this.keysPausedUntil) return this.armRetry();
     while (this.fetchesOut < FETCHES_IN_FLIGHT) {
       const chunk: UserId[] = [];
-      for (const [u, at] of this.fetching) {
+      for (const [u, at] of this.fetching ?? []) {
         if (at !== 0) continue;
         chunk.push(u);
         if (chunk.length === USERS_PER_FETCH) break;
       }
       if (chunk.length === 0) break;
-      for (const u of chunk) this.fetching.set(u, now);
+      for (const u of chunk) this.fetching!.set(u, now);
       this.fetchesOut++;
       this.write({ t: 'keys.fetch', users: chunk });
     }
@@ -360,7 +371,8 @@ export class E2eeClient {
     if (this.fetchesOut > 0) this.fetchesOut--;
     const bundles = Array.isArray(f.bundles) ? (f.bundles as FetchedBundleData[]) : [];
     const fresh = new Map<UserId, DeviceId[]>();
-    for (const u of asked) if (typeof u === 'string' && this.fetching.delete(u)) fresh.set(u, []);
+    for (const u of asked) if (typeof u === 'string' && this.fetching?.delete(u)) fresh.set(u, []);
+    if (this.fetching?.size === 0) this.fetching = undefined;
     for (const b of bundles) {
       if (b.device === this.link.id) continue;
       const u = userOf(b.device);
@@ -389,7 +401,7 @@ export class E2eeClient {
       // The server named a device of u that published no bundle yet (it signed in a moment ago): ask again shortly.
       const unpublished = [...(this.awaited ?? [])].some(([d, since]) => userOf(d) === u && !ds.includes(d) && now - since < AWAIT_PUBLISH_MS);
       if (unpublished) again.push(u);
-      else this.devicesOf.set(u, ds);
+      else this.learn(u, ds);
     }
     if (again.length > 0) this.link.clock.setTimeout(() => this.fetch(again.filter((u) => !this.devicesOf.has(u))), UNPUBLISHED_RETRY_MS);
     if (fresh.size > again.length) this.retryWaiting();
@@ -457,9 +469,9 @@ export class E2eeClient {
 
   /** The server's answer to a stale view: `devices_changed` (direct) or `members_changed` (group). Refreshes what it names. */
   onStale(cid: string, f: Frame): void {
-    const e = this.waiting.get(cid);
-    const frame = this.built.get(cid) as Frame | undefined;
-    this.built.delete(cid);
+    const e = this.waiting?.get(cid);
+    const frame = this.built?.get(cid) as Frame | undefined;
+    this.built = without(this.built, cid);
     if (f.code === 'members_changed') {
       this.stats.counts.membersChanged++;
       const to = typeof frame?.to === 'string' ? frame.to : e?.to;
@@ -480,15 +492,15 @@ export class E2eeClient {
     missing.push(...changed);
     for (const d of stale) {
       this.crypto.forget(d);
-      const ds = this.devicesOf.get(userOf(d));
-      if (ds) this.devicesOf.set(userOf(d), ds.filter((x) => x !== d));
+      const ds = this.devicesOfUser(userOf(d));
+      if (ds) this.learn(userOf(d), ds.filter((x) => x !== d));
     }
     const awaited = (this.awaited ??= new Map());
     for (const d of missing) if (!awaited.has(d)) awaited.set(d, this.link.clock.now());
     const users = [...new Set(missing.map(userOf))];
     // Fetched again, so their bundles (and new sessions) replace what this device knew.
     for (const u of users) this.devicesOf.delete(u);
-    if (users.length > 0) this.fetch(users.filter((u) => !this.fetching.has(u)));
+    if (users.length > 0) this.fetch(users.filter((u) => !this.fetching?.has(u)));
   }
 
   // ---- receiving ----
@@ -609,25 +621,25 @@ export class E2eeClient {
 
   /** What `prewarm` still waits for, in words (for a setup that did not settle). */
   get unsettled(): string {
-    const asked = [...this.fetching.values()].filter((at) => at !== 0).length;
+    const asked = [...(this.fetching?.values() ?? [])].filter((at) => at !== 0).length;
     const groups = [...(this.prewarming ?? [])].map((gid) => {
       const g = this.groups?.get(gid);
       return `${gid}: ${!g || g.version === '' ? 'members asked' : `${g.inFlight.size} distributions on their way, ${g.keyed.size} of ${g.devices.length} devices keyed`}`;
     });
-    return `${this.fetching.size} users' keys (${asked} asked, ${this.fetchesOut} fetches out)${groups.length ? `; ${groups.join('; ')}` : ''}`;
+    return `${this.fetching?.size ?? 0} users' keys (${asked} asked, ${this.fetchesOut} fetches out)${groups.length ? `; ${groups.join('; ')}` : ''}`;
   }
 
   /** Keys, group members or distributions still on their way for `prewarm`. */
   get settling(): boolean {
-    return this.fetching.size > 0 || (this.prewarming?.size ?? 0) > 0;
+    return this.fetching !== undefined || (this.prewarming?.size ?? 0) > 0;
   }
 
   /** Every send waiting for something: those whose frame can be built now are transmitted, the others ask for what they still need. */
   private retryWaiting(): void {
     if (!this.link.online()) return;
     for (const gid of this.prewarming ?? []) if (this.advanceGroup(gid)) this.prewarming!.delete(gid);
-    for (const [cid, e] of [...this.waiting]) {
-      if (this.built.has(cid) || this.advance(e)) this.link.kick(cid);
+    for (const [cid, e] of [...(this.waiting ?? [])]) {
+      if (this.built?.has(cid) || this.advance(e)) this.link.kick(cid);
     }
   }
 
@@ -640,7 +652,7 @@ export class E2eeClient {
     const me = userOf(this.link.id);
     if (!e.to.startsWith('g:')) {
       // A recipient whose answer named no bundle had published none yet (it signed in a moment ago): asked again, at most every NO_KEYS_RETRY_MS.
-      if (e.to !== me && this.devicesOf.get(e.to)?.length === 0) {
+      if (e.to !== me && this.devicesOfUser(e.to)?.length === 0) {
         const wait = (this.noKeysAt?.get(e.to) ?? 0) + NO_KEYS_RETRY_MS - this.link.clock.now();
         if (wait > 0) {
           this.askAgainIn(wait);
@@ -696,16 +708,16 @@ export class E2eeClient {
    */
   private armRetry(): void {
     if (this.retryTimer) return;
-    const outstanding = this.fetching.size > 0 || this.publishedAt !== 0 || [...(this.groups?.values() ?? [])].some((g) => g.asked || g.inFlight.size > 0);
+    const outstanding = this.fetching !== undefined || this.publishedAt !== 0 || [...(this.groups?.values() ?? [])].some((g) => g.asked || g.inFlight.size > 0);
     if (!outstanding) return;
     this.retryTimer = this.link.clock.setTimeout(() => {
       this.retryTimer = undefined;
       if (!this.link.online()) return;
       const cutoff = this.link.clock.now() - ANSWER_TIMEOUT_MS;
       let overdue = 0;
-      for (const [u, at] of this.fetching) {
+      for (const [u, at] of this.fetching ?? []) {
         if (at !== 0 && at <= cutoff) {
-          this.fetching.set(u, 0);
+          this.fetching!.set(u, 0);
           overdue++;
         }
       }
@@ -730,7 +742,7 @@ export class E2eeClient {
 
   /** The socket closed: answers to requests in flight will not come; everything outstanding is asked again after the next welcome. */
   onDisconnected(): void {
-    for (const u of this.fetching.keys()) this.fetching.set(u, 0);
+    for (const u of this.fetching?.keys() ?? []) this.fetching!.set(u, 0);
     this.fetchesOut = 0;
     for (const g of this.groups?.values() ?? []) {
       g.asked = false;
@@ -747,8 +759,8 @@ export class E2eeClient {
     // Held messages were never acked: the inbox offers them again after the next welcome.
     this.held?.clear();
     this.heldMids?.clear();
-    this.waiting.clear();
-    this.built.clear();
+    this.waiting = undefined;
+    this.built = undefined;
     this.prewarming?.clear();
   }
 
@@ -770,4 +782,11 @@ function isInFlight(g: GroupState, d: DeviceId): boolean {
 
 function utf8Bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8');
+}
+
+/** `m` without `key`, or undefined once that leaves it empty (a Map keeps its grown table after its entries leave). */
+function without<K, V>(m: Map<K, V> | undefined, key: K): Map<K, V> | undefined {
+  if (m === undefined) return undefined;
+  m.delete(key);
+  return m.size > 0 ? m : undefined;
 }

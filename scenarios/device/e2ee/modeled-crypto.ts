@@ -32,8 +32,10 @@ export class ModeledCrypto implements DeviceCrypto {
   readonly identityKey: string;
   private nextPreKey = 1;
   private signedPreKey = 1;
-  /** remote → [identity, confirmed (a reply came, so messages are no longer pre-key messages)]. */
-  private readonly sessions = new Map<DeviceId, { identity: string; confirmed: boolean }>();
+  /** remote → the identity its session was started with (a string, no object per session: a sim holds millions). */
+  private readonly sessions = new Map<DeviceId, string>();
+  /** Sessions not yet confirmed (no reply came, so messages are still pre-key messages); built on first use. */
+  private unconfirmed?: Set<DeviceId>;
   /** `${sender} ${group}` → the sender-key generation held (built on first use: most devices are in no group). */
   private senderKeys?: Map<string, number>;
   private ownGeneration?: Map<string, number>;
@@ -61,26 +63,32 @@ export class ModeledCrypto implements DeviceCrypto {
   }
 
   sessionIdentity(remote: DeviceId): string | undefined {
-    return this.sessions.get(remote)?.identity;
+    return this.sessions.get(remote);
   }
 
   startSession(remote: DeviceId, bundle: FetchedBundleData): { identityChanged: boolean; usedOneTimePreKey: boolean } {
     this.spend(this.model.sessionStartUs);
     const old = this.sessions.get(remote);
-    this.sessions.set(remote, { identity: bundle.identityKey, confirmed: false });
-    return { identityChanged: old !== undefined && old.identity !== bundle.identityKey, usedOneTimePreKey: bundle.oneTimePreKey !== undefined };
+    this.sessions.set(remote, bundle.identityKey);
+    (this.unconfirmed ??= new Set()).add(remote);
+    return { identityChanged: old !== undefined && old !== bundle.identityKey, usedOneTimePreKey: bundle.oneTimePreKey !== undefined };
   }
 
   forget(remote: DeviceId): void {
     this.sessions.delete(remote);
+    this.confirm(remote);
+  }
+
+  /** Messages to `remote` are no longer pre-key messages. */
+  private confirm(remote: DeviceId): void {
+    if (this.unconfirmed?.delete(remote) && this.unconfirmed.size === 0) this.unconfirmed = undefined;
   }
 
   encrypt(remote: DeviceId, plaintext: string): string {
-    const s = this.sessions.get(remote);
-    if (!s) throw new E2eeError('no_session', `no session with ${remote}`);
+    if (!this.sessions.has(remote)) throw new E2eeError('no_session', `no session with ${remote}`);
     this.spend(this.model.encryptUs);
     // 'P' + the sender's identity: a pre-key message names it (the responder starts its session from it).
-    if (!s.confirmed) return base64urlLength(`P${this.identityKey}${FILL.slice(0, this.model.preKeyMessageOverheadBytes)}${carried(plaintext)}`);
+    if (this.unconfirmed?.has(remote)) return base64urlLength(`P${this.identityKey}${FILL.slice(0, this.model.preKeyMessageOverheadBytes)}${carried(plaintext)}`);
     return base64urlLength(`M${FILL.slice(0, this.model.messageOverheadBytes)}${carried(plaintext)}`);
   }
 
@@ -91,13 +99,14 @@ export class ModeledCrypto implements DeviceCrypto {
       // A copy, not a slice: a slice would keep the whole first message alive as long as the session.
       const identity = flatCopy(ciphertext.slice(1, 44));
       this.spend(this.model.sessionAcceptUs);
-      this.sessions.set(remote, { identity, confirmed: true });
+      this.sessions.set(remote, identity);
+      this.confirm(remote);
       const size = ciphertext.length - 44 - this.model.preKeyMessageOverheadBytes;
-      return { plaintext: uncarried(ciphertext, 44) ?? FILL.slice(0, Math.max(0, size)), startedSession: true, identityChanged: s !== undefined && s.identity !== identity, usedOneTimePreKey: 0 };
+      return { plaintext: uncarried(ciphertext, 44) ?? FILL.slice(0, Math.max(0, size)), startedSession: true, identityChanged: s !== undefined && s !== identity, usedOneTimePreKey: 0 };
     }
     if (!ciphertext.startsWith('M')) throw new E2eeError('malformed', 'not a modeled ciphertext');
-    if (!s) throw new E2eeError('no_session', `no session with ${remote}`);
-    s.confirmed = true;
+    if (s === undefined) throw new E2eeError('no_session', `no session with ${remote}`);
+    this.confirm(remote);
     return { plaintext: uncarried(ciphertext, 1) ?? FILL.slice(0, Math.max(0, ciphertext.length - 1 - this.model.messageOverheadBytes)), startedSession: false, identityChanged: false };
   }
 
