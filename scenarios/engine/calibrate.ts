@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cpus as cpuList, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -38,8 +38,17 @@ export interface CalibrateResult {
 const LIGHT_RUNS = 3;
 const CLI = fileURLToPath(new URL('../../cli/chatlab.ts', import.meta.url));
 
-/** `chatlab run steady-chat` in a process of its own, as a user runs it (nothing pinned); its report, written to `out`. */
-export function chatlabRun(world: string, o: Overrides, seed: number, out = tmp()): Report {
+/** `chatlab run steady-chat` in a process of its own, as a user runs it (nothing pinned); its report, written to `out` (kept), or to a scratch folder removed once read. */
+export function chatlabRun(world: string, o: Overrides, seed: number, keep?: string): Report {
+  const out = keep ?? tmp();
+  try {
+    return runReport(world, o, seed, out);
+  } finally {
+    if (keep === undefined) rmSync(out, { recursive: true, force: true });
+  }
+}
+
+function runReport(world: string, o: Overrides, seed: number, out: string): Report {
   const args = ['--import', 'tsx', CLI, 'run', 'steady-chat', '--world', world, '--seed', String(seed), '--out', out, '--no-progress'];
   if (o.devices !== undefined) args.push('--devices', String(o.devices));
   if (o.rate !== undefined) args.push('--rate', String(o.rate));
@@ -229,8 +238,9 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
   // (cpu µs) at the last sample where the nodes' frame count grew: it bounds the load, not the teardown.
   let last = { cpuUs: 0, frames: 0, wallMs: 0 };
   let sampler: NodeJS.Timeout | undefined;
+  const outDir = tmp();
   const { report } = await runLive({
-    scenario: 'steady-chat', world: o.world, overrides: o.overrides, seed: o.seed, outDir: tmp(), progress: false, log: o.log, driverCpus: o.driverCpus,
+    scenario: 'steady-chat', world: o.world, overrides: o.overrides, seed: o.seed, outDir, progress: false, log: o.log, driverCpus: o.driverCpus,
     onLoadStart: (world) => {
       cpu0 = process.cpuUsage();
       wall0 = performance.now();
@@ -245,6 +255,7 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
     },
   });
   clearInterval(sampler);
+  rmSync(outDir, { recursive: true, force: true });
   return { cpuMsPerMessage: last.cpuUs / 1000 / Math.max(1, report.messages.acked), cpuShare: last.cpuUs / 1000 / Math.max(1, last.wallMs), report };
 }
 
