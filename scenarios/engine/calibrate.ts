@@ -239,23 +239,27 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
   let last = { cpuUs: 0, frames: 0, wallMs: 0 };
   let sampler: NodeJS.Timeout | undefined;
   const outDir = tmp();
-  const { report } = await runLive({
-    scenario: 'steady-chat', world: o.world, overrides: o.overrides, seed: o.seed, outDir, progress: false, log: o.log, driverCpus: o.driverCpus,
-    onLoadStart: (world) => {
-      cpu0 = process.cpuUsage();
-      wall0 = performance.now();
-      const nodes = world.embedded?.nodes ?? [];
-      frames = () => nodes.reduce((n, x) => n + x.node.metrics.framesIn + x.node.metrics.framesOut, 0);
-      sampler = setInterval(() => {
-        const f = frames();
-        if (f <= last.frames) return;
-        const c = process.cpuUsage(cpu0);
-        last = { cpuUs: c.user + c.system, frames: f, wallMs: performance.now() - wall0 };
-      }, 250);
-    },
-  });
-  clearInterval(sampler);
-  rmSync(outDir, { recursive: true, force: true });
+  let report: Report;
+  try {
+    ({ report } = await runLive({
+      scenario: 'steady-chat', world: o.world, overrides: o.overrides, seed: o.seed, outDir, progress: false, log: o.log, driverCpus: o.driverCpus,
+      onLoadStart: (world) => {
+        cpu0 = process.cpuUsage();
+        wall0 = performance.now();
+        const nodes = world.embedded?.nodes ?? [];
+        frames = () => nodes.reduce((n, x) => n + x.node.metrics.framesIn + x.node.metrics.framesOut, 0);
+        sampler = setInterval(() => {
+          const f = frames();
+          if (f <= last.frames) return;
+          const c = process.cpuUsage(cpu0);
+          last = { cpuUs: c.user + c.system, frames: f, wallMs: performance.now() - wall0 };
+        }, 250);
+      },
+    }));
+  } finally {
+    clearInterval(sampler);
+    rmSync(outDir, { recursive: true, force: true });
+  }
   return { cpuMsPerMessage: last.cpuUs / 1000 / Math.max(1, report.messages.acked), cpuShare: last.cpuUs / 1000 / Math.max(1, last.wallMs), report };
 }
 

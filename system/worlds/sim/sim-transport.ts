@@ -160,10 +160,11 @@ export class SimTransport implements Transport {
   onCpuCall<A, B>(costMs: number, fn: (a: A, b: B) => void, a: A, b: B): void {
     const { clock, network } = this.links;
     const now = clock.now();
-    const idle = this.cpu.idleAt(now);
     const done = this.cpu.admit(now, costMs);
-    this.node?.setEventLoopDelay(this.cpu.lastWaitMs);
-    if (idle && done - now < network.resolutionMs) fn(a, b);
+    // No wait: the CPU was idle (admit gives work the earliest free server), so no second scan of the queue.
+    const waited = this.cpu.lastWaitMs;
+    this.node?.setEventLoopDelay(waited);
+    if (waited === 0 && done - now < network.resolutionMs) fn(a, b);
     else clock.callAt(done, fn, a, b);
   }
 
