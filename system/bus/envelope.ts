@@ -13,10 +13,10 @@ export interface DeliverEnvelope {
 
 /** One inbox item as the node tracks it until the device acks it. */
 export interface DeliveryItem {
-  /** Inbox entry id (a mid for messages, a receipt id for receipts, a distribution's id for `skdm`). */
+  /** Inbox entry id (a mid for messages, a receipt id for receipts, a distribution's or introduction's id for `skdm` and `intro`). */
   id: string;
-  /** Only `msg` produces receipts on ack and push wake-ups; `receipt` and `skdm` are acked and forgotten. */
-  kind: 'msg' | 'receipt' | 'skdm';
+  /** Only `msg` produces receipts on ack and push wake-ups; `receipt`, `skdm` and `intro` are acked and forgotten. */
+  kind: 'msg' | 'receipt' | 'skdm' | 'intro';
   /** Serialized server frame. */
   frame: string;
   /** For messages: who sent it, so the device's ack can produce a `delivered` receipt. */

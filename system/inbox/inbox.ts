@@ -24,13 +24,13 @@ export interface Inbox {
 
 export interface InboxEntry {
   device: string;
-  /** Sortable id: the message's mid, the receipt's id, or the sender-key distribution's id. */
+  /** Sortable id: the message's mid, the receipt's id, or the sender-key distribution's or introduction's id. */
   id: string;
-  /** `skdm`: a sender-key distribution message (`keys.distribute`), kept and acked like a receipt. */
-  kind: 'msg' | 'receipt' | 'skdm';
+  /** `skdm`: a sender-key distribution message (`keys.distribute`); `intro`: a pairwise session message (`keys.introduce`); both kept and acked like a receipt. */
+  kind: 'msg' | 'receipt' | 'skdm' | 'intro';
   /** Serialized server frame. */
   frame: string;
-  /** For messages: sender device, conversation and seq (to produce receipts on ack); for `skdm`, the sender device. */
+  /** For messages: sender device, conversation and seq (to produce receipts on ack); for `skdm` and `intro`, the sender device. */
   from?: string;
   conv?: string;
   seq?: number;

@@ -263,6 +263,7 @@ export class ChatNode {
       case 'keys.fetch':
       case 'keys.count':
       case 'keys.distribute':
+      case 'keys.introduce':
         return this.keysOps.onFrame(c, f);
       case 'story.post':
       case 'story.list':

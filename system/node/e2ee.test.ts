@@ -282,6 +282,61 @@ describe('End-to-end encryption on the node (core, no sockets)', () => {
     });
   });
 
+  describe('keys.introduce', () => {
+    it('stores an introduction for any current device of any user, drains it on sign-in until acked, and names the stale devices', async () => {
+      const c = await coreCluster();
+      const on = await online(c, 'alice.1', 'alice.2', 'carol.1');
+      await offline(c, 'bob.1');
+      const t = c.nodes[0]!.transport;
+      const a = on['alice.1']!;
+      const bodies = { 'bob.1': 'Ym9i', 'carol.1': 'Y2Fyb2w', 'alice.2': 'YTI', 'alice.1': 'c2VsZg', 'nobody.1': 'bm8', 'bob.2': 'Ym9iMg' };
+      await c.frame(a, { t: 'keys.introduce', cid: 'i1', bodies });
+      assert.deepEqual(t.take(a, 'keys.introduced'), [{ t: 'keys.introduced', cid: 'i1', stale: ['alice.1', 'bob.2', 'nobody.1'] }]);
+      const [live] = t.take(on['carol.1']!, 'intro');
+      assert.deepEqual({ ...live, id: undefined, ts: undefined }, { t: 'intro', id: undefined, from: 'alice.1', body: 'Y2Fyb2w', ts: undefined });
+      assert.match(live!.id, /^[0-9a-f]{18}$/);
+      assert.deepEqual(t.take(on['alice.2']!, 'intro').map((s) => s.body), ['YTI'], "the sender's other device");
+      assert.equal(await c.ports.inbox.count('bob.1'), 1);
+      assert.equal(c.ports.push.wakesOf('bob.1'), 0, 'an introduction wakes no one, as a receipt');
+
+      const b = await c.connect('bob.1');
+      const [drained] = t.take(b, 'intro');
+      assert.deepEqual([drained!.id, drained!.from, drained!.body], [live!.id, 'alice.1', 'Ym9i']);
+      await c.frame(b, { t: 'recv', ids: [drained!.id] });
+      assert.deepEqual(t.take(b, 'drained'), [{ t: 'drained', count: 1 }], 'the drain page ends once acked');
+      assert.equal(await c.ports.inbox.count('bob.1'), 0, 'acked with recv');
+      assert.equal(t.take(a, 'receipt').length, 0, 'an acked introduction sets off no receipt');
+      assert.equal(t.take(a, 'msg').length + t.take(b, 'msg').length, 0, 'no message in any conversation');
+    });
+
+    it('redelivers an introduction the bus lost to a device on another node', async () => {
+      const c = await coreCluster(2);
+      const a = await c.connect('alice.1', 0);
+      const b = await c.connect('bob.1', 1);
+      let dropped = 0;
+      c.ports.bus.setFilter((_node, env) => !(env.k === 'deliver' && env.item.kind === 'intro' && dropped++ === 0));
+      await c.frame(a, { t: 'keys.introduce', cid: 'i2', bodies: { 'bob.1': 'Ym9i' } }, 0);
+      assert.equal(c.nodes[0]!.transport.take(a, 'keys.introduced').length, 1);
+      assert.equal(c.nodes[1]!.transport.take(b, 'intro').length, 0, 'the envelope was lost');
+      for (let i = 0; i < 4; i++) {
+        c.clock.advance(1000);
+        await c.settle();
+      }
+      assert.deepEqual(c.nodes[1]!.transport.take(b, 'intro').map((s) => s.body), ['Ym9i']);
+    });
+
+    it('answers unavailable with the cid when the inbox fails, and nothing is introduced', async () => {
+      const c = await coreCluster();
+      const on = await online(c, 'alice.1', 'bob.1');
+      c.faults.inbox.failNext('put');
+      await c.frame(on['alice.1']!, { t: 'keys.introduce', cid: 'f1', bodies: { 'bob.1': 'Ym9i' } });
+      const t = c.nodes[0]!.transport;
+      assert.deepEqual((t.take(on['alice.1']!, 'error') as Err[]).map((e) => [e.code, e.cid, e.retryable]), [['unavailable', 'f1', true]]);
+      assert.equal(t.take(on['alice.1']!, 'keys.introduced').length, 0);
+      assert.equal(t.take(on['bob.1']!, 'intro').length, 0);
+    });
+  });
+
   describe('keys.count and keys.fetch of several users', () => {
     it('counts the asking device\'s one-time pre-keys left', async () => {
       const c = await coreCluster();

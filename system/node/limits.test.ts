@@ -23,6 +23,7 @@ describe('Limits on client work (core, virtual time)', () => {
     { kind: 'keys.fetch', frame: { t: 'keys.fetch', user: 'bob' }, opts: { keysPerSec: 1, keysBurst: 3 }, burst: 3 },
     { kind: 'keys.count', frame: { t: 'keys.count' }, opts: { keysPerSec: 1, keysBurst: 3 }, burst: 3 },
     { kind: 'keys.distribute', frame: { t: 'keys.distribute', cid: 'd1', gid: 'g1', bodies: { 'bob.1': 'AAAA' } }, opts: { keysDistributePerSec: 1, keysDistributeBurst: 3 }, burst: 3 },
+    { kind: 'keys.introduce', frame: { t: 'keys.introduce', cid: 'i1', bodies: { 'bob.1': 'AAAA' } }, opts: { keysDistributePerSec: 1, keysDistributeBurst: 3 }, burst: 3 },
     { kind: 'read', frame: { t: 'read', conv: 'd:alice:bob', upTo: 1 }, opts: { readsPerSec: 1, readsBurst: 3 }, burst: 3 },
     { kind: 'group.list', frame: { t: 'group.list' }, opts: { groupQueriesPerSec: 1, groupQueriesBurst: 3 }, burst: 3 },
     { kind: 'group.devices', frame: { t: 'group.devices', gid: 'g1' }, opts: { groupQueriesPerSec: 1, groupQueriesBurst: 3 }, burst: 3 },

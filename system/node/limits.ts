@@ -65,7 +65,9 @@ export class Limits {
       case 'keys.count':
         return this.rate(c, 'keys', o.keysPerSec, o.keysBurst, 'keys');
       case 'keys.distribute':
-        return this.rate(c, 'keysDistribute', o.keysDistributePerSec, o.keysDistributeBurst, 'keys.distribute', f.cid);
+      case 'keys.introduce':
+        // One bucket for the pairwise key messages: a distribution and an introduction cost the node alike.
+        return this.rate(c, 'keysDistribute', o.keysDistributePerSec, o.keysDistributeBurst, f.t, f.cid);
       case 'read':
         return this.rate(c, 'reads', o.readsPerSec, o.readsBurst, 'read');
       case 'group.list':

@@ -123,4 +123,25 @@ describe('End-to-end frame validation', () => {
       assert.equal(big.cid, 'k1');
     });
   });
+
+  describe('keys.introduce', () => {
+    it('takes a cid and device bodies, and gives a refusal its cid', () => {
+      const ok = { t: 'keys.introduce', cid: 'i1', bodies: { 'bob.1': ct(), 'alice.2': ct() } };
+      assert.equal(answer(ok), 'ok');
+      const cases: [string, object][] = [
+        ['no cid', { ...ok, cid: undefined }],
+        ['no bodies', { ...ok, bodies: undefined }],
+        ['empty bodies', { ...ok, bodies: {} }],
+        ['a user key', { ...ok, bodies: { bob: ct() } }],
+        ['an empty body', { ...ok, bodies: { 'bob.1': '' } }],
+        ['too many bodies', { ...ok, bodies: Object.fromEntries(Array.from({ length: ProtocolLimits.maxIntroduceBodies + 1 }, (_, i) => [`u${i}.1`, 'QQ'])) }],
+      ];
+      for (const [what, frame] of cases) assert.equal(answer(frame), 'bad_frame', what);
+      const refused = parseClientFrame(JSON.stringify({ ...ok, bodies: { bob: ct() } })) as FrameError;
+      assert.equal(refused.cid, 'i1');
+      const big = parseClientFrame(JSON.stringify({ ...ok, bodies: { 'bob.1': ct(ProtocolLimits.maxBodyBytes + 4) } })) as FrameError;
+      assert.equal(big.code, 'too_large');
+      assert.equal(big.cid, 'i1');
+    });
+  });
 });

@@ -137,6 +137,7 @@ export const frameRules: ReadonlyMap<string, FrameRule> = new Map<string, FrameR
     : list(f.users, 'users', 1, L.maxKeysFetchUsers, isUserId, 'user ids')],
   ['keys.count', () => undefined],
   ['keys.distribute', (f) => cidProblem(f.cid) ?? ident(f.gid, 'gid') ?? deviceBodiesProblem(f.bodies, 'bodies', L.maxDistributeBodies)],
+  ['keys.introduce', (f) => cidProblem(f.cid) ?? deviceBodiesProblem(f.bodies, 'bodies', L.maxIntroduceBodies)],
   ['group.devices', (f) => ident(f.gid, 'gid')],
   ['story.post', (f) =>
     cidProblem(f.cid) ?? storyBody(f.body) ??

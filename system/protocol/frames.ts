@@ -63,6 +63,8 @@ export type ClientFrame =
   | { t: 'keys.fetch'; user?: string; users?: string[] }
   | { t: 'keys.count' }
   | { t: 'keys.distribute'; cid: string; gid: string; bodies: Record<string, string> }
+  /** Pairwise session messages outside any conversation (each listed device its own ciphertext): sessions set up before a first message. */
+  | { t: 'keys.introduce'; cid: string; bodies: Record<string, string> }
   | { t: 'group.devices'; gid: string }
   /** A story for `audience` (absent: anyone who asks) for the node's story lifetime; `body` is text or a media reference. */
   | { t: 'story.post'; cid: string; body: string; audience?: string[] }
@@ -102,6 +104,8 @@ export type ServerFrame =
   | { t: 'keys.count'; remaining: number }
   | { t: 'keys.distributed'; cid: string; stale: string[] }
   | { t: 'skdm'; id: string; from: string; gid: string; body: string; ts: number }
+  | { t: 'keys.introduced'; cid: string; stale: string[] }
+  | { t: 'intro'; id: string; from: string; body: string; ts: number }
   | { t: 'group.devices'; gid: string; devices: string[]; version: string; fanout: 'write' | 'read' }
   | { t: 'story.posted'; cid: string; sid: string; expiresAt: number }
   | {
@@ -165,6 +169,8 @@ export const ProtocolLimits = {
   maxSendBodies: 16,
   /** Entries of one `keys.distribute`'s `bodies` (a bigger group takes several frames; the frame size binds first). */
   maxDistributeBodies: 1000,
+  /** Entries of one `keys.introduce`'s `bodies` (the frame size may bind first). */
+  maxIntroduceBodies: 1000,
   /** Users in one `keys.fetch`. */
   maxKeysFetchUsers: 100,
   /** A story's body, in bytes (UTF-8), as a send's. Larger bodies get `too_large`. */

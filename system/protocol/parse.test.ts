@@ -191,7 +191,7 @@ describe('Client frame validation', () => {
     assert.deepEqual(clientFrameTypes().sort(), [
       'call.answer', 'call.busy', 'call.candidate', 'call.hangup', 'call.offer', 'call.reject', 'call.ringing',
       'group.add', 'group.create', 'group.devices', 'group.list', 'group.receipts', 'group.remove', 'hello',
-      'keys.count', 'keys.distribute', 'keys.fetch', 'keys.publish', 'ping', 'presence.sub', 'read', 'recv', 'send',
+      'keys.count', 'keys.distribute', 'keys.fetch', 'keys.introduce', 'keys.publish', 'ping', 'presence.sub', 'read', 'recv', 'send',
       'story.list', 'story.post', 'story.view', 'story.views', 'typing',
     ]);
   });

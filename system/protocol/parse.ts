@@ -17,7 +17,7 @@ export class FrameError extends ChatError {
 }
 
 /** Frames a device tells its answers apart by `cid`: their errors carry it. */
-const CID_FRAMES: ReadonlySet<string> = new Set(['send', 'keys.distribute', 'story.post', 'story.list', 'story.view', 'story.views', 'call.offer']);
+const CID_FRAMES: ReadonlySet<string> = new Set(['send', 'keys.distribute', 'keys.introduce', 'story.post', 'story.list', 'story.view', 'story.views', 'call.offer']);
 
 /** Every frame type a device may send, in the order docs/protocol.md lists them. */
 export function clientFrameTypes(): string[] {
