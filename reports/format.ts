@@ -224,6 +224,8 @@ export function e2eeRows(report: Report): string[][] | null {
     ['ciphertext overhead per message (bytes)', fmtInt(Math.round(e.overheadBytesPerMessage))],
     ...wire,
     ['sessions started / accepted', `${fmtInt(e.sessionsStarted)} / ${fmtInt(e.sessionsAccepted)}`],
+    ['sessions accepted during the load (X3DH while measured)', fmtInt(e.sessionsAcceptedInLoad ?? e.sessionsAccepted)],
+    ['introductions before the load', fmtInt(e.introductions ?? 0)],
     ['bundles fetched / published', `${fmtInt(e.bundlesFetched)} / ${fmtInt(e.bundlesPublished)}`],
     ['sessions from the signed pre-key alone (one-time pre-keys ran out)', fmtInt(e.signedPreKeyOnly)],
     ['identity changes seen', fmtInt(e.identityChanges)],

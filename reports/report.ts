@@ -249,6 +249,10 @@ export interface E2eeReport {
   /** Sessions started from a fetched bundle (X3DH initiator) and from a received pre-key message (responder). */
   sessionsStarted: number;
   sessionsAccepted: number;
+  /** Of those accepted, the ones accepted during the load: pre-key messages whose recipient ran X3DH while the run measured. Absent in older reports. */
+  sessionsAcceptedInLoad?: number;
+  /** Introductions sent before the load (one per device introduced to; docs/e2ee.md): sessions both sides hold before the first message. Absent in older reports. */
+  introductions?: number;
   /** Sessions started from the signed pre-key alone: the recipient's one-time pre-keys had run out. */
   signedPreKeyOnly: number;
   /** Bundles received in `keys` answers (one per device). */

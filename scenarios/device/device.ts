@@ -178,8 +178,8 @@ export class VirtualDevice {
   }
 
   /** End-to-end sessions with these contacts' devices and this device's sender key with these groups, set up before the load (see E2eeClient.prewarm). */
-  prewarm(users: readonly string[], groups: readonly string[]): void {
-    if (this.opts.e2ee?.enabled && this.current === 'online') this.e2ee.prewarm(users, groups);
+  prewarm(users: readonly string[], groups: readonly string[], introduce: readonly string[] = []): void {
+    if (this.opts.e2ee?.enabled && this.current === 'online') this.e2ee.prewarm(users, groups, introduce);
   }
 
   /** End-to-end encryption is off, or this device's first bundle is stored (the node answered its publish). */
@@ -285,7 +285,7 @@ export class VirtualDevice {
     }
     this.counters.framesIn++;
     if (this.opts.e2ee?.enabled && f.t !== 'msg') {
-      if (f.t === 'skdm' && typeof f.id === 'string') {
+      if ((f.t === 'skdm' || f.t === 'intro') && typeof f.id === 'string') {
         this.queueRecv(f.id);
         // Redelivered (its recv was not in time): the device has it already.
         if (!this.receiptIds.add(f.id)) return;

@@ -74,13 +74,28 @@ const PREWARM_GROUP_MEMBERS = 64;
  */
 export function prewarm(population: Population, devices: Iterable<readonly [number, VirtualDevice]>): VirtualDevice[] {
   const started: VirtualDevice[] = [];
+  const introduce = introducing(population);
   for (const [d, device] of devices) {
     const u = population.userOf(d);
     const groups = population.groupsOf(u).filter((g) => (population.group(g)?.members.length ?? Infinity) <= PREWARM_GROUP_MEMBERS);
-    device.prewarm(population.contactsOf(u).map((c) => population.userId(c)), groups);
+    device.prewarm(population.contactsOf(u).map((c) => population.userId(c)), groups, introduce(u));
     started.push(device);
   }
   return started;
+}
+
+/**
+ * Whom a user's devices introduce themselves to (Introductions): one side of
+ * each pair of users who talk, so two devices never start two sessions with
+ * each other. A contact who does not have the user among its own contacts
+ * is introduced to by the user; of two users each other's contact, the
+ * lower-numbered one introduces. The user's own devices are always named:
+ * among them, each introduces itself to those with a greater id.
+ */
+function introducing(population: Population): (u: number) => string[] {
+  const contacts = new Map<number, readonly number[]>();
+  const contactsOf = (u: number) => contacts.get(u) ?? contacts.set(u, population.contactsOf(u)).get(u)!;
+  return (u) => [...contactsOf(u).filter((c) => u < c || !contactsOf(c).includes(u)), u].map((x) => population.userId(x));
 }
 
 /** The report's section from every worker's counts. */

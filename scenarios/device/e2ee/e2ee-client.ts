@@ -3,6 +3,7 @@ import type { ClientFrame } from '../../../system/protocol/frames.ts';
 import { userOf, type DeviceId, type UserId } from '../../../system/protocol/ids.ts';
 import { E2eeError, type DeviceCrypto, type FetchedBundleData } from './contract.ts';
 import type { E2eeStats } from './e2ee-stats.ts';
+import { Introductions } from './introductions.ts';
 
 type Frame = Record<string, unknown>;
 
@@ -138,6 +139,8 @@ export class E2eeClient {
   private noKeysAt?: Map<UserId, number>;
   /** Groups `prewarm` is distributing this device's sender key to. */
   private prewarming?: Set<string>;
+  /** This device's introductions (`prewarm`); built on first use. */
+  private intros?: Introductions;
   /** Devices the server named missing, with since when: their bundles are awaited. */
   private awaited?: Map<DeviceId, number>;
   private retryTimer: TimerHandle | undefined;
@@ -171,6 +174,8 @@ export class E2eeClient {
     this.devicesOf.clear();
     this.groups?.clear();
     this.built = undefined;
+    this.intros?.stop();
+    this.intros = undefined;
     if (this.link.online()) this.publish();
   }
 
@@ -326,6 +331,7 @@ export class E2eeClient {
    */
   onError(cid: unknown, code: string, retryAfterMs: number | undefined): boolean {
     if (code === 'rate_limited' && retryAfterMs !== undefined) this.keysPausedUntil = Math.max(this.keysPausedUntil, this.link.clock.now() + retryAfterMs);
+    if (this.intros?.onError(cid, retryAfterMs)) return true;
     if (typeof cid !== 'string' || !cid.startsWith('sk-')) return false;
     for (const g of this.groups?.values() ?? []) {
       if (!g.inFlight.delete(cid)) continue;
@@ -355,6 +361,13 @@ export class E2eeClient {
         return true;
       case 'skdm':
         this.onSkdm(f);
+        return true;
+      case 'intro':
+        this.onIntro(f);
+        return true;
+      case 'keys.introduced':
+        this.intros?.onIntroduced(f.cid, f.stale);
+        if (!this.intros?.settling) this.retryWaiting();
         return true;
       default:
         return false;
@@ -465,6 +478,27 @@ export class E2eeClient {
       const r = this.decryptMsg(h.frame, h.meta, false);
       this.link.released(h, r.plaintext, r.reason);
     }
+  }
+
+  /** An introduction (or its answer) from another device: its session is this device's now, and it is answered (Introductions). */
+  private onIntro(f: Frame): void {
+    const { from, body } = f;
+    if (typeof from !== 'string' || typeof body !== 'string') return;
+    let plaintext: string;
+    try {
+      const d = this.crypto.decrypt(from, body);
+      this.noteDecrypted(d);
+      plaintext = d.plaintext;
+    } catch (err) {
+      this.stats.failed(err instanceof E2eeError ? `intro_${err.reason}` : 'intro_failed');
+      return;
+    }
+    this.introductions().received(from, plaintext);
+    if (!this.intros!.settling) this.retryWaiting();
+  }
+
+  private introductions(): Introductions {
+    return (this.intros ??= new Introductions({ link: this.link, stats: this.stats, crypto: () => this.crypto, devicesOfUser: (u) => this.devicesOfUser(u) }));
   }
 
   /** The server's answer to a stale view: `devices_changed` (direct) or `members_changed` (group). Refreshes what it names. */
@@ -602,15 +636,17 @@ export class E2eeClient {
 
   /**
    * Sets up, before any message, what a device in steady use already has:
-   * sessions with the devices of its contacts (X3DH as the initiator), and
-   * its sender key with every member device of its groups (each member's
-   * side of those sessions starts as it takes the distribution). A first
-   * message to a contact is still a pre-key message. `settling` is true
-   * until it is all done.
+   * sessions with the devices of its contacts (X3DH as the initiator),
+   * confirmed on both sides by introductions to the devices of `introduce`
+   * (Introductions: a contact's first message is then no pre-key message),
+   * and, once those are answered, its sender key with every member device of
+   * its groups (each member's side of those sessions starts as it takes the
+   * distribution). `settling` is true until it is all done.
    */
-  prewarm(users: readonly UserId[], groups: readonly string[]): void {
-    this.fetch([...users, userOf(this.link.id)].filter((u) => !this.devicesOf.has(u)));
+  prewarm(users: readonly UserId[], groups: readonly string[], introduce: readonly UserId[] = []): void {
+    this.fetch([...users, ...introduce, userOf(this.link.id)].filter((u) => !this.devicesOf.has(u)));
     for (const gid of groups) (this.prewarming ??= new Set()).add(gid);
+    if (introduce.length > 0) this.introductions().plan(introduce);
     this.retryWaiting();
   }
 
@@ -624,20 +660,24 @@ export class E2eeClient {
     const asked = [...(this.fetching?.values() ?? [])].filter((at) => at !== 0).length;
     const groups = [...(this.prewarming ?? [])].map((gid) => {
       const g = this.groups?.get(gid);
-      return `${gid}: ${!g || g.version === '' ? 'members asked' : `${g.inFlight.size} distributions on their way, ${g.keyed.size} of ${g.devices.length} devices keyed`}`;
+      return `${gid}: ${!g ? 'members not asked yet' : g.version === '' ? 'members asked' : `${g.inFlight.size} distributions on their way, ${g.keyed.size} of ${g.devices.length} devices keyed`}`;
     });
-    return `${this.fetching?.size ?? 0} users' keys (${asked} asked, ${this.fetchesOut} fetches out)${groups.length ? `; ${groups.join('; ')}` : ''}`;
+    const intros = this.intros?.settling ? `; ${this.intros.unsettled}` : '';
+    return `${this.fetching?.size ?? 0} users' keys (${asked} asked, ${this.fetchesOut} fetches out)${groups.length ? `; ${groups.join('; ')}` : ''}${intros}`;
   }
 
-  /** Keys, group members or distributions still on their way for `prewarm`. */
+  /** Keys, introductions, group members or distributions still on their way for `prewarm`. */
   get settling(): boolean {
-    return this.fetching !== undefined || (this.prewarming?.size ?? 0) > 0;
+    return this.fetching !== undefined || (this.prewarming?.size ?? 0) > 0 || (this.intros?.settling ?? false);
   }
 
   /** Every send waiting for something: those whose frame can be built now are transmitted, the others ask for what they still need. */
   private retryWaiting(): void {
     if (!this.link.online()) return;
-    for (const gid of this.prewarming ?? []) if (this.advanceGroup(gid)) this.prewarming!.delete(gid);
+    this.intros?.advance();
+    // The prewarm's distributions go once this device's introductions are answered: on those sessions, confirmed, not on
+    // a second session of the same two devices (which they would settle by trial decryption during the load).
+    if (!this.intros?.settling) for (const gid of this.prewarming ?? []) if (this.advanceGroup(gid)) this.prewarming!.delete(gid);
     for (const [cid, e] of [...(this.waiting ?? [])]) {
       if (this.built?.has(cid) || this.advance(e)) this.link.kick(cid);
     }
@@ -748,6 +788,7 @@ export class E2eeClient {
       g.asked = false;
       g.inFlight.clear();
     }
+    this.intros?.onDisconnected();
   }
 
   stop(): void {
@@ -762,6 +803,7 @@ export class E2eeClient {
     this.waiting = undefined;
     this.built = undefined;
     this.prewarming?.clear();
+    this.intros?.stop();
   }
 
   private write(f: ClientFrame): void {

@@ -12,7 +12,7 @@ export interface E2eeStatsTransfer {
 const COUNTS = [
   'sends', 'messages', 'decrypts', 'sessionsStarted', 'sessionsAccepted', 'signedPreKeyOnly', 'bundlesFetched', 'bundlesPublished',
   'identityChanges', 'signedPreKeyRotations', 'senderKeysDistributed', 'senderKeyRotations', 'devicesChanged', 'membersChanged', 'channelMessages', 'attachmentsSealed', 'attachmentsOpened',
-  'plaintextBytes', 'ciphertextBytes', 'framesOut', 'bytesOut',
+  'plaintextBytes', 'ciphertextBytes', 'framesOut', 'bytesOut', 'introductions', 'sessionsAcceptedBeforeLoad',
 ] as const;
 type CountName = (typeof COUNTS)[number];
 
@@ -58,6 +58,7 @@ export class E2eeStats {
   loadStarted(): void {
     this.counts.framesOut = 0;
     this.counts.bytesOut = 0;
+    this.counts.sessionsAcceptedBeforeLoad = this.counts.sessionsAccepted;
   }
 
   /** A frame the device wrote (every frame while end-to-end encryption is on: sends, key fetches, distributions). */
@@ -99,6 +100,8 @@ export class E2eeStats {
       decryptUs: summaryUs(this.decrypt),
       sessionsStarted: c.sessionsStarted,
       sessionsAccepted: c.sessionsAccepted,
+      sessionsAcceptedInLoad: c.sessionsAccepted - c.sessionsAcceptedBeforeLoad,
+      introductions: c.introductions,
       signedPreKeyOnly: c.signedPreKeyOnly,
       bundlesFetched: c.bundlesFetched,
       bundlesPublished: c.bundlesPublished,

@@ -145,7 +145,7 @@ class DriverWorker {
     // A device that went offline meanwhile is not waited for: it finishes when it is back.
     const waiting = () => settling.filter((d) => d.settling && d.state === 'online');
     const c = this.e2ee.counts;
-    const work = () => c.sessionsStarted + c.sessionsAccepted + c.bundlesFetched + c.senderKeysDistributed;
+    const work = () => c.sessionsStarted + c.sessionsAccepted + c.bundlesFetched + c.senderKeysDistributed + c.introductions;
     let done = work();
     let progressAt = performance.now();
     while (waiting().length > 0 && performance.now() - started < PREWARM_MAX_MS && performance.now() - progressAt < PREWARM_STALL_MS) {
