@@ -5,25 +5,42 @@ import { fileURLToPath } from 'node:url';
 import { ed25519, x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { SeededRandom } from '../../../system/random/random.ts';
 import {
-  DerPrefix,
-  edPublicToX25519,
-  edSeedToX25519,
-  fromB64,
-  generateKeyPair,
-  hkdfSha256,
-  privateFromRaw,
-  publicFromRaw,
-  rawPublicOf,
-  seededRandomSource,
-  sign,
-  verify,
-  x25519,
+  DerPrefix, edPublicToX25519, edSeedToX25519, fromB64, generateKeyPair, hkdfSha256, privateFromRaw, publicFromRaw, rawPublicOf, seededRandomSource, sign, verify, x25519, hmacSha256, sha256,
 } from './primitives.ts';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe('e2ee primitives', () => {
+  describe('HMAC-SHA256 and SHA-256 (one-shot hashes, no native object a call)', () => {
+    const ascii = (t: string) => new Uint8Array(Buffer.from(t, 'latin1'));
+
+    it('matches RFC 4231 test cases 1, 2 and 6 (a key longer than the block is hashed first)', () => {
+      assert.equal(toHex(hmacSha256(new Uint8Array(20).fill(0x0b), ascii('Hi There'))), 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7');
+      assert.equal(toHex(hmacSha256(ascii('Jefe'), ascii('what do ya want for nothing?'))), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+      assert.equal(
+        toHex(hmacSha256(new Uint8Array(131).fill(0xaa), ascii('Test Using Larger Than Block-Size Key - Hash Key First'))),
+        '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54',
+      );
+    });
+
+    it('agrees with createHmac and createHash for keys and messages of every size around the block, in several parts', () => {
+      const r = new SeededRandom(7);
+      const bytes = (n: number) => Uint8Array.from({ length: n }, () => r.int(256));
+      for (const keyLength of [0, 1, 32, 63, 64, 65, 200]) {
+        for (const parts of [[0], [1], [55, 9], [64], [100, 0, 3000]]) {
+          const key = bytes(keyLength);
+          const data = parts.map(bytes);
+          const h = crypto.createHmac('sha256', key);
+          for (const d of data) h.update(d);
+          assert.equal(toHex(hmacSha256(key, ...data)), h.digest('hex'), `key ${keyLength}, parts ${parts}`);
+          const all = Buffer.concat(data);
+          assert.equal(toHex(sha256(all)), crypto.createHash('sha256').update(all).digest('hex'));
+        }
+      }
+    });
+  });
+
   describe('X25519 (node:crypto)', () => {
     it('RFC 7748 §5.2 test vectors (the high bit of u is masked)', () => {
       const vectors = [

@@ -17,7 +17,8 @@ type Tick = Extract<WorkerMessage, { type: 'tick' }>;
 function forkWorker(): ChildProcess {
   // CHATLAB_DRIVER_CPU_PROF=<dir>: a V8 CPU profile of each worker (where the driver's time goes).
   const prof = process.env.CHATLAB_DRIVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHATLAB_DRIVER_CPU_PROF}`] : [];
-  return fork(WORKER, [], { execArgv: ['--import', TSX, '--import', SELF_RESOLVE, ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // --expose-gc: a worker collects its setup's garbage before the load (worker.ts collectSetupGarbage).
+  return fork(WORKER, [], { execArgv: ['--expose-gc', '--import', TSX, '--import', SELF_RESOLVE, ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 export function summarizeDriver(parts: Done['driver'][]) {
