@@ -8,7 +8,8 @@
  * Options for huge populations: `--heartbeat-ms` (default 30000; the presence
  * TTL is three heartbeats), `--dedup-ttl` (default 10m), `--resolution-ms`
  * (default 0.1: events within it share an instant; coarser is faster and
- * rounds every hop up to it).
+ * rounds every hop up to it), `--no-e2ee` (devices without end-to-end
+ * encryption, as the sim ran before devices encrypted).
  *
  * `--cells N [--parallel P]`: the same run split into N cells (docs/sim.md,
  * "Cells"), each this bench in its own process (`--cell i/N`), at most P at
@@ -44,6 +45,8 @@ const { values } = parseArgs({
     cells: { type: 'string' },
     parallel: { type: 'string' },
     cell: { type: 'string' },
+    // Devices without end-to-end encryption: the load as the sim ran it before devices encrypted (the 98-minute baseline's).
+    'no-e2ee': { type: 'boolean', default: false },
   },
 });
 const cells = values.cells !== undefined ? Number(values.cells) : undefined;
@@ -74,7 +77,10 @@ const live = liveMemory();
 const wall0 = performance.now();
 const { report } = cells !== undefined ? await runAllCells(cells) : await runSim({
   scenario: values.scenario!,
-  overrides: values.scenario === 'steady-chat' ? { devices, duration: values.duration, rate, nodes } : { devices, duration: values.duration, nodes },
+  overrides: {
+    ...(values.scenario === 'steady-chat' ? { devices, duration: values.duration, rate, nodes } : { devices, duration: values.duration, nodes }),
+    ...(values['no-e2ee'] ? { e2ee: false } : {}),
+  },
   seed: Number(values.seed),
   outDir: values.out,
   // A million devices are a datacenter's load: its figures (nodes on their own cores), not one 2-core box's.

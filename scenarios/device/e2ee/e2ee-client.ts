@@ -498,7 +498,7 @@ export class E2eeClient {
   }
 
   private introductions(): Introductions {
-    return (this.intros ??= new Introductions({ link: this.link, stats: this.stats, crypto: () => this.crypto, devicesOfUser: (u) => this.devicesOfUser(u) }));
+    return (this.intros ??= new Introductions({ link: this.link, stats: this.stats, crypto: () => this.crypto, devicesOfUser: (u) => this.devicesOfUser(u), settled: () => this.retryWaiting() }));
   }
 
   /** The server's answer to a stale view: `devices_changed` (direct) or `members_changed` (group). Refreshes what it names. */

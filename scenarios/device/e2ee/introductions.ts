@@ -11,6 +11,14 @@ export const HELLO_BACK = 'hello-back';
 const BODIES_PER_INTRODUCE = 150;
 /** A `keys.introduce` not answered within this long (lost with its connection) goes again. */
 const ANSWER_TIMEOUT_MS = 5000;
+/**
+ * How long a device introduced to is waited for. One that is not online
+ * answers when it next signs in (its inbox holds the introduction), and the
+ * session is confirmed then; the setup does not wait for that.
+ */
+const ANSWER_WAIT_MS = 10_000;
+/** Answers wait this long to go together, in fewer frames (they share the distributions' rate limit). */
+const ANSWER_BATCH_MS = 10;
 
 /** What the introductions need from the device's end-to-end layer. */
 export interface IntroductionsHost {
@@ -19,6 +27,8 @@ export interface IntroductionsHost {
   crypto(): DeviceCrypto;
   /** The devices of `u` as the device last learned them (its own excluded); undefined until its bundles came. */
   devicesOfUser(u: UserId): readonly DeviceId[] | undefined;
+  /** Called when the introductions stop settling by themselves (a wait ran out), not by a frame the host handed over. */
+  settled(): void;
 }
 
 interface Sent {
@@ -44,8 +54,8 @@ interface Sent {
 export class Introductions {
   /** Users whose devices this device introduces itself to once their bundles are known. */
   private toUsers?: Set<UserId>;
-  /** Devices introduced to that have not answered yet. */
-  private unanswered?: Set<DeviceId>;
+  /** Devices introduced to that have not answered yet, with when the introduction went out. */
+  private unanswered?: Map<DeviceId, number>;
   /** Devices whose introduction waits for this device's answer (sent together, one frame a turn). */
   private answers?: Set<DeviceId>;
   private answerTimer: TimerHandle | undefined;
@@ -53,7 +63,10 @@ export class Introductions {
   private inFlight?: Map<string, Sent>;
   /** Devices to introduce (or answer) again: their frame was refused or its answer did not come. */
   private again?: { devices: DeviceId[]; answer: boolean }[];
+  /** Polls for frames and devices waited for too long (armTimeout). */
   private retryTimer: TimerHandle | undefined;
+  /** Sends `again` once a refusal's wait is over. */
+  private againTimer: TimerHandle | undefined;
   private counter = 0;
 
   constructor(private readonly host: IntroductionsHost) {}
@@ -102,7 +115,7 @@ export class Introductions {
       this.answers = undefined;
       if (this.host.link.online()) this.send(to, true);
       else (this.again ??= []).push({ devices: to, answer: true });
-    }, 0);
+    }, ANSWER_BATCH_MS);
   }
 
   /** `keys.introduced`: the entries are durable. A stale device (gone, or never one) will not answer. */
@@ -141,8 +154,8 @@ export class Introductions {
   }
 
   stop(): void {
-    for (const t of [this.answerTimer, this.retryTimer]) if (t) this.host.link.clock.clear(t);
-    this.answerTimer = this.retryTimer = undefined;
+    for (const t of [this.answerTimer, this.retryTimer, this.againTimer]) if (t) this.host.link.clock.clear(t);
+    this.answerTimer = this.retryTimer = this.againTimer = undefined;
     this.toUsers = this.unanswered = this.answers = this.inFlight = this.again = undefined;
   }
 
@@ -175,7 +188,7 @@ export class Introductions {
       const cid = `in-${(this.counter++).toString(36)}`;
       (this.inFlight ??= new Map()).set(cid, { devices: sent, answer, at: link.clock.now() });
       if (!answer) {
-        for (const d of sent) (this.unanswered ??= new Set()).add(d);
+        for (const d of sent) (this.unanswered ??= new Map()).set(d, link.clock.now());
         stats.counts.introductions += sent.length;
       }
       link.write({ t: 'keys.introduce', cid, bodies });
@@ -185,16 +198,20 @@ export class Introductions {
 
   private sendAgain(sent: Sent, wait: number): void {
     (this.again ??= []).push({ devices: sent.devices, answer: sent.answer });
-    if (this.retryTimer) return;
-    this.retryTimer = this.host.link.clock.setTimeout(() => {
-      this.retryTimer = undefined;
+    if (this.againTimer) return;
+    this.againTimer = this.host.link.clock.setTimeout(() => {
+      this.againTimer = undefined;
       this.advance();
     }, wait);
   }
 
-  /** Frames whose answer did not come within ANSWER_TIMEOUT_MS (lost with a connection that has not closed yet) go again. */
+  /**
+   * Frames whose answer did not come within ANSWER_TIMEOUT_MS (lost with a
+   * connection that has not closed yet) go again; devices that have not
+   * answered within ANSWER_WAIT_MS are not waited for any more.
+   */
   private armTimeout(): void {
-    if (this.retryTimer || this.inFlight === undefined) return;
+    if (this.retryTimer || (this.inFlight === undefined && this.unanswered === undefined)) return;
     this.retryTimer = this.host.link.clock.setTimeout(() => {
       this.retryTimer = undefined;
       const cutoff = this.host.link.clock.now() - ANSWER_TIMEOUT_MS;
@@ -204,8 +221,12 @@ export class Introductions {
         (this.again ??= []).push({ devices: sent.devices, answer: sent.answer });
       }
       if (this.inFlight?.size === 0) this.inFlight = undefined;
+      const given = this.host.link.clock.now() - ANSWER_WAIT_MS;
+      for (const [d, at] of this.unanswered ?? []) if (at <= given) this.unanswered!.delete(d);
+      if (this.unanswered?.size === 0) this.unanswered = undefined;
       this.advance();
       this.armTimeout();
+      if (!this.settling) this.host.settled();
     }, ANSWER_TIMEOUT_MS / 5);
   }
 }
