@@ -366,8 +366,8 @@ export class E2eeClient {
         this.onIntro(f);
         return true;
       case 'keys.introduced':
+        // The introductions call retryWaiting (their host's `settled`) once nothing of theirs is outstanding.
         this.intros?.onIntroduced(f.cid, f.stale);
-        if (!this.intros?.settling) this.retryWaiting();
         return true;
       default:
         return false;
@@ -494,7 +494,6 @@ export class E2eeClient {
       return;
     }
     this.introductions().received(from, plaintext);
-    if (!this.intros!.settling) this.retryWaiting();
   }
 
   private introductions(): Introductions {

@@ -27,7 +27,7 @@ export interface IntroductionsHost {
   crypto(): DeviceCrypto;
   /** The devices of `u` as the device last learned them (its own excluded); undefined until its bundles came. */
   devicesOfUser(u: UserId): readonly DeviceId[] | undefined;
-  /** Called when the introductions stop settling by themselves (a wait ran out), not by a frame the host handed over. */
+  /** Called each time the introductions stop settling: the last answer came, the last frame was stored, or a wait ran out. */
   settled(): void;
 }
 
@@ -104,8 +104,10 @@ export class Introductions {
    */
   received(from: DeviceId, plaintext: string): void {
     if (plaintext !== HELLO) {
+      const was = this.settling;
       this.unanswered?.delete(from);
       if (this.unanswered?.size === 0) this.unanswered = undefined;
+      this.tellIfSettled(was);
       return;
     }
     (this.answers ??= new Set()).add(from);
@@ -121,10 +123,12 @@ export class Introductions {
   /** `keys.introduced`: the entries are durable. A stale device (gone, or never one) will not answer. */
   onIntroduced(cid: unknown, stale: unknown): boolean {
     if (typeof cid !== 'string' || !cid.startsWith('in-')) return false;
+    const was = this.settling;
     const sent = this.taken(cid);
     if (!sent) return true;
     if (Array.isArray(stale)) for (const d of stale) this.unanswered?.delete(d as DeviceId);
     if (this.unanswered?.size === 0) this.unanswered = undefined;
+    this.tellIfSettled(was);
     return true;
   }
 
@@ -157,6 +161,10 @@ export class Introductions {
     for (const t of [this.answerTimer, this.retryTimer, this.againTimer]) if (t) this.host.link.clock.clear(t);
     this.answerTimer = this.retryTimer = this.againTimer = undefined;
     this.toUsers = this.unanswered = this.answers = this.inFlight = this.again = undefined;
+  }
+
+  private tellIfSettled(was: boolean): void {
+    if (was && !this.settling) this.host.settled();
   }
 
   /** The frame `cid` on its way, taken out of `inFlight` (let go once empty: `settling` reads it). */
@@ -214,6 +222,7 @@ export class Introductions {
     if (this.retryTimer || (this.inFlight === undefined && this.unanswered === undefined)) return;
     this.retryTimer = this.host.link.clock.setTimeout(() => {
       this.retryTimer = undefined;
+      const was = this.settling;
       const cutoff = this.host.link.clock.now() - ANSWER_TIMEOUT_MS;
       for (const [cid, sent] of this.inFlight ?? []) {
         if (sent.at > cutoff) continue;
@@ -226,7 +235,7 @@ export class Introductions {
       if (this.unanswered?.size === 0) this.unanswered = undefined;
       this.advance();
       this.armTimeout();
-      if (!this.settling) this.host.settled();
+      this.tellIfSettled(was);
     }, ANSWER_TIMEOUT_MS / 5);
   }
 }
