@@ -1,4 +1,4 @@
-import { SeededRandom, hash32, type Random } from '../system/random/random.ts';
+import { SeededRandom, hash32, hash32Pair, type Random } from '../system/random/random.ts';
 import type { GroupSpec, Scenario } from './scenario.ts';
 
 export interface PopulationGroup {
@@ -102,7 +102,7 @@ export class Population {
   contactsOf(user: number): number[] {
     const out: number[] = [];
     for (let j = 1; out.length < this.contactsCount && j < this.contactsCount * 4 + 4; j++) {
-      const c = (user + 1 + (hash32(`${user}:${j}`, this.seed) % (this.users - 1))) % this.users;
+      const c = (user + 1 + (hash32Pair(user, j, this.seed) % (this.users - 1))) % this.users;
       if (c !== user && !out.includes(c)) out.push(c);
     }
     return out;

@@ -25,6 +25,7 @@ import { edgeReport, MediaStats, type MediaStatsTransfer } from '../media-stats.
 import { StoriesStats, type StoriesStatsTransfer } from '../stories-stats.ts';
 import { CallStats, type CallStatsTransfer } from '../call-stats.ts';
 import { shardTag, writeShard, type ShardSpec } from './shard.ts';
+import { cpuCount } from '../../cpu-list.ts';
 
 export interface LiveRunOptions {
   scenario: string;
@@ -105,6 +106,16 @@ export interface LiveRunResult {
 const DEVICES_PER_WORKER = 15_000;
 
 /**
+ * Driver workers when the run does not say: enough for the devices' sockets
+ * (15,000 a worker), and at least two, or, pinned (`driverCpus`), at least
+ * one a CPU and no more than the devices need: two workers on one CPU take
+ * turns at it, and each one's frames wait out the other's time slice.
+ */
+export function defaultWorkers(devices: number, driverCpus?: string): number {
+  return Math.max(driverCpus !== undefined ? cpuCount(driverCpus) : 2, Math.ceil(devices / DEVICES_PER_WORKER));
+}
+
+/**
  * The live engine: starts the world, forks driver workers that each play a
  * slice of the population over real WebSockets, shows progress, stops when
  * the load is over and every owed delivery arrived (or the grace period
@@ -118,7 +129,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     throw new Error(`${scenario.name} has a chaos schedule, which a cluster started by \`chatlab up\` does not run; inject faults with \`chatlab chaos\` during the run, or run the drill with --world`);
   }
   const devices = scenario.population.devices;
-  const workers = o.workers ?? Math.max(2, Math.ceil(devices / DEVICES_PER_WORKER));
+  const workers = o.workers ?? defaultWorkers(devices, o.driverCpus);
   const shard = o.shard;
   if (shard && !o.target && !o.cluster) throw new Error('--shard drives a slice of the load against a cluster someone runs: give --target (or --cluster); every shard must drive the same cluster');
   // Every shard derives the same tag (device and group ids carry it), so they play one population.

@@ -18,7 +18,10 @@ function forkWorker(): ChildProcess {
   // CHATLAB_DRIVER_CPU_PROF=<dir>: a V8 CPU profile of each worker (where the driver's time goes).
   const prof = process.env.CHATLAB_DRIVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHATLAB_DRIVER_CPU_PROF}`] : [];
   // --expose-gc: a worker collects its setup's garbage before the load (worker.ts collectSetupGarbage).
-  return fork(WORKER, [], { execArgv: ['--expose-gc', '--import', TSX, '--import', SELF_RESOLVE, ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // --single-threaded-gc: a worker's collections run on its own thread. Its helper threads would take a
+  // core from the cluster it measures or, pinned (--driver-cpus), queue on the worker's own CPU: a worker
+  // pinned to one CPU with them showed event-loop p99 4.8-7 ms in bench:driver's relay rounds, without them 2.3.
+  return fork(WORKER, [], { execArgv: ['--expose-gc', '--single-threaded-gc', '--import', TSX, '--import', SELF_RESOLVE, ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 export function summarizeDriver(parts: Done['driver'][]) {
