@@ -341,7 +341,9 @@ export function callsRows(report: Report): string[][] | null {
 export function driverText(report: Report): string | null {
   const d = report.driver;
   if (!d) return null;
-  const base = `driver: CPU ${fmtNum(d.cpuPercent)}%, event-loop p99 ${fmtMs(d.eventLoopP99Ms)} ms`;
+  const gc = d.gcPauses && d.gcPauses.count > 0 ? `, GC pauses ${fmtInt(d.gcPauses.count)} (mean ${fmtMs(d.gcPauses.meanMs)} ms, max ${fmtMs(d.gcPauses.maxMs)} ms)` : '';
+  const perFrame = d.cpuMsPerFrame !== undefined ? `, ${(d.cpuMsPerFrame * 1000).toFixed(0)} µs of CPU a frame` : '';
+  const base = `driver: CPU ${fmtNum(d.cpuPercent)}%, event-loop p99 ${fmtMs(d.eventLoopP99Ms)} ms${gc}${perFrame}`;
   const limited = report.latency.driverLimited;
   if (limited) return `${base} - DRIVER-LIMITED (${limited}): latencies include the load generator's own delay`;
   return d.bound ? `${base} - BOUND: the load generator was saturated, latencies may include its own delay` : base;

@@ -43,6 +43,14 @@ describe('renderers', () => {
     assert.match(renderTerminal(bound), /BOUND: the load generator was saturated/);
   });
 
+  it('shows the driver\'s collector pauses and CPU a frame in every renderer', () => {
+    const d: Report = { ...report, driver: { cpuPercent: 35, eventLoopP99Ms: 2.3, bound: false, frames: 120_000, cpuMsPerFrame: 0.021, gcPauses: { count: 48, totalMs: 160, meanMs: 3.33, maxMs: 6.1, everyCpuMs: 52, everyFrames: 2500 } } };
+    const line = /driver: CPU 35%, event-loop p99 2\.3\d* ms, GC pauses 48 \(mean 3\.3\d* ms, max 6\.1\d* ms\), 21 µs of CPU a frame/;
+    assert.match(renderTerminal(d), line);
+    assert.match(renderMarkdown(d), line);
+    assert.match(renderHtml(d), line);
+  });
+
   it('writes a Markdown summary with delivery, latency and threshold tables', () => {
     const md = renderMarkdown(report);
     assert.match(md, /^# ❌ sample-node-failure: FAILED/);

@@ -226,6 +226,11 @@ export interface DriverStats {
   eventLoopP99Ms: number;
   /** True when the driver, not the system, may have limited the results. */
   bound: boolean;
+  /** Live runs: frames the driver's devices read and wrote over the load, and the driver's CPU time for each (ms). */
+  frames?: number;
+  cpuMsPerFrame?: number;
+  /** Live runs: the driver workers' garbage-collection pauses over the load (each stops one worker's event loop). `everyCpuMs`, `everyFrames`: the workers' CPU time and their devices' frames between two pauses. */
+  gcPauses?: { count: number; totalMs: number; meanMs: number; maxMs: number; everyCpuMs: number | null; everyFrames: number | null };
   [extra: string]: unknown;
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import { cpuCount } from './cpu-list.ts';
-import { defaultWorkers } from './engine/live/live.ts';
+import { defaultWorkers } from './engine/config.ts';
 
 describe('cpu lists', () => {
   it('counts the CPUs a taskset list names', () => {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { cpus as cpuList, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../reports/report.ts';
-import { datacenterCalibration, type Calibration } from '../../system/worlds/sim/calibration.ts';
+import { datacenterCalibration, type Calibration, type DriverModel } from '../../system/worlds/sim/calibration.ts';
 import { normal, Z99, type Dist } from '../../system/worlds/sim/distribution.ts';
 import { SeededRandom } from '../../system/random/random.ts';
 import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
@@ -158,6 +158,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const e2e = report.latency.e2eMs;
   const link = fitHop(e2e.p50 - sendMs, e2e.p99 - sendMs);
   const d = datacenterCalibration;
+  const driver = driverModelOf(report, saturation, o.world);
   const calibration: Calibration = {
     version: 1,
     source: `${o.world} world on ${new Date().toISOString().slice(0, 10)}: steady-chat, ${devices} devices, ${light.rate ?? 400} msgs/s for ${light.duration}${cpu ? `, and closed loop (${devices} VUs)` : ''}`,
@@ -181,6 +182,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
     // In-memory stores answer in microseconds: 10 µs steps, or each store round trip would cost 0.1 ms the world does not spend.
     ...(memoryStores ? { resolutionMs: 0.01 } : {}),
     e2ee: e2ee.model,
+    ...(driver ? { driver } : {}),
     notes: {
       world: o.world,
       machine: machine(),
@@ -200,6 +202,32 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   if (memoryStores) await closeTheLoop(calibration, light, seed, e2e.p50, e2e.p99);
   writeFileSync(o.out, `${JSON.stringify(calibration, null, 2)}\n`);
   return { calibration, report, ...(saturation ? { saturation } : {}), file: o.out };
+}
+
+/**
+ * The driver's own loops (Calibration.driver) from live runs' driver
+ * figures. `busy`, the closed loop, keeps the workers' loops full: its CPU
+ * a frame is a frame's own cost (`frameMs`). At the light load frames come
+ * one at a time and each pays a turn of the loop alone: what the light
+ * run's CPU a frame has beyond `frameMs` is the wake-up (`wakeMs`). The
+ * collector's pauses (their mean, and the frames between two) are the
+ * light run's: the main job's. Without a closed loop (the local world) the
+ * light run's CPU a frame is `frameMs` and there is no wake-up. None when a
+ * report has no such figures (a report of an older chatlab).
+ */
+export function driverModelOf(light: Report, busy: Report | undefined, world: string): DriverModel | undefined {
+  const d = light.driver;
+  const gc = d?.gcPauses;
+  if (!d?.cpuMsPerFrame || !gc?.everyFrames) return undefined;
+  const frameMs = busy?.driver?.cpuMsPerFrame ?? d.cpuMsPerFrame;
+  const wakeMs = Math.max(0, d.cpuMsPerFrame - frameMs);
+  return {
+    source: `${world} runs of steady-chat (${light.devices.planned} devices): ${(frameMs * 1000).toFixed(1)} µs of CPU a frame${busy ? ` in the closed loop (${busy.driver!.workers as number} workers)` : ''}, ${(d.cpuMsPerFrame * 1000).toFixed(1)} at the light load (${d.workers as number} workers), ${gc.count} GC pauses of ${round(gc.meanMs)} ms mean (max ${round(gc.maxMs)}) every ${Math.round(gc.everyFrames)} frames`,
+    frameMs: round(frameMs),
+    ...(wakeMs > 0 ? { wakeMs: round(wakeMs) } : {}),
+    gcEveryFrames: Math.round(gc.everyFrames),
+    gcPauseMs: round(gc.meanMs),
+  };
 }
 
 /**

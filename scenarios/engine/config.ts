@@ -16,6 +16,7 @@ import type { NodeRef } from '../../system/worlds/world.ts';
 import { expandWarmup } from '../warmup.ts';
 import { call, DEFAULT_CALL_BEHAVIOUR } from '../builtin/behaviours.ts';
 import { loadEndMs } from '../validate.ts';
+import { cpuCount } from '../cpu-list.ts';
 
 /** How the driver's virtual devices behave in every engine (live workers and the sim), from the scenario. */
 export function driverDeviceOptions(
@@ -135,12 +136,27 @@ function closedLoop(e: Executor, vus: number): Executor {
 /** The longest a driver worker's end-to-end prewarm runs before the load starts anyway. */
 export const PREWARM_MAX_MS = 180_000;
 
+/**
+ * One driver worker's figures over the load (from its start to its end):
+ * CPU share and time, event-loop delay, the frames its devices read and
+ * wrote, and its collector's pauses.
+ */
+export interface DriverPart {
+  cpuPercent: number;
+  eventLoopP99Ms: number;
+  emfile?: string;
+  droppedIterations: number;
+  cpuMs: number;
+  frames: number;
+  gc: { count: number; totalMs: number; maxMs: number };
+}
+
 export type WorkerMessage =
   | { type: 'ready'; connected: number; setupMs: number }
   | { type: 'prewarmed'; ms: number }
   | { type: 'armed' }
   | { type: 'tick'; atMs: number; connected: number; sent: number; acked: number; delivered: number; errors: number; p99Ms: number; pendingSends: number; expected: number; deliveredUnique: number; callsOpen: number }
-  | { type: 'done'; ledger: unknown; e2ee: E2eeStatsTransfer; media: MediaStatsTransfer; stories: StoriesStatsTransfer; calls: CallStatsTransfer; driver: { cpuPercent: number; eventLoopP99Ms: number; emfile?: string; droppedIterations: number } }
+  | { type: 'done'; ledger: unknown; e2ee: E2eeStatsTransfer; media: MediaStatsTransfer; stories: StoriesStatsTransfer; calls: CallStatsTransfer; driver: DriverPart }
   | { type: 'fatal'; message: string };
 
 export type MainMessage =
@@ -182,4 +198,16 @@ export function callNodeOptions(s: Scenario, relay: { secret: string; urls: stri
   const c = s.behaviour.calls;
   if (!c) return {};
   return { ...(c.ringMs !== undefined ? { callRingMs: c.ringMs } : {}), ...(relay ? { turn: { secret: relay.secret, urls: relay.urls } } : {}) };
+}
+
+export const DEVICES_PER_WORKER = 15_000;
+
+/**
+ * Driver workers when the run does not say: enough for the devices' sockets
+ * (15,000 a worker), and at least two, or, pinned (`driverCpus`), at least
+ * one a CPU and no more than the devices need: two workers on one CPU take
+ * turns at it, and each one's frames wait out the other's time slice.
+ */
+export function defaultWorkers(devices: number, driverCpus?: string): number {
+  return Math.max(driverCpus !== undefined ? cpuCount(driverCpus) : 2, Math.ceil(devices / DEVICES_PER_WORKER));
 }

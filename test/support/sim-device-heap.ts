@@ -10,6 +10,10 @@
  * after a small run of the same kind has warmed up the code.
  */
 import { runSim } from '../../scenarios/engine/sim/sim.ts';
+import { defaultCalibration } from '../../system/worlds/sim/calibration.ts';
+
+// At scale (the sim's millions of devices) there is no driver model's prewarm: what a device holds then.
+const { driver: _driver, ...atScale } = defaultCalibration;
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('sim-device-heap: run with node --expose-gc');
@@ -25,7 +29,7 @@ async function perDevice(n: number): Promise<number> {
   let peak = 0;
   let samples = 0;
   await runSim({
-    scenario: 'steady-chat', overrides: { devices: n, duration: '2s', rate: n / 300, e2ee }, seed: 5, ...quiet,
+    scenario: 'steady-chat', overrides: { devices: n, duration: '2s', rate: n / 300, e2ee }, seed: 5, calibration: atScale, ...quiet,
     onSample: () => {
       if (samples++ % 4 !== 0) return;
       gc!();

@@ -15,7 +15,7 @@ import { needsCassandraRing, needsProxies } from '../../../chaos/faults.ts';
 import { clusterWorld, marksDuring, type ClusterClient } from '../../../chaos/cluster.ts';
 import { Population } from '../../population.ts';
 import { loadEndMs } from '../../validate.ts';
-import type { Overrides } from '../config.ts';
+import { defaultWorkers, type Overrides } from '../config.ts';
 import { describeMark, finishRun, prepareScenario, startChaos } from '../pipeline.ts';
 import { Progress } from './progress.ts';
 import { setupGroups } from './setup-groups.ts';
@@ -25,7 +25,6 @@ import { edgeReport, MediaStats, type MediaStatsTransfer } from '../media-stats.
 import { StoriesStats, type StoriesStatsTransfer } from '../stories-stats.ts';
 import { CallStats, type CallStatsTransfer } from '../call-stats.ts';
 import { shardTag, writeShard, type ShardSpec } from './shard.ts';
-import { cpuCount } from '../../cpu-list.ts';
 
 export interface LiveRunOptions {
   scenario: string;
@@ -103,17 +102,6 @@ export interface LiveRunResult {
   files: WrittenReports;
 }
 
-const DEVICES_PER_WORKER = 15_000;
-
-/**
- * Driver workers when the run does not say: enough for the devices' sockets
- * (15,000 a worker), and at least two, or, pinned (`driverCpus`), at least
- * one a CPU and no more than the devices need: two workers on one CPU take
- * turns at it, and each one's frames wait out the other's time slice.
- */
-export function defaultWorkers(devices: number, driverCpus?: string): number {
-  return Math.max(driverCpus !== undefined ? cpuCount(driverCpus) : 2, Math.ceil(devices / DEVICES_PER_WORKER));
-}
 
 /**
  * The live engine: starts the world, forks driver workers that each play a

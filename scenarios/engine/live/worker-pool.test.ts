@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { MainMessage, WorkerMessage } from '../config.ts';
-import { WorkerPool } from './worker-pool.ts';
+import { summarizeDriver, WorkerPool } from './worker-pool.ts';
 
 /** A stand-in worker process: records what the pool sends it; `reply` answers as a worker would. */
 class FakeWorker extends EventEmitter {
@@ -55,5 +55,23 @@ describe('WorkerPool start', () => {
     const pool = new WorkerPool(2, [], undefined, 30_000, spawn);
     await assert.rejects(pool.start(Date.now() + 300), /driver worker 1 exited with code 1/);
     pool.close();
+  });
+});
+
+describe('summarizeDriver', () => {
+  const part = (cpuMs: number, frames: number, gc: { count: number; totalMs: number; maxMs: number }) =>
+    ({ cpuPercent: 20, eventLoopP99Ms: 1, droppedIterations: 0, cpuMs, frames, gc });
+
+  it('sums the workers\' frames, CPU and collector pauses: CPU a frame, mean and longest pause, CPU between two pauses', () => {
+    const d = summarizeDriver([part(300, 6000, { count: 2, totalMs: 6, maxMs: 4 }), part(100, 4000, { count: 2, totalMs: 2, maxMs: 1 })]);
+    assert.equal(d.frames, 10_000);
+    assert.equal(d.cpuMsPerFrame, 0.04);
+    assert.deepEqual(d.gcPauses, { count: 4, totalMs: 8, meanMs: 2, maxMs: 4, everyCpuMs: 100, everyFrames: 2500 });
+  });
+
+  it('has no per-frame figures when the workers read and wrote nothing (a sim cell\'s stand-in)', () => {
+    const d = summarizeDriver([part(0, 0, { count: 0, totalMs: 0, maxMs: 0 })]);
+    assert.equal(d.cpuMsPerFrame, undefined);
+    assert.equal(d.gcPauses, undefined);
   });
 });

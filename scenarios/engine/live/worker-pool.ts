@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PREWARM_MAX_MS, type MainMessage, type WorkerMessage } from '../config.ts';
 import { pinToCpus } from './affinity.ts';
+import { cpuCount } from '../../cpu-list.ts';
 import type { Progress } from './progress.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -13,21 +14,27 @@ const SELF_RESOLVE = new URL('../../../cli/self-resolve.mjs', import.meta.url).h
 export type Done = Extract<WorkerMessage, { type: 'done' }>;
 type Tick = Extract<WorkerMessage, { type: 'tick' }>;
 
-/** A driver worker: worker.ts forked with tsx. */
-function forkWorker(): ChildProcess {
+/** A driver worker: worker.ts forked with tsx; `oneCpu`: it will be pinned to a single CPU. */
+function forkWorker(oneCpu: boolean): ChildProcess {
   // CHATLAB_DRIVER_CPU_PROF=<dir>: a V8 CPU profile of each worker (where the driver's time goes).
   const prof = process.env.CHATLAB_DRIVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHATLAB_DRIVER_CPU_PROF}`] : [];
   // --expose-gc: a worker collects its setup's garbage before the load (worker.ts collectSetupGarbage).
-  // --single-threaded-gc: a worker's collections run on its own thread. Its helper threads would take a
-  // core from the cluster it measures or, pinned (--driver-cpus), queue on the worker's own CPU: a worker
-  // pinned to one CPU with them showed event-loop p99 4.8-7 ms in bench:driver's relay rounds, without them 2.3.
-  return fork(WORKER, [], { execArgv: ['--expose-gc', '--single-threaded-gc', '--import', TSX, '--import', SELF_RESOLVE, ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // --single-threaded-gc, pinned to one CPU: the collector's helper threads would only queue on that CPU behind
+  // the worker's own thread (bench:driver's relay rounds: worker event-loop p99 4.8-7 ms with them, 2.3 without).
+  // Unpinned, they shorten each pause on an idle core.
+  const gc = oneCpu ? ['--single-threaded-gc'] : [];
+  return fork(WORKER, [], { execArgv: ['--expose-gc', ...gc, '--import', TSX, '--import', SELF_RESOLVE, ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 export function summarizeDriver(parts: Done['driver'][]) {
   const cpuPercent = Math.max(...parts.map((p) => p.cpuPercent));
   const eventLoopP99Ms = Math.max(...parts.map((p) => p.eventLoopP99Ms));
   const emfile = parts.find((p) => p.emfile)?.emfile;
+  const sum = (f: (p: Done['driver']) => number | undefined) => parts.reduce((n, p) => n + (f(p) ?? 0), 0);
+  const frames = sum((p) => p.frames);
+  const cpuMs = sum((p) => p.cpuMs);
+  const gcCount = sum((p) => p.gc?.count);
+  const gcTotalMs = sum((p) => p.gc?.totalMs);
   return {
     cpuPercent,
     eventLoopP99Ms,
@@ -35,6 +42,16 @@ export function summarizeDriver(parts: Done['driver'][]) {
     workers: parts.length,
     droppedIterations: parts.reduce((n, p) => n + p.droppedIterations, 0),
     ...(emfile ? { emfile } : {}),
+    // Over the load, all workers: CPU a frame read or written, and the collector's pauses (each one stops a worker's loop).
+    ...(frames > 0 ? { frames, cpuMsPerFrame: cpuMs / frames } : {}),
+    ...(frames > 0 ? {
+      gcPauses: {
+        count: gcCount, totalMs: gcTotalMs, meanMs: gcCount > 0 ? gcTotalMs / gcCount : 0,
+        maxMs: Math.max(0, ...parts.map((p) => p.gc?.maxMs ?? 0)),
+        everyCpuMs: gcCount > 0 ? cpuMs / gcCount : null,
+        everyFrames: gcCount > 0 ? frames / gcCount : null,
+      },
+    } : {}),
   };
 }
 
@@ -58,7 +75,7 @@ export class WorkerPool {
   onTick?: () => void;
 
   /** `spawn`: how worker `w` is started (tests give stand-ins); default: worker.ts forked with tsx. */
-  constructor(private readonly count: number, children: ChildProcess[], cpus?: string, private readonly stallMs = DEFAULT_STALL_MS, spawn: (w: number) => ChildProcess = forkWorker) {
+  constructor(private readonly count: number, children: ChildProcess[], cpus?: string, private readonly stallMs = DEFAULT_STALL_MS, spawn: (w: number) => ChildProcess = (_w) => forkWorker(cpus !== undefined && cpuCount(cpus) === 1)) {
     for (let w = 0; w < count; w++) {
       const p = spawn(w);
       if (cpus !== undefined && p.pid !== undefined) pinToCpus(p.pid, cpus);

@@ -19,6 +19,7 @@ import { StoriesStats } from '../stories-stats.ts';
 import { CallStats } from '../call-stats.ts';
 import { LiveCallMedia } from './call-media-live.ts';
 import { LiveMedia } from './live-media.ts';
+import { GcPauseMeter } from './gc-pauses.ts';
 
 /** How long a worker's prewarm waits without any handshake progressing. */
 const PREWARM_STALL_MS = 20_000;
@@ -62,6 +63,9 @@ class DriverWorker {
   private push?: { close(): void };
   private ticker?: NodeJS.Timeout;
   private cpu0 = process.cpuUsage();
+  private readonly gc = new GcPauseMeter();
+  /** The devices' frames in and out when the load started. */
+  private frames0 = 0;
   private wall0 = performance.now();
 
   constructor(readonly config: WorkerConfig) {}
@@ -197,10 +201,22 @@ class DriverWorker {
   /** Starts this worker's share of the load (arrivals due before now fire at once, late, and their lag says so). */
   go(): void {
     this.loop.enable();
+    this.gc.start();
+    this.frames0 = this.frames();
     this.cpu0 = process.cpuUsage();
     this.wall0 = performance.now();
     this.load.start();
     this.ticker = setInterval(() => this.tick(), 1000);
+  }
+
+  /** Frames this worker's devices read and wrote so far. */
+  private frames(): number {
+    let n = 0;
+    for (const { device } of this.devices.values()) {
+      const s = device.stats();
+      n += s.framesIn + s.framesOut;
+    }
+    return n;
   }
 
   private tick(): void {
@@ -223,6 +239,8 @@ class DriverWorker {
     this.push?.close();
     const cpu = process.cpuUsage(this.cpu0);
     const wallMs = performance.now() - this.wall0;
+    const gc = this.gc.stop();
+    const frames = this.frames() - this.frames0;
     this.send({
       type: 'done',
       ledger: this.ledger.toTransfer(),
@@ -235,6 +253,9 @@ class DriverWorker {
         eventLoopP99Ms: this.loop.percentileMs(99),
         emfile: this.limits.emfile,
         droppedIterations: this.load.dropped,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        frames,
+        gc,
       },
     });
   }

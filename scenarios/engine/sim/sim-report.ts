@@ -42,6 +42,8 @@ export interface ReplaySpec {
   calls?: SimCallModel;
   /** One cell of a `--cells` run (cells.ts): the replay reruns that cell alone. */
   cell?: CellSpec;
+  /** The driver loops the run gave its devices, when its calibration had a driver model. */
+  driverWorkers?: number;
 }
 
 /** The first message that broke a guarantee, named so a person can find it: mid, path, virtual time, seed. */

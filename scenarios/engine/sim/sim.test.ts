@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../../reports/report.ts';
 import { replaySim, runSim } from './sim.ts';
+import { datacenterCalibration } from '../../../system/worlds/sim/calibration.ts';
 import { withoutWallClock } from './sim-report.ts';
 import { unhandledRejectionsOf } from '../../../system/testing/harness.ts';
 import { drillFile } from '../../drills/drill-file.ts';
@@ -35,6 +36,22 @@ describe('Sim engine', function () {
     assert.equal(typeof (a!.meta.wall as { wallMs: number }).wallMs, 'number');
     const other = await runSim({ scenario: 'steady-chat', overrides: small, seed: 12, ...quiet });
     assert.notEqual(JSON.stringify(withoutWallClock(other.report)), JSON.stringify(withoutWallClock(b!)), 'another seed gives another run');
+  });
+
+  it('with a driver model, passes every device frame through its worker\'s loop: its pauses reach the latencies, and nothing is lost', async () => {
+    const fast = { kind: 'constant' as const, ms: 0.2 };
+    const base = { ...datacenterCalibration, links: { ...datacenterCalibration.links, 'device-gateway': fast, push: fast }, node: { ...datacenterCalibration.node, cpu: 'shared' as const } };
+    const free = (await runSim({ scenario: 'steady-chat', overrides: small, seed: 11, calibration: base, ...quiet })).report;
+    const driver = { frameMs: 0.05, gcEveryFrames: 400, gcPauseMs: 30 };
+    const { report } = await runSim({ scenario: 'steady-chat', overrides: small, seed: 11, calibration: { ...base, driver }, driverWorkers: 3, ...quiet });
+    const m = (report.meta.sim as { driverModel: { workers: number; frames: number; pauses: number; busiestMs: number } }).driverModel;
+    assert.equal(m.workers, 3);
+    assert.ok(m.frames > report.messages.acked * 2, `frames ${m.frames}`);
+    assert.ok(m.pauses > 0 && m.busiestMs > 0);
+    assert.equal(report.delivery.lost, 0);
+    assert.equal(report.messages.acked, report.messages.sent);
+    assert.ok(report.latency.e2eMs.p99 > free.latency.e2eMs.p99 + 5, `p99 ${report.latency.e2eMs.p99} with 30 ms pauses against ${free.latency.e2eMs.p99} without`);
+    assert.equal((free.meta.sim as { driverModel?: unknown }).driverModel, undefined, 'no driver section: no loops');
   });
 
   it('reports messages sent and events scheduled every simulated second of the load (onSample)', async () => {

@@ -5,7 +5,8 @@ import type { WrittenReports } from '../../../reports/write.ts';
 import { planChaos, type FaultMark } from '../../../chaos/schedule.ts';
 import type { ChatNodeOptions } from '../../../system/node/options.ts';
 import { SeededRandom } from '../../../system/random/random.ts';
-import { builtinCalibrations, defaultCalibration, validateCalibration, type Calibration } from '../../../system/worlds/sim/calibration.ts';
+import { builtinCalibrations, defaultCalibration, validateCalibration, type Calibration, type DriverModel } from '../../../system/worlds/sim/calibration.ts';
+import { DriverLoop } from '../../../system/worlds/sim/sim-driver.ts';
 import { mean } from '../../../system/worlds/sim/distribution.ts';
 import { SimWorld } from '../../../system/worlds/sim/sim-world.ts';
 import type { World } from '../../../system/worlds/world.ts';
@@ -16,8 +17,8 @@ import type { Scenario } from '../../scenario.ts';
 import { loadEndMs } from '../../validate.ts';
 import { E2eeStats } from '../../device/e2ee/e2ee-stats.ts';
 import type { E2eeSetup } from '../../device/e2ee/e2ee-client.ts';
-import { e2eeCostSource, simE2ee } from '../e2ee-setup.ts';
-import { callNodeOptions, driverDeviceOptions, scenarioCodecs, type Overrides } from '../config.ts';
+import { e2eeCostSource, prewarm, simE2ee } from '../e2ee-setup.ts';
+import { callNodeOptions, defaultWorkers, driverDeviceOptions, PREWARM_MAX_MS, scenarioCodecs, type Overrides } from '../config.ts';
 import { MediaStats } from '../media-stats.ts';
 import { SimMedia, simMediaModel, type SimMediaModel } from './sim-media.ts';
 import { mediaOptionsFromEnv } from '../../../system/media/media-world.ts';
@@ -55,6 +56,13 @@ export interface SimRunOptions {
   media?: SimMediaModel;
   /** The relay model calls use (replay passes the recorded one); default DEFAULT_SIM_CALLS. */
   calls?: SimCallModel;
+  /**
+   * Driver workers the calibration's driver model (Calibration.driver) splits
+   * the devices over, as a live run of the same devices would (default:
+   * defaultWorkers, unpinned; a comparison against a pinned live run passes
+   * its count). Without a driver model in the calibration, nothing.
+   */
+  driverWorkers?: number;
   /** Called when the load starts (calibration reads the simulated CPU spent from here on). */
   onLoadStart?: (world: SimWorld) => void;
   /** Called every simulated second of the load with the messages sent so far and the events scheduled (benchmarks). */
@@ -76,6 +84,14 @@ export interface SimRunResult {
 
 /** Devices started per second per node while the population connects (a sign-in costs a node ~0.1 ms of CPU). */
 const CONNECTS_PER_NODE_PER_SEC = 4000;
+/**
+ * The calibration's driver model (and with it the live engine's e2ee
+ * prewarm) applies to runs of up to this many devices, not cells: what one
+ * machine's live driver plays (the embedded world tops out near 19,000).
+ * Beyond, the sim is the cluster's model at scale, with devices that cost
+ * nothing, as before.
+ */
+const SIM_DRIVER_MAX_DEVICES = 20_000;
 /** Store requests one sign-in makes, at most, per store: accounts read and write and the inbox drain (Cassandra); registry, presence (Redis). */
 const SIGN_IN_REQUESTS = 3;
 
@@ -157,7 +173,11 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const callStats = new CallStats();
   const callModel = scenario.behaviour.calls ? (o.calls ?? DEFAULT_SIM_CALLS) : undefined;
   const calls = callModel ? { hooks: callStats, plane: new SimCalls(clock, callStats, callModel, scenarioCodecs(scenario)) } : undefined;
-  const devices = makeDevices(world, population, scenario, recorder, seed, e2ee, media, stories, calls, members);
+  // One driver loop per worker (Calibration.driver): device d's frames wait for worker d % workers's, as live slices the population.
+  const driverModel = !cell && population.devices <= SIM_DRIVER_MAX_DEVICES ? calibration.driver : undefined;
+  const deviceCpu = { spentMs: () => e2ee.cpuNow?.() ?? 0, taken: 0 };
+  const driverLoops = driverModel ? Array.from({ length: o.driverWorkers ?? defaultWorkers(population.devices) }, () => new DriverLoop(world.clock, driverModel, deviceCpu)) : [];
+  const devices = makeDevices(world, population, scenario, recorder, seed, e2ee, media, stories, calls, members, driverLoops);
   const present = members ? devices.filter((d): d is VirtualDevice => d !== undefined) : (devices as VirtualDevice[]);
   if (cell) log(`chatlab sim: cell ${cell.index}/${cell.count} plays ${count(members!, OWN)} devices and stands in for ${count(members!, GHOST)} of other cells`);
   world.onWake((id) => {
@@ -171,8 +191,15 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   // handshakes of first contacts cost it no latency (only their key fetch), and a prewarm of millions of devices would
   // cost minutes of wall time. Every device's keys are stored before the load starts.
   if (e2ee.enabled) await clock.run(clock.now() + 60_000, () => present.every((d) => d.keysPublished));
+  // With a driver model the crypto does cost the run's time, on the devices' loops, as live: then the devices get the live
+  // engine's prewarm (sessions, introductions, small groups' sender keys), so the load measures steady use in both worlds.
+  if (e2ee.enabled && driverLoops.length > 0) {
+    const settling = prewarm(population, present.map((d) => [population.deviceIndex(d.id), d] as const));
+    await clock.run(clock.now() + PREWARM_MAX_MS, () => settling.every((d) => !d.settling || d.state !== 'online'));
+  }
   t0 = Math.ceil(clock.now());
   recorder.runStarted();
+  e2eeStats.loadStarted();
   await clock.run(t0);
   const loadEnd = loadEndMs(scenario);
   const load = new Load({
@@ -224,8 +251,12 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     ...(mediaModel ? { media: mediaModel } : {}),
     ...(callModel ? { calls: callModel } : {}),
     ...(cell ? { cell } : {}),
+    ...(driverLoops.length > 0 ? { driverWorkers: driverLoops.length } : {}),
   };
-  const simFigures = { events: clock.events, virtualMs: Math.round(clock.now() - t0), connectRampMs: rampMs, droppedIterations: load.dropped, busLost: world.stores.busLost.count };
+  const simFigures = {
+    events: clock.events, virtualMs: Math.round(clock.now() - t0), connectRampMs: rampMs, droppedIterations: load.dropped, busLost: world.stores.busLost.count,
+    ...(driverLoops.length > 0 ? { driverModel: driverModelFigures(driverLoops, calibration.driver!) } : {}),
+  };
   if (cell && o.outDir) {
     // Written before finishRun marks faults and timeline actions into the ledger: the merge marks them once.
     const wallMs = performance.now() - wall0;
@@ -235,7 +266,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
       world: 'sim', nodes: scenario.nodes, devices: count(members!, OWN), startedAt: startedAt.toISOString(), wallMs, faults: marks,
       sim: { seed, own: count(members!, OWN), ghosts: count(members!, GHOST), events: clock.events, virtualMs: simFigures.virtualMs, calibration: calibration.source, ...(costSource ? { e2eeCostSource: costSource } : {}) },
     }, ledger.toTransfer(), [{
-      driver: { cpuPercent: 0, eventLoopP99Ms: 0, droppedIterations: load.dropped },
+      driver: { cpuPercent: 0, eventLoopP99Ms: 0, droppedIterations: load.dropped, cpuMs: 0, frames: 0, gc: { count: 0, totalMs: 0, maxMs: 0 } },
       e2ee: e2eeStats.toTransfer(), media: mediaStats.toTransfer(), stories: stories.toTransfer(), calls: callStats.toTransfer(),
     }]);
   }
@@ -288,10 +319,19 @@ function count(members: Uint8Array, kind: number): number {
   return n;
 }
 
+/** What the modeled driver did over the whole run (its figures are in meta.sim.driverModel). */
+function driverModelFigures(loops: DriverLoop[], model: DriverModel) {
+  return {
+    workers: loops.length, frameMs: model.frameMs, wakeMs: model.wakeMs ?? 0, gcEveryFrames: model.gcEveryFrames, gcPauseMs: model.gcPauseMs,
+    frames: loops.reduce((n, l) => n + l.frames, 0), pauses: loops.reduce((n, l) => n + l.pauses, 0),
+    busiestMs: Math.round(Math.max(...loops.map((l) => l.busyMs))),
+  };
+}
+
 /** The population's devices by index; with `members` (a cell), only its own and ghosts, the rest undefined. */
 function makeDevices(
   world: SimWorld, population: Population, scenario: Scenario, recorder: DeviceLedger, seed: number, e2ee: E2eeSetup, media?: SimMedia, stories?: StoriesStats,
-  calls?: { hooks: CallStats; plane: SimCalls }, members?: Uint8Array,
+  calls?: { hooks: CallStats; plane: SimCalls }, members?: Uint8Array, driverLoops: DriverLoop[] = [],
 ): (VirtualDevice | undefined)[] {
   const root = new SeededRandom(seed).fork('devices');
   const opts = driverDeviceOptions(scenario, e2ee, media, stories, calls ? { ...calls, seed } : undefined);
@@ -306,6 +346,7 @@ function makeDevices(
     }
     const id = population.deviceId(d);
     const io = world.socket(id);
+    if (driverLoops.length > 0) io.loop = driverLoops[d % driverLoops.length];
     const device = new VirtualDevice(
       { id, token, clock: world.clock, random: root.fork(id), stats, ...opts },
       io,
@@ -395,7 +436,7 @@ export async function replaySim(old: Report, o: { outDir?: string; log?: (l: str
   if (spec.version !== 1) throw new Error(`meta.replay version ${String(spec.version)} is not supported by this chatlab`);
   const result = await runSim({
     scenario: spec.scenario, overrides: spec.overrides, seed: spec.seed, calibration: spec.calibration,
-    inject: spec.inject, resolutionMs: spec.resolutionMs, node: spec.node, media: spec.media, calls: spec.calls, cell: spec.cell, outDir: o.outDir, log: o.log, progress: o.progress,
+    inject: spec.inject, resolutionMs: spec.resolutionMs, node: spec.node, media: spec.media, calls: spec.calls, cell: spec.cell, driverWorkers: spec.driverWorkers, outDir: o.outDir, log: o.log, progress: o.progress,
   });
   return { ...result, diff: reportDiff(old, result.report) };
 }

@@ -60,6 +60,13 @@ export const calibrationFileSchema = z.object({
   stores: z.partialRecord(z.enum(StoreKinds), storeSchema).optional(),
   resolutionMs: z.number({ error: 'expected a number of ms in (0, 10]' }).gt(0).max(10).optional(),
   e2ee: e2eeCostSchema.optional(),
+  driver: z.object({
+    source: z.string().optional(),
+    frameMs: z.number({ error: 'expected a number of ms >= 0' }).min(0),
+    wakeMs: z.number({ error: 'expected a number of ms >= 0' }).min(0).optional(),
+    gcEveryFrames: z.number({ error: 'expected a number of frames > 0' }).gt(0),
+    gcPauseMs: z.number({ error: 'expected a number of ms >= 0' }).min(0),
+  }, { error: 'expected {frameMs, wakeMs, gcEveryFrames, gcPauseMs}: the driver figures of `chatlab calibrate`' }).strict().optional(),
   notes: z.record(z.string(), z.unknown()).optional(),
 }, { error: 'expected a JSON object' });
 

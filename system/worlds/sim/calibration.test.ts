@@ -13,6 +13,10 @@ describe('calibration', () => {
     assert.equal(defaultCalibration.node.cpu, 'shared', 'the embedded world runs every node on one event loop');
     assert.equal(defaultCalibration.resolutionMs, 0.01);
     assert.equal(builtinCalibrations.embedded, defaultCalibration);
+    // The driver's loops too, measured in the same sitting: an uncalibrated sim of the main job has the driver's delays.
+    const driver = defaultCalibration.driver!;
+    assert.match(driver.source!, /^embedded runs of steady-chat/);
+    assert.ok(driver.frameMs > 0 && driver.gcEveryFrames > 0 && driver.gcPauseMs > 0);
     assert.equal(builtinCalibrations.datacenter, datacenterCalibration);
   });
 
@@ -48,5 +52,13 @@ describe('calibration', () => {
     }
     assert.equal(new SimWorld({ nodes: 1, seed: 1, calibration: datacenterCalibration }).transports[0]!.cpu.wakeMs, 0, 'absent: 0');
     assert.equal(validateCalibration({ version: 1, node: { wakeMs: 0.02 } }, 'c.json').node.wakeMs, 0.02);
+  });
+
+  it('driver: a file keeps the driver model; a wrong figure is refused by name; none means devices cost nothing', () => {
+    const driver = { source: 'x', frameMs: 0.05, wakeMs: 0.04, gcEveryFrames: 3000, gcPauseMs: 3 };
+    assert.deepEqual(validateCalibration({ version: 1, driver }, 'c.json').driver, driver);
+    assert.throws(() => validateCalibration({ version: 1, driver: { frameMs: 0.05, gcEveryFrames: 0, gcPauseMs: 3 } }, 'c.json'), /c\.json\.driver\.gcEveryFrames: expected a number of frames > 0/);
+    assert.throws(() => validateCalibration({ version: 1, driver: { frameMs: 0.05, gcEveryFrames: 1, gcPauseMs: 3, workers: 2 } }, 'c.json'), /c\.json\.driver/);
+    assert.equal(validateCalibration({ version: 1 }).driver, undefined);
   });
 });

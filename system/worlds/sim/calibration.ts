@@ -58,8 +58,29 @@ export interface Calibration {
   resolutionMs?: number;
   /** What end-to-end encryption costs a device (the sim charges it; default DEFAULT_E2EE_COST). */
   e2ee?: E2eeCostModel;
+  /**
+   * The load driver's own event loops (live: worker processes the devices
+   * share, on the same machine as the cluster). With it the sim passes
+   * every frame a device reads or writes through its worker's loop, a
+   * single-server queue: `frameMs` of CPU a frame, `wakeMs` more for a
+   * frame that finds the loop idle, and a collector pause of `gcPauseMs`
+   * every `gcEveryFrames` frames. A delivery is seen, and a send leaves,
+   * when the worker gets to it, as live. `chatlab calibrate` measures it
+   * from its live runs (driver CPU over frames at saturation and at the
+   * light load, GC pauses over the light load). Absent: devices cost
+   * nothing (the sim's older figures).
+   */
+  driver?: DriverModel;
   /** Free-form notes of the calibration run (measured rates, sample counts). */
   notes?: Record<string, unknown>;
+}
+
+export interface DriverModel {
+  source?: string;
+  frameMs: number;
+  wakeMs?: number;
+  gcEveryFrames: number;
+  gcPauseMs: number;
 }
 
 const ln = (p50Ms: number, p99Ms: number): Dist => ({ kind: 'lognormal', p50Ms, p99Ms });
@@ -124,6 +145,7 @@ export function validateCalibration(raw: unknown, where = 'calibration'): Calibr
     stores,
     ...(o.resolutionMs === undefined ? {} : { resolutionMs: o.resolutionMs }),
     ...(o.e2ee === undefined ? {} : { e2ee: o.e2ee }),
+    ...(o.driver === undefined ? {} : { driver: o.driver }),
     ...(o.notes ? { notes: o.notes } : {}),
   };
 }

@@ -7,6 +7,7 @@ import { sample } from './distribution.ts';
 import type { SimClock } from './sim-clock.ts';
 import type { SimNetwork } from './sim-network.ts';
 import { ServiceQueue } from './sim-service.ts';
+import type { DriverLoop } from './sim-driver.ts';
 
 /**
  * The device end of a simulated WebSocket (a VirtualDevice is one). Frames
@@ -185,9 +186,22 @@ export class SimTransport implements Transport {
   }
 }
 
-/** A frame from the node reached the device end of `c` (a timer's function: no closure per frame). */
+/** A frame from the node reached the device end of `c` (a timer's function: no closure per frame); with a driver loop, the device reads it when the loop gets to it. */
 function frameToDevice(c: SimConn, frame: object): void {
+  if (!c.deviceOpen || c.socket.current !== c) return;
+  const loop = c.socket.loop;
+  if (loop) loop.clock.callAt(loop.admit(), frameRead, c, frame);
+  else c.socket.device.onFrame(frame);
+}
+
+/** The driver loop got to a frame (see frameToDevice): read unless the socket ended meanwhile. */
+function frameRead(c: SimConn, frame: object): void {
   if (c.deviceOpen && c.socket.current === c) c.socket.device.onFrame(frame);
+}
+
+/** The driver loop wrote a device's frame (see SimSocket.sendFrame): it leaves unless the socket ended meanwhile. */
+function frameWritten(c: SimConn, frame: ClientFrame): void {
+  if (c.deviceOpen) c.transport.fromDevice(c, frame);
 }
 
 /** A frame from the device reached the node end of `c`. */
@@ -237,6 +251,8 @@ export type SimRouter = (deviceId: string, attempt: number) => SimTransport;
 export class SimSocket {
   device!: SimEndpoint;
   current?: SimConn;
+  /** The load driver's worker loop this device's frames wait for (Calibration.driver); none: frames cost the device nothing. */
+  loop?: DriverLoop;
   private attempt = 0;
 
   constructor(readonly deviceId: string, private readonly route: SimRouter) {}
@@ -256,7 +272,10 @@ export class SimSocket {
 
   sendFrame(frame: ClientFrame): void {
     const c = this.current;
-    if (c?.deviceOpen) c.transport.fromDevice(c, frame);
+    if (!c?.deviceOpen) return;
+    const loop = this.loop;
+    if (loop) loop.clock.callAt(loop.admit(), frameWritten, c, frame);
+    else c.transport.fromDevice(c, frame);
   }
 
   close(): void {

@@ -1,0 +1,53 @@
+import type { DriverModel } from './calibration.ts';
+import type { SimClock } from './sim-clock.ts';
+
+/**
+ * One load-driver worker's event loop, as the sim models it (see
+ * Calibration.driver): a single server every frame its devices read or
+ * write waits for, `frameMs` of CPU each and `wakeMs` more for a frame that
+ * finds the loop idle (the turn of the loop it pays alone), with a
+ * collector pause of `gcPauseMs` charged to every `gcEveryFrames`th frame.
+ * Live, a delivery is stamped and a send leaves when the worker's loop gets
+ * to it; here too.
+ */
+export class DriverLoop {
+  private free = -Infinity;
+  private sinceGc = 0;
+  /** Frames handled, CPU spent (ms, pauses included) and pauses, since the loop was made. */
+  frames = 0;
+  busyMs = 0;
+  pauses = 0;
+
+  /**
+   * `device`: CPU the devices spent that the model charges elsewhere (the
+   * sim's modeled crypto: one counter for all devices, ms, never falling),
+   * and how much of it the loops took already (shared by the loops). Each
+   * admission takes what was spent since the last one: a device encrypts
+   * just before it writes, so a send carries its own encryption; a
+   * decryption goes to the next frame admitted on any loop. The total is
+   * kept, its loop only nearly.
+   */
+  constructor(readonly clock: SimClock, private readonly model: DriverModel, private readonly device?: { spentMs(): number; taken: number }) {}
+
+  /** A frame to read or write at the clock's now: the time the loop is done with it. */
+  admit(): number {
+    const now = this.clock.now();
+    const idle = this.free < now;
+    let cost = this.model.frameMs + (idle ? (this.model.wakeMs ?? 0) : 0);
+    if (this.device) {
+      const spent = this.device.spentMs();
+      cost += spent - this.device.taken;
+      this.device.taken = spent;
+    }
+    if (++this.sinceGc >= this.model.gcEveryFrames) {
+      this.sinceGc -= this.model.gcEveryFrames;
+      cost += this.model.gcPauseMs;
+      this.pauses++;
+    }
+    const start = idle ? now : this.free;
+    this.free = start + cost;
+    this.frames++;
+    this.busyMs += cost;
+    return this.free;
+  }
+}
