@@ -175,7 +175,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const calls = callModel ? { hooks: callStats, plane: new SimCalls(clock, callStats, callModel, scenarioCodecs(scenario)) } : undefined;
   // One driver loop per worker (Calibration.driver): device d's frames wait for worker d % workers's, as live slices the population.
   const driverModel = !cell && population.devices <= SIM_DRIVER_MAX_DEVICES ? calibration.driver : undefined;
-  const deviceCpu = { spentMs: () => e2ee.cpuNow?.() ?? 0, taken: 0 };
+  const deviceCpu = { spentMs: () => e2ee.cpuNow(), taken: 0 };
   const driverLoops = driverModel ? Array.from({ length: o.driverWorkers ?? defaultWorkers(population.devices) }, () => new DriverLoop(world.clock, driverModel, deviceCpu)) : [];
   const devices = makeDevices(world, population, scenario, recorder, seed, e2ee, media, stories, calls, members, driverLoops);
   const present = members ? devices.filter((d): d is VirtualDevice => d !== undefined) : (devices as VirtualDevice[]);
@@ -187,9 +187,9 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
 
   const connectsPerSec = Math.min(CONNECTS_PER_NODE_PER_SEC * scenario.nodes, storeConnectsPerSec(calibration));
   const rampMs = await connectAll(world, present, connectsPerSec, () => recorder.connected + recorder.ghostsConnected, log);
-  // No prewarm here, unlike the live engine: the sim charges crypto to a modeled clock, not to the run's time, so the
-  // handshakes of first contacts cost it no latency (only their key fetch), and a prewarm of millions of devices would
-  // cost minutes of wall time. Every device's keys are stored before the load starts.
+  // Every device's keys are stored before the load starts. Without a driver model there is no prewarm, unlike the live
+  // engine: the modeled crypto then costs the run no time, so first contacts' handshakes cost it no latency (only their
+  // key fetch), and a prewarm of millions of devices would cost minutes of wall time.
   if (e2ee.enabled) await clock.run(clock.now() + 60_000, () => present.every((d) => d.keysPublished));
   // With a driver model the crypto does cost the run's time, on the devices' loops, as live: then the devices get the live
   // engine's prewarm (sessions, introductions, small groups' sender keys), so the load measures steady use in both worlds.
