@@ -175,9 +175,7 @@ describe('Sim engine', function () {
     assert.equal(report.delivery.lost, 0);
   });
 
-  it('runs 100,000 devices inside the test suite', async function () {
-    // Minutes of wall time: 100,000 devices sign in at the shipped calibration's node CPU, then load for 2 s.
-    this.timeout(900_000);
+  it('runs 100,000 devices inside the test suite', async () => {
     const { report } = await runSim({ scenario: 'steady-chat', overrides: { devices: 100_000, duration: '2s', rate: 200, nodes: 4 }, seed: 3, ...quiet });
     assert.equal(report.devices.planned, 100_000);
     assert.equal(report.devices.connectedPeak, 100_000);

@@ -110,6 +110,20 @@ function storeConnectsPerSec(c: Calibration): number {
   return rate;
 }
 
+/**
+ * Sign-ins per second the nodes' CPU takes at half its capacity: a hello's
+ * cost (and a wake-up's) on one event loop for all nodes when they share it
+ * (the embedded world), on each node's own otherwise. A ramp faster than
+ * the CPU queues hellos past the devices' connect timeout, and their
+ * retries pile on: a calibration measured on a slow machine must not turn
+ * a large population's sign-in into a reconnect storm.
+ */
+function nodeConnectsPerSec(c: Calibration, nodes: number): number {
+  const helloMs = mean(c.node.frameMs.hello) + (c.node.wakeMs ?? 0);
+  if (!(helloMs > 0)) return Infinity;
+  return ((0.5 * 1000) / helloMs) * (c.node.cpu === 'shared' ? 1 : nodes);
+}
+
 export function loadCalibration(source: string | Calibration | undefined): { calibration: Calibration; file?: string } {
   if (source === undefined) return { calibration: defaultCalibration };
   if (typeof source !== 'string') return { calibration: validateCalibration(source) };
@@ -185,7 +199,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     if (d >= 0) devices[d]?.onPush();
   });
 
-  const connectsPerSec = Math.min(CONNECTS_PER_NODE_PER_SEC * scenario.nodes, storeConnectsPerSec(calibration));
+  const connectsPerSec = Math.min(CONNECTS_PER_NODE_PER_SEC * scenario.nodes, storeConnectsPerSec(calibration), nodeConnectsPerSec(calibration, scenario.nodes));
   const rampMs = await connectAll(world, present, connectsPerSec, () => recorder.connected + recorder.ghostsConnected, log);
   // Every device's keys are stored before the load starts. Without a driver model there is no prewarm, unlike the live
   // engine: the modeled crypto then costs the run no time, so first contacts' handshakes cost it no latency (only their
