@@ -47,7 +47,7 @@ program
   .option('--nodes <n>', 'chat nodes to start', int('--nodes', 1, 64))
   .option('--devices <n>', 'virtual devices (overrides the scenario)', int('--devices', 2, 10_000_000))
   .option('--devices-per-user <n>', 'devices per user, 1..9 (overrides the scenario): multi-device fan-out and sync', int('--devices-per-user', 1, 9))
-  .option('--duration <d>', 'load duration of every executor, e.g. 30s', duration('--duration'))
+  .option('--duration <d>', 'load duration of every executor, e.g. 30s (a ramping one keeps its shape, its stages scaled to fit)', duration('--duration'))
   .option('--rate <r>', 'messages per second of every constant-arrival-rate executor', positive('--rate'))
   .option('--calls <per-second>', 'add voice/video calls at this rate to any scenario (the call behaviour of docs/protocol.md, Calls; steady-chat has none by default)', positive('--calls'))
   .option('--vus <n>', 'closed loop instead: every executor becomes constant-vus with n devices each sending, waiting for the ack, sending again (finds the saturation throughput)', int('--vus', 1, 10_000_000))

@@ -102,8 +102,7 @@ export function applyOverrides(s: Scenario, o: Overrides): Scenario {
   if (o.graceMs !== undefined) out.graceMs = o.graceMs;
   if (o.thresholds !== undefined) out.options.thresholds = { ...s.options.thresholds, ...o.thresholds };
   for (const [name, ex] of Object.entries(out.options.scenarios)) {
-    const e = { ...ex };
-    if (o.duration !== undefined && e.executor !== 'ramping-arrival-rate') e.duration = o.duration;
+    const e = o.duration === undefined ? { ...ex } : lasting(ex, o.duration);
     if (o.rate !== undefined && e.executor === 'constant-arrival-rate' && e.exec !== 'call') e.rate = o.rate;
     out.options.scenarios[name] = o.vus === undefined ? e : closedLoop(e, o.vus);
   }
@@ -123,6 +122,29 @@ function withCalls(out: Scenario, perSec: number): void {
   out.behaviour = { ...out.behaviour, calls: out.behaviour.calls ?? DEFAULT_CALL_BEHAVIOUR };
   out.exec = { ...out.exec, call: out.exec.call ?? call };
   out.options.scenarios.calls = { executor: 'constant-arrival-rate', rate: perSec, timeUnit: '1s', duration: `${loadEndMs(out)}ms`, exec: 'call' };
+}
+
+/**
+ * The executor with its load lasting `duration` (`--duration`): a constant
+ * executor's duration is replaced; a ramping one keeps its shape, its stages
+ * scaled so that they add up to `duration` (each stage end rounded to the
+ * millisecond). Its `startTime` stays as written.
+ */
+export function lasting(e: Executor, duration: string): Executor {
+  if (e.executor !== 'ramping-arrival-rate') return { ...e, duration };
+  const want = parseDuration(duration);
+  const lengths = e.stages.map((st) => parseDuration(st.duration));
+  const total = lengths.reduce((a, b) => a + b, 0);
+  let before = 0;
+  let endedAt = 0;
+  const stages = e.stages.map((st, i) => {
+    before += lengths[i]!;
+    const end = Math.round((before / total) * want);
+    const stage = { ...st, duration: `${end - endedAt}ms` };
+    endedAt = end;
+    return stage;
+  });
+  return { ...e, stages };
 }
 
 /** The executor as a closed loop of `vus` VUs over the same time span and behaviour. */
