@@ -1,5 +1,6 @@
 import type { DriverModel } from './calibration.ts';
 import type { SimClock } from './sim-clock.ts';
+import { ServiceQueue } from './sim-service.ts';
 
 /**
  * One load-driver worker's event loop, as the sim models it (see
@@ -11,7 +12,7 @@ import type { SimClock } from './sim-clock.ts';
  * to it; here too.
  */
 export class DriverLoop {
-  private free = -Infinity;
+  private readonly queue: ServiceQueue;
   private sinceGc = 0;
   /** Frames handled, CPU spent (ms, pauses included) and pauses, since the loop was made. */
   frames = 0;
@@ -27,13 +28,13 @@ export class DriverLoop {
    * decryption goes to the next frame admitted on any loop. The total is
    * kept, its loop only nearly.
    */
-  constructor(readonly clock: SimClock, private readonly model: DriverModel, private readonly device?: { spentMs(): number; taken: number }) {}
+  constructor(readonly clock: SimClock, private readonly model: DriverModel, private readonly device?: { spentMs(): number; taken: number }) {
+    this.queue = new ServiceQueue('driver', 1, model.wakeMs ?? 0);
+  }
 
   /** A frame to read or write at the clock's now: the time the loop is done with it. */
   admit(): number {
-    const now = this.clock.now();
-    const idle = this.free < now;
-    let cost = this.model.frameMs + (idle ? (this.model.wakeMs ?? 0) : 0);
+    let cost = this.model.frameMs;
     if (this.device) {
       const spent = this.device.spentMs();
       cost += spent - this.device.taken;
@@ -44,10 +45,10 @@ export class DriverLoop {
       cost += this.model.gcPauseMs;
       this.pauses++;
     }
-    const start = idle ? now : this.free;
-    this.free = start + cost;
+    const before = this.queue.totalBusyMs;
+    const done = this.queue.admit(this.clock.now(), cost);
     this.frames++;
-    this.busyMs += cost;
-    return this.free;
+    this.busyMs += this.queue.totalBusyMs - before;
+    return done;
   }
 }

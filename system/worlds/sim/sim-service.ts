@@ -29,7 +29,8 @@ export class ServiceQueue {
    */
   constructor(readonly name: string, readonly servers: number, readonly wakeMs = 0) {
     if (!Number.isInteger(servers) || servers < 1) throw new RangeError(`${name}: servers must be an integer >= 1, got ${servers}`);
-    this.free = new Float64Array(servers);
+    // Free since ever: work at time 0 finds its server idle (and pays its wake-up) like work at any other time.
+    this.free = new Float64Array(servers).fill(-Infinity);
   }
 
   /** Admits work arriving at `nowMs` needing `serviceMs`; returns when it completes. */
