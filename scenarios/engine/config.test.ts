@@ -17,6 +17,8 @@ describe('--duration (applyOverrides)', () => {
     // Stage ends are rounded, never their lengths: the stages add up to the duration exactly.
     const odd = lasting({ ...ramp, stages: [{ target: 1, duration: '1s' }, { target: 2, duration: '1s' }, { target: 3, duration: '1s' }] }, '1s');
     assert.equal(span(odd), 1000);
+    const flat = lasting({ ...ramp, stages: [{ target: 1, duration: '0s' }, { target: 2, duration: '0s' }] }, '2s');
+    assert.equal(span(flat), 2000, 'stages of no length: the last one takes the duration');
     assert.deepEqual(lasting({ executor: 'constant-arrival-rate', rate: 5, duration: '30s' }, '6s'), { executor: 'constant-arrival-rate', rate: 5, duration: '6s' });
   });
 

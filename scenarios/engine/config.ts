@@ -135,6 +135,8 @@ export function lasting(e: Executor, duration: string): Executor {
   const want = parseDuration(duration);
   const lengths = e.stages.map((st) => parseDuration(st.duration));
   const total = lengths.reduce((a, b) => a + b, 0);
+  // Stages of no length have no shape to keep: the last one takes the whole duration.
+  if (total === 0) return { ...e, stages: e.stages.map((st, i) => ({ ...st, duration: i === e.stages.length - 1 ? `${want}ms` : '0ms' })) };
   let before = 0;
   let endedAt = 0;
   const stages = e.stages.map((st, i) => {
