@@ -28,7 +28,7 @@ import { Snowflake } from './snowflake.ts';
 import { StoryOps } from './story-ops.ts';
 
 /**
- * One chat node: the message lifecycle of DESIGN.md, fed events and acting
+ * One chat node: the message lifecycle of docs/design.md, fed events and acting
  * only through its ports and the transport. It does no I/O of its own, so the
  * gateway (real sockets) and the simulator (virtual time) drive the same code.
  *
