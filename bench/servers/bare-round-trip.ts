@@ -15,6 +15,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { pinToCpus } from '../../scenarios/engine/live/affinity.ts';
+import { Trend } from '../../reports/latency.ts';
 
 export interface BareFigures {
   messages: number;
@@ -29,11 +30,6 @@ export interface BareFigures {
 
 const SELF = fileURLToPath(import.meta.url);
 const BODY = 'x'.repeat(160);
-
-function quantile(xs: Float64Array, q: number): number {
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-}
 
 function child(role: 'server' | 'client'): ChildProcess {
   return fork(SELF, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, BARE_ROLE: role }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -79,19 +75,21 @@ function drive(url: string, rate: number, durationMs: number): void {
   const n = Math.max(1, Math.round((rate * durationMs) / 1000));
   const intended = new Float64Array(n);
   const sent = new Float64Array(n);
-  const fromIntended = new Float64Array(n);
-  const fromSent = new Float64Array(n);
+  // Percentiles as every report computes them.
+  const fromIntended = new Trend();
+  const fromSent = new Trend();
+  const lag = new Trend();
   let echoed = 0;
   const ws = new WebSocket(url);
   ws.on('message', (data) => {
     const now = performance.now();
     const i = Number(data.toString().slice(0, 10));
     if (i >= n) return; // a warm-up echo
-    fromIntended[i] = now - intended[i]!;
-    fromSent[i] = now - sent[i]!;
+    fromIntended.record(now - intended[i]!);
+    fromSent.record(now - sent[i]!);
     if (++echoed === n) {
-      const lag = sent.map((s, k) => s - intended[k]!);
-      process.send!({ messages: n, p50: quantile(fromIntended, 0.5), p99: quantile(fromIntended, 0.99), sentP99: quantile(fromSent, 0.99), lagP99: quantile(lag, 0.99) } satisfies BareFigures);
+      const p = (t: Trend, q: number) => t.percentile(q) ?? NaN;
+      process.send!({ messages: n, p50: p(fromIntended, 50), p99: p(fromIntended, 99), sentP99: p(fromSent, 99), lagP99: p(lag, 99) } satisfies BareFigures);
       ws.close();
     }
   });
@@ -104,6 +102,7 @@ function drive(url: string, rate: number, durationMs: number): void {
       const now = performance.now();
       for (; next < n && intended[next]! <= now; next++) {
         sent[next] = performance.now();
+        lag.record(sent[next]! - intended[next]!);
         ws.send(Buffer.from(`${String(next).padStart(10, '0')}${BODY}`), { binary: false });
       }
       if (next < n) setTimeout(tick, intended[next]! - performance.now());
