@@ -15,18 +15,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { pinToCpus } from '../../scenarios/engine/live/affinity.ts';
-import { Trend } from '../../reports/latency.ts';
+import { ProbeSchedule, type ProbeFigures } from './probe-schedule.ts';
 
-export interface BareFigures {
-  messages: number;
-  /** Echo arrived, from the intended send time (ms). */
-  p50: number;
-  p99: number;
-  /** Echo arrived, from the actual send (ms). */
-  sentP99: number;
-  /** Actual send minus intended (ms). */
-  lagP99: number;
-}
+/** The echo's arrival from the intended and the actual send, and the send lag (ms). */
+export type BareFigures = ProbeFigures;
 
 const SELF = fileURLToPath(import.meta.url);
 const BODY = 'x'.repeat(160);
@@ -72,43 +64,22 @@ function serve(): void {
 }
 
 function drive(url: string, rate: number, durationMs: number): void {
-  const n = Math.max(1, Math.round((rate * durationMs) / 1000));
-  const intended = new Float64Array(n);
-  const sent = new Float64Array(n);
-  // Percentiles as every report computes them.
-  const fromIntended = new Trend();
-  const fromSent = new Trend();
-  const lag = new Trend();
-  let echoed = 0;
+  const probe = new ProbeSchedule(rate, durationMs);
   const ws = new WebSocket(url);
   ws.on('message', (data) => {
     const now = performance.now();
-    const i = Number(data.toString().slice(0, 10));
-    if (i >= n) return; // a warm-up echo
-    fromIntended.record(now - intended[i]!);
-    fromSent.record(now - sent[i]!);
-    if (++echoed === n) {
-      const p = (t: Trend, q: number) => t.percentile(q) ?? NaN;
-      process.send!({ messages: n, p50: p(fromIntended, 50), p99: p(fromIntended, 99), sentP99: p(fromSent, 99), lagP99: p(lag, 99) } satisfies BareFigures);
+    // A warm-up echo carries a number past the schedule's: ignored.
+    if (probe.arrive(Number(data.toString().slice(0, 10)), now)) {
+      process.send!(probe.figures() satisfies BareFigures);
       ws.close();
     }
   });
   ws.on('open', () => {
     // Warm the path for a second, then the measured messages, evenly spaced from t0.
     const t0 = performance.now() + 1000;
-    for (let i = 0; i < n; i++) intended[i] = t0 + (i * 1000) / rate;
-    let next = 0;
-    const tick = () => {
-      const now = performance.now();
-      for (; next < n && intended[next]! <= now; next++) {
-        sent[next] = performance.now();
-        lag.record(sent[next]! - intended[next]!);
-        ws.send(Buffer.from(`${String(next).padStart(10, '0')}${BODY}`), { binary: false });
-      }
-      if (next < n) setTimeout(tick, intended[next]! - performance.now());
-    };
     const warm = setInterval(() => ws.send(Buffer.from(`${'9'.repeat(10)}${BODY}`), { binary: false }), 1000 / rate);
-    setTimeout(() => { clearInterval(warm); tick(); }, 1000);
+    setTimeout(() => clearInterval(warm), 1000);
+    probe.start(t0, (i) => ws.send(Buffer.from(`${String(i).padStart(10, '0')}${BODY}`), { binary: false }));
   });
   // Bounded: ends itself if the echoes stop coming.
   setTimeout(() => process.exit(1), durationMs + 30_000).unref();

@@ -1,0 +1,166 @@
+/**
+ * A witness for bench:driver: a few devices in a process of their own on
+ * the driver's CPU (at nice -20 where allowed), speaking the protocol
+ * (docs/protocol.md: `hello`, `send`, `msg`, `recv`) through the same
+ * target while the driver's load runs, at a rate small beside it. Its
+ * process does next to nothing, so it reads each `msg` as soon as the
+ * machine lets it: its latency is what the target and this machine give a
+ * message at that load, without a busy driver's event loop in the way.
+ * The driver's own share of its run's e2e p99 is what that p99 adds beyond
+ * the witness's, both taken over the same seconds.
+ *
+ * It is not a perfect floor: it shares the driver's CPU, so the kernel may
+ * let a busy worker finish its slice before the witness runs. What it adds
+ * that way is counted as the machine's, not the driver's: the driver's
+ * share it gives is a lower bound.
+ *
+ * `startWitness(url, secret, rate, cpus)` forks this file
+ * (WITNESS_ROLE=child), signs in one receiving device (witness-r.1) and one
+ * sending device per 20 msgs/s of `rate` (witness-s1.1, …: under a node's
+ * per-device send limit) and returns when all are welcomed; `run(durationMs)`
+ * then sends to witness-r evenly spaced from now, round-robin over the
+ * senders (a timer to each next send, as the driver schedules arrivals),
+ * and resolves with the figures once every message arrived. Bounded: the
+ * child ends itself 30 s after its run should have ended.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import { pinToCpus } from '../../scenarios/engine/live/affinity.ts';
+import { ProbeSchedule, type ProbeFigures } from './probe-schedule.ts';
+import { TokenIssuer } from '../../system/auth/tokens.ts';
+import { WallClock } from '../../system/clock/clock-wall.ts';
+
+/** A `msg`'s arrival at witness-r from the intended and the actual send, and the send lag (ms). */
+export type WitnessFigures = ProbeFigures;
+
+/**
+ * How the witness is scheduled beside the driver on its CPU: `nice` (nice
+ * -20: the scheduler lets it run first when both want the CPU) or `normal`
+ * (as the driver's workers). Not a real-time class: a node process's own
+ * threads at one real-time priority on one CPU can starve one another.
+ * A negative nice needs root (CAP_SYS_NICE); without it the witness runs
+ * as `normal`, and says so.
+ */
+export type WitnessPriority = 'nice' | 'normal';
+
+export interface Witness {
+  pid: number;
+  /** The priority it runs at (see WitnessPriority). */
+  priority: WitnessPriority;
+  /** Sends at the rate it was started with for `durationMs`, from now; resolves when every message arrived. */
+  run(durationMs: number): Promise<WitnessFigures>;
+  stop(): void;
+}
+
+const SELF = fileURLToPath(import.meta.url);
+/** Its receiving device; the senders are witness-s1.1, witness-s2.1, …, one per SENDER_RATE msgs/s (under a node's per-device send limit). */
+const TO = 'witness-r.1';
+const SENDER_RATE = 20;
+
+type Reply = { t: 'ready' } | { t: 'error'; error: string } | ({ t: 'figures' } & WitnessFigures);
+
+/** Raises the process's scheduling priority as far as `want` and this machine allow; returns what it got. */
+function prioritize(pid: number, want: WitnessPriority): WitnessPriority {
+  if (want === 'nice') {
+    try {
+      setPriority(pid, -20);
+      return 'nice';
+    } catch {
+      // not permitted here: the witness runs as the driver does
+    }
+  }
+  return 'normal';
+}
+
+export async function startWitness(url: string, secret: string, rate: number, cpus: string | undefined, want: WitnessPriority = 'nice'): Promise<Witness> {
+  const proc = fork(SELF, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, WITNESS_ROLE: 'child' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = () => new Promise<Reply>((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`witness exited with ${code}`));
+    proc.once('exit', onExit);
+    proc.once('message', (m) => {
+      proc.off('exit', onExit);
+      const r = m as Reply;
+      if (r.t === 'error') reject(new Error(`witness: ${r.error}`));
+      else resolve(r);
+    });
+  });
+  const stop = () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  };
+  try {
+    const ready = next();
+    proc.send({ url, secret, rate });
+    await ready;
+    if (cpus) pinToCpus(proc.pid!, cpus);
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  const priority = prioritize(proc.pid!, want);
+  return {
+    pid: proc.pid!,
+    priority,
+    stop,
+    run: async (durationMs) => {
+      const done = next();
+      proc.send({ durationMs });
+      const r = await done;
+      if (r.t !== 'figures') throw new Error(`witness: unexpected reply ${r.t}`);
+      const { t: _, ...figures } = r;
+      return figures;
+    },
+  };
+}
+
+function open(url: string, tokens: TokenIssuer, device: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('error', reject);
+    ws.once('close', (code, reason) => reject(new Error(`${device}: closed ${code} ${reason.toString()}`)));
+    ws.once('open', () => ws.send(JSON.stringify({ t: 'hello', token: tokens.issue(device, 3_600_000) })));
+    const onWelcome = (data: WebSocket.RawData) => {
+      const f = JSON.parse(data.toString()) as { t?: string };
+      if (f.t !== 'welcome') return;
+      ws.off('message', onWelcome);
+      resolve(ws);
+    };
+    ws.on('message', onWelcome);
+  });
+}
+
+async function serve(url: string, secret: string, rate: number): Promise<void> {
+  const tokens = new TokenIssuer(secret, new WallClock());
+  const senders = Array.from({ length: Math.ceil(rate / SENDER_RATE) }, (_, i) => `witness-s${i + 1}.1`);
+  const [b, ...a] = await Promise.all([open(url, tokens, TO), ...senders.map((d) => open(url, tokens, d))]);
+  process.send!({ t: 'ready' } satisfies Reply);
+  process.once('message', (m: { durationMs: number }) => drive(a, b!, rate, m.durationMs));
+}
+
+function drive(a: WebSocket[], b: WebSocket, rate: number, durationMs: number): void {
+  const probe = new ProbeSchedule(rate, durationMs);
+  b.on('message', (data) => {
+    const now = performance.now();
+    const f = JSON.parse(data.toString()) as { t?: string; body?: unknown; mid?: unknown };
+    if (f.t !== 'msg' || typeof f.body !== 'string') return;
+    // As every device does: the node may then forget it (and tell its sender it was delivered).
+    if (typeof f.mid === 'string') b.send(JSON.stringify({ t: 'recv', ids: [f.mid] }));
+    if (probe.arrive(Number(f.body.slice(0, 10)), now)) process.send!({ t: 'figures', ...probe.figures() } satisfies Reply);
+  });
+  probe.start(performance.now(), (i) => a[i % a.length]!.send(JSON.stringify({ t: 'send', cid: `w${i}`, to: 'witness-r', body: String(i).padStart(10, '0') })));
+  setTimeout(() => {
+    process.send!({ t: 'error', error: `${probe.missing} of ${probe.n} messages never arrived` } satisfies Reply);
+    process.exit(1);
+  }, durationMs + 30_000).unref();
+}
+
+if (process.env.WITNESS_ROLE === 'child') {
+  process.once('message', (m: { url: string; secret: string; rate: number }) => {
+    serve(m.url, m.secret, m.rate).catch((e: Error) => {
+      process.send!({ t: 'error', error: e.message } satisfies Reply);
+      process.exit(1);
+    });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
