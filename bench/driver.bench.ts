@@ -1,6 +1,6 @@
 /**
  * bench:driver — what the load driver itself adds to the latencies it
- * reports: `npm run bench:driver -- [--devices 1000] [--rate 2000] [--duration 15s] [--rounds 3] [--workers n] [--targets relay,embedded] [--witness-rate 100] [--witness-priority nice|normal]`.
+ * reports: `npm run bench:driver -- [--devices 1000] [--rate 2000] [--duration 15s] [--rounds 3] [--workers n] [--targets relay,embedded] [--witness-rate 100]`.
  *
  * The same scenario run (steady-chat at `--rate` with `--devices`, the
  * driver's workers exactly as `chatlab run` starts them) against two
@@ -12,8 +12,8 @@
  *             timers), the loopback path's and the machine's. The floor.
  *   embedded: the embedded cluster in its own process (the full lifecycle).
  *
- * Beside each run, over the same seconds, a witness (bench/servers/
- * witness.ts): a few devices in a process of their own on the driver's CPU
+ * Beside each run, over the same seconds, the engine's witness
+ * (`chatlab run --witness`, scenarios/engine/live/witness.ts): a few devices in a process of their own on the driver's CPU
  * (at nice -20 where allowed), sending `--witness-rate` msgs/s through the
  * same target and stamping each message as soon as the machine lets them.
  * The driver's own share of a run's e2e p99 is that p99 beyond its
@@ -44,13 +44,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Report } from '../reports/report.ts';
+import type { Report, WitnessStats } from '../reports/report.ts';
 import { cpusBesideFirst, pinToCpus } from '../scenarios/engine/live/affinity.ts';
 import { runLive } from '../scenarios/engine/live/live.ts';
 import { EmbeddedChild } from './servers/embedded-child.ts';
 import { startProtocolRelay } from './servers/protocol-relay-child.ts';
 import { startBareRoundTrip, type BareFigures } from './servers/bare-round-trip.ts';
-import { startWitness, type WitnessFigures, type WitnessPriority } from './servers/witness.ts';
 import { parseDuration } from '../system/clock/duration.ts';
 
 const { values } = parseArgs({
@@ -62,7 +61,6 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     workers: { type: 'string' },
     'witness-rate': { type: 'string', default: '100' },
-    'witness-priority': { type: 'string', default: 'nice' },
     targets: { type: 'string', default: 'relay,embedded' },
   },
 });
@@ -72,9 +70,6 @@ if (!targets.includes('relay')) throw new Error('--targets must include relay: i
 const workers = values.workers === undefined ? undefined : Number(values.workers);
 const witnessRate = Number(values['witness-rate']);
 if (!(witnessRate > 0)) throw new Error('--witness-rate must be a number of msgs/s above 0');
-const witnessPriority = values['witness-priority'] as WitnessPriority;
-if (!['nice', 'normal'].includes(witnessPriority)) throw new Error('--witness-priority: nice or normal');
-let witnessGot: WitnessPriority | undefined;
 // Plaintext: the relay only echoes messages (it holds no keys), and this bench measures the driver's transport floor.
 const overrides = { devices: Number(values.devices), rate: Number(values.rate), duration: values.duration!, e2ee: false };
 const rounds = Number(values.rounds);
@@ -92,32 +87,25 @@ async function embedded(): Promise<Target> {
   return { urls: c.urls, secret: c.secret, pid: c.pid, stop: () => c.stop() };
 }
 
-/** A run of the load against a target and, through the same target over the same seconds, the witness's. */
-async function measure(name: string, start: () => Promise<Target>, seed: number): Promise<{ report: Report; witness: WitnessFigures }> {
+/** A run of the load against a target, with the engine's witness beside it (`chatlab run --witness`). */
+async function measure(name: string, start: () => Promise<Target>, seed: number): Promise<Report> {
   const t = await start();
-  let witness: Awaited<ReturnType<typeof startWitness>> | undefined;
   try {
     if (pinned) pinToCpus(t.pid, '0');
-    witness = await startWitness(t.urls[0]!, t.secret, witnessRate, driverCpus, witnessPriority);
-    witnessGot = witness.priority;
-    let seen: Promise<WitnessFigures> | undefined;
     const { report } = await runLive({
       scenario: 'steady-chat', world: 'embedded', target: t.urls.join(','), secret: t.secret, overrides, seed,
-      outDir: mkdtempSync(join(tmpdir(), `chatlab-driver-${name}-`)), progress: false, log: () => {}, driverCpus, workers,
-      onLoadStart: () => { seen = witness!.run(parseDuration(overrides.duration)); },
+      outDir: mkdtempSync(join(tmpdir(), `chatlab-driver-${name}-`)), progress: false, log: () => {}, driverCpus, workers, witness: witnessRate,
     });
-    if (!seen) throw new Error(`${name}: the load never started`);
-    return { report, witness: await seen };
+    return report;
   } finally {
-    witness?.stop();
     await t.stop();
   }
 }
 
-const figures = (r: Report, w: WitnessFigures) => ({
+const figures = (r: Report, w: WitnessStats) => ({
   p50: r.latency.e2eMs.p50, p99: r.latency.e2eMs.p99, sentP99: r.latency.e2eSendMs.p99, lagP99: r.latency.sendLagMs.p99,
   loopP99: r.driver?.eventLoopP99Ms ?? NaN, cpu: r.driver?.cpuPercent ?? NaN,
-  witnessP50: w.p50, witnessP99: w.p99, witnessSentP99: w.sentP99, witnessLagP99: w.lagP99,
+  witnessP50: w.p50Ms, witnessP99: w.p99Ms, witnessSentP99: w.sentP99Ms, witnessLagP99: w.lagP99Ms,
 });
 type Fig = ReturnType<typeof figures>;
 const median = (xs: number[]) => {
@@ -133,10 +121,12 @@ for (let i = 0; i < rounds; i++) {
   bare.push(m);
   log(`round ${i + 1} bare round trip: p50 ${m.p50.toFixed(2)} p99 ${m.p99.toFixed(2)} ms (from actual send p99 ${m.sentP99.toFixed(2)}), send lag p99 ${m.lagP99.toFixed(2)} (${m.messages} messages, one socket)`);
   for (const [name, start] of ([['relay', relay], ['embedded', embedded]] as const).filter(([n]) => targets.includes(n))) {
-    const { report, witness } = await measure(name, start, Number(values.seed));
+    const report = await measure(name, start, Number(values.seed));
+    const witness = report.driver?.witness;
+    if (!witness || witness.messages === 0) throw new Error(`${name}: the run has no witness figures`);
     const f = figures(report, witness);
     runs[name].push(f);
-    log(`round ${i + 1} ${name}: e2e p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} ms (from actual send p99 ${f.sentP99.toFixed(2)}), send lag p99 ${f.lagP99.toFixed(2)}, worker loop p99 ${f.loopP99.toFixed(2)} ms, driver CPU ${f.cpu.toFixed(0)}%; witness p50 ${f.witnessP50.toFixed(2)} p99 ${f.witnessP99.toFixed(2)} ms (${witness.messages} messages)`);
+    log(`round ${i + 1} ${name}: e2e p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} ms (from actual send p99 ${f.sentP99.toFixed(2)}), send lag p99 ${f.lagP99.toFixed(2)}, worker loop p99 ${f.loopP99.toFixed(2)} ms, driver CPU ${f.cpu.toFixed(0)}%; witness p50 ${f.witnessP50.toFixed(2)} p99 ${f.witnessP99.toFixed(2)} ms (${witness.messages} messages${witness.missing > 0 ? `, ${witness.missing} missing` : ''})`);
   }
 }
 const med = (name: 'relay' | 'embedded') => {
@@ -149,7 +139,7 @@ type Row = { p50: number; p99: number; sentP99: number; lagP99: number; loopP99:
 const row = (n: string, f: Row) =>
   `${n.padEnd(18)}${f.p50.toFixed(2).padStart(9)}${f.p99.toFixed(2).padStart(9)}${f.sentP99.toFixed(2).padStart(12)}${f.lagP99.toFixed(2).padStart(10)}${f.loopP99.toFixed(2).padStart(11)}${`${f.cpu.toFixed(0)}%`.padStart(9)}`.replace(/NaN%?/g, (x) => ' '.repeat(x.length - 1) + '-');
 const witnessRow = (f: Fig): Row => ({ p50: f.witnessP50, p99: f.witnessP99, sentP99: f.witnessSentP99, lagP99: f.witnessLagP99, loopP99: NaN, cpu: NaN });
-process.stdout.write(`\nmedians of ${rounds} rounds; ${overrides.devices} devices, ${overrides.rate} msgs/s, ${overrides.duration}; the witness: ${Math.ceil(witnessRate / 20) + 1} devices at ${witnessRate} msgs/s through the same target, in the same run, scheduled ${witnessGot === 'nice' ? 'at nice -20' : 'as the driver'}\n`);
+process.stdout.write(`\nmedians of ${rounds} rounds; ${overrides.devices} devices, ${overrides.rate} msgs/s, ${overrides.duration}; the witness: ${Math.ceil(witnessRate / 20) + 1} devices at ${witnessRate} msgs/s through the same target, in the same run, at nice -20 where allowed\n`);
 process.stdout.write(`${'target'.padEnd(18)}${'e2e p50'.padStart(9)}${'e2e p99'.padStart(9)}${'p99 (sent)'.padStart(12)}${'lag p99'.padStart(10)}${'loop p99'.padStart(11)}${'drv CPU'.padStart(9)}\n`);
 const m = { p50: median(bare.map((x) => x.p50)), p99: median(bare.map((x) => x.p99)), sentP99: median(bare.map((x) => x.sentP99)), lagP99: median(bare.map((x) => x.lagP99)), loopP99: NaN, cpu: NaN };
 // Per round, then the median: the driver's share is taken within a run, where both saw the same machine.

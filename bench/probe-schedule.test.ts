@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ProbeSchedule } from './servers/probe-schedule.ts';
+import { ProbeSchedule } from '../scenarios/engine/live/probe-schedule.ts';
 
 describe("bench's probe schedule (the bare round trip's and the witness's)", () => {
   it('sends each message once at its time, in order, and counts each arrival once', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EmbeddedChild } from './servers/embedded-child.ts';
 import { startProtocolRelay } from './servers/protocol-relay-child.ts';
-import { startWitness } from './servers/witness.ts';
+import { startWitness } from '../scenarios/engine/live/witness.ts';
 
 describe("bench:driver's witness (a few devices beside the load, through the same target)", function () {
   this.timeout(60_000);
@@ -18,6 +18,28 @@ describe("bench:driver's witness (a few devices beside the load, through the sam
         assert.ok(m.lagP99 >= 0, `lag p99 ${m.lagP99}`);
         assert.ok(m.p50 > 0 && m.p99 >= m.p50, `p50 ${m.p50}, p99 ${m.p99}`);
         assert.ok(m.sentP99 > 0 && m.sentP99 <= m.p99, `from actual send p99 ${m.sentP99}, from intended ${m.p99}`);
+      } finally {
+        witness.stop();
+      }
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('stops when finished early and returns what it saw: no more sends, and a sent message not yet in counts missing', async () => {
+    const relay = await startProtocolRelay();
+    try {
+      const witness = await startWitness(relay.urls[0]!, relay.secret, 100, undefined, 'normal');
+      try {
+        const running = witness.run(3000);
+        await new Promise((r) => setTimeout(r, 500));
+        const f = await witness.finish();
+        assert.ok(f.messages >= 20 && f.messages <= 80, `arrived ${f.messages} of the ~50 due by then`);
+        assert.ok(f.missing <= 3, `missing ${f.missing}`);
+        assert.deepEqual(await running, f, 'the run resolves with the same figures');
+        await new Promise((r) => setTimeout(r, 300));
+        const again = await witness.finish();
+        assert.equal(again.messages + again.missing, f.messages + f.missing, 'nothing was sent after finish');
       } finally {
         witness.stop();
       }

@@ -71,6 +71,7 @@ program
   .option('--calibration <file>', 'sim world: calibration file written by `chatlab calibrate` (default: built-in figures)')
   .option('--no-e2ee', 'devices send plaintext: no end-to-end encryption (on by default), to compare its cost with `chatlab compare`')
   .option('--no-progress', 'no live progress display')
+  .option('--witness <msgs/s>', 'live worlds: a witness beside the load, a few devices of its own at this rate in a nearly idle process on the driver\'s CPUs; the driver line gives its e2e p99 and the driver\'s own share of the run\'s (docs/report-schema.md, driver.witness)', positive('--witness'))
   .option('--shard <i/n>', 'drive shard i of n (0-based) of the population against --target or --cluster; every shard writes its ledger for `chatlab report merge` (also from JOB_COMPLETION_INDEX and CHATLAB_SHARDS when both are set)')
   .option('--shard-from-env', 'take the shard from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job\'s) and CHATLAB_SHARDS')
   .option('--cells <n>', 'sim world: split the run into n cells (users u % n), each a sim in its own process, merged into one report (docs/sim.md, Cells)', int('--cells', 1, 1024))
@@ -84,6 +85,7 @@ program
     const shard = runShard(o);
     if (shard && (o.world === 'sim' || o.calibration)) throw new InvalidArgumentError('--shard does not apply to --world sim');
     if ((o.cells !== undefined || o.cell !== undefined || o.parallel !== undefined) && o.world !== 'sim') throw new InvalidArgumentError('--cells, --cell and --parallel apply to --world sim only');
+    if ((o.world === 'sim' || o.calibration) && o.witness !== undefined) throw new InvalidArgumentError('--witness applies to live worlds only: the sim has no driver process to witness');
     if (o.world === 'sim' || o.calibration) return runSimCommand(scenario, name, o);
     if (o.redisCluster && o.world !== 'local') throw new InvalidArgumentError('--redis-cluster applies to --world local only');
     if (o.cassandraNodes !== undefined && o.world !== 'local') throw new InvalidArgumentError('--cassandra-nodes applies to --world local only');
@@ -111,6 +113,7 @@ program
       progress: o.progress,
       frameTap: o.frameTap,
       shard,
+      witness: o.witness,
     });
     process.stdout.write(`${renderTerminal(report)}\n`);
     process.stdout.write(`\nreports: ${files.html}\n         ${files.md}\n         ${files.json}\n`);

@@ -217,6 +217,19 @@ describe('check', () => {
     assert.equal(idle.latency.driverLimited, null);
   });
 
+  it("marks a run driver-limited when its e2e p99 is a material share beyond a witness's, and the driver line shows both", () => {
+    const l = new Ledger();
+    steady(l, [0, 1, 2, 3]);
+    const witness = (p99Ms: number) => ({ rate: 50, messages: 400, missing: 0, p50Ms: p99Ms / 2, p99Ms, sentP99Ms: p99Ms, lagP99Ms: 0.5 });
+    const slow = check(l, { ...OPTS, extra: { driver: { cpuPercent: 30, eventLoopP99Ms: 0.5, bound: false, witness: witness(1) } } });
+    assert.match(slow.latency.driverLimited!, /e2e p99 5\.0 ms is 4\.0 ms beyond a witness's 1\.0 ms/);
+    assert.match(renderTerminal(slow), /witness e2e p99 1(\.0+)? ms at 50 msgs\/s \(the driver's share 4(\.0+)? ms\)/);
+    const near = check(l, { ...OPTS, extra: { driver: { cpuPercent: 30, eventLoopP99Ms: 0.5, bound: false, witness: witness(4.5) } } });
+    assert.equal(near.latency.driverLimited, null, 'half a millisecond beyond the witness is not the driver');
+    const partial = check(l, { ...OPTS, extra: { driver: { cpuPercent: 30, eventLoopP99Ms: 0.5, bound: false, witness: { ...witness(4.5), missing: 3 } } } });
+    assert.match(renderTerminal(partial), /3 of its messages missing/);
+  });
+
   it('measures e2e from the intended send, so a stalled sender shows a larger latency', () => {
     const l = new Ledger();
     // open model wanted a send every 10 ms; the sender stalled 200 ms before writing

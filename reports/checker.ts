@@ -46,6 +46,7 @@ import {
   type StoriesReport,
   type PathReport,
   type Report,
+  type WitnessStats,
 } from './report.ts';
 
 const MEDIA_PATH = pathIndex('media');
@@ -464,6 +465,12 @@ export function driverLimited(lag: LatencySummary, e2e: LatencySummary, driver: 
   const loopShare = driver && e2e.count > 0 && e2e.p99 > 0 ? driver.eventLoopP99Ms / e2e.p99 : 0;
   if (driver && (driver.eventLoopP99Ms > 50 || (driver.eventLoopP99Ms > 1 && loopShare > DRIVER_LAG_SHARE))) {
     causes.push(`driver event-loop p99 ${driver.eventLoopP99Ms.toFixed(1)} ms${loopShare > DRIVER_LAG_SHARE ? ` is ${(loopShare * 100).toFixed(0)}% of e2e p99` : ''}`);
+  }
+  // A witness (`--witness`) saw the same cluster over the same seconds without the driver's loops in the way.
+  const w: WitnessStats | undefined = driver?.witness;
+  if (w && w.messages > 0 && e2e.count > 0 && e2e.p99 > 0) {
+    const share = e2e.p99 - w.p99Ms;
+    if (share > 1 && share / e2e.p99 > DRIVER_LAG_SHARE) causes.push(`e2e p99 ${e2e.p99.toFixed(1)} ms is ${share.toFixed(1)} ms beyond a witness's ${w.p99Ms.toFixed(1)} ms`);
   }
   const lagShare = e2e.count > 0 && e2e.p99 > 0 ? lag.p99 / e2e.p99 : 0;
   if (lag.count > 0 && lag.p99 > 1 && lagShare > DRIVER_LAG_SHARE) {

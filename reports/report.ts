@@ -220,6 +220,8 @@ export interface ThresholdResult {
   implicit?: true;
 }
 
+export interface WitnessStats { rate: number; messages: number; missing: number; p50Ms: number; p99Ms: number; sentP99Ms: number; lagP99Ms: number }
+
 /** Filled by the engine: how loaded the load generator itself was. Wall-clock by nature. */
 export interface DriverStats {
   cpuPercent: number;
@@ -231,6 +233,16 @@ export interface DriverStats {
   cpuMsPerFrame?: number;
   /** Live runs: the driver workers' garbage-collection pauses over the load (each stops one worker's event loop). `everyCpuMs`, `everyFrames`: the workers' CPU time and their devices' frames between two pauses. */
   gcPauses?: { count: number; totalMs: number; meanMs: number; maxMs: number; everyCpuMs: number | null; everyFrames: number | null };
+  /**
+   * Live runs with `--witness <rate>`: a few devices of its own, in a nearly
+   * idle process on the driver's CPUs, sending `rate` msgs/s through the
+   * same nodes over the measured part of the load. Its latencies (ms) are
+   * what the cluster and the machine gave a message then without a busy
+   * driver in the way; the run's e2e p99 beyond its p99 is the driver's
+   * own share (a lower bound: the witness shares the driver's CPU).
+   * `missing`: its messages that had not arrived when the run ended.
+   */
+  witness?: WitnessStats;
   [extra: string]: unknown;
 }
 

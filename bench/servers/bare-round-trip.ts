@@ -15,7 +15,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { pinToCpus } from '../../scenarios/engine/live/affinity.ts';
-import { ProbeSchedule, type ProbeFigures } from './probe-schedule.ts';
+import { ProbeSchedule, type ProbeFigures } from '../../scenarios/engine/live/probe-schedule.ts';
 
 /** The echo's arrival from the intended and the actual send, and the send lag (ms). */
 export type BareFigures = ProbeFigures;

@@ -25,6 +25,7 @@ import { edgeReport, MediaStats, type MediaStatsTransfer } from '../media-stats.
 import { StoriesStats, type StoriesStatsTransfer } from '../stories-stats.ts';
 import { CallStats, type CallStatsTransfer } from '../call-stats.ts';
 import { shardTag, writeShard, type ShardSpec } from './shard.ts';
+import { startWitness, type Witness, type WitnessFigures } from './witness.ts';
 
 export interface LiveRunOptions {
   scenario: string;
@@ -72,6 +73,14 @@ export interface LiveRunOptions {
    * reports every second) before the run fails naming it; default 30 s.
    */
   driverStallMs?: number;
+  /**
+   * msgs/s of a witness beside the load (witness.ts: a few devices of its
+   * own in a process at nice -20, on the driver's CPUs, through the same
+   * nodes over the measured part of the load); `driver.witness` in the
+   * report has its latencies and the driver's share of e2e p99 beyond them.
+   * 0 or absent: none.
+   */
+  witness?: number;
   /** Called once the load has started (tests use it to arm fault hooks). */
   onLoadStart?: (world: StartedWorld) => void;
   /**
@@ -137,6 +146,8 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
   const children: ChildProcess[] = [];
   const faults: FaultMark[] = [];
   let unwatch = () => {};
+  let witness: Witness | undefined;
+  let stopWitnessStart = () => {};
   try {
     const loadEnd = loadEndMs(scenario);
     const chaosPlan = planChaos(scenario.chaos, world, loadEnd);
@@ -157,6 +168,10 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     await pool.init(config);
     // Sessions and sender keys of steady use (docs/e2ee.md): the load does not begin with an X3DH storm on the driver.
     if (e2eeOn(scenario)) await pool.prewarm();
+    if (o.witness) {
+      witness = await startWitness(world.nodes.map((n) => n.url), world.secret, o.witness, o.driverCpus);
+      log(`chatlab: a witness at ${o.witness} msgs/s beside the load (${witness.priority === 'nice' ? 'nice -20' : 'at the driver\'s priority'})`);
+    }
     log(`chatlab: ${pool.connected()} devices connected; load starts`);
     const t0 = shard ? shard.startAt : performance.timeOrigin + performance.now() + 300;
     if (shard && t0 < performance.timeOrigin + performance.now() + 100) {
@@ -165,6 +180,12 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     if (shard) log(`chatlab: shard ${shard.index}/${shard.count} waits for the common start (${((t0 - Date.now()) / 1000).toFixed(1)} s)`);
     await pool.start(t0);
     o.onLoadStart?.(world);
+    const measuredFrom = scenario.measuredFromMs ?? 0;
+    if (witness && loadEnd > measuredFrom) {
+      const w = witness;
+      const wait = setTimeout(() => { w.run(loadEnd - measuredFrom).catch(() => {}); }, Math.max(0, t0 + measuredFrom - (performance.timeOrigin + performance.now())));
+      stopWitnessStart = () => clearTimeout(wait);
+    }
     const progress = new Progress(o.progress ?? true, loadEnd, log);
     pool.onTick = () => progress.update(pool.totals());
     const chaos = startChaos(chaosPlan, world, t0, loadEnd, faults, log);
@@ -197,7 +218,9 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
       }, ledger.toTransfer(), parts);
       log(`chatlab: shard ${shard.index}/${shard.count} written: ${path} (merge every shard with \`chatlab report merge\`)`);
     }
-    const driver = summarizeDriver(parts.map((p) => p.driver));
+    stopWitnessStart();
+    const witnessed = witness ? await witness.finish().catch((e: Error) => { log(`chatlab: the witness gave no figures (${e.message})`); return undefined; }) : undefined;
+    const driver = { ...summarizeDriver(parts.map((p) => p.driver)), ...(witnessed && o.witness ? { witness: witnessFigures(witnessed, o.witness) } : {}) };
     const media = await mediaReport(world, parts.map((p) => p.media));
     const { report, files } = await finishRun({ scenario, ledger, loadEndMs: loadEnd, faults }, {
       world: world.kind, seed: o.seed, nodes: world.nodes.length, devicesPlanned: devices, startedAt,
@@ -210,9 +233,16 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     return { report, files: files! };
   } finally {
     unwatch();
+    stopWitnessStart();
+    witness?.stop();
     await endWorkers(children);
     await world.stop();
   }
+}
+
+/** The report's `driver.witness`: its figures (ms) and rate. */
+function witnessFigures(f: WitnessFigures, rate: number) {
+  return { rate, messages: f.messages, missing: f.missing, p50Ms: f.p50, p99Ms: f.p99, sentP99Ms: f.sentP99, lagP99Ms: f.lagP99 };
 }
 
 /** The faults the world saw happen without chatlab (a node killed from outside, a server that stopped answering) during the load, on the run's clock. */

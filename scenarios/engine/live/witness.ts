@@ -1,5 +1,6 @@
 /**
- * A witness for bench:driver: a few devices in a process of their own on
+ * A witness beside a live run's load (`chatlab run --witness <rate>`,
+ * bench:driver): a few devices in a process of their own on
  * the driver's CPU (at nice -20 where allowed), speaking the protocol
  * (docs/protocol.md: `hello`, `send`, `msg`, `recv`) through the same
  * target while the driver's load runs, at a rate small beside it. Its
@@ -20,17 +21,19 @@
  * per-device send limit) and returns when all are welcomed; `run(durationMs)`
  * then sends to witness-r evenly spaced from now, round-robin over the
  * senders (a timer to each next send, as the driver schedules arrivals),
- * and resolves with the figures once every message arrived. Bounded: the
- * child ends itself 30 s after its run should have ended.
+ * and resolves with the figures once every message arrived; `finish()`
+ * stops it and returns the figures as they stand (a message that never
+ * arrived is counted `missing`). Bounded: the child ends itself 2 minutes
+ * after its run should have ended, and when its parent goes.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { pinToCpus } from '../../scenarios/engine/live/affinity.ts';
+import { pinToCpus } from './affinity.ts';
 import { ProbeSchedule, type ProbeFigures } from './probe-schedule.ts';
-import { TokenIssuer } from '../../system/auth/tokens.ts';
-import { WallClock } from '../../system/clock/clock-wall.ts';
+import { TokenIssuer } from '../../../system/auth/tokens.ts';
+import { WallClock } from '../../../system/clock/clock-wall.ts';
 
 /** A `msg`'s arrival at witness-r from the intended and the actual send, and the send lag (ms). */
 export type WitnessFigures = ProbeFigures;
@@ -51,15 +54,20 @@ export interface Witness {
   priority: WitnessPriority;
   /** Sends at the rate it was started with for `durationMs`, from now; resolves when every message arrived. */
   run(durationMs: number): Promise<WitnessFigures>;
+  /** Its figures as they stand (`missing`: messages sent or due that have not arrived); ends its sending. */
+  finish(): Promise<WitnessFigures>;
   stop(): void;
 }
 
 const SELF = fileURLToPath(import.meta.url);
+/** tsx resolved from this package, so the witness starts from any working directory. */
+const TSX = import.meta.resolve('tsx');
 /** Its receiving device; the senders are witness-s1.1, witness-s2.1, …, one per SENDER_RATE msgs/s (under a node's per-device send limit). */
 const TO = 'witness-r.1';
 const SENDER_RATE = 20;
 
 type Reply = { t: 'ready' } | { t: 'error'; error: string } | ({ t: 'figures' } & WitnessFigures);
+type Command = { t: 'start'; urls: string[]; secret: string; rate: number } | { t: 'run'; durationMs: number } | { t: 'finish' };
 
 /** Raises the process's scheduling priority as far as `want` and this machine allow; returns what it got. */
 function prioritize(pid: number, want: WitnessPriority): WitnessPriority {
@@ -74,8 +82,13 @@ function prioritize(pid: number, want: WitnessPriority): WitnessPriority {
   return 'normal';
 }
 
-export async function startWitness(url: string, secret: string, rate: number, cpus: string | undefined, want: WitnessPriority = 'nice'): Promise<Witness> {
-  const proc = fork(SELF, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, WITNESS_ROLE: 'child' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/**
+ * Starts a witness against `urls` (its receiver signs in to the first, its
+ * senders to the others in turn, so a message crosses nodes when there are
+ * several) and resolves once its devices are welcomed.
+ */
+export async function startWitness(urls: string | string[], secret: string, rate: number, cpus: string | undefined, want: WitnessPriority = 'nice'): Promise<Witness> {
+  const proc = fork(SELF, [], { execArgv: ['--import', TSX], env: { ...process.env, WITNESS_ROLE: 'child' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = () => new Promise<Reply>((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`witness exited with ${code}`));
     proc.once('exit', onExit);
@@ -86,12 +99,19 @@ export async function startWitness(url: string, secret: string, rate: number, cp
       else resolve(r);
     });
   });
+  const command = (c: Command) => proc.send(c);
+  const figures = async (): Promise<WitnessFigures> => {
+    const r = await next();
+    if (r.t !== 'figures') throw new Error(`witness: unexpected reply ${r.t}`);
+    const { t: _, ...f } = r;
+    return f;
+  };
   const stop = () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
   };
   try {
     const ready = next();
-    proc.send({ url, secret, rate });
+    command({ t: 'start', urls: typeof urls === 'string' ? [urls] : urls, secret, rate });
     await ready;
     if (cpus) pinToCpus(proc.pid!, cpus);
   } catch (e) {
@@ -103,13 +123,15 @@ export async function startWitness(url: string, secret: string, rate: number, cp
     pid: proc.pid!,
     priority,
     stop,
-    run: async (durationMs) => {
-      const done = next();
-      proc.send({ durationMs });
-      const r = await done;
-      if (r.t !== 'figures') throw new Error(`witness: unexpected reply ${r.t}`);
-      const { t: _, ...figures } = r;
-      return figures;
+    run: (durationMs) => {
+      const done = figures();
+      command({ t: 'run', durationMs });
+      return done;
+    },
+    finish: () => {
+      const done = figures();
+      command({ t: 'finish' });
+      return done;
     },
   };
 }
@@ -119,7 +141,7 @@ function open(url: string, tokens: TokenIssuer, device: string): Promise<WebSock
     const ws = new WebSocket(url, { perMessageDeflate: false });
     ws.once('error', reject);
     ws.once('close', (code, reason) => reject(new Error(`${device}: closed ${code} ${reason.toString()}`)));
-    ws.once('open', () => ws.send(JSON.stringify({ t: 'hello', token: tokens.issue(device, 3_600_000) })));
+    ws.once('open', () => ws.send(JSON.stringify({ t: 'hello', token: tokens.issue(device, 24 * 3_600_000) })));
     const onWelcome = (data: WebSocket.RawData) => {
       const f = JSON.parse(data.toString()) as { t?: string };
       if (f.t !== 'welcome') return;
@@ -130,34 +152,40 @@ function open(url: string, tokens: TokenIssuer, device: string): Promise<WebSock
   });
 }
 
-async function serve(url: string, secret: string, rate: number): Promise<void> {
+/** The child: signs its devices in, then sends on `run` and reports on `finish` (or when every message arrived). */
+async function serve(urls: string[], secret: string, rate: number): Promise<void> {
   const tokens = new TokenIssuer(secret, new WallClock());
   const senders = Array.from({ length: Math.ceil(rate / SENDER_RATE) }, (_, i) => `witness-s${i + 1}.1`);
-  const [b, ...a] = await Promise.all([open(url, tokens, TO), ...senders.map((d) => open(url, tokens, d))]);
-  process.send!({ t: 'ready' } satisfies Reply);
-  process.once('message', (m: { durationMs: number }) => drive(a, b!, rate, m.durationMs));
-}
-
-function drive(a: WebSocket[], b: WebSocket, rate: number, durationMs: number): void {
-  const probe = new ProbeSchedule(rate, durationMs);
-  b.on('message', (data) => {
+  const [b, ...a] = await Promise.all([open(urls[0]!, tokens, TO), ...senders.map((d, i) => open(urls[(i + 1) % urls.length]!, tokens, d))]);
+  let probe = new ProbeSchedule(rate, 0);
+  let stopSending = () => {};
+  const report = () => process.send!({ t: 'figures', ...probe.figures() } satisfies Reply);
+  b!.on('message', (data) => {
     const now = performance.now();
     const f = JSON.parse(data.toString()) as { t?: string; body?: unknown; mid?: unknown };
     if (f.t !== 'msg' || typeof f.body !== 'string') return;
     // As every device does: the node may then forget it (and tell its sender it was delivered).
-    if (typeof f.mid === 'string') b.send(JSON.stringify({ t: 'recv', ids: [f.mid] }));
-    if (probe.arrive(Number(f.body.slice(0, 10)), now)) process.send!({ t: 'figures', ...probe.figures() } satisfies Reply);
+    if (typeof f.mid === 'string') b!.send(JSON.stringify({ t: 'recv', ids: [f.mid] }));
+    if (probe.arrive(Number(f.body.slice(0, 10)), now)) report();
   });
-  probe.start(performance.now(), (i) => a[i % a.length]!.send(JSON.stringify({ t: 'send', cid: `w${i}`, to: 'witness-r', body: String(i).padStart(10, '0') })));
-  setTimeout(() => {
-    process.send!({ t: 'error', error: `${probe.missing} of ${probe.n} messages never arrived` } satisfies Reply);
-    process.exit(1);
-  }, durationMs + 30_000).unref();
+  process.on('message', (c: Command) => {
+    if (c.t === 'run') {
+      probe = new ProbeSchedule(rate, c.durationMs);
+      stopSending = probe.start(performance.now(), (i) => a[i % a.length]!.send(JSON.stringify({ t: 'send', cid: `w${i}`, to: 'witness-r', body: String(i).padStart(10, '0') })));
+      // Bounded: a witness left running ends itself.
+      setTimeout(() => process.exit(1), c.durationMs + 120_000).unref();
+    } else if (c.t === 'finish') {
+      stopSending();
+      report();
+    }
+  });
+  process.send!({ t: 'ready' } satisfies Reply);
 }
 
 if (process.env.WITNESS_ROLE === 'child') {
-  process.once('message', (m: { url: string; secret: string; rate: number }) => {
-    serve(m.url, m.secret, m.rate).catch((e: Error) => {
+  process.once('message', (c: Command) => {
+    if (c.t !== 'start') return;
+    serve(c.urls, c.secret, c.rate).catch((e: Error) => {
       process.send!({ t: 'error', error: e.message } satisfies Reply);
       process.exit(1);
     });
