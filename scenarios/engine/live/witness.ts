@@ -146,6 +146,8 @@ function open(url: string, tokens: TokenIssuer, device: string): Promise<WebSock
       const f = JSON.parse(data.toString()) as { t?: string };
       if (f.t !== 'welcome') return;
       ws.off('message', onWelcome);
+      // A node that goes away (a drill's kill) closes its sockets: their messages count missing, the witness carries on.
+      ws.on('error', () => {});
       resolve(ws);
     };
     ws.on('message', onWelcome);
