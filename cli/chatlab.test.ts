@@ -50,6 +50,8 @@ describe('chatlab CLI', function () {
     assert.match(chatlab('run', 'steady-chat', '--duration', 'soon').err, /--duration: expected a duration like 500ms, 30s, 2m or 1h30m, got "soon"/);
     assert.match(chatlab('run', 'steady-chat', '--world', 'mars').err, /Allowed choices are embedded/);
     assert.match(chatlab('run', 'no-such-scenario').err, /unknown scenario "no-such-scenario"/);
+    assert.match(chatlab('run', 'steady-chat', '--witness', '0').err, /--witness: expected a positive number, got "0"/);
+    assert.match(chatlab('run', 'steady-chat', '--world', 'sim', '--witness', '20').err, /--witness applies to live worlds only/);
   });
 
   it('refuses a --target that is not loopback unless opted in, and says how to opt in', () => {
