@@ -105,7 +105,7 @@ async function measure(name: string, start: () => Promise<Target>, seed: number)
 const figures = (r: Report, w: WitnessStats) => ({
   p50: r.latency.e2eMs.p50, p99: r.latency.e2eMs.p99, sentP99: r.latency.e2eSendMs.p99, lagP99: r.latency.sendLagMs.p99,
   loopP99: r.driver?.eventLoopP99Ms ?? NaN, cpu: r.driver?.cpuPercent ?? NaN,
-  witnessP50: w.p50Ms, witnessP99: w.p99Ms, witnessSentP99: w.sentP99Ms, witnessLagP99: w.lagP99Ms,
+  witnessP50: w.p50Ms ?? NaN, witnessP99: w.p99Ms ?? NaN, witnessSentP99: w.sentP99Ms ?? NaN, witnessLagP99: w.lagP99Ms ?? NaN,
 });
 type Fig = ReturnType<typeof figures>;
 const median = (xs: number[]) => {

@@ -228,6 +228,11 @@ describe('check', () => {
     assert.equal(near.latency.driverLimited, null, 'half a millisecond beyond the witness is not the driver');
     const partial = check(l, { ...OPTS, extra: { driver: { cpuPercent: 30, eventLoopP99Ms: 0.5, bound: false, witness: { ...witness(4.5), missing: 3 } } } });
     assert.match(renderTerminal(partial), /3 of its messages missing/);
+    // None of its messages arrived: no latency, so no share and no claim.
+    const none = check(l, { ...OPTS, extra: { driver: { cpuPercent: 30, eventLoopP99Ms: 0.5, bound: false, witness: { rate: 50, messages: 0, missing: 40, p50Ms: null, p99Ms: null, sentP99Ms: null, lagP99Ms: null } } } });
+    assert.equal(none.latency.driverLimited, null);
+    assert.match(renderTerminal(none), /witness: none of its 40 messages arrived/);
+    assert.doesNotMatch(renderTerminal(none), /the driver's share/);
   });
 
   it('measures e2e from the intended send, so a stalled sender shows a larger latency', () => {

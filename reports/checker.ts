@@ -468,7 +468,7 @@ export function driverLimited(lag: LatencySummary, e2e: LatencySummary, driver: 
   }
   // A witness (`--witness`) saw the same cluster over the same seconds without the driver's loops in the way.
   const w: WitnessStats | undefined = driver?.witness;
-  if (w && w.messages > 0 && e2e.count > 0 && e2e.p99 > 0) {
+  if (w && w.messages > 0 && w.p99Ms !== null && e2e.count > 0 && e2e.p99 > 0) {
     const share = e2e.p99 - w.p99Ms;
     if (share > 1 && share / e2e.p99 > DRIVER_LAG_SHARE) causes.push(`e2e p99 ${e2e.p99.toFixed(1)} ms is ${share.toFixed(1)} ms beyond a witness's ${w.p99Ms.toFixed(1)} ms`);
   }

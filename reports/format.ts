@@ -345,9 +345,9 @@ export function driverText(report: Report): string | null {
   const perFrame = d.cpuMsPerFrame !== undefined ? `, ${(d.cpuMsPerFrame * 1000).toFixed(0)} µs of CPU a frame` : '';
   const w = d.witness;
   const e2eP99 = report.latency.e2eMs.p99;
-  const witness = w && w.messages > 0
+  const witness = w && w.messages > 0 && w.p99Ms !== null
     ? `, witness e2e p99 ${fmtMs(w.p99Ms)} ms at ${fmtNum(w.rate)} msgs/s${e2eP99 !== null && e2eP99 !== undefined ? ` (the driver's share ${fmtMs(Math.max(0, e2eP99 - w.p99Ms))} ms)` : ''}${w.missing > 0 ? `, ${fmtInt(w.missing)} of its messages missing` : ''}`
-    : '';
+    : w ? `, witness: none of its ${fmtInt(w.missing)} messages arrived` : '';
   const base = `driver: CPU ${fmtNum(d.cpuPercent)}%, event-loop p99 ${fmtMs(d.eventLoopP99Ms)} ms${gc}${perFrame}${witness}`;
   const limited = report.latency.driverLimited;
   if (limited) return `${base} - DRIVER-LIMITED (${limited}): latencies include the load generator's own delay`;

@@ -220,7 +220,8 @@ export interface ThresholdResult {
   implicit?: true;
 }
 
-export interface WitnessStats { rate: number; messages: number; missing: number; p50Ms: number; p99Ms: number; sentP99Ms: number; lagP99Ms: number }
+/** `driver.witness`: its rate, messages arrived and missing, and latencies (ms; null when none of its messages arrived). */
+export interface WitnessStats { rate: number; messages: number; missing: number; p50Ms: number | null; p99Ms: number | null; sentP99Ms: number | null; lagP99Ms: number | null }
 
 /** Filled by the engine: how loaded the load generator itself was. Wall-clock by nature. */
 export interface DriverStats {

@@ -8,7 +8,7 @@ import type { InboxAccess } from '../../../system/worlds/world.ts';
 import { startWorld, type StartedWorld } from '../../../system/worlds/worlds.ts';
 import { targetWorld } from '../../../system/worlds/target.ts';
 import { Ledger, type FaultMark, type LedgerTransfer } from '../../../reports/ledger.ts';
-import type { MediaReport, Report, StoriesReport, CallsReport } from '../../../reports/report.ts';
+import type { MediaReport, Report, StoriesReport, CallsReport, WitnessStats } from '../../../reports/report.ts';
 import type { WrittenReports } from '../../../reports/write.ts';
 import { planChaos, wallTime } from '../../../chaos/schedule.ts';
 import { needsCassandraRing, needsProxies } from '../../../chaos/faults.ts';
@@ -241,8 +241,10 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
 }
 
 /** The report's `driver.witness`: its figures (ms) and rate. */
-function witnessFigures(f: WitnessFigures, rate: number) {
-  return { rate, messages: f.messages, missing: f.missing, p50Ms: f.p50, p99Ms: f.p99, sentP99Ms: f.sentP99, lagP99Ms: f.lagP99 };
+function witnessFigures(f: WitnessFigures, rate: number): WitnessStats {
+  // No arrival, no latency: null (NaN crosses IPC as null anyway).
+  const ms = (v: number | null) => (v === null || Number.isNaN(v) ? null : v);
+  return { rate, messages: f.messages, missing: f.missing, p50Ms: ms(f.p50), p99Ms: ms(f.p99), sentP99Ms: ms(f.sentP99), lagP99Ms: ms(f.lagP99) };
 }
 
 /** The faults the world saw happen without chatlab (a node killed from outside, a server that stopped answering) during the load, on the run's clock. */
