@@ -47,6 +47,7 @@ import { parseArgs } from 'node:util';
 import type { Report, WitnessStats } from '../reports/report.ts';
 import { cpusBesideFirst, pinToCpus } from '../scenarios/engine/live/affinity.ts';
 import { runLive } from '../scenarios/engine/live/live.ts';
+import { witnessDevices } from '../scenarios/engine/live/witness.ts';
 import { EmbeddedChild } from './servers/embedded-child.ts';
 import { startProtocolRelay } from './servers/protocol-relay-child.ts';
 import { startBareRoundTrip, type BareFigures } from './servers/bare-round-trip.ts';
@@ -139,18 +140,18 @@ type Row = { p50: number; p99: number; sentP99: number; lagP99: number; loopP99:
 const row = (n: string, f: Row) =>
   `${n.padEnd(18)}${f.p50.toFixed(2).padStart(9)}${f.p99.toFixed(2).padStart(9)}${f.sentP99.toFixed(2).padStart(12)}${f.lagP99.toFixed(2).padStart(10)}${f.loopP99.toFixed(2).padStart(11)}${`${f.cpu.toFixed(0)}%`.padStart(9)}`.replace(/NaN%?/g, (x) => ' '.repeat(x.length - 1) + '-');
 const witnessRow = (f: Fig): Row => ({ p50: f.witnessP50, p99: f.witnessP99, sentP99: f.witnessSentP99, lagP99: f.witnessLagP99, loopP99: NaN, cpu: NaN });
-process.stdout.write(`\nmedians of ${rounds} rounds; ${overrides.devices} devices, ${overrides.rate} msgs/s, ${overrides.duration}; the witness: ${Math.ceil(witnessRate / 20) + 1} devices at ${witnessRate} msgs/s through the same target, in the same run, at nice -20 where allowed\n`);
+process.stdout.write(`\nmedians of ${rounds} rounds; ${overrides.devices} devices, ${overrides.rate} msgs/s, ${overrides.duration}; the witness: ${witnessDevices(witnessRate)} devices at ${witnessRate} msgs/s through the same target, in the same run, at nice -20 where allowed\n`);
 process.stdout.write(`${'target'.padEnd(18)}${'e2e p50'.padStart(9)}${'e2e p99'.padStart(9)}${'p99 (sent)'.padStart(12)}${'lag p99'.padStart(10)}${'loop p99'.padStart(11)}${'drv CPU'.padStart(9)}\n`);
 const m = { p50: median(bare.map((x) => x.p50)), p99: median(bare.map((x) => x.p99)), sentP99: median(bare.map((x) => x.sentP99)), lagP99: median(bare.map((x) => x.lagP99)), loopP99: NaN, cpu: NaN };
 // Per round, then the median: the driver's share is taken within a run, where both saw the same machine.
-const share = (name: 'relay' | 'embedded') => median(runs[name].map((f) => f.p99 - f.witnessP99));
-const own = share('relay');
+const shares = (name: 'relay' | 'embedded') => runs[name].map((f) => f.p99 - f.witnessP99);
+const own = median(shares('relay'));
 process.stdout.write(`${row('bare', m)}\n${row('relay', a)}\n${row('  witness (relay)', witnessRow(a))}\n${b ? `${row('embedded', b)}\n${row('  witness (emb.)', witnessRow(b))}\n` : ''}`);
 process.stdout.write(`\nthe relay floor's e2e p99 is ${a.p99.toFixed(2)} ms${b ? ` (${((a.p99 / b.p99) * 100).toFixed(0)}% of the embedded cluster's ${b.p99.toFixed(2)} ms)` : ''}; the bare round trip's ${m.p99.toFixed(2)} ms (one socket, no devices: timers, ws, loopback, the machine)\n`);
-const rounds2 = (name: 'relay' | 'embedded') => runs[name].map((f) => (f.p99 - f.witnessP99).toFixed(2)).join(', ');
+const rounds2 = (name: 'relay' | 'embedded') => shares(name).map((x) => x.toFixed(2)).join(', ');
 process.stdout.write(`the driver adds ${own.toFixed(2)} ms to the relay run's e2e p99 beyond its witness's (the median of the same-run differences ${rounds2('relay')}; goal ≤ 2 ms)\n`);
 if (b) {
-  const e = share('embedded');
+  const e = median(shares('embedded'));
   process.stdout.write(e > 0
     ? `against the embedded cluster, ${e.toFixed(2)} ms (the same-run differences ${rounds2('embedded')})\n`
     : `against the embedded cluster, no share to measure: the witness's p99 was as high or higher (the same-run differences ${rounds2('embedded')}); the cluster sets that tail\n`);

@@ -1,7 +1,7 @@
-import WebSocket from 'ws';
 import type { TokenIssuer } from '../../../system/auth/tokens.ts';
 import type { Population } from '../../population.ts';
 import { groupMemberDevices, signInOnce } from '../group-members.ts';
+import { signIn } from './sign-in.ts';
 
 /**
  * Creates the population's groups through the protocol, as their owners: one
@@ -45,7 +45,7 @@ export async function setupGroups(population: Population, url: string, tokens: T
 }
 
 async function open(url: string, token: string) {
-  const ws = new WebSocket(url, { perMessageDeflate: false });
+  const ws = await signIn(url, token, 'group setup failed');
   const waiting: { t: string; resolve: (f: Record<string, unknown>) => void; reject: (e: Error) => void }[] = [];
   ws.on('message', (data) => {
     const f = JSON.parse(data.toString()) as Record<string, unknown>;
@@ -56,16 +56,11 @@ async function open(url: string, token: string) {
     if (f.t === 'error') w.reject(new Error(`group setup failed: ${f.code}: ${f.message}`));
     else w.resolve(f);
   });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
   const request = (frame: object, t: string) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       waiting.push({ t, resolve, reject });
       ws.send(JSON.stringify(frame));
       setTimeout(() => reject(new Error(`group setup: no ${t} reply within 15 s`)), 15_000).unref();
     });
-  await request({ t: 'hello', token }, 'welcome');
   return { request, close: () => ws.close() };
 }

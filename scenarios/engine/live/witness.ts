@@ -29,8 +29,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { WebSocket } from 'ws';
+import type WebSocket from 'ws';
 import { pinToCpus } from './affinity.ts';
+import { signIn } from './sign-in.ts';
 import { ProbeSchedule, type ProbeFigures } from './probe-schedule.ts';
 import { TokenIssuer } from '../../../system/auth/tokens.ts';
 import { WallClock } from '../../../system/clock/clock-wall.ts';
@@ -65,6 +66,11 @@ const TSX = import.meta.resolve('tsx');
 /** Its receiving device; the senders are witness-s1.1, witness-s2.1, …, one per SENDER_RATE msgs/s (under a node's per-device send limit). */
 const TO = 'witness-r.1';
 const SENDER_RATE = 20;
+
+/** How many devices a witness at `rate` msgs/s signs in: its receiver and its senders. */
+export function witnessDevices(rate: number): number {
+  return 1 + Math.ceil(rate / SENDER_RATE);
+}
 
 type Reply = { t: 'ready' } | { t: 'error'; error: string } | ({ t: 'figures' } & WitnessFigures);
 type Command = { t: 'start'; urls: string[]; secret: string; rate: number } | { t: 'run'; durationMs: number } | { t: 'finish' };
@@ -136,28 +142,17 @@ export async function startWitness(urls: string | string[], secret: string, rate
   };
 }
 
-function open(url: string, tokens: TokenIssuer, device: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    ws.once('error', reject);
-    ws.once('close', (code, reason) => reject(new Error(`${device}: closed ${code} ${reason.toString()}`)));
-    ws.once('open', () => ws.send(JSON.stringify({ t: 'hello', token: tokens.issue(device, 24 * 3_600_000) })));
-    const onWelcome = (data: WebSocket.RawData) => {
-      const f = JSON.parse(data.toString()) as { t?: string };
-      if (f.t !== 'welcome') return;
-      ws.off('message', onWelcome);
-      // A node that goes away (a drill's kill) closes its sockets: their messages count missing, the witness carries on.
-      ws.on('error', () => {});
-      resolve(ws);
-    };
-    ws.on('message', onWelcome);
-  });
+async function open(url: string, tokens: TokenIssuer, device: string): Promise<WebSocket> {
+  const ws = await signIn(url, tokens.issue(device, 24 * 3_600_000), device);
+  // A node that goes away (a drill's kill) closes its sockets: their messages count missing, the witness carries on.
+  ws.on('error', () => {});
+  return ws;
 }
 
 /** The child: signs its devices in, then sends on `run` and reports on `finish` (or when every message arrived). */
 async function serve(urls: string[], secret: string, rate: number): Promise<void> {
   const tokens = new TokenIssuer(secret, new WallClock());
-  const senders = Array.from({ length: Math.ceil(rate / SENDER_RATE) }, (_, i) => `witness-s${i + 1}.1`);
+  const senders = Array.from({ length: witnessDevices(rate) - 1 }, (_, i) => `witness-s${i + 1}.1`);
   const [b, ...a] = await Promise.all([open(urls[0]!, tokens, TO), ...senders.map((d, i) => open(urls[(i + 1) % urls.length]!, tokens, d))]);
   let probe = new ProbeSchedule(rate, 0);
   let stopSending = () => {};
