@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Report } from '../reports/report.ts';
 import { cpusBesideFirst, pinToCpus } from '../scenarios/engine/live/affinity.ts';
-import { calibrate, chatlabRun, measuredThroughput } from '../scenarios/engine/calibrate.ts';
+import { calibrate, chatlabRun, collectGarbage, measuredThroughput } from '../scenarios/engine/calibrate.ts';
 import { runLive } from '../scenarios/engine/live/live.ts';
 import { loadCalibration, runSim } from '../scenarios/engine/sim/sim.ts';
 import { defaultWorkers } from '../scenarios/engine/config.ts';
@@ -73,8 +73,11 @@ if (values['write-default']) {
 const calibration = values.calibration ? loadCalibration(values.calibration).calibration : measured.calibration;
 const liveSat = measuredThroughput(measured.saturation!);
 
-const live = async (o: Overrides, dir?: string) =>
-  (await runLive({ scenario: 'steady-chat', world: 'embedded', overrides: o, seed, outDir: join(out, dir ?? 'live'), progress: false, log: quiet, driverCpus })).report;
+// Each live row from a collected heap, as calibrate's runs start (collectGarbage): not with what the run before left.
+const live = async (o: Overrides, dir?: string) => {
+  collectGarbage();
+  return (await runLive({ scenario: 'steady-chat', world: 'embedded', overrides: o, seed, outDir: join(out, dir ?? 'live'), progress: false, log: quiet, driverCpus })).report;
+};
 // The sim's driver model splits the devices over as many workers as the pinned live runs have (one a driver CPU).
 const sim = async (o: Overrides, cal: typeof calibration | undefined, dir?: string, driverWorkers = defaultWorkers(devices, driverCpus)) =>
   (await runSim({ scenario: 'steady-chat', overrides: o, seed, calibration: cal, resolutionMs, progress: false, log: quiet, outDir: dir ? join(out, dir) : undefined, driverWorkers })).report;

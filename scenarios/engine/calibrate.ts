@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cpus as cpuList, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../reports/report.ts';
-import { datacenterCalibration, type Calibration, type DriverModel } from '../../system/worlds/sim/calibration.ts';
+import { datacenterCalibration, type Calibration, type DriverModel, type NodeGc, type Pause } from '../../system/worlds/sim/calibration.ts';
 import { normal, Z99, type Dist } from '../../system/worlds/sim/distribution.ts';
 import { SeededRandom } from '../../system/random/random.ts';
 import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
@@ -90,6 +93,12 @@ const PROBE_UNIT_MS = 0.0001;
  *   finds the sim's CPU idle pays on top, found by bisection so that the
  *   sim at that load spends the same CPU per message (`simProbe`;
  *   notes.openLoad).
+ * - Node collections (embedded world): over the open load, the main
+ *   process's scavenges (their mean pause, the CPU between two) and major
+ *   cycles (the CPU between two, and the event loop's time in gaps around
+ *   each): `node.gc`, blocks the sim charges to the node's CPU. The frame
+ *   costs above are the CPU less the scavenges' share. Each measured run
+ *   starts from a collected heap (collectGarbage).
  * - device↔gateway link: from light runs at the main job's load (three
  *   `chatlab run`s, each in a fresh process, as the main job runs; the one
  *   with the median p99 counts), a lognormal hop such that two
@@ -128,28 +137,33 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
     const { unitsPerMessage } = await simProbe({ ...light, devices, rate: Math.max(1, Math.round(measuredThroughput(saturation))) }, seed, PROBE_UNIT_MS);
     cpu = { ...closed, unitsPerMessage };
   }
-  const unitMs = cpu ? cpu.cpuMsPerMessage / cpu.unitsPerMessage : 0.02;
+  // The frame costs are the CPU without the scavenges: the sim charges those as pauses (node.gc.minor, from the open load).
+  const unitMs = cpu ? (cpu.cpuMsPerMessage * (1 - minorShare(cpu.gc))) / cpu.unitsPerMessage : 0.02;
   // The wake-up: open load at half the closed loop's throughput costs the cluster more per message than the closed
   // loop (frames come one at a time, each turn of the event loop paid for by few). node.wakeMs is found by bisection
   // so that the sim at that load spends the same CPU per message: a dearer wake-up also keeps the CPU busy more
   // often, so fewer frames find it idle, and no closed form holds.
-  let wake: { msgsPerSec: number; cpuMsPerMessage: number; simCpuMsPerMessage: number; simWakesPerMessage: number; wakeMs: number } | undefined;
+  let wake: { msgsPerSec: number; cpuMsPerMessage: number; withoutScavengesMs: number; simCpuMsPerMessage: number; simWakesPerMessage: number; wakeMs: number } | undefined;
+  let open: Awaited<ReturnType<typeof measureCpu>> | undefined;
+  let openLoad: Overrides | undefined;
   if (cpu && saturation) {
     const rate = Math.max(1, Math.round(measuredThroughput(saturation) / 2));
-    const open = await measureCpu({ world: o.world, overrides: { ...light, devices, rate }, seed, log, driverCpus: o.driverCpus });
+    openLoad = { ...light, devices, rate };
+    open = await measureCpu({ world: o.world, overrides: openLoad, seed, log, driverCpus: o.driverCpus });
     const probe = (w: number) => simProbe({ ...light, devices, rate }, seed, unitMs, w);
     let lo = 0;
     let hi = 1;
     let fit = await probe(hi);
-    if (fit.cpuMsPerMessage > open.cpuMsPerMessage) {
+    const liveCpu = open.cpuMsPerMessage * (1 - minorShare(open.gc));
+    if (fit.cpuMsPerMessage > liveCpu) {
       for (let i = 0; i < 10; i++) {
         const mid = (lo + hi) / 2;
         const at = await probe(mid);
-        if (at.cpuMsPerMessage < open.cpuMsPerMessage) lo = mid;
+        if (at.cpuMsPerMessage < liveCpu) lo = mid;
         else [hi, fit] = [mid, at];
       }
     }
-    wake = { msgsPerSec: rate, cpuMsPerMessage: round(open.cpuMsPerMessage), simCpuMsPerMessage: round(fit.cpuMsPerMessage), simWakesPerMessage: round(fit.wakesPerMessage), wakeMs: round(hi) };
+    wake = { msgsPerSec: rate, cpuMsPerMessage: round(open.cpuMsPerMessage), withoutScavengesMs: round(liveCpu), simCpuMsPerMessage: round(fit.cpuMsPerMessage), simWakesPerMessage: round(fit.wakesPerMessage), wakeMs: round(hi) };
     log(`node wake-up: ${round(hi)} ms (open load at ${rate} msgs/s: ${round(open.cpuMsPerMessage)} ms of CPU a message live, ${round(fit.cpuMsPerMessage)} in the sim)`);
   }
   const frame = (w: number): Dist => ({ kind: 'constant', ms: round(unitMs * w) });
@@ -175,6 +189,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
       frameOutMs: frame(WEIGHTS.frameOut),
       ...(memoryStores ? { cpu: 'shared' as const } : {}),
       ...(wake ? { wakeMs: wake.wakeMs } : {}),
+      ...(open && (open.gc.minor.count > 0 || open.gc.major.count > 0) ? { gc: nodeGcOf(open.gc, openLoad!) } : {}),
     },
     stores: memoryStores
       ? { redis: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } }, cassandra: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } }, push: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } } }
@@ -195,6 +210,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
         },
         ...(wake ? { openLoad: wake } : {}),
       } : {}),
+      ...(open ? { collections: { cpuMs: round(open.gc.cpuMs), scavenges: open.gc.minor.count, scavengeMeanMs: round(open.gc.minor.meanMs), scavengeShare: round(minorShare(open.gc)), majorCycles: open.gc.major.count, majorFinalPauseMeanMs: round(open.gc.major.meanMs), majorGapsAroundMeanMs: round(open.gc.major.gapsAroundMeanMs) } } : {}),
       e2ee: e2ee.detail,
       command: `chatlab calibrate --world ${o.world}${o.overrides?.devices ? ` --devices ${o.overrides.devices}` : ''}${o.overrides?.rate ? ` --rate ${o.overrides.rate}` : ''}${o.overrides?.duration ? ` --duration ${o.overrides.duration}` : ''}${o.driverCpus ? ` --driver-cpus ${o.driverCpus}` : ''}`,
     },
@@ -251,29 +267,75 @@ async function closeTheLoop(c: Calibration, light: Overrides, seed: number, live
   }
 }
 
+/** Calibration.node.gc from a run's collections (the open load's). */
+function nodeGcOf(gc: ClusterGc, load: Overrides): NodeGc {
+  const minor = gc.minor.count > 0 ? scavenges(gc) : undefined;
+  const major = majorCycles(gc);
+  return {
+    source: `the cluster's collections over the open load at ${load.rate} msgs/s (perf_hooks gc entries, the event loop's gaps): ${gc.minor.count} scavenges of ${round(gc.minor.meanMs)} ms mean; ${gc.major.count} major cycles${major ? `, the loop's gaps around each ${major.pauseMs} ms on average` : ''}`,
+    ...(minor ? { minor } : {}),
+    ...(major ? { major } : {}),
+  };
+}
+
+/** The scavenges of a run as the sim's pauses: their mean, every so much of the other CPU. */
+export function scavenges(gc: ClusterGc): Pause {
+  return { everyCpuMs: round((gc.cpuMs - gc.minor.totalMs) / gc.minor.count), pauseMs: round(gc.minor.meanMs) };
+}
+
+/**
+ * The node process's major cycles as the sim's pauses (Calibration.node.gc.major):
+ * the event loop's time in gaps around each (incremental marking, the
+ * concurrent markers on the loop's own core, the final mark-compact, and
+ * the long turns that drain what queued meanwhile), their mean, every so
+ * much of the CPU besides the scavenges. None without a cycle in the run.
+ */
+export function majorCycles(gc: ClusterGc): Pause | undefined {
+  if (gc.major.count === 0) return undefined;
+  return { everyCpuMs: round((gc.cpuMs - gc.minor.totalMs) / gc.major.count), pauseMs: round(gc.major.gapsAroundMeanMs) };
+}
+
 interface CpuFit {
   cpuMsPerMessage: number;
   /** The main process's CPU over the closed loop, in cores: near 1 when the cluster, not the driver, set the saturation. */
   cpuShare: number;
   unitsPerMessage: number;
+  gc: ClusterGc;
 }
 
 /** A live run whose main-process CPU over the load is divided by the messages it acked. */
-async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides; seed: number; log: (l: string) => void; driverCpus?: string }): Promise<{ cpuMsPerMessage: number; cpuShare: number; report: Report }> {
+async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides; seed: number; log: (l: string) => void; driverCpus?: string }): Promise<{ cpuMsPerMessage: number; cpuShare: number; cpuMs: number; gc: ClusterGc; report: Report }> {
   let cpu0 = process.cpuUsage();
   let wall0 = performance.now();
+  // The cluster's (this process's) collections over the load: perf_hooks `gc` entries, scavenges and major cycles.
+  const seen: { kind: number; at: number; ms: number }[] = [];
+  // The event loop's gaps over the load: a 1 ms timer; a gap is the time between two of its turns (kept when over 5 ms).
+  const gaps: { at: number; ms: number }[] = [];
+  let tickAt = 0;
+  let ticker: NodeJS.Timeout | undefined;
+  const gcSeen = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) seen.push({ kind: (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0, at: e.startTime, ms: e.duration });
+  });
   let frames = () => 0;
   // (cpu µs) at the last sample where the nodes' frame count grew: it bounds the load, not the teardown.
   let last = { cpuUs: 0, frames: 0, wallMs: 0 };
   let sampler: NodeJS.Timeout | undefined;
   const outDir = tmp();
   let report: Report;
+  collectGarbage();
   try {
     ({ report } = await runLive({
       scenario: 'steady-chat', world: o.world, overrides: o.overrides, seed: o.seed, outDir, progress: false, log: o.log, driverCpus: o.driverCpus,
       onLoadStart: (world) => {
         cpu0 = process.cpuUsage();
         wall0 = performance.now();
+        gcSeen.observe({ entryTypes: ['gc'] });
+        tickAt = performance.now();
+        ticker = setInterval(() => {
+          const now = performance.now();
+          if (now - tickAt > 5) gaps.push({ at: tickAt, ms: now - tickAt });
+          tickAt = now;
+        }, 1);
         const nodes = world.embedded?.nodes ?? [];
         frames = () => nodes.reduce((n, x) => n + x.node.metrics.framesIn + x.node.metrics.framesOut, 0);
         sampler = setInterval(() => {
@@ -286,9 +348,71 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
     }));
   } finally {
     clearInterval(sampler);
+    gcSeen.disconnect();
+    clearInterval(ticker);
     rmSync(outDir, { recursive: true, force: true });
   }
-  return { cpuMsPerMessage: last.cpuUs / 1000 / Math.max(1, report.messages.acked), cpuShare: last.cpuUs / 1000 / Math.max(1, last.wallMs), report };
+  // Only the cycles within the load (up to the last sample where frames grew), not the teardown's.
+  const within = seen.filter((e) => e.at - wall0 >= 0 && e.at - wall0 <= last.wallMs);
+  const of = (kind: number) => {
+    const es = within.filter((e) => e.kind === kind);
+    const totalMs = es.reduce((n, e) => n + e.ms, 0);
+    return { count: es.length, totalMs, meanMs: es.length > 0 ? totalMs / es.length : 0 };
+  };
+  const cpuMs = last.cpuUs / 1000;
+  return {
+    cpuMsPerMessage: cpuMs / Math.max(1, report.messages.acked), cpuShare: cpuMs / Math.max(1, last.wallMs), cpuMs, report,
+    gc: { cpuMs, minor: of(constants.NODE_PERFORMANCE_GC_MINOR), major: { ...of(constants.NODE_PERFORMANCE_GC_MAJOR), gapsAroundMeanMs: gapsAroundMean(within.filter((e) => e.kind === constants.NODE_PERFORMANCE_GC_MAJOR), gaps, last.wallMs) } },
+  };
+}
+
+/**
+ * A full collection of this process's heap, now. The embedded world runs in
+ * this process, so a run after another (the closed loop, then the open
+ * load) would start with the heap and the collector's limits the last one
+ * left: after a big one, no major cycle for a while, where a fresh process
+ * at the same load has one every few seconds. Each measured run starts from
+ * a collected heap instead (bench:sim-vs-live's live rows too).
+ */
+export function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/**
+ * For each major cycle, the time the event loop spent in gaps (turns of
+ * over 5 ms) from 300 ms before it (its incremental marking and concurrent
+ * markers come first) to 100 ms after, beyond what the load's gaps take of
+ * such a window elsewhere (scavenges, long turns: `spanMs`, the load's
+ * length, gives their rate), and at least the cycle's own final pause;
+ * their mean (0 without a cycle).
+ */
+export function gapsAroundMean(cycles: { at: number; ms: number }[], gaps: { at: number; ms: number }[], spanMs: number): number {
+  if (cycles.length === 0) return 0;
+  const near = (g: { at: number; ms: number }, c: { at: number; ms: number }) => g.at + g.ms >= c.at - 300 && g.at <= c.at + c.ms + 100;
+  const windows = cycles.reduce((n, c) => n + 400 + c.ms, 0);
+  const elsewhere = gaps.filter((g) => !cycles.some((c) => near(g, c))).reduce((n, g) => n + g.ms, 0);
+  const usual = elsewhere / Math.max(1, spanMs - windows);
+  let sum = 0;
+  for (const c of cycles) {
+    const around = gaps.filter((g) => near(g, c)).reduce((n, g) => n + g.ms, 0);
+    sum += Math.max(c.ms, around - usual * (400 + c.ms));
+  }
+  return sum / cycles.length;
+}
+
+/** A live run's collections in the cluster's process over its load: its scavenges and its major cycles' final pauses, as perf_hooks reports them. */
+export interface ClusterGc {
+  /** The process's CPU over the load, ms. */
+  cpuMs: number;
+  minor: { count: number; totalMs: number; meanMs: number };
+  /** `gapsAroundMeanMs`: the mean over the cycles of the event loop's time in gaps from 300 ms before each to 100 ms after, beyond the load's usual (gapsAroundMean). */
+  major: { count: number; totalMs: number; meanMs: number; gapsAroundMeanMs: number };
+}
+
+/** The share of a run's CPU its scavenges took: the sim charges it as pauses (node.gc.minor), not in the frame costs. */
+export function minorShare(gc: ClusterGc): number {
+  return gc.cpuMs > 0 ? Math.min(0.5, gc.minor.totalMs / gc.cpuMs) : 0;
 }
 
 /**

@@ -54,6 +54,23 @@ describe('Sim engine', function () {
     assert.equal((free.meta.sim as { driverModel?: unknown }).driverModel, undefined, 'no driver section: no loops');
   });
 
+  it('with the node process\'s major collections, blocks the node CPU every so much work: the blocks reach the tail, not the median, and nothing is lost', async () => {
+    const fast = { kind: 'constant' as const, ms: 0.2 };
+    const base = { ...datacenterCalibration, links: { ...datacenterCalibration.links, 'device-gateway': fast, push: fast }, node: { ...datacenterCalibration.node, cpu: 'shared' as const } };
+    const free = (await runSim({ scenario: 'steady-chat', overrides: small, seed: 11, calibration: base, ...quiet })).report;
+    const gc = { major: { everyCpuMs: 40, pauseMs: 60 } };
+    const { report } = await runSim({ scenario: 'steady-chat', overrides: small, seed: 11, calibration: { ...base, node: { ...base.node, gc } }, ...quiet });
+    const m = (report.meta.sim as { nodeGc: { minor?: unknown; major: { everyCpuMs: number; pauseMs: number; pauses: number } } }).nodeGc;
+    assert.equal(m.major.everyCpuMs, 40);
+    assert.equal(m.minor, undefined);
+    assert.ok(m.major.pauses >= 2, `pauses ${m.major.pauses}`);
+    assert.equal(report.delivery.lost, 0);
+    assert.equal(report.messages.acked, report.messages.sent);
+    assert.ok(report.latency.e2eMs.p99 > free.latency.e2eMs.p99 + 20, `p99 ${report.latency.e2eMs.p99} with 60 ms blocks against ${free.latency.e2eMs.p99} without`);
+    assert.ok(report.latency.e2eMs.p50 < free.latency.e2eMs.p50 * 1.5 + 1, `p50 ${report.latency.e2eMs.p50} against ${free.latency.e2eMs.p50}`);
+    assert.equal((free.meta.sim as { nodeGc?: unknown }).nodeGc, undefined, 'no gc section: no blocks');
+  });
+
   it('reports messages sent and events scheduled every simulated second of the load (onSample)', async () => {
     const samples: { virtualMs: number; sent: number; events: number }[] = [];
     const { report } = await runSim({ scenario: 'steady-chat', overrides: small, seed: 11, ...quiet, onSample: (x) => samples.push(x) });

@@ -5,7 +5,7 @@ import type { WrittenReports } from '../../../reports/write.ts';
 import { planChaos, type FaultMark } from '../../../chaos/schedule.ts';
 import type { ChatNodeOptions } from '../../../system/node/options.ts';
 import { SeededRandom } from '../../../system/random/random.ts';
-import { builtinCalibrations, defaultCalibration, validateCalibration, type Calibration, type DriverModel } from '../../../system/worlds/sim/calibration.ts';
+import { builtinCalibrations, defaultCalibration, validateCalibration, type Calibration, type DriverModel, type NodeGc } from '../../../system/worlds/sim/calibration.ts';
 import { DriverLoop } from '../../../system/worlds/sim/sim-driver.ts';
 import { mean } from '../../../system/worlds/sim/distribution.ts';
 import { SimWorld } from '../../../system/worlds/sim/sim-world.ts';
@@ -270,6 +270,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const simFigures = {
     events: clock.events, virtualMs: Math.round(clock.now() - t0), connectRampMs: rampMs, droppedIterations: load.dropped, busLost: world.stores.busLost.count,
     ...(driverLoops.length > 0 ? { driverModel: driverModelFigures(driverLoops, calibration.driver!) } : {}),
+    ...(calibration.node.gc ? { nodeGc: nodeGcFigures(world, calibration.node.gc) } : {}),
   };
   if (cell && o.outDir) {
     // Written before finishRun marks faults and timeline actions into the ledger: the merge marks them once.
@@ -331,6 +332,18 @@ function count(members: Uint8Array, kind: number): number {
   let n = 0;
   for (let d = 0; d < members.length; d++) if (members[d] === kind) n++;
   return n;
+}
+
+/** The node processes' modeled collections over the whole run (meta.sim.nodeGc): the blocks each kind took, on one CPU when the nodes share one. */
+function nodeGcFigures(world: SimWorld, gc: NodeGc) {
+  const cpus = [...new Set(world.transports.map((t) => t.cpu))];
+  // nodePauses' order: minor, then major, each when given.
+  const taken = (i: number) => cpus.reduce((n, q) => n + (q.pausesTaken[i] ?? 0), 0);
+  let i = 0;
+  return {
+    ...(gc.minor ? { minor: { ...gc.minor, pauses: taken(i++) } } : {}),
+    ...(gc.major ? { major: { ...gc.major, pauses: taken(i++) } } : {}),
+  };
 }
 
 /** What the modeled driver did over the whole run (its figures are in meta.sim.driverModel). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { problemsOf } from '../../schema/check.ts';
-import { datacenterCalibration, validateCalibration } from './calibration.ts';
+import { datacenterCalibration, nodePauses, validateCalibration } from './calibration.ts';
 import { calibrationFileSchema, distSchema } from './calibration-schema.ts';
 import { DEFAULT_E2EE_COST } from './e2ee-cost.ts';
 
@@ -23,6 +23,8 @@ describe('calibration schema', () => {
       [{ version: 1, node: { frameMs: { send: { kind: 'constant' } } } }, 'c.json.node.frameMs.send.ms: expected a number >= 0, got nothing'],
       [{ version: 1, resolutionMs: 11 }, 'c.json.resolutionMs: expected a number of ms in (0, 10], got 11'],
       [{ version: 1, node: { wakeMs: -1 } }, 'c.json.node.wakeMs: expected a number of ms in [0, 10], got -1'],
+      [{ version: 1, node: { gc: { major: { everyCpuMs: 0, pauseMs: 50 } } } }, 'c.json.node.gc.major.everyCpuMs: expected a number of ms > 0, got 0'],
+      [{ version: 1, node: { gc: { minor: { everyCpuMs: 50 } } } }, 'c.json.node.gc.minor.pauseMs: expected a number of ms >= 0, got nothing'],
     ];
     for (const [file, refusal] of cases) {
       assert.deepEqual(problemsOf(calibrationFileSchema, file, 'c.json'), [refusal]);
@@ -48,6 +50,15 @@ describe('calibration schema', () => {
       assert.deepEqual(problemsOf(calibrationFileSchema, { version: 1, e2ee: section }, 'c.json'), [refusal]);
       assert.throws(() => validateCalibration({ version: 1, e2ee: section }, 'c.json'), new RangeError(refusal));
     }
+  });
+
+  it('takes the node’s collections and hands them to the node CPU as its pauses', () => {
+    const gc = { source: 'open load', minor: { everyCpuMs: 60, pauseMs: 5 }, major: { everyCpuMs: 5000, pauseMs: 60 } };
+    const c = validateCalibration({ version: 1, node: { cpu: 'shared', gc } });
+    assert.deepEqual(c.node.gc, gc);
+    assert.deepEqual(nodePauses(c), [gc.minor, gc.major], 'scavenges, then major cycles');
+    assert.deepEqual(nodePauses(validateCalibration({ version: 1, node: { gc: { major: gc.major } } })), [gc.major]);
+    assert.deepEqual(nodePauses(validateCalibration({ version: 1 })), [], 'absent: no pauses');
   });
 
   it('fills what a file leaves out from the datacenter figures', () => {

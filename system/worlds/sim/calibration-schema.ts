@@ -35,6 +35,12 @@ export const distSchema = z.discriminatedUnion('kind', [
 const distMatches: z.ZodType<Dist, unknown> = distSchema;
 void distMatches;
 
+/** A collector pause of a node's process: `pauseMs` every `everyCpuMs` of its other work. */
+const pauseSchema = z.object({
+  everyCpuMs: z.number({ error: 'expected a number of ms > 0' }).gt(0),
+  pauseMs: z.number({ error: 'expected a number of ms >= 0' }).min(0),
+}, { error: 'expected {everyCpuMs, pauseMs}' }).strict();
+
 const storeSchema = z.object({
   servers: z.number({ error: 'expected an integer >= 1' }).int().min(1),
   opMs: z.record(z.string(), distSchema).optional(),
@@ -56,6 +62,11 @@ export const calibrationFileSchema = z.object({
     frameOutMs: distSchema.optional(),
     cpu: z.enum(['per-node', 'shared'], { error: 'expected "per-node" or "shared"' }).optional(),
     wakeMs: z.number({ error: 'expected a number of ms in [0, 10]' }).min(0).max(10).optional(),
+    gc: z.object({
+      source: z.string().optional(),
+      minor: pauseSchema.optional(),
+      major: pauseSchema.optional(),
+    }, { error: 'expected {minor, major}: the collection figures of `chatlab calibrate`' }).strict().optional(),
   }).optional(),
   stores: z.partialRecord(z.enum(StoreKinds), storeSchema).optional(),
   resolutionMs: z.number({ error: 'expected a number of ms in (0, 10]' }).gt(0).max(10).optional(),

@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { parseOrThrow } from '../../schema/check.ts';
 import { calibrationFileSchema, FrameKinds, LinkClasses, StoreKinds, type FrameKind, type LinkClass, type StoreKind } from './calibration-schema.ts';
 import type { Dist } from './distribution.ts';
+import type { Pause } from './sim-service.ts';
+
+export type { Pause };
 
 export { FrameKinds, LinkClasses, StoreKinds, type FrameKind, type LinkClass, type StoreKind };
 
@@ -48,6 +51,21 @@ export interface Calibration {
      * half the closed loop's throughput against the closed loop's.
      */
     wakeMs?: number;
+    /**
+     * The node process's collections, each charged to the node's CPU as one
+     * block of `pauseMs` every `everyCpuMs` of its other work: `minor`, the
+     * scavenges (a few ms every few tens of ms of CPU under load); `major`,
+     * the major cycles (incremental marking, concurrent markers that take
+     * the loop's own core when the process has one, the final
+     * mark-compact: the loop answers little for ~50-150 ms every several
+     * seconds of CPU). `chatlab calibrate` (embedded) measures both over
+     * its open load (perf_hooks `gc` entries): the scavenges' mean pause
+     * and spacing, and the major cycles' spacing; a major cycle's block is
+     * fitted so that the sim at that load has the live run's e2e p99. The
+     * frame costs above are the CPU without the scavenges. Absent: no
+     * pauses, the CPU spread evenly over the frames.
+     */
+    gc?: NodeGc;
   };
   stores: Record<StoreKind, StoreModel>;
   /**
@@ -73,6 +91,18 @@ export interface Calibration {
   driver?: DriverModel;
   /** Free-form notes of the calibration run (measured rates, sample counts). */
   notes?: Record<string, unknown>;
+}
+
+export interface NodeGc {
+  source?: string;
+  minor?: Pause;
+  major?: Pause;
+}
+
+/** The node's collector pauses, as a ServiceQueue takes them: scavenges, then major cycles. */
+export function nodePauses(c: Calibration): Pause[] {
+  const gc = c.node.gc;
+  return gc ? [gc.minor, gc.major].filter((p): p is Pause => p !== undefined) : [];
 }
 
 export interface DriverModel {
@@ -141,6 +171,7 @@ export function validateCalibration(raw: unknown, where = 'calibration'): Calibr
       frameOutMs: o.node?.frameOutMs ?? d.node.frameOutMs,
       ...(o.node?.cpu === undefined ? {} : { cpu: o.node.cpu }),
       ...(o.node?.wakeMs === undefined ? {} : { wakeMs: o.node.wakeMs }),
+      ...(o.node?.gc === undefined ? {} : { gc: o.node.gc }),
     },
     stores,
     ...(o.resolutionMs === undefined ? {} : { resolutionMs: o.resolutionMs }),

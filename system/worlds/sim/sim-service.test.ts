@@ -56,8 +56,22 @@ describe('ServiceQueue', () => {
     assert.equal(q.totalBusyMs, 30, 'the run total is never reset');
   });
 
-  it('refuses a queue without servers', () => {
+  it('charges a collector pause, as one block with it, to the work that fills its budget of CPU', () => {
+    const q = new ServiceQueue('nodes', 1, 0, [{ everyCpuMs: 20, pauseMs: 50 }]);
+    assert.equal(q.admit(0, 4), 4, 'the first pause comes after half a budget (where in its cycle a run starts is unknown)');
+    assert.equal(q.admit(0, 4), 8);
+    assert.equal(q.admit(0, 4), 62, 'the third job fills the 10 ms: it and the pause end together');
+    assert.equal(q.admit(0, 4), 66, 'work queued behind a pause waits it out');
+    assert.equal(q.admit(100, 13), 113, 'the budget carries over: 2 ms left from the third job, 19 now');
+    assert.equal(q.admit(200, 2), 252, 'past 20 ms: the next pause');
+    assert.deepEqual(q.pausesTaken, [2]);
+    assert.equal(q.totalBusyMs, 131, 'pauses are CPU the process spent');
+  });
+
+  it('refuses a queue without servers, or with a pause that has no budget', () => {
     assert.throws(() => new ServiceQueue('x', 0), RangeError);
     assert.throws(() => new ServiceQueue('x', 1.5), RangeError);
+    assert.throws(() => new ServiceQueue('x', 1, 0, [{ everyCpuMs: 0, pauseMs: 5 }]), /x: a pause needs everyCpuMs > 0/);
+    assert.throws(() => new ServiceQueue('x', 1, 0, [{ everyCpuMs: 5, pauseMs: -1 }]), RangeError);
   });
 });

@@ -8,8 +8,23 @@
  * Work must be admitted in arrival order (callers admit at the arrival
  * instant, in virtual time); then completion order is FIFO per server.
  */
+/**
+ * A process's collector, as the sim charges it to the server it stops: a
+ * pause of `pauseMs` every `everyCpuMs` of other work (a scavenge every so
+ * much allocation; a major cycle, whose marking live takes the loop's CPU
+ * for ~100 ms at a time, every so much promotion).
+ */
+export interface Pause {
+  everyCpuMs: number;
+  pauseMs: number;
+}
+
 export class ServiceQueue {
   private readonly free: Float64Array;
+  /** Work admitted since each pause's last stop (same order as `pauses`). */
+  private readonly sincePause: Float64Array;
+  /** Pauses charged since the queue was made, by `pauses` order. */
+  readonly pausesTaken: number[];
   /** Requests admitted, total service time and total wait (ms), for gauges and calibration checks. */
   served = 0;
   busyMs = 0;
@@ -27,8 +42,14 @@ export class ServiceQueue {
    * event loop woken for one frame pays its poll, its read and its timers
    * alone; work that queues behind other work shares them). 0 for stores.
    */
-  constructor(readonly name: string, readonly servers: number, readonly wakeMs = 0) {
+  constructor(readonly name: string, readonly servers: number, readonly wakeMs = 0, private readonly pauses: readonly Pause[] = []) {
     if (!Number.isInteger(servers) || servers < 1) throw new RangeError(`${name}: servers must be an integer >= 1, got ${servers}`);
+    for (const p of pauses) {
+      if (!(p.everyCpuMs > 0) || !(p.pauseMs >= 0)) throw new RangeError(`${name}: a pause needs everyCpuMs > 0 and pauseMs >= 0, got ${JSON.stringify(p)}`);
+    }
+    // A run starts somewhere in each pause's cycle, and where is unknown: the first comes after half a budget, the mean.
+    this.sincePause = Float64Array.from(pauses, (p) => p.everyCpuMs / 2);
+    this.pausesTaken = pauses.map(() => 0);
     // Free since ever: work at time 0 finds its server idle (and pays its wake-up) like work at any other time.
     this.free = new Float64Array(servers).fill(-Infinity);
   }
@@ -40,8 +61,19 @@ export class ServiceQueue {
     for (let i = 1; i < f.length; i++) if (f[i]! < f[best]!) best = i;
     const idle = f[best]! < nowMs;
     const start = idle ? nowMs : f[best]!;
-    const cost = idle ? serviceMs + this.wakeMs : serviceMs;
+    const work = idle ? serviceMs + this.wakeMs : serviceMs;
     if (idle) this.totalWakes++;
+    // The work that fills a pause's budget stops the process: its own service and the pause, one block.
+    let cost = work;
+    for (let i = 0; i < this.pauses.length; i++) {
+      const p = this.pauses[i]!;
+      const since = this.sincePause[i]! + work;
+      if (since >= p.everyCpuMs) {
+        this.sincePause[i] = since - p.everyCpuMs;
+        cost += p.pauseMs;
+        this.pausesTaken[i]!++;
+      } else this.sincePause[i] = since;
+    }
     const done = start + cost;
     f[best] = done;
     const wait = start - nowMs;

@@ -2,7 +2,7 @@ import type { ChatNode } from '../../node/chat-node.ts';
 import type { ConnId, Transport } from '../../node/ports.ts';
 import type { ClientFrame, ServerFrame } from '../../protocol/frames.ts';
 import type { Random } from '../../random/random.ts';
-import type { Calibration, FrameKind } from './calibration.ts';
+import { nodePauses, type Calibration, type FrameKind } from './calibration.ts';
 import { sample } from './distribution.ts';
 import type { SimClock } from './sim-clock.ts';
 import type { SimNetwork } from './sim-network.ts';
@@ -61,7 +61,7 @@ export class SimTransport implements Transport {
 
   /** `cpu`: the event loop this node's work waits for; its own unless the nodes share one (see Calibration.node.cpu). */
   constructor(readonly name: string, private readonly links: SimLinks, cpu?: ServiceQueue) {
-    this.cpu = cpu ?? new ServiceQueue(name, 1, links.calibration.node.wakeMs ?? 0);
+    this.cpu = cpu ?? new ServiceQueue(name, 1, links.calibration.node.wakeMs ?? 0, nodePauses(links.calibration));
   }
 
   // ---- Transport (called by the node) ----

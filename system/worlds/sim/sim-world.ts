@@ -4,7 +4,7 @@ import type { ChatNodeOptions } from '../../node/options.ts';
 import { SeededRandom, type Random } from '../../random/random.ts';
 import { makePortFaults, memoryPorts, type MemoryPorts, type PortFaults } from '../memory-ports.ts';
 import { pickNode } from '../placement.ts';
-import { defaultCalibration, StoreKinds, type Calibration, type LinkClass, type StoreKind } from './calibration.ts';
+import { defaultCalibration, nodePauses, StoreKinds, type Calibration, type LinkClass, type StoreKind } from './calibration.ts';
 import { sample } from './distribution.ts';
 import { SimClock } from './sim-clock.ts';
 import { SimNetwork } from './sim-network.ts';
@@ -74,7 +74,7 @@ export class SimWorld {
     this.nodeIds = Array.from({ length: opts.nodes }, (_, i) => `node-${i + 1}`);
     this.urls = this.nodeIds.map((id) => `sim://${id}`);
     this.urlIndex = new Map(this.urls.map((u, i) => [u, i]));
-    this.sharedCpu = this.calibration.node.cpu === 'shared' ? new ServiceQueue('nodes', 1, this.calibration.node.wakeMs ?? 0) : undefined;
+    this.sharedCpu = this.calibration.node.cpu === 'shared' ? new ServiceQueue('nodes', 1, this.calibration.node.wakeMs ?? 0, nodePauses(this.calibration)) : undefined;
     for (const id of this.nodeIds) this.transports.push(new SimTransport(id, this.links, this.sharedCpu));
   }
 
