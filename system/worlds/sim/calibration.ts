@@ -60,8 +60,8 @@ export interface Calibration {
      * mark-compact: the loop answers little for ~50-150 ms every several
      * seconds of CPU). `chatlab calibrate` (embedded) measures both over
      * its open load (perf_hooks `gc` entries): the scavenges' mean pause
-     * and spacing, and the major cycles' spacing; a major cycle's block is
-     * fitted so that the sim at that load has the live run's e2e p99. The
+     * and spacing; the major cycles' spacing, and the event loop's time in
+     * gaps around each beyond the load's usual (a major cycle's block). The
      * frame costs above are the CPU without the scavenges. Absent: no
      * pauses, the CPU spread evenly over the frames.
      */

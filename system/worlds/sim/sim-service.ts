@@ -1,14 +1,4 @@
 /**
- * A FIFO queue in front of `servers` identical servers (M/G/c): a node's
- * event loop is one server, a Redis cluster one per shard, a Cassandra ring
- * one per node × concurrency. Work is admitted when it arrives and given the
- * earliest free server, so when arrivals outpace service the wait grows —
- * queues form and saturation shows up as it would live.
- *
- * Work must be admitted in arrival order (callers admit at the arrival
- * instant, in virtual time); then completion order is FIFO per server.
- */
-/**
  * A process's collector, as the sim charges it to the server it stops: a
  * pause of `pauseMs` every `everyCpuMs` of other work (a scavenge every so
  * much allocation; a major cycle, whose marking live takes the loop's CPU
@@ -19,6 +9,16 @@ export interface Pause {
   pauseMs: number;
 }
 
+/**
+ * A FIFO queue in front of `servers` identical servers (M/G/c): a node's
+ * event loop is one server, a Redis cluster one per shard, a Cassandra ring
+ * one per node × concurrency. Work is admitted when it arrives and given the
+ * earliest free server, so when arrivals outpace service the wait grows —
+ * queues form and saturation shows up as it would live.
+ *
+ * Work must be admitted in arrival order (callers admit at the arrival
+ * instant, in virtual time); then completion order is FIFO per server.
+ */
 export class ServiceQueue {
   private readonly free: Float64Array;
   /** Work admitted since each pause's last stop (same order as `pauses`). */
