@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { constants } from 'node:perf_hooks';
+import { GcPauseMeter } from './live/gc-pauses.ts';
 import { collectGarbage, gapsAroundMean, majorCycles, minorShare, scavenges, type ClusterGc } from './calibrate.ts';
 
 describe('calibrate: the cluster process\'s collections', () => {
@@ -27,14 +28,12 @@ describe('calibrate: the cluster process\'s collections', () => {
   });
 
   it('collects this process\'s heap in full on demand (each measured run starts from one)', async () => {
-    const kinds: number[] = [];
-    const seen = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) kinds.push((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0);
-    });
-    seen.observe({ entryTypes: ['gc'] });
+    const seen = new GcPauseMeter(true);
+    seen.start();
     collectGarbage();
     await new Promise((r) => setTimeout(r, 50));
-    seen.disconnect();
+    seen.stop();
+    const kinds = seen.entries.map((e) => e.kind);
     assert.ok(kinds.includes(constants.NODE_PERFORMANCE_GC_MAJOR), `kinds seen: ${kinds.join(', ')}`);
   });
 });

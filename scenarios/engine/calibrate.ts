@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { constants } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { normal, Z99, type Dist } from '../../system/worlds/sim/distribution.ts'
 import { SeededRandom } from '../../system/random/random.ts';
 import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
 import { runLive } from './live/live.ts';
+import { GcPauseMeter } from './live/gc-pauses.ts';
 import { runSim } from './sim/sim.ts';
 import { measureE2eeCost } from './measure-e2ee.ts';
 import type { Overrides } from './config.ts';
@@ -308,15 +309,12 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
   let cpu0 = process.cpuUsage();
   let wall0 = performance.now();
   // The cluster's (this process's) collections over the load: perf_hooks `gc` entries, scavenges and major cycles.
-  const seen: { kind: number; at: number; ms: number }[] = [];
+  const gcSeen = new GcPauseMeter(true);
   // The event loop's gaps over the load: a 1 ms timer; a gap is the time between two of its turns (kept when over 5 ms).
   // Its own CPU (a few µs a turn, at most a thousand turns a second) is in the run's CPU figure: well under 1% of it.
   const gaps: { at: number; ms: number }[] = [];
   let tickAt = 0;
   let ticker: NodeJS.Timeout | undefined;
-  const gcSeen = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) seen.push({ kind: (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0, at: e.startTime, ms: e.duration });
-  });
   let frames = () => 0;
   // (cpu µs) at the last sample where the nodes' frame count grew: it bounds the load, not the teardown.
   let last = { cpuUs: 0, frames: 0, wallMs: 0 };
@@ -330,7 +328,7 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
       onLoadStart: (world) => {
         cpu0 = process.cpuUsage();
         wall0 = performance.now();
-        gcSeen.observe({ entryTypes: ['gc'] });
+        gcSeen.start();
         tickAt = performance.now();
         ticker = setInterval(() => {
           const now = performance.now();
@@ -349,12 +347,12 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
     }));
   } finally {
     clearInterval(sampler);
-    gcSeen.disconnect();
+    gcSeen.stop();
     clearInterval(ticker);
     rmSync(outDir, { recursive: true, force: true });
   }
   // Only the cycles within the load (up to the last sample where frames grew), not the teardown's.
-  const within = seen.filter((e) => e.at - wall0 >= 0 && e.at - wall0 <= last.wallMs);
+  const within = gcSeen.entries.filter((e) => e.at - wall0 >= 0 && e.at - wall0 <= last.wallMs);
   const of = (kind: number) => {
     const es = within.filter((e) => e.kind === kind);
     const totalMs = es.reduce((n, e) => n + e.ms, 0);

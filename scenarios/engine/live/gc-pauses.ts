@@ -7,6 +7,13 @@ export interface GcPauses {
   maxMs: number;
 }
 
+/** One collection: its kind (perf_hooks `constants.NODE_PERFORMANCE_GC_*`), its start (performance.now() time) and its pause. */
+export interface GcEntry {
+  kind: number;
+  at: number;
+  ms: number;
+}
+
 /**
  * Counts this process's garbage-collection pauses between `start` and
  * `stop` (perf_hooks 'gc' entries: every scavenge and every mark-compact's
@@ -16,16 +23,23 @@ export interface GcPauses {
 export class GcPauseMeter {
   private readonly pauses: GcPauses = { count: 0, totalMs: 0, maxMs: 0 };
   private observer?: PerformanceObserver;
+  /** Every collection counted, when made with `keepEntries` (calibrate tells scavenges from major cycles and places them in time). */
+  readonly entries: GcEntry[] = [];
+
+  constructor(private readonly keepEntries = false) {}
 
   start(): void {
-    this.observer = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) this.add(e.duration);
-    });
+    this.observer = new PerformanceObserver((list) => this.take(list.getEntries()));
     this.observer.observe({ entryTypes: ['gc'] });
   }
 
+  private take(entries: PerformanceEntry[]): void {
+    for (const e of entries) this.add(e.duration, (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0, e.startTime);
+  }
+
   /** @internal One pause of `ms` (the observer's entries; tests). */
-  add(ms: number): void {
+  add(ms: number, kind = 0, at = 0): void {
+    if (this.keepEntries) this.entries.push({ kind, at, ms });
     this.pauses.count++;
     this.pauses.totalMs += ms;
     if (ms > this.pauses.maxMs) this.pauses.maxMs = ms;
@@ -34,7 +48,7 @@ export class GcPauseMeter {
   /** Stops counting (entries already queued are taken first) and returns the totals. */
   stop(): GcPauses {
     if (this.observer) {
-      for (const e of this.observer.takeRecords()) this.add(e.duration);
+      this.take(this.observer.takeRecords());
       this.observer.disconnect();
       this.observer = undefined;
     }
