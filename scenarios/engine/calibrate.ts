@@ -13,6 +13,7 @@ import { SeededRandom } from '../../system/random/random.ts';
 import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
 import { runLive } from './live/live.ts';
 import { GcPauseMeter } from './live/gc-pauses.ts';
+import { GcSampler, majorCyclesOf, type GcSample, type MajorCycle } from './gc-marking.ts';
 import { runSim } from './sim/sim.ts';
 import { measureE2eeCost } from './measure-e2ee.ts';
 import type { Overrides } from './config.ts';
@@ -95,11 +96,12 @@ const PROBE_UNIT_MS = 0.0001;
  *   sim at that load spends the same CPU per message (`simProbe`;
  *   notes.openLoad).
  * - Node collections (embedded world): over the open load, the main
- *   process's scavenges (their mean pause, the CPU between two) and major
- *   cycles (the CPU between two, and the event loop's time in gaps around
- *   each): `node.gc`, blocks the sim charges to the node's CPU. The frame
- *   costs above are the CPU less the scavenges' share. Each measured run
- *   starts from a collected heap (collectGarbage).
+ *   process's scavenges (their mean pause, the CPU between two), and over
+ *   a second run of it under a CPU profile its major cycles (the CPU
+ *   between two; each one's incremental marking on the loop's thread and
+ *   its final pause, majorCyclesOf): `node.gc`, blocks the sim charges to
+ *   the node's CPU. The frame costs above are the CPU less the scavenges'
+ *   share. Each measured run starts from a collected heap (collectGarbage).
  * - device↔gateway link: from light runs at the main job's load (three
  *   `chatlab run`s, each in a fresh process, as the main job runs; the one
  *   with the median p99 counts), a lognormal hop such that two
@@ -146,11 +148,14 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   // often, so fewer frames find it idle, and no closed form holds.
   let wake: { msgsPerSec: number; cpuMsPerMessage: number; withoutScavengesMs: number; simCpuMsPerMessage: number; simWakesPerMessage: number; wakeMs: number } | undefined;
   let open: Awaited<ReturnType<typeof measureCpu>> | undefined;
+  let marked: Awaited<ReturnType<typeof measureCpu>> | undefined;
   let openLoad: Overrides | undefined;
   if (cpu && saturation) {
     const rate = Math.max(1, Math.round(measuredThroughput(saturation) / 2));
     openLoad = { ...light, devices, rate };
     open = await measureCpu({ world: o.world, overrides: openLoad, seed, log, driverCpus: o.driverCpus });
+    // The same load again under a CPU profile: each major cycle's marking (its CPU figures are not used: the profiler's own).
+    marked = await measureCpu({ world: o.world, overrides: openLoad, seed, log, driverCpus: o.driverCpus, profile: true });
     const probe = (w: number) => simProbe({ ...light, devices, rate }, seed, unitMs, w);
     let lo = 0;
     let hi = 1;
@@ -190,7 +195,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
       frameOutMs: frame(WEIGHTS.frameOut),
       ...(memoryStores ? { cpu: 'shared' as const } : {}),
       ...(wake ? { wakeMs: wake.wakeMs } : {}),
-      ...(open && (open.gc.minor.count > 0 || open.gc.major.count > 0) ? { gc: nodeGcOf(open.gc, openLoad!) } : {}),
+      ...(open && marked && (open.gc.minor.count > 0 || marked.gc.major.count > 0) ? { gc: nodeGcOf(open.gc, marked.gc, openLoad!) } : {}),
     },
     stores: memoryStores
       ? { redis: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } }, cassandra: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } }, push: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } } }
@@ -211,7 +216,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
         },
         ...(wake ? { openLoad: wake } : {}),
       } : {}),
-      ...(open ? { collections: { cpuMs: round(open.gc.cpuMs), scavenges: open.gc.minor.count, scavengeMeanMs: round(open.gc.minor.meanMs), scavengeShare: round(minorShare(open.gc)), majorCycles: open.gc.major.count, majorFinalPauseMeanMs: round(open.gc.major.meanMs), majorGapsAroundMeanMs: round(open.gc.major.gapsAroundMeanMs) } } : {}),
+      ...(open ? { collections: { cpuMs: round(open.gc.cpuMs), scavenges: open.gc.minor.count, scavengeMeanMs: round(open.gc.minor.meanMs), scavengeShare: round(minorShare(open.gc)), profiledRun: marked ? { cpuMs: round(marked.gc.cpuMs), scavenges: marked.gc.minor.count, majorCycles: marked.gc.major.count, majorFinalPauseMeanMs: round(marked.gc.major.meanMs), majorMarkingMeanMs: round(marked.gc.major.marking?.meanMs ?? 0), majorMarkingWallMeanMs: round(marked.gc.major.marking?.wallMeanMs ?? 0) } : undefined } } : {}),
       e2ee: e2ee.detail,
       command: `chatlab calibrate --world ${o.world}${o.overrides?.devices ? ` --devices ${o.overrides.devices}` : ''}${o.overrides?.rate ? ` --rate ${o.overrides.rate}` : ''}${o.overrides?.duration ? ` --duration ${o.overrides.duration}` : ''}${o.driverCpus ? ` --driver-cpus ${o.driverCpus}` : ''}`,
     },
@@ -268,12 +273,13 @@ async function closeTheLoop(c: Calibration, light: Overrides, seed: number, live
   }
 }
 
-/** Calibration.node.gc from a run's collections (the open load's). */
-function nodeGcOf(gc: ClusterGc, load: Overrides): NodeGc {
+/** Calibration.node.gc from the open load's collections: the scavenges of its run (`gc`), the major cycles of its profiled run (`marked`). */
+function nodeGcOf(gc: ClusterGc, marked: ClusterGc, load: Overrides): NodeGc {
   const minor = gc.minor.count > 0 ? scavenges(gc) : undefined;
-  const major = majorCycles(gc);
+  const major = majorCycles(marked);
+  const m = marked.major;
   return {
-    source: `the cluster's collections over the open load at ${load.rate} msgs/s (perf_hooks gc entries, the event loop's gaps): ${gc.minor.count} scavenges of ${round(gc.minor.meanMs)} ms mean; ${gc.major.count} major cycles${major ? `, the loop's gaps around each ${major.pauseMs} ms on average` : ''}`,
+    source: `the cluster's collections over the open load at ${load.rate} msgs/s (perf_hooks gc entries; a CPU profile of a second run for the marking): ${gc.minor.count} scavenges of ${round(gc.minor.meanMs)} ms mean; ${m.count} major cycles${major && m.marking ? `, each ${round(m.marking.meanMs)} ms of marking over ${round(m.marking.wallMeanMs)} ms and a final pause of ${round(m.meanMs)} ms on average` : ''}`,
     ...(minor ? { minor } : {}),
     ...(major ? { major } : {}),
   };
@@ -286,14 +292,14 @@ export function scavenges(gc: ClusterGc): Pause {
 
 /**
  * The node process's major cycles as the sim's pauses (Calibration.node.gc.major):
- * the event loop's time in gaps around each (incremental marking, the
- * concurrent markers on the loop's own core, the final mark-compact, and
- * the long turns that drain what queued meanwhile), their mean, every so
- * much of the CPU besides the scavenges. None without a cycle in the run.
+ * what each took of the event loop's thread — its incremental marking's
+ * steps and its final mark-compact — on average, every so much of the CPU
+ * besides the scavenges. None without a cycle in the run, or without a
+ * profile of its marking.
  */
 export function majorCycles(gc: ClusterGc): Pause | undefined {
-  if (gc.major.count === 0) return undefined;
-  return { everyCpuMs: round((gc.cpuMs - gc.minor.totalMs) / gc.major.count), pauseMs: round(gc.major.gapsAroundMeanMs) };
+  if (gc.major.count === 0 || !gc.major.marking) return undefined;
+  return { everyCpuMs: round((gc.cpuMs - gc.minor.totalMs) / gc.major.count), pauseMs: round(gc.major.meanMs + gc.major.marking.meanMs) };
 }
 
 interface CpuFit {
@@ -304,23 +310,27 @@ interface CpuFit {
   gc: ClusterGc;
 }
 
-/** A live run whose main-process CPU over the load is divided by the messages it acked. */
-async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides; seed: number; log: (l: string) => void; driverCpus?: string }): Promise<{ cpuMsPerMessage: number; cpuShare: number; cpuMs: number; gc: ClusterGc; report: Report }> {
+/**
+ * A live run whose main-process CPU over the load is divided by the
+ * messages it acked, with the process's collections over the load
+ * (perf_hooks `gc` entries); `profile`: a CPU profile of the load as well,
+ * for each major cycle's marking (GcSampler; its sampling costs the run
+ * a few % of CPU, so such a run's CPU is not the one a message is taken from).
+ */
+async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides; seed: number; log: (l: string) => void; driverCpus?: string; profile?: boolean }): Promise<{ cpuMsPerMessage: number; cpuShare: number; cpuMs: number; gc: ClusterGc; report: Report }> {
   let cpu0 = process.cpuUsage();
   let wall0 = performance.now();
   // The cluster's (this process's) collections over the load: perf_hooks `gc` entries, scavenges and major cycles.
   const gcSeen = new GcPauseMeter(true);
-  // The event loop's gaps over the load: a 1 ms timer; a gap is the time between two of its turns (kept when over 5 ms).
-  // Its own CPU (a few µs a turn, at most a thousand turns a second) is in the run's CPU figure: well under 1% of it.
-  const gaps: { at: number; ms: number }[] = [];
-  let tickAt = 0;
-  let ticker: NodeJS.Timeout | undefined;
+  const sampler = o.profile ? new GcSampler() : undefined;
+  let sampling: Promise<void> | undefined;
   let frames = () => 0;
   // (cpu µs) at the last sample where the nodes' frame count grew: it bounds the load, not the teardown.
   let last = { cpuUs: 0, frames: 0, wallMs: 0 };
-  let sampler: NodeJS.Timeout | undefined;
+  let ticker: NodeJS.Timeout | undefined;
   const outDir = tmp();
   let report: Report;
+  let samples: GcSample[] = [];
   collectGarbage();
   try {
     ({ report } = await runLive({
@@ -329,15 +339,10 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
         cpu0 = process.cpuUsage();
         wall0 = performance.now();
         gcSeen.start();
-        tickAt = performance.now();
-        ticker = setInterval(() => {
-          const now = performance.now();
-          if (now - tickAt > 5) gaps.push({ at: tickAt, ms: now - tickAt });
-          tickAt = now;
-        }, 1);
+        sampling = sampler?.start();
         const nodes = world.embedded?.nodes ?? [];
         frames = () => nodes.reduce((n, x) => n + x.node.metrics.framesIn + x.node.metrics.framesOut, 0);
-        sampler = setInterval(() => {
+        ticker = setInterval(() => {
           const f = frames();
           if (f <= last.frames) return;
           const c = process.cpuUsage(cpu0);
@@ -346,9 +351,12 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
       },
     }));
   } finally {
-    clearInterval(sampler);
-    gcSeen.stop();
     clearInterval(ticker);
+    gcSeen.stop();
+    if (sampler && sampling) {
+      await sampling;
+      samples = await sampler.stop();
+    }
     rmSync(outDir, { recursive: true, force: true });
   }
   // Only the cycles within the load (up to the last sample where frames grew), not the teardown's.
@@ -358,10 +366,15 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
     const totalMs = es.reduce((n, e) => n + e.ms, 0);
     return { count: es.length, totalMs, meanMs: es.length > 0 ? totalMs / es.length : 0 };
   };
+  const cycles = sampler ? majorCyclesOf(within, samples) : [];
+  const mean = (f: (c: MajorCycle) => number) => cycles.reduce((n, c) => n + f(c), 0) / cycles.length;
   const cpuMs = last.cpuUs / 1000;
   return {
     cpuMsPerMessage: cpuMs / Math.max(1, report.messages.acked), cpuShare: cpuMs / Math.max(1, last.wallMs), cpuMs, report,
-    gc: { cpuMs, minor: of(constants.NODE_PERFORMANCE_GC_MINOR), major: { ...of(constants.NODE_PERFORMANCE_GC_MAJOR), gapsAroundMeanMs: gapsAroundMean(within.filter((e) => e.kind === constants.NODE_PERFORMANCE_GC_MAJOR), gaps, last.wallMs) } },
+    gc: {
+      cpuMs, minor: of(constants.NODE_PERFORMANCE_GC_MINOR),
+      major: { ...of(constants.NODE_PERFORMANCE_GC_MAJOR), ...(cycles.length > 0 ? { marking: { meanMs: mean((c) => c.markingMs), wallMeanMs: mean((c) => c.wallMs) } } : {}) },
+    },
   };
 }
 
@@ -378,35 +391,18 @@ export function collectGarbage(): void {
   (runInNewContext('gc') as () => void)();
 }
 
-/**
- * For each major cycle, the time the event loop spent in gaps (turns of
- * over 5 ms) from 300 ms before it (its incremental marking and concurrent
- * markers come first) to 100 ms after, beyond what the load's gaps take of
- * such a window elsewhere (scavenges, long turns: `spanMs`, the load's
- * length, gives their rate), and at least the cycle's own final pause;
- * their mean (0 without a cycle).
- */
-export function gapsAroundMean(cycles: { at: number; ms: number }[], gaps: { at: number; ms: number }[], spanMs: number): number {
-  if (cycles.length === 0) return 0;
-  const near = (g: { at: number; ms: number }, c: { at: number; ms: number }) => g.at + g.ms >= c.at - 300 && g.at <= c.at + c.ms + 100;
-  const windows = cycles.reduce((n, c) => n + 400 + c.ms, 0);
-  const elsewhere = gaps.filter((g) => !cycles.some((c) => near(g, c))).reduce((n, g) => n + g.ms, 0);
-  const usual = elsewhere / Math.max(1, spanMs - windows);
-  let sum = 0;
-  for (const c of cycles) {
-    const around = gaps.filter((g) => near(g, c)).reduce((n, g) => n + g.ms, 0);
-    sum += Math.max(c.ms, around - usual * (400 + c.ms));
-  }
-  return sum / cycles.length;
-}
-
 /** A live run's collections in the cluster's process over its load: its scavenges and its major cycles' final pauses, as perf_hooks reports them. */
 export interface ClusterGc {
   /** The process's CPU over the load, ms. */
   cpuMs: number;
   minor: { count: number; totalMs: number; meanMs: number };
-  /** `gapsAroundMeanMs`: the mean over the cycles of the event loop's time in gaps from 300 ms before each to 100 ms after, beyond the load's usual (gapsAroundMean). */
-  major: { count: number; totalMs: number; meanMs: number; gapsAroundMeanMs: number };
+  /**
+   * `meanMs`: the final pauses' mean. `marking` (a profiled run's): the
+   * mean over the cycles of the collector's time on this thread from each
+   * one's marking start to its final pause, less scavenges
+   * (majorCyclesOf), and of the wall time that took.
+   */
+  major: { count: number; totalMs: number; meanMs: number; marking?: { meanMs: number; wallMeanMs: number } };
 }
 
 /** The share of a run's CPU its scavenges took: the sim charges it as pauses (node.gc.minor), not in the frame costs. */

@@ -55,15 +55,15 @@ export interface Calibration {
      * The node process's collections, each charged to the node's CPU as one
      * block of `pauseMs` every `everyCpuMs` of its other work: `minor`, the
      * scavenges (a few ms every few tens of ms of CPU under load); `major`,
-     * the major cycles (incremental marking, concurrent markers that take
-     * the loop's own core when the process has one, the final
-     * mark-compact: the loop answers little for ~50-150 ms every several
-     * seconds of CPU). `chatlab calibrate` (embedded) measures both over
-     * its open load (perf_hooks `gc` entries): the scavenges' mean pause
-     * and spacing; the major cycles' spacing, and the event loop's time in
-     * gaps around each beyond the load's usual (a major cycle's block). The
-     * frame costs above are the CPU without the scavenges. Absent: no
-     * pauses, the CPU spread evenly over the frames.
+     * the major cycles (incremental marking in small steps on the loop's
+     * thread, then the final mark-compact: ~80-130 ms of the loop's time
+     * every several seconds of CPU). `chatlab calibrate` (embedded)
+     * measures both over its open load: the scavenges' mean pause and
+     * spacing (perf_hooks `gc` entries); the major cycles' spacing, and
+     * each one's marking (a CPU profile's collector samples) and final
+     * pause (a major cycle's block). The frame costs above are the CPU
+     * without the scavenges. Absent: no pauses, the CPU spread evenly over
+     * the frames.
      */
     gc?: NodeGc;
   };
