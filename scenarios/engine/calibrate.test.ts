@@ -14,6 +14,8 @@ describe('calibrate: the cluster process\'s collections', () => {
     assert.deepEqual(majorCycles(gc), { everyCpuMs: 4500, pauseMs: 100 });
     assert.equal(majorCycles({ ...gc, major: { count: 0, totalMs: 0, meanMs: 0 } }), undefined, 'no cycle: no block');
     assert.equal(majorCycles({ ...gc, major: { count: 2, totalMs: 30, meanMs: 15 } }), undefined, 'no profile of the marking: no block');
+    const other: ClusterGc = { cpuMs: 8_000, minor: { count: 120, totalMs: 500, meanMs: 500 / 120 }, major: { count: 1, totalMs: 20, meanMs: 20 } };
+    assert.deepEqual(majorCycles(gc, [other]), { everyCpuMs: 5500, pauseMs: 100 }, 'spacing counted over both runs (16,500 ms of CPU, 3 cycles), the block from the profiled one');
   });
 
   it('takes the scavenges\' share of the CPU off the frame costs, and never more than half of it', () => {

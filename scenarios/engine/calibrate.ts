@@ -91,8 +91,9 @@ const PROBE_UNIT_MS = 0.0001;
  * - Node wake-up (embedded world): the same scenario open-model at half the
  *   closed loop's throughput costs the main process more CPU per message
  *   (frames arrive one at a time, and each turn of the event loop — poll,
- *   reads, timers — is paid for by few). `node.wakeMs` is what a frame that
- *   finds the sim's CPU idle pays on top, found by bisection so that the
+ *   reads, timers — is paid for by few). `node.wakeMs` is what each turn
+ *   of the sim's event loop pays on top (`wakePer: turn`: a turn takes the
+ *   frames that arrived before it began), found by bisection so that the
  *   sim at that load spends the same CPU per message (`simProbe`;
  *   notes.openLoad).
  * - Node collections (embedded world): over the open load, the main
@@ -194,7 +195,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
       envelopeMs: frame(WEIGHTS.envelope),
       frameOutMs: frame(WEIGHTS.frameOut),
       ...(memoryStores ? { cpu: 'shared' as const } : {}),
-      ...(wake ? { wakeMs: wake.wakeMs } : {}),
+      ...(wake ? { wakeMs: wake.wakeMs, wakePer: 'turn' as const } : {}),
       ...(open && marked && (open.gc.minor.count > 0 || marked.gc.major.count > 0) ? { gc: nodeGcOf(open.gc, marked.gc, openLoad!) } : {}),
     },
     stores: memoryStores
@@ -216,7 +217,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
         },
         ...(wake ? { openLoad: wake } : {}),
       } : {}),
-      ...(open ? { collections: { cpuMs: round(open.gc.cpuMs), scavenges: open.gc.minor.count, scavengeMeanMs: round(open.gc.minor.meanMs), scavengeShare: round(minorShare(open.gc)), profiledRun: marked ? { cpuMs: round(marked.gc.cpuMs), scavenges: marked.gc.minor.count, majorCycles: marked.gc.major.count, majorFinalPauseMeanMs: round(marked.gc.major.meanMs), majorMarkingMeanMs: round(marked.gc.major.marking?.meanMs ?? 0), majorMarkingWallMeanMs: round(marked.gc.major.marking?.wallMeanMs ?? 0) } : undefined } } : {}),
+      ...(open ? { collections: { cpuMs: round(open.gc.cpuMs), scavenges: open.gc.minor.count, scavengeMeanMs: round(open.gc.minor.meanMs), scavengeShare: round(minorShare(open.gc)), majorCycles: open.gc.major.count, profiledRun: marked ? { cpuMs: round(marked.gc.cpuMs), scavenges: marked.gc.minor.count, majorCycles: marked.gc.major.count, majorFinalPauseMeanMs: round(marked.gc.major.meanMs), majorMarkingMeanMs: round(marked.gc.major.marking?.meanMs ?? 0), majorMarkingWallMeanMs: round(marked.gc.major.marking?.wallMeanMs ?? 0) } : undefined } } : {}),
       e2ee: e2ee.detail,
       command: `chatlab calibrate --world ${o.world}${o.overrides?.devices ? ` --devices ${o.overrides.devices}` : ''}${o.overrides?.rate ? ` --rate ${o.overrides.rate}` : ''}${o.overrides?.duration ? ` --duration ${o.overrides.duration}` : ''}${o.driverCpus ? ` --driver-cpus ${o.driverCpus}` : ''}`,
     },
@@ -276,10 +277,10 @@ async function closeTheLoop(c: Calibration, light: Overrides, seed: number, live
 /** Calibration.node.gc from the open load's collections: the scavenges of its run (`gc`), the major cycles of its profiled run (`marked`). */
 function nodeGcOf(gc: ClusterGc, marked: ClusterGc, load: Overrides): NodeGc {
   const minor = gc.minor.count > 0 ? scavenges(gc) : undefined;
-  const major = majorCycles(marked);
+  const major = majorCycles(marked, [gc]);
   const m = marked.major;
   return {
-    source: `the cluster's collections over the open load at ${load.rate} msgs/s (perf_hooks gc entries; a CPU profile of a second run for the marking): ${gc.minor.count} scavenges of ${round(gc.minor.meanMs)} ms mean; ${m.count} major cycles${major && m.marking ? `, each ${round(m.marking.meanMs)} ms of marking over ${round(m.marking.wallMeanMs)} ms and a final pause of ${round(m.meanMs)} ms on average` : ''}`,
+    source: `the cluster's collections over the open load at ${load.rate} msgs/s (perf_hooks gc entries; a CPU profile of a second run for the marking): ${gc.minor.count} scavenges of ${round(gc.minor.meanMs)} ms mean; ${gc.major.count} + ${m.count} major cycles in the two runs${major && m.marking ? `, each of the profiled run's ${round(m.marking.meanMs)} ms of marking over ${round(m.marking.wallMeanMs)} ms and a final pause of ${round(m.meanMs)} ms on average` : ''}`,
     ...(minor ? { minor } : {}),
     ...(major ? { major } : {}),
   };
@@ -293,13 +294,18 @@ export function scavenges(gc: ClusterGc): Pause {
 /**
  * The node process's major cycles as the sim's pauses (Calibration.node.gc.major):
  * what each took of the event loop's thread — its incremental marking's
- * steps and its final mark-compact — on average, every so much of the CPU
- * besides the scavenges. None without a cycle in the run, or without a
- * profile of its marking.
+ * steps and its final mark-compact — on average (`gc`, a profiled run),
+ * every so much of the CPU besides the scavenges, counted over `gc` and
+ * `others` (runs of the same load: a 15 s load has one to four cycles, and
+ * one run's count alone halves or doubles the spacing). None without a
+ * cycle in the profiled run.
  */
-export function majorCycles(gc: ClusterGc): Pause | undefined {
+export function majorCycles(gc: ClusterGc, others: readonly ClusterGc[] = []): Pause | undefined {
   if (gc.major.count === 0 || !gc.major.marking) return undefined;
-  return { everyCpuMs: round((gc.cpuMs - gc.minor.totalMs) / gc.major.count), pauseMs: round(gc.major.meanMs + gc.major.marking.meanMs) };
+  const runs = [gc, ...others];
+  const cpuMs = runs.reduce((n, r) => n + r.cpuMs - r.minor.totalMs, 0);
+  const cycles = runs.reduce((n, r) => n + r.major.count, 0);
+  return { everyCpuMs: round(cpuMs / cycles), pauseMs: round(gc.major.meanMs + gc.major.marking.meanMs) };
 }
 
 interface CpuFit {
@@ -427,7 +433,7 @@ async function simProbe(overrides: Overrides, seed: number, unitMs: number, wake
     links: { 'device-gateway': { kind: 'constant', ms: 0.2 }, 'node-node': { kind: 'constant', ms: 0.001 }, 'node-store': { kind: 'constant', ms: 0.001 }, push: { kind: 'constant', ms: 0.2 } },
     node: {
       frameMs: { hello: unit(WEIGHTS.hello), send: unit(WEIGHTS.send), recv: unit(WEIGHTS.recv), read: unit(WEIGHTS.read), other: unit(WEIGHTS.other) },
-      envelopeMs: unit(WEIGHTS.envelope), frameOutMs: unit(WEIGHTS.frameOut), cpu: 'shared', wakeMs,
+      envelopeMs: unit(WEIGHTS.envelope), frameOutMs: unit(WEIGHTS.frameOut), cpu: 'shared', wakeMs, wakePer: 'turn',
     },
   };
   let busy0 = 0;

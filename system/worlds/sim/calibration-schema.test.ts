@@ -23,6 +23,7 @@ describe('calibration schema', () => {
       [{ version: 1, node: { frameMs: { send: { kind: 'constant' } } } }, 'c.json.node.frameMs.send.ms: expected a number >= 0, got nothing'],
       [{ version: 1, resolutionMs: 11 }, 'c.json.resolutionMs: expected a number of ms in (0, 10], got 11'],
       [{ version: 1, node: { wakeMs: -1 } }, 'c.json.node.wakeMs: expected a number of ms in [0, 10], got -1'],
+      [{ version: 1, node: { wakePer: 'always' } }, 'c.json.node.wakePer: expected "idle" or "turn", got "always"'],
       [{ version: 1, node: { gc: { major: { everyCpuMs: 0, pauseMs: 50 } } } }, 'c.json.node.gc.major.everyCpuMs: expected a number of ms > 0, got 0'],
       [{ version: 1, node: { gc: { minor: { everyCpuMs: 50 } } } }, 'c.json.node.gc.minor.pauseMs: expected a number of ms >= 0, got nothing'],
     ];
@@ -59,6 +60,11 @@ describe('calibration schema', () => {
     assert.deepEqual(nodePauses(c), [gc.minor, gc.major], 'scavenges, then major cycles');
     assert.deepEqual(nodePauses(validateCalibration({ version: 1, node: { gc: { major: gc.major } } })), [gc.major]);
     assert.deepEqual(nodePauses(validateCalibration({ version: 1 })), [], 'absent: no pauses');
+  });
+
+  it('keeps what pays the node’s wake-up: each turn of its loop, or (absent) work that finds it idle', () => {
+    assert.equal(validateCalibration({ version: 1, node: { wakeMs: 0.02, wakePer: 'turn' } }).node.wakePer, 'turn');
+    assert.equal(validateCalibration({ version: 1, node: { wakeMs: 0.02 } }).node.wakePer, undefined);
   });
 
   it('fills what a file leaves out from the datacenter figures', () => {

@@ -62,6 +62,7 @@ export const calibrationFileSchema = z.object({
     frameOutMs: distSchema.optional(),
     cpu: z.enum(['per-node', 'shared'], { error: 'expected "per-node" or "shared"' }).optional(),
     wakeMs: z.number({ error: 'expected a number of ms in [0, 10]' }).min(0).max(10).optional(),
+    wakePer: z.enum(['idle', 'turn'], { error: 'expected "idle" or "turn"' }).optional(),
     gc: z.object({
       source: z.string().optional(),
       minor: pauseSchema.optional(),

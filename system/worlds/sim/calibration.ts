@@ -52,6 +52,17 @@ export interface Calibration {
      */
     wakeMs?: number;
     /**
+     * What pays `wakeMs`: `idle` (absent; files before it) — work that
+     * finds the CPU idle, so a busy stretch pays one wake-up however long
+     * it lasts; `turn` — each turn of the event loop, where a turn takes
+     * every frame that arrived before it began, so work that arrives while
+     * a turn runs waits for the next and that turn pays again (how a busy
+     * loop runs: its batches grow with the load, and with them what a
+     * turn's overhead costs a message shrinks). `chatlab calibrate` writes
+     * `turn`.
+     */
+    wakePer?: 'idle' | 'turn';
+    /**
      * The node process's collections, each charged to the node's CPU as one
      * block of `pauseMs` every `everyCpuMs` of its other work: `minor`, the
      * scavenges (a few ms every few tens of ms of CPU under load); `major`,
@@ -171,6 +182,7 @@ export function validateCalibration(raw: unknown, where = 'calibration'): Calibr
       frameOutMs: o.node?.frameOutMs ?? d.node.frameOutMs,
       ...(o.node?.cpu === undefined ? {} : { cpu: o.node.cpu }),
       ...(o.node?.wakeMs === undefined ? {} : { wakeMs: o.node.wakeMs }),
+      ...(o.node?.wakePer === undefined ? {} : { wakePer: o.node.wakePer }),
       ...(o.node?.gc === undefined ? {} : { gc: o.node.gc }),
     },
     stores,

@@ -20,6 +20,24 @@ describe('ServiceQueue', () => {
     assert.equal(q.totalBusyMs, 5);
   });
 
+  it('with wakePer turn, charges the wake-up to each turn of the loop: a turn takes what arrived before it began', () => {
+    const q = new ServiceQueue('nodes', 1, 0.5, [], 'turn');
+    assert.equal(q.admit(10, 1), 11.5, 'idle: a turn begins at 10, the job and the wake-up');
+    assert.equal(q.admit(10, 1), 12.5, 'arrived as that turn began: in its batch, the job alone');
+    assert.equal(q.admit(11, 1), 14, 'arrived while the turn ran: the next turn takes it at 12.5, and pays its wake-up');
+    assert.equal(q.admit(12, 1), 15, 'arrived before that turn began: in its batch');
+    assert.equal(q.admit(13, 1), 16.5, 'arrived while it ran: another turn, at 15');
+    assert.equal(q.admit(20, 1), 21.5, 'idle again');
+    assert.equal(q.totalWakes, 4);
+    const idle = new ServiceQueue('nodes', 1, 0.5);
+    for (const [at, ms] of [[10, 1], [10, 1], [11, 1], [12, 1], [13, 1], [20, 1]] as const) idle.admit(at, ms);
+    assert.equal(idle.totalWakes, 2, 'the same work, wakePer idle: one wake-up a busy stretch');
+    const stores = new ServiceQueue('redis', 2, 0.5, [], 'turn');
+    stores.admit(0, 1);
+    stores.admit(0.5, 1);
+    assert.equal(stores.totalWakes, 2, 'several servers: each idle server woken, no turns');
+  });
+
   it('gives each arrival the earliest free server', () => {
     const q = new ServiceQueue('redis', 2);
     assert.equal(q.admit(0, 10), 10);

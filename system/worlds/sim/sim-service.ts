@@ -21,6 +21,8 @@ export interface Pause {
  */
 export class ServiceQueue {
   private readonly free: Float64Array;
+  /** `wakePer: 'turn'`: when the latest turn takes (or took) its frames. */
+  private turnAt = -Infinity;
   /** Work admitted since each pause's last stop (same order as `pauses`). */
   private readonly sincePause: Float64Array;
   /** Pauses charged since the queue was made, by `pauses` order. */
@@ -32,7 +34,7 @@ export class ServiceQueue {
   maxWaitMs = 0;
   /** Service time admitted since the queue was made (never reset): the CPU a run spent, for calibration. */
   totalBusyMs = 0;
-  /** Work that found its server idle since the queue was made (never reset): the wake-ups `wakeMs` was paid for. */
+  /** Wake-ups paid since the queue was made (never reset): work that found its server idle, or (`wakePer: 'turn'`) opened a turn. */
   totalWakes = 0;
   /** How long the last admitted work waited before its server took it (its wake-up, if any, is service, not wait). */
   lastWaitMs = 0;
@@ -41,8 +43,12 @@ export class ServiceQueue {
    * `wakeMs`: extra service time for work that finds its server idle (an
    * event loop woken for one frame pays its poll, its read and its timers
    * alone; work that queues behind other work shares them). 0 for stores.
+   * `wakePer: 'turn'` (one server): work also pays it when it arrives while
+   * a turn runs — an event loop's turn takes what arrived before it began,
+   * so such work opens the next turn, which starts when the queued work
+   * ends, and work arriving before that joins it free.
    */
-  constructor(readonly name: string, readonly servers: number, readonly wakeMs = 0, private readonly pauses: readonly Pause[] = []) {
+  constructor(readonly name: string, readonly servers: number, readonly wakeMs = 0, private readonly pauses: readonly Pause[] = [], private readonly wakePer: 'idle' | 'turn' = 'idle') {
     if (!Number.isInteger(servers) || servers < 1) throw new RangeError(`${name}: servers must be an integer >= 1, got ${servers}`);
     for (const p of pauses) {
       if (!(p.everyCpuMs > 0) || !(p.pauseMs >= 0)) throw new RangeError(`${name}: a pause needs everyCpuMs > 0 and pauseMs >= 0, got ${JSON.stringify(p)}`);
@@ -61,8 +67,17 @@ export class ServiceQueue {
     for (let i = 1; i < f.length; i++) if (f[i]! < f[best]!) best = i;
     const idle = f[best]! < nowMs;
     const start = idle ? nowMs : f[best]!;
-    const work = idle ? serviceMs + this.wakeMs : serviceMs;
-    if (idle) this.totalWakes++;
+    let wakes = idle;
+    if (this.wakePer === 'turn' && f.length === 1) {
+      if (idle) this.turnAt = nowMs;
+      else if (nowMs > this.turnAt) {
+        // The running turn took its frames before this arrived: the next turn takes it, when the queued work ends.
+        wakes = true;
+        this.turnAt = start;
+      }
+    }
+    const work = wakes ? serviceMs + this.wakeMs : serviceMs;
+    if (wakes) this.totalWakes++;
     // The work that fills a pause's budget stops the process: its own service and the pause, one block.
     let cost = work;
     for (let i = 0; i < this.pauses.length; i++) {
@@ -103,6 +118,7 @@ export class ServiceQueue {
   /** Forgets queued work (a restarted process starts with an empty queue). */
   reset(nowMs: number): void {
     this.free.fill(nowMs);
+    this.turnAt = -Infinity;
   }
 
   /** Takes and clears the counters since the last call: served, utilisation over `windowMs`, mean wait. */

@@ -61,7 +61,7 @@ export class SimTransport implements Transport {
 
   /** `cpu`: the event loop this node's work waits for; its own unless the nodes share one (see Calibration.node.cpu). */
   constructor(readonly name: string, private readonly links: SimLinks, cpu?: ServiceQueue) {
-    this.cpu = cpu ?? new ServiceQueue(name, 1, links.calibration.node.wakeMs ?? 0, nodePauses(links.calibration));
+    this.cpu = cpu ?? new ServiceQueue(name, 1, links.calibration.node.wakeMs ?? 0, nodePauses(links.calibration), links.calibration.node.wakePer);
   }
 
   // ---- Transport (called by the node) ----
