@@ -329,7 +329,8 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
   // The cluster's (this process's) collections over the load: perf_hooks `gc` entries, scavenges and major cycles.
   const gcSeen = new GcPauseMeter(true);
   const sampler = o.profile ? new GcSampler() : undefined;
-  let sampling: Promise<void> | undefined;
+  // Started from onLoadStart, a callback that cannot wait for it: a failure to start is kept and thrown once the run ends.
+  let sampling: Promise<unknown> | undefined;
   let frames = () => 0;
   // (cpu µs) at the last sample where the nodes' frame count grew: it bounds the load, not the teardown.
   let last = { cpuUs: 0, frames: 0, wallMs: 0 };
@@ -345,7 +346,7 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
         cpu0 = process.cpuUsage();
         wall0 = performance.now();
         gcSeen.start();
-        sampling = sampler?.start();
+        sampling = sampler?.start().then(() => undefined, (err: unknown) => err);
         const nodes = world.embedded?.nodes ?? [];
         frames = () => nodes.reduce((n, x) => n + x.node.metrics.framesIn + x.node.metrics.framesOut, 0);
         ticker = setInterval(() => {
@@ -359,11 +360,15 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
   } finally {
     clearInterval(ticker);
     gcSeen.stop();
-    if (sampler && sampling) {
-      await sampling;
-      samples = await sampler.stop();
-    }
     rmSync(outDir, { recursive: true, force: true });
+    if (sampler && sampling) {
+      const failed = await sampling;
+      // Stopped (and its inspector session closed) either way.
+      const got = await sampler.stop().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+      if (failed !== undefined) throw new Error(`could not start the CPU profile of the open load: ${(failed as Error).message}`);
+      if (got instanceof Error) throw got;
+      samples = got;
+    }
   }
   // Only the cycles within the load (up to the last sample where frames grew), not the teardown's.
   const within = gcSeen.entries.filter((e) => e.at - wall0 >= 0 && e.at - wall0 <= last.wallMs);
