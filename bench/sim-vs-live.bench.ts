@@ -146,7 +146,7 @@ for (const r of rows) {
   const verdict = r.goals.length === 0 ? '-' : outside.length === 0 ? `within ±25% (${r.goals.join(', ')})` : `OUTSIDE ±25%: ${outside.join(', ')}`;
   process.stdout.write(`${w(r.load, 11)}${w(r.rate, 10)}${cell(a.throughput, b.throughput, 0)}${cell(a.p50, b.p50, 2)}${cell(a.p99, b.p99, 2)}   ${verdict}\n`);
 }
-for (const line of spreads) process.stdout.write(`${spreads.indexOf(line) === 0 ? '\n' : ''}${line} (the row: the median p99's run)\n`);
-process.stdout.write(`${spreads.length === 0 ? '\n' : ''}main job live, 3 fresh runs: e2e p50 ${mainRuns.map((r) => r.latency.e2eMs.p50.toFixed(2)).join(' / ')} ms, p99 ${mainRuns.map((r) => r.latency.e2eMs.p99.toFixed(2)).join(' / ')} ms (the row: the median p99's run)\n`);
+process.stdout.write(`\n${spreads.map((line) => `${line} (the row: the median p99's run)\n`).join('')}`);
+process.stdout.write(`main job live, 3 fresh runs: e2e p50 ${mainRuns.map((r) => r.latency.e2eMs.p50.toFixed(2)).join(' / ')} ms, p99 ${mainRuns.map((r) => r.latency.e2eMs.p99.toFixed(2)).join(' / ')} ms (the row: the median p99's run)\n`);
 process.stdout.write(`reports: ${out}; the main job side by side: npx chatlab compare ${join(mainDir, 'report.json')} ${join(out, 'main-job-sim', 'report.json')}\n`);
 process.stdout.write(`sim vs live: ${misses === 0 ? 'every goal met' : `${misses} figure(s) outside ±25%`}\n`);
