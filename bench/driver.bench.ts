@@ -127,7 +127,7 @@ for (let i = 0; i < rounds; i++) {
     if (!witness || witness.messages === 0) throw new Error(`${name}: the run has no witness figures`);
     const f = figures(report, witness);
     runs[name].push(f);
-    log(`round ${i + 1} ${name}: e2e p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} ms (from actual send p99 ${f.sentP99.toFixed(2)}), send lag p99 ${f.lagP99.toFixed(2)}, worker loop p99 ${f.loopP99.toFixed(2)} ms, driver CPU ${f.cpu.toFixed(0)}%; witness p50 ${f.witnessP50.toFixed(2)} p99 ${f.witnessP99.toFixed(2)} ms (${witness.messages} messages${witness.missing > 0 ? `, ${witness.missing} missing` : ''})`);
+    log(`round ${i + 1} ${name}: e2e p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} ms (from actual send p99 ${f.sentP99.toFixed(2)}), send lag p99 ${f.lagP99.toFixed(2)}, worker loop p99 ${f.loopP99.toFixed(2)} ms, driver CPU ${f.cpu.toFixed(0)}%; witness p50 ${f.witnessP50.toFixed(2)} p99 ${f.witnessP99.toFixed(2)} ms (${witness.messages} messages${witness.missing > 0 ? `, ${witness.missing} missing` : ''}${witness.gcPauses && witness.gcPauses.count > 0 ? `; its own GC paused ${witness.gcPauses.count} times, ${witness.gcPauses.totalMs.toFixed(1)} ms` : ''})`);
   }
 }
 const med = (name: 'relay' | 'embedded') => {

@@ -228,6 +228,10 @@ describe('check', () => {
     assert.equal(near.latency.driverLimited, null, 'half a millisecond beyond the witness is not the driver');
     const partial = check(l, { ...OPTS, extra: { driver: { cpuPercent: 30, eventLoopP99Ms: 0.5, bound: false, witness: { ...witness(4.5), missing: 3 } } } });
     assert.match(renderTerminal(partial), /3 of its messages missing/);
+    assert.doesNotMatch(renderTerminal(partial), /its own GC/, 'a witness that did not collect says nothing of it');
+    // The witness's own collector held the driver's CPU: the line says so.
+    const paused = check(l, { ...OPTS, extra: { driver: { cpuPercent: 30, eventLoopP99Ms: 0.5, bound: false, witness: { ...witness(4.5), gcPauses: { count: 2, totalMs: 31.5, maxMs: 20 } } } } });
+    assert.match(renderTerminal(paused), /\(the driver's share 0\.50* ms\) \(its own GC paused 2 times, 31\.5 ms, on the driver's CPU\)/);
     // None of its messages arrived: no latency, so no share and no claim.
     const none = check(l, { ...OPTS, extra: { driver: { cpuPercent: 30, eventLoopP99Ms: 0.5, bound: false, witness: { rate: 50, messages: 0, missing: 40, p50Ms: null, p99Ms: null, sentP99Ms: null, lagP99Ms: null } } } });
     assert.equal(none.latency.driverLimited, null);

@@ -338,6 +338,12 @@ export function callsRows(report: Report): string[][] | null {
   ];
 }
 
+/** The witness's own collector pauses, when it had any: each held the driver's CPU at the witness's priority. */
+function witnessPauses(w: NonNullable<NonNullable<Report['driver']>['witness']>): string {
+  const g = w.gcPauses;
+  return g && g.count > 0 ? ` (its own GC paused ${fmtInt(g.count)} times, ${fmtMs(g.totalMs)} ms, on the driver's CPU)` : '';
+}
+
 export function driverText(report: Report): string | null {
   const d = report.driver;
   if (!d) return null;
@@ -346,8 +352,8 @@ export function driverText(report: Report): string | null {
   const w = d.witness;
   const e2eP99 = report.latency.e2eMs.p99;
   const witness = w && w.messages > 0 && w.p99Ms !== null
-    ? `, witness e2e p99 ${fmtMs(w.p99Ms)} ms at ${fmtNum(w.rate)} msgs/s${e2eP99 !== null && e2eP99 !== undefined ? ` (the driver's share ${fmtMs(Math.max(0, e2eP99 - w.p99Ms))} ms)` : ''}${w.missing > 0 ? `, ${fmtInt(w.missing)} of its messages missing` : ''}`
-    : w ? `, witness: none of its ${fmtInt(w.missing)} messages arrived` : '';
+    ? `, witness e2e p99 ${fmtMs(w.p99Ms)} ms at ${fmtNum(w.rate)} msgs/s${e2eP99 !== null && e2eP99 !== undefined ? ` (the driver's share ${fmtMs(Math.max(0, e2eP99 - w.p99Ms))} ms)` : ''}${w.missing > 0 ? `, ${fmtInt(w.missing)} of its messages missing` : ''}${witnessPauses(w)}`
+    : w ? `, witness: none of its ${fmtInt(w.missing)} messages arrived${witnessPauses(w)}` : '';
   const base = `driver: CPU ${fmtNum(d.cpuPercent)}%, event-loop p99 ${fmtMs(d.eventLoopP99Ms)} ms${gc}${perFrame}${witness}`;
   const limited = report.latency.driverLimited;
   if (limited) return `${base} - DRIVER-LIMITED (${limited}): latencies include the load generator's own delay`;

@@ -221,7 +221,11 @@ export interface ThresholdResult {
 }
 
 /** `driver.witness`: its rate, messages arrived and missing, and latencies (ms; null when none of its messages arrived). */
-export interface WitnessStats { rate: number; messages: number; missing: number; p50Ms: number | null; p99Ms: number | null; sentP99Ms: number | null; lagP99Ms: number | null }
+export interface WitnessStats {
+  rate: number; messages: number; missing: number; p50Ms: number | null; p99Ms: number | null; sentP99Ms: number | null; lagP99Ms: number | null;
+  /** The witness's own collector pauses over its run (perf_hooks `gc` entries): each held the driver's CPU at the witness's priority. */
+  gcPauses?: { count: number; totalMs: number; maxMs: number };
+}
 
 /** Filled by the engine: how loaded the load generator itself was. Wall-clock by nature. */
 export interface DriverStats {

@@ -244,7 +244,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
 function witnessFigures(f: WitnessFigures, rate: number): WitnessStats {
   // No arrival, no latency: null (NaN crosses IPC as null anyway).
   const ms = (v: number | null) => (v === null || Number.isNaN(v) ? null : v);
-  return { rate, messages: f.messages, missing: f.missing, p50Ms: ms(f.p50), p99Ms: ms(f.p99), sentP99Ms: ms(f.sentP99), lagP99Ms: ms(f.lagP99) };
+  return { rate, messages: f.messages, missing: f.missing, p50Ms: ms(f.p50), p99Ms: ms(f.p99), sentP99Ms: ms(f.sentP99), lagP99Ms: ms(f.lagP99), gcPauses: f.gc };
 }
 
 /** The faults the world saw happen without chatlab (a node killed from outside, a server that stopped answering) during the load, on the run's clock. */

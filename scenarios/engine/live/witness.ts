@@ -28,6 +28,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type WebSocket from 'ws';
 import { pinToCpus } from './affinity.ts';
@@ -36,8 +37,11 @@ import { ProbeSchedule, type ProbeFigures } from './probe-schedule.ts';
 import { TokenIssuer } from '../../../system/auth/tokens.ts';
 import { WallClock } from '../../../system/clock/clock-wall.ts';
 
-/** A `msg`'s arrival at witness-r from the intended and the actual send, and the send lag (ms). */
-export type WitnessFigures = ProbeFigures;
+/**
+ * A `msg`'s arrival at witness-r from the intended and the actual send, and
+ * the send lag (ms); `gc`: the witness's own collector pauses over its run.
+ */
+export type WitnessFigures = ProbeFigures & { gc: { count: number; totalMs: number; maxMs: number } };
 
 /**
  * How the witness is scheduled beside the driver on its CPU: `nice` (nice
@@ -66,6 +70,19 @@ const TSX = import.meta.resolve('tsx');
 /** Its receiving device; the senders are witness-s1.1, witness-s2.1, …, one per SENDER_RATE msgs/s (under a node's per-device send limit). */
 const TO = 'witness-r.1';
 const SENDER_RATE = 20;
+/**
+ * The witness's V8 flags. At nice -20 every millisecond of CPU it takes is
+ * one the driver's worker on the same CPU waits: a collection in the
+ * witness stalls the run it witnesses, and its figures miss it. V8's memory
+ * reducer (a full collection a few seconds after allocation slows, in
+ * steps then a pause: 20-40 ms on the witness's thread) did that once per
+ * run, near its middle, and the driver's 2,000 msgs/s relay run read a
+ * ~2 ms higher e2e p99 with the witness than without it. So: no memory
+ * reducer; a young generation of 16 MB from the start, which its few
+ * hundred KB a run never fill; a full collection once its devices are in
+ * (before `ready`); the collector on its own thread, at its priority.
+ */
+const WITNESS_NODE_FLAGS = ['--expose-gc', '--no-memory-reducer', '--single-threaded-gc', '--min-semi-space-size=16', '--max-semi-space-size=16'];
 
 /** How many devices a witness at `rate` msgs/s signs in: its receiver and its senders. */
 export function witnessDevices(rate: number): number {
@@ -94,7 +111,7 @@ function prioritize(pid: number, want: WitnessPriority): WitnessPriority {
  * several) and resolves once its devices are welcomed.
  */
 export async function startWitness(urls: string | string[], secret: string, rate: number, cpus: string | undefined, want: WitnessPriority = 'nice'): Promise<Witness> {
-  const proc = fork(SELF, [], { execArgv: ['--import', TSX], env: { ...process.env, WITNESS_ROLE: 'child' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(SELF, [], { execArgv: [...WITNESS_NODE_FLAGS, '--import', TSX], env: { ...process.env, WITNESS_ROLE: 'child' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = () => new Promise<Reply>((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`witness exited with ${code}`));
     proc.once('exit', onExit);
@@ -156,7 +173,19 @@ async function serve(urls: string[], secret: string, rate: number): Promise<void
   const [b, ...a] = await Promise.all([open(urls[0]!, tokens, TO), ...senders.map((d, i) => open(urls[(i + 1) % urls.length]!, tokens, d))]);
   let probe = new ProbeSchedule(rate, 0);
   let stopSending = () => {};
-  const report = () => process.send!({ t: 'figures', ...probe.figures() } satisfies Reply);
+  // Its own pauses over the run: at its priority each one holds the driver's CPU (WITNESS_NODE_FLAGS keep them out).
+  const gc = { count: 0, totalMs: 0, maxMs: 0 };
+  const pauses = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += e.duration;
+      gc.maxMs = Math.max(gc.maxMs, e.duration);
+    }
+  });
+  const report = () => {
+    pauses.disconnect();
+    process.send!({ t: 'figures', ...probe.figures(), gc } satisfies Reply);
+  };
   b!.on('message', (data) => {
     const now = performance.now();
     const f = JSON.parse(data.toString()) as { t?: string; body?: unknown; mid?: unknown };
@@ -168,6 +197,7 @@ async function serve(urls: string[], secret: string, rate: number): Promise<void
   process.on('message', (c: Command) => {
     if (c.t === 'run') {
       probe = new ProbeSchedule(rate, c.durationMs);
+      pauses.observe({ entryTypes: ['gc'] });
       stopSending = probe.start(performance.now(), (i) => a[i % a.length]!.send(JSON.stringify({ t: 'send', cid: `w${i}`, to: 'witness-r', body: String(i).padStart(10, '0') })));
       // Bounded: a witness left running ends itself.
       setTimeout(() => process.exit(1), c.durationMs + 120_000).unref();
@@ -176,6 +206,8 @@ async function serve(urls: string[], secret: string, rate: number): Promise<void
       report();
     }
   });
+  // Setup's garbage goes now, before the load, not at the run's expense (WITNESS_NODE_FLAGS).
+  (globalThis as { gc?: () => void }).gc?.();
   process.send!({ t: 'ready' } satisfies Reply);
 }
 

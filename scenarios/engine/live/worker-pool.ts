@@ -23,7 +23,10 @@ function forkWorker(oneCpu: boolean): ChildProcess {
   // the worker's own thread (bench:driver's relay rounds: worker event-loop p99 4.8-7 ms with them, 2.3 without).
   // Unpinned, they shorten each pause on an idle core.
   const gc = oneCpu ? ['--single-threaded-gc'] : [];
-  return fork(WORKER, [], { execArgv: ['--expose-gc', ...gc, '--import', TSX, '--import', SELF_RESOLVE, ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // --no-memory-reducer: V8's memory reducer fires a full collection a few seconds after an isolate's allocation
+  // slows. The module loader's thread (tsx's hooks) slows once the modules are in, and collected mid-load on the
+  // worker's CPU (--trace-gc, a relay round: 17 ms pause plus 14 ms of marking steps). A worker lives for one run.
+  return fork(WORKER, [], { execArgv: ['--expose-gc', '--no-memory-reducer', ...gc, '--import', TSX, '--import', SELF_RESOLVE, ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 export function summarizeDriver(parts: Done['driver'][]) {
