@@ -32,7 +32,8 @@
  * the driver's time is not a share of the cluster's core. Prints, per
  * target and for its witness, the medians over the rounds of e2e p50/p99
  * (from the intended send and from the actual send), the send lag p99, the
- * workers' event-loop p99 and CPU; then the driver's share. Goal on a
+ * workers' event-loop p99 and CPU (each round's line also the workers' GC pauses);
+ * then the driver's share. Goal on a
  * 2-core machine: at 2,000 msgs/s with 1,000 devices, the driver adds
  * ≤ 2 ms to the relay run's e2e p99.
  *
@@ -105,7 +106,7 @@ async function measure(name: string, start: () => Promise<Target>, seed: number)
 
 const figures = (r: Report, w: WitnessStats) => ({
   p50: r.latency.e2eMs.p50, p99: r.latency.e2eMs.p99, sentP99: r.latency.e2eSendMs.p99, lagP99: r.latency.sendLagMs.p99,
-  loopP99: r.driver?.eventLoopP99Ms ?? NaN, cpu: r.driver?.cpuPercent ?? NaN,
+  loopP99: r.driver?.eventLoopP99Ms ?? NaN, cpu: r.driver?.cpuPercent ?? NaN, gcCount: r.driver?.gcPauses?.count ?? NaN, gcMeanMs: r.driver?.gcPauses?.meanMs ?? NaN,
   witnessP50: w.p50Ms ?? NaN, witnessP99: w.p99Ms ?? NaN, witnessSentP99: w.sentP99Ms ?? NaN, witnessLagP99: w.lagP99Ms ?? NaN,
 });
 type Fig = ReturnType<typeof figures>;
@@ -127,7 +128,7 @@ for (let i = 0; i < rounds; i++) {
     if (!witness || witness.messages === 0) throw new Error(`${name}: the run has no witness figures`);
     const f = figures(report, witness);
     runs[name].push(f);
-    log(`round ${i + 1} ${name}: e2e p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} ms (from actual send p99 ${f.sentP99.toFixed(2)}), send lag p99 ${f.lagP99.toFixed(2)}, worker loop p99 ${f.loopP99.toFixed(2)} ms, driver CPU ${f.cpu.toFixed(0)}%; witness p50 ${f.witnessP50.toFixed(2)} p99 ${f.witnessP99.toFixed(2)} ms (${witness.messages} messages${witness.missing > 0 ? `, ${witness.missing} missing` : ''}${witness.gcPauses && witness.gcPauses.count > 0 ? `; its own GC paused ${witness.gcPauses.count} times, ${witness.gcPauses.totalMs.toFixed(1)} ms` : ''})`);
+    log(`round ${i + 1} ${name}: e2e p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} ms (from actual send p99 ${f.sentP99.toFixed(2)}), send lag p99 ${f.lagP99.toFixed(2)}, worker loop p99 ${f.loopP99.toFixed(2)} ms, driver CPU ${f.cpu.toFixed(0)}%, worker GC pauses ${f.gcCount} of ${f.gcMeanMs.toFixed(2)} ms mean; witness p50 ${f.witnessP50.toFixed(2)} p99 ${f.witnessP99.toFixed(2)} ms (${witness.messages} messages${witness.missing > 0 ? `, ${witness.missing} missing` : ''}${witness.gcPauses && witness.gcPauses.count > 0 ? `; its own GC paused ${witness.gcPauses.count} times, ${witness.gcPauses.totalMs.toFixed(1)} ms` : ''})`);
   }
 }
 const med = (name: 'relay' | 'embedded') => {
