@@ -75,9 +75,10 @@ const SENDER_RATE = 20;
  * one the driver's worker on the same CPU waits: a collection in the
  * witness stalls the run it witnesses, and its figures miss it. V8's memory
  * reducer (a full collection a few seconds after allocation slows, in
- * steps then a pause: 20-40 ms on the witness's thread) did that once per
- * run, near its middle, and the driver's 2,000 msgs/s relay run read a
- * ~2 ms higher e2e p99 with the witness than without it. So: no memory
+ * steps then a pause) did that mid-run: in one 15 s relay round of
+ * bench:driver, five collections of 7-20 ms each, in the witness's own
+ * thread and its module loader's, and the driver's 2,000 msgs/s relay run
+ * read e2e p99 6-10 ms with the witness against 4.3-5.6 without. So: no memory
  * reducer; a young generation of 16 MB from the start, which its few
  * hundred KB a run never fill; a full collection once its devices are in
  * (before `ready`); the collector on its own thread, at its priority.
@@ -175,14 +176,17 @@ async function serve(urls: string[], secret: string, rate: number): Promise<void
   let stopSending = () => {};
   // Its own pauses over the run: at its priority each one holds the driver's CPU (WITNESS_NODE_FLAGS keep them out).
   const gc = { count: 0, totalMs: 0, maxMs: 0 };
-  const pauses = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
+  const count = (entries: readonly { duration: number }[]) => {
+    for (const e of entries) {
       gc.count++;
       gc.totalMs += e.duration;
       gc.maxMs = Math.max(gc.maxMs, e.duration);
     }
-  });
+  };
+  const pauses = new PerformanceObserver((list) => count(list.getEntries()));
   const report = () => {
+    // Entries not yet handed to the callback count too.
+    count(pauses.takeRecords());
     pauses.disconnect();
     process.send!({ t: 'figures', ...probe.figures(), gc } satisfies Reply);
   };
