@@ -28,10 +28,10 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type WebSocket from 'ws';
 import { pinToCpus } from './affinity.ts';
+import { GcPauseMeter, type GcPauses } from './gc-pauses.ts';
 import { signIn } from './sign-in.ts';
 import { ProbeSchedule, type ProbeFigures } from './probe-schedule.ts';
 import { TokenIssuer } from '../../../system/auth/tokens.ts';
@@ -41,7 +41,7 @@ import { WallClock } from '../../../system/clock/clock-wall.ts';
  * A `msg`'s arrival at witness-r from the intended and the actual send, and
  * the send lag (ms); `gc`: the witness's own collector pauses over its run.
  */
-export type WitnessFigures = ProbeFigures & { gc: { count: number; totalMs: number; maxMs: number } };
+export type WitnessFigures = ProbeFigures & { gc: GcPauses };
 
 /**
  * How the witness is scheduled beside the driver on its CPU: `nice` (nice
@@ -175,21 +175,8 @@ async function serve(urls: string[], secret: string, rate: number): Promise<void
   let probe = new ProbeSchedule(rate, 0);
   let stopSending = () => {};
   // Its own pauses over the run: at its priority each one holds the driver's CPU (WITNESS_NODE_FLAGS keep them out).
-  const gc = { count: 0, totalMs: 0, maxMs: 0 };
-  const count = (entries: readonly { duration: number }[]) => {
-    for (const e of entries) {
-      gc.count++;
-      gc.totalMs += e.duration;
-      gc.maxMs = Math.max(gc.maxMs, e.duration);
-    }
-  };
-  const pauses = new PerformanceObserver((list) => count(list.getEntries()));
-  const report = () => {
-    // Entries not yet handed to the callback count too.
-    count(pauses.takeRecords());
-    pauses.disconnect();
-    process.send!({ t: 'figures', ...probe.figures(), gc } satisfies Reply);
-  };
+  const pauses = new GcPauseMeter();
+  const report = () => process.send!({ t: 'figures', ...probe.figures(), gc: pauses.stop() } satisfies Reply);
   b!.on('message', (data) => {
     const now = performance.now();
     const f = JSON.parse(data.toString()) as { t?: string; body?: unknown; mid?: unknown };
@@ -201,7 +188,7 @@ async function serve(urls: string[], secret: string, rate: number): Promise<void
   process.on('message', (c: Command) => {
     if (c.t === 'run') {
       probe = new ProbeSchedule(rate, c.durationMs);
-      pauses.observe({ entryTypes: ['gc'] });
+      pauses.start();
       stopSending = probe.start(performance.now(), (i) => a[i % a.length]!.send(JSON.stringify({ t: 'send', cid: `w${i}`, to: 'witness-r', body: String(i).padStart(10, '0') })));
       // Bounded: a witness left running ends itself.
       setTimeout(() => process.exit(1), c.durationMs + 120_000).unref();
