@@ -31,17 +31,31 @@
  * `--calibration <file>` uses that calibration instead of step 2's (step 2
  * still runs its closed loop for the live saturation); `--write-default`
  * writes step 2's calibration where the sim's default lives.
+ *
+ * `--refit-default` fits the shipped default's device↔gateway hop again to
+ * the light run recorded in it (`chatlab calibrate`'s, notes.lightRun), with
+ * the sim as it is now, writes the file back, and runs the main job's sim
+ * row with it: for when the sim's model of what surrounds the hop changes
+ * and the measured figures do not.
+ *
+ * `--sim-only <dir>` runs no live load: it takes an earlier sitting's
+ * calibration (or `--calibration`), its closed-loop report and its live
+ * runs' reports from that sitting's `--out` directory, and runs only the
+ * sim rows against them. A change to the sim's model is then compared with
+ * the same live figures in two minutes, not a new sitting's (give the
+ * sitting's `--duration`: the sim rows run for it).
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Report } from '../reports/report.ts';
 import { cpusBesideFirst, pinToCpus } from '../scenarios/engine/live/affinity.ts';
-import { calibrate, chatlabRun, collectGarbage, measuredThroughput } from '../scenarios/engine/calibrate.ts';
+import { calibrate, chatlabRun, collectGarbage, measuredThroughput, refitLinks } from '../scenarios/engine/calibrate.ts';
 import { runLive } from '../scenarios/engine/live/live.ts';
 import { loadCalibration, runSim } from '../scenarios/engine/sim/sim.ts';
 import { defaultWorkers } from '../scenarios/engine/config.ts';
 import type { Overrides } from '../scenarios/engine/config.ts';
+import type { Calibration } from '../system/worlds/sim/calibration.ts';
 
 const { values } = parseArgs({
   options: {
@@ -51,6 +65,8 @@ const { values } = parseArgs({
     'live-runs': { type: 'string', default: '3' },
     calibration: { type: 'string' },
     'write-default': { type: 'boolean', default: false },
+    'sim-only': { type: 'string' },
+    'refit-default': { type: 'boolean', default: false },
     out: { type: 'string', default: join('out', `sim-vs-live-${new Date().toISOString().replace(/[:.]/g, '-')}`) },
   },
 });
@@ -64,8 +80,18 @@ mkdirSync(out, { recursive: true });
 const log = (l: string) => process.stderr.write(`${l}\n`);
 const quiet = () => {};
 
+const replay = values['sim-only'];
+if (replay !== undefined && values['write-default']) throw new Error('--sim-only runs no calibration: --write-default has nothing to write');
+if (values['refit-default'] && values['write-default']) throw new Error('--write-default writes a new calibration: --refit-default has nothing to refit');
+const readReport = (file: string): Report => {
+  if (!existsSync(file)) throw new Error(`--sim-only ${replay}: no ${file} (a directory bench:sim-vs-live wrote with --out)`);
+  return JSON.parse(readFileSync(file, 'utf8')) as Report;
+};
+
+// As the live runs had them (with --sim-only, the sitting's machine is taken to be this one): the sim gives its devices as many driver loops.
 const driverCpus = cpusBesideFirst();
-if (driverCpus) {
+if (replay !== undefined) log(`sim only: the live figures are ${replay}'s`);
+else if (driverCpus) {
   pinToCpus(process.pid, '0');
   log(`pinned: the embedded world (this process) to CPU 0, the driver's workers to CPU ${driverCpus}`);
   if (!process.execArgv.includes('--single-threaded-gc')) log('note: run without --single-threaded-gc (npm run bench:sim-vs-live passes it): the collector\'s helper threads share CPU 0 with the cluster');
@@ -75,17 +101,38 @@ if (driverCpus) {
 const resolutionMs = 0.01;
 // The cluster's figures, as calibrate measures them: end-to-end crypto off in both worlds (its device cost is modeled apart).
 const light: Overrides = { devices, duration, e2ee: false };
-const measured = await calibrate({ world: 'embedded', overrides: light, seed, out: join(out, 'calibration.json'), log: quiet, driverCpus });
+const measured = replay !== undefined
+  ? { file: join(replay, 'calibration.json'), calibration: loadCalibration(values.calibration ?? join(replay, 'calibration.json')).calibration, saturation: readReport(join(replay, 'saturation.json')) }
+  : await calibrate({ world: 'embedded', overrides: light, seed, out: join(out, 'calibration.json'), log: quiet, driverCpus });
+// The closed loop's report, for a later --sim-only.
+if (replay === undefined) writeFileSync(join(out, 'saturation.json'), JSON.stringify(measured.saturation));
 if (values['write-default']) {
   const target = new URL('../system/worlds/sim/calibrations/embedded.json', import.meta.url);
   copyFileSync(measured.file, target);
   log(`wrote the measured calibration to ${target.pathname}`);
 }
 const calibration = values.calibration ? loadCalibration(values.calibration).calibration : measured.calibration;
+// The main job's sim row: the shipped default as loaded, or refitted (--refit-default).
+let mainCalibration: Calibration | undefined;
+if (values['refit-default']) {
+  const target = new URL('../system/worlds/sim/calibrations/embedded.json', import.meta.url);
+  const c = JSON.parse(readFileSync(target, 'utf8')) as Calibration;
+  const notes = c.notes as { command?: string; refit?: string } | undefined;
+  // The light load it was measured with: calibrate's, as its command gave it (steady-chat's rate, plaintext).
+  const flag = (name: string) => notes?.command?.match(new RegExp(`--${name} (\\S+)`))?.[1];
+  const lightOfDefault: Overrides = { devices: Number(flag('devices') ?? 1000), duration: flag('duration') ?? '15s', e2ee: false, ...(flag('rate') ? { rate: Number(flag('rate')) } : {}) };
+  const before = JSON.stringify(c.links['device-gateway']);
+  await refitLinks(c, lightOfDefault, seed);
+  if (notes) notes.refit = `${new Date().toISOString().slice(0, 10)}: the device-gateway hop fitted again to notes.lightRun with the sim then (npm run bench:sim-vs-live -- --refit-default); it was ${before}`;
+  writeFileSync(target, `${JSON.stringify(c, null, 2)}\n`);
+  log(`refitted the default calibration's hop: ${before} -> ${JSON.stringify(c.links['device-gateway'])} (${target.pathname})`);
+  mainCalibration = c;
+}
 const liveSat = measuredThroughput(measured.saturation!);
 
 // Each live run from a collected heap, as calibrate's runs start (collectGarbage): not with what the run before left.
 const liveOnce = async (o: Overrides, dir: string) => {
+  if (replay !== undefined) return readReport(join(replay, dir, 'report.json'));
   collectGarbage();
   return (await runLive({ scenario: 'steady-chat', world: 'embedded', overrides: o, seed, outDir: join(out, dir), progress: false, log: quiet, driverCpus })).report;
 };
@@ -105,35 +152,36 @@ const sim = async (o: Overrides, cal: typeof calibration | undefined, dir?: stri
 
 interface Row { load: string; rate: string; live: Report; sim: Report; goals: ('throughput' | 'p50' | 'p99')[] }
 const rows: Row[] = [];
-const simSat = await sim({ ...light, vus: devices }, calibration);
+const simSat = await sim({ ...light, vus: devices }, calibration, 'sim-saturation');
 rows.push({ load: 'saturation', rate: `${devices} VUs`, live: measured.saturation!, sim: simSat, goals: ['throughput'] });
 for (const share of [0.5, 0.8, 1.0, 1.2]) {
   const rate = Math.round(liveSat * share);
   const o: Overrides = { ...light, rate };
   log(`${share * 100}% of saturation: ${rate} msgs/s`);
-  rows.push({ load: `${share * 100}%`, rate: `${rate}/s`, live: await live(o, `live-${share * 100}`, `${share * 100}%`), sim: await sim(o, calibration), goals: share <= 0.8 ? ['p50', 'p99'] : [] });
+  rows.push({ load: `${share * 100}%`, rate: `${rate}/s`, live: await live(o, `live-${share * 100}`, `${share * 100}%`), sim: await sim(o, calibration, `sim-${share * 100}`), goals: share <= 0.8 ? ['p50', 'p99'] : [] });
 }
 // The main job as `chatlab run steady-chat` runs it: its own fresh process (a warm one shows a shorter tail), nothing pinned;
 // and the sim with nothing given (the shipped default).
-if (driverCpus) pinToCpus(process.pid, `0,${driverCpus}`); // a child inherits its parent's CPUs
+if (driverCpus && replay === undefined) pinToCpus(process.pid, `0,${driverCpus}`); // a child inherits its parent's CPUs
 // One run's p99 moves by ±30% from run to run here: three runs, and the one with the median p99 stands for the main job.
 const mainRuns: Report[] = [];
 for (let i = 1; i <= 3; i++) {
-  mainRuns.push(chatlabRun('embedded', {}, seed, join(out, `main-job-embedded-${i}`)));
+  const dir = `main-job-embedded-${i}`;
+  mainRuns.push(replay !== undefined ? readReport(join(replay, dir, 'report.json')) : chatlabRun('embedded', {}, seed, join(out, dir)));
 }
 const mainOrder = [0, 1, 2].sort((a, b) => mainRuns[a]!.latency.e2eMs.p99 - mainRuns[b]!.latency.e2eMs.p99);
 const mainLive = mainRuns[mainOrder[1]!]!;
-const mainDir = join(out, `main-job-embedded-${mainOrder[1]! + 1}`);
+const mainDir = join(replay ?? out, `main-job-embedded-${mainOrder[1]! + 1}`);
 log(`main job live, 3 fresh runs: e2e p50 ${mainRuns.map((r) => r.latency.e2eMs.p50.toFixed(2)).join(' / ')}, p99 ${mainRuns.map((r) => r.latency.e2eMs.p99.toFixed(2)).join(' / ')} ms`);
 // The main job's workers are not pinned: as many as an unpinned live run has.
-const mainSim = await sim({}, undefined, 'main-job-sim', defaultWorkers(1000));
+const mainSim = await sim({}, mainCalibration, 'main-job-sim', defaultWorkers(1000));
 rows.push({ load: 'main job', rate: '400/s', live: mainLive, sim: mainSim, goals: ['p50', 'p99'] });
 
 const fig = (r: Report) => ({ throughput: measuredThroughput(r), p50: r.latency.e2eMs.p50, p99: r.latency.e2eMs.p99 });
 const pct = (a: number, b: number) => (b - a) / a;
 const cell = (a: number, b: number, digits: number) => `${a.toFixed(digits).padStart(9)}${b.toFixed(digits).padStart(9)}${`${(pct(a, b) * 100).toFixed(0)}%`.padStart(7)}`;
 const w = (s: string, n: number) => s.padEnd(n);
-process.stdout.write(`\ncalibration: ${calibration.source}; main-job sim: the default calibration; sim resolution ${resolutionMs} ms\n`);
+process.stdout.write(`\ncalibration: ${calibration.source}; main-job sim: the default calibration${mainCalibration ? ' (its hop refitted)' : ''}; sim resolution ${resolutionMs} ms\n`);
 process.stdout.write(`cluster on CPU 0, driver on CPU ${driverCpus ?? '(shared)'}; live saturation ${liveSat.toFixed(0)} msgs/s (closed loop, ${devices} VUs)\n\n`);
 process.stdout.write(`${w('load', 11)}${w('offered', 10)}${'acked msgs/s'.padStart(25)}${'e2e p50 ms'.padStart(25)}${'e2e p99 ms'.padStart(25)}   goal\n`);
 process.stdout.write(`${w('', 21)}${'    live      sim      Δ'.repeat(3)}\n`);

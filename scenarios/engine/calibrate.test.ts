@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { constants } from 'node:perf_hooks';
 import { GcPauseMeter } from './live/gc-pauses.ts';
-import { collectGarbage, majorCycles, minorShare, scavenges, type ClusterGc } from './calibrate.ts';
+import { collectGarbage, majorCycles, minorShare, refitLinks, scavenges, type ClusterGc } from './calibrate.ts';
+import { defaultCalibration } from '../../system/worlds/sim/calibration.ts';
 
 describe('calibrate: the cluster process\'s collections', () => {
-  const gc: ClusterGc = { cpuMs: 10_000, minor: { count: 150, totalMs: 1_000, meanMs: 1_000 / 150 }, major: { count: 2, totalMs: 30, meanMs: 15, marking: { meanMs: 85, wallMeanMs: 180 } } };
+  const gc: ClusterGc = { cpuMs: 10_000, minor: { count: 150, totalMs: 1_000, meanMs: 1_000 / 150 }, major: { count: 2, totalMs: 30, meanMs: 15, marking: { meanMs: 85, wallMeanMs: 180, workMeanMs: 68 } } };
 
   it('turns a run\'s scavenges into the sim\'s pauses: their mean, every so much of the CPU besides them', () => {
     assert.deepEqual(scavenges(gc), { everyCpuMs: 60, pauseMs: 6.6667 });
@@ -32,5 +33,19 @@ describe('calibrate: the cluster process\'s collections', () => {
     seen.stop();
     const kinds = seen.entries.map((e) => e.kind);
     assert.ok(kinds.includes(constants.NODE_PERFORMANCE_GC_MAJOR), `kinds seen: ${kinds.join(', ')}`);
+  });
+
+  it('fits the device↔gateway hop again to the calibration\'s own light run with the sim as it is, until the sim lands within 3%', async function () {
+    this.timeout(120_000);
+    const c = structuredClone(defaultCalibration);
+    // A light run slower at the median and at the tail than the file's: the hop must move both ways from where it is.
+    c.notes = { ...c.notes, lightRun: { e2eP50Ms: 2.6, e2eP99Ms: 12 } };
+    const before = c.links['device-gateway'];
+    await refitLinks(c, { devices: 200, duration: '3s', e2ee: false });
+    const fit = (c.notes as { fit: { scalings: number; simE2eP50Ms: number; simE2eP99Ms: number } }).fit;
+    assert.ok(Math.abs(fit.simE2eP50Ms - 2.6) <= 0.03 * 2.6 && Math.abs(fit.simE2eP99Ms - 12) <= 0.03 * 12, `the sim after ${fit.scalings} moves: e2e p50 ${fit.simE2eP50Ms}, p99 ${fit.simE2eP99Ms}`);
+    assert.notDeepEqual(c.links['device-gateway'], before);
+    assert.deepEqual(c.links.push, c.links['device-gateway'], 'the push hop is the same link');
+    await assert.rejects(refitLinks({ ...structuredClone(defaultCalibration), notes: {} }, { devices: 200, duration: '3s' }), /has no light run to fit its hop to/);
   });
 });

@@ -2,17 +2,27 @@ import { Session } from 'node:inspector/promises';
 import { constants } from 'node:perf_hooks';
 import type { GcEntry } from './live/gc-pauses.ts';
 
-/** A stretch of this thread's time the CPU profile spent collecting garbage: its sample's time (performance.now()) and length. */
+/**
+ * A stretch of this thread's time in the CPU profile: its sample's time
+ * (performance.now()) and length; `work` marks the loop's own work (any
+ * sample neither the collector nor idle), the rest are the collector's.
+ */
 export interface GcSample {
   at: number;
   ms: number;
+  work?: true;
 }
 
-/** What one major cycle cost the event loop: its incremental marking's steps, its final pause, and the wall time from marking to that pause. */
+/**
+ * What one major cycle cost the event loop: its incremental marking's
+ * steps, its final pause, the wall time from marking to that pause, and
+ * the loop's other work in that time (the marking's steps come with it).
+ */
 export interface MajorCycle {
   markingMs: number;
   finalMs: number;
   wallMs: number;
+  workMs: number;
 }
 
 /** The profiler's sampling interval, µs: 1 ms, so a cycle's ~100 ms of marking is ~100 samples. */
@@ -38,7 +48,7 @@ export class GcSampler {
     await this.session.post('Profiler.start');
   }
 
-  /** Stops the profile and returns its collector samples, in time order. */
+  /** Stops the profile and returns its collector samples and its work samples, in time order. */
   async stop(): Promise<GcSample[]> {
     try {
       const { profile } = await this.session.post('Profiler.stop');
@@ -58,16 +68,26 @@ function monotonicOffsetMs(): number {
   return Number(process.hrtime.bigint()) / 1e6 - performance.now();
 }
 
-/** A profile's `(garbage collector)` samples as GcSamples: each sample stands for the time until the next one. */
+/**
+ * A profile's samples as GcSamples, each standing for the time until the
+ * next one: `(garbage collector)` ones, and (`work`) those of the loop's
+ * own work — every other sample but `(idle)`.
+ */
 export function gcSamplesOf(profile: { nodes: { id: number; callFrame: { functionName: string } }[]; samples?: number[]; timeDeltas?: number[]; startTime: number }, offsetMs: number): GcSample[] {
-  const gc = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(garbage collector)').map((n) => n.id));
+  const named = (name: string) => new Set(profile.nodes.filter((n) => n.callFrame.functionName === name).map((n) => n.id));
+  const gc = named('(garbage collector)');
+  const idle = named('(idle)');
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   const out: GcSample[] = [];
   let us = profile.startTime;
   for (let i = 0; i < samples.length; i++) {
     us += deltas[i] ?? 0;
-    if (gc.has(samples[i]!)) out.push({ at: us / 1000 - offsetMs, ms: (deltas[i + 1] ?? SAMPLE_US) / 1000 });
+    const id = samples[i]!;
+    if (idle.has(id)) continue;
+    const sample: GcSample = { at: us / 1000 - offsetMs, ms: (deltas[i + 1] ?? SAMPLE_US) / 1000 };
+    if (!gc.has(id)) sample.work = true;
+    out.push(sample);
   }
   return out;
 }
@@ -77,7 +97,7 @@ export function gcSamplesOf(profile: { nodes: { id: number; callFrame: { functio
  * order): the collector's samples from its marking's start — the
  * incremental-marking entry before it, or its own start without one — to
  * its final pause, less those inside a scavenge (the sim charges those
- * apart), and the final pause itself.
+ * apart), the final pause itself, and the work samples in that time.
  */
 export function majorCyclesOf(entries: readonly GcEntry[], samples: readonly GcSample[]): MajorCycle[] {
   const scavenges = entries.filter((e) => e.kind === constants.NODE_PERFORMANCE_GC_MINOR);
@@ -88,8 +108,10 @@ export function majorCyclesOf(entries: readonly GcEntry[], samples: readonly GcS
     if (m.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
     const marking = entries.filter((e) => e.kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL && e.at > after && e.at < m.at);
     const from = marking.length > 0 ? marking[0]!.at : m.at;
-    const markingMs = samples.filter((s) => s.at >= from && s.at < m.at && !inScavenge(s.at)).reduce((n, s) => n + s.ms, 0);
-    out.push({ markingMs, finalMs: m.ms, wallMs: m.at - from });
+    const within = samples.filter((s) => s.at >= from && s.at < m.at);
+    const markingMs = within.filter((s) => !s.work && !inScavenge(s.at)).reduce((n, s) => n + s.ms, 0);
+    const workMs = within.filter((s) => s.work).reduce((n, s) => n + s.ms, 0);
+    out.push({ markingMs, finalMs: m.ms, wallMs: m.at - from, workMs });
     after = m.at + m.ms;
   }
   return out;

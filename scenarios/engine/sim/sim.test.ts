@@ -52,6 +52,10 @@ describe('Sim engine', function () {
     assert.equal(report.messages.acked, report.messages.sent);
     assert.ok(report.latency.e2eMs.p99 > free.latency.e2eMs.p99 + 5, `p99 ${report.latency.e2eMs.p99} with 30 ms pauses against ${free.latency.e2eMs.p99} without`);
     assert.equal((free.meta.sim as { driverModel?: unknown }).driverModel, undefined, 'no driver section: no loops');
+    // Arrivals wait for a live worker's timers (whole ms, at least 1 after arming): a send lag as live shows, none without the model.
+    const lag = report.latency.sendLagMs;
+    assert.ok(lag.p50 > 0.1 && lag.p50 < 1.5 && lag.max <= 2.01, `send lag with the driver modeled: p50 ${lag.p50}, max ${lag.max}`);
+    assert.equal(free.latency.sendLagMs.max, 0, 'no driver section: arrivals at their intended time');
   });
 
   it('with the node process\'s major collections, blocks the node CPU every so much work: the blocks reach the tail, not the median, and nothing is lost', async () => {

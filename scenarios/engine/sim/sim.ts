@@ -6,7 +6,7 @@ import { planChaos, type FaultMark } from '../../../chaos/schedule.ts';
 import type { ChatNodeOptions } from '../../../system/node/options.ts';
 import { SeededRandom } from '../../../system/random/random.ts';
 import { builtinCalibrations, defaultCalibration, validateCalibration, type Calibration, type DriverModel, type NodeGc } from '../../../system/worlds/sim/calibration.ts';
-import { DriverLoop } from '../../../system/worlds/sim/sim-driver.ts';
+import { DriverLoop, nodeTimers } from '../../../system/worlds/sim/sim-driver.ts';
 import { mean } from '../../../system/worlds/sim/distribution.ts';
 import { SimWorld } from '../../../system/worlds/sim/sim-world.ts';
 import type { World } from '../../../system/worlds/world.ts';
@@ -220,7 +220,8 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     // A cell is worker `index` of `count`: its share of the arrivals, and msgKeys no other cell uses.
     config: cell ? { worker: cell.index, workers: cell.count } : { worker: 0, workers: 1 }, scenario, population, recorder, clock, t0,
     devices: new DeviceTable(devices, members ? (d) => members[d] === OWN : undefined),
-    timers: clock, exactArrivals: true, onlineSenders: () => online.list,
+    // With the driver modeled, arrivals wait for a live worker's timers (whole ms), as live sends do: the send lag.
+    timers: driverLoops.length > 0 ? nodeTimers(clock, new SeededRandom(seed).fork('driver-timers').next()) : clock, exactArrivals: driverLoops.length === 0, onlineSenders: () => online.list,
     onBackground: (d, off) => {
       background[d] = off ? 1 : 0;
       if (off) online.remove(d);

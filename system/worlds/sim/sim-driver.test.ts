@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DriverLoop } from './sim-driver.ts';
+import { DriverLoop, nodeTimers } from './sim-driver.ts';
 import { SimClock } from './sim-clock.ts';
 
 const near = (a: number, b: number) => Math.abs(a - b) < 1e-9;
@@ -39,5 +39,23 @@ describe('DriverLoop (the sim\'s model of a driver worker\'s event loop)', () =>
     assert.ok(near(a.admit(), 2.1));
     assert.ok(near(b.admit(), 0.1), 'already taken: not charged twice');
     assert.equal(device.taken, 2);
+  });
+
+  it('has arrivals wait for a live worker\'s timers: whole ms of loop time, at least 1 ms after arming', async () => {
+    const clock = new SimClock(0);
+    const timers = nodeTimers(clock);
+    const fired: number[] = [];
+    await clock.run(10.3);
+    timers.setTimeout(() => fired.push(clock.now()), 0.2); // due at 10.5: the loop's time is 10, so at 11
+    timers.setTimeout(() => fired.push(clock.now()), 1.5); // due at 11.8: at 12 (10 + 1.5, rounded up)
+    timers.setTimeout(() => fired.push(clock.now()), 0); // at once live is at least 1 ms: at 11
+    await clock.run(20);
+    assert.deepEqual(fired, [11, 11, 12]);
+    // The loop's ms ticks 0.25 ms after the sim's: at 20.5 its time is 20 (ticked at 20.25), so a 1 ms timer runs at 21.25.
+    const shifted = nodeTimers(clock, 0.25);
+    await clock.run(20.5);
+    shifted.setTimeout(() => fired.push(clock.now()), 1);
+    await clock.run(30);
+    assert.equal(fired.at(-1), 21.25);
   });
 });

@@ -53,3 +53,26 @@ export class DriverLoop {
     return this.queue.totalBusyMs;
   }
 }
+
+/**
+ * A live driver worker's timers, in virtual time. Node keeps its loop's
+ * time in whole ms and a timer of `ms` (at least 1) armed at loop time L
+ * runs once that time has reached L + ms: a timer due 0.3 ms ahead runs 1
+ * to 2 ms later, and arrivals a ms apart fire together at the next whole
+ * ms. Live, an open-model arrival waits for such a timer (Load's wall-time
+ * path), and the report shows what that cost as the send lag; with the
+ * driver modeled, the sim's arrivals wait the same way. The loop's whole
+ * ms fall `phaseMs` (0 to 1) after the sim's: live, where a run's intended
+ * times fall between the loop's ticks is anyone's guess.
+ */
+export function nodeTimers(clock: SimClock, phaseMs = 0): Pick<SimClock, 'setTimeout' | 'setInterval' | 'clear'> {
+  const delay = (ms: number) => {
+    const now = clock.now();
+    return Math.ceil(Math.floor(now - phaseMs) + Math.max(1, ms)) + phaseMs - now;
+  };
+  return {
+    setTimeout: (fn, ms) => clock.setTimeout(fn, delay(ms)),
+    setInterval: (fn, ms) => clock.setInterval(fn, ms),
+    clear: (h) => clock.clear(h),
+  };
+}
