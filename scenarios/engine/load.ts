@@ -23,9 +23,10 @@ export interface LoadHost {
   timers?: Pick<Clock, 'setTimeout' | 'setInterval' | 'clear'>;
   /**
    * Virtual time: fire every arrival by its own timer at its intended time.
-   * Otherwise (wall time) one timer per executor waits for the next arrival
-   * and fires every arrival then due: a timer wakes up to ~1 ms late, and a
-   * busy worker later still, which the report shows as the send lag.
+   * Otherwise (wall time, and the sim with the driver's timers modeled) one
+   * timer per executor waits for the next arrival and fires every arrival
+   * then due: a timer wakes up to ~1 ms late, and a busy worker later still,
+   * which the report shows as the send lag.
    */
   exactArrivals?: boolean;
   /** Online senders kept by the host (sim: incrementally, for millions of devices); default: a filter every 50 ms. */
