@@ -101,22 +101,22 @@ else if (driverCpus) {
 const resolutionMs = 0.01;
 // The cluster's figures, as calibrate measures them: end-to-end crypto off in both worlds (its device cost is modeled apart).
 const light: Overrides = { devices, duration, e2ee: false };
+// Where the sim's default calibration lives (--write-default, --refit-default).
+const defaultFile = new URL('../system/worlds/sim/calibrations/embedded.json', import.meta.url);
 const measured = replay !== undefined
   ? { file: join(replay, 'calibration.json'), calibration: loadCalibration(values.calibration ?? join(replay, 'calibration.json')).calibration, saturation: readReport(join(replay, 'saturation.json')) }
   : await calibrate({ world: 'embedded', overrides: light, seed, out: join(out, 'calibration.json'), log: quiet, driverCpus });
 // The closed loop's report, for a later --sim-only.
 if (replay === undefined) writeFileSync(join(out, 'saturation.json'), JSON.stringify(measured.saturation));
 if (values['write-default']) {
-  const target = new URL('../system/worlds/sim/calibrations/embedded.json', import.meta.url);
-  copyFileSync(measured.file, target);
-  log(`wrote the measured calibration to ${target.pathname}`);
+  copyFileSync(measured.file, defaultFile);
+  log(`wrote the measured calibration to ${defaultFile.pathname}`);
 }
 const calibration = values.calibration ? loadCalibration(values.calibration).calibration : measured.calibration;
 // The main job's sim row: the shipped default as loaded, or refitted (--refit-default).
 let mainCalibration: Calibration | undefined;
 if (values['refit-default']) {
-  const target = new URL('../system/worlds/sim/calibrations/embedded.json', import.meta.url);
-  const c = JSON.parse(readFileSync(target, 'utf8')) as Calibration;
+  const c = JSON.parse(readFileSync(defaultFile, 'utf8')) as Calibration;
   const notes = c.notes as { command?: string; refit?: string } | undefined;
   // The light load it was measured with: calibrate's, as its command gave it (steady-chat's rate, plaintext).
   const flag = (name: string) => notes?.command?.match(new RegExp(`--${name} (\\S+)`))?.[1];
@@ -124,8 +124,8 @@ if (values['refit-default']) {
   const before = JSON.stringify(c.links['device-gateway']);
   await refitLinks(c, lightOfDefault, seed);
   if (notes) notes.refit = `${new Date().toISOString().slice(0, 10)}: the device-gateway hop fitted again to notes.lightRun with the sim then (npm run bench:sim-vs-live -- --refit-default); it was ${before}`;
-  writeFileSync(target, `${JSON.stringify(c, null, 2)}\n`);
-  log(`refitted the default calibration's hop: ${before} -> ${JSON.stringify(c.links['device-gateway'])} (${target.pathname})`);
+  writeFileSync(defaultFile, `${JSON.stringify(c, null, 2)}\n`);
+  log(`refitted the default calibration's hop: ${before} -> ${JSON.stringify(c.links['device-gateway'])} (${defaultFile.pathname})`);
   mainCalibration = c;
 }
 const liveSat = measuredThroughput(measured.saturation!);

@@ -323,12 +323,11 @@ export function scavenges(gc: ClusterGc): Pause {
  * cycle in the profiled run.
  */
 export function majorCycles(gc: ClusterGc, others: readonly ClusterGc[] = []): Pause | undefined {
-  const marking = gc.major.marking;
-  if (gc.major.count === 0 || !marking) return undefined;
+  if (gc.major.count === 0 || !gc.major.marking) return undefined;
   const runs = [gc, ...others];
   const cpuMs = runs.reduce((n, r) => n + r.cpuMs - r.minor.totalMs, 0);
   const cycles = runs.reduce((n, r) => n + r.major.count, 0);
-  return { everyCpuMs: round(cpuMs / cycles), pauseMs: round(gc.major.meanMs + marking.meanMs) };
+  return { everyCpuMs: round(cpuMs / cycles), pauseMs: round(gc.major.meanMs + gc.major.marking.meanMs) };
 }
 
 interface CpuFit {
