@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Report } from '../../../reports/report.ts';
 import { replaySim, runSim } from './sim.ts';
 import { datacenterCalibration } from '../../../system/worlds/sim/calibration.ts';
+import { DEFAULT_E2EE_COST } from '../../../system/worlds/sim/e2ee-cost.ts';
 import { withoutWallClock } from './sim-report.ts';
 import { unhandledRejectionsOf } from '../../../system/testing/harness.ts';
 import { drillFile } from '../../drills/drill-file.ts';
@@ -56,6 +57,20 @@ describe('Sim engine', function () {
     const lag = report.latency.sendLagMs;
     assert.ok(lag.p50 > 0.1 && lag.p50 < 1.5 && lag.max <= 2.01, `send lag with the driver modeled: p50 ${lag.p50}, max ${lag.max}`);
     assert.equal(free.latency.sendLagMs.max, 0, 'no driver section: arrivals at their intended time');
+  });
+
+  it('with a driver model, stamps a delivery after its own decryption, on its worker\'s loop, as live does', async () => {
+    const fast = { kind: 'constant' as const, ms: 0.2 };
+    const base = { ...datacenterCalibration, links: { ...datacenterCalibration.links, 'device-gateway': fast, push: fast }, node: { ...datacenterCalibration.node, cpu: 'shared' as const } };
+    const driver = { frameMs: 0.01, gcEveryFrames: 1e9, gcPauseMs: 0 };
+    const run = async (decryptUs: number) =>
+      (await runSim({ scenario: 'steady-chat', overrides: small, seed: 11, calibration: { ...base, driver, e2ee: { ...DEFAULT_E2EE_COST, decryptUs, groupDecryptUs: decryptUs } }, driverWorkers: 3, ...quiet })).report;
+    const cheap = await run(10);
+    const costly = await run(4000);
+    for (const r of [cheap, costly]) assert.equal(r.delivery.lost, 0);
+    const rise = costly.latency.e2eMs.p50 - cheap.latency.e2eMs.p50;
+    // Every delivery pays its own 4 ms: the median moves by all of it (and a little more, for the loop that waited).
+    assert.ok(rise >= 3.9 && rise < 6, `e2e p50 ${costly.latency.e2eMs.p50} ms decrypting in 4 ms against ${cheap.latency.e2eMs.p50} in 0.01 ms`);
   });
 
   it('with the node process\'s major collections, blocks the node CPU every so much work: the blocks reach the tail, not the median, and nothing is lost', async () => {

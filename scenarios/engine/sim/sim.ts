@@ -6,7 +6,8 @@ import { planChaos, type FaultMark } from '../../../chaos/schedule.ts';
 import type { ChatNodeOptions } from '../../../system/node/options.ts';
 import { SeededRandom } from '../../../system/random/random.ts';
 import { builtinCalibrations, defaultCalibration, validateCalibration, type Calibration, type DriverModel, type NodeGc } from '../../../system/worlds/sim/calibration.ts';
-import { DriverLoop, nodeTimers } from '../../../system/worlds/sim/sim-driver.ts';
+import { DeviceCpu, DriverLoop, nodeTimers } from '../../../system/worlds/sim/sim-driver.ts';
+import type { Clock } from '../../../system/clock/clock.ts';
 import { mean } from '../../../system/worlds/sim/distribution.ts';
 import { SimWorld } from '../../../system/worlds/sim/sim-world.ts';
 import type { World } from '../../../system/worlds/world.ts';
@@ -189,9 +190,9 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const calls = callModel ? { hooks: callStats, plane: new SimCalls(clock, callStats, callModel, scenarioCodecs(scenario)) } : undefined;
   // One driver loop per worker (Calibration.driver): device d's frames wait for worker d % workers's, as live slices the population.
   const driverModel = !cell && population.devices <= SIM_DRIVER_MAX_DEVICES ? calibration.driver : undefined;
-  const deviceCpu = { spentMs: () => e2ee.cpuNow(), taken: 0 };
+  const deviceCpu = new DeviceCpu(() => e2ee.cpuNow());
   const driverLoops = driverModel ? Array.from({ length: o.driverWorkers ?? defaultWorkers(population.devices) }, () => new DriverLoop(world.clock, driverModel, deviceCpu)) : [];
-  const devices = makeDevices(world, population, scenario, recorder, seed, e2ee, media, stories, calls, members, driverLoops);
+  const devices = makeDevices(world, population, scenario, recorder, seed, e2ee, media, stories, calls, members, driverLoops, driverLoops.length > 0 ? deviceCpu.clock(world.clock) : world.clock);
   const present = members ? devices.filter((d): d is VirtualDevice => d !== undefined) : (devices as VirtualDevice[]);
   if (cell) log(`chatlab sim: cell ${cell.index}/${cell.count} plays ${count(members!, OWN)} devices and stands in for ${count(members!, GHOST)} of other cells`);
   world.onWake((id) => {
@@ -359,7 +360,7 @@ function driverModelFigures(loops: DriverLoop[], model: DriverModel) {
 /** The population's devices by index; with `members` (a cell), only its own and ghosts, the rest undefined. */
 function makeDevices(
   world: SimWorld, population: Population, scenario: Scenario, recorder: DeviceLedger, seed: number, e2ee: E2eeSetup, media?: SimMedia, stories?: StoriesStats,
-  calls?: { hooks: CallStats; plane: SimCalls }, members?: Uint8Array, driverLoops: DriverLoop[] = [],
+  calls?: { hooks: CallStats; plane: SimCalls }, members?: Uint8Array, driverLoops: DriverLoop[] = [], clock: Clock = world.clock,
 ): (VirtualDevice | undefined)[] {
   const root = new SeededRandom(seed).fork('devices');
   const opts = driverDeviceOptions(scenario, e2ee, media, stories, calls ? { ...calls, seed } : undefined);
@@ -376,7 +377,7 @@ function makeDevices(
     const io = world.socket(id);
     if (driverLoops.length > 0) io.loop = driverLoops[d % driverLoops.length];
     const device = new VirtualDevice(
-      { id, token, clock: world.clock, random: root.fork(id), stats, ...opts },
+      { id, token, clock, random: root.fork(id), stats, ...opts },
       io,
       members?.[d] === GHOST ? recorder.ghostObserverFor(d, io) : recorder.observerFor(d, io),
     );

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DriverLoop, nodeTimers } from './sim-driver.ts';
+import { DeviceCpu, DriverLoop, nodeTimers } from './sim-driver.ts';
 import { SimClock } from './sim-clock.ts';
 
 const near = (a: number, b: number) => Math.abs(a - b) < 1e-9;
@@ -32,13 +32,37 @@ describe('DriverLoop (the sim\'s model of a driver worker\'s event loop)', () =>
 
   it('takes the devices\' CPU spent elsewhere (modeled crypto) since the last admission, once, on whichever loop admits next', () => {
     const clock = new SimClock(0);
-    const device = { spent: 0, spentMs: () => device.spent, taken: 0 };
+    let spent = 0;
+    const device = new DeviceCpu(() => spent);
     const a = new DriverLoop(clock, model, device);
     const b = new DriverLoop(clock, model, device);
-    device.spent = 2;
+    spent = 2;
     assert.ok(near(a.admit(), 2.1));
     assert.ok(near(b.admit(), 0.1), 'already taken: not charged twice');
     assert.equal(device.taken, 2);
+  });
+
+  it('charges what a frame\'s handler spends to its own loop, and the device\'s clock moves with it meanwhile (a delivery stamped after its decryption)', async () => {
+    const clock = new SimClock(0);
+    let spent = 0;
+    const device = new DeviceCpu(() => spent);
+    const deviceClock = device.clock(clock);
+    const a = new DriverLoop(clock, model, device);
+    const b = new DriverLoop(clock, model, device);
+    const done = a.admit();
+    assert.ok(near(done, 0.1));
+    await clock.run(done);
+    let stampedAt = -1;
+    a.read(() => {
+      assert.ok(near(deviceClock.now(), 0.1), 'nothing spent yet');
+      spent += 0.4; // the decryption
+      stampedAt = deviceClock.now();
+    });
+    assert.ok(near(stampedAt, 0.5), `stamped after its decryption: ${stampedAt}`);
+    assert.ok(near(deviceClock.now(), 0.1), 'outside a handler the device reads the sim\'s clock');
+    assert.ok(near(a.admit(), 0.6), 'the next frame on that loop waits for the decryption');
+    assert.ok(near(b.admit(), 0.2), 'the other loop does not pay it');
+    assert.ok(near(a.busyMs, 0.6));
   });
 
   it('has arrivals wait for a live worker\'s timers: whole ms of loop time, at least 1 ms after arming', async () => {

@@ -1,3 +1,4 @@
+import type { Clock } from '../../clock/clock.ts';
 import type { DriverModel } from './calibration.ts';
 import type { SimClock } from './sim-clock.ts';
 import { ServiceQueue } from './sim-service.ts';
@@ -21,13 +22,15 @@ export class DriverLoop {
   /**
    * `device`: CPU the devices spent that the model charges elsewhere (the
    * sim's modeled crypto: one counter for all devices, ms, never falling),
-   * and how much of it the loops took already (shared by the loops). Each
-   * admission takes what was spent since the last one: a device encrypts
-   * just before it writes, so a send carries its own encryption; a
-   * decryption goes to the next frame admitted on any loop. The total is
-   * kept, its loop only nearly.
+   * how much of it the loops took already, and, while a loop runs a frame's
+   * handler (`read`), where the counter stood when it began. A device
+   * encrypts just before it writes, so a send carries its own encryption
+   * (`admit` takes what was spent since the last one); what a handler
+   * spends (a delivery's decryption) is its own loop's, and the device's
+   * clock (`DeviceCpu.clock`) moves with it, as live's does while it works.
+   * The total is kept, its loop only nearly.
    */
-  constructor(readonly clock: SimClock, private readonly model: DriverModel, private readonly device?: { spentMs(): number; taken: number }) {
+  constructor(readonly clock: SimClock, private readonly model: DriverModel, private readonly device?: DeviceCpu) {
     this.queue = new ServiceQueue('driver', 1, model.wakeMs ?? 0);
   }
 
@@ -48,9 +51,50 @@ export class DriverLoop {
     return this.queue.admit(this.clock.now(), cost);
   }
 
+  /**
+   * Runs the handler of a frame the loop got to (at the clock's now). What
+   * the device spends in it (its decryption) holds this loop that much
+   * longer, and the device's clock reads that much later meanwhile: live, a
+   * delivery is stamped after its own decryption.
+   */
+  read(handler: () => void): void {
+    const device = this.device;
+    if (!device) return handler();
+    const start = device.spentMs();
+    device.runningSince = start;
+    try {
+      handler();
+    } finally {
+      device.runningSince = undefined;
+    }
+    const spent = device.spentMs() - start;
+    if (spent <= 0) return;
+    device.taken += spent;
+    this.queue.extend(this.clock.now(), spent);
+  }
+
   /** CPU the loop spent since it was made (ms: frames, wake-ups, pauses, modeled crypto). */
   get busyMs(): number {
     return this.queue.totalBusyMs;
+  }
+}
+
+/** The devices' modeled CPU, shared by the driver loops (see DriverLoop's constructor). */
+export class DeviceCpu {
+  taken = 0;
+  /** Set while a loop runs a frame's handler: the counter when it began. */
+  runningSince: number | undefined;
+
+  constructor(readonly spentMs: () => number) {}
+
+  /** The clock a device reads: the sim's, later by what its handler has spent so far. */
+  clock(clock: SimClock): Clock {
+    return {
+      now: () => clock.now() + (this.runningSince === undefined ? 0 : this.spentMs() - this.runningSince),
+      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+      setInterval: (fn, ms) => clock.setInterval(fn, ms),
+      clear: (h) => clock.clear(h),
+    };
   }
 }
 

@@ -86,6 +86,18 @@ describe('ServiceQueue', () => {
     assert.equal(q.totalBusyMs, 131, 'pauses are CPU the process spent');
   });
 
+  it('extends the work under way: work admitted later waits for it, work admitted before keeps its time; one server only', () => {
+    const q = new ServiceQueue('loop', 1);
+    assert.equal(q.admit(0, 1), 1);
+    assert.equal(q.admit(0, 1), 2, 'queued behind the first');
+    q.extend(1, 0.5); // the first found more to do once it ran
+    assert.equal(q.admit(1.2, 1), 3.5, 'later work waits for the extension too');
+    q.extend(10, 2); // idle at 10: the extension starts then
+    assert.equal(q.admit(10, 1), 13);
+    assert.equal(q.totalBusyMs, 6.5);
+    assert.throws(() => new ServiceQueue('pool', 2).extend(0, 1), /pool: extend needs one server/);
+  });
+
   it('refuses a queue without servers, or with a pause that has no budget', () => {
     assert.throws(() => new ServiceQueue('x', 0), RangeError);
     assert.throws(() => new ServiceQueue('x', 1.5), RangeError);

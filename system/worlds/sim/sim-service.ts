@@ -101,6 +101,19 @@ export class ServiceQueue {
     return done;
   }
 
+  /**
+   * More service for the work a server is doing at `nowMs` (one server; no
+   * wake-up, no pause): what that work found it had to do once it ran. Work
+   * admitted before keeps the times it was given; work admitted later waits
+   * for this too.
+   */
+  extend(nowMs: number, serviceMs: number): void {
+    if (this.free.length !== 1) throw new RangeError(`${this.name}: extend needs one server, it has ${this.free.length}`);
+    this.free[0] = Math.max(this.free[0]!, nowMs) + serviceMs;
+    this.busyMs += serviceMs;
+    this.totalBusyMs += serviceMs;
+  }
+
   /** True when some server is idle at `nowMs` (new work starts at once). */
   idleAt(nowMs: number): boolean {
     const f = this.free;
