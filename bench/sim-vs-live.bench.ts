@@ -117,12 +117,9 @@ const calibration = values.calibration ? loadCalibration(values.calibration).cal
 let mainCalibration: Calibration | undefined;
 if (values['refit-default']) {
   const c = JSON.parse(readFileSync(defaultFile, 'utf8')) as Calibration;
-  const notes = c.notes as { command?: string; refit?: string } | undefined;
-  // The light load it was measured with: calibrate's, as its command gave it (steady-chat's rate, plaintext).
-  const flag = (name: string) => notes?.command?.match(new RegExp(`--${name} (\\S+)`))?.[1];
-  const lightOfDefault: Overrides = { devices: Number(flag('devices') ?? 1000), duration: flag('duration') ?? '15s', e2ee: false, ...(flag('rate') ? { rate: Number(flag('rate')) } : {}) };
+  const notes = c.notes as { refit?: string } | undefined;
   const before = JSON.stringify(c.links['device-gateway']);
-  await refitLinks(c, lightOfDefault, seed);
+  await refitLinks(c, seed);
   if (notes) notes.refit = `${new Date().toISOString().slice(0, 10)}: the device-gateway hop fitted again to notes.lightRun with the sim then (npm run bench:sim-vs-live -- --refit-default); it was ${before}`;
   writeFileSync(defaultFile, `${JSON.stringify(c, null, 2)}\n`);
   log(`refitted the default calibration's hop: ${before} -> ${JSON.stringify(c.links['device-gateway'])} (${defaultFile.pathname})`);

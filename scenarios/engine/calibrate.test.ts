@@ -39,13 +39,14 @@ describe('calibrate: the cluster process\'s collections', () => {
     this.timeout(120_000);
     const c = structuredClone(defaultCalibration);
     // A light run slower at the median and at the tail than the file's: the hop must move both ways from where it is.
-    c.notes = { ...c.notes, lightRun: { e2eP50Ms: 2.6, e2eP99Ms: 12 } };
+    c.notes = { ...c.notes, lightRun: { e2eP50Ms: 2.6, e2eP99Ms: 12, load: { devices: 200, duration: '3s', e2ee: false } } };
     const before = c.links['device-gateway'];
-    await refitLinks(c, { devices: 200, duration: '3s', e2ee: false });
+    await refitLinks(c);
     const fit = (c.notes as { fit: { scalings: number; simE2eP50Ms: number; simE2eP99Ms: number } }).fit;
     assert.ok(Math.abs(fit.simE2eP50Ms - 2.6) <= 0.03 * 2.6 && Math.abs(fit.simE2eP99Ms - 12) <= 0.03 * 12, `the sim after ${fit.scalings} moves: e2e p50 ${fit.simE2eP50Ms}, p99 ${fit.simE2eP99Ms}`);
     assert.notDeepEqual(c.links['device-gateway'], before);
     assert.deepEqual(c.links.push, c.links['device-gateway'], 'the push hop is the same link');
-    await assert.rejects(refitLinks({ ...structuredClone(defaultCalibration), notes: {} }, { devices: 200, duration: '3s' }), /has no light run to fit its hop to/);
+    await assert.rejects(refitLinks({ ...structuredClone(defaultCalibration), notes: {} }), /has no light run to fit its hop to/);
+    await assert.rejects(refitLinks({ ...structuredClone(defaultCalibration), notes: { lightRun: { e2eP50Ms: 2.6, e2eP99Ms: 12 } } }), /does not say what its light run ran \(notes\.lightRun\.load\)/);
   });
 });

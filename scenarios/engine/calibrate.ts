@@ -209,7 +209,8 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
       world: o.world,
       machine: machine(),
       lightRuns: lights.map((r) => ({ e2eP50Ms: r.latency.e2eMs.p50, e2eP99Ms: r.latency.e2eMs.p99 })),
-      lightRun: { ackP50Ms: ack.p50, ackP99Ms: ack.p99, e2eP50Ms: report.latency.e2eMs.p50, e2eP99Ms: report.latency.e2eMs.p99, ackedPerSec: round(measuredThroughput(report)) },
+      // `load`: what the light runs ran (steady-chat's options over the main job's), so the hop can be fitted again to them (refitLinks).
+      lightRun: { ackP50Ms: ack.p50, ackP99Ms: ack.p99, e2eP50Ms: report.latency.e2eMs.p50, e2eP99Ms: report.latency.e2eMs.p99, ackedPerSec: round(measuredThroughput(report)), load: { ...light, devices: light.devices ?? 1000 } },
       ...(cpu ? {
         closedLoop: {
           saturationMsgsPerSec: round(measuredThroughput(saturation!)), clusterCpuCores: round(cpu.cpuShare), cpuMsPerMessage: round(cpu.cpuMsPerMessage), simUnitsPerMessage: round(cpu.unitsPerMessage),
@@ -255,15 +256,16 @@ export function driverModelOf(light: Report, busy: Report | undefined, world: st
 
 /**
  * Fits a calibration's device↔gateway hop again to the light run it was
- * measured with (`notes.lightRun`'s e2e p50 and p99, the load `light`),
- * with the sim as it is now: when the sim's model of the rest changes
- * (the driver's loops, their timers, the node's collections), the hop
- * stops standing for what they now model. Changes `c` and returns it.
+ * measured with (`notes.lightRun`: its e2e p50 and p99, and the load it
+ * ran, `load`), with the sim as it is now: when the sim's model of the
+ * rest changes (the driver's loops, their timers, the node's collections),
+ * the hop stops standing for what they now model. Changes `c` and returns it.
  */
-export async function refitLinks(c: Calibration, light: Overrides, seed = 1): Promise<Calibration> {
-  const run = (c.notes as { lightRun?: { e2eP50Ms?: number; e2eP99Ms?: number } } | undefined)?.lightRun;
+export async function refitLinks(c: Calibration, seed = 1): Promise<Calibration> {
+  const run = (c.notes as { lightRun?: { e2eP50Ms?: number; e2eP99Ms?: number; load?: Overrides } } | undefined)?.lightRun;
   if (!(run?.e2eP50Ms && run.e2eP99Ms)) throw new Error(`calibration "${c.source}" has no light run to fit its hop to (notes.lightRun)`);
-  await closeTheLoop(c, light, seed, run.e2eP50Ms, run.e2eP99Ms);
+  if (!run.load) throw new Error(`calibration "${c.source}" does not say what its light run ran (notes.lightRun.load)`);
+  await closeTheLoop(c, run.load, seed, run.e2eP50Ms, run.e2eP99Ms);
   return c;
 }
 
