@@ -192,7 +192,10 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
   const driverModel = !cell && population.devices <= SIM_DRIVER_MAX_DEVICES ? calibration.driver : undefined;
   const deviceCpu = new DeviceCpu(() => e2ee.cpuNow());
   const driverLoops = driverModel ? Array.from({ length: o.driverWorkers ?? defaultWorkers(population.devices) }, () => new DriverLoop(world.clock, driverModel, deviceCpu)) : [];
-  const devices = makeDevices(world, population, scenario, recorder, seed, e2ee, media, stories, calls, members, driverLoops, driverLoops.length > 0 ? deviceCpu.clock(world.clock) : world.clock);
+  // With the driver modeled, a device's timers (its recv acks' flush, its retries) and the load's arrivals wait for the
+  // worker's timers, as live: Node's, in whole ms of the loop's time, at a phase drawn from the seed.
+  const driverTimers = driverLoops.length > 0 ? nodeTimers(world.clock, new SeededRandom(seed).fork('driver-timers').next()) : undefined;
+  const devices = makeDevices(world, population, scenario, recorder, seed, e2ee, media, stories, calls, members, driverLoops, driverTimers ? deviceCpu.clock(world.clock, driverTimers) : world.clock);
   const present = members ? devices.filter((d): d is VirtualDevice => d !== undefined) : (devices as VirtualDevice[]);
   if (cell) log(`chatlab sim: cell ${cell.index}/${cell.count} plays ${count(members!, OWN)} devices and stands in for ${count(members!, GHOST)} of other cells`);
   world.onWake((id) => {
@@ -222,7 +225,7 @@ export async function runSim(o: SimRunOptions): Promise<SimRunResult> {
     config: cell ? { worker: cell.index, workers: cell.count } : { worker: 0, workers: 1 }, scenario, population, recorder, clock, t0,
     devices: new DeviceTable(devices, members ? (d) => members[d] === OWN : undefined),
     // With the driver modeled, arrivals wait for a live worker's timers (whole ms), as live sends do: the send lag.
-    timers: driverLoops.length > 0 ? nodeTimers(clock, new SeededRandom(seed).fork('driver-timers').next()) : clock, exactArrivals: driverLoops.length === 0, onlineSenders: () => online.list,
+    timers: driverTimers ?? clock, exactArrivals: driverTimers === undefined, onlineSenders: () => online.list,
     onBackground: (d, off) => {
       background[d] = off ? 1 : 0;
       if (off) online.remove(d);

@@ -30,6 +30,16 @@ describe('DriverLoop (the sim\'s model of a driver worker\'s event loop)', () =>
     assert.ok(near(loop.admit(), 10.6), 'idle again');
   });
 
+  it('runs in turns, as a Node event loop: a frame arriving while a turn runs waits for the next, which pays the wake-up again and takes what arrived before it began', async () => {
+    const clock = new SimClock(0);
+    const loop = new DriverLoop(clock, { ...model, wakeMs: 0.5 });
+    assert.ok(near(loop.admit(), 0.6), 'idle: a turn of its own');
+    await clock.run(0.2);
+    assert.ok(near(loop.admit(), 1.2), 'arrived during that turn: the next one, from 0.6, with its wake-up');
+    await clock.run(0.3);
+    assert.ok(near(loop.admit(), 1.3), 'arrived before the next turn began: joins it free');
+  });
+
   it('takes the devices\' CPU spent elsewhere (modeled crypto) since the last admission, once, on whichever loop admits next', () => {
     const clock = new SimClock(0);
     let spent = 0;
@@ -63,6 +73,16 @@ describe('DriverLoop (the sim\'s model of a driver worker\'s event loop)', () =>
     assert.ok(near(a.admit(), 0.6), 'the next frame on that loop waits for the decryption');
     assert.ok(near(b.admit(), 0.2), 'the other loop does not pay it');
     assert.ok(near(a.busyMs, 0.6));
+  });
+
+  it('gives a device the worker\'s timers: what it arms fires on the loop\'s whole ms, as a live device\'s Node timers do', async () => {
+    const clock = new SimClock(0);
+    const deviceClock = new DeviceCpu(() => 0).clock(clock, nodeTimers(clock));
+    const fired: number[] = [];
+    await clock.run(3.4);
+    deviceClock.setTimeout(() => fired.push(clock.now()), 5); // a recv ack's flush: 5 ms after the loop's time, 3
+    await clock.run(20);
+    assert.deepEqual(fired, [8], 'at the whole ms, not 5 ms after the sim\'s 3.4');
   });
 
   it('has arrivals wait for a live worker\'s timers: whole ms of loop time, at least 1 ms after arming', async () => {

@@ -6,8 +6,10 @@ import { ServiceQueue } from './sim-service.ts';
 /**
  * One load-driver worker's event loop, as the sim models it (see
  * Calibration.driver): a single server every frame its devices read or
- * write waits for, `frameMs` of CPU each and `wakeMs` more for a frame that
- * finds the loop idle (the turn of the loop it pays alone), with a
+ * write waits for, `frameMs` of CPU each and `wakeMs` more for each turn
+ * of the loop (a frame that finds it idle pays one alone; a frame that
+ * arrives while a turn runs waits for the next, which the frames arriving
+ * before it begins share), with a
  * collector pause of `gcPauseMs` charged to every `gcEveryFrames`th frame.
  * Live, a delivery is stamped and a send leaves when the worker's loop gets
  * to it; here too.
@@ -31,7 +33,9 @@ export class DriverLoop {
    * The total is kept, its loop only nearly.
    */
   constructor(readonly clock: SimClock, private readonly model: DriverModel, private readonly device?: DeviceCpu) {
-    this.queue = new ServiceQueue('driver', 1, model.wakeMs ?? 0);
+    // A worker is a Node event loop, as a node is: a turn takes what arrived before it began, and what arrives while
+    // it runs waits for the next one, which pays the wake-up again (ServiceQueue's `turn`).
+    this.queue = new ServiceQueue('driver', 1, model.wakeMs ?? 0, [], 'turn');
   }
 
   /** A frame to read or write at the clock's now: the time the loop is done with it. */
@@ -87,11 +91,15 @@ export class DeviceCpu {
 
   constructor(readonly spentMs: () => number) {}
 
-  /** The clock a device reads: the sim's, later by what its handler has spent so far. */
-  clock(clock: SimClock): Clock {
+  /**
+   * The clock a device reads: the sim's, later by what its handler has
+   * spent so far; its timers are the worker's (`timers`: nodeTimers, as a
+   * live device's are Node's, in whole ms of its loop's time).
+   */
+  clock(clock: SimClock, timers: Pick<Clock, 'setTimeout'> = clock): Clock {
     return {
       now: () => clock.now() + (this.runningSince === undefined ? 0 : this.spentMs() - this.runningSince),
-      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+      setTimeout: (fn, ms) => timers.setTimeout(fn, ms),
       setInterval: (fn, ms) => clock.setInterval(fn, ms),
       clear: (h) => clock.clear(h),
     };
