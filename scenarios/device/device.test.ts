@@ -122,6 +122,58 @@ describe('VirtualDevice', () => {
       assert.deepEqual(d.map((a) => [a[3], a[7], a[8]]), [[1, true, true], [2, false, false]]);
     });
 
+    it('backgrounded with a send awaiting its ack, keeps the socket until the ack (a mobile OS\'s background time), then goes offline', () => {
+      const h = harness();
+      h.online();
+      h.dev.send('u2', 'hello', 7, h.clock.now());
+      h.dev.goOffline();
+      assert.equal(h.io.closes, 0, 'the send is still on its way');
+      assert.equal(h.dev.state, 'online');
+      h.ack(formatCid(7), 1);
+      assert.equal(h.io.closes, 1, 'acked: the app goes');
+      assert.equal(h.dev.state, 'offline');
+      assert.equal(h.rec.of('onAck').length, 1);
+      h.clock.advance(600_000);
+      assert.equal(h.io.connects, 1, 'no reconnect while backgrounded');
+    });
+
+    it('goes offline when the background time is up, and sends what is still pending when next online', () => {
+      const h = harness({ backgroundGraceMs: 300, sendRetry: { timeoutMs: 10_000 } });
+      h.online();
+      h.dev.send('u2', 'hello', 7, h.clock.now());
+      h.dev.goOffline();
+      h.clock.advance(299);
+      assert.equal(h.io.closes, 0);
+      h.clock.advance(1);
+      assert.equal(h.io.closes, 1);
+      assert.equal(h.dev.state, 'offline');
+      assert.equal(h.dev.stats().pendingSends, 1, 'not failed: pending on the device');
+      h.dev.onPush();
+      h.welcome();
+      assert.deepEqual(h.io.sent('send').map((f) => f.cid), [formatCid(7), formatCid(7)], 'resent once online again');
+    });
+
+    it('closes at once when backgrounded with nothing pending, or with backgroundGraceMs 0; foregrounded meanwhile, it stays online', () => {
+      const none = harness();
+      none.online();
+      none.dev.goOffline();
+      assert.equal(none.io.closes, 1);
+      const zero = harness({ backgroundGraceMs: 0 });
+      zero.online();
+      zero.dev.send('u2', 'x', 1, zero.clock.now());
+      zero.dev.goOffline();
+      assert.equal(zero.io.closes, 1);
+      const back = harness();
+      back.online();
+      back.dev.send('u2', 'x', 1, back.clock.now());
+      back.dev.goOffline();
+      back.dev.comeOnline();
+      back.ack(formatCid(1), 1);
+      back.clock.advance(60_000);
+      assert.equal(back.io.closes, 0, 'foregrounded before its sends settled: it never went');
+      assert.equal(back.dev.state, 'online');
+    });
+
     it('ignores a push when wakeOnPush is off', () => {
       const h = harness({ wakeOnPush: false });
       h.online();

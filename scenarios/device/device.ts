@@ -138,6 +138,8 @@ export class VirtualDevice {
   private recvIds: string[] = [];
   private recvTimer: TimerHandle | undefined;
   private reconnectTimer: TimerHandle | undefined;
+  /** Set while a backgrounded app waits for its pending sends' acks (goOffline). */
+  private backgroundTimer: TimerHandle | undefined;
   private connectTimer: TimerHandle | undefined;
   private draining = false;
   private pushWoken = false;
@@ -317,6 +319,9 @@ export class VirtualDevice {
       this.halt();
     } else if (code === CloseCodes.replaced) {
       this.halt();
+    } else if (this.backgroundTimer) {
+      // Backgrounding: the app does not reconnect for what was pending; it goes when the device is next online.
+      this.background();
     } else {
       this.scheduleReconnect();
     }
@@ -349,17 +354,25 @@ export class VirtualDevice {
     if (!this.outbox.add(to, body, msgKey, intendedMs, mediaBytes, firedMs)) this.counters.queueFull++;
   }
 
-  /** Backgrounds the app: closes the socket and stays offline until `comeOnline` or a push wake. */
+  /**
+   * Backgrounds the app: closes the socket and stays offline until
+   * `comeOnline` or a push wake. Sends already on their way are given
+   * `backgroundGraceMs` to be acked first (a mobile OS's background time):
+   * the socket closes once the last one is, or when that time is up, and
+   * what is still pending then goes when the device is next online.
+   */
   goOffline(): void {
     if (this.current === 'offline' || this.current === 'stopped') return;
-    if (this.socketActive()) this.closeSocket(DeviceCloseCodes.client);
-    this.clearReconnect();
-    this.pushWoken = false;
-    this.current = 'offline';
+    if (this.current === 'online' && (this.outboxPart?.size ?? 0) > 0 && this.opts.backgroundGraceMs > 0) {
+      this.backgroundTimer ??= this.opts.clock.setTimeout(() => this.background(), this.opts.backgroundGraceMs);
+      return;
+    }
+    this.background();
   }
 
-  /** Foregrounds the app: connects now (from idle, offline or a backoff wait). */
+  /** Foregrounds the app: connects now (from idle, offline or a backoff wait); a device still finishing its sends in the background stays online. */
   comeOnline(): void {
+    if (this.backgroundTimer) return this.clearBackground();
     if (this.current !== 'idle' && this.current !== 'offline' && this.current !== 'backoff') return;
     this.clearReconnect();
     this.backoffPart?.reset();
@@ -469,6 +482,7 @@ export class VirtualDevice {
     this.reorder.markOwn(conv, seq);
     if (!this.outbox.ack(cid, mid, seq, conv)) this.counters.lateAcks++;
     else this.counters.acks++;
+    this.settleBackground();
   }
 
   private onErrorFrame(f: Frame): void {
@@ -483,7 +497,7 @@ export class VirtualDevice {
       // A refused key distribution or keys request is the end-to-end layer's own to retry.
       if (this.e2eePart.onError(f.cid, code, retryAfterMs)) return;
     }
-    if (typeof f.cid === 'string' && this.outbox.error(f.cid, code, f.retryable === true, retryAfterMs)) return;
+    if (typeof f.cid === 'string' && this.outbox.error(f.cid, code, f.retryable === true, retryAfterMs)) return this.settleBackground();
     // Not about a pending send (a connection-level error, or one for a send already settled).
     this.observer.onError(code, undefined, this.now(), false);
   }
@@ -576,7 +590,27 @@ export class VirtualDevice {
   }
 
   /** Stops for good: no reconnect, no timers, no queues. */
+  /** The app goes to the background now (see goOffline). */
+  private background(): void {
+    this.clearBackground();
+    if (this.socketActive()) this.closeSocket(DeviceCloseCodes.client);
+    this.clearReconnect();
+    this.pushWoken = false;
+    this.current = 'offline';
+  }
+
+  /** A backgrounding app whose last pending send was just settled (acked or failed): it goes now. */
+  private settleBackground(): void {
+    if (this.backgroundTimer && (this.outboxPart?.size ?? 0) === 0) this.background();
+  }
+
+  private clearBackground(): void {
+    if (this.backgroundTimer) this.opts.clock.clear(this.backgroundTimer);
+    this.backgroundTimer = undefined;
+  }
+
   private halt(): void {
+    this.clearBackground();
     this.current = 'stopped';
     this.clearReconnect();
     this.clearConnectTimer();

@@ -47,6 +47,13 @@ export interface DeviceOptions {
   connectTimeoutMs?: number;
   /** A push wake-up brings a backgrounded (offline) device online. */
   wakeOnPush?: boolean;
+  /**
+   * How long a backgrounded app keeps its socket for sends still awaiting
+   * their acks (the background time a mobile OS gives an app to finish):
+   * the socket closes once the last is acked, or after this long. 0 closes
+   * it at once.
+   */
+  backgroundGraceMs?: number;
   /** End-to-end encryption (Signal-style, see e2ee/e2ee-client.ts); shared by every device built alike. Absent: plaintext, nothing counted. */
   e2ee?: E2eeSetup;
   /** Fetches the uploaded media of messages shown (the device's CDN edge); shared by devices built alike. Absent: a media message counts as delivered when shown. */
@@ -80,6 +87,7 @@ export const DeviceDefaults = {
   dedupWindow: 4_096,
   connectTimeoutMs: 15_000,
   wakeOnPush: true,
+  backgroundGraceMs: 5_000,
 } as const;
 
 /** Resolved nested options, shared by every device given the same input object (they are read-only). */
@@ -116,6 +124,7 @@ export function resolveDeviceOptions(o: DeviceOptions): ResolvedDeviceOptions {
     dedupWindow: o.dedupWindow ?? D.dedupWindow,
     connectTimeoutMs: o.connectTimeoutMs ?? D.connectTimeoutMs,
     wakeOnPush: o.wakeOnPush ?? D.wakeOnPush,
+    backgroundGraceMs: o.backgroundGraceMs ?? D.backgroundGraceMs,
     e2ee: o.e2ee,
     media: o.media,
     stories: o.stories,
@@ -126,6 +135,7 @@ export function resolveDeviceOptions(o: DeviceOptions): ResolvedDeviceOptions {
   if (typeof r.id !== 'string' || r.id.length === 0) throw new RangeError('device id is required');
   nonNegative('reorderWaitMs', r.reorderWaitMs);
   nonNegative('recvFlushMs', r.recvFlushMs);
+  nonNegative('backgroundGraceMs', r.backgroundGraceMs);
   positiveInt('reorderMax', r.reorderMax);
   positiveInt('recvBatchMax', r.recvBatchMax);
   positiveInt('dedupWindow', r.dedupWindow);
@@ -157,7 +167,7 @@ function idOf(o: object): number {
 export function deviceProfile(r: ResolvedDeviceOptions): DeviceProfile {
   let byKey = profiles.get(r.clock);
   if (!byKey) profiles.set(r.clock, (byKey = new Map()));
-  const key = `${r.reorderWaitMs}/${r.reorderMax}/${r.readDelayMs}/${r.recvFlushMs}/${r.recvBatchMax}/${r.maxPendingSends}/${r.typing}/${r.dedupWindow}/${r.connectTimeoutMs}/${r.wakeOnPush}/${idOf(r.presenceSubscribe)}/${idOf(r.backoff)}/${idOf(r.sendRetry)}/${r.e2ee ? idOf(r.e2ee) : 0}/${r.media ? idOf(r.media) : 0}/${r.stories ? idOf(r.stories) : 0}`;
+  const key = `${r.reorderWaitMs}/${r.reorderMax}/${r.readDelayMs}/${r.recvFlushMs}/${r.recvBatchMax}/${r.maxPendingSends}/${r.typing}/${r.dedupWindow}/${r.connectTimeoutMs}/${r.wakeOnPush}/${r.backgroundGraceMs}/${idOf(r.presenceSubscribe)}/${idOf(r.backoff)}/${idOf(r.sendRetry)}/${r.e2ee ? idOf(r.e2ee) : 0}/${r.media ? idOf(r.media) : 0}/${r.stories ? idOf(r.stories) : 0}`;
   let p = byKey.get(key);
   if (!p) {
     const { id: _id, token: _token, random: _random, ...rest } = r;
