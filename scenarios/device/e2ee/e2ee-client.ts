@@ -22,7 +22,13 @@ export interface E2eeSetup {
   preKeyLowWater?: number;
   /** False: no encryption (`--no-e2ee`); only the frames and bytes the devices write are counted, for comparison. */
   enabled: boolean;
-  /** Longest a group message waits for its sender's key distribution before it counts as undecryptable. Default 3000 ms. */
+  /**
+   * Longest a group message waits for its sender's key distribution before
+   * it counts as undecryptable. Default 10,000 ms: a distribution the bus
+   * lost on its way is routed again by the node's redelivery
+   * (`redeliverAfterMs` × 1.25, 2.5 s by default, plus an inbox read), so a
+   * shorter wait would count as unreadable a message whose key is only late.
+   */
   senderKeyWaitMs?: number;
 }
 
@@ -67,6 +73,8 @@ const MEDIA_PREFIX = '{"text":';
 
 /** A keys request (or publish, or group question) not answered within this long (refused by a rate limit, or lost with its connection) is asked again. */
 const ANSWER_TIMEOUT_MS = 5000;
+/** How long a group message waits for its sender key unless the setup says (E2eeSetup.senderKeyWaitMs). */
+const SENDER_KEY_WAIT_MS = 10_000;
 /** A user whose devices had published no bundle is asked again after this, when a message to them waits. */
 const NO_KEYS_RETRY_MS = 500;
 /** `keys.fetch` frames a device has on their way at once: a large group's bundles go a few frames at a time, within the keys rate limit. */
@@ -612,7 +620,7 @@ export class E2eeClient {
 
   private armHold(): void {
     if (this.holdTimer) return;
-    const wait = this.setup.senderKeyWaitMs ?? 3000;
+    const wait = this.setup.senderKeyWaitMs ?? SENDER_KEY_WAIT_MS;
     this.holdTimer = this.link.clock.setTimeout(() => {
       this.holdTimer = undefined;
       const cutoff = this.link.clock.now() - wait;
