@@ -67,7 +67,7 @@ describe('DriverLoop (the sim\'s model of a driver worker\'s event loop)', () =>
       assert.ok(near(deviceClock.now(), 0.1), 'nothing spent yet');
       spent += 0.4; // the decryption
       stampedAt = deviceClock.now();
-    });
+    }, undefined, undefined);
     assert.ok(near(stampedAt, 0.5), `stamped after its decryption: ${stampedAt}`);
     assert.ok(near(deviceClock.now(), 0.1), 'outside a handler the device reads the sim\'s clock');
     assert.ok(near(a.admit(), 0.6), 'the next frame on that loop waits for the decryption');

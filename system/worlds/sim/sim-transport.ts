@@ -196,7 +196,11 @@ function frameToDevice(c: SimConn, frame: object): void {
 
 /** The driver loop got to a frame (see frameToDevice): read unless the socket ended meanwhile. */
 function frameRead(c: SimConn, frame: object): void {
-  if (c.deviceOpen && c.socket.current === c) c.socket.loop!.read(() => c.socket.device.onFrame(frame));
+  if (c.deviceOpen && c.socket.current === c) c.socket.loop!.read(onFrameOf, c.socket.device, frame);
+}
+
+function onFrameOf(device: SimEndpoint, frame: object): void {
+  device.onFrame(frame);
 }
 
 /** The driver loop wrote a device's frame (see SimSocket.sendFrame): it leaves unless the socket ended meanwhile. */
