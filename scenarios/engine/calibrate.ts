@@ -125,12 +125,14 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   // The cluster's figures: the devices' end-to-end crypto is measured apart (its cost model), and the driver's share of
   // the CPU it takes would be charged to the cluster here.
   const light = { duration: '15s', e2ee: false, ...(o.overrides ?? {}) };
+  // The light runs are the main job as it runs, end-to-end encryption on: what an uncalibrated sim of it should land near.
+  const mainLoad: Overrides = { ...light, e2ee: true };
   const memoryStores = o.world === 'embedded';
   const e2ee = measureE2eeCost();
   log(`e2ee cost: encrypt ${e2ee.model.encryptUs} µs, decrypt ${e2ee.model.decryptUs} µs, session start ${e2ee.model.sessionStartUs} µs (${e2ee.detail.elapsedMs} ms to measure)`);
   // The light runs first, each `chatlab run` in a fresh process of its own: their latencies are what an uncalibrated sim should
   // land near. One run's p99 moves by ±30% from run to run here; the run with the median p99 stands for them.
-  const lights = Array.from({ length: LIGHT_RUNS }, () => chatlabRun(o.world, light, seed));
+  const lights = Array.from({ length: LIGHT_RUNS }, () => chatlabRun(o.world, mainLoad, seed));
   const report = [...lights].sort((a, b) => a.latency.e2eMs.p99 - b.latency.e2eMs.p99)[Math.floor(LIGHT_RUNS / 2)]!;
   let cpu: CpuFit | undefined;
   let saturation: Report | undefined;
@@ -179,7 +181,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const e2e = report.latency.e2eMs;
   const link = fitHop(e2e.p50 - sendMs, e2e.p99 - sendMs);
   const d = datacenterCalibration;
-  const driver = driverModelOf(report, saturation, o.world);
+  const driver = driverModelOf(report, saturation, o.world, open?.report);
   const calibration: Calibration = {
     version: 1,
     source: `${o.world} world on ${new Date().toISOString().slice(0, 10)}: steady-chat, ${devices} devices, ${light.rate ?? 400} msgs/s for ${light.duration}${cpu ? `, and closed loop (${devices} VUs)` : ''}`,
@@ -210,7 +212,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
       machine: machine(),
       lightRuns: lights.map((r) => ({ e2eP50Ms: r.latency.e2eMs.p50, e2eP99Ms: r.latency.e2eMs.p99 })),
       // `load`: what the light runs ran (steady-chat's options over the main job's), so the hop can be fitted again to them (refitLinks).
-      lightRun: { ackP50Ms: ack.p50, ackP99Ms: ack.p99, e2eP50Ms: report.latency.e2eMs.p50, e2eP99Ms: report.latency.e2eMs.p99, ackedPerSec: round(measuredThroughput(report)), load: { ...light, devices: light.devices ?? 1000 } },
+      lightRun: { ackP50Ms: ack.p50, ackP99Ms: ack.p99, e2eP50Ms: report.latency.e2eMs.p50, e2eP99Ms: report.latency.e2eMs.p99, ackedPerSec: round(measuredThroughput(report)), load: { ...mainLoad, devices: mainLoad.devices ?? 1000 } },
       ...(cpu ? {
         closedLoop: {
           saturationMsgsPerSec: round(measuredThroughput(saturation!)), clusterCpuCores: round(cpu.cpuShare), cpuMsPerMessage: round(cpu.cpuMsPerMessage), simUnitsPerMessage: round(cpu.unitsPerMessage),
@@ -223,7 +225,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
       command: `chatlab calibrate --world ${o.world}${o.overrides?.devices ? ` --devices ${o.overrides.devices}` : ''}${o.overrides?.rate ? ` --rate ${o.overrides.rate}` : ''}${o.overrides?.duration ? ` --duration ${o.overrides.duration}` : ''}${o.driverCpus ? ` --driver-cpus ${o.driverCpus}` : ''}`,
     },
   };
-  if (memoryStores) await closeTheLoop(calibration, light, seed, e2e.p50, e2e.p99);
+  if (memoryStores) await closeTheLoop(calibration, mainLoad, seed, e2e.p50, e2e.p99);
   writeFileSync(o.out, `${JSON.stringify(calibration, null, 2)}\n`);
   return { calibration, report, ...(saturation ? { saturation } : {}), file: o.out };
 }
@@ -233,25 +235,40 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
  * figures. `busy`, the closed loop, keeps the workers' loops full: its CPU
  * a frame is a frame's own cost (`frameMs`). At the light load frames come
  * one at a time and each pays a turn of the loop alone: what the light
- * run's CPU a frame has beyond `frameMs` is the wake-up (`wakeMs`). The
- * collector's pauses (their mean, and the frames between two) are the
- * light run's: the main job's. Without a closed loop (the local world) the
- * light run's CPU a frame is `frameMs` and there is no wake-up. None when a
- * report has no such figures (a report of an older chatlab).
+ * run's CPU a frame has beyond `frameMs` and the devices' crypto (which
+ * the sim charges apart, from its cost model: the light run's own
+ * encryptions and decryptions are taken off) is the wake-up (`wakeMs`).
+ * The collector's pauses (their mean, and the frames between two) are
+ * `plain`'s when given (the open load, crypto off, as the sim's loads of
+ * the cluster run), else the light run's. Without a closed loop (the local
+ * world) the light run's CPU a frame less its crypto is `frameMs` and there
+ * is no wake-up. None when a report has no such figures (a report of an
+ * older chatlab).
  */
-export function driverModelOf(light: Report, busy: Report | undefined, world: string): DriverModel | undefined {
+export function driverModelOf(light: Report, busy: Report | undefined, world: string, plain?: Report): DriverModel | undefined {
   const d = light.driver;
-  const gc = d?.gcPauses;
+  const gcOf = plain?.driver?.gcPauses?.everyFrames ? plain : light;
+  const gc = gcOf.driver?.gcPauses;
   if (!d?.cpuMsPerFrame || !gc?.everyFrames) return undefined;
-  const frameMs = busy?.driver?.cpuMsPerFrame ?? d.cpuMsPerFrame;
-  const wakeMs = Math.max(0, d.cpuMsPerFrame - frameMs);
+  const crypto = cryptoMsPerFrame(light);
+  const lightFrameMs = Math.max(0, d.cpuMsPerFrame - crypto);
+  const frameMs = busy?.driver?.cpuMsPerFrame ?? lightFrameMs;
+  const wakeMs = Math.max(0, lightFrameMs - frameMs);
   return {
-    source: `${world} runs of steady-chat (${light.devices.planned} devices): ${(frameMs * 1000).toFixed(1)} µs of CPU a frame${busy ? ` in the closed loop (${busy.driver!.workers as number} workers)` : ''}, ${(d.cpuMsPerFrame * 1000).toFixed(1)} at the light load (${d.workers as number} workers), ${gc.count} GC pauses of ${round(gc.meanMs)} ms mean (max ${round(gc.maxMs)}) every ${Math.round(gc.everyFrames)} frames`,
+    source: `${world} runs of steady-chat (${light.devices.planned} devices): ${(frameMs * 1000).toFixed(1)} µs of CPU a frame${busy ? ` in the closed loop (${busy.driver!.workers as number} workers)` : ''}, ${(d.cpuMsPerFrame * 1000).toFixed(1)} at the light load (${d.workers as number} workers)${crypto > 0 ? `, ${(crypto * 1000).toFixed(1)} of it the devices' crypto` : ''}, ${gc.count} GC pauses of ${round(gc.meanMs)} ms mean (max ${round(gc.maxMs)}) every ${Math.round(gc.everyFrames)} frames${gcOf === plain ? ' (the open load, crypto off)' : ''}`,
     frameMs: round(frameMs),
     ...(wakeMs > 0 ? { wakeMs: round(wakeMs) } : {}),
     gcEveryFrames: Math.round(gc.everyFrames),
     gcPauseMs: round(gc.meanMs),
   };
+}
+
+/** What a run's devices spent encrypting and decrypting, a driver frame (ms; 0 with crypto off). */
+function cryptoMsPerFrame(r: Report): number {
+  const e = r.e2ee;
+  const frames = r.driver?.frames;
+  if (!e || e.mode !== 'real' || !frames) return 0;
+  return (e.encryptUs.mean * e.encryptUs.count + e.decryptUs.mean * e.decryptUs.count) / 1000 / frames;
 }
 
 /**
@@ -317,8 +334,10 @@ export function scavenges(gc: ClusterGc): Pause {
 
 /**
  * The node process's major cycles as the sim's pauses (Calibration.node.gc.major):
- * what each took of the event loop's thread — its incremental marking's
- * steps and its final mark-compact — on average (`gc`, a profiled run),
+ * what each took of the event loop's thread on average (`gc`, a profiled
+ * run) — its incremental marking's steps (`marking`: their ms, and their
+ * share of the loop's busy time while they last, the rest its own work)
+ * and its final mark-compact (`pauseMs`) —
  * every so much of the CPU besides the scavenges, counted over `gc` and
  * `others` (runs of the same load: a 15 s load has one to four cycles, and
  * one run's count alone halves or doubles the spacing). None without a
@@ -329,7 +348,11 @@ export function majorCycles(gc: ClusterGc, others: readonly ClusterGc[] = []): P
   const runs = [gc, ...others];
   const cpuMs = runs.reduce((n, r) => n + r.cpuMs - r.minor.totalMs, 0);
   const cycles = runs.reduce((n, r) => n + r.major.count, 0);
-  return { everyCpuMs: round(cpuMs / cycles), pauseMs: round(gc.major.meanMs + gc.major.marking.meanMs) };
+  const m = gc.major.marking;
+  // The marking takes the loop in steps between its own work (allocation sets them going): its share of the two.
+  const share = m.meanMs + m.workMeanMs > 0 ? Math.min(0.95, m.meanMs / (m.meanMs + m.workMeanMs)) : 0;
+  if (!(share > 0)) return { everyCpuMs: round(cpuMs / cycles), pauseMs: round(gc.major.meanMs + m.meanMs) };
+  return { everyCpuMs: round(cpuMs / cycles), pauseMs: round(gc.major.meanMs), marking: { ms: round(m.meanMs), share: round(share) } };
 }
 
 interface CpuFit {

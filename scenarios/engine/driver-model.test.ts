@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import type { Report } from '../../reports/report.ts';
 import { driverModelOf } from './calibrate.ts';
 
-const run = (workers: number, cpuMsPerFrame: number, gc?: { count: number; meanMs: number; maxMs: number; everyFrames: number }) => ({
+const run = (workers: number, cpuMsPerFrame: number, gc?: { count: number; meanMs: number; maxMs: number; everyFrames: number }, e2ee?: { encryptUs: number; encrypts: number; decryptUs: number; decrypts: number }) => ({
   devices: { planned: 1000, connectedPeak: 1000 },
   driver: { cpuPercent: 30, eventLoopP99Ms: 2, bound: false, workers, frames: 100_000, cpuMsPerFrame, ...(gc ? { gcPauses: { ...gc, totalMs: gc.count * gc.meanMs, everyCpuMs: 1 } } : {}) },
+  e2ee: e2ee ? { mode: 'real', encryptUs: { mean: e2ee.encryptUs, count: e2ee.encrypts }, decryptUs: { mean: e2ee.decryptUs, count: e2ee.decrypts } } : null,
 }) as unknown as Report;
 
 describe('driverModelOf (the sim\'s driver loops from live runs)', () => {
@@ -22,5 +23,20 @@ describe('driverModelOf (the sim\'s driver loops from live runs)', () => {
     assert.equal(m.frameMs, 0.1);
     assert.equal(m.wakeMs, undefined);
     assert.equal(driverModelOf(run(2, 0.1), undefined, 'local'), undefined, 'no GC figures (an older report)');
+  });
+
+  it('takes the light run\'s crypto off its cost a frame (the sim charges it from its cost model), and the pauses from a run with crypto off when given', () => {
+    // 100,000 frames; 10,000 encryptions of 100 µs and 20,000 decryptions of 250 µs: 6 s, 0.06 ms a frame.
+    const light = run(2, 0.1, { count: 60, meanMs: 8.5, maxMs: 15, everyFrames: 2000 }, { encryptUs: 100, encrypts: 10_000, decryptUs: 250, decrypts: 20_000 });
+    const plain = run(1, 0.03, { count: 30, meanMs: 4, maxMs: 6, everyFrames: 5000 });
+    const m = driverModelOf(light, run(1, 0.025), 'embedded', plain)!;
+    assert.equal(m.frameMs, 0.025);
+    assert.equal(m.wakeMs, 0.015, '0.1 a frame, less 0.06 of crypto, less the frame\'s own 0.025');
+    assert.equal(m.gcEveryFrames, 5000, 'the crypto-off run\'s collector, as the sim\'s loads of the cluster run');
+    assert.equal(m.gcPauseMs, 4);
+    assert.match(m.source!, /60\.0 of it the devices' crypto/);
+    assert.match(m.source!, /crypto off/);
+    const alone = driverModelOf(light, run(1, 0.025), 'embedded')!;
+    assert.equal(alone.gcEveryFrames, 2000, 'no such run: the light run\'s own pauses');
   });
 });

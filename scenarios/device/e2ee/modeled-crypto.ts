@@ -34,8 +34,22 @@ export class ModeledCrypto implements DeviceCrypto {
   private signedPreKey = 1;
   /** remote → the identity its session was started with (a string, no object per session: a sim holds millions). */
   private readonly sessions = new Map<DeviceId, string>();
-  /** Sessions not yet confirmed (no reply came, so messages are still pre-key messages); built on first use. */
-  private unconfirmed?: Set<DeviceId>;
+  /**
+   * Sessions not yet confirmed (no reply came, so messages are still
+   * pre-key messages), each with its base key's stand-in (a number this
+   * device gave the session when it started it); built on first use.
+   */
+  private unconfirmed?: Map<DeviceId, number>;
+  /** Base keys started this device's sessions (`unconfirmed`'s numbers). */
+  private bases = 0;
+  /**
+   * Sessions this device started from a remote's pre-key message, by the
+   * base key that message named, until a message of the session's own comes
+   * (the remote then sends no more pre-key messages on it): a later pre-key
+   * message with that base key is the session's next message, as live
+   * (DeviceCrypto's decryptPreKeyMessage), not another X3DH.
+   */
+  private accepted?: Map<DeviceId, number>;
   /** `${sender} ${group}` → the sender-key generation held (built on first use: most devices are in no group). */
   private senderKeys?: Map<string, number>;
   private ownGeneration?: Map<string, number>;
@@ -70,13 +84,14 @@ export class ModeledCrypto implements DeviceCrypto {
     this.spend(this.model.sessionStartUs);
     const old = this.sessions.get(remote);
     this.sessions.set(remote, bundle.identityKey);
-    (this.unconfirmed ??= new Set()).add(remote);
+    (this.unconfirmed ??= new Map()).set(remote, ++this.bases);
     return { identityChanged: old !== undefined && old !== bundle.identityKey, usedOneTimePreKey: bundle.oneTimePreKey !== undefined };
   }
 
   forget(remote: DeviceId): void {
     this.sessions.delete(remote);
     this.confirm(remote);
+    this.settled(remote);
   }
 
   /** Messages to `remote` are no longer pre-key messages. */
@@ -84,11 +99,21 @@ export class ModeledCrypto implements DeviceCrypto {
     if (this.unconfirmed?.delete(remote) && this.unconfirmed.size === 0) this.unconfirmed = undefined;
   }
 
+  /** `remote` sends no more pre-key messages on the session this device accepted from it. */
+  private settled(remote: DeviceId): void {
+    if (this.accepted?.delete(remote) && this.accepted.size === 0) this.accepted = undefined;
+  }
+
   encrypt(remote: DeviceId, plaintext: string): string {
     if (!this.sessions.has(remote)) throw new E2eeError('no_session', `no session with ${remote}`);
     this.spend(this.model.encryptUs);
-    // 'P' + the sender's identity: a pre-key message names it (the responder starts its session from it).
-    if (this.unconfirmed?.has(remote)) return base64urlLength(`P${this.identityKey}${FILL.slice(0, this.model.preKeyMessageOverheadBytes)}${carried(plaintext)}`);
+    // 'P' + the sender's identity and its base key: a pre-key message names them (the responder starts its session from
+    // it, or finds the session an earlier one started).
+    const base = this.unconfirmed?.get(remote);
+    if (base !== undefined) {
+      const header = `P${this.identityKey}${baseKey(base)}`;
+      return base64urlLength(`${header}${FILL.slice(0, Math.max(0, this.model.preKeyMessageOverheadBytes - BASE_KEY_CHARS))}${carried(plaintext)}`);
+    }
     return base64urlLength(`M${FILL.slice(0, this.model.messageOverheadBytes)}${carried(plaintext)}`);
   }
 
@@ -96,17 +121,26 @@ export class ModeledCrypto implements DeviceCrypto {
     this.spend(this.model.decryptUs);
     const s = this.sessions.get(remote);
     if (ciphertext.startsWith('P')) {
+      const size = ciphertext.length - 44 - Math.max(BASE_KEY_CHARS, this.model.preKeyMessageOverheadBytes);
+      const plaintext = uncarried(ciphertext, 44) ?? FILL.slice(0, Math.max(0, size));
+      const base = parseInt(ciphertext.slice(44, 44 + BASE_KEY_CHARS), 36);
+      // The session an earlier pre-key message of the same base key started: its next message, no X3DH.
+      if (s !== undefined && this.accepted?.get(remote) === base && ciphertext.startsWith(s, 1)) {
+        this.confirm(remote);
+        return { plaintext, startedSession: false, identityChanged: false };
+      }
       // A copy, not a slice: a slice would keep the whole first message alive as long as the session.
       const identity = flatCopy(ciphertext.slice(1, 44));
       this.spend(this.model.sessionAcceptUs);
       this.sessions.set(remote, identity);
+      (this.accepted ??= new Map()).set(remote, base);
       this.confirm(remote);
-      const size = ciphertext.length - 44 - this.model.preKeyMessageOverheadBytes;
-      return { plaintext: uncarried(ciphertext, 44) ?? FILL.slice(0, Math.max(0, size)), startedSession: true, identityChanged: s !== undefined && s !== identity, usedOneTimePreKey: 0 };
+      return { plaintext, startedSession: true, identityChanged: s !== undefined && s !== identity, usedOneTimePreKey: 0 };
     }
     if (!ciphertext.startsWith('M')) throw new E2eeError('malformed', 'not a modeled ciphertext');
     if (s === undefined) throw new E2eeError('no_session', `no session with ${remote}`);
     this.confirm(remote);
+    this.settled(remote);
     return { plaintext: uncarried(ciphertext, 1) ?? FILL.slice(0, Math.max(0, ciphertext.length - 1 - this.model.messageOverheadBytes)), startedSession: false, identityChanged: false };
   }
 
@@ -165,6 +199,12 @@ function uncarried(ciphertext: string, from: number): string | undefined {
 /** A real ciphertext is base64url, whose length is never 1 more than a multiple of 4 (the node refuses it): one more filler character then. */
 function base64urlLength(s: string): string {
   return s.length % 4 === 1 ? `${s}A` : s;
+}
+
+/** A modeled base key: the number its session's initiator gave it, in base 36, 6 characters (inside the pre-key overhead). */
+const BASE_KEY_CHARS = 6;
+function baseKey(n: number): string {
+  return (n % 36 ** BASE_KEY_CHARS).toString(36).padStart(BASE_KEY_CHARS, '0');
 }
 
 /** `s` in a string of its own (a slice of 13 characters or more points into its parent and keeps it alive). */

@@ -39,7 +39,11 @@ void distMatches;
 const pauseSchema = z.object({
   everyCpuMs: z.number({ error: 'expected a number of ms > 0' }).gt(0),
   pauseMs: z.number({ error: 'expected a number of ms >= 0' }).min(0),
-}, { error: 'expected {everyCpuMs, pauseMs}' }).strict();
+  marking: z.object({
+    ms: z.number({ error: 'expected a number of ms >= 0' }).min(0),
+    share: z.number({ error: 'expected a number between 0 and 1' }).gt(0).lt(1),
+  }, { error: 'expected {ms, share}: the marking before the pause, and its share of the loop' }).strict().optional(),
+}, { error: 'expected {everyCpuMs, pauseMs, marking?}' }).strict();
 
 const storeSchema = z.object({
   servers: z.number({ error: 'expected an integer >= 1' }).int().min(1),

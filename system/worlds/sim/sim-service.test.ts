@@ -86,6 +86,21 @@ describe('ServiceQueue', () => {
     assert.equal(q.totalBusyMs, 131, 'pauses are CPU the process spent');
   });
 
+  it('with marking, begins a pause where its budget fills: the work after takes the marking\'s share of the loop until it is done, then the pause', () => {
+    // Marking of 6 ms taking half the loop: each ms of work while it lasts carries 1 ms of it.
+    const q = new ServiceQueue('nodes', 1, 0, [{ everyCpuMs: 20, pauseMs: 10, marking: { ms: 6, share: 0.5 } }]);
+    assert.equal(q.admit(0, 4), 4);
+    assert.equal(q.admit(0, 4), 8);
+    assert.equal(q.admit(0, 4), 12, 'the third job fills the budget: the marking begins after it, no block');
+    assert.equal(q.admit(0, 4), 20, 'marking: 4 ms of work carry 4 of it');
+    assert.deepEqual(q.pausesTaken, [0], 'not done yet: no pause');
+    assert.equal(q.admit(0, 4), 36, 'the last 2 ms of marking, then the pause of 10');
+    assert.deepEqual(q.pausesTaken, [1]);
+    assert.equal(q.admit(100, 4), 104, 'the budget runs again from what the filling job left');
+    assert.equal(q.totalBusyMs, 24 + 6 + 10, 'work, marking and pause are all CPU the process spent');
+    assert.throws(() => new ServiceQueue('x', 1, 0, [{ everyCpuMs: 5, pauseMs: 1, marking: { ms: 5, share: 1 } }]), /x: a pause's marking needs/);
+  });
+
   it('extends the work under way: work admitted later waits for it, work admitted before keeps its time; one server only', () => {
     const q = new ServiceQueue('loop', 1);
     assert.equal(q.admit(0, 1), 1);

@@ -7,6 +7,13 @@
 export interface Pause {
   everyCpuMs: number;
   pauseMs: number;
+  /**
+   * Work the collector does on the loop's thread before its pause, in steps
+   * between the loop's own work (a major cycle's incremental marking): `ms`
+   * of it in all, taking `share` of the loop's time while it lasts. Without
+   * it the whole cost is `pauseMs`, one block.
+   */
+  marking?: { ms: number; share: number };
 }
 
 /**
@@ -25,6 +32,9 @@ export class ServiceQueue {
   private turnAt = -Infinity;
   /** Work admitted since each pause's last stop (same order as `pauses`). */
   private readonly sincePause: Float64Array;
+  /** Each pause's marking still to do (ms; 0 when none is under way), and what it adds to a ms of the loop's own work. */
+  private readonly markingLeft: Float64Array;
+  private readonly markingPerWork: Float64Array;
   /** Pauses charged since the queue was made, by `pauses` order. */
   readonly pausesTaken: number[];
   /** Requests admitted, total service time and total wait (ms), for gauges and calibration checks. */
@@ -52,7 +62,10 @@ export class ServiceQueue {
     if (!Number.isInteger(servers) || servers < 1) throw new RangeError(`${name}: servers must be an integer >= 1, got ${servers}`);
     for (const p of pauses) {
       if (!(p.everyCpuMs > 0) || !(p.pauseMs >= 0)) throw new RangeError(`${name}: a pause needs everyCpuMs > 0 and pauseMs >= 0, got ${JSON.stringify(p)}`);
+      if (p.marking && !(p.marking.ms >= 0 && p.marking.share > 0 && p.marking.share < 1)) throw new RangeError(`${name}: a pause's marking needs ms >= 0 and 0 < share < 1, got ${JSON.stringify(p.marking)}`);
     }
+    this.markingLeft = new Float64Array(pauses.length);
+    this.markingPerWork = Float64Array.from(pauses, (p) => (p.marking ? p.marking.share / (1 - p.marking.share) : 0));
     // A run starts somewhere in each pause's cycle, and where is unknown: the first comes after half a budget, the mean.
     this.sincePause = Float64Array.from(pauses, (p) => p.everyCpuMs / 2);
     this.pausesTaken = pauses.map(() => 0);
@@ -78,15 +91,32 @@ export class ServiceQueue {
     }
     const work = wakes ? serviceMs + this.wakeMs : serviceMs;
     if (wakes) this.totalWakes++;
-    // The work that fills a pause's budget stops the process: its own service and the pause, one block.
+    // The work that fills a pause's budget stops the process: its own service and the pause, one block. A pause with
+    // marking begins it there instead: the work after takes longer by the marking's share of the loop until the marking
+    // is done, and the work that finishes it pays the pause.
     let cost = work;
     for (let i = 0; i < this.pauses.length; i++) {
       const p = this.pauses[i]!;
+      let left = this.markingLeft[i]!;
+      if (left > 0) {
+        const step = Math.min(left, work * this.markingPerWork[i]!);
+        cost += step;
+        left -= step;
+        this.markingLeft[i] = left;
+        if (left <= 0) {
+          cost += p.pauseMs;
+          this.pausesTaken[i]!++;
+        }
+        continue;
+      }
       const since = this.sincePause[i]! + work;
       if (since >= p.everyCpuMs) {
         this.sincePause[i] = since - p.everyCpuMs;
-        cost += p.pauseMs;
-        this.pausesTaken[i]!++;
+        if (p.marking && p.marking.ms > 0) this.markingLeft[i] = p.marking.ms;
+        else {
+          cost += p.pauseMs;
+          this.pausesTaken[i]!++;
+        }
       } else this.sincePause[i] = since;
     }
     const done = start + cost;
@@ -131,6 +161,7 @@ export class ServiceQueue {
   /** Forgets queued work (a restarted process starts with an empty queue). */
   reset(nowMs: number): void {
     this.free.fill(nowMs);
+    this.markingLeft.fill(0);
     this.turnAt = -Infinity;
   }
 
