@@ -12,6 +12,7 @@ import { normal, Z99, type Dist } from '../../system/worlds/sim/distribution.ts'
 import { SeededRandom } from '../../system/random/random.ts';
 import type { SimWorld } from '../../system/worlds/sim/sim-world.ts';
 import { runLive } from './live/live.ts';
+import { onEveryCpu } from './live/affinity.ts';
 import { GcPauseMeter } from './live/gc-pauses.ts';
 import { GcSampler, majorCyclesOf, type GcSample, type MajorCycle } from './gc-marking.ts';
 import { runSim } from './sim/sim.ts';
@@ -60,7 +61,9 @@ function runReport(world: string, o: Overrides, seed: number, out: string): Repo
   if (o.duration !== undefined) args.push('--duration', String(o.duration));
   if (o.e2ee === false) args.push('--no-e2ee');
   // Thresholds may fail on a busy machine; the report is written either way.
-  spawnSync(process.execPath, args, { stdio: 'ignore', timeout: 600_000 });
+  // On every CPU, as a user's run is, even when this process is pinned (bench:sim-vs-live pins it to CPU 0).
+  const [command, argv] = onEveryCpu(process.execPath, args);
+  spawnSync(command, argv, { stdio: 'ignore', timeout: 600_000 });
   try {
     return JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
   } catch (err) {

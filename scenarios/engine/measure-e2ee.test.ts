@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { cpus, loadavg } from 'node:os';
 import { e2eeCostSchema } from '../../system/worlds/sim/e2ee-cost.ts';
+import { openAttachment, sealAttachment } from '../device/e2ee/attachment.ts';
 import { DH_STEP_SHARE, measureE2eeCost } from './measure-e2ee.ts';
 
 describe('measureE2eeCost', function () {
@@ -34,6 +35,18 @@ describe('measureE2eeCost', function () {
     // A ratchet message on steady chat's 20–400 B bodies: 67 bytes of header and MAC plus ~8.5 of padding, all base64url, and a third of the plaintext.
     assert.ok(Math.abs(model.messageOverheadBytes + 1 - (4 / 3) * (67 + 8.5) - 210 / 3) < 3, `ratchet overhead ${model.messageOverheadBytes}`);
     assert.equal(model.preKeyMessageOverheadBytes + 44 - (model.messageOverheadBytes + 1) > 85, true, 'identity and base keys (64 B) and two pre-key ids');
+
+    // Media in µs per KiB, as the sim charges it: beside the same sealing and opening timed here, not a thousand times it.
+    const media = new Uint8Array(8192).fill(7);
+    const times: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const t = performance.now();
+      const sealed = sealAttachment(media);
+      openAttachment(sealed.blob, sealed.key, sealed.digest);
+      times.push(((performance.now() - t) * 1000) / 2 / 8);
+    }
+    const here = times.sort((a, b) => a - b)[6]!;
+    assert.ok(model.attachmentUsPerKiB > here / 20 && model.attachmentUsPerKiB < here * 20, `attachment ${model.attachmentUsPerKiB} µs/KiB, timed here ${here.toFixed(1)}`);
 
     assert.match(model.source, /^measureE2eeCost, real DeviceCrypto: \d+ cores \(.+\), node v\d+\.\d+\.\d+, 2026-01-02, load \d+\.\d$/);
     assert.deepEqual(detail.bodyBytes, { min: 20, max: 400 }, "steady chat's bodies by default");

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus as cpuList } from 'node:os';
 import { parseOrThrow } from '../../../system/schema/check.ts';
 import { cpuListSchema } from '../../cpu-list.ts';
@@ -25,4 +25,20 @@ export function pinToCpus(pid: number, cpus: string): void {
 export function cpusBesideFirst(): string | undefined {
   const count = cpuList().length;
   return count < 2 ? undefined : count === 2 ? '1' : `1-${count - 1}`;
+}
+
+let tasksetFound: boolean | undefined;
+
+/**
+ * `command args` to start on every CPU of the machine, whatever this
+ * process is pinned to: a child inherits its parent's CPUs, and a run that
+ * stands for one a user starts (`chatlab run`, nothing pinned) must not
+ * get only the core its pinned parent has. Through `taskset -c 0-N` where
+ * util-linux is there and the machine has more than one CPU; as given
+ * otherwise.
+ */
+export function onEveryCpu(command: string, args: readonly string[]): [string, string[]] {
+  const count = cpuList().length;
+  tasksetFound ??= spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
+  return count > 1 && tasksetFound ? ['taskset', ['-c', `0-${count - 1}`, command, ...args]] : [command, [...args]];
 }
