@@ -112,9 +112,10 @@ if (values['write-default']) {
   copyFileSync(measured.file, defaultFile);
   log(`wrote the measured calibration to ${defaultFile.pathname}`);
 }
+// The main job's sim row: the shipped default as loaded, refitted (--refit-default), or as just written (--write-default:
+// the default this process loaded at its start is the one it replaced).
+let mainCalibration: Calibration | undefined = values['write-default'] ? measured.calibration : undefined;
 const calibration = values.calibration ? loadCalibration(values.calibration).calibration : measured.calibration;
-// The main job's sim row: the shipped default as loaded, or refitted (--refit-default).
-let mainCalibration: Calibration | undefined;
 if (values['refit-default']) {
   const c = JSON.parse(readFileSync(defaultFile, 'utf8')) as Calibration;
   const notes = c.notes as { refit?: string } | undefined;
@@ -178,7 +179,7 @@ const fig = (r: Report) => ({ throughput: measuredThroughput(r), p50: r.latency.
 const pct = (a: number, b: number) => (b - a) / a;
 const cell = (a: number, b: number, digits: number) => `${a.toFixed(digits).padStart(9)}${b.toFixed(digits).padStart(9)}${`${(pct(a, b) * 100).toFixed(0)}%`.padStart(7)}`;
 const w = (s: string, n: number) => s.padEnd(n);
-process.stdout.write(`\ncalibration: ${calibration.source}; main-job sim: the default calibration${mainCalibration ? ' (its hop refitted)' : ''}; sim resolution ${resolutionMs} ms\n`);
+process.stdout.write(`\ncalibration: ${calibration.source}; main-job sim: the default calibration${values['refit-default'] ? ' (its hop refitted)' : values['write-default'] ? ' (as just written)' : ''}; sim resolution ${resolutionMs} ms\n`);
 process.stdout.write(`cluster on CPU 0, driver on CPU ${driverCpus ?? '(shared)'}; live saturation ${liveSat.toFixed(0)} msgs/s (closed loop, ${devices} VUs)\n\n`);
 process.stdout.write(`${w('load', 11)}${w('offered', 10)}${'acked msgs/s'.padStart(25)}${'e2e p50 ms'.padStart(25)}${'e2e p99 ms'.padStart(25)}   goal\n`);
 process.stdout.write(`${w('', 21)}${'    live      sim      Δ'.repeat(3)}\n`);
