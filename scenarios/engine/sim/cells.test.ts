@@ -28,11 +28,14 @@ const args = ['--seed', String(SEED), '--devices', '2000', '--duration', '10s', 
  * link draws), so one cell and two agree within tolerances, not exactly:
  * the owed deliveries within 5% (the message count is the rate's, the
  * recipients per message a draw), and each path's e2e p50 and p99 within
- * 25% on paths with at least MIN_SAMPLES deliveries in both runs.
+ * 25% on paths with at least MIN_SAMPLES deliveries in both runs (the p99
+ * on those with at least MIN_P99_SAMPLES).
  */
 const COUNT_TOLERANCE = 0.05;
 const LATENCY_TOLERANCE = 0.25;
 const MIN_SAMPLES = 300;
+/** The p99 only on paths with at least this many deliveries in both runs. */
+const MIN_P99_SAMPLES = 2000;
 
 function within(a: number, b: number, tolerance: number): boolean {
   return Math.abs(a - b) <= tolerance * Math.max(Math.abs(a), Math.abs(b));
@@ -100,11 +103,13 @@ describe('Sim cells (--cells)', function () {
       const b = two.paths[path];
       if (!a || !b || a.e2eMs.count < MIN_SAMPLES || b.e2eMs.count < MIN_SAMPLES) continue;
       compared.push(path);
-      for (const q of ['p50', 'p99'] as const) {
+      // A p99 of a thousand deliveries is its ten largest: group-write (~1,000) read 66 ms in one run and 26 in the other.
+      for (const q of a.e2eMs.count >= MIN_P99_SAMPLES && b.e2eMs.count >= MIN_P99_SAMPLES ? ['p50', 'p99'] as const : ['p50'] as const) {
         assert.ok(within(a.e2eMs[q], b.e2eMs[q], LATENCY_TOLERANCE), `${path} e2e ${q}: one cell ${a.e2eMs[q]} ms, two cells ${b.e2eMs[q]} ms`);
       }
     }
     assert.ok(compared.includes('direct') && compared.includes('cross-node'), `paths compared: ${compared.join(', ')}`);
+    assert.ok(one.paths['cross-node']!.e2eMs.count >= MIN_P99_SAMPLES, 'the cross-node path\'s p99 is compared');
     process.stderr.write(`      ${summary('one cell', one)}\n      ${summary('two cells', two)}\n`);
   });
 });

@@ -49,24 +49,24 @@ export const e2eeCostSchema = z.object({
  * For a calibration without an `e2ee` section; the shipped one
  * (calibrations/embedded.json) carries these same figures. Measured with
  * `measureE2eeCost` (scenarios/engine/measure-e2ee.ts, what `chatlab
- * calibrate` runs) on the 2-core machine (AMD EPYC, node v20.20.2) on
- * 2026-12-05, load average 1.3 from others' work: three runs in fresh
- * processes (~0.7 s each), each figure their median. Decrypt is 31 µs on
- * the same chain and 197 µs with a DH ratchet step, half each; the first
- * pre-key message decrypts in 496 µs. Overheads are base64url characters
- * beyond the plaintext and ModeledCrypto's marker, over bodies of 20–400 B.
+ * calibrate` runs first) on the 2-core machine (Intel Xeon, node v20.20.2)
+ * on 2026-12-07, load average 1.2, one run, in the `--write-default`
+ * sitting of bench:sim-vs-live. Decrypt is 29.6 µs on the same chain and 180.9 µs
+ * with a DH ratchet step, half each; the first pre-key message decrypts in
+ * 466.2 µs. Overheads are base64url characters beyond the plaintext and
+ * ModeledCrypto's marker, over bodies of 20–400 B.
  */
 export const DEFAULT_E2EE_COST: E2eeCostModel = {
-  source: 'measureE2eeCost, real DeviceCrypto, median of 3 runs: 2 cores (AMD EPYC), node v20.20.2, 2026-12-05, load 1.3',
-  encryptUs: 30,
-  decryptUs: 114,
-  sessionStartUs: 619,
-  sessionAcceptUs: 383,
-  groupEncryptUs: 56,
-  groupDecryptUs: 130,
+  source: 'measureE2eeCost, real DeviceCrypto: 2 cores (Intel(R) Xeon(R) Processor), node v20.20.2, 2026-12-07, load 1.2',
+  encryptUs: 27,
+  decryptUs: 105,
+  sessionStartUs: 551,
+  sessionAcceptUs: 361,
+  groupEncryptUs: 50,
+  groupDecryptUs: 119,
   messageOverheadBytes: 171,
   preKeyMessageOverheadBytes: 224,
   senderKeyOverheadBytes: 174,
   distributionBytes: 93,
-  attachmentUsPerKiB: 3.4,
+  attachmentUsPerKiB: 3.2,
 };
