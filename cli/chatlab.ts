@@ -272,7 +272,7 @@ program
   .addOption(new Option('--world <world>', 'the live world to measure').choices(['embedded', 'local']).default('embedded'))
   .option('--devices <n>', 'devices of the calibration runs (default: steady-chat\'s 1000)', int('--devices', 2, 20_000))
   .option('--rate <r>', 'messages per second of the light run (default: steady-chat\'s 400)', positive('--rate'))
-  .option('--duration <d>', 'load duration of the closed-loop and open-load runs (default 15s); the light runs are the main job\'s own 30 s', duration('--duration'))
+  .option('--duration <d>', 'load duration of the closed-loop and open-load runs (default 15s); embedded, the light runs are the main job\'s own 30 s; local, they run this long', duration('--duration'))
   .option('--driver-cpus <list>', 'pin the driver\'s workers to these CPUs (taskset list, e.g. 1); pin chatlab itself with `taskset -c 0 npx chatlab calibrate …`', cpuList('--driver-cpus'))
   .option('--seed <s>', 'seed', int('--seed', 0, 2 ** 31), 1)
   .option('--out <file>', 'where to write it', 'calibration.json')

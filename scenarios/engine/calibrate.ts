@@ -128,12 +128,14 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   // The cluster's figures: the devices' end-to-end crypto is measured apart (its cost model), and the driver's share of
   // the CPU it takes would be charged to the cluster here.
   const light = { duration: '15s', e2ee: false, ...(o.overrides ?? {}) };
+  const memoryStores = o.world === 'embedded';
   // The light runs are the main job as it runs — end-to-end encryption on, for the scenario's own duration (live, a run's
   // tail shrinks as its processes warm: 30 s read p99 15 ms where 15 s read 18): what an uncalibrated sim of it should
-  // land near. The devices and rate, when given, are the caller's.
+  // land near. The devices and rate, when given, are the caller's. Only where the sim then runs the same load to fit the
+  // hop (closeTheLoop: embedded): without that fit the hop would carry the crypto the sim also charges, so the local
+  // world's light runs stay plaintext, at the runs' duration.
   const { duration: _closedLoopDuration, ...lightLoad } = light;
-  const mainLoad: Overrides = { ...lightLoad, e2ee: true };
-  const memoryStores = o.world === 'embedded';
+  const mainLoad: Overrides = memoryStores ? { ...lightLoad, e2ee: true } : light;
   const e2ee = measureE2eeCost();
   log(`e2ee cost: encrypt ${e2ee.model.encryptUs} µs, decrypt ${e2ee.model.decryptUs} µs, session start ${e2ee.model.sessionStartUs} µs (${e2ee.detail.elapsedMs} ms to measure)`);
   // The light runs first, each `chatlab run` in a fresh process of its own: their latencies are what an uncalibrated sim should
@@ -190,7 +192,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const driver = driverModelOf(report, saturation, o.world, open?.report);
   const calibration: Calibration = {
     version: 1,
-    source: `${o.world} world on ${new Date().toISOString().slice(0, 10)}: steady-chat, ${devices} devices, ${light.rate ?? 400} msgs/s for ${report.durationMs / 1000}s, encrypted${cpu ? `, and closed loop (${devices} VUs, ${light.duration})` : ''}`,
+    source: `${o.world} world on ${new Date().toISOString().slice(0, 10)}: steady-chat, ${devices} devices, ${light.rate ?? 400} msgs/s for ${report.durationMs / 1000}s${mainLoad.e2ee ? ', encrypted' : ''}${cpu ? `, and closed loop (${devices} VUs, ${light.duration})` : ''}`,
     links: {
       ...d.links,
       'device-gateway': link,
