@@ -19,11 +19,20 @@ describe('Watchdog', () => {
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
     let exit: string | undefined;
     child.once('exit', (_c, sig) => (exit = `killed by ${sig}`));
+    // The probe a killed process no longer answers (its port refuses): a probe between the kill and its exit event must
+    // not count as answered, as a real one would not.
+    let killed = false;
     const w = new Watchdog({ intervalMs: 50, probeTimeoutMs: 200 });
-    w.add({ name: 'node-2', running: () => exit === undefined, exitDetail: () => exit ?? 'exited', probe: async () => {} });
+    w.add({
+      name: 'node-2', running: () => exit === undefined, exitDetail: () => exit ?? 'exited',
+      probe: async () => {
+        if (killed) throw new Error('connect ECONNREFUSED');
+      },
+    });
     w.start();
     await sleep(120);
     const killedMs = Date.now();
+    killed = true;
     process.kill(child.pid!, 'SIGKILL');
     await sleep(300);
     w.stop();
