@@ -54,8 +54,12 @@ export class ModeledCrypto implements DeviceCrypto {
   private senderKeys?: Map<string, number>;
   private ownGeneration?: Map<string, number>;
 
+  /** Filler after a pre-key message's header (marker, identity, base key): the measured overhead less the base key. */
+  private readonly preKeyFill: number;
+
   constructor(private readonly model: E2eeCostModel, private readonly clock: ModeledClock, identity: number) {
     this.identityKey = key32(identity);
+    this.preKeyFill = Math.max(0, model.preKeyMessageOverheadBytes - BASE_KEY_CHARS);
   }
 
   private spend(us: number): void {
@@ -112,7 +116,7 @@ export class ModeledCrypto implements DeviceCrypto {
     const base = this.unconfirmed?.get(remote);
     if (base !== undefined) {
       const header = `P${this.identityKey}${baseKey(base)}`;
-      return base64urlLength(`${header}${FILL.slice(0, Math.max(0, this.model.preKeyMessageOverheadBytes - BASE_KEY_CHARS))}${carried(plaintext)}`);
+      return base64urlLength(`${header}${FILL.slice(0, this.preKeyFill)}${carried(plaintext)}`);
     }
     return base64urlLength(`M${FILL.slice(0, this.model.messageOverheadBytes)}${carried(plaintext)}`);
   }
@@ -121,7 +125,7 @@ export class ModeledCrypto implements DeviceCrypto {
     this.spend(this.model.decryptUs);
     const s = this.sessions.get(remote);
     if (ciphertext.startsWith('P')) {
-      const size = ciphertext.length - 44 - Math.max(BASE_KEY_CHARS, this.model.preKeyMessageOverheadBytes);
+      const size = ciphertext.length - 44 - BASE_KEY_CHARS - this.preKeyFill;
       const plaintext = uncarried(ciphertext, 44) ?? FILL.slice(0, Math.max(0, size));
       const base = parseInt(ciphertext.slice(44, 44 + BASE_KEY_CHARS), 36);
       // The session an earlier pre-key message of the same base key started: its next message, no X3DH.
