@@ -16,14 +16,22 @@ const CANDIDATES = 8;
 /** Re-reads of a device's keys before a fetch gives up on a one-time key (only under extreme contention). */
 const ROUNDS = 30;
 
-const CLAIM = 'UPDATE prekeys_one_time SET claimed_by = ? WHERE device = ? AND key_id = ? IF claimed_by = null';
+/**
+ * A claim names the key it read as well as its id. `IF claimed_by = null`
+ * alone also holds on a row that is gone (Cassandra reads a missing row's
+ * columns as null): a publish deletes the partition, claimed rows with it,
+ * and a fetch that read the old keys before would then claim one already
+ * handed out and write it back. `pub_key = ?` fails on a deleted row.
+ */
+const CLAIM = 'UPDATE prekeys_one_time SET claimed_by = ? WHERE device = ? AND key_id = ? IF pub_key = ? AND claimed_by = null';
 
 /**
  * Pre-key bundles in Cassandra (tables prekey_bundles, one partition per
  * user; prekeys_one_time, one partition per device).
  *
  * At most once, across nodes: a one-time key is handed out by a lightweight
- * transaction that sets `claimed_by` to a fresh token only while it is null.
+ * transaction that sets `claimed_by` to a fresh token only while it is null
+ * and the row still holds the key that was read (see CLAIM).
  * A transaction that times out may still have been applied, so the claim is
  * then read back at SERIAL consistency: the token says whether it was ours,
  * and a key is never lost to an unknown outcome. Claimed rows stay until the
@@ -136,16 +144,17 @@ export class CassandraKeys implements Keys {
       const free = await this.freeKeys(device);
       if (free.length === 0) return undefined;
       for (const candidate of shuffled(free.slice(0, CANDIDATES))) {
-        if (await this.claim(device, candidate.id)) return candidate;
+        if (await this.claim(device, candidate)) return candidate;
       }
     }
     throw new Error(`could not claim a one-time pre-key of ${device} after ${ROUNDS} rounds (contention)`);
   }
 
-  private async claim(device: DeviceId, keyId: number): Promise<boolean> {
+  private async claim(device: DeviceId, key: { id: number; key: string }): Promise<boolean> {
     const token = Uuid.fromString(randomUUID());
+    const keyId = key.id;
     try {
-      return (await this.client.execute(CLAIM, [token, device, keyId])).wasApplied();
+      return (await this.client.execute(CLAIM, [token, device, keyId, key.key])).wasApplied();
     } catch (error) {
       const unknown =
         error instanceof cassandra.errors.OperationTimedOutError || (error as { code?: number }).code === responseErrorCodes.writeTimeout;

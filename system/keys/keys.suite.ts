@@ -110,6 +110,26 @@ export function runKeysSuite(name: string, make: () => Promise<KeysHarness>): vo
       assert.equal(await k.remaining(`${u}.1`), 0);
     });
 
+    it('never hands one one-time pre-key out twice while the device publishes again, across nodes', async () => {
+      // A device replenishes (publishes again) while its contacts fetch: the
+      // publish replaces the keys, and a claim that read the old ones must not
+      // land on a key already handed out. The device keeps every private it
+      // published, so a key from either upload is good once, never twice.
+      const other = await h.peer();
+      for (let round = 0; round < 12; round++) {
+        const u = user();
+        const device = `${u}.1`;
+        const upload = (from: number) => ({ ...bundle('a', 0), oneTimePreKeys: Array.from({ length: 6 }, (_, i) => ({ id: from + i, key: b64(`k${from + i}`) })) });
+        await k.publish(device, upload(100));
+        const fetches = Array.from({ length: 10 }, (_, i) => (i % 2 ? other : k).fetch(u));
+        const republish = (round % 2 ? other : k).publish(device, upload(200));
+        const fetched = await Promise.all(fetches);
+        await republish;
+        const ids = fetched.flatMap(oneTimeIds).filter((x) => x !== undefined);
+        assert.equal(new Set(ids).size, ids.length, `round ${round}: a key handed out twice: ${ids.join(',')}`);
+      }
+    });
+
     it('still hands out the signed pre-key once the one-time keys run out', async () => {
       const u = user();
       const b = bundle('a', 1);
