@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { constants } from 'node:perf_hooks';
 import { GcPauseMeter } from './live/gc-pauses.ts';
-import { collectGarbage, majorCycles, minorShare, refitLinks, scavenges, type ClusterGc } from './calibrate.ts';
+import { collectGarbage, majorCycles, minorShare, refitLinks, scavenges, simProbe, type ClusterGc } from './calibrate.ts';
 import { defaultCalibration } from '../../system/worlds/sim/calibration.ts';
 
 describe('calibrate: the cluster process\'s collections', () => {
@@ -51,5 +51,16 @@ describe('calibrate: the cluster process\'s collections', () => {
     assert.deepEqual(c.links.push, c.links['device-gateway'], 'the push hop is the same link');
     await assert.rejects(refitLinks({ ...structuredClone(defaultCalibration), notes: {} }), /has no light run to fit its hop to/);
     await assert.rejects(refitLinks({ ...structuredClone(defaultCalibration), notes: { lightRun: { e2eP50Ms: 2.6, e2eP99Ms: 12 } } }), /does not say what its light run ran \(notes\.lightRun\.load\)/);
+  });
+
+  it('fits the wake-up on a sim run as the sim of that load runs: the driver\'s loops and the collections bunch the frames, so fewer find the loop idle', async function () {
+    this.timeout(120_000);
+    const { driver, node } = defaultCalibration;
+    assert.ok(driver && node.gc, 'the shipped default has a driver model and the cluster\'s collections');
+    const load = { devices: 300, rate: 1500, duration: '3s', e2ee: false };
+    const even = await simProbe(load, 1, 0.015, 0.01);
+    const asRun = await simProbe(load, 1, 0.015, 0.01, { driver, driverWorkers: 1, gc: node.gc });
+    assert.ok(asRun.wakesPerMessage < 0.9 * even.wakesPerMessage, `wake-ups a message: ${asRun.wakesPerMessage.toFixed(2)} as run, ${even.wakesPerMessage.toFixed(2)} evenly spaced`);
+    assert.ok(asRun.cpuMsPerMessage > 0 && even.cpuMsPerMessage > 0);
   });
 });

@@ -17,7 +17,7 @@ import { GcPauseMeter } from './live/gc-pauses.ts';
 import { GcSampler, majorCyclesOf, type GcSample, type MajorCycle } from './gc-marking.ts';
 import { runSim } from './sim/sim.ts';
 import { measureE2eeCost } from './measure-e2ee.ts';
-import type { Overrides } from './config.ts';
+import { defaultWorkers, type Overrides } from './config.ts';
 
 export interface CalibrateOptions {
   world: 'embedded' | 'local';
@@ -155,23 +155,31 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const unitMs = cpu ? (cpu.cpuMsPerMessage * (1 - minorShare(cpu.gc))) / cpu.unitsPerMessage : 0.02;
   // The wake-up: open load at half the closed loop's throughput costs the cluster more per message than the closed
   // loop (frames come one at a time, each turn of the event loop paid for by few). node.wakeMs is found by bisection
-  // so that the sim at that load spends the same CPU per message: a dearer wake-up also keeps the CPU busy more
-  // often, so fewer frames find it idle, and no closed form holds.
+  // so that the sim at that load, with the driver's loops and the cluster's collections as its runs have them, spends
+  // the same CPU per message, pauses included: a dearer wake-up also keeps the CPU busy more often, so fewer frames
+  // find it idle, and no closed form holds.
   let wake: { msgsPerSec: number; cpuMsPerMessage: number; withoutScavengesMs: number; simCpuMsPerMessage: number; simWakesPerMessage: number; wakeMs: number } | undefined;
   let open: Awaited<ReturnType<typeof measureCpu>> | undefined;
   let marked: Awaited<ReturnType<typeof measureCpu>> | undefined;
   let openLoad: Overrides | undefined;
+  let driver: DriverModel | undefined;
+  let nodeGc: NodeGc | undefined;
   if (cpu && saturation) {
     const rate = Math.max(1, Math.round(measuredThroughput(saturation) / 2));
     openLoad = { ...light, devices, rate };
     open = await measureCpu({ world: o.world, overrides: openLoad, seed, log, driverCpus: o.driverCpus });
     // The same load again under a CPU profile: each major cycle's marking (its CPU figures are not used: the profiler's own).
     marked = await measureCpu({ world: o.world, overrides: openLoad, seed, log, driverCpus: o.driverCpus, profile: true });
-    const probe = (w: number) => simProbe({ ...light, devices, rate }, seed, unitMs, w);
+    // As the sim of this load runs: the driver's loops and the cluster's collections (ProbeAs), so the CPU it spends a
+    // message, pauses and all, is held to live's whole figure.
+    driver = driverModelOf(report, saturation, o.world, open.report);
+    nodeGc = open.gc.minor.count > 0 || marked.gc.major.count > 0 ? nodeGcOf(open.gc, marked.gc, openLoad) : undefined;
+    const as: ProbeAs = { driver, driverWorkers: defaultWorkers(devices, o.driverCpus), gc: nodeGc };
+    const probe = (w: number) => simProbe({ ...light, devices, rate }, seed, unitMs, w, as);
     let lo = 0;
     let hi = 1;
     let fit = await probe(hi);
-    const liveCpu = open.cpuMsPerMessage * (1 - minorShare(open.gc));
+    const liveCpu = open.cpuMsPerMessage;
     if (fit.cpuMsPerMessage > liveCpu) {
       for (let i = 0; i < 10; i++) {
         const mid = (lo + hi) / 2;
@@ -180,7 +188,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
         else [hi, fit] = [mid, at];
       }
     }
-    wake = { msgsPerSec: rate, cpuMsPerMessage: round(open.cpuMsPerMessage), withoutScavengesMs: round(liveCpu), simCpuMsPerMessage: round(fit.cpuMsPerMessage), simWakesPerMessage: round(fit.wakesPerMessage), wakeMs: round(hi) };
+    wake = { msgsPerSec: rate, cpuMsPerMessage: round(open.cpuMsPerMessage), withoutScavengesMs: round(open.cpuMsPerMessage * (1 - minorShare(open.gc))), simCpuMsPerMessage: round(fit.cpuMsPerMessage), simWakesPerMessage: round(fit.wakesPerMessage), wakeMs: round(hi) };
     log(`node wake-up: ${round(hi)} ms (open load at ${rate} msgs/s: ${round(open.cpuMsPerMessage)} ms of CPU a message live, ${round(fit.cpuMsPerMessage)} in the sim)`);
   }
   const frame = (w: number): Dist => ({ kind: 'constant', ms: round(unitMs * w) });
@@ -189,7 +197,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const e2e = report.latency.e2eMs;
   const link = fitHop(e2e.p50 - sendMs, e2e.p99 - sendMs);
   const d = datacenterCalibration;
-  const driver = driverModelOf(report, saturation, o.world, open?.report);
+  driver ??= driverModelOf(report, saturation, o.world, open?.report);
   const calibration: Calibration = {
     version: 1,
     source: `${o.world} world on ${new Date().toISOString().slice(0, 10)}: steady-chat, ${devices} devices, ${light.rate ?? 400} msgs/s for ${report.durationMs / 1000}s${mainLoad.e2ee ? ', encrypted' : ''}${cpu ? `, and closed loop (${devices} VUs, ${light.duration})` : ''}`,
@@ -206,7 +214,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
       frameOutMs: frame(WEIGHTS.frameOut),
       ...(memoryStores ? { cpu: 'shared' as const } : {}),
       ...(wake ? { wakeMs: wake.wakeMs, wakePer: 'turn' as const } : {}),
-      ...(open && marked && (open.gc.minor.count > 0 || marked.gc.major.count > 0) ? { gc: nodeGcOf(open.gc, marked.gc, openLoad!) } : {}),
+      ...(nodeGc ? { gc: nodeGc } : {}),
     },
     stores: memoryStores
       ? { redis: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } }, cassandra: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } }, push: { servers: 64, opMs: { default: { kind: 'constant', ms: 0 } } } }
@@ -478,6 +486,21 @@ export function minorShare(gc: ClusterGc): number {
 }
 
 /**
+ * What the wake-up probe runs with beside the unit costs, as the sim of the
+ * same load will: the driver's modeled loops (they bunch the arrivals a
+ * node's turns take together) and the cluster's collections (each pause
+ * leaves a queue that one turn takes). Without them the probe's frames come
+ * evenly spaced, more of them find the loop idle than in the sim it is for,
+ * and the wake-up fitted on them is too cheap there (svl24: the sim's
+ * cluster at 50% spent 0.70 of its CPU where live spent 0.75).
+ */
+export interface ProbeAs {
+  driver?: DriverModel;
+  driverWorkers?: number;
+  gc?: NodeGc;
+}
+
+/**
  * The scenario in the sim at an open-model rate with `unitMs` per unit of
  * WEIGHTS and `wakeMs` per wake-up: the units charged per acked message,
  * the frames per message that found the CPU idle, and the CPU per message. With a negligible unit
@@ -486,16 +509,19 @@ export function minorShare(gc: ClusterGc): number {
  * the wake-ups. The rate matters: a read marker covers every message read
  * so far, so the faster the messages, the fewer frames each one costs.
  */
-async function simProbe(overrides: Overrides, seed: number, unitMs: number, wakeMs = 0): Promise<{ unitsPerMessage: number; wakesPerMessage: number; cpuMsPerMessage: number }> {
+export async function simProbe(overrides: Overrides, seed: number, unitMs: number, wakeMs = 0, as?: ProbeAs): Promise<{ unitsPerMessage: number; wakesPerMessage: number; cpuMsPerMessage: number }> {
   const unit = (w: number): Dist => ({ kind: 'constant', ms: unitMs * w });
+  const { driver: _datacenterDriver, ...datacenter } = datacenterCalibration;
   const probe: Calibration = {
-    ...datacenterCalibration,
+    ...datacenter,
     source: 'unit-cost probe',
     links: { 'device-gateway': { kind: 'constant', ms: 0.2 }, 'node-node': { kind: 'constant', ms: 0.001 }, 'node-store': { kind: 'constant', ms: 0.001 }, push: { kind: 'constant', ms: 0.2 } },
     node: {
       frameMs: { hello: unit(WEIGHTS.hello), send: unit(WEIGHTS.send), recv: unit(WEIGHTS.recv), read: unit(WEIGHTS.read), other: unit(WEIGHTS.other) },
       envelopeMs: unit(WEIGHTS.envelope), frameOutMs: unit(WEIGHTS.frameOut), cpu: 'shared', wakeMs, wakePer: 'turn',
+      ...(as?.gc ? { gc: as.gc } : {}),
     },
+    ...(as?.driver ? { driver: as.driver } : {}),
   };
   let busy0 = 0;
   let wakes0 = 0;
@@ -503,6 +529,7 @@ async function simProbe(overrides: Overrides, seed: number, unitMs: number, wake
   const wakes = (w: SimWorld) => w.transports[0]!.cpu.totalWakes;
   const { report, world } = await runSim({
     scenario: 'steady-chat', overrides, seed, calibration: probe, resolutionMs: 0.01, progress: false, log: () => {},
+    ...(as?.driverWorkers ? { driverWorkers: as.driverWorkers } : {}),
     onLoadStart: (w) => {
       busy0 = busy(w);
       wakes0 = wakes(w);
