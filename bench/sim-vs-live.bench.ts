@@ -20,7 +20,10 @@
  *    by side. Each live row runs `--live-runs` times (3), each from a
  *    collected heap, and the run with the median p99 stands for it; the
  *    spread is printed beneath. Goals: saturation within ±25%; p50 and p99
- *    within ±25% at 50% and 80%.
+ *    within ±25% at 50% and 80%. Beneath, the cluster's CPU over each
+ *    row's load, live (this process's, written beside the run's report as
+ *    cluster-cpu.json) and in the sim (its nodes' loop): at one rate, the
+ *    world that is busier queues longer.
  * 5. The main job (steady-chat as `chatlab run steady-chat` runs it, nothing
  *    pinned, three fresh runs: the one with the median p99 stands for it)
  *    live, and in the sim with no calibration given (the shipped default,
@@ -56,6 +59,7 @@ import { loadCalibration, runSim } from '../scenarios/engine/sim/sim.ts';
 import { defaultWorkers } from '../scenarios/engine/config.ts';
 import type { Overrides } from '../scenarios/engine/config.ts';
 import type { Calibration } from '../system/worlds/sim/calibration.ts';
+import { parseDuration } from '../system/clock/duration.ts';
 
 const { values } = parseArgs({
   options: {
@@ -73,6 +77,7 @@ const { values } = parseArgs({
 const devices = Number(values.devices);
 const seed = Number(values.seed);
 const duration = values.duration!;
+const loadMs = parseDuration(duration);
 const liveRuns = Number(values['live-runs']);
 if (!Number.isInteger(liveRuns) || liveRuns < 1) throw new RangeError(`--live-runs must be an integer >= 1, got ${values['live-runs']}`);
 const out = values.out!;
@@ -129,10 +134,44 @@ if (values['refit-default']) {
 const liveSat = measuredThroughput(measured.saturation!);
 
 // Each live run from a collected heap, as calibrate's runs start (collectGarbage): not with what the run before left.
+// The cluster's CPU over each live run's load (this process is the cluster; the driver's workers are processes of their
+// own): from the first send for --duration, in cores. Kept beside the run's report, for a later --sim-only.
+const clusterCpu = new Map<Report, number>();
+const CPU_FILE = 'cluster-cpu.json';
 const liveOnce = async (o: Overrides, dir: string) => {
-  if (replay !== undefined) return readReport(join(replay, dir, 'report.json'));
+  if (replay !== undefined) {
+    const report = readReport(join(replay, dir, 'report.json'));
+    const file = join(replay, dir, CPU_FILE);
+    if (existsSync(file)) clusterCpu.set(report, (JSON.parse(readFileSync(file, 'utf8')) as { cores: number }).cores);
+    return report;
+  }
   collectGarbage();
-  return (await runLive({ scenario: 'steady-chat', world: 'embedded', overrides: o, seed, outDir: join(out, dir), progress: false, log: quiet, driverCpus })).report;
+  let cores: number | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  // onLoadStart comes 300 ms before the first send (live.ts's t0).
+  const onLoadStart = () => timers.push(setTimeout(() => {
+    const from = process.cpuUsage();
+    const at = performance.now();
+    timers.push(setTimeout(() => {
+      const used = process.cpuUsage(from);
+      cores = (used.user + used.system) / 1000 / (performance.now() - at);
+    }, loadMs));
+  }, 300));
+  try {
+    const { report } = await runLive({ scenario: 'steady-chat', world: 'embedded', overrides: o, seed, outDir: join(out, dir), progress: false, log: quiet, driverCpus, onLoadStart });
+    if (cores !== undefined) {
+      clusterCpu.set(report, cores);
+      writeFileSync(join(out, dir, CPU_FILE), `${JSON.stringify({ cores: Math.round(cores * 1000) / 1000, overMs: loadMs })}\n`);
+    }
+    return report;
+  } finally {
+    for (const t of timers) clearTimeout(t);
+  }
+};
+/** The sim's nodes' shared loop, busy over the load's seconds (its per-second gauge), in cores. */
+const simCpu = (r: Report): number => {
+  const v = (r.timeline.gauges.nodeCpuMax ?? []).slice(0, Math.ceil((r.warmupMs + r.durationMs) / 1000)).filter((x): x is number => typeof x === 'number');
+  return v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
 };
 // One live run's p50 and p99 at these loads move by ±50% from run to run here (where a major cycle falls, how the
 // driver's loop fares): `liveRuns` runs, and the one with the median p99 stands for the row.
@@ -191,6 +230,16 @@ for (const r of rows) {
   misses += outside.length;
   const verdict = r.goals.length === 0 ? '-' : outside.length === 0 ? `within ±25% (${r.goals.join(', ')})` : `OUTSIDE ±25%: ${outside.join(', ')}`;
   process.stdout.write(`${w(r.load, 11)}${w(r.rate, 10)}${cell(a.throughput, b.throughput, 0)}${cell(a.p50, b.p50, 2)}${cell(a.p99, b.p99, 2)}   ${verdict}\n`);
+}
+// Where the sim's cost model is off shows first here: at one rate, a cluster busier live than in the sim queues longer.
+const closedCores = (measured.calibration.notes as { closedLoop?: { clusterCpuCores?: number } } | undefined)?.closedLoop?.clusterCpuCores;
+const cores = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(2)).padStart(7);
+process.stdout.write(`\ncluster CPU over the load, cores busy (live: this process, the row's run, over its first ${duration}; sim: its nodes' shared loop)\n`);
+process.stdout.write(`${w('load', 11)}${'live'.padStart(7)}${'sim'.padStart(7)}\n`);
+for (const r of rows) {
+  if (r.load === 'main job') continue;
+  const live = r.load === 'saturation' ? closedCores : clusterCpu.get(r.live);
+  process.stdout.write(`${w(r.load, 11)}${cores(live)}${cores(simCpu(r.sim))}\n`);
 }
 process.stdout.write(`\n${spreads.map((line) => `${line} (the row: the median p99's run)\n`).join('')}`);
 process.stdout.write(`main job live, 3 fresh runs: e2e p50 ${mainRuns.map((r) => r.latency.e2eMs.p50.toFixed(2)).join(' / ')} ms, p99 ${mainRuns.map((r) => r.latency.e2eMs.p99.toFixed(2)).join(' / ')} ms (the row: the median p99's run)\n`);
