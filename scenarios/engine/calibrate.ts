@@ -511,9 +511,8 @@ export interface ProbeAs {
  */
 export async function simProbe(overrides: Overrides, seed: number, unitMs: number, wakeMs = 0, as?: ProbeAs): Promise<{ unitsPerMessage: number; wakesPerMessage: number; cpuMsPerMessage: number }> {
   const unit = (w: number): Dist => ({ kind: 'constant', ms: unitMs * w });
-  const { driver: _datacenterDriver, ...datacenter } = datacenterCalibration;
   const probe: Calibration = {
-    ...datacenter,
+    ...datacenterCalibration,
     source: 'unit-cost probe',
     links: { 'device-gateway': { kind: 'constant', ms: 0.2 }, 'node-node': { kind: 'constant', ms: 0.001 }, 'node-store': { kind: 'constant', ms: 0.001 }, push: { kind: 'constant', ms: 0.2 } },
     node: {
