@@ -8,6 +8,15 @@ describe('Population', () => {
     return new Population(applyOverrides(await loadScenario('group-fanout'), { devices, devicesPerUser }), 3, 't');
   }
 
+  it('reads device and user ids back to their indexes, and nothing else', async () => {
+    const p = await population(41, 2);
+    for (let d = 0; d < 41; d++) assert.equal(p.deviceIndex(p.deviceId(d)), d);
+    for (let u = 0; u < 21; u++) assert.equal(p.userIndex(p.userId(u)), u);
+    assert.equal(p.deviceIndex('t-u20.2'), -1, 'past the population');
+    for (const bad of ['t-u3', 't-u3.', 't-u.1', 't-u3.1x', 'x-u3.1', 't-u3.1.1', 'tt-u3.1', 't-u-3.1', '']) assert.equal(p.deviceIndex(bad), -1, bad);
+    for (const bad of ['t-u', 't-u3.1', 't-u3x', 'x-u3', 'u3', '']) assert.equal(p.userIndex(bad), -1, bad);
+  });
+
   it('owes a direct message to every device of the recipient and the sender\'s other devices', async () => {
     const p = await population(40, 2);
     // Device 5 is user 2's second device; user 7 has devices 14 and 15.

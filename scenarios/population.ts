@@ -72,15 +72,41 @@ export class Population {
 
   /** Population index of a device id, or -1 for devices outside the population. */
   deviceIndex(device: string): number {
-    const m = /-u(\d+)\.(\d+)$/.exec(device);
-    if (!m || !device.startsWith(this.tag + '-u')) return -1;
-    const d = Number(m[1]) * this.devicesPerUser + Number(m[2]) - 1;
+    // `<tag>-u<user>.<n>`, read digit by digit: a driver worker asks this for every receipt and push it hears.
+    const u = this.digitsAt(device, this.userPrefix.length);
+    if (u < 0 || !device.startsWith(this.userPrefix)) return -1;
+    const dot = this.digitsEnd;
+    if (device.charCodeAt(dot) !== 46) return -1;
+    const n = this.digitsAt(device, dot + 1);
+    if (n < 0 || this.digitsEnd !== device.length) return -1;
+    const d = u * this.devicesPerUser + n - 1;
     return d < this.devices ? d : -1;
   }
 
   userIndex(user: string): number {
-    const m = /-u(\d+)$/.exec(user);
-    return m && user.startsWith(this.tag + '-u') ? Number(m[1]) : -1;
+    const u = this.digitsAt(user, this.userPrefix.length);
+    return u >= 0 && this.digitsEnd === user.length && user.startsWith(this.userPrefix) ? u : -1;
+  }
+
+  private get userPrefix(): string {
+    return (this.userPrefixPart ??= `${this.tag}-u`);
+  }
+
+  private userPrefixPart?: string;
+  /** Where the digits `digitsAt` read last ended. */
+  private digitsEnd = 0;
+
+  /** The decimal number of the digits from `at` (at least one), or -1; `digitsEnd` is set to just past them. */
+  private digitsAt(s: string, at: number): number {
+    let n = 0;
+    let i = at;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      n = n * 10 + c;
+    }
+    this.digitsEnd = i;
+    return i > at ? n : -1;
   }
 
   devicesOfUser(user: number): number[] {
@@ -130,18 +156,22 @@ export class Population {
 
   /** Devices owed a message from `senderDev` to `to` (a user id or 'g:<gid>'): recipients' devices and the sender's other devices. */
   recipients(senderDev: number, to: string): number[] {
+    // Asked at every ack of a driver worker: no closure or Set per call (a group's members are distinct as built).
     const out: number[] = [];
-    const add = (u: number) => {
-      for (let d = this.firstDevice(u), end = this.deviceEnd(u); d < end; d++) if (d !== senderDev) out.push(d);
-    };
-    if (to.startsWith('g:')) for (const u of new Set(this.group(to.slice(2))?.members ?? [])) add(u);
-    else {
+    if (to.startsWith('g:')) {
+      const members = this.group(to.slice(2))?.members;
+      if (members) for (let i = 0; i < members.length; i++) this.addDevices(out, members[i]!, senderDev);
+    } else {
       const user = this.userIndex(to);
       const senderUser = this.userOf(senderDev);
-      add(user);
-      if (senderUser !== user) add(senderUser);
+      this.addDevices(out, user, senderDev);
+      if (senderUser !== user) this.addDevices(out, senderUser, senderDev);
     }
     return out;
+  }
+
+  private addDevices(out: number[], user: number, except: number): void {
+    for (let d = this.firstDevice(user), end = this.deviceEnd(user); d < end; d++) if (d !== except) out.push(d);
   }
 
   private readonly cohorts = new Map<string, Set<number>>();

@@ -1,5 +1,3 @@
-import { isNodeId, nodeIdHigh, nodeIdLow } from '../../system/protocol/ids.ts';
-
 /** Up to this many numeric ids are found by a scan; beyond it a hash index is built. */
 const SCAN_MAX = 32;
 /** `hi` of a slot that holds an id of any other form (kept as a string in `others`). */
@@ -24,11 +22,17 @@ const OTHER = -1;
  */
 export class MidWindow {
   /**
-   * Ring of [hi, lo] pairs, `filled` of them used; grows by half up to
-   * `capacity` pairs as ids arrive (a device that saw few ids holds few, and
-   * push would leave 16 slots or more idle), then wraps.
+   * Ring of [hi, lo] pairs, `filled` of them used; grows as ids arrive up to
+   * `capacity` pairs (a device that saw few ids holds few, and push would
+   * leave 16 slots or more idle), then wraps. Up to SCAN_MAX pairs it is an
+   * array grown by half; past it a Float64Array grown by doubling, whose
+   * bytes live outside the collected heap: a live driver worker's windows
+   * all grow for the first minutes of a run, and each grown array is
+   * reachable, so a young-generation collection would copy it twice
+   * (bench:driver, relay rounds: a fifth of what the worker's scavenges
+   * copied was windows growing).
    */
-  private keys: number[] = [];
+  private keys: number[] | Float64Array = [];
   private filled = 0;
   private head = 0;
   /** Slots of numeric ids by hash (slot + 1, 0 = empty; linear probing), built past SCAN_MAX ids. */
@@ -43,21 +47,21 @@ export class MidWindow {
   }
 
   has(id: string): boolean {
-    if (!isNodeId(id)) return this.others?.has(id) ?? false;
-    return this.find(nodeIdHigh(id), nodeIdLow(id)) >= 0;
+    if (!split(id)) return this.others?.has(id) ?? false;
+    return this.find(HI, LO) >= 0;
   }
 
   /** Remembers `id`, forgetting the oldest id when full. Returns false if it was already remembered. */
   add(id: string): boolean {
-    if (!isNodeId(id)) {
+    if (!split(id)) {
       if (this.others?.has(id)) return false;
       const slot = this.take(OTHER, OTHER);
       (this.others ??= new Map()).set(id, slot);
       (this.otherAt ??= new Map()).set(slot, id);
       return true;
     }
-    const hi = nodeIdHigh(id);
-    const lo = nodeIdLow(id);
+    const hi = HI;
+    const lo = LO;
     if (this.find(hi, lo) >= 0) return false;
     const slot = this.take(hi, lo);
     this.indexed++;
@@ -94,11 +98,7 @@ export class MidWindow {
     let slot: number;
     if (this.filled < this.capacity) {
       slot = this.filled++;
-      if (keys.length < this.filled * 2) {
-        const next = new Array<number>(Math.min(this.capacity, Math.max(4, Math.ceil(this.filled * 1.5))) * 2);
-        for (let i = 0; i < keys.length; i++) next[i] = keys[i]!;
-        this.keys = keys = next;
-      }
+      if (keys.length < this.filled * 2) this.keys = keys = this.grown(keys);
       keys[slot * 2] = hi;
       keys[slot * 2 + 1] = lo;
       return slot;
@@ -115,6 +115,18 @@ export class MidWindow {
     keys[slot * 2] = hi;
     keys[slot * 2 + 1] = lo;
     return slot;
+  }
+
+  /** `keys` with room for at least one more pair (see `keys`). */
+  private grown(keys: number[] | Float64Array): number[] | Float64Array {
+    if (this.filled <= SCAN_MAX) {
+      const next = new Array<number>(Math.min(this.capacity, SCAN_MAX, Math.max(4, Math.ceil(this.filled * 1.5))) * 2);
+      for (let i = 0; i < keys.length; i++) next[i] = keys[i]!;
+      return next;
+    }
+    const next = new Float64Array(Math.min(this.capacity, Math.max(2 * SCAN_MAX, this.filled * 2)) * 2);
+    for (let i = 0; i < keys.length; i++) next[i] = keys[i]!;
+    return next;
   }
 
   /** Builds the index for at least `n` numeric ids, at most half full. */
@@ -169,8 +181,34 @@ export class MidWindow {
   }
 }
 
+/** The halves of the node id `split` read last (see system/protocol/ids.ts: nodeIdHigh, nodeIdLow). */
+let HI = 0;
+let LO = 0;
+
+/**
+ * Whether `id` is a node id (18 lowercase hex digits, as isNodeId), its two
+ * halves left in HI and LO: read digit by digit, where slicing and parsing
+ * each half made two strings per lookup (every frame a device hears).
+ */
+function split(id: string): boolean {
+  if (id.length !== 18) return false;
+  let hi = 0;
+  let lo = 0;
+  for (let i = 0; i < 18; i++) {
+    const c = id.charCodeAt(i);
+    const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (v < 0) return false;
+    if (i < 9) hi = hi * 16 + v;
+    else lo = lo * 16 + v;
+  }
+  HI = hi;
+  LO = lo;
+  return true;
+}
+
 function hash(hi: number, lo: number): number {
   let h = Math.imul((lo | 0) ^ Math.imul(hi | 0, 0x9e3779b1), 0x85ebca6b);
   h ^= h >>> 15;
   return h;
 }
+

@@ -102,6 +102,14 @@ export class ReorderBuffer {
 
   /** A new (not duplicate) message arrived. */
   offer(m: Incoming): void {
+    // Nearly every message is the next seq of a conversation with nothing held: it is shown at once, and the
+    // conversation stays a number (no state is built only to be compacted again: a driver worker shows
+    // thousands of messages a second, and its young-generation collections cost what its devices wrote).
+    const kept = this.convs.get(m.conv);
+    if (typeof kept !== 'object' && m.seq === (kept ?? 1)) {
+      this.keepNext(m.conv, m.seq + 1);
+      return this.show(m, 0);
+    }
     const c = this.conv(m.conv);
     if (m.seq < c.next) this.late(c, m);
     else if (c.held.has(m.seq)) {
@@ -118,6 +126,7 @@ export class ReorderBuffer {
   markOwn(conv: string, seq: number): void {
     const kept = this.convs.get(conv);
     if (typeof kept === 'number' && seq < kept) return;
+    if (typeof kept !== 'object' && seq === (kept ?? 1)) return this.keepNext(conv, seq + 1);
     const c = this.conv(conv);
     if (seq < c.next || c.held.has(seq)) return this.compact(c);
     c.own.add(seq);
@@ -162,6 +171,12 @@ export class ReorderBuffer {
     if (this.convs === NONE) this.convs = new SmallMap();
     this.convs.set(id, c);
     return c;
+  }
+
+  /** An idle conversation's next seq is `next`. */
+  private keepNext(id: string, next: number): void {
+    if (this.convs === NONE) this.convs = new SmallMap();
+    this.convs.set(id, next);
   }
 
   /** Keeps an idle conversation as its next seq (see Kept). */
