@@ -29,6 +29,7 @@ export class Population {
   private readonly contactsCount: number;
 
   constructor(scenario: Scenario, readonly seed: number, readonly tag: string) {
+    this.userPrefix = `${tag}-u`;
     this.devicesPerUser = scenario.population.devicesPerUser;
     this.devices = scenario.population.devices;
     this.users = Math.ceil(this.devices / this.devicesPerUser);
@@ -88,11 +89,8 @@ export class Population {
     return u >= 0 && this.digitsEnd === user.length && user.startsWith(this.userPrefix) ? u : -1;
   }
 
-  private get userPrefix(): string {
-    return (this.userPrefixPart ??= `${this.tag}-u`);
-  }
-
-  private userPrefixPart?: string;
+  /** `<tag>-u`: what every user and device id of the population starts with. */
+  private readonly userPrefix: string;
   /** Where the digits `digitsAt` read last ended. */
   private digitsEnd = 0;
 

@@ -1,3 +1,4 @@
+import { isNodeId, nodeIdHigh, nodeIdLow } from '../../system/protocol/ids.ts';
 /** Up to this many numeric ids are found by a scan; beyond it a hash index is built. */
 const SCAN_MAX = 32;
 /** `hi` of a slot that holds an id of any other form (kept as a string in `others`). */
@@ -47,21 +48,21 @@ export class MidWindow {
   }
 
   has(id: string): boolean {
-    if (!split(id)) return this.others?.has(id) ?? false;
-    return this.find(HI, LO) >= 0;
+    if (!isNodeId(id)) return this.others?.has(id) ?? false;
+    return this.find(nodeIdHigh(id), nodeIdLow(id)) >= 0;
   }
 
   /** Remembers `id`, forgetting the oldest id when full. Returns false if it was already remembered. */
   add(id: string): boolean {
-    if (!split(id)) {
+    if (!isNodeId(id)) {
       if (this.others?.has(id)) return false;
       const slot = this.take(OTHER, OTHER);
       (this.others ??= new Map()).set(id, slot);
       (this.otherAt ??= new Map()).set(slot, id);
       return true;
     }
-    const hi = HI;
-    const lo = LO;
+    const hi = nodeIdHigh(id);
+    const lo = nodeIdLow(id);
     if (this.find(hi, lo) >= 0) return false;
     const slot = this.take(hi, lo);
     this.indexed++;
@@ -119,12 +120,9 @@ export class MidWindow {
 
   /** `keys` with room for at least one more pair (see `keys`). */
   private grown(keys: number[] | Float64Array): number[] | Float64Array {
-    if (this.filled <= SCAN_MAX) {
-      const next = new Array<number>(Math.min(this.capacity, SCAN_MAX, Math.max(4, Math.ceil(this.filled * 1.5))) * 2);
-      for (let i = 0; i < keys.length; i++) next[i] = keys[i]!;
-      return next;
-    }
-    const next = new Float64Array(Math.min(this.capacity, Math.max(2 * SCAN_MAX, this.filled * 2)) * 2);
+    const small = this.filled <= SCAN_MAX;
+    const pairs = small ? Math.min(this.capacity, SCAN_MAX, Math.max(4, Math.ceil(this.filled * 1.5))) : Math.min(this.capacity, Math.max(2 * SCAN_MAX, this.filled * 2));
+    const next = small ? new Array<number>(pairs * 2) : new Float64Array(pairs * 2);
     for (let i = 0; i < keys.length; i++) next[i] = keys[i]!;
     return next;
   }
@@ -179,31 +177,6 @@ export class MidWindow {
     }
     index[i] = 0;
   }
-}
-
-/** The halves of the node id `split` read last (see system/protocol/ids.ts: nodeIdHigh, nodeIdLow). */
-let HI = 0;
-let LO = 0;
-
-/**
- * Whether `id` is a node id (18 lowercase hex digits, as isNodeId), its two
- * halves left in HI and LO: read digit by digit, where slicing and parsing
- * each half made two strings per lookup (every frame a device hears).
- */
-function split(id: string): boolean {
-  if (id.length !== 18) return false;
-  let hi = 0;
-  let lo = 0;
-  for (let i = 0; i < 18; i++) {
-    const c = id.charCodeAt(i);
-    const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
-    if (v < 0) return false;
-    if (i < 9) hi = hi * 16 + v;
-    else lo = lo * 16 + v;
-  }
-  HI = hi;
-  LO = lo;
-  return true;
 }
 
 function hash(hi: number, lo: number): number {

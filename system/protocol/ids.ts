@@ -55,12 +55,24 @@ export function isNodeId(id: string): boolean {
   return NODE_ID.test(id);
 }
 
+/** The first 9 hex digits of node id `id` (check `isNodeId` first). */
 export function nodeIdHigh(id: string): number {
-  return parseInt(id.slice(0, 9), 16);
+  return hexAt(id, 0);
 }
 
+/** The last 9 hex digits of node id `id` (check `isNodeId` first). */
 export function nodeIdLow(id: string): number {
-  return parseInt(id.slice(9), 16);
+  return hexAt(id, 9);
+}
+
+/** 9 lowercase hex digits from `at`, read digit by digit: a device reads two halves of every id it hears, and slicing made a string of each. */
+function hexAt(id: string, at: number): number {
+  let n = 0;
+  for (let i = at; i < at + 9; i++) {
+    const c = id.charCodeAt(i);
+    n = n * 16 + (c <= 57 ? c - 48 : c - 87);
+  }
+  return n;
 }
 
 export function nodeIdOf(high: number, low: number): string {
