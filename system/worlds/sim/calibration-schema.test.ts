@@ -23,6 +23,7 @@ describe('calibration schema', () => {
       [{ version: 1, node: { frameMs: { send: { kind: 'constant' } } } }, 'c.json.node.frameMs.send.ms: expected a number >= 0, got nothing'],
       [{ version: 1, resolutionMs: 11 }, 'c.json.resolutionMs: expected a number of ms in (0, 10], got 11'],
       [{ version: 1, node: { wakeMs: -1 } }, 'c.json.node.wakeMs: expected a number of ms in [0, 10], got -1'],
+      [{ version: 1, node: { readMs: -1 } }, 'c.json.node.readMs: expected a number of ms in [0, 10], got -1'],
       [{ version: 1, node: { wakePer: 'always' } }, 'c.json.node.wakePer: expected "idle" or "turn", got "always"'],
       [{ version: 1, node: { gc: { major: { everyCpuMs: 0, pauseMs: 50 } } } }, 'c.json.node.gc.major.everyCpuMs: expected a number of ms > 0, got 0'],
       [{ version: 1, node: { gc: { minor: { everyCpuMs: 50 } } } }, 'c.json.node.gc.minor.pauseMs: expected a number of ms >= 0, got nothing'],
@@ -65,6 +66,8 @@ describe('calibration schema', () => {
   it('keeps what pays the node’s wake-up: each turn of its loop, or (absent) work that finds it idle', () => {
     assert.equal(validateCalibration({ version: 1, node: { wakeMs: 0.02, wakePer: 'turn' } }).node.wakePer, 'turn');
     assert.equal(validateCalibration({ version: 1, node: { wakeMs: 0.02 } }).node.wakePer, undefined);
+    assert.equal(validateCalibration({ version: 1, node: { wakeMs: 0.02, wakePer: 'turn', readMs: 0.01 } }).node.readMs, 0.01);
+    assert.equal(validateCalibration({ version: 1 }).node.readMs, undefined, 'absent: the read is in the frame costs');
   });
 
   it('fills what a file leaves out from the datacenter figures', () => {

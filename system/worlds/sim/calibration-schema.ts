@@ -67,6 +67,7 @@ export const calibrationFileSchema = z.object({
     cpu: z.enum(['per-node', 'shared'], { error: 'expected "per-node" or "shared"' }).optional(),
     wakeMs: z.number({ error: 'expected a number of ms in [0, 10]' }).min(0).max(10).optional(),
     wakePer: z.enum(['idle', 'turn'], { error: 'expected "idle" or "turn"' }).optional(),
+    readMs: z.number({ error: 'expected a number of ms in [0, 10]' }).min(0).max(10).optional(),
     gc: z.object({
       source: z.string().optional(),
       minor: pauseSchema.optional(),
@@ -80,9 +81,10 @@ export const calibrationFileSchema = z.object({
     source: z.string().optional(),
     frameMs: z.number({ error: 'expected a number of ms >= 0' }).min(0),
     wakeMs: z.number({ error: 'expected a number of ms >= 0' }).min(0).optional(),
+    readMs: z.number({ error: 'expected a number of ms >= 0' }).min(0).optional(),
     gcEveryFrames: z.number({ error: 'expected a number of frames > 0' }).gt(0),
     gcPauseMs: z.number({ error: 'expected a number of ms >= 0' }).min(0),
-  }, { error: 'expected {frameMs, wakeMs, gcEveryFrames, gcPauseMs}: the driver figures of `chatlab calibrate`' }).strict().optional(),
+  }, { error: 'expected {frameMs, wakeMs, readMs, gcEveryFrames, gcPauseMs}: the driver figures of `chatlab calibrate`' }).strict().optional(),
   notes: z.record(z.string(), z.unknown()).optional(),
 }, { error: 'expected a JSON object' });
 

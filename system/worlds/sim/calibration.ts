@@ -63,6 +63,14 @@ export interface Calibration {
      */
     wakePer?: 'idle' | 'turn';
     /**
+     * CPU time (ms) a node's loop pays to read a device's socket, on top of
+     * the frames the read brings (`wakePer: 'turn'`): a turn reads each
+     * ready socket once, so the frames of one connection that arrived
+     * before the turn began share one read, and under a backlog a read
+     * brings more of them. Absent: 0 (the read is in the frame costs).
+     */
+    readMs?: number;
+    /**
      * The node process's collections, each charged to the node's CPU as one
      * block of `pauseMs` every `everyCpuMs` of its other work: `minor`, the
      * scavenges (a few ms every few tens of ms of CPU under load); `major`,
@@ -120,6 +128,8 @@ export interface DriverModel {
   source?: string;
   frameMs: number;
   wakeMs?: number;
+  /** A device socket's read in a turn, on top of its frames (as the node's `readMs`); it applies to frames read, not written. */
+  readMs?: number;
   gcEveryFrames: number;
   gcPauseMs: number;
 }
@@ -183,6 +193,7 @@ export function validateCalibration(raw: unknown, where = 'calibration'): Calibr
       ...(o.node?.cpu === undefined ? {} : { cpu: o.node.cpu }),
       ...(o.node?.wakeMs === undefined ? {} : { wakeMs: o.node.wakeMs }),
       ...(o.node?.wakePer === undefined ? {} : { wakePer: o.node.wakePer }),
+      ...(o.node?.readMs === undefined ? {} : { readMs: o.node.readMs }),
       ...(o.node?.gc === undefined ? {} : { gc: o.node.gc }),
     },
     stores,

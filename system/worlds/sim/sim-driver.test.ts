@@ -14,6 +14,16 @@ describe('DriverLoop (the sim\'s model of a driver worker\'s event loop)', () =>
     assert.equal(loop.frames, 3);
   });
 
+  it("with readMs, reads a device's socket once a turn: what one socket brings together shares a read; frames written pay none", () => {
+    const loop = new DriverLoop(new SimClock(0), { ...model, readMs: 0.05 });
+    const dev = { readTurn: NaN };
+    const other = { readTurn: NaN };
+    assert.ok(near(loop.admit(dev), 0.15), 'a delivery: the read and the frame');
+    assert.ok(near(loop.admit(dev), 0.25), 'another of the same socket, same turn: the frame alone');
+    assert.ok(near(loop.admit(other), 0.4), "another device's socket: its own read");
+    assert.ok(near(loop.admit(), 0.5), 'a frame written: no read');
+  });
+
   it('charges a collector pause to every gcEveryFrames-th frame, and everything behind it waits', () => {
     const loop = new DriverLoop(new SimClock(0), { ...model, gcEveryFrames: 3 });
     const done = [loop.admit(), loop.admit(), loop.admit(), loop.admit()];

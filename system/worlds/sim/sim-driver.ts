@@ -1,7 +1,7 @@
 import type { Clock } from '../../clock/clock.ts';
 import type { DriverModel } from './calibration.ts';
 import type { SimClock } from './sim-clock.ts';
-import { ServiceQueue } from './sim-service.ts';
+import { ServiceQueue, type Reader } from './sim-service.ts';
 
 /**
  * One load-driver worker's event loop, as the sim models it (see
@@ -35,11 +35,11 @@ export class DriverLoop {
   constructor(readonly clock: SimClock, private readonly model: DriverModel, private readonly device?: DeviceCpu) {
     // A worker is a Node event loop, as a node is: a turn takes what arrived before it began, and what arrives while
     // it runs waits for the next one, which pays the wake-up again (ServiceQueue's `turn`).
-    this.queue = new ServiceQueue('driver', 1, model.wakeMs ?? 0, [], 'turn');
+    this.queue = new ServiceQueue('driver', 1, model.wakeMs ?? 0, [], 'turn', model.readMs ?? 0);
   }
 
-  /** A frame to read or write at the clock's now: the time the loop is done with it. */
-  admit(): number {
+  /** A frame to read (from `reader`'s socket) or write at the clock's now: the time the loop is done with it. */
+  admit(reader?: Reader): number {
     let cost = this.model.frameMs;
     if (this.device) {
       const spent = this.device.spentMs();
@@ -52,7 +52,7 @@ export class DriverLoop {
       this.pauses++;
     }
     this.frames++;
-    return this.queue.admit(this.clock.now(), cost);
+    return this.queue.admit(this.clock.now(), cost, reader);
   }
 
   /**

@@ -20,6 +20,26 @@ describe('ServiceQueue', () => {
     assert.equal(q.totalBusyMs, 5);
   });
 
+  it("with readMs, charges a socket's read once a turn: frames of one socket that wait for the same turn share it", () => {
+    const q = new ServiceQueue('nodes', 1, 0.5, [], 'turn', 0.25);
+    const a = { readTurn: NaN };
+    const b = { readTurn: NaN };
+    assert.equal(q.admit(10, 1, a), 11.75, 'idle: a turn at 10, its wake-up, a read of a, the frame');
+    assert.equal(q.admit(10, 1, a), 12.75, 'a again, in the same turn: read with the first, the frame alone');
+    assert.equal(q.admit(10, 1, b), 14, 'b in the same turn: a read of its own');
+    assert.equal(q.admit(11, 1, a), 15.75, 'a, while that turn ran: the next turn (at 14) wakes and reads a again');
+    assert.equal(q.admit(12, 1, a), 16.75, 'a, before that turn began: in its read');
+    assert.equal(q.admit(13, 1, b), 18, 'b, before that turn began (13 < 14): in it, with a read of its own');
+    assert.equal(q.admit(13, 1), 19, 'work without a socket (a bus envelope, a frame written): no read');
+    assert.equal(q.totalReads, 4);
+    assert.equal(q.totalWakes, 2);
+    const perFrame = new ServiceQueue('nodes', 1, 0.5, [], 'idle', 0.25);
+    for (const at of [10, 10, 10]) perFrame.admit(at, 1, a);
+    assert.equal(perFrame.totalReads, 3, 'without turns, every read is its own');
+    const free = new ServiceQueue('nodes', 1, 0.5, [], 'turn');
+    assert.equal(free.admit(10, 1, a), 11.5, 'readMs 0 (older files): the read is in the frame cost');
+  });
+
   it('with wakePer turn, charges the wake-up to each turn of the loop: a turn takes what arrived before it began', () => {
     const q = new ServiceQueue('nodes', 1, 0.5, [], 'turn');
     assert.equal(q.admit(10, 1), 11.5, 'idle: a turn begins at 10, the job and the wake-up');

@@ -16,6 +16,11 @@ export interface Pause {
   marking?: { ms: number; share: number };
 }
 
+/** A socket whose reads a loop pays once a turn (ServiceQueue's `readMs`): the turn of its last read. */
+export interface Reader {
+  readTurn: number;
+}
+
 /**
  * A FIFO queue in front of `servers` identical servers (M/G/c): a node's
  * event loop is one server, a Redis cluster one per shard, a Cassandra ring
@@ -57,8 +62,17 @@ export class ServiceQueue {
    * a turn runs — an event loop's turn takes what arrived before it began,
    * so such work opens the next turn, which starts when the queued work
    * ends, and work arriving before that joins it free.
+   *
+   * `readMs` (`turn`, one server): what a socket's read costs the loop on
+   * top of the frames it brings. Work admitted with a `Reader` pays it
+   * unless that socket was already read in the same turn: live, a turn
+   * reads each ready socket once and gets every frame queued in it, so
+   * frames of one socket that wait together share a read.
    */
-  constructor(readonly name: string, readonly servers: number, readonly wakeMs = 0, private readonly pauses: readonly Pause[] = [], private readonly wakePer: 'idle' | 'turn' = 'idle') {
+  constructor(
+    readonly name: string, readonly servers: number, readonly wakeMs = 0, private readonly pauses: readonly Pause[] = [],
+    private readonly wakePer: 'idle' | 'turn' = 'idle', readonly readMs = 0,
+  ) {
     if (!Number.isInteger(servers) || servers < 1) throw new RangeError(`${name}: servers must be an integer >= 1, got ${servers}`);
     for (const p of pauses) {
       if (!(p.everyCpuMs > 0) || !(p.pauseMs >= 0)) throw new RangeError(`${name}: a pause needs everyCpuMs > 0 and pauseMs >= 0, got ${JSON.stringify(p)}`);
@@ -73,8 +87,11 @@ export class ServiceQueue {
     this.free = new Float64Array(servers).fill(-Infinity);
   }
 
-  /** Admits work arriving at `nowMs` needing `serviceMs`; returns when it completes. */
-  admit(nowMs: number, serviceMs: number): number {
+  /** Socket reads paid since the queue was made (never reset; `readMs`). */
+  totalReads = 0;
+
+  /** Admits work arriving at `nowMs` needing `serviceMs` (read from `reader`'s socket, if given); returns when it completes. */
+  admit(nowMs: number, serviceMs: number, reader?: Reader): number {
     const f = this.free;
     let best = 0;
     for (let i = 1; i < f.length; i++) if (f[i]! < f[best]!) best = i;
@@ -89,8 +106,17 @@ export class ServiceQueue {
         this.turnAt = start;
       }
     }
-    const work = wakes ? serviceMs + this.wakeMs : serviceMs;
+    let work = wakes ? serviceMs + this.wakeMs : serviceMs;
     if (wakes) this.totalWakes++;
+    if (reader !== undefined && this.readMs > 0) {
+      // The turn that takes this work began (or begins) at turnAt; without turns, every read is its own.
+      const turn = this.wakePer === 'turn' && f.length === 1 ? this.turnAt : NaN;
+      if (reader.readTurn !== turn) {
+        reader.readTurn = turn;
+        work += this.readMs;
+        this.totalReads++;
+      }
+    }
     // The work that fills a pause's budget stops the process: its own service and the pause, one block. A pause with
     // marking begins it there instead: the work after takes longer by the marking's share of the loop until the marking
     // is done, and the work that finishes it pays the pause.

@@ -6,7 +6,7 @@ import { nodePauses, type Calibration, type FrameKind } from './calibration.ts';
 import { sample } from './distribution.ts';
 import type { SimClock } from './sim-clock.ts';
 import type { SimNetwork } from './sim-network.ts';
-import { ServiceQueue } from './sim-service.ts';
+import { ServiceQueue, type Reader } from './sim-service.ts';
 import type { DriverLoop } from './sim-driver.ts';
 
 /**
@@ -27,6 +27,8 @@ export class SimConn {
   /** Arrival time of the last frame each way: a TCP connection is FIFO. */
   upAt = 0;
   downAt = 0;
+  /** The turn in which the node's loop last read this connection (ServiceQueue's `readMs`). */
+  readTurn = NaN;
 
   constructor(readonly id: ConnId, readonly transport: SimTransport, readonly socket: SimSocket) {}
 }
@@ -61,7 +63,7 @@ export class SimTransport implements Transport {
 
   /** `cpu`: the event loop this node's work waits for; its own unless the nodes share one (see Calibration.node.cpu). */
   constructor(readonly name: string, private readonly links: SimLinks, cpu?: ServiceQueue) {
-    this.cpu = cpu ?? new ServiceQueue(name, 1, links.calibration.node.wakeMs ?? 0, nodePauses(links.calibration), links.calibration.node.wakePer);
+    this.cpu = cpu ?? new ServiceQueue(name, 1, links.calibration.node.wakeMs ?? 0, nodePauses(links.calibration), links.calibration.node.wakePer, links.calibration.node.readMs ?? 0);
   }
 
   // ---- Transport (called by the node) ----
@@ -137,7 +139,7 @@ export class SimTransport implements Transport {
   /** @internal A device's frame reached this node (see fromDevice): it waits for the CPU, then `onFrame`. */
   frameArrived(c: SimConn, frame: ClientFrame): void {
     if (!this.node || !c.nodeOpen) return;
-    this.onCpuCall(sample(this.links.calibration.node.frameMs[frameKind(frame.t)], this.links.random), frameOnCpu, c, frame);
+    this.onCpuCall(sample(this.links.calibration.node.frameMs[frameKind(frame.t)], this.links.random), frameOnCpu, c, frame, c);
   }
 
   /** The device closed its socket: the node hears of it one hop later, after frames already sent. */
@@ -158,10 +160,10 @@ export class SimTransport implements Transport {
   }
 
   /** `onCpu` for a function of two arguments: no closure per call on the hot paths. */
-  onCpuCall<A, B>(costMs: number, fn: (a: A, b: B) => void, a: A, b: B): void {
+  onCpuCall<A, B>(costMs: number, fn: (a: A, b: B) => void, a: A, b: B, reader?: Reader): void {
     const { clock, network } = this.links;
     const now = clock.now();
-    const done = this.cpu.admit(now, costMs);
+    const done = this.cpu.admit(now, costMs, reader);
     // No wait: the CPU was idle (admit gives work the earliest free server), so no second scan of the queue.
     const waited = this.cpu.lastWaitMs;
     this.node?.setEventLoopDelay(waited);
@@ -190,7 +192,7 @@ export class SimTransport implements Transport {
 function frameToDevice(c: SimConn, frame: object): void {
   if (!c.deviceOpen || c.socket.current !== c) return;
   const loop = c.socket.loop;
-  if (loop) loop.clock.callAt(loop.admit(), frameRead, c, frame);
+  if (loop) loop.clock.callAt(loop.admit(c.socket), frameRead, c, frame);
   else c.socket.device.onFrame(frame);
 }
 
@@ -257,6 +259,8 @@ export class SimSocket {
   current?: SimConn;
   /** The load driver's worker loop this device's frames wait for (Calibration.driver); none: frames cost the device nothing. */
   loop?: DriverLoop;
+  /** The turn in which that loop last read this socket (the driver's `readMs`). */
+  readTurn = NaN;
   private attempt = 0;
 
   constructor(readonly deviceId: string, private readonly route: SimRouter) {}

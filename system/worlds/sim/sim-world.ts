@@ -74,7 +74,7 @@ export class SimWorld {
     this.nodeIds = Array.from({ length: opts.nodes }, (_, i) => `node-${i + 1}`);
     this.urls = this.nodeIds.map((id) => `sim://${id}`);
     this.urlIndex = new Map(this.urls.map((u, i) => [u, i]));
-    this.sharedCpu = this.calibration.node.cpu === 'shared' ? new ServiceQueue('nodes', 1, this.calibration.node.wakeMs ?? 0, nodePauses(this.calibration), this.calibration.node.wakePer) : undefined;
+    this.sharedCpu = this.calibration.node.cpu === 'shared' ? new ServiceQueue('nodes', 1, this.calibration.node.wakeMs ?? 0, nodePauses(this.calibration), this.calibration.node.wakePer, this.calibration.node.readMs ?? 0) : undefined;
     for (const id of this.nodeIds) this.transports.push(new SimTransport(id, this.links, this.sharedCpu));
   }
 
