@@ -17,6 +17,7 @@ import { GcPauseMeter } from './live/gc-pauses.ts';
 import { GcSampler, majorCyclesOf, type GcSample, type MajorCycle } from './gc-marking.ts';
 import { runSim } from './sim/sim.ts';
 import { measureE2eeCost } from './measure-e2ee.ts';
+import { measureReadCost } from './measure-reads.ts';
 import { defaultWorkers, type Overrides } from './config.ts';
 
 export interface CalibrateOptions {
@@ -138,6 +139,10 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const mainLoad: Overrides = memoryStores ? { ...lightLoad, e2ee: true } : light;
   const e2ee = measureE2eeCost();
   log(`e2ee cost: encrypt ${e2ee.model.encryptUs} µs, decrypt ${e2ee.model.decryptUs} µs, session start ${e2ee.model.sessionStartUs} µs (${e2ee.detail.elapsedMs} ms to measure)`);
+  // What a socket read costs a loop here, the gateway's and the driver's (embedded: the closed loop's frame costs are
+  // taken apart into frames and reads; the local world's nodes are not fitted so).
+  const reads = memoryStores ? await measureReadCost(o.driverCpus ? { peerCpus: o.driverCpus } : {}) : undefined;
+  if (reads) log(`socket reads: ${reads.serverMs} ms a gateway read, ${reads.clientMs} ms a driver read`);
   // The light runs first, each `chatlab run` in a fresh process of its own: their latencies are what an uncalibrated sim should
   // land near. One run's p99 moves by ±30% from run to run here; the run with the median p99 stands for them.
   const lights = Array.from({ length: LIGHT_RUNS }, () => chatlabRun(o.world, mainLoad, seed));
@@ -152,13 +157,19 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
     cpu = { ...closed, unitsPerMessage };
   }
   // The frame costs are the CPU without the scavenges: the sim charges those as pauses (node.gc.minor, from the open load).
-  const unitMs = cpu ? (cpu.cpuMsPerMessage * (1 - minorShare(cpu.gc))) / cpu.unitsPerMessage : 0.02;
+  // With reads measured, the reads' share comes off first: in the closed loop each frame a node reads is taken to come in
+  // a read of its own (its devices wait for their acks), so the frames' units carry the rest.
+  const closedReadsMs = cpu && reads ? cpu.framesInPerMessage * reads.serverMs : 0;
+  const unitMs = cpu ? Math.max(0, cpu.cpuMsPerMessage * (1 - minorShare(cpu.gc)) - closedReadsMs) / cpu.unitsPerMessage : 0.02;
+  const readMs = reads && cpu ? reads.serverMs : 0;
+  // The devices' share of the frames they read, of all their frames (the nodes' out over in and out, in the closed loop).
+  const driverReads = reads && cpu ? { ms: reads.clientMs, share: cpu.framesOutPerMessage / Math.max(1e-9, cpu.framesInPerMessage + cpu.framesOutPerMessage) } : undefined;
   // The wake-up: open load at half the closed loop's throughput costs the cluster more per message than the closed
   // loop (frames come one at a time, each turn of the event loop paid for by few). node.wakeMs is found by bisection
   // so that the sim at that load, with the driver's loops and the cluster's collections as its runs have them, spends
   // the same CPU per message, pauses included: a dearer wake-up also keeps the CPU busy more often, so fewer frames
   // find it idle, and no closed form holds.
-  let wake: { msgsPerSec: number; cpuMsPerMessage: number; withoutScavengesMs: number; simCpuMsPerMessage: number; simWakesPerMessage: number; wakeMs: number } | undefined;
+  let wake: { msgsPerSec: number; cpuMsPerMessage: number; withoutScavengesMs: number; simCpuMsPerMessage: number; simWakesPerMessage: number; simReadsPerMessage: number; wakeMs: number } | undefined;
   let open: Awaited<ReturnType<typeof measureCpu>> | undefined;
   let marked: Awaited<ReturnType<typeof measureCpu>> | undefined;
   let openLoad: Overrides | undefined;
@@ -172,10 +183,10 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
     marked = await measureCpu({ world: o.world, overrides: openLoad, seed, log, driverCpus: o.driverCpus, profile: true });
     // As the sim of this load runs: the driver's loops and the cluster's collections (ProbeAs), so the CPU it spends a
     // message, pauses and all, is held to live's whole figure.
-    driver = driverModelOf(report, saturation, o.world, open.report);
+    driver = driverModelOf(report, saturation, o.world, open.report, driverReads);
     nodeGc = open.gc.minor.count > 0 || marked.gc.major.count > 0 ? nodeGcOf(open.gc, marked.gc, openLoad) : undefined;
     const as: ProbeAs = { driver, driverWorkers: defaultWorkers(devices, o.driverCpus), gc: nodeGc };
-    const probe = (w: number) => simProbe({ ...light, devices, rate }, seed, unitMs, w, as);
+    const probe = (w: number) => simProbe({ ...light, devices, rate }, seed, unitMs, w, as, readMs);
     let lo = 0;
     let hi = 1;
     let fit = await probe(hi);
@@ -188,7 +199,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
         else [hi, fit] = [mid, at];
       }
     }
-    wake = { msgsPerSec: rate, cpuMsPerMessage: round(open.cpuMsPerMessage), withoutScavengesMs: round(open.cpuMsPerMessage * (1 - minorShare(open.gc))), simCpuMsPerMessage: round(fit.cpuMsPerMessage), simWakesPerMessage: round(fit.wakesPerMessage), wakeMs: round(hi) };
+    wake = { msgsPerSec: rate, cpuMsPerMessage: round(open.cpuMsPerMessage), withoutScavengesMs: round(open.cpuMsPerMessage * (1 - minorShare(open.gc))), simCpuMsPerMessage: round(fit.cpuMsPerMessage), simWakesPerMessage: round(fit.wakesPerMessage), simReadsPerMessage: round(fit.readsPerMessage), wakeMs: round(hi) };
     log(`node wake-up: ${round(hi)} ms (open load at ${rate} msgs/s: ${round(open.cpuMsPerMessage)} ms of CPU a message live, ${round(fit.cpuMsPerMessage)} in the sim)`);
   }
   const frame = (w: number): Dist => ({ kind: 'constant', ms: round(unitMs * w) });
@@ -197,7 +208,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const e2e = report.latency.e2eMs;
   const link = fitHop(e2e.p50 - sendMs, e2e.p99 - sendMs);
   const d = datacenterCalibration;
-  driver ??= driverModelOf(report, saturation, o.world, open?.report);
+  driver ??= driverModelOf(report, saturation, o.world, open?.report, driverReads);
   const calibration: Calibration = {
     version: 1,
     source: `${o.world} world on ${new Date().toISOString().slice(0, 10)}: steady-chat, ${devices} devices, ${light.rate ?? 400} msgs/s for ${report.durationMs / 1000}s${mainLoad.e2ee ? ', encrypted' : ''}${cpu ? `, and closed loop (${devices} VUs, ${light.duration})` : ''}`,
@@ -214,6 +225,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
       frameOutMs: frame(WEIGHTS.frameOut),
       ...(memoryStores ? { cpu: 'shared' as const } : {}),
       ...(wake ? { wakeMs: wake.wakeMs, wakePer: 'turn' as const } : {}),
+      ...(wake && readMs > 0 ? { readMs: round(readMs) } : {}),
       ...(nodeGc ? { gc: nodeGc } : {}),
     },
     stores: memoryStores
@@ -233,11 +245,13 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
         closedLoop: {
           saturationMsgsPerSec: round(measuredThroughput(saturation!)), clusterCpuCores: round(cpu.cpuShare), cpuMsPerMessage: round(cpu.cpuMsPerMessage), simUnitsPerMessage: round(cpu.unitsPerMessage),
           unitMs: round(unitMs), ackP50Ms: saturation!.latency.ackMs.p50, ackP99Ms: saturation!.latency.ackMs.p99,
+          framesInPerMessage: round(cpu.framesInPerMessage), framesOutPerMessage: round(cpu.framesOutPerMessage), readsMsPerMessage: round(closedReadsMs),
         },
         ...(wake ? { openLoad: wake } : {}),
       } : {}),
       ...(open ? { collections: { cpuMs: round(open.gc.cpuMs), scavenges: open.gc.minor.count, scavengeMeanMs: round(open.gc.minor.meanMs), scavengeShare: round(minorShare(open.gc)), majorCycles: open.gc.major.count, profiledRun: marked ? { cpuMs: round(marked.gc.cpuMs), scavenges: marked.gc.minor.count, majorCycles: marked.gc.major.count, majorFinalPauseMeanMs: round(marked.gc.major.meanMs), majorMarkingMeanMs: round(marked.gc.major.marking?.meanMs ?? 0), majorMarkingWallMeanMs: round(marked.gc.major.marking?.wallMeanMs ?? 0), majorMarkingWorkMeanMs: round(marked.gc.major.marking?.workMeanMs ?? 0) } : undefined } } : {}),
       e2ee: e2ee.detail,
+      ...(reads ? { reads } : {}),
       command: `chatlab calibrate --world ${o.world}${o.overrides?.devices ? ` --devices ${o.overrides.devices}` : ''}${o.overrides?.rate ? ` --rate ${o.overrides.rate}` : ''}${o.overrides?.duration ? ` --duration ${o.overrides.duration}` : ''}${o.driverCpus ? ` --driver-cpus ${o.driverCpus}` : ''}`,
     },
   };
@@ -261,19 +275,23 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
  * is no wake-up. None when a report has no such figures (a report of an
  * older chatlab).
  */
-export function driverModelOf(light: Report, busy: Report | undefined, world: string, plain?: Report): DriverModel | undefined {
+export function driverModelOf(light: Report, busy: Report | undefined, world: string, plain?: Report, reads?: { ms: number; share: number }): DriverModel | undefined {
   const d = light.driver;
   const gcOf = plain?.driver?.gcPauses?.everyFrames ? plain : light;
   const gc = gcOf.driver?.gcPauses;
   if (!d?.cpuMsPerFrame || !gc?.everyFrames) return undefined;
   const crypto = cryptoMsPerFrame(light);
   const lightFrameMs = Math.max(0, d.cpuMsPerFrame - crypto);
-  const frameMs = busy?.driver?.cpuMsPerFrame ?? lightFrameMs;
-  const wakeMs = Math.max(0, lightFrameMs - frameMs);
+  const perFrame = busy?.driver?.cpuMsPerFrame ?? lightFrameMs;
+  const wakeMs = Math.max(0, lightFrameMs - perFrame);
+  // With a read's cost: in the closed loop each frame a device reads is taken to come in a read of its own; the rest is the frame's.
+  const readMs = reads && busy ? reads.ms : 0;
+  const frameMs = Math.max(0, perFrame - readMs * (reads?.share ?? 0));
   return {
-    source: `${world} runs of steady-chat (${light.devices.planned} devices): ${(frameMs * 1000).toFixed(1)} µs of CPU a frame${busy ? ` in the closed loop (${busy.driver!.workers as number} workers)` : ''}, ${(d.cpuMsPerFrame * 1000).toFixed(1)} at the light load (${d.workers as number} workers)${crypto > 0 ? `, ${(crypto * 1000).toFixed(1)} of it the devices' crypto` : ''}, ${gc.count} GC pauses of ${round(gc.meanMs)} ms mean (max ${round(gc.maxMs)}) every ${Math.round(gc.everyFrames)} frames${gcOf === plain ? ' (the open load, crypto off)' : ''}`,
+    source: `${world} runs of steady-chat (${light.devices.planned} devices): ${(frameMs * 1000).toFixed(1)} µs of CPU a frame${busy ? ` in the closed loop (${busy.driver!.workers as number} workers)` : ''}${readMs > 0 ? ` (${(frameMs * 1000).toFixed(1)} of it the frame, a read ${(readMs * 1000).toFixed(1)} for the ${Math.round((reads!.share) * 100)}% it reads)` : ''}, ${(d.cpuMsPerFrame * 1000).toFixed(1)} at the light load (${d.workers as number} workers)${crypto > 0 ? `, ${(crypto * 1000).toFixed(1)} of it the devices' crypto` : ''}, ${gc.count} GC pauses of ${round(gc.meanMs)} ms mean (max ${round(gc.maxMs)}) every ${Math.round(gc.everyFrames)} frames${gcOf === plain ? ' (the open load, crypto off)' : ''}`,
     frameMs: round(frameMs),
     ...(wakeMs > 0 ? { wakeMs: round(wakeMs) } : {}),
+    ...(readMs > 0 ? { readMs: round(readMs) } : {}),
     gcEveryFrames: Math.round(gc.everyFrames),
     gcPauseMs: round(gc.meanMs),
   };
@@ -373,6 +391,8 @@ export function majorCycles(gc: ClusterGc, others: readonly ClusterGc[] = []): P
 
 interface CpuFit {
   cpuMsPerMessage: number;
+  framesInPerMessage: number;
+  framesOutPerMessage: number;
   /** The main process's CPU over the closed loop, in cores: near 1 when the cluster, not the driver, set the saturation. */
   cpuShare: number;
   unitsPerMessage: number;
@@ -386,7 +406,7 @@ interface CpuFit {
  * for each major cycle's marking (GcSampler; its sampling costs the run
  * a few % of CPU, so such a run's CPU is not the one a message is taken from).
  */
-async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides; seed: number; log: (l: string) => void; driverCpus?: string; profile?: boolean }): Promise<{ cpuMsPerMessage: number; cpuShare: number; cpuMs: number; gc: ClusterGc; report: Report }> {
+async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides; seed: number; log: (l: string) => void; driverCpus?: string; profile?: boolean }): Promise<{ cpuMsPerMessage: number; cpuShare: number; cpuMs: number; gc: ClusterGc; report: Report; framesInPerMessage: number; framesOutPerMessage: number }> {
   let cpu0 = process.cpuUsage();
   let wall0 = performance.now();
   // The cluster's (this process's) collections over the load: perf_hooks `gc` entries, scavenges and major cycles.
@@ -396,7 +416,8 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
   let sampling: Promise<unknown> | undefined;
   let frames = () => 0;
   // (cpu µs) at the last sample where the nodes' frame count grew: it bounds the load, not the teardown.
-  let last = { cpuUs: 0, frames: 0, wallMs: 0 };
+  let last = { cpuUs: 0, frames: 0, wallMs: 0, framesIn: 0 };
+  let framesIn = () => 0;
   let ticker: NodeJS.Timeout | undefined;
   const outDir = tmp();
   let report: Report;
@@ -412,11 +433,12 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
         sampling = sampler?.start().then(() => undefined, (err: unknown) => err);
         const nodes = world.embedded?.nodes ?? [];
         frames = () => nodes.reduce((n, x) => n + x.node.metrics.framesIn + x.node.metrics.framesOut, 0);
+        framesIn = () => nodes.reduce((n, x) => n + x.node.metrics.framesIn, 0);
         ticker = setInterval(() => {
           const f = frames();
           if (f <= last.frames) return;
           const c = process.cpuUsage(cpu0);
-          last = { cpuUs: c.user + c.system, frames: f, wallMs: performance.now() - wall0 };
+          last = { cpuUs: c.user + c.system, frames: f, wallMs: performance.now() - wall0, framesIn: framesIn() };
         }, 250);
       },
     }));
@@ -445,6 +467,8 @@ async function measureCpu(o: { world: 'embedded' | 'local'; overrides: Overrides
   const cpuMs = last.cpuUs / 1000;
   return {
     cpuMsPerMessage: cpuMs / Math.max(1, report.messages.acked), cpuShare: cpuMs / Math.max(1, last.wallMs), cpuMs, report,
+    // The nodes' frames over the load, each way: what the devices wrote (the nodes read) and what they read, a message.
+    framesInPerMessage: last.framesIn / Math.max(1, report.messages.acked), framesOutPerMessage: (last.frames - last.framesIn) / Math.max(1, report.messages.acked),
     gc: {
       cpuMs, minor: of(constants.NODE_PERFORMANCE_GC_MINOR),
       major: { ...of(constants.NODE_PERFORMANCE_GC_MAJOR), ...(cycles.length > 0 ? { marking: { meanMs: mean((c) => c.markingMs), wallMeanMs: mean((c) => c.wallMs), workMeanMs: mean((c) => c.workMs) } } : {}) },
@@ -509,7 +533,7 @@ export interface ProbeAs {
  * the wake-ups. The rate matters: a read marker covers every message read
  * so far, so the faster the messages, the fewer frames each one costs.
  */
-export async function simProbe(overrides: Overrides, seed: number, unitMs: number, wakeMs = 0, as?: ProbeAs): Promise<{ unitsPerMessage: number; wakesPerMessage: number; cpuMsPerMessage: number }> {
+export async function simProbe(overrides: Overrides, seed: number, unitMs: number, wakeMs = 0, as?: ProbeAs, readMs = 0): Promise<{ unitsPerMessage: number; wakesPerMessage: number; readsPerMessage: number; cpuMsPerMessage: number }> {
   const unit = (w: number): Dist => ({ kind: 'constant', ms: unitMs * w });
   const probe: Calibration = {
     ...datacenterCalibration,
@@ -517,13 +541,15 @@ export async function simProbe(overrides: Overrides, seed: number, unitMs: numbe
     links: { 'device-gateway': { kind: 'constant', ms: 0.2 }, 'node-node': { kind: 'constant', ms: 0.001 }, 'node-store': { kind: 'constant', ms: 0.001 }, push: { kind: 'constant', ms: 0.2 } },
     node: {
       frameMs: { hello: unit(WEIGHTS.hello), send: unit(WEIGHTS.send), recv: unit(WEIGHTS.recv), read: unit(WEIGHTS.read), other: unit(WEIGHTS.other) },
-      envelopeMs: unit(WEIGHTS.envelope), frameOutMs: unit(WEIGHTS.frameOut), cpu: 'shared', wakeMs, wakePer: 'turn',
+      envelopeMs: unit(WEIGHTS.envelope), frameOutMs: unit(WEIGHTS.frameOut), cpu: 'shared', wakeMs, wakePer: 'turn', ...(readMs > 0 ? { readMs } : {}),
       ...(as?.gc ? { gc: as.gc } : {}),
     },
     ...(as?.driver ? { driver: as.driver } : {}),
   };
   let busy0 = 0;
   let wakes0 = 0;
+  let reads0 = 0;
+  const reads = (w: SimWorld) => w.transports[0]!.cpu.totalReads;
   const busy = (w: SimWorld) => w.transports[0]!.cpu.totalBusyMs;
   const wakes = (w: SimWorld) => w.transports[0]!.cpu.totalWakes;
   const { report, world } = await runSim({
@@ -532,12 +558,14 @@ export async function simProbe(overrides: Overrides, seed: number, unitMs: numbe
     onLoadStart: (w) => {
       busy0 = busy(w);
       wakes0 = wakes(w);
+      reads0 = reads(w);
     },
   });
   const acked = Math.max(1, report.messages.acked);
   const wakesPerMessage = (wakes(world) - wakes0) / acked;
+  const readsPerMessage = (reads(world) - reads0) / acked;
   const cpuMsPerMessage = (busy(world) - busy0) / acked;
-  return { unitsPerMessage: (cpuMsPerMessage - wakesPerMessage * wakeMs) / unitMs, wakesPerMessage, cpuMsPerMessage };
+  return { unitsPerMessage: (cpuMsPerMessage - wakesPerMessage * wakeMs - readsPerMessage * readMs) / unitMs, wakesPerMessage, readsPerMessage, cpuMsPerMessage };
 }
 
 /**
