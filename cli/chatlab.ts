@@ -268,7 +268,7 @@ program
 
 program
   .command('calibrate')
-  .description('measure a live world and write a calibration file for --world sim --calibration: embedded — a closed-loop run (CPU per message, saturation) and a light run (link latency); local — the light run; both — what end-to-end encryption costs a device here (the e2ee section)')
+  .description('measure a live world and write a calibration file for --world sim --calibration: embedded — a closed-loop run (CPU per message, saturation), a light run (link latency) and what a socket read costs (readMs); local — the light run; both — what end-to-end encryption costs a device here (the e2ee section)')
   .addOption(new Option('--world <world>', 'the live world to measure').choices(['embedded', 'local']).default('embedded'))
   .option('--devices <n>', 'devices of the calibration runs (default: steady-chat\'s 1000)', int('--devices', 2, 20_000))
   .option('--rate <r>', 'messages per second of the light run (default: steady-chat\'s 400)', positive('--rate'))

@@ -23,7 +23,7 @@ describe('driverModelOf (the sim\'s driver loops from live runs)', () => {
     assert.equal(m.frameMs, 0.022, '0.025 a frame, half of the frames read at 0.006 each');
     assert.equal(m.readMs, 0.006);
     assert.equal(m.wakeMs, 0.075, 'the wake-up as before: the light run and the closed loop read alike');
-    assert.match(m.source!, /22\.0 of it the frame, a read 6\.0 for the 50% it reads/);
+    assert.match(m.source!, /25\.0 µs of CPU a frame in the closed loop \(1 workers\) \(22\.0 of it the frame, a read 6\.0 for the 50% it reads\)/);
     const local = driverModelOf(run(2, 0.1, { count: 40, meanMs: 3.5, maxMs: 9, everyFrames: 2500 }), undefined, 'local', undefined, { ms: 0.006, share: 0.5 })!;
     assert.equal(local.readMs, undefined, 'no closed loop to take the reads apart from: none');
   });
