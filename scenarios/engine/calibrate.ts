@@ -120,6 +120,11 @@ const PROBE_UNIT_MS = 0.0001;
  * - e2ee: what end-to-end encryption costs a device here, each figure of
  *   the sim's E2eeCostModel measured with the real crypto
  *   (measureE2eeCost), first, before any run loads the machine.
+ * - socket reads (embedded world): what one read of a socket costs a
+ *   gateway's loop and a driver worker's (measureReadCost), after the
+ *   e2ee figures: `node.readMs` and `driver.readMs`, charged once a socket
+ *   and turn. The closed loop's CPU a message and a frame is taken apart
+ *   with them (one read for each frame read there) before the units above.
  *
  * The sim report names the calibration it used so a reader can judge.
  */
@@ -272,8 +277,11 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
  * `plain`'s when given (the open load, crypto off, as the sim's loads of
  * the cluster run), else the light run's. Without a closed loop (the local
  * world) the light run's CPU a frame less its crypto is `frameMs` and there
- * is no wake-up. None when a report has no such figures (a report of an
- * older chatlab).
+ * is no wake-up. With `reads` (a read's cost and the share of the frames
+ * the devices read) and a closed loop, each frame read there is taken to
+ * have come in a read of its own: the reads come off `frameMs` and are
+ * charged apart (`readMs`, once a socket and turn). None when a report has
+ * no such figures (a report of an older chatlab).
  */
 export function driverModelOf(light: Report, busy: Report | undefined, world: string, plain?: Report, reads?: { ms: number; share: number }): DriverModel | undefined {
   const d = light.driver;
