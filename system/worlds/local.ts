@@ -7,7 +7,7 @@ import { startCassandraRing, type CassandraRing } from './infra/cassandra-ring.t
 import { startCoturn, stunBinding, type CoturnServer } from './infra/coturn-server.ts';
 import { UdpLossProxy } from './infra/udp-loss-proxy.ts';
 import { freePort } from './infra/tcp-ports.ts';
-import { ManagedProcess } from './infra/processes.ts';
+import { lastErrorLine, ManagedProcess } from './infra/processes.ts';
 import { clusterSeeds } from '../drivers/redis-client.ts';
 import { startRedisCluster, type RedisCluster } from './infra/redis-cluster.ts';
 import { startRedis, type RedisServer } from './infra/redis-server.ts';
@@ -205,7 +205,7 @@ export class LocalWorld {
     this.nodes.forEach((n, i) => w.add({
       name: n.id,
       running: () => this.nodes[i]!.proc.running,
-      exitDetail: () => exitText(this.nodes[i]!.proc.exitInfo),
+      exitDetail: () => exitText(this.nodes[i]!.proc.exitInfo, join(this.opts.dir, `${this.nodes[i]!.id}.log`)),
       probe: () => httpProbe(`http://127.0.0.1:${this.nodes[i]!.port}/health`),
     }));
     const seeds = clusterSeeds(this.redisUrl);
@@ -434,10 +434,12 @@ export class LocalWorld {
   }
 }
 
-/** How a process ended, for an observed fault's detail. */
-function exitText(e: { code: number | null; signal: NodeJS.Signals | null } | undefined): string {
+/** How a process ended, for an observed fault's detail; an error exit with the last error its log shows (an uncaught exception's). */
+function exitText(e: { code: number | null; signal: NodeJS.Signals | null } | undefined, logFile?: string): string {
   if (!e) return 'exited';
-  return e.signal ? `killed by ${e.signal}` : `exited with code ${e.code}`;
+  if (e.signal) return `killed by ${e.signal}`;
+  const error = e.code !== 0 && logFile ? lastErrorLine(logFile) : undefined;
+  return `exited with code ${e.code}${error ? ` (its log: ${error})` : ''}`;
 }
 
 /** Waits for the `{"ready":true,…}` line a chatlab process prints, failing with its log if it exits first. */

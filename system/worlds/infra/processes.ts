@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 export interface ExitInfo {
   code: number | null;
@@ -19,6 +19,34 @@ export interface SpawnOptions {
 
 /** Signals that end a process; the others (SIGSTOP, SIGCONT, ...) do not. */
 const TERMINATING = new Set<NodeJS.Signals>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGABRT']);
+
+/**
+ * The last error line a process wrote to its log (`TypeError: …`, `Error: …`), read from the log's last
+ * 16 KiB: what an uncaught exception printed before Node exited with code 1. Undefined when there is none.
+ */
+export function lastErrorLine(logFile: string): string | undefined {
+  let text: string;
+  try {
+    const fd = openSync(logFile, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const length = Math.min(size, 16 * 1024);
+      const buf = Buffer.alloc(length);
+      readSync(fd, buf, 0, length, size - length);
+      text = buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!.trim();
+    if (/^(?:[A-Z][A-Za-z]*)?Error\b.*:|^Uncaught\b|^\[?[A-Z][A-Za-z]*Error\]?$/.test(line)) return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+  }
+  return undefined;
+}
 
 export function isTerminating(signal: NodeJS.Signals): boolean {
   return TERMINATING.has(signal);
