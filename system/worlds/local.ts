@@ -205,7 +205,7 @@ export class LocalWorld {
     this.nodes.forEach((n, i) => w.add({
       name: n.id,
       running: () => this.nodes[i]!.proc.running,
-      exitDetail: () => exitText(this.nodes[i]!.proc.exitInfo, join(this.opts.dir, `${this.nodes[i]!.id}.log`)),
+      exitDetail: () => exitText(this.nodes[i]!.proc.exitInfo, this.nodes[i]!.proc.options.logFile),
       probe: () => httpProbe(`http://127.0.0.1:${this.nodes[i]!.port}/health`),
     }));
     const seeds = clusterSeeds(this.redisUrl);
